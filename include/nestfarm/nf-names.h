@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Limits from the interface contract. */
+#define NF_POOL_NAME_MAX  32
+#define NF_NODE_INDEX_MAX 9999
+
+gboolean nf_pool_name_validate (const gchar *name, GError **error);
+gchar *nf_node_name_build (const gchar *pool, guint index);
+gboolean nf_node_name_parse (const gchar *node_name, gchar **pool, guint *index, GError **error);
+
+gchar *nf_path_component_escape (const gchar *name);
+gchar *nf_path_component_unescape (const gchar *component);
+
+G_END_DECLS
