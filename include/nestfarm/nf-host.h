@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+	NF_CPU_VENDOR_OTHER,
+	NF_CPU_VENDOR_INTEL,
+	NF_CPU_VENDOR_AMD,
+} NfCpuVendor;
+
+typedef enum {
+	NF_ACCEL_AUTO,     /* config: decide from the probe */
+	NF_ACCEL_KVM,      /* nested KVM: domain type kvm, host-passthrough */
+	NF_ACCEL_EMULATED, /* QEMU TCG: domain type qemu, a named model + svm */
+} NfAccel;
+
+typedef enum {
+	NF_CHECK_PASS,
+	NF_CHECK_WARN,
+	NF_CHECK_FAIL,
+} NfCheckStatus;
+
+/* One line of `nestfarmctl host check`. */
+typedef struct {
+	gchar *id;     /* stable key: "cpu-vendor", "cpu-flag", "nested-param", "dev-kvm", ... */
+	NfCheckStatus status;
+	gchar *detail; /* what was found, one sentence */
+	gchar *fix;    /* what to do about a warn/fail, or NULL */
+} NfHostCheck;
+
+typedef struct {
+	NfCpuVendor vendor;
+	gboolean cpu_has_vmx;
+	gboolean cpu_has_svm;
+	gchar *nested_param;   /* content of kvm_intel/kvm_amd 'nested', NULL if absent */
+	gboolean nested_enabled;
+	gboolean dev_kvm_usable;
+	gboolean libvirt_kvm;  /* libvirt offers domain type kvm on x86_64 */
+	gboolean libvirt_qemu; /* libvirt offers domain type qemu (TCG) */
+	gboolean host_passthrough;
+	gchar *emulated_cpu_model; /* model used under TCG, e.g. "EPYC" or "qemu64" */
+	guint64 memory_total_mib;
+	guint64 memory_available_mib;
+	NfAccel accel;        /* decided: NF_ACCEL_KVM or NF_ACCEL_EMULATED */
+	const gchar *feature; /* "vmx" or "svm" */
+	gchar *reason;        /* why this accelerator, one sentence */
+	GPtrArray *checks;    /* of NfHostCheck */
+} NfHostInfo;
+
+void nf_host_info_free (NfHostInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfHostInfo, nf_host_info_free)
+
+const gchar *nf_accel_to_string (NfAccel accel);
+gboolean nf_accel_from_string (const gchar *text, NfAccel *accel, GError **error);
+const gchar *nf_check_status_to_string (NfCheckStatus status);
+
+/* The pure decision, from facts gathered elsewhere: unit-testable.
+ * @sysroot: "/" normally; tests point it at a fixture tree holding
+ * proc/cpuinfo, proc/meminfo, sys/module/kvm_intel/parameters/nested, ...
+ * @caps_xml, @domcaps_kvm_xml, @domcaps_qemu_xml: libvirt's capabilities
+ * and domain capabilities (NULL where libvirt refused that type).
+ * @dev_kvm_usable: the result of the /dev/kvm check.
+ * @forced: NF_ACCEL_AUTO, or what config demands; demanding kvm where it
+ * cannot work is NF_ERROR_NESTED_UNAVAILABLE naming the failed check and
+ * its fix. */
+NfHostInfo *nf_host_probe_from_facts (const gchar *sysroot,
+				      const gchar *caps_xml,
+				      const gchar *domcaps_kvm_xml,
+				      const gchar *domcaps_qemu_xml,
+				      gboolean dev_kvm_usable,
+				      NfAccel forced,
+				      GError **error);
+
+/* Gathers the facts on this host through @conn (blocking: worker thread). */
+NfHostInfo *nf_host_probe (virConnectPtr conn, NfAccel forced, GError **error);
+
+G_END_DECLS

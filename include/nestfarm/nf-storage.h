@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <libvirt/libvirt.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+	NF_IMAGE_FORMAT_RAW,
+	NF_IMAGE_FORMAT_QCOW2,
+} NfImageFormat;
+
+/* A base image, checked: its format is pinned by nestfarm (magic bytes,
+ * then qemu-img with that format given), never probed by QEMU. */
+typedef struct {
+	gchar *path;         /* absolute path of the base */
+	NfImageFormat format;
+	guint64 virtual_size; /* bytes */
+} NfBaseImage;
+
+void nf_base_image_free (NfBaseImage *base);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfBaseImage, nf_base_image_free)
+const gchar *nf_image_format_to_string (NfImageFormat format);
+
+/* The xattr that tags an overlay file as nestfarm's: its value is the node
+ * name. A volume without it is never removed. */
+#define NF_OVERLAY_XATTR "user.nestfarm.node"
+
+/* All calls block: worker threads only. @conn is a live connection. */
+
+/* Makes the dir-type storage pool @pool_name at @path if missing, starts it,
+ * and marks it autostart. Idempotent. */
+gboolean nf_storage_ensure_pool (virConnectPtr conn, const gchar *pool_name, const gchar *path, GError **error);
+
+/* @image: an absolute path, or the name of a volume in @pool_name. Refuses
+ * what is not a regular readable file, not qcow2/raw, a qcow2 that names a
+ * backing file or an external data file, or a raw file whose size is not a
+ * multiple of 512: NF_ERROR_INVALID_ARGUMENT / NF_ERROR_NOT_FOUND. */
+NfBaseImage *nf_storage_check_base (virConnectPtr conn, const gchar *pool_name, const gchar *image, GError **error);
+
+/* Makes volume <node>.qcow2 in @pool_name: qcow2 over @base with the
+ * backing format given explicitly, virtual size max(base, @size_bytes),
+ * tagged with NF_OVERLAY_XATTR = @node. Returns its path. The base is
+ * never written. NF_ERROR_EXISTS if the volume is there already. */
+gchar *nf_storage_create_overlay (virConnectPtr conn,
+				  const gchar *pool_name,
+				  const gchar *node,
+				  const NfBaseImage *base,
+				  guint64 size_bytes,
+				  GError **error);
+/* Deletes the overlay at @path only if it carries the tag for @node. */
+gboolean nf_storage_delete_overlay (virConnectPtr conn, const gchar *path, const gchar *node, GError **error);
+/* The node an overlay file is tagged for, or NULL if untagged. */
+gchar *nf_storage_overlay_owner (const gchar *path);
+
+G_END_DECLS
