@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "nestfarm/nf-host.h"
+#include "nestfarm/nf-libvirt.h"
+#include "nestfarm/nf-template.h"
+
+G_BEGIN_DECLS
+
+/* What the engine needs to know about this host's set-up (the daemon reads
+ * it from nestfarmd.conf; tests build it directly). */
+typedef struct {
+	gchar *storage_pool; /* libvirt storage pool name, "nestfarm" */
+	gchar *storage_path; /* its directory, /var/lib/nestfarm/images */
+	gchar *console_dir;  /* serial console logs, /var/log/nestfarm/console */
+	gchar *template_dir; /* profiles */
+	gchar *datapath;     /* OVS datapath type: "system" or "netdev" */
+	gchar *ovs_db;       /* OVSDB socket, NULL: default */
+	guint ovs_timeout_ms;
+	guint mac_aging_seconds;
+	guint mac_table_size;
+	NfAccel accel; /* NF_ACCEL_AUTO: decided by the probe */
+} NfEngineConfig;
+
+NfEngineConfig *nf_engine_config_new (void);
+void nf_engine_config_free (NfEngineConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfEngineConfig, nf_engine_config_free)
+
+/* A nestfarm node as libvirt has it. */
+typedef enum {
+	NF_NODE_STATE_RUNNING,
+	NF_NODE_STATE_STOPPED,
+	NF_NODE_STATE_PAUSED,
+	NF_NODE_STATE_CRASHED,
+	NF_NODE_STATE_OTHER,
+} NfNodeState;
+
+typedef struct {
+	NfNodeSpec *spec; /* from the domain's metadata, overlay from its disk */
+	gchar *name;
+	gchar *uuid;
+	NfNodeState state;
+	gchar **macs; /* in NIC order */
+} NfNodeInfo;
+
+void nf_node_info_free (NfNodeInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfNodeInfo, nf_node_info_free)
+const gchar *nf_node_state_to_string (NfNodeState state);
+NfNodeState nf_node_state_from_libvirt (gint state);
+
+/* Steps of making and removing a node, for progress reports and for the
+ * fail points the reliability tests inject. */
+typedef enum {
+	NF_STEP_OVERLAY,
+	NF_STEP_DEFINE,
+	NF_STEP_START,
+	NF_STEP_STOP,
+	NF_STEP_UNDEFINE,
+	NF_STEP_DELETE_OVERLAY,
+} NfStep;
+
+#define NF_TYPE_ENGINE (nf_engine_get_type ())
+G_DECLARE_FINAL_TYPE (NfEngine, nf_engine, NF, ENGINE, GObject)
+
+/* Every call below blocks on libvirt, qemu-img or OVS: worker threads only.
+ * They are safe to call from several threads at once. */
+NfEngine *nf_engine_new (NfConnection *connection, const NfEngineConfig *config);
+/* Probes the host (accelerator, CPU feature) and makes the storage pool. */
+gboolean nf_engine_prepare (NfEngine *self, GError **error);
+/* The probe's result; valid after nf_engine_prepare. */
+const NfHostInfo *nf_engine_get_host (NfEngine *self);
+/* Re-probes (after a libvirt reconnect, or for `host check`). */
+NfHostInfo *nf_engine_probe_host (NfEngine *self, GError **error);
+NfConnection *nf_engine_get_connection (NfEngine *self);
+const NfEngineConfig *nf_engine_get_config (NfEngine *self);
+
+/* The profile @name, loaded once and kept. */
+NfProfile *nf_engine_get_profile (NfEngine *self, const gchar *name, GError **error);
+/* Fills the defaults of @spec from its profile and the config (overlay and
+ * console log paths), and checks every field: NF_ERROR_INVALID_ARGUMENT. */
+gboolean nf_engine_complete_spec (NfEngine *self, NfNodeSpec *spec, GError **error);
+/* Makes the trunk bridge of a pool ready (idempotent). */
+gboolean nf_engine_prepare_bridge (NfEngine *self, const gchar *bridge, GError **error);
+
+/* overlay -> define -> start (when @start). Every failed step undoes the
+ * ones before it; a name already taken is NF_ERROR_EXISTS. */
+NfNodeInfo *nf_engine_make_node (NfEngine *self,
+				 const NfNodeSpec *spec,
+				 gboolean start,
+				 GCancellable *cancellable,
+				 GError **error);
+gboolean nf_engine_start_node (NfEngine *self, const gchar *name, GError **error);
+/* ACPI power button, wait up to @timeout_s for the guest to power off,
+ * then destroy it (@forced says whether that was needed). @timeout_s 0
+ * destroys at once. A stopped node is already done. */
+gboolean nf_engine_stop_node (NfEngine *self,
+			      const gchar *name,
+			      guint timeout_s,
+			      gboolean *forced,
+			      GCancellable *cancellable,
+			      GError **error);
+/* Destroys (if running), undefines and deletes the overlay and console
+ * log. The OVS port goes with the domain. */
+gboolean nf_engine_remove_node (NfEngine *self, const gchar *name, GError **error);
+/* stop, recreate the overlay empty over the base, start. */
+gboolean nf_engine_reset_node (NfEngine *self,
+			       const gchar *name,
+			       guint timeout_s,
+			       GCancellable *cancellable,
+			       GError **error);
+NfNodeInfo *nf_engine_get_node (NfEngine *self, const gchar *name, GError **error);
+/* Every domain tagged as nestfarm's, of NfNodeInfo, sorted by name. */
+GPtrArray *nf_engine_list_nodes (NfEngine *self, GError **error);
+/* Deletes overlays in the storage directory that carry nestfarm's tag but
+ * that no node of that name uses (a crash between making the overlay and
+ * defining the domain). Files without the tag are never touched. Returns
+ * how many it deleted. */
+guint nf_engine_remove_orphan_overlays (NfEngine *self, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,883 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-engine"
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
+#include "nestfarm/nf-engine.h"
+#include "nestfarm/nf-error.h"
+#include "nestfarm/nf-failpoint.h"
+#include "nestfarm/nf-names.h"
+#include "nestfarm/nf-ovs.h"
+#include "nestfarm/nf-storage.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlXPathContext, xmlXPathFreeContext)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlXPathObject, xmlXPathFreeObject)
+
+/* How often the ACPI power button is pressed again while waiting: a guest
+ * still booting may not listen yet, and a lost press must not cost the
+ * whole timeout. */
+#define NF_ACPI_REPEAT_US (3 * G_USEC_PER_SEC)
+#define NF_STATE_POLL_US  (100 * 1000)
+
+struct _NfEngine {
+	GObject parent_instance;
+	NfConnection *connection;
+	NfEngineConfig *config;
+	NfOvs *ovs;
+	GMutex lock; /* guards host and profiles */
+	NfHostInfo *host;
+	GHashTable *profiles; /* name -> NfProfile */
+};
+
+G_DEFINE_TYPE (NfEngine, nf_engine, G_TYPE_OBJECT)
+
+NfEngineConfig *
+nf_engine_config_new (void)
+{
+	NfEngineConfig *config = g_new0 (NfEngineConfig, 1);
+
+	config->storage_pool = g_strdup ("nestfarm");
+	config->storage_path = g_strdup (NF_STATEDIR "/images");
+	config->console_dir = g_strdup ("/var/log/nestfarm/console");
+	config->template_dir = g_strdup (NF_TEMPLATEDIR);
+	config->datapath = g_strdup ("system");
+	config->ovs_timeout_ms = 5000;
+	config->mac_aging_seconds = 300;
+	config->mac_table_size = 8192;
+	config->accel = NF_ACCEL_AUTO;
+	return config;
+}
+
+static NfEngineConfig *
+nf_engine_config_copy (const NfEngineConfig *config)
+{
+	NfEngineConfig *copy = g_new0 (NfEngineConfig, 1);
+
+	*copy = *config;
+	copy->storage_pool = g_strdup (config->storage_pool);
+	copy->storage_path = g_strdup (config->storage_path);
+	copy->console_dir = g_strdup (config->console_dir);
+	copy->template_dir = g_strdup (config->template_dir);
+	copy->datapath = g_strdup (config->datapath);
+	copy->ovs_db = g_strdup (config->ovs_db);
+	return copy;
+}
+
+void
+nf_engine_config_free (NfEngineConfig *config)
+{
+	if (config == NULL)
+		return;
+	g_free (config->storage_pool);
+	g_free (config->storage_path);
+	g_free (config->console_dir);
+	g_free (config->template_dir);
+	g_free (config->datapath);
+	g_free (config->ovs_db);
+	g_free (config);
+}
+
+void
+nf_node_info_free (NfNodeInfo *info)
+{
+	if (info == NULL)
+		return;
+	nf_node_spec_free (info->spec);
+	g_free (info->name);
+	g_free (info->uuid);
+	g_strfreev (info->macs);
+	g_free (info);
+}
+
+const gchar *
+nf_node_state_to_string (NfNodeState state)
+{
+	switch (state) {
+	case NF_NODE_STATE_RUNNING:
+		return "running";
+	case NF_NODE_STATE_STOPPED:
+		return "stopped";
+	case NF_NODE_STATE_PAUSED:
+		return "paused";
+	case NF_NODE_STATE_CRASHED:
+		return "crashed";
+	case NF_NODE_STATE_OTHER:
+	default:
+		return "failed";
+	}
+}
+
+NfNodeState
+nf_node_state_from_libvirt (gint state)
+{
+	switch (state) {
+	case VIR_DOMAIN_RUNNING:
+	case VIR_DOMAIN_BLOCKED:
+		return NF_NODE_STATE_RUNNING;
+	case VIR_DOMAIN_PAUSED:
+	case VIR_DOMAIN_PMSUSPENDED:
+		return NF_NODE_STATE_PAUSED;
+	case VIR_DOMAIN_SHUTDOWN:
+		/* still running while the guest powers itself off */
+		return NF_NODE_STATE_RUNNING;
+	case VIR_DOMAIN_SHUTOFF:
+		return NF_NODE_STATE_STOPPED;
+	case VIR_DOMAIN_CRASHED:
+		return NF_NODE_STATE_CRASHED;
+	default:
+		return NF_NODE_STATE_OTHER;
+	}
+}
+
+static void
+nf_engine_finalize (GObject *object)
+{
+	NfEngine *self = NF_ENGINE (object);
+
+	g_clear_object (&self->connection);
+	g_clear_object (&self->ovs);
+	nf_engine_config_free (self->config);
+	g_clear_pointer (&self->host, nf_host_info_free);
+	g_clear_pointer (&self->profiles, g_hash_table_unref);
+	g_mutex_clear (&self->lock);
+	G_OBJECT_CLASS (nf_engine_parent_class)->finalize (object);
+}
+
+static void
+nf_engine_class_init (NfEngineClass *klass)
+{
+	G_OBJECT_CLASS (klass)->finalize = nf_engine_finalize;
+}
+
+static void
+nf_engine_init (NfEngine *self)
+{
+	g_mutex_init (&self->lock);
+	self->profiles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+}
+
+NfEngine *
+nf_engine_new (NfConnection *connection, const NfEngineConfig *config)
+{
+	NfEngine *self;
+
+	g_return_val_if_fail (NF_IS_CONNECTION (connection), NULL);
+	g_return_val_if_fail (config != NULL, NULL);
+
+	self = g_object_new (NF_TYPE_ENGINE, NULL);
+	self->connection = g_object_ref (connection);
+	self->config = nf_engine_config_copy (config);
+	self->ovs = nf_ovs_new (config->ovs_db, config->ovs_timeout_ms);
+	return self;
+}
+
+NfConnection *
+nf_engine_get_connection (NfEngine *self)
+{
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+	return self->connection;
+}
+
+const NfEngineConfig *
+nf_engine_get_config (NfEngine *self)
+{
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+	return self->config;
+}
+
+NfHostInfo *
+nf_engine_probe_host (NfEngine *self, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return NULL;
+	return nf_host_probe (conn, self->config->accel, error);
+}
+
+gboolean
+nf_engine_prepare (NfEngine *self, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (NfHostInfo) host = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+
+	host = nf_engine_probe_host (self, error);
+	if (host == NULL)
+		return FALSE;
+	g_info ("accelerator %s, nested feature %s: %s",
+		nf_accel_to_string (host->accel),
+		host->feature,
+		host->reason);
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return FALSE;
+	if (!nf_storage_ensure_pool (conn, self->config->storage_pool, self->config->storage_path, error))
+		return FALSE;
+	if (g_mkdir_with_parents (self->config->console_dir, 0750) != 0) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "Cannot make the console log directory %s: %s.",
+			     self->config->console_dir,
+			     g_strerror (errno));
+		return FALSE;
+	}
+	g_mutex_lock (&self->lock);
+	g_clear_pointer (&self->host, nf_host_info_free);
+	self->host = g_steal_pointer (&host);
+	g_mutex_unlock (&self->lock);
+	return TRUE;
+}
+
+const NfHostInfo *
+nf_engine_get_host (NfEngine *self)
+{
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+	return self->host;
+}
+
+NfProfile *
+nf_engine_get_profile (NfEngine *self, const gchar *name, GError **error)
+{
+	NfProfile *profile;
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+
+	profile = g_hash_table_lookup (self->profiles, name);
+	if (profile != NULL)
+		return profile;
+	profile = nf_profile_load (self->config->template_dir, name, error);
+	if (profile == NULL)
+		return NULL;
+	g_hash_table_insert (self->profiles, g_strdup (name), profile);
+	return profile;
+}
+
+gboolean
+nf_engine_complete_spec (NfEngine *self, NfNodeSpec *spec, GError **error)
+{
+	NfProfile *profile;
+	g_autofree gchar *name = NULL;
+	g_autoptr (NfVlanSet) vlans = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+	g_return_val_if_fail (spec != NULL, FALSE);
+
+	if (!nf_pool_name_validate (spec->pool, error))
+		return FALSE;
+	if (spec->index < 1 || spec->index > NF_NODE_INDEX_MAX) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The node index %u is out of range; indexes run from 1 to %d.",
+			     spec->index,
+			     NF_NODE_INDEX_MAX);
+		return FALSE;
+	}
+	if (spec->profile == NULL)
+		spec->profile = g_strdup ("kvm-compute");
+	profile = nf_engine_get_profile (self, spec->profile, error);
+	if (profile == NULL)
+		return FALSE;
+	if (spec->vcpus == 0)
+		spec->vcpus = nf_profile_get_default_vcpus (profile);
+	if (spec->memory_mib == 0)
+		spec->memory_mib = nf_profile_get_default_memory_mib (profile);
+	if (spec->disk_gib == 0)
+		spec->disk_gib = nf_profile_get_default_disk_gib (profile);
+	if (spec->vlans == NULL)
+		spec->vlans = g_strdup ("all");
+	vlans = nf_vlan_set_parse (spec->vlans, error);
+	if (vlans == NULL)
+		return FALSE;
+	g_free (spec->vlans);
+	spec->vlans = nf_vlan_set_to_string (vlans);
+	if (spec->image == NULL || spec->image[0] == '\0') {
+		g_set_error_literal (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "No base image was given; name a qcow2 or raw image with the 'image' option.");
+		return FALSE;
+	}
+	if (spec->trunk_bridge == NULL || spec->trunk_bridge[0] == '\0') {
+		g_set_error_literal (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "No trunk bridge was given; name an Open vSwitch bridge with 'trunk-bridge'.");
+		return FALSE;
+	}
+	name = nf_node_name_build (spec->pool, spec->index);
+	if (spec->console_log == NULL)
+		spec->console_log = g_strdup_printf ("%s/%s.log", self->config->console_dir, name);
+	if (spec->created == 0)
+		spec->created = g_get_real_time () / G_USEC_PER_SEC;
+	return TRUE;
+}
+
+gboolean
+nf_engine_prepare_bridge (NfEngine *self, const gchar *bridge, GError **error)
+{
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+	return nf_ovs_ensure_bridge (self->ovs,
+				     bridge,
+				     self->config->datapath,
+				     self->config->mac_aging_seconds,
+				     self->config->mac_table_size,
+				     error);
+}
+
+/* The facts a node's domain XML carries beyond the metadata. */
+static gboolean
+parse_domain_facts (const gchar *xml, gchar **overlay, gchar ***macs, GError **error)
+{
+	g_autoptr (xmlDoc) doc = NULL;
+	g_autoptr (xmlXPathContext) ctx = NULL;
+	g_autoptr (xmlXPathObject) disk = NULL;
+	g_autoptr (xmlXPathObject) mac = NULL;
+	g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (g_free);
+
+	doc = xmlReadMemory (xml,
+			     (int) strlen (xml),
+			     "domain.xml",
+			     NULL,
+			     XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+	if (doc == NULL) {
+		g_set_error_literal (error,
+				     NF_ERROR,
+				     NF_ERROR_LIBVIRT,
+				     "libvirt returned a domain XML that does not parse.");
+		return FALSE;
+	}
+	ctx = xmlXPathNewContext (doc);
+	disk = xmlXPathEvalExpression ((const xmlChar
+						*) "string(/domain/devices/disk[@device='disk'][1]/source/@file)",
+				       ctx);
+	if (overlay != NULL) {
+		const gchar *value = disk != NULL ? (const gchar *) disk->stringval : NULL;
+
+		*overlay = value != NULL && value[0] != '\0' ? g_strdup (value) : NULL;
+	}
+	mac = xmlXPathEvalExpression ((const xmlChar *) "/domain/devices/interface/mac/@address", ctx);
+	if (mac != NULL && mac->nodesetval != NULL) {
+		for (gint i = 0; i < mac->nodesetval->nodeNr; i++) {
+			xmlChar *address = xmlNodeGetContent (mac->nodesetval->nodeTab[i]);
+
+			g_ptr_array_add (list, g_strdup ((const gchar *) address));
+			xmlFree (address);
+		}
+	}
+	g_ptr_array_add (list, NULL);
+	if (macs != NULL)
+		*macs = (gchar **) g_ptr_array_free (g_steal_pointer (&list), FALSE);
+	return TRUE;
+}
+
+/* nestfarm touches a domain only if it carries nestfarm's metadata. */
+static gboolean
+domain_is_ours (virDomainPtr dom)
+{
+	g_autofree gchar *meta = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, NF_METADATA_NS, 0);
+
+	if (meta == NULL) {
+		virResetLastError ();
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static NfNodeInfo *
+node_info_from_domain (virDomainPtr dom, GError **error)
+{
+	g_autoptr (NfNodeInfo) info = g_new0 (NfNodeInfo, 1);
+	g_autofree gchar *xml = NULL;
+	gchar uuid[VIR_UUID_STRING_BUFLEN] = {0};
+	gint state = 0, reason = 0;
+
+	xml = virDomainGetXMLDesc (dom, 0);
+	if (xml == NULL) {
+		nf_libvirt_set_error (error, "Cannot read the domain of %s", virDomainGetName (dom));
+		return NULL;
+	}
+	info->spec = nf_node_spec_from_domain_xml (xml, error);
+	if (info->spec == NULL)
+		return NULL;
+	g_clear_pointer (&info->spec->overlay, g_free);
+	if (!parse_domain_facts (xml, &info->spec->overlay, &info->macs, error))
+		return NULL;
+	info->name = g_strdup (virDomainGetName (dom));
+	if (virDomainGetUUIDString (dom, uuid) == 0)
+		info->uuid = g_strdup (uuid);
+	if (virDomainGetState (dom, &state, &reason, 0) < 0) {
+		nf_libvirt_set_error (error, "Cannot read the state of %s", info->name);
+		return NULL;
+	}
+	info->state = nf_node_state_from_libvirt (state);
+	return g_steal_pointer (&info);
+}
+
+/* Looks up @name and refuses a domain that is not nestfarm's. */
+static virDomainPtr
+lookup_own_domain (virConnectPtr conn, const gchar *name, GError **error)
+{
+	g_autoptr (virDomain) dom = virDomainLookupByName (conn, name);
+
+	if (dom == NULL) {
+		nf_libvirt_set_error (error, "There is no node %s", name);
+		return NULL;
+	}
+	if (!domain_is_ours (dom)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_NOT_FOUND,
+			     "The domain %s was not made by nestfarm; nestfarm leaves it alone.",
+			     name);
+		return NULL;
+	}
+	return g_steal_pointer (&dom);
+}
+
+NfNodeInfo *
+nf_engine_get_node (NfEngine *self, const gchar *name, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) dom = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return NULL;
+	dom = lookup_own_domain (conn, name, error);
+	if (dom == NULL)
+		return NULL;
+	return node_info_from_domain (dom, error);
+}
+
+static gint
+node_info_compare (gconstpointer a, gconstpointer b)
+{
+	const NfNodeInfo *na = *(const NfNodeInfo **) a;
+	const NfNodeInfo *nb = *(const NfNodeInfo **) b;
+	gint cmp = g_strcmp0 (na->spec->pool, nb->spec->pool);
+
+	if (cmp != 0)
+		return cmp;
+	return na->spec->index < nb->spec->index ? -1 : na->spec->index > nb->spec->index;
+}
+
+GPtrArray *
+nf_engine_list_nodes (NfEngine *self, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	virDomainPtr *domains = NULL;
+	gint n;
+	g_autoptr (GPtrArray) nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_node_info_free);
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return NULL;
+	n = virConnectListAllDomains (conn, &domains, 0);
+	if (n < 0) {
+		nf_libvirt_set_error (error, "Cannot list the domains");
+		return NULL;
+	}
+	for (gint i = 0; i < n; i++) {
+		g_autoptr (virDomain) dom = domains[i];
+		g_autoptr (GError) error_local = NULL;
+		NfNodeInfo *info;
+
+		if (!domain_is_ours (dom))
+			continue;
+		info = node_info_from_domain (dom, &error_local);
+		if (info == NULL) {
+			/* A domain removed meanwhile is simply gone. */
+			if (!g_error_matches (error_local, NF_ERROR, NF_ERROR_NOT_FOUND))
+				g_warning ("skipping domain %s: %s",
+					   virDomainGetName (dom),
+					   error_local->message);
+			continue;
+		}
+		g_ptr_array_add (nodes, info);
+	}
+	free (domains);
+	g_ptr_array_sort (nodes, node_info_compare);
+	return g_steal_pointer (&nodes);
+}
+
+static gboolean
+undo_overlay (virConnectPtr conn, const gchar *path, const gchar *name)
+{
+	g_autoptr (GError) error = NULL;
+
+	if (!nf_storage_delete_overlay (conn, path, name, &error)) {
+		g_warning ("rollback of %s: cannot delete overlay %s: %s", name, path, error->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+undo_define (virDomainPtr dom, const gchar *name)
+{
+	if (virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0) {
+		g_autoptr (GError) error = NULL;
+
+		nf_libvirt_set_error (&error, "rollback of %s: cannot destroy the domain", name);
+		g_warning ("%s", error->message);
+	}
+	if (virDomainUndefineFlags (dom, VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) < 0) {
+		g_autoptr (GError) error = NULL;
+
+		nf_libvirt_set_error (&error, "rollback of %s: cannot undefine the domain", name);
+		g_warning ("%s", error->message);
+	}
+}
+
+NfNodeInfo *
+nf_engine_make_node (NfEngine *self,
+		     const NfNodeSpec *spec_in,
+		     gboolean start,
+		     GCancellable *cancellable,
+		     GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) existing = NULL;
+	g_autoptr (virDomain) dom = NULL;
+	g_autoptr (NfNodeSpec) spec = nf_node_spec_copy (spec_in);
+	g_autoptr (NfBaseImage) base = NULL;
+	g_autoptr (NfHostInfo) host_copy = NULL;
+	g_autofree gchar *name = NULL;
+	g_autofree gchar *xml = NULL;
+	NfProfile *profile;
+	NfNodeInfo *info;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+	g_return_val_if_fail (self->host != NULL, NULL);
+
+	if (!nf_engine_complete_spec (self, spec, error))
+		return NULL;
+	name = nf_node_name_build (spec->pool, spec->index);
+	profile = nf_engine_get_profile (self, spec->profile, error);
+	if (profile == NULL)
+		return NULL;
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return NULL;
+
+	existing = virDomainLookupByName (conn, name);
+	if (existing != NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_EXISTS,
+			     "A domain named %s exists already; remove it or choose another pool name.",
+			     name);
+		return NULL;
+	}
+	virResetLastError ();
+	base = nf_storage_check_base (conn, self->config->storage_pool, spec->image, error);
+	if (base == NULL)
+		return NULL;
+	if (g_cancellable_set_error_if_cancelled (cancellable, error))
+		return NULL;
+
+	/* Step 1: the overlay, tagged as this node's. */
+	spec->overlay = nf_storage_create_overlay (conn,
+						   self->config->storage_pool,
+						   name,
+						   base,
+						   (guint64) spec->disk_gib * 1024 * 1024 * 1024,
+						   error);
+	if (spec->overlay == NULL)
+		return NULL;
+	nf_fail_point ("make:after-overlay");
+
+	/* Step 2: the domain, carrying nestfarm's metadata. */
+	xml = nf_profile_render_domain (profile, spec, self->host, error);
+	if (xml == NULL || g_cancellable_set_error_if_cancelled (cancellable, error)) {
+		undo_overlay (conn, spec->overlay, name);
+		return NULL;
+	}
+	dom = virDomainDefineXMLFlags (conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+	if (dom == NULL) {
+		nf_libvirt_set_error (error, "libvirt refused the domain of %s", name);
+		undo_overlay (conn, spec->overlay, name);
+		return NULL;
+	}
+	nf_fail_point ("make:after-define");
+
+	/* Step 3: power on. */
+	if (start) {
+		if (g_cancellable_set_error_if_cancelled (cancellable, error)) {
+			undo_define (dom, name);
+			undo_overlay (conn, spec->overlay, name);
+			return NULL;
+		}
+		if (virDomainCreate (dom) < 0) {
+			nf_libvirt_set_error (error, "Cannot start %s", name);
+			undo_define (dom, name);
+			undo_overlay (conn, spec->overlay, name);
+			return NULL;
+		}
+		nf_fail_point ("make:after-start");
+	}
+	info = node_info_from_domain (dom, error);
+	if (info == NULL) {
+		undo_define (dom, name);
+		undo_overlay (conn, spec->overlay, name);
+		return NULL;
+	}
+	return info;
+}
+
+gboolean
+nf_engine_start_node (NfEngine *self, const gchar *name, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) dom = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return FALSE;
+	dom = lookup_own_domain (conn, name, error);
+	if (dom == NULL)
+		return FALSE;
+	if (virDomainIsActive (dom) == 1)
+		return TRUE;
+	if (virDomainCreate (dom) < 0)
+		return nf_libvirt_set_error (error, "Cannot start %s", name);
+	return TRUE;
+}
+
+static gboolean
+domain_wait_shutoff (virDomainPtr dom, gint64 deadline, gboolean press_button, GCancellable *cancellable)
+{
+	gint64 next_press = 0;
+
+	for (;;) {
+		gint state = 0, reason = 0;
+		gint64 now = g_get_monotonic_time ();
+
+		if (virDomainGetState (dom, &state, &reason, 0) < 0) {
+			virResetLastError ();
+			return FALSE;
+		}
+		if (state == VIR_DOMAIN_SHUTOFF)
+			return TRUE;
+		if (now >= deadline || g_cancellable_is_cancelled (cancellable))
+			return FALSE;
+		if (press_button && now >= next_press) {
+			if (virDomainShutdownFlags (dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) < 0)
+				virResetLastError ();
+			next_press = now + NF_ACPI_REPEAT_US;
+		}
+		g_usleep (MIN (NF_STATE_POLL_US, MAX (deadline - now, 1)));
+	}
+}
+
+static gboolean
+stop_domain (virDomainPtr dom,
+	     const gchar *name,
+	     guint timeout_s,
+	     gboolean *forced,
+	     GCancellable *cancellable,
+	     GError **error)
+{
+	if (forced != NULL)
+		*forced = FALSE;
+	if (virDomainIsActive (dom) != 1)
+		return TRUE;
+	if (timeout_s > 0) {
+		gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+		if (domain_wait_shutoff (dom, deadline, TRUE, cancellable))
+			return TRUE;
+		if (g_cancellable_set_error_if_cancelled (cancellable, error))
+			return FALSE;
+		g_info ("%s did not power off within %u s; forcing it off", name, timeout_s);
+	}
+	if (virDomainDestroy (dom) < 0) {
+		/* It may have powered off just now. */
+		if (virDomainIsActive (dom) == 0) {
+			virResetLastError ();
+			return TRUE;
+		}
+		return nf_libvirt_set_error (error, "Cannot force %s off", name);
+	}
+	if (forced != NULL)
+		*forced = TRUE;
+	return TRUE;
+}
+
+gboolean
+nf_engine_stop_node (NfEngine *self,
+		     const gchar *name,
+		     guint timeout_s,
+		     gboolean *forced,
+		     GCancellable *cancellable,
+		     GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) dom = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return FALSE;
+	dom = lookup_own_domain (conn, name, error);
+	if (dom == NULL)
+		return FALSE;
+	return stop_domain (dom, name, timeout_s, forced, cancellable, error);
+}
+
+gboolean
+nf_engine_remove_node (NfEngine *self, const gchar *name, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) dom = NULL;
+	g_autoptr (NfNodeInfo) info = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return FALSE;
+	dom = lookup_own_domain (conn, name, error);
+	if (dom == NULL)
+		return FALSE;
+	info = node_info_from_domain (dom, error);
+	if (info == NULL)
+		return FALSE;
+	if (!stop_domain (dom, name, 0, NULL, NULL, error))
+		return FALSE;
+	nf_fail_point ("remove:after-destroy");
+	if (virDomainUndefineFlags (dom, VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) < 0)
+		return nf_libvirt_set_error (error, "Cannot undefine %s", name);
+	nf_fail_point ("remove:after-undefine");
+	if (info->spec->overlay != NULL &&
+	    !nf_storage_delete_overlay (conn, info->spec->overlay, name, error))
+		return FALSE;
+	if (info->spec->console_log != NULL && g_unlink (info->spec->console_log) != 0 && errno != ENOENT)
+		g_warning ("cannot remove console log %s: %s", info->spec->console_log, g_strerror (errno));
+	return TRUE;
+}
+
+gboolean
+nf_engine_reset_node (NfEngine *self,
+		      const gchar *name,
+		      guint timeout_s,
+		      GCancellable *cancellable,
+		      GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) dom = NULL;
+	g_autoptr (NfNodeInfo) info = NULL;
+	g_autoptr (NfBaseImage) base = NULL;
+	g_autofree gchar *overlay = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return FALSE;
+	dom = lookup_own_domain (conn, name, error);
+	if (dom == NULL)
+		return FALSE;
+	info = node_info_from_domain (dom, error);
+	if (info == NULL)
+		return FALSE;
+	if (info->spec->overlay == NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "The domain of %s has no overlay disk to reset.",
+			     name);
+		return FALSE;
+	}
+	/* Check the base before anything is stopped or deleted. */
+	base = nf_storage_check_base (conn, self->config->storage_pool, info->spec->image, error);
+	if (base == NULL)
+		return FALSE;
+	if (!stop_domain (dom, name, timeout_s, NULL, cancellable, error))
+		return FALSE;
+	if (!nf_storage_delete_overlay (conn, info->spec->overlay, name, error))
+		return FALSE;
+	nf_fail_point ("reset:after-delete-overlay");
+	overlay = nf_storage_create_overlay (conn,
+					     self->config->storage_pool,
+					     name,
+					     base,
+					     (guint64) info->spec->disk_gib * 1024 * 1024 * 1024,
+					     error);
+	if (overlay == NULL)
+		return FALSE;
+	if (g_strcmp0 (overlay, info->spec->overlay) != 0)
+		g_warning ("overlay of %s moved from %s to %s", name, info->spec->overlay, overlay);
+	nf_fail_point ("reset:after-overlay");
+	if (virDomainCreate (dom) < 0)
+		return nf_libvirt_set_error (error, "Cannot start %s after its reset", name);
+	return TRUE;
+}
+
+guint
+nf_engine_remove_orphan_overlays (NfEngine *self, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (GDir) dir = NULL;
+	const gchar *entry;
+	guint removed = 0;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), 0);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return 0;
+	dir = g_dir_open (self->config->storage_path, 0, error);
+	if (dir == NULL)
+		return 0;
+	while ((entry = g_dir_read_name (dir)) != NULL) {
+		g_autofree gchar *path = g_build_filename (self->config->storage_path, entry, NULL);
+		g_autofree gchar *owner = NULL;
+		g_autoptr (virDomain) dom = NULL;
+		g_autoptr (GError) error_local = NULL;
+
+		if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+			continue;
+		owner = nf_storage_overlay_owner (path);
+		if (owner == NULL)
+			continue;
+		dom = virDomainLookupByName (conn, owner);
+		if (dom != NULL && domain_is_ours (dom)) {
+			g_autofree gchar *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+			g_autofree gchar *disk = NULL;
+
+			if (xml != NULL && parse_domain_facts (xml, &disk, NULL, NULL) &&
+			    g_strcmp0 (disk, path) == 0)
+				continue;
+		}
+		virResetLastError ();
+		if (!nf_storage_delete_overlay (conn, path, owner, &error_local)) {
+			g_warning ("cannot remove the orphan overlay %s: %s", path, error_local->message);
+			continue;
+		}
+		g_message ("removed overlay %s: no node %s uses it", path, owner);
+		removed++;
+	}
+	return removed;
+}

@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-auth"
+
+#include "config.h"
+
+#include <unistd.h>
+
+#include <polkit/polkit.h>
+
+#include "nestfarm/nf-error.h"
+#include "nf-auth.h"
+
+#define NF_AUTH_REFUSED_HINT "run as root or ask an administrator (polkit action " NF_AUTH_ACTION_MANAGE ")"
+
+/* Deny by default: a method missing here is refused, whatever it does.
+ * tests/test-auth-table.c holds this table to the introspection XML. */
+static const NfAuthRule nf_auth_rules[] = {
+	{"org.nestfarm.Farm1.Manager", "CreatePool", NF_AUTH_ACTION_MANAGE},
+	{"org.nestfarm.Farm1.Manager", "DeletePool", NF_AUTH_ACTION_MANAGE},
+	{"org.nestfarm.Farm1.Manager", "CheckHost", NULL},
+	{"org.nestfarm.Farm1.Pool", "Scale", NF_AUTH_ACTION_MANAGE},
+	{"org.nestfarm.Farm1.Pool", "Start", NF_AUTH_ACTION_MANAGE},
+	{"org.nestfarm.Farm1.Pool", "Stop", NF_AUTH_ACTION_MANAGE},
+	{"org.nestfarm.Farm1.Pool", "Delete", NF_AUTH_ACTION_MANAGE},
+	{"org.nestfarm.Farm1.Node", "Start", NF_AUTH_ACTION_MANAGE},
+	{"org.nestfarm.Farm1.Node", "Stop", NF_AUTH_ACTION_MANAGE},
+	{"org.nestfarm.Farm1.Node", "Reset", NF_AUTH_ACTION_MANAGE},
+	{"org.nestfarm.Farm1.Job", "Cancel", NF_AUTH_ACTION_MANAGE},
+};
+
+struct _NfAuth {
+	GObject parent_instance;
+	NfAuthMode mode;
+	uid_t uid; /* the daemon's own user, for NF_AUTH_SESSION_OWNER */
+	PolkitAuthority *authority;
+};
+
+G_DEFINE_FINAL_TYPE (NfAuth, nf_auth, G_TYPE_OBJECT)
+
+/* One check in flight; the GTask's data. */
+typedef struct {
+	GDBusConnection *connection;
+	gchar *sender;
+	gchar *interface_name;
+	gchar *method_name;
+	gchar *object_path;
+	const gchar *action;
+	guint uid;
+	/* The polkit check's own: cancelled when the caller leaves the bus or
+	 * the task's cancellable fires, so no dialog outlives the request. */
+	GCancellable *polkit_cancellable;
+	GCancellable *cancellable;
+	gulong cancelled_id;
+	guint watch_id;
+	gboolean caller_left;
+} NfAuthCheck;
+
+static void
+nf_auth_check_free (NfAuthCheck *check)
+{
+	g_warn_if_fail (check->watch_id == 0);
+	if (check->cancelled_id != 0)
+		g_cancellable_disconnect (check->cancellable, check->cancelled_id);
+	g_clear_object (&check->cancellable);
+	g_clear_object (&check->polkit_cancellable);
+	g_clear_object (&check->connection);
+	g_free (check->sender);
+	g_free (check->interface_name);
+	g_free (check->method_name);
+	g_free (check->object_path);
+	g_free (check);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfAuthCheck, nf_auth_check_free)
+
+gboolean
+nf_auth_lookup (const gchar *interface_name, const gchar *method_name, const gchar **action)
+{
+	g_return_val_if_fail (interface_name != NULL, FALSE);
+	g_return_val_if_fail (method_name != NULL, FALSE);
+
+	for (gsize i = 0; i < G_N_ELEMENTS (nf_auth_rules); i++) {
+		if (g_strcmp0 (nf_auth_rules[i].interface_name, interface_name) != 0 ||
+		    g_strcmp0 (nf_auth_rules[i].method_name, method_name) != 0)
+			continue;
+		if (action != NULL)
+			*action = nf_auth_rules[i].action;
+		return TRUE;
+	}
+	return FALSE;
+}
+
+const NfAuthRule *
+nf_auth_get_rules (gsize *n_rules)
+{
+	g_return_val_if_fail (n_rules != NULL, NULL);
+	*n_rules = G_N_ELEMENTS (nf_auth_rules);
+	return nf_auth_rules;
+}
+
+static void
+return_caller_left (GTask *task)
+{
+	g_task_return_new_error (task,
+				 NF_ERROR,
+				 NF_ERROR_NOT_AUTHORIZED,
+				 "The caller left the bus before it was authorized, so nothing was done.");
+}
+
+static void
+on_caller_still_there (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr (GTask) task = G_TASK (user_data);
+	g_autoptr (GVariant) reply = NULL;
+	g_autoptr (GError) error = NULL;
+	gboolean has_owner = FALSE;
+
+	reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+	if (reply == NULL) {
+		g_dbus_error_strip_remote_error (error);
+		g_task_return_new_error (task,
+					 NF_ERROR,
+					 NF_ERROR_NOT_AUTHORIZED,
+					 "Could not tell whether the caller is still on the bus (%s), so nothing was done.",
+					 error->message);
+		return;
+	}
+	g_variant_get (reply, "(b)", &has_owner);
+	if (!has_owner) {
+		return_caller_left (task);
+		return;
+	}
+	g_task_return_boolean (task, TRUE);
+}
+
+/* Unique names are never reused: once gone, the caller is gone for good. */
+static void
+check_caller_still_there (GTask *task)
+{
+	NfAuthCheck *check = g_task_get_task_data (task);
+
+	g_dbus_connection_call (check->connection,
+				"org.freedesktop.DBus",
+				"/org/freedesktop/DBus",
+				"org.freedesktop.DBus",
+				"NameHasOwner",
+				g_variant_new ("(s)", check->sender),
+				G_VARIANT_TYPE ("(b)"),
+				G_DBUS_CALL_FLAGS_NONE,
+				-1,
+				g_task_get_cancellable (task),
+				on_caller_still_there,
+				task);
+}
+
+static void
+on_polkit_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr (GTask) task = G_TASK (user_data);
+	NfAuthCheck *check = g_task_get_task_data (task);
+	g_autoptr (PolkitAuthorizationResult) authorization = NULL;
+	g_autoptr (GError) error = NULL;
+
+	g_bus_unwatch_name (check->watch_id);
+	check->watch_id = 0;
+
+	authorization =
+		polkit_authority_check_authorization_finish (POLKIT_AUTHORITY (source), result, &error);
+	if (check->caller_left) {
+		return_caller_left (task);
+		return;
+	}
+	if (authorization == NULL) {
+		if (g_cancellable_is_cancelled (g_task_get_cancellable (task))) {
+			g_task_return_error (task, g_steal_pointer (&error));
+			return;
+		}
+		g_dbus_error_strip_remote_error (error);
+		g_message ("polkit could not check %s for %s: %s",
+			   check->action,
+			   check->sender,
+			   error->message);
+		g_task_return_new_error (task,
+					 NF_ERROR,
+					 NF_ERROR_NOT_AUTHORIZED,
+					 "Could not check your authorization with polkit (%s); make sure polkitd runs and the action %s is installed.",
+					 error->message,
+					 check->action);
+		return;
+	}
+	if (polkit_authorization_result_get_is_challenge (authorization)) {
+		g_task_return_new_error (task,
+					 NF_ERROR,
+					 NF_ERROR_NOT_AUTHORIZED,
+					 "Changing nestfarm pools or nodes needs authentication and no polkit agent could ask for it; %s.",
+					 NF_AUTH_REFUSED_HINT);
+		return;
+	}
+	if (!polkit_authorization_result_get_is_authorized (authorization)) {
+		g_task_return_new_error (task,
+					 NF_ERROR,
+					 NF_ERROR_NOT_AUTHORIZED,
+					 "You are not allowed to change nestfarm pools or nodes; %s.",
+					 NF_AUTH_REFUSED_HINT);
+		return;
+	}
+	/* polkit may have waited for a password: make sure someone still asks. */
+	check_caller_still_there (g_steal_pointer (&task));
+}
+
+static void
+on_caller_vanished (GDBusConnection *connection, const gchar *name, gpointer user_data)
+{
+	NfAuthCheck *check = g_task_get_task_data (G_TASK (user_data));
+
+	g_debug ("%s left the bus during its authorization check", name);
+	check->caller_left = TRUE;
+	g_cancellable_cancel (check->polkit_cancellable);
+}
+
+static void
+on_task_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+	g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+static void
+check_with_polkit (NfAuth *self, GTask *task)
+{
+	NfAuthCheck *check = g_task_get_task_data (task);
+	g_autoptr (PolkitSubject) subject = polkit_system_bus_name_new (check->sender);
+	g_autoptr (PolkitDetails) details = polkit_details_new ();
+
+	/* For rules that tell the methods apart (action.lookup ("method")). */
+	polkit_details_insert (details, "interface", check->interface_name);
+	polkit_details_insert (details, "method", check->method_name);
+	polkit_details_insert (details, "path", check->object_path);
+
+	check->polkit_cancellable = g_cancellable_new ();
+	if (g_task_get_cancellable (task) != NULL) {
+		check->cancellable = g_object_ref (g_task_get_cancellable (task));
+		check->cancelled_id = g_cancellable_connect (check->cancellable,
+							     G_CALLBACK (on_task_cancelled),
+							     g_object_ref (check->polkit_cancellable),
+							     g_object_unref);
+	}
+	/* Reports at once if the caller is already gone. */
+	check->watch_id = g_bus_watch_name_on_connection (check->connection,
+							  check->sender,
+							  G_BUS_NAME_WATCHER_FLAGS_NONE,
+							  NULL,
+							  on_caller_vanished,
+							  g_object_ref (task),
+							  g_object_unref);
+	polkit_authority_check_authorization (self->authority,
+					      subject,
+					      check->action,
+					      details,
+					      POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION,
+					      check->polkit_cancellable,
+					      on_polkit_checked,
+					      task);
+}
+
+static void
+on_caller_uid (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr (GTask) task = G_TASK (user_data);
+	NfAuth *self = g_task_get_source_object (task);
+	NfAuthCheck *check = g_task_get_task_data (task);
+	g_autoptr (GVariant) reply = NULL;
+	g_autoptr (GError) error = NULL;
+
+	reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+	if (reply == NULL) {
+		if (g_dbus_error_is_remote_error (error) &&
+		    g_strcmp0 (g_dbus_error_get_remote_error (error),
+			       "org.freedesktop.DBus.Error.NameHasNoOwner") == 0) {
+			return_caller_left (task);
+			return;
+		}
+		if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+			g_task_return_error (task, g_steal_pointer (&error));
+			return;
+		}
+		g_dbus_error_strip_remote_error (error);
+		g_task_return_new_error (task,
+					 NF_ERROR,
+					 NF_ERROR_NOT_AUTHORIZED,
+					 "Could not identify the caller on the bus (%s), so the request is refused.",
+					 error->message);
+		return;
+	}
+	g_variant_get (reply, "(u)", &check->uid);
+
+	if (self->mode == NF_AUTH_SESSION_OWNER) {
+		if (check->uid != (guint) self->uid) {
+			g_task_return_new_error (task,
+						 NF_ERROR,
+						 NF_ERROR_NOT_AUTHORIZED,
+						 "You are not allowed to change this nestfarm: it runs with --session for uid %u only.",
+						 (guint) self->uid);
+			return;
+		}
+		g_task_return_boolean (task, TRUE);
+		return;
+	}
+	check_with_polkit (self, g_steal_pointer (&task));
+}
+
+void
+nf_auth_check_async (NfAuth *self,
+		     GDBusMethodInvocation *invocation,
+		     GCancellable *cancellable,
+		     GAsyncReadyCallback callback,
+		     gpointer user_data)
+{
+	g_autoptr (GTask) task = NULL;
+	g_autoptr (NfAuthCheck) check = NULL;
+	const gchar *interface_name;
+	const gchar *method_name;
+	const gchar *sender;
+
+	g_return_if_fail (NF_IS_AUTH (self));
+	g_return_if_fail (G_IS_DBUS_METHOD_INVOCATION (invocation));
+	g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+	interface_name = g_dbus_method_invocation_get_interface_name (invocation);
+	method_name = g_dbus_method_invocation_get_method_name (invocation);
+	sender = g_dbus_method_invocation_get_sender (invocation);
+	check = g_new0 (NfAuthCheck, 1);
+	task = g_task_new (self, cancellable, callback, user_data);
+	g_task_set_source_tag (task, nf_auth_check_async);
+	check->connection = g_object_ref (g_dbus_method_invocation_get_connection (invocation));
+	check->sender = g_strdup (sender);
+	check->interface_name = g_strdup (interface_name);
+	check->method_name = g_strdup (method_name);
+	check->object_path = g_strdup (g_dbus_method_invocation_get_object_path (invocation));
+	check->uid = NF_AUTH_UID_UNKNOWN;
+
+	/* D-Bus lets a call leave out its interface; such a call is refused too. */
+	if (interface_name == NULL)
+		interface_name = "(no interface)";
+	if (!nf_auth_lookup (interface_name, method_name, &check->action)) {
+		g_warning ("%s.%s is missing from the authorization table; refused",
+			   interface_name,
+			   method_name);
+		g_task_return_new_error (task,
+					 NF_ERROR,
+					 NF_ERROR_NOT_AUTHORIZED,
+					 "%s.%s is not in nestfarm's authorization table, so it is refused; this is a bug in nestfarmd.",
+					 interface_name,
+					 method_name);
+		return;
+	}
+	if (check->action == NULL) {
+		g_task_return_boolean (task, TRUE);
+		return;
+	}
+	/* Only a message bus names the caller; a peer connection has no one to ask. */
+	if (sender == NULL) {
+		g_task_return_new_error (task,
+					 NF_ERROR,
+					 NF_ERROR_NOT_AUTHORIZED,
+					 "The call came without a bus name, so its caller cannot be authorized.");
+		return;
+	}
+	g_task_set_task_data (task, g_steal_pointer (&check), (GDestroyNotify) nf_auth_check_free);
+	g_dbus_connection_call (g_dbus_method_invocation_get_connection (invocation),
+				"org.freedesktop.DBus",
+				"/org/freedesktop/DBus",
+				"org.freedesktop.DBus",
+				"GetConnectionUnixUser",
+				g_variant_new ("(s)", sender),
+				G_VARIANT_TYPE ("(u)"),
+				G_DBUS_CALL_FLAGS_NONE,
+				-1,
+				cancellable,
+				on_caller_uid,
+				g_steal_pointer (&task));
+}
+
+gboolean
+nf_auth_check_finish (NfAuth *self, GAsyncResult *result, guint *caller_uid, GError **error)
+{
+	NfAuthCheck *check;
+
+	g_return_val_if_fail (NF_IS_AUTH (self), FALSE);
+	g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+	g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nf_auth_check_async, FALSE);
+
+	if (!g_task_propagate_boolean (G_TASK (result), error))
+		return FALSE;
+	check = g_task_get_task_data (G_TASK (result));
+	if (caller_uid != NULL)
+		*caller_uid = check != NULL ? check->uid : NF_AUTH_UID_UNKNOWN;
+	return TRUE;
+}
+
+NfAuthMode
+nf_auth_get_mode (NfAuth *self)
+{
+	g_return_val_if_fail (NF_IS_AUTH (self), NF_AUTH_POLKIT);
+	return self->mode;
+}
+
+static void
+nf_auth_finalize (GObject *object)
+{
+	NfAuth *self = NF_AUTH (object);
+
+	g_clear_object (&self->authority);
+	G_OBJECT_CLASS (nf_auth_parent_class)->finalize (object);
+}
+
+static void
+nf_auth_class_init (NfAuthClass *klass)
+{
+	G_OBJECT_CLASS (klass)->finalize = nf_auth_finalize;
+}
+
+static void
+nf_auth_init (NfAuth *self)
+{
+	self->uid = getuid ();
+}
+
+NfAuth *
+nf_auth_new (NfAuthMode mode, GError **error)
+{
+	g_autoptr (NfAuth) self = NULL;
+
+	g_return_val_if_fail (mode == NF_AUTH_POLKIT || mode == NF_AUTH_SESSION_OWNER, NULL);
+	g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+	self = g_object_new (NF_TYPE_AUTH, NULL);
+	self->mode = mode;
+	if (mode == NF_AUTH_POLKIT) {
+		/* Once, at start-up, before the daemon serves any call. */
+		self->authority = polkit_authority_get_sync (NULL, error);
+		if (self->authority == NULL) {
+			g_prefix_error (error, "Cannot reach polkit to authorize callers: ");
+			return NULL;
+		}
+	}
+	return g_steal_pointer (&self);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* The one polkit action: every method that changes anything needs it. */
+#define NF_AUTH_ACTION_MANAGE "org.nestfarm.farm1.manage"
+
+/* The caller's uid when it was not looked up (open methods). */
+#define NF_AUTH_UID_UNKNOWN G_MAXUINT
+
+typedef enum {
+	NF_AUTH_POLKIT,        /* system bus: polkit decides for the calling bus name */
+	NF_AUTH_SESSION_OWNER, /* --session: only the daemon's own user, polkit is not asked */
+} NfAuthMode;
+
+/* One line of the table: @action NULL means open to every caller. */
+typedef struct {
+	const gchar *interface_name;
+	const gchar *method_name;
+	const gchar *action;
+} NfAuthRule;
+
+#define NF_TYPE_AUTH (nf_auth_get_type ())
+G_DECLARE_FINAL_TYPE (NfAuth, nf_auth, NF, AUTH, GObject)
+
+NfAuth *nf_auth_new (NfAuthMode mode, GError **error);
+NfAuthMode nf_auth_get_mode (NfAuth *self);
+
+/* Checks the caller of @invocation, after its arguments are validated.
+ * A method the table does not list is refused. Refusals, and a caller that
+ * left the bus meanwhile, are NF_ERROR_NOT_AUTHORIZED; a cancelled check is
+ * G_IO_ERROR_CANCELLED. @caller_uid is NF_AUTH_UID_UNKNOWN for open methods. */
+void nf_auth_check_async (NfAuth *self,
+			  GDBusMethodInvocation *invocation,
+			  GCancellable *cancellable,
+			  GAsyncReadyCallback callback,
+			  gpointer user_data);
+gboolean nf_auth_check_finish (NfAuth *self, GAsyncResult *result, guint *caller_uid, GError **error);
+
+/* The table itself: TRUE when it lists the method; @action is then the
+ * polkit action, or NULL for an open method. */
+gboolean nf_auth_lookup (const gchar *interface_name, const gchar *method_name, const gchar **action);
+const NfAuthRule *nf_auth_get_rules (gsize *n_rules);
+
+G_END_DECLS

@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-bus"
+
+#include "config.h"
+
+#include "nestfarm/nf-error.h"
+#include "nestfarm/nf-names.h"
+#include "nf-auth.h"
+#include "nf-bus.h"
+#include "nf-dbus-generated.h"
+#include "nf-request.h"
+
+/* Maps the state model onto D-Bus: one exported object per pool, node and
+ * job, properties mirrored from the model's notify signals, and method
+ * calls turned into manager operations after validation and polkit. */
+
+#define NF_BUS_ROOT "/org/nestfarm/Farm1"
+
+struct _NfBus {
+	GObject parent_instance;
+	NfManager *manager;
+	NfAuth *auth;
+	GDBusConnection *connection;
+	GDBusObjectManagerServer *server;
+	NfDBusManager *manager_iface;
+	GHashTable *objects; /* model GObject -> NfDBusObjectSkeleton */
+};
+
+G_DEFINE_TYPE (NfBus, nf_bus, G_TYPE_OBJECT)
+
+gchar *
+nf_bus_pool_path (const gchar *name)
+{
+	g_autofree gchar *escaped = nf_path_component_escape (name);
+
+	return g_strdup_printf (NF_BUS_ROOT "/pool/%s", escaped);
+}
+
+gchar *
+nf_bus_node_path (const gchar *name)
+{
+	g_autofree gchar *escaped = nf_path_component_escape (name);
+
+	return g_strdup_printf (NF_BUS_ROOT "/node/%s", escaped);
+}
+
+gchar *
+nf_bus_job_path (guint id)
+{
+	return g_strdup_printf (NF_BUS_ROOT "/job/%u", id);
+}
+
+/* "pool/NAME" or "node/NAME" -> object path */
+static gchar *
+object_ref_to_path (const gchar *ref)
+{
+	if (g_str_has_prefix (ref, "pool/"))
+		return nf_bus_pool_path (ref + 5);
+	if (g_str_has_prefix (ref, "node/"))
+		return nf_bus_node_path (ref + 5);
+	return g_strdup (NF_BUS_ROOT);
+}
+
+/* --- property mirrors --- */
+
+static void
+sync_manager (NfManager *manager, GParamSpec *pspec, NfBus *self)
+{
+	g_autofree gchar *version = NULL;
+	g_autofree gchar *accelerator = NULL;
+	g_autofree gchar *feature = NULL;
+	g_autofree gchar *uri = NULL;
+	guint64 total = 0, committed = 0;
+
+	g_object_get (manager,
+		      "version",
+		      &version,
+		      "accelerator",
+		      &accelerator,
+		      "nested-feature",
+		      &feature,
+		      "libvirt-uri",
+		      &uri,
+		      "memory-total-mib",
+		      &total,
+		      "memory-committed-mib",
+		      &committed,
+		      NULL);
+	nf_dbus_manager_set_version (self->manager_iface, version);
+	nf_dbus_manager_set_accelerator (self->manager_iface, accelerator);
+	nf_dbus_manager_set_nested_feature (self->manager_iface, feature);
+	nf_dbus_manager_set_libvirt_uri (self->manager_iface, uri);
+	nf_dbus_manager_set_memory_total_mib (self->manager_iface, total);
+	nf_dbus_manager_set_memory_committed_mib (self->manager_iface, committed);
+}
+
+static void
+sync_pool (NfPool *pool, GParamSpec *pspec, NfDBusPool *iface)
+{
+	const NfPoolSpec *spec = nf_pool_get_spec (pool);
+	GPtrArray *nodes = nf_pool_get_nodes (pool);
+	g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+
+	for (guint i = 0; i < nodes->len; i++)
+		g_ptr_array_add (paths, nf_bus_node_path (nf_node_get_name (g_ptr_array_index (nodes, i))));
+	g_ptr_array_add (paths, NULL);
+	nf_dbus_pool_set_name (iface, spec->name);
+	nf_dbus_pool_set_profile (iface, spec->profile);
+	nf_dbus_pool_set_count (iface, spec->count);
+	nf_dbus_pool_set_nodes (iface, (const gchar *const *) paths->pdata);
+	nf_dbus_pool_set_state (iface, nf_pool_get_state (pool));
+	nf_dbus_pool_set_vcpus (iface, spec->vcpus);
+	nf_dbus_pool_set_memory_mib (iface, spec->memory_mib);
+	nf_dbus_pool_set_image (iface, spec->image);
+	nf_dbus_pool_set_trunk_bridge (iface, spec->trunk_bridge);
+	nf_dbus_pool_set_vlans (iface, spec->vlans);
+}
+
+static void
+sync_node (NfNode *node, GParamSpec *pspec, NfDBusNode *iface)
+{
+	g_autofree gchar *pool_path = nf_bus_pool_path (nf_node_get_pool (node));
+
+	nf_dbus_node_set_name (iface, nf_node_get_name (node));
+	nf_dbus_node_set_pool (iface, pool_path);
+	nf_dbus_node_set_index (iface, nf_node_get_index (node));
+	nf_dbus_node_set_state (iface, nf_node_get_state (node));
+	nf_dbus_node_set_domain_uuid (iface, nf_node_get_domain_uuid (node));
+	nf_dbus_node_set_overlay (iface, nf_node_get_overlay (node));
+	nf_dbus_node_set_console_log (iface, nf_node_get_console_log (node));
+	nf_dbus_node_set_macs (iface, nf_node_get_macs (node));
+}
+
+static void
+sync_job (NfJob *job, GParamSpec *pspec, NfDBusJob *iface)
+{
+	const gchar *const *objects = nf_job_get_objects (job);
+	g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+
+	for (guint i = 0; objects[i] != NULL; i++)
+		g_ptr_array_add (paths, object_ref_to_path (objects[i]));
+	g_ptr_array_add (paths, NULL);
+	nf_dbus_job_set_operation (iface, nf_job_get_operation (job));
+	nf_dbus_job_set_objects (iface, (const gchar *const *) paths->pdata);
+	nf_dbus_job_set_progress (iface, nf_job_get_progress (job));
+	nf_dbus_job_set_state (iface, nf_job_get_state_string (job));
+	nf_dbus_job_set_error (iface, nf_job_get_error (job));
+	nf_dbus_job_set_started_by_uid (iface, nf_job_get_uid (job));
+	nf_dbus_job_set_step (iface, nf_job_get_step (job));
+}
+
+static void
+job_completed (NfJob *job, gboolean success, const gchar *message, NfDBusJob *iface)
+{
+	/* Properties first, so a client that reacts to the signal reads the
+	 * final state. */
+	sync_job (job, NULL, iface);
+	g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (iface));
+	nf_dbus_job_emit_completed (iface, success, message);
+}
+
+/* --- requests: validate, authorize, act --- */
+
+typedef enum {
+	REQ_CREATE_POOL,
+	REQ_DELETE_POOL,
+	REQ_SCALE,
+	REQ_POOL_START,
+	REQ_POOL_STOP,
+	REQ_NODE_START,
+	REQ_NODE_STOP,
+	REQ_NODE_RESET,
+	REQ_JOB_CANCEL,
+} RequestKind;
+
+typedef struct {
+	NfBus *bus;
+	GDBusMethodInvocation *invocation;
+	RequestKind kind;
+	gchar *name;
+	guint count;
+	NfPoolSpec *spec;
+	gboolean force;
+	guint timeout_s;
+	guint job_id;
+} Request;
+
+static void
+request_free (Request *req)
+{
+	g_object_unref (req->bus);
+	g_object_unref (req->invocation);
+	g_free (req->name);
+	nf_pool_spec_free (req->spec);
+	g_free (req);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Request, request_free)
+
+static void
+return_error (GDBusMethodInvocation *invocation, const GError *error)
+{
+	g_dbus_method_invocation_return_gerror (invocation, error);
+}
+
+static void
+reply_job (Request *req, NfJob *job)
+{
+	g_autofree gchar *path = nf_bus_job_path (nf_job_get_id (job));
+
+	if (req->kind == REQ_CREATE_POOL) {
+		g_autofree gchar *pool = nf_bus_pool_path (req->spec->name);
+
+		g_dbus_method_invocation_return_value (req->invocation, g_variant_new ("(oo)", pool, path));
+		return;
+	}
+	g_dbus_method_invocation_return_value (req->invocation, g_variant_new ("(o)", path));
+}
+
+static void
+request_authorized (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr (Request) req = user_data;
+	NfManager *manager = req->bus->manager;
+	g_autoptr (GError) error = NULL;
+	NfJob *job = NULL;
+	guint uid = 0;
+
+	if (!nf_auth_check_finish (NF_AUTH (source), res, &uid, &error)) {
+		return_error (req->invocation, error);
+		return;
+	}
+	switch (req->kind) {
+	case REQ_CREATE_POOL:
+		job = nf_manager_create_pool (manager, req->spec, uid, &error);
+		break;
+	case REQ_DELETE_POOL:
+		job = nf_manager_delete_pool (manager, req->name, req->force, req->timeout_s, uid, &error);
+		break;
+	case REQ_SCALE:
+		job = nf_manager_scale_pool (manager, req->name, req->count, uid, &error);
+		break;
+	case REQ_POOL_START:
+		job = nf_manager_start_pool (manager, req->name, uid, &error);
+		break;
+	case REQ_POOL_STOP:
+		job = nf_manager_stop_pool (manager, req->name, req->force, req->timeout_s, uid, &error);
+		break;
+	case REQ_NODE_START:
+		job = nf_manager_start_node (manager, req->name, uid, &error);
+		break;
+	case REQ_NODE_STOP:
+		job = nf_manager_stop_node (manager, req->name, req->force, req->timeout_s, uid, &error);
+		break;
+	case REQ_NODE_RESET:
+		job = nf_manager_reset_node (manager, req->name, uid, &error);
+		break;
+	case REQ_JOB_CANCEL: {
+		NfJob *target = nf_manager_lookup_job (manager, req->job_id);
+
+		if (target == NULL) {
+			g_set_error (&error, NF_ERROR, NF_ERROR_NOT_FOUND, "The job has ended and is gone.");
+			break;
+		}
+		nf_manager_cancel_job (manager, target);
+		g_dbus_method_invocation_return_value (req->invocation, NULL);
+		return;
+	}
+	default:
+		g_assert_not_reached ();
+	}
+	if (job == NULL) {
+		return_error (req->invocation, error);
+		return;
+	}
+	reply_job (req, job);
+}
+
+static Request *
+request_new (NfBus *self, GDBusMethodInvocation *invocation, RequestKind kind)
+{
+	Request *req = g_new0 (Request, 1);
+
+	req->bus = g_object_ref (self);
+	req->invocation = g_object_ref (invocation);
+	req->kind = kind;
+	return req;
+}
+
+static gboolean
+request_submit (Request *req)
+{
+	nf_auth_check_async (req->bus->auth, req->invocation, NULL, request_authorized, req);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+refuse (GDBusMethodInvocation *invocation, Request *req, GError *error)
+{
+	return_error (invocation, error);
+	g_error_free (error);
+	if (req != NULL)
+		request_free (req);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static const gchar *
+object_name (gpointer iface)
+{
+	return g_object_get_data (G_OBJECT (iface), "nf-name");
+}
+
+static gboolean
+handle_create_pool (NfDBusManager *iface,
+		    GDBusMethodInvocation *invocation,
+		    const gchar *name,
+		    guint count,
+		    GVariant *options,
+		    NfBus *self)
+{
+	GError *error = NULL;
+	Request *req = request_new (self, invocation, REQ_CREATE_POOL);
+
+	req->spec = nf_request_parse_create (nf_manager_get_config (self->manager),
+					     nf_manager_get_engine (self->manager),
+					     name,
+					     count,
+					     options,
+					     &error);
+	if (req->spec == NULL)
+		return refuse (invocation, req, error);
+	return request_submit (req);
+}
+
+static gboolean
+handle_delete_pool (NfDBusManager *iface,
+		    GDBusMethodInvocation *invocation,
+		    const gchar *name,
+		    GVariant *options,
+		    NfBus *self)
+{
+	GError *error = NULL;
+	Request *req = request_new (self, invocation, REQ_DELETE_POOL);
+
+	if (!nf_pool_name_validate (name, &error) ||
+	    !nf_request_parse_stop (nf_manager_get_config (self->manager),
+				    options,
+				    &req->force,
+				    &req->timeout_s,
+				    &error))
+		return refuse (invocation, req, error);
+	req->name = g_strdup (name);
+	return request_submit (req);
+}
+
+static void
+check_host_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr (GDBusMethodInvocation) invocation = user_data;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (NfHostInfo) host = nf_manager_check_host_finish (NF_MANAGER (source), res, &error);
+	GVariantBuilder report, checks;
+
+	if (host == NULL) {
+		return_error (invocation, error);
+		return;
+	}
+	g_variant_builder_init (&checks, G_VARIANT_TYPE ("aa{sv}"));
+	for (guint i = 0; i < host->checks->len; i++) {
+		NfHostCheck *check = g_ptr_array_index (host->checks, i);
+		GVariantBuilder one;
+
+		g_variant_builder_init (&one, G_VARIANT_TYPE_VARDICT);
+		g_variant_builder_add (&one, "{sv}", "id", g_variant_new_string (check->id));
+		g_variant_builder_add (&one,
+				       "{sv}",
+				       "status",
+				       g_variant_new_string (nf_check_status_to_string (check->status)));
+		g_variant_builder_add (&one, "{sv}", "detail", g_variant_new_string (check->detail));
+		if (check->fix != NULL)
+			g_variant_builder_add (&one, "{sv}", "fix", g_variant_new_string (check->fix));
+		g_variant_builder_add_value (&checks, g_variant_builder_end (&one));
+	}
+	g_variant_builder_init (&report, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add (&report,
+			       "{sv}",
+			       "accelerator",
+			       g_variant_new_string (nf_accel_to_string (host->accel)));
+	g_variant_builder_add (&report, "{sv}", "nested-feature", g_variant_new_string (host->feature));
+	g_variant_builder_add (&report,
+			       "{sv}",
+			       "reason",
+			       g_variant_new_string (host->reason != NULL ? host->reason : ""));
+	g_variant_builder_add (&report,
+			       "{sv}",
+			       "memory-total-mib",
+			       g_variant_new_uint64 (host->memory_total_mib));
+	g_variant_builder_add (&report,
+			       "{sv}",
+			       "memory-available-mib",
+			       g_variant_new_uint64 (host->memory_available_mib));
+	g_variant_builder_add (&report, "{sv}", "checks", g_variant_builder_end (&checks));
+	g_dbus_method_invocation_return_value (invocation,
+					       g_variant_new ("(@a{sv})", g_variant_builder_end (&report)));
+}
+
+static gboolean
+handle_check_host (NfDBusManager *iface, GDBusMethodInvocation *invocation, NfBus *self)
+{
+	nf_manager_check_host_async (self->manager, check_host_done, g_object_ref (invocation));
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_pool_scale (NfDBusPool *iface, GDBusMethodInvocation *invocation, guint count, NfBus *self)
+{
+	GError *error = NULL;
+	Request *req;
+
+	if (!nf_request_check_count (count, 0, &error))
+		return refuse (invocation, NULL, error);
+	req = request_new (self, invocation, REQ_SCALE);
+	req->name = g_strdup (object_name (iface));
+	req->count = count;
+	return request_submit (req);
+}
+
+static gboolean
+handle_pool_start (NfDBusPool *iface, GDBusMethodInvocation *invocation, NfBus *self)
+{
+	Request *req = request_new (self, invocation, REQ_POOL_START);
+
+	req->name = g_strdup (object_name (iface));
+	return request_submit (req);
+}
+
+static gboolean
+handle_pool_stop (NfDBusPool *iface, GDBusMethodInvocation *invocation, GVariant *options, NfBus *self)
+{
+	GError *error = NULL;
+	Request *req = request_new (self, invocation, REQ_POOL_STOP);
+
+	if (!nf_request_parse_stop (nf_manager_get_config (self->manager),
+				    options,
+				    &req->force,
+				    &req->timeout_s,
+				    &error))
+		return refuse (invocation, req, error);
+	req->name = g_strdup (object_name (iface));
+	return request_submit (req);
+}
+
+static gboolean
+handle_pool_delete (NfDBusPool *iface, GDBusMethodInvocation *invocation, GVariant *options, NfBus *self)
+{
+	GError *error = NULL;
+	Request *req = request_new (self, invocation, REQ_DELETE_POOL);
+
+	if (!nf_request_parse_stop (nf_manager_get_config (self->manager),
+				    options,
+				    &req->force,
+				    &req->timeout_s,
+				    &error))
+		return refuse (invocation, req, error);
+	req->name = g_strdup (object_name (iface));
+	return request_submit (req);
+}
+
+static gboolean
+handle_node_start (NfDBusNode *iface, GDBusMethodInvocation *invocation, NfBus *self)
+{
+	Request *req = request_new (self, invocation, REQ_NODE_START);
+
+	req->name = g_strdup (object_name (iface));
+	return request_submit (req);
+}
+
+static gboolean
+handle_node_stop (NfDBusNode *iface, GDBusMethodInvocation *invocation, GVariant *options, NfBus *self)
+{
+	GError *error = NULL;
+	Request *req = request_new (self, invocation, REQ_NODE_STOP);
+
+	if (!nf_request_parse_stop (nf_manager_get_config (self->manager),
+				    options,
+				    &req->force,
+				    &req->timeout_s,
+				    &error))
+		return refuse (invocation, req, error);
+	req->name = g_strdup (object_name (iface));
+	return request_submit (req);
+}
+
+static gboolean
+handle_node_reset (NfDBusNode *iface, GDBusMethodInvocation *invocation, NfBus *self)
+{
+	Request *req = request_new (self, invocation, REQ_NODE_RESET);
+
+	req->name = g_strdup (object_name (iface));
+	return request_submit (req);
+}
+
+static gboolean
+handle_job_cancel (NfDBusJob *iface, GDBusMethodInvocation *invocation, NfBus *self)
+{
+	Request *req = request_new (self, invocation, REQ_JOB_CANCEL);
+
+	req->job_id = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (iface), "nf-job-id"));
+	return request_submit (req);
+}
+
+/* --- exporting model objects --- */
+
+static void
+export_object (NfBus *self, GObject *model, const gchar *path, GDBusInterfaceSkeleton *iface)
+{
+	g_autoptr (NfDBusObjectSkeleton) object = nf_dbus_object_skeleton_new (path);
+
+	g_dbus_object_skeleton_add_interface (G_DBUS_OBJECT_SKELETON (object), iface);
+	g_dbus_object_manager_server_export (self->server, G_DBUS_OBJECT_SKELETON (object));
+	g_hash_table_insert (self->objects, model, g_object_ref (object));
+}
+
+static void
+unexport_object (NfBus *self, GObject *model)
+{
+	NfDBusObjectSkeleton *object = g_hash_table_lookup (self->objects, model);
+
+	if (object == NULL)
+		return;
+	g_signal_handlers_disconnect_by_data (model, NULL);
+	g_dbus_object_manager_server_unexport (self->server,
+					       g_dbus_object_get_object_path (G_DBUS_OBJECT (object)));
+	g_hash_table_remove (self->objects, model);
+}
+
+static void
+pool_added (NfManager *manager, NfPool *pool, NfBus *self)
+{
+	g_autoptr (NfDBusPool) iface = nf_dbus_pool_skeleton_new ();
+	g_autofree gchar *path = nf_bus_pool_path (nf_pool_get_name (pool));
+
+	g_object_set_data_full (G_OBJECT (iface), "nf-name", g_strdup (nf_pool_get_name (pool)), g_free);
+	sync_pool (pool, NULL, iface);
+	g_signal_connect_object (pool, "notify", G_CALLBACK (sync_pool), iface, 0);
+	g_signal_connect_object (iface, "handle-scale", G_CALLBACK (handle_pool_scale), self, 0);
+	g_signal_connect_object (iface, "handle-start", G_CALLBACK (handle_pool_start), self, 0);
+	g_signal_connect_object (iface, "handle-stop", G_CALLBACK (handle_pool_stop), self, 0);
+	g_signal_connect_object (iface, "handle-delete", G_CALLBACK (handle_pool_delete), self, 0);
+	export_object (self, G_OBJECT (pool), path, G_DBUS_INTERFACE_SKELETON (iface));
+}
+
+static void
+node_added (NfManager *manager, NfNode *node, NfBus *self)
+{
+	g_autoptr (NfDBusNode) iface = nf_dbus_node_skeleton_new ();
+	g_autofree gchar *path = nf_bus_node_path (nf_node_get_name (node));
+
+	g_object_set_data_full (G_OBJECT (iface), "nf-name", g_strdup (nf_node_get_name (node)), g_free);
+	sync_node (node, NULL, iface);
+	g_signal_connect_object (node, "notify", G_CALLBACK (sync_node), iface, 0);
+	g_signal_connect_object (iface, "handle-start", G_CALLBACK (handle_node_start), self, 0);
+	g_signal_connect_object (iface, "handle-stop", G_CALLBACK (handle_node_stop), self, 0);
+	g_signal_connect_object (iface, "handle-reset", G_CALLBACK (handle_node_reset), self, 0);
+	export_object (self, G_OBJECT (node), path, G_DBUS_INTERFACE_SKELETON (iface));
+}
+
+static void
+job_added (NfManager *manager, NfJob *job, NfBus *self)
+{
+	g_autoptr (NfDBusJob) iface = nf_dbus_job_skeleton_new ();
+	g_autofree gchar *path = nf_bus_job_path (nf_job_get_id (job));
+
+	g_object_set_data (G_OBJECT (iface), "nf-job-id", GUINT_TO_POINTER (nf_job_get_id (job)));
+	sync_job (job, NULL, iface);
+	g_signal_connect_object (job, "notify", G_CALLBACK (sync_job), iface, 0);
+	g_signal_connect_object (job, "completed", G_CALLBACK (job_completed), iface, 0);
+	g_signal_connect_object (iface, "handle-cancel", G_CALLBACK (handle_job_cancel), self, 0);
+	export_object (self, G_OBJECT (job), path, G_DBUS_INTERFACE_SKELETON (iface));
+}
+
+static void
+model_removed (NfManager *manager, GObject *model, NfBus *self)
+{
+	unexport_object (self, model);
+}
+
+static void
+nf_bus_dispose (GObject *object)
+{
+	NfBus *self = NF_BUS (object);
+
+	if (self->manager != NULL)
+		g_signal_handlers_disconnect_by_data (self->manager, self);
+	if (self->manager_iface != NULL)
+		g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->manager_iface));
+	g_clear_pointer (&self->objects, g_hash_table_unref);
+	if (self->server != NULL)
+		g_dbus_object_manager_server_set_connection (self->server, NULL);
+	g_clear_object (&self->server);
+	g_clear_object (&self->manager_iface);
+	g_clear_object (&self->connection);
+	g_clear_object (&self->auth);
+	g_clear_object (&self->manager);
+	G_OBJECT_CLASS (nf_bus_parent_class)->dispose (object);
+}
+
+static void
+nf_bus_class_init (NfBusClass *klass)
+{
+	G_OBJECT_CLASS (klass)->dispose = nf_bus_dispose;
+}
+
+static void
+nf_bus_init (NfBus *self)
+{
+	self->objects = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
+}
+
+NfBus *
+nf_bus_new (NfManager *manager, NfAuth *auth)
+{
+	NfBus *self = g_object_new (NF_TYPE_BUS, NULL);
+
+	self->manager = g_object_ref (manager);
+	self->auth = g_object_ref (auth);
+	return self;
+}
+
+gboolean
+nf_bus_export (NfBus *self, GDBusConnection *connection, GError **error)
+{
+	g_autoptr (GList) pools = NULL;
+
+	g_return_val_if_fail (NF_IS_BUS (self), FALSE);
+
+	self->connection = g_object_ref (connection);
+	self->server = g_dbus_object_manager_server_new (NF_BUS_ROOT);
+	self->manager_iface = nf_dbus_manager_skeleton_new ();
+	sync_manager (self->manager, NULL, self);
+	g_signal_connect_object (self->manager, "notify", G_CALLBACK (sync_manager), self, 0);
+	g_signal_connect_object (self->manager_iface,
+				 "handle-create-pool",
+				 G_CALLBACK (handle_create_pool),
+				 self,
+				 0);
+	g_signal_connect_object (self->manager_iface,
+				 "handle-delete-pool",
+				 G_CALLBACK (handle_delete_pool),
+				 self,
+				 0);
+	g_signal_connect_object (self->manager_iface,
+				 "handle-check-host",
+				 G_CALLBACK (handle_check_host),
+				 self,
+				 0);
+	if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->manager_iface),
+					       connection,
+					       NF_BUS_ROOT,
+					       error))
+		return FALSE;
+
+	/* What the model has already, then whatever comes. */
+	pools = nf_manager_get_pools (self->manager);
+	for (GList *l = pools; l != NULL; l = l->next) {
+		GPtrArray *nodes = nf_pool_get_nodes (l->data);
+
+		pool_added (self->manager, l->data, self);
+		for (guint i = 0; i < nodes->len; i++)
+			node_added (self->manager, g_ptr_array_index (nodes, i), self);
+	}
+	g_signal_connect_object (self->manager, "pool-added", G_CALLBACK (pool_added), self, 0);
+	g_signal_connect_object (self->manager, "node-added", G_CALLBACK (node_added), self, 0);
+	g_signal_connect_object (self->manager, "job-added", G_CALLBACK (job_added), self, 0);
+	g_signal_connect_object (self->manager, "pool-removed", G_CALLBACK (model_removed), self, 0);
+	g_signal_connect_object (self->manager, "node-removed", G_CALLBACK (model_removed), self, 0);
+	g_signal_connect_object (self->manager, "job-removed", G_CALLBACK (model_removed), self, 0);
+	g_dbus_object_manager_server_set_connection (self->server, connection);
+	return TRUE;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "nf-auth.h"
+#include "nf-manager.h"
+
+G_BEGIN_DECLS
+
+#define NF_TYPE_BUS (nf_bus_get_type ())
+G_DECLARE_FINAL_TYPE (NfBus, nf_bus, NF, BUS, GObject)
+
+NfBus *nf_bus_new (NfManager *manager, NfAuth *auth);
+/* Exports the Manager, the ObjectManager and every pool, node and job at
+ * /org/nestfarm/Farm1 on @connection, and keeps them in step. */
+gboolean nf_bus_export (NfBus *self, GDBusConnection *connection, GError **error);
+
+/* Object paths, with names escaped as sd_bus_path_encode does. */
+gchar *nf_bus_pool_path (const gchar *name);
+gchar *nf_bus_node_path (const gchar *name);
+gchar *nf_bus_job_path (guint id);
+
+G_END_DECLS

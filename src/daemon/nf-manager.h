@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "nestfarm/nf-config.h"
+#include "nestfarm/nf-engine.h"
+#include "nf-job.h"
+#include "nf-node.h"
+#include "nf-pool.h"
+
+G_BEGIN_DECLS
+
+#define NF_TYPE_MANAGER (nf_manager_get_type ())
+G_DECLARE_FINAL_TYPE (NfManager, nf_manager, NF, MANAGER, GObject)
+
+/* The daemon's state model: pools, nodes and jobs, kept true to libvirt.
+ * Signals (main context): pool-added/pool-removed (NfPool), node-added/
+ * node-removed (NfNode), job-added/job-removed (NfJob). Properties mirror
+ * the Manager interface: version, accelerator, nested-feature, libvirt-uri,
+ * memory-total-mib, memory-committed-mib. */
+NfManager *nf_manager_new (const NfConfig *config, NfEngine *engine);
+const NfConfig *nf_manager_get_config (NfManager *self);
+NfEngine *nf_manager_get_engine (NfManager *self);
+
+/* Probes the host, prepares storage, loads the state file and reconciles
+ * it with libvirt; in worker threads. */
+void nf_manager_start_async (NfManager *self,
+			     GCancellable *cancellable,
+			     GAsyncReadyCallback cb,
+			     gpointer user_data);
+gboolean nf_manager_start_finish (NfManager *self, GAsyncResult *res, GError **error);
+/* Stops taking work; cancels running jobs (they roll back); @cb when all
+ * work has ended. */
+void nf_manager_shutdown_async (NfManager *self, GAsyncReadyCallback cb, gpointer user_data);
+gboolean nf_manager_shutdown_finish (NfManager *self, GAsyncResult *res, GError **error);
+gboolean nf_manager_is_shutting_down (NfManager *self);
+
+GList *nf_manager_get_pools (NfManager *self);
+NfPool *nf_manager_lookup_pool (NfManager *self, const gchar *name);
+NfNode *nf_manager_lookup_node (NfManager *self, const gchar *name);
+NfJob *nf_manager_lookup_job (NfManager *self, guint id);
+guint64 nf_manager_get_memory_committed_mib (NfManager *self);
+
+/* Operations. Arguments are validated already and the caller authorized;
+ * each checks the model (exists, not found, admission) and returns the Job
+ * that does the work, or NULL with a GError and nothing changed. A job on
+ * a pool that is busy waits behind the running one. */
+NfJob *nf_manager_create_pool (NfManager *self, const NfPoolSpec *spec, guint uid, GError **error);
+NfJob *nf_manager_delete_pool (NfManager *self,
+			       const gchar *name,
+			       gboolean force,
+			       guint timeout_s,
+			       guint uid,
+			       GError **error);
+NfJob *nf_manager_scale_pool (NfManager *self, const gchar *name, guint count, guint uid, GError **error);
+NfJob *nf_manager_start_pool (NfManager *self, const gchar *name, guint uid, GError **error);
+NfJob *nf_manager_stop_pool (NfManager *self,
+			     const gchar *name,
+			     gboolean force,
+			     guint timeout_s,
+			     guint uid,
+			     GError **error);
+NfJob *nf_manager_start_node (NfManager *self, const gchar *name, guint uid, GError **error);
+NfJob *nf_manager_stop_node (NfManager *self,
+			     const gchar *name,
+			     gboolean force,
+			     guint timeout_s,
+			     guint uid,
+			     GError **error);
+NfJob *nf_manager_reset_node (NfManager *self, const gchar *name, guint uid, GError **error);
+void nf_manager_cancel_job (NfManager *self, NfJob *job);
+
+/* CheckHost: a fresh probe, in a worker thread. */
+void nf_manager_check_host_async (NfManager *self, GAsyncReadyCallback cb, gpointer user_data);
+NfHostInfo *nf_manager_check_host_finish (NfManager *self, GAsyncResult *res, GError **error);
+
+G_END_DECLS

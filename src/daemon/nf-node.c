@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-node"
+
+#include "config.h"
+
+#include "nestfarm/nf-names.h"
+#include "nf-node.h"
+
+struct _NfNode {
+	GObject parent_instance;
+	gchar *name;
+	gchar *pool;
+	guint index;
+	gchar *state;
+	gchar *domain_uuid;
+	gchar *overlay;
+	gchar *console_log;
+	gchar **macs;
+	guint memory_mib;
+};
+
+enum {
+	PROP_0,
+	PROP_NAME,
+	PROP_POOL,
+	PROP_INDEX,
+	PROP_STATE,
+	PROP_DOMAIN_UUID,
+	PROP_OVERLAY,
+	PROP_CONSOLE_LOG,
+	PROP_MACS,
+	PROP_MEMORY_MIB,
+	N_PROPS
+};
+static GParamSpec *props[N_PROPS];
+
+G_DEFINE_TYPE (NfNode, nf_node, G_TYPE_OBJECT)
+
+static void
+nf_node_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+	NfNode *self = NF_NODE (object);
+
+	switch (prop_id) {
+	case PROP_NAME:
+		g_value_set_string (value, self->name);
+		break;
+	case PROP_POOL:
+		g_value_set_string (value, self->pool);
+		break;
+	case PROP_INDEX:
+		g_value_set_uint (value, self->index);
+		break;
+	case PROP_STATE:
+		g_value_set_string (value, self->state);
+		break;
+	case PROP_DOMAIN_UUID:
+		g_value_set_string (value, self->domain_uuid);
+		break;
+	case PROP_OVERLAY:
+		g_value_set_string (value, self->overlay);
+		break;
+	case PROP_CONSOLE_LOG:
+		g_value_set_string (value, self->console_log);
+		break;
+	case PROP_MACS:
+		g_value_set_boxed (value, self->macs);
+		break;
+	case PROP_MEMORY_MIB:
+		g_value_set_uint (value, self->memory_mib);
+		break;
+	default:
+		G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+	}
+}
+
+static void
+nf_node_finalize (GObject *object)
+{
+	NfNode *self = NF_NODE (object);
+
+	g_free (self->name);
+	g_free (self->pool);
+	g_free (self->state);
+	g_free (self->domain_uuid);
+	g_free (self->overlay);
+	g_free (self->console_log);
+	g_strfreev (self->macs);
+	G_OBJECT_CLASS (nf_node_parent_class)->finalize (object);
+}
+
+static void
+nf_node_class_init (NfNodeClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS (klass);
+	const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
+
+	object_class->get_property = nf_node_get_property;
+	object_class->finalize = nf_node_finalize;
+
+	props[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, "", ro);
+	props[PROP_POOL] = g_param_spec_string ("pool", NULL, NULL, "", ro);
+	props[PROP_INDEX] = g_param_spec_uint ("index", NULL, NULL, 0, G_MAXUINT, 0, ro);
+	props[PROP_STATE] = g_param_spec_string ("state", NULL, NULL, "creating", ro);
+	props[PROP_DOMAIN_UUID] = g_param_spec_string ("domain-uuid", NULL, NULL, "", ro);
+	props[PROP_OVERLAY] = g_param_spec_string ("overlay", NULL, NULL, "", ro);
+	props[PROP_CONSOLE_LOG] = g_param_spec_string ("console-log", NULL, NULL, "", ro);
+	props[PROP_MACS] = g_param_spec_boxed ("macs", NULL, NULL, G_TYPE_STRV, ro);
+	props[PROP_MEMORY_MIB] = g_param_spec_uint ("memory-mib", NULL, NULL, 0, G_MAXUINT, 0, ro);
+	g_object_class_install_properties (object_class, N_PROPS, props);
+}
+
+static void
+nf_node_init (NfNode *self)
+{
+	self->state = g_strdup ("creating");
+	self->domain_uuid = g_strdup ("");
+	self->overlay = g_strdup ("");
+	self->console_log = g_strdup ("");
+	self->macs = g_new0 (gchar *, 1);
+}
+
+NfNode *
+nf_node_new (const gchar *pool, guint index)
+{
+	NfNode *self = g_object_new (NF_TYPE_NODE, NULL);
+
+	self->pool = g_strdup (pool);
+	self->index = index;
+	self->name = nf_node_name_build (pool, index);
+	return self;
+}
+
+/* Sets *@field to @value and notifies @prop when it changed. */
+static void
+set_string (NfNode *self, gchar **field, const gchar *value, guint prop)
+{
+	if (value == NULL)
+		value = "";
+	if (g_strcmp0 (*field, value) == 0)
+		return;
+	g_free (*field);
+	*field = g_strdup (value);
+	g_object_notify_by_pspec (G_OBJECT (self), props[prop]);
+}
+
+const gchar *
+nf_node_get_name (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), NULL);
+	return self->name;
+}
+
+const gchar *
+nf_node_get_pool (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), NULL);
+	return self->pool;
+}
+
+guint
+nf_node_get_index (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), 0);
+	return self->index;
+}
+
+const gchar *
+nf_node_get_state (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), NULL);
+	return self->state;
+}
+
+void
+nf_node_set_state (NfNode *self, const gchar *state)
+{
+	g_return_if_fail (NF_IS_NODE (self));
+	set_string (self, &self->state, state, PROP_STATE);
+}
+
+const gchar *
+nf_node_get_domain_uuid (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), NULL);
+	return self->domain_uuid;
+}
+
+void
+nf_node_set_domain_uuid (NfNode *self, const gchar *uuid)
+{
+	g_return_if_fail (NF_IS_NODE (self));
+	set_string (self, &self->domain_uuid, uuid, PROP_DOMAIN_UUID);
+}
+
+const gchar *
+nf_node_get_overlay (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), NULL);
+	return self->overlay;
+}
+
+void
+nf_node_set_overlay (NfNode *self, const gchar *overlay)
+{
+	g_return_if_fail (NF_IS_NODE (self));
+	set_string (self, &self->overlay, overlay, PROP_OVERLAY);
+}
+
+const gchar *
+nf_node_get_console_log (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), NULL);
+	return self->console_log;
+}
+
+void
+nf_node_set_console_log (NfNode *self, const gchar *path)
+{
+	g_return_if_fail (NF_IS_NODE (self));
+	set_string (self, &self->console_log, path, PROP_CONSOLE_LOG);
+}
+
+const gchar *const *
+nf_node_get_macs (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), NULL);
+	return (const gchar *const *) self->macs;
+}
+
+void
+nf_node_set_macs (NfNode *self, const gchar *const *macs)
+{
+	const gchar *const empty[] = {NULL};
+
+	g_return_if_fail (NF_IS_NODE (self));
+	if (macs == NULL)
+		macs = empty;
+	if (g_strv_equal ((const gchar *const *) self->macs, macs))
+		return;
+	g_strfreev (self->macs);
+	self->macs = g_strdupv ((gchar **) macs);
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MACS]);
+}
+
+guint
+nf_node_get_memory_mib (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), 0);
+	return self->memory_mib;
+}
+
+void
+nf_node_set_memory_mib (NfNode *self, guint memory_mib)
+{
+	g_return_if_fail (NF_IS_NODE (self));
+	if (self->memory_mib == memory_mib)
+		return;
+	self->memory_mib = memory_mib;
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_MIB]);
+}
+
+gboolean
+nf_node_holds_memory (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), FALSE);
+	return g_strcmp0 (self->state, "running") == 0 || g_strcmp0 (self->state, "paused") == 0 ||
+	       g_strcmp0 (self->state, "creating") == 0;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define NF_TYPE_NODE (nf_node_get_type ())
+G_DECLARE_FINAL_TYPE (NfNode, nf_node, NF, NODE, GObject)
+
+/* One node of a pool as the daemon reports it. libvirt is the truth: a node
+ * object exists because a tagged domain exists (or is being made). States:
+ * creating, running, stopped, paused, crashed, deleting, failed. */
+NfNode *nf_node_new (const gchar *pool, guint index);
+const gchar *nf_node_get_name (NfNode *self);
+const gchar *nf_node_get_pool (NfNode *self);
+guint nf_node_get_index (NfNode *self);
+const gchar *nf_node_get_state (NfNode *self);
+void nf_node_set_state (NfNode *self, const gchar *state);
+const gchar *nf_node_get_domain_uuid (NfNode *self);
+void nf_node_set_domain_uuid (NfNode *self, const gchar *uuid);
+const gchar *nf_node_get_overlay (NfNode *self);
+void nf_node_set_overlay (NfNode *self, const gchar *overlay);
+const gchar *nf_node_get_console_log (NfNode *self);
+void nf_node_set_console_log (NfNode *self, const gchar *path);
+const gchar *const *nf_node_get_macs (NfNode *self);
+void nf_node_set_macs (NfNode *self, const gchar *const *macs);
+guint nf_node_get_memory_mib (NfNode *self);
+void nf_node_set_memory_mib (NfNode *self, guint memory_mib);
+/* Running or paused: it holds its memory. */
+gboolean nf_node_holds_memory (NfNode *self);
+
+G_END_DECLS

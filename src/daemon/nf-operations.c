@@ -1,0 +1,912 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-operations"
+
+#include "config.h"
+
+#include "nestfarm/nf-error.h"
+#include "nestfarm/nf-names.h"
+#include "nf-manager-private.h"
+
+/* The jobs. Each operation runs in phases; a phase is a batch of node
+ * steps handed to the executor (bounded parallelism) whose results come
+ * back on the main context, where the model is updated. Operations on one
+ * pool run one after the other: a new one waits behind the running one. */
+
+typedef void (*NfPhaseDone) (NfOp *op);
+
+struct _NfOp {
+	NfManager *manager;
+	NfJob *job;
+	NfOpKind kind;
+	gchar *pool;
+	NfPoolSpec *spec; /* create: the new pool's spec */
+	guint count;      /* scale: wanted count */
+	gboolean force;
+	guint timeout_s;
+	gchar *node; /* node operations */
+	guint64 reserved_mib;
+	NfIntent *intent;
+	/* the running phase */
+	guint outstanding;
+	NfPhaseDone phase_done;
+	GError *error;   /* first failure */
+	GArray *made;    /* indexes made by this operation, for rollback */
+	GArray *targets; /* indexes of the current phase */
+	guint steps_total;
+	guint steps_done;
+	guint forced;
+	gulong cancel_id;
+};
+
+typedef struct {
+	NfOp *op;
+	guint index;
+	gchar *name;
+	NfNodeSpec *spec; /* make */
+	gboolean forced;  /* stop */
+} NodeStep;
+
+static void op_finish (NfOp *op);
+static void op_start (NfOp *op);
+
+NfOp *
+nf_op_new (NfManager *self, NfOpKind kind, const gchar *pool, NfJob *job)
+{
+	NfOp *op = g_new0 (NfOp, 1);
+	g_autofree gchar *object = g_strdup_printf ("pool/%s", pool);
+
+	op->manager = g_object_ref (self);
+	op->kind = kind;
+	op->pool = g_strdup (pool);
+	op->job = g_object_ref (job);
+	op->made = g_array_new (FALSE, FALSE, sizeof (guint));
+	op->targets = g_array_new (FALSE, FALSE, sizeof (guint));
+	nf_job_add_object (job, object);
+	return op;
+}
+
+void
+nf_op_free (NfOp *op)
+{
+	if (op == NULL)
+		return;
+	g_object_unref (op->job);
+	g_object_unref (op->manager);
+	g_free (op->pool);
+	g_free (op->node);
+	nf_pool_spec_free (op->spec);
+	g_clear_error (&op->error);
+	g_array_unref (op->made);
+	g_array_unref (op->targets);
+	g_free (op);
+}
+
+void
+nf_op_set_spec (NfOp *op, const NfPoolSpec *spec)
+{
+	op->spec = nf_pool_spec_copy (spec);
+}
+
+void
+nf_op_set_count (NfOp *op, guint count)
+{
+	op->count = count;
+}
+
+void
+nf_op_set_stop (NfOp *op, gboolean force, guint timeout_s)
+{
+	op->force = force;
+	op->timeout_s = timeout_s;
+}
+
+void
+nf_op_set_node (NfOp *op, const gchar *node)
+{
+	g_autofree gchar *object = g_strdup_printf ("node/%s", node);
+
+	op->node = g_strdup (node);
+	nf_job_add_object (op->job, object);
+}
+
+void
+nf_op_set_reserved (NfOp *op, guint64 reserved_mib)
+{
+	op->reserved_mib = reserved_mib;
+	op->manager->pending_mib += reserved_mib;
+}
+
+/* --- scheduling: one operation per pool at a time --- */
+
+static GQueue *
+pool_queue (NfManager *self, const gchar *pool)
+{
+	GQueue *queue = g_hash_table_lookup (self->pool_queues, pool);
+
+	if (queue == NULL) {
+		queue = g_queue_new ();
+		g_hash_table_insert (self->pool_queues, g_strdup (pool), queue);
+	}
+	return queue;
+}
+
+void
+nf_manager_schedule (NfManager *self, NfOp *op)
+{
+	NfOp *running = g_hash_table_lookup (self->busy_pools, op->pool);
+
+	if (running != NULL) {
+		g_autofree gchar *step = g_strdup_printf ("waiting for job %u", nf_job_get_id (running->job));
+
+		nf_job_set_step (op->job, step);
+		g_queue_push_tail (pool_queue (self, op->pool), op);
+		return;
+	}
+	op_start (op);
+}
+
+void
+nf_manager_cancel_queued (NfManager *self, NfJob *job)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init (&iter, self->pool_queues);
+	while (g_hash_table_iter_next (&iter, NULL, &value)) {
+		GQueue *queue = value;
+
+		for (GList *l = queue->head; l != NULL; l = l->next) {
+			NfOp *op = l->data;
+			g_autoptr (GError) error = NULL;
+
+			if (op->job != job)
+				continue;
+			g_queue_delete_link (queue, l);
+			self->pending_mib -= op->reserved_mib;
+			error = g_error_new_literal (NF_ERROR,
+						     NF_ERROR_CANCELLED,
+						     "The job was cancelled before it started.");
+			nf_job_complete (job, error);
+			nf_op_free (op);
+			return;
+		}
+	}
+}
+
+static void
+run_next (NfManager *self, const gchar *pool)
+{
+	GQueue *queue = g_hash_table_lookup (self->pool_queues, pool);
+	NfOp *next;
+
+	if (queue == NULL)
+		return;
+	next = g_queue_pop_head (queue);
+	if (g_queue_is_empty (queue))
+		g_hash_table_remove (self->pool_queues, pool);
+	if (next != NULL)
+		op_start (next);
+	if (queue != NULL && next == NULL)
+		g_queue_free (queue);
+}
+
+/* --- progress --- */
+
+static void
+op_step (NfOp *op, const gchar *what)
+{
+	op->steps_done++;
+	nf_job_set_step (op->job, what);
+	if (op->steps_total > 0)
+		nf_job_set_progress (op->job, MIN (0.99, (gdouble) op->steps_done / op->steps_total));
+}
+
+static void
+op_fail (NfOp *op, const GError *error)
+{
+	if (op->error == NULL)
+		op->error = g_error_copy (error);
+}
+
+/* --- phases --- */
+
+static NodeStep *
+node_step_new (NfOp *op, guint index)
+{
+	NodeStep *step = g_new0 (NodeStep, 1);
+
+	step->op = op;
+	step->index = index;
+	step->name = nf_node_name_build (op->pool, index);
+	return step;
+}
+
+static void
+node_step_free (NodeStep *step)
+{
+	g_free (step->name);
+	nf_node_spec_free (step->spec);
+	g_free (step);
+}
+
+typedef void (*NodeStepDone) (NodeStep *step, gpointer result, const GError *error);
+
+typedef struct {
+	NodeStepDone done;
+} PhaseData;
+
+static void
+phase_item_done (gpointer item, gpointer result, const GError *error, gpointer user_data)
+{
+	NodeStep *step = item;
+	NfOp *op = step->op;
+	NodeStepDone done = (NodeStepDone) user_data;
+
+	done (step, result, error);
+	node_step_free (step);
+	g_assert (op->outstanding > 0);
+	if (--op->outstanding == 0)
+		op->phase_done (op);
+}
+
+/* Runs @work for every index in @indexes; @done per node, @phase_done when
+ * all are back. An empty phase ends at once (from an idle, so the caller
+ * never re-enters). */
+static void
+op_run_phase (NfOp *op,
+	      GArray *indexes,
+	      NfWorkFunc work,
+	      NodeStepDone done,
+	      GDestroyNotify result_free,
+	      gboolean honour_cancel,
+	      NfPhaseDone phase_done)
+{
+	op->phase_done = phase_done;
+	op->outstanding = indexes->len;
+	if (indexes->len == 0) {
+		g_idle_add_once ((GSourceOnceFunc) phase_done, op);
+		return;
+	}
+	for (guint i = 0; i < indexes->len; i++) {
+		NodeStep *step = node_step_new (op, g_array_index (indexes, guint, i));
+
+		if (op->kind == NF_OP_CREATE || op->kind == NF_OP_SCALE) {
+			NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+			const NfPoolSpec *ps = op->spec != NULL ? op->spec : nf_pool_get_spec (pool);
+
+			step->spec = nf_node_spec_new ();
+			step->spec->pool = g_strdup (ps->name);
+			step->spec->index = step->index;
+			step->spec->profile = g_strdup (ps->profile);
+			step->spec->vcpus = ps->vcpus;
+			step->spec->memory_mib = ps->memory_mib;
+			step->spec->disk_gib = ps->disk_gib;
+			step->spec->image = g_strdup (ps->image);
+			step->spec->trunk_bridge = g_strdup (ps->trunk_bridge);
+			step->spec->vlans = g_strdup (ps->vlans);
+			step->spec->mgmt_network = g_strdup (ps->mgmt_network);
+		}
+		nf_executor_submit (op->manager->executor,
+				    work,
+				    step,
+				    result_free,
+				    honour_cancel ? nf_job_get_cancellable (op->job) : NULL,
+				    phase_item_done,
+				    (gpointer) done);
+	}
+}
+
+/* Worker-thread steps. */
+
+static gpointer
+work_make (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+	NfOp *op = step->op;
+	gboolean start = op->spec != NULL ? op->spec->start : TRUE;
+
+	if (op->kind == NF_OP_SCALE)
+		start = nf_pool_get_spec (nf_manager_lookup_pool (op->manager, op->pool))->start;
+	return nf_engine_make_node (op->manager->engine, step->spec, start, cancellable, error);
+}
+
+static gpointer
+work_remove (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+	g_autoptr (GError) error_local = NULL;
+
+	if (!nf_engine_remove_node (step->op->manager->engine, step->name, &error_local)) {
+		/* Already gone is what we wanted. */
+		if (g_error_matches (error_local, NF_ERROR, NF_ERROR_NOT_FOUND) &&
+		    strstr (error_local->message, "not made by nestfarm") == NULL)
+			return NULL;
+		g_propagate_error (error, g_steal_pointer (&error_local));
+	}
+	return NULL;
+}
+
+static gpointer
+work_stop (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+	NfOp *op = step->op;
+	guint timeout = op->force ? 0 : op->timeout_s;
+
+	if (!nf_engine_stop_node (op->manager->engine, step->name, timeout, &step->forced, cancellable, error))
+		return NULL;
+	return nf_engine_get_node (op->manager->engine, step->name, error);
+}
+
+static gpointer
+work_start (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+
+	if (!nf_engine_start_node (step->op->manager->engine, step->name, error))
+		return NULL;
+	return nf_engine_get_node (step->op->manager->engine, step->name, error);
+}
+
+static gpointer
+work_reset (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+	NfOp *op = step->op;
+
+	if (!nf_engine_reset_node (op->manager->engine,
+				   step->name,
+				   op->manager->config->shutdown_timeout_s,
+				   cancellable,
+				   error))
+		return NULL;
+	return nf_engine_get_node (op->manager->engine, step->name, error);
+}
+
+static gpointer
+work_prepare (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+	NfOp *op = step->op;
+	NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+	const gchar *bridge =
+		op->spec != NULL ? op->spec->trunk_bridge : nf_pool_get_spec (pool)->trunk_bridge;
+
+	if (!nf_engine_prepare_bridge (op->manager->engine, bridge, error))
+		return NULL;
+	return GINT_TO_POINTER (1);
+}
+
+/* Main-context results. */
+
+static NfNode *
+op_node (NfOp *op, guint index)
+{
+	NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+
+	return pool != NULL ? nf_pool_get_node (pool, index) : NULL;
+}
+
+static void
+made_done (NodeStep *step, gpointer result, const GError *error)
+{
+	NfOp *op = step->op;
+	NfNode *node = op_node (op, step->index);
+	g_autofree gchar *what = NULL;
+
+	if (error != NULL) {
+		g_autoptr (GError) named = NULL;
+
+		if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+			named = g_error_new (error->domain,
+					     error->code,
+					     "Cannot make node %s: %s",
+					     step->name,
+					     error->message);
+			op_fail (op, named);
+		}
+		if (node != NULL)
+			nf_manager_remove_node (op->manager, node);
+		/* The first failure stops the nodes not yet begun. */
+		g_cancellable_cancel (nf_job_get_cancellable (op->job));
+		return;
+	}
+	g_array_append_val (op->made, step->index);
+	if (node != NULL)
+		nf_manager_apply_node_info (op->manager, node, result);
+	what = g_strdup_printf ("made %s", step->name);
+	op_step (op, what);
+}
+
+static void
+removed_done (NodeStep *step, gpointer result, const GError *error)
+{
+	NfOp *op = step->op;
+	NfNode *node = op_node (op, step->index);
+	g_autofree gchar *what = NULL;
+
+	if (error != NULL) {
+		g_autoptr (GError) named = g_error_new (error->domain,
+							error->code,
+							"Cannot remove node %s: %s",
+							step->name,
+							error->message);
+
+		op_fail (op, named);
+		if (node != NULL)
+			nf_node_set_state (node, "failed");
+		return;
+	}
+	if (node != NULL)
+		nf_manager_remove_node (op->manager, node);
+	what = g_strdup_printf ("removed %s", step->name);
+	op_step (op, what);
+}
+
+static void
+stopped_done (NodeStep *step, gpointer result, const GError *error)
+{
+	NfOp *op = step->op;
+	NfNode *node = op_node (op, step->index);
+	g_autofree gchar *what = NULL;
+
+	if (error != NULL) {
+		if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+			g_autoptr (GError) named = g_error_new (error->domain,
+								error->code,
+								"Cannot stop node %s: %s",
+								step->name,
+								error->message);
+
+			op_fail (op, named);
+		}
+		return;
+	}
+	if (step->forced)
+		op->forced++;
+	if (node != NULL && result != NULL)
+		nf_manager_apply_node_info (op->manager, node, result);
+	what = g_strdup_printf (step->forced ? "forced %s off" : "stopped %s", step->name);
+	op_step (op, what);
+}
+
+static void
+started_done (NodeStep *step, gpointer result, const GError *error)
+{
+	NfOp *op = step->op;
+	NfNode *node = op_node (op, step->index);
+	g_autofree gchar *what = NULL;
+
+	if (error != NULL) {
+		if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+			g_autoptr (GError) named =
+				g_error_new (error->domain,
+					     error->code,
+					     "Cannot %s node %s: %s",
+					     op->kind == NF_OP_NODE_RESET ? "reset" : "start",
+					     step->name,
+					     error->message);
+
+			op_fail (op, named);
+		}
+		return;
+	}
+	if (node != NULL && result != NULL)
+		nf_manager_apply_node_info (op->manager, node, result);
+	what = g_strdup_printf (op->kind == NF_OP_NODE_RESET ? "reset %s" : "started %s", step->name);
+	op_step (op, what);
+}
+
+static void
+prepared_done (NodeStep *step, gpointer result, const GError *error)
+{
+	if (error != NULL)
+		op_fail (step->op, error);
+}
+
+/* --- operation bodies --- */
+
+static GArray *
+all_indexes (NfOp *op)
+{
+	NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+	GArray *indexes = g_array_new (FALSE, FALSE, sizeof (guint));
+	GPtrArray *nodes = pool != NULL ? nf_pool_get_nodes (pool) : NULL;
+
+	for (guint i = 0; nodes != NULL && i < nodes->len; i++) {
+		guint index = nf_node_get_index (g_ptr_array_index (nodes, i));
+
+		g_array_append_val (indexes, index);
+	}
+	return indexes;
+}
+
+static void
+save_or_warn (NfManager *self)
+{
+	g_autoptr (GError) error = NULL;
+
+	if (!nf_manager_save (self, &error))
+		g_warning ("%s", error->message);
+}
+
+static gboolean
+op_cancelled (NfOp *op)
+{
+	return g_cancellable_is_cancelled (nf_job_get_cancellable (op->job));
+}
+
+static void
+set_nodes_state (NfOp *op, GArray *indexes, const gchar *state)
+{
+	for (guint i = 0; i < indexes->len; i++) {
+		NfNode *node = op_node (op, g_array_index (indexes, guint, i));
+
+		if (node != NULL)
+			nf_node_set_state (node, state);
+	}
+}
+
+/* Rollback: remove what this operation made, then finish. */
+static void
+rolled_back (NfOp *op)
+{
+	op_finish (op);
+}
+
+static void
+op_rollback (NfOp *op)
+{
+	g_autoptr (GArray) made = g_array_copy (op->made);
+
+	nf_job_set_step (op->job, "rolling back");
+	set_nodes_state (op, made, "deleting");
+	g_array_set_size (op->made, 0);
+	op_run_phase (op, made, work_remove, removed_done, NULL, FALSE, rolled_back);
+}
+
+static void
+made_all (NfOp *op)
+{
+	if (op->error != NULL || op_cancelled (op)) {
+		op_rollback (op);
+		return;
+	}
+	op_finish (op);
+}
+
+static void
+make_nodes (NfOp *op)
+{
+	NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+
+	if (op->error != NULL || op_cancelled (op)) {
+		op_finish (op);
+		return;
+	}
+	for (guint i = 0; i < op->targets->len; i++) {
+		g_autoptr (NfNode) node = nf_node_new (op->pool, g_array_index (op->targets, guint, i));
+		const NfPoolSpec *spec = nf_pool_get_spec (pool);
+
+		nf_node_set_memory_mib (node, spec->memory_mib);
+		nf_manager_add_node (op->manager, pool, node);
+	}
+	op_run_phase (op,
+		      op->targets,
+		      work_make,
+		      made_done,
+		      (GDestroyNotify) nf_node_info_free,
+		      TRUE,
+		      made_all);
+}
+
+static void
+prepare_then_make (NfOp *op)
+{
+	g_autoptr (GArray) one = g_array_new (FALSE, FALSE, sizeof (guint));
+	guint first = 1;
+
+	g_array_append_val (one, first);
+	op_run_phase (op, one, work_prepare, prepared_done, NULL, TRUE, make_nodes);
+}
+
+static void
+removed_all (NfOp *op)
+{
+	op_finish (op);
+}
+
+static void
+remove_targets (NfOp *op)
+{
+	if (op->error != NULL) {
+		op_finish (op);
+		return;
+	}
+	set_nodes_state (op, op->targets, "deleting");
+	op_run_phase (op, op->targets, work_remove, removed_done, NULL, FALSE, removed_all);
+}
+
+static void
+stop_then_remove (NfOp *op)
+{
+	/* Delete is not cancelled half-way: graceful stop may be cut short,
+	 * the removal always finishes. */
+	op_run_phase (op,
+		      op->targets,
+		      work_stop,
+		      stopped_done,
+		      (GDestroyNotify) nf_node_info_free,
+		      FALSE,
+		      remove_targets);
+}
+
+static void
+simple_done (NfOp *op)
+{
+	op_finish (op);
+}
+
+static void
+record_intent (NfOp *op, const gchar *kind)
+{
+	op->intent = nf_manager_add_intent (op->manager, nf_job_get_id (op->job), kind, op->pool);
+	g_array_append_vals (op->intent->indexes, op->targets->data, op->targets->len);
+	save_or_warn (op->manager);
+}
+
+static void
+op_start (NfOp *op)
+{
+	NfManager *self = op->manager;
+	NfPool *pool;
+	guint index;
+
+	g_hash_table_insert (self->busy_pools, g_strdup (op->pool), op);
+	nf_job_set_step (op->job, "starting");
+	pool = nf_manager_lookup_pool (self, op->pool);
+
+	if (op->kind == NF_OP_CREATE) {
+		g_autoptr (NfPool) created = nf_pool_new (op->spec);
+
+		if (pool != NULL) {
+			g_autoptr (GError) error =
+				g_error_new (NF_ERROR,
+					     NF_ERROR_EXISTS,
+					     "The pool '%s' exists already; scale it, or delete it first.",
+					     op->pool);
+			op_fail (op, error);
+			g_idle_add_once ((GSourceOnceFunc) op_finish, op);
+			return;
+		}
+		nf_pool_set_state (created, "creating");
+		nf_manager_add_pool (self, created);
+		for (index = 1; index <= op->spec->count; index++)
+			g_array_append_val (op->targets, index);
+		op->steps_total = op->spec->count;
+		record_intent (op, "create");
+		prepare_then_make (op);
+		return;
+	}
+
+	/* Every other operation needs its pool (it may have gone while this
+	 * one waited). */
+	if (pool == NULL) {
+		g_autoptr (GError) error = g_error_new (NF_ERROR,
+							NF_ERROR_NOT_FOUND,
+							"The pool '%s' was removed meanwhile.",
+							op->pool);
+		op_fail (op, error);
+		g_idle_add_once ((GSourceOnceFunc) op_finish, op);
+		return;
+	}
+	if (op->node != NULL && nf_manager_lookup_node (self, op->node) == NULL) {
+		g_autoptr (GError) error = g_error_new (NF_ERROR,
+							NF_ERROR_NOT_FOUND,
+							"The node '%s' was removed meanwhile.",
+							op->node);
+		op_fail (op, error);
+		g_idle_add_once ((GSourceOnceFunc) op_finish, op);
+		return;
+	}
+
+	switch (op->kind) {
+	case NF_OP_DELETE: {
+		g_autoptr (GArray) indexes = all_indexes (op);
+
+		g_array_append_vals (op->targets, indexes->data, indexes->len);
+		nf_pool_set_state (pool, "deleting");
+		op->steps_total = op->targets->len * 2;
+		record_intent (op, "delete");
+		stop_then_remove (op);
+		break;
+	}
+	case NF_OP_SCALE: {
+		g_autoptr (GArray) indexes = all_indexes (op);
+		guint have = indexes->len;
+
+		nf_pool_set_state (pool, "scaling");
+		if (op->count > have) {
+			guint next = nf_pool_get_highest_index (pool);
+
+			for (guint i = have; i < op->count; i++) {
+				next++;
+				g_array_append_val (op->targets, next);
+			}
+			op->steps_total = op->targets->len;
+			record_intent (op, "scale-up");
+			prepare_then_make (op);
+		} else {
+			/* the highest indexes go */
+			for (guint i = op->count; i < have; i++)
+				g_array_append_val (op->targets, g_array_index (indexes, guint, i));
+			op->steps_total = op->targets->len * 2;
+			record_intent (op, "scale-down");
+			stop_then_remove (op);
+		}
+		break;
+	}
+	case NF_OP_START: {
+		g_autoptr (GArray) indexes = all_indexes (op);
+
+		g_array_append_vals (op->targets, indexes->data, indexes->len);
+		op->steps_total = op->targets->len;
+		op_run_phase (op,
+			      op->targets,
+			      work_start,
+			      started_done,
+			      (GDestroyNotify) nf_node_info_free,
+			      TRUE,
+			      simple_done);
+		break;
+	}
+	case NF_OP_STOP: {
+		g_autoptr (GArray) indexes = all_indexes (op);
+
+		g_array_append_vals (op->targets, indexes->data, indexes->len);
+		nf_pool_set_state (pool, "stopping");
+		op->steps_total = op->targets->len;
+		op_run_phase (op,
+			      op->targets,
+			      work_stop,
+			      stopped_done,
+			      (GDestroyNotify) nf_node_info_free,
+			      TRUE,
+			      simple_done);
+		break;
+	}
+	case NF_OP_NODE_START:
+	case NF_OP_NODE_STOP:
+	case NF_OP_NODE_RESET: {
+		NfNode *node = nf_manager_lookup_node (self, op->node);
+
+		index = nf_node_get_index (node);
+		g_array_append_val (op->targets, index);
+		op->steps_total = 1;
+		if (op->kind == NF_OP_NODE_START)
+			op_run_phase (op,
+				      op->targets,
+				      work_start,
+				      started_done,
+				      (GDestroyNotify) nf_node_info_free,
+				      TRUE,
+				      simple_done);
+		else if (op->kind == NF_OP_NODE_STOP)
+			op_run_phase (op,
+				      op->targets,
+				      work_stop,
+				      stopped_done,
+				      (GDestroyNotify) nf_node_info_free,
+				      TRUE,
+				      simple_done);
+		else {
+			record_intent (op, "reset");
+			op_run_phase (op,
+				      op->targets,
+				      work_reset,
+				      started_done,
+				      (GDestroyNotify) nf_node_info_free,
+				      FALSE,
+				      simple_done);
+		}
+		break;
+	}
+	case NF_OP_CREATE:
+	default:
+		g_assert_not_reached ();
+	}
+}
+
+static gchar *
+op_summary (NfOp *op)
+{
+	switch (op->kind) {
+	case NF_OP_CREATE:
+		return g_strdup_printf ("Made pool %s with %u nodes.", op->pool, op->spec->count);
+	case NF_OP_DELETE:
+		if (op->forced > 0)
+			return g_strdup_printf ("Deleted pool %s; %u nodes did not power off within %u s and were forced off.",
+						op->pool,
+						op->forced,
+						op->timeout_s);
+		return g_strdup_printf ("Deleted pool %s.", op->pool);
+	case NF_OP_SCALE:
+		return g_strdup_printf ("Pool %s has %u nodes.", op->pool, op->count);
+	case NF_OP_START:
+		return g_strdup_printf ("Started pool %s.", op->pool);
+	case NF_OP_STOP:
+		if (op->forced > 0)
+			return g_strdup_printf ("Stopped pool %s; %u nodes were forced off.",
+						op->pool,
+						op->forced);
+		return g_strdup_printf ("Stopped pool %s.", op->pool);
+	case NF_OP_NODE_START:
+		return g_strdup_printf ("Started node %s.", op->node);
+	case NF_OP_NODE_STOP:
+		return g_strdup_printf (op->forced > 0 ? "Node %s was forced off." : "Stopped node %s.",
+					op->node);
+	case NF_OP_NODE_RESET:
+		return g_strdup_printf ("Reset node %s.", op->node);
+	default:
+		g_assert_not_reached ();
+	}
+}
+
+static void
+op_finish (NfOp *op)
+{
+	NfManager *self = op->manager;
+	NfPool *pool = nf_manager_lookup_pool (self, op->pool);
+	gboolean cancelled = op->error == NULL && op_cancelled (op);
+	gboolean failed = op->error != NULL || cancelled;
+	g_autoptr (GError) error = NULL;
+
+	if (cancelled)
+		op->error = g_error_new_literal (NF_ERROR,
+						 NF_ERROR_CANCELLED,
+						 "The job was cancelled; what it made was removed.");
+
+	if (pool != NULL) {
+		/* create is all or nothing; delete and scale take effect when done */
+		if (op->kind == NF_OP_CREATE && failed)
+			nf_manager_remove_pool (self, pool);
+		else if (op->kind == NF_OP_DELETE && !failed)
+			nf_manager_remove_pool (self, pool);
+		else if (op->kind == NF_OP_SCALE && !failed)
+			nf_pool_set_count (pool, op->count);
+	}
+	if (op->intent != NULL) {
+		nf_manager_drop_intent (self, op->intent);
+		op->intent = NULL;
+	}
+	save_or_warn (self);
+
+	g_hash_table_remove (self->busy_pools, op->pool);
+	self->pending_mib -= op->reserved_mib;
+	pool = nf_manager_lookup_pool (self, op->pool);
+	if (pool != NULL) {
+		nf_manager_refresh_pool_state (self, pool);
+		if (failed && op->kind != NF_OP_CREATE && g_strcmp0 (nf_pool_get_state (pool), "ready") != 0)
+			nf_pool_set_state (pool, "failed");
+	}
+
+	if (op->error != NULL) {
+		g_info ("job %u (%s) ended: %s",
+			nf_job_get_id (op->job),
+			nf_job_get_operation (op->job),
+			op->error->message);
+		nf_job_complete (op->job, op->error);
+	} else {
+		g_autofree gchar *summary = op_summary (op);
+
+		g_info ("job %u (%s): %s", nf_job_get_id (op->job), nf_job_get_operation (op->job), summary);
+		nf_job_set_step (op->job, summary);
+		nf_job_complete (op->job, NULL);
+	}
+	{
+		g_autofree gchar *pool_name = g_strdup (op->pool);
+
+		nf_op_free (op);
+		run_next (self, pool_name);
+	}
+}

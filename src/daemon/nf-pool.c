@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-pool"
+
+#include "config.h"
+
+#include "nf-pool.h"
+
+struct _NfPool {
+	GObject parent_instance;
+	NfPoolSpec *spec;
+	gchar *state;
+	GPtrArray *nodes; /* NfNode, sorted by index */
+};
+
+enum {
+	PROP_0,
+	PROP_NAME,
+	PROP_PROFILE,
+	PROP_COUNT,
+	PROP_NODES,
+	PROP_STATE,
+	PROP_VCPUS,
+	PROP_MEMORY_MIB,
+	PROP_IMAGE,
+	PROP_TRUNK_BRIDGE,
+	PROP_VLANS,
+	N_PROPS
+};
+static GParamSpec *props[N_PROPS];
+
+G_DEFINE_TYPE (NfPool, nf_pool, G_TYPE_OBJECT)
+
+NfPoolSpec *
+nf_pool_spec_new (void)
+{
+	NfPoolSpec *spec = g_new0 (NfPoolSpec, 1);
+
+	spec->start = TRUE;
+	return spec;
+}
+
+NfPoolSpec *
+nf_pool_spec_copy (const NfPoolSpec *spec)
+{
+	NfPoolSpec *copy = g_new0 (NfPoolSpec, 1);
+
+	*copy = *spec;
+	copy->name = g_strdup (spec->name);
+	copy->profile = g_strdup (spec->profile);
+	copy->image = g_strdup (spec->image);
+	copy->trunk_bridge = g_strdup (spec->trunk_bridge);
+	copy->vlans = g_strdup (spec->vlans);
+	copy->mgmt_network = g_strdup (spec->mgmt_network);
+	return copy;
+}
+
+void
+nf_pool_spec_free (NfPoolSpec *spec)
+{
+	if (spec == NULL)
+		return;
+	g_free (spec->name);
+	g_free (spec->profile);
+	g_free (spec->image);
+	g_free (spec->trunk_bridge);
+	g_free (spec->vlans);
+	g_free (spec->mgmt_network);
+	g_free (spec);
+}
+
+static gchar **
+node_names (NfPool *self)
+{
+	gchar **names = g_new0 (gchar *, self->nodes->len + 1);
+
+	for (guint i = 0; i < self->nodes->len; i++)
+		names[i] = g_strdup (nf_node_get_name (g_ptr_array_index (self->nodes, i)));
+	return names;
+}
+
+static void
+nf_pool_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+	NfPool *self = NF_POOL (object);
+
+	switch (prop_id) {
+	case PROP_NAME:
+		g_value_set_string (value, self->spec->name);
+		break;
+	case PROP_PROFILE:
+		g_value_set_string (value, self->spec->profile);
+		break;
+	case PROP_COUNT:
+		g_value_set_uint (value, self->spec->count);
+		break;
+	case PROP_NODES:
+		g_value_take_boxed (value, node_names (self));
+		break;
+	case PROP_STATE:
+		g_value_set_string (value, self->state);
+		break;
+	case PROP_VCPUS:
+		g_value_set_uint (value, self->spec->vcpus);
+		break;
+	case PROP_MEMORY_MIB:
+		g_value_set_uint (value, self->spec->memory_mib);
+		break;
+	case PROP_IMAGE:
+		g_value_set_string (value, self->spec->image);
+		break;
+	case PROP_TRUNK_BRIDGE:
+		g_value_set_string (value, self->spec->trunk_bridge);
+		break;
+	case PROP_VLANS:
+		g_value_set_string (value, self->spec->vlans);
+		break;
+	default:
+		G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+	}
+}
+
+static void
+nf_pool_finalize (GObject *object)
+{
+	NfPool *self = NF_POOL (object);
+
+	nf_pool_spec_free (self->spec);
+	g_free (self->state);
+	g_ptr_array_unref (self->nodes);
+	G_OBJECT_CLASS (nf_pool_parent_class)->finalize (object);
+}
+
+static void
+nf_pool_class_init (NfPoolClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS (klass);
+	const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
+
+	object_class->get_property = nf_pool_get_property;
+	object_class->finalize = nf_pool_finalize;
+
+	props[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, "", ro);
+	props[PROP_PROFILE] = g_param_spec_string ("profile", NULL, NULL, "", ro);
+	props[PROP_COUNT] = g_param_spec_uint ("count", NULL, NULL, 0, G_MAXUINT, 0, ro);
+	props[PROP_NODES] = g_param_spec_boxed ("nodes", NULL, NULL, G_TYPE_STRV, ro);
+	props[PROP_STATE] = g_param_spec_string ("state", NULL, NULL, "creating", ro);
+	props[PROP_VCPUS] = g_param_spec_uint ("vcpus", NULL, NULL, 0, G_MAXUINT, 0, ro);
+	props[PROP_MEMORY_MIB] = g_param_spec_uint ("memory-mib", NULL, NULL, 0, G_MAXUINT, 0, ro);
+	props[PROP_IMAGE] = g_param_spec_string ("image", NULL, NULL, "", ro);
+	props[PROP_TRUNK_BRIDGE] = g_param_spec_string ("trunk-bridge", NULL, NULL, "", ro);
+	props[PROP_VLANS] = g_param_spec_string ("vlans", NULL, NULL, "", ro);
+	g_object_class_install_properties (object_class, N_PROPS, props);
+}
+
+static void
+nf_pool_init (NfPool *self)
+{
+	self->state = g_strdup ("creating");
+	self->nodes = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+NfPool *
+nf_pool_new (const NfPoolSpec *spec)
+{
+	NfPool *self;
+
+	g_return_val_if_fail (spec != NULL && spec->name != NULL, NULL);
+
+	self = g_object_new (NF_TYPE_POOL, NULL);
+	self->spec = nf_pool_spec_copy (spec);
+	return self;
+}
+
+const gchar *
+nf_pool_get_name (NfPool *self)
+{
+	g_return_val_if_fail (NF_IS_POOL (self), NULL);
+	return self->spec->name;
+}
+
+const NfPoolSpec *
+nf_pool_get_spec (NfPool *self)
+{
+	g_return_val_if_fail (NF_IS_POOL (self), NULL);
+	return self->spec;
+}
+
+void
+nf_pool_set_count (NfPool *self, guint count)
+{
+	g_return_if_fail (NF_IS_POOL (self));
+	if (self->spec->count == count)
+		return;
+	self->spec->count = count;
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_COUNT]);
+}
+
+const gchar *
+nf_pool_get_state (NfPool *self)
+{
+	g_return_val_if_fail (NF_IS_POOL (self), NULL);
+	return self->state;
+}
+
+void
+nf_pool_set_state (NfPool *self, const gchar *state)
+{
+	g_return_if_fail (NF_IS_POOL (self));
+	if (g_strcmp0 (self->state, state) == 0)
+		return;
+	g_free (self->state);
+	self->state = g_strdup (state);
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
+}
+
+/* ready: every wanted node is there and running (or, for a pool made
+ * without starting, there and stopped); stopped: every node stopped;
+ * degraded: anything else (missing, crashed or mixed nodes). */
+void
+nf_pool_refresh_state (NfPool *self)
+{
+	guint running = 0, stopped = 0;
+
+	g_return_if_fail (NF_IS_POOL (self));
+
+	for (guint i = 0; i < self->nodes->len; i++) {
+		const gchar *state = nf_node_get_state (g_ptr_array_index (self->nodes, i));
+
+		if (g_strcmp0 (state, "running") == 0)
+			running++;
+		else if (g_strcmp0 (state, "stopped") == 0)
+			stopped++;
+	}
+	if (self->nodes->len == self->spec->count && running == self->nodes->len)
+		nf_pool_set_state (self, "ready");
+	else if (self->nodes->len > 0 && stopped == self->nodes->len)
+		nf_pool_set_state (self, "stopped");
+	else if (self->nodes->len == 0 && self->spec->count == 0)
+		nf_pool_set_state (self, "ready");
+	else
+		nf_pool_set_state (self, "degraded");
+}
+
+static gint
+node_compare (gconstpointer a, gconstpointer b)
+{
+	guint ia = nf_node_get_index (*(NfNode **) a);
+	guint ib = nf_node_get_index (*(NfNode **) b);
+
+	return ia < ib ? -1 : ia > ib;
+}
+
+void
+nf_pool_add_node (NfPool *self, NfNode *node)
+{
+	g_return_if_fail (NF_IS_POOL (self));
+	g_return_if_fail (NF_IS_NODE (node));
+
+	if (g_ptr_array_find (self->nodes, node, NULL))
+		return;
+	g_ptr_array_add (self->nodes, g_object_ref (node));
+	g_ptr_array_sort (self->nodes, node_compare);
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NODES]);
+}
+
+void
+nf_pool_remove_node (NfPool *self, NfNode *node)
+{
+	g_return_if_fail (NF_IS_POOL (self));
+
+	if (g_ptr_array_remove (self->nodes, node))
+		g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NODES]);
+}
+
+NfNode *
+nf_pool_get_node (NfPool *self, guint index)
+{
+	g_return_val_if_fail (NF_IS_POOL (self), NULL);
+
+	for (guint i = 0; i < self->nodes->len; i++) {
+		NfNode *node = g_ptr_array_index (self->nodes, i);
+
+		if (nf_node_get_index (node) == index)
+			return node;
+	}
+	return NULL;
+}
+
+GPtrArray *
+nf_pool_get_nodes (NfPool *self)
+{
+	g_return_val_if_fail (NF_IS_POOL (self), NULL);
+	return self->nodes;
+}
+
+guint
+nf_pool_get_highest_index (NfPool *self)
+{
+	g_return_val_if_fail (NF_IS_POOL (self), 0);
+	if (self->nodes->len == 0)
+		return 0;
+	return nf_node_get_index (g_ptr_array_index (self->nodes, self->nodes->len - 1));
+}

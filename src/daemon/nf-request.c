@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-request"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "nestfarm/nf-error.h"
+#include "nestfarm/nf-names.h"
+#include "nestfarm/nf-vlan.h"
+#include "nf-request.h"
+
+/* Validation of what callers send, before anyone is asked for permission
+ * and before anything changes. Every refusal says what to fix. */
+
+#define NF_IMAGE_MAX   4096
+#define NF_BRIDGE_MAX  15
+#define NF_VCPUS_MAX   256
+#define NF_MEMORY_MIN  128
+#define NF_MEMORY_MAX  (4u * 1024 * 1024)
+#define NF_DISK_MAX    65536
+#define NF_TIMEOUT_MAX 3600
+
+typedef struct {
+	const gchar *key;
+	const gchar *type;
+} OptionRule;
+
+static const OptionRule create_options[] = {
+	{"profile", "s"},
+	{"image", "s"},
+	{"vcpus", "u"},
+	{"memory-mib", "u"},
+	{"disk-gib", "u"},
+	{"trunk-bridge", "s"},
+	{"vlans", "s"},
+	{"start", "b"},
+};
+
+static const OptionRule stop_options[] = {
+	{"force", "b"},
+	{"shutdown-timeout", "u"},
+};
+
+static gboolean
+check_options (GVariant *options, const OptionRule *rules, gsize n_rules, GError **error)
+{
+	GVariantIter iter;
+	const gchar *key;
+	GVariant *value;
+
+	if (options == NULL)
+		return TRUE;
+	g_variant_iter_init (&iter, options);
+	while (g_variant_iter_loop (&iter, "{&sv}", &key, &value)) {
+		gboolean known = FALSE;
+
+		for (gsize i = 0; i < n_rules; i++) {
+			if (g_strcmp0 (key, rules[i].key) != 0)
+				continue;
+			known = TRUE;
+			if (!g_variant_is_of_type (value, G_VARIANT_TYPE (rules[i].type))) {
+				g_set_error (error,
+					     NF_ERROR,
+					     NF_ERROR_INVALID_ARGUMENT,
+					     "The option '%s' must be of type '%s', not '%s'.",
+					     key,
+					     rules[i].type,
+					     g_variant_get_type_string (value));
+				g_variant_unref (value);
+				return FALSE;
+			}
+		}
+		if (!known) {
+			g_autoptr (GString) valid = g_string_new (NULL);
+			g_autofree gchar *shown = g_utf8_make_valid (key, MIN (strlen (key), 64));
+
+			for (gsize i = 0; i < n_rules; i++)
+				g_string_append_printf (valid, "%s%s", i > 0 ? ", " : "", rules[i].key);
+			g_set_error (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "Unknown option '%s'; the options are: %s.",
+				     shown,
+				     valid->str);
+			g_variant_unref (value);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static gboolean
+check_range (const gchar *what, guint value, guint min, guint max, const gchar *unit, GError **error)
+{
+	if (value >= min && value <= max)
+		return TRUE;
+	g_set_error (error,
+		     NF_ERROR,
+		     NF_ERROR_INVALID_ARGUMENT,
+		     "%s must be from %u to %u%s, not %u.",
+		     what,
+		     min,
+		     max,
+		     unit,
+		     value);
+	return FALSE;
+}
+
+gboolean
+nf_request_check_count (guint count, guint min, GError **error)
+{
+	return check_range ("The node count", count, min, NF_REQUEST_COUNT_MAX, "", error);
+}
+
+gboolean
+nf_request_check_image (const gchar *image, GError **error)
+{
+	gsize len = strnlen (image, NF_IMAGE_MAX + 1);
+
+	if (len == 0) {
+		g_set_error_literal (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "No base image was given and none is configured; pass an image (a qcow2 or raw file, or a "
+				     "volume name) or set DefaultImage in nestfarmd.conf.");
+		return FALSE;
+	}
+	if (len > NF_IMAGE_MAX || !g_utf8_validate (image, -1, NULL)) {
+		g_set_error_literal (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "The image name is not a usable path; give an absolute path or a volume name.");
+		return FALSE;
+	}
+	for (const gchar *p = image; *p != '\0'; p++) {
+		if (g_ascii_iscntrl (*p)) {
+			g_set_error_literal (error,
+					     NF_ERROR,
+					     NF_ERROR_INVALID_ARGUMENT,
+					     "The image path has a control character; give a plain absolute path.");
+			return FALSE;
+		}
+	}
+	if (image[0] != '/' && strchr (image, '/') != NULL) {
+		g_set_error_literal (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "The image must be an absolute path or the name of a volume in nestfarm's storage pool.");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+nf_request_check_bridge (const gchar *bridge, GError **error)
+{
+	gsize len = strnlen (bridge, NF_BRIDGE_MAX + 1);
+	gboolean ok = len >= 1 && len <= NF_BRIDGE_MAX && bridge[0] != '-';
+
+	for (gsize i = 0; ok && i < len; i++) {
+		gchar c = bridge[i];
+
+		ok = g_ascii_isalnum (c) || c == '-' || c == '_' || c == '.';
+	}
+	if (!ok)
+		g_set_error_literal (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "The trunk bridge name must be 1 to 15 characters of A-Z, a-z, 0-9, '-', '_' and '.'.");
+	return ok;
+}
+
+NfPoolSpec *
+nf_request_parse_create (const NfConfig *config,
+			 NfEngine *engine,
+			 const gchar *name,
+			 guint count,
+			 GVariant *options,
+			 GError **error)
+{
+	g_autoptr (NfPoolSpec) spec = nf_pool_spec_new ();
+	g_autoptr (NfVlanSet) vlans = NULL;
+	NfProfile *profile;
+	const gchar *s;
+	guint u;
+	gboolean b;
+
+	if (!nf_pool_name_validate (name, error))
+		return NULL;
+	if (!nf_request_check_count (count, 1, error))
+		return NULL;
+	if (!check_options (options, create_options, G_N_ELEMENTS (create_options), error))
+		return NULL;
+
+	spec->name = g_strdup (name);
+	spec->count = count;
+	spec->profile =
+		g_strdup (g_variant_lookup (options, "profile", "&s", &s) ? s : config->default_profile);
+	if (!nf_pool_name_validate (spec->profile, NULL)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "'%s' is not a profile name; 'nestfarmctl host check' lists the profiles.",
+			     spec->profile);
+		return NULL;
+	}
+	profile = nf_engine_get_profile (engine, spec->profile, error);
+	if (profile == NULL) {
+		if (error != NULL && *error != NULL)
+			(*error)->code = NF_ERROR_INVALID_ARGUMENT;
+		return NULL;
+	}
+	spec->image = g_strdup (g_variant_lookup (options, "image", "&s", &s) ? s : config->default_image);
+	if (spec->image == NULL)
+		spec->image = g_strdup ("");
+	if (!nf_request_check_image (spec->image, error))
+		return NULL;
+
+	spec->vcpus = nf_profile_get_default_vcpus (profile);
+	if (g_variant_lookup (options, "vcpus", "u", &u)) {
+		if (!check_range ("vcpus", u, 1, NF_VCPUS_MAX, "", error))
+			return NULL;
+		spec->vcpus = u;
+	}
+	spec->memory_mib = nf_profile_get_default_memory_mib (profile);
+	if (g_variant_lookup (options, "memory-mib", "u", &u)) {
+		if (!check_range ("memory-mib", u, NF_MEMORY_MIN, NF_MEMORY_MAX, " MiB", error))
+			return NULL;
+		spec->memory_mib = u;
+	}
+	spec->disk_gib = nf_profile_get_default_disk_gib (profile);
+	if (g_variant_lookup (options, "disk-gib", "u", &u)) {
+		if (!check_range ("disk-gib", u, 1, NF_DISK_MAX, " GiB", error))
+			return NULL;
+		spec->disk_gib = u;
+	}
+	spec->trunk_bridge =
+		g_strdup (g_variant_lookup (options, "trunk-bridge", "&s", &s) ? s : config->trunk_bridge);
+	if (!nf_request_check_bridge (spec->trunk_bridge, error))
+		return NULL;
+	vlans = nf_vlan_set_parse (g_variant_lookup (options, "vlans", "&s", &s) ? s : "all", error);
+	if (vlans == NULL)
+		return NULL;
+	spec->vlans = nf_vlan_set_to_string (vlans);
+	if (g_variant_lookup (options, "start", "b", &b))
+		spec->start = b;
+	spec->mgmt_network = g_strdup (config->mgmt_network);
+	return g_steal_pointer (&spec);
+}
+
+gboolean
+nf_request_parse_stop (const NfConfig *config,
+		       GVariant *options,
+		       gboolean *force,
+		       guint *timeout_s,
+		       GError **error)
+{
+	guint u;
+	gboolean b;
+
+	if (!check_options (options, stop_options, G_N_ELEMENTS (stop_options), error))
+		return FALSE;
+	*force = g_variant_lookup (options, "force", "b", &b) ? b : FALSE;
+	*timeout_s = config->shutdown_timeout_s;
+	if (g_variant_lookup (options, "shutdown-timeout", "u", &u)) {
+		if (!check_range ("shutdown-timeout", u, 1, NF_TIMEOUT_MAX, " s", error))
+			return FALSE;
+		*timeout_s = u;
+	}
+	return TRUE;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "nestfarm/nf-config.h"
+#include "nestfarm/nf-engine.h"
+#include "nf-pool.h"
+
+G_BEGIN_DECLS
+
+/* The most nodes one pool may have. */
+#define NF_REQUEST_COUNT_MAX 1000
+
+gboolean nf_request_check_count (guint count, guint min, GError **error);
+gboolean nf_request_check_image (const gchar *image, GError **error);
+gboolean nf_request_check_bridge (const gchar *bridge, GError **error);
+
+/* CreatePool's arguments as a complete pool spec (defaults from the config
+ * and the profile), or NF_ERROR_INVALID_ARGUMENT saying what to fix. */
+NfPoolSpec *nf_request_parse_create (const NfConfig *config,
+				     NfEngine *engine,
+				     const gchar *name,
+				     guint count,
+				     GVariant *options,
+				     GError **error);
+/* The options of DeletePool and Stop: force (b), shutdown-timeout (u). */
+gboolean nf_request_parse_stop (const NfConfig *config,
+				GVariant *options,
+				gboolean *force,
+				guint *timeout_s,
+				GError **error);
+
+G_END_DECLS

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-store"
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "nestfarm/nf-error.h"
+#include "nf-store.h"
+
+#define NF_STORE_VERSION 1
+
+struct _NfStore {
+	gchar *dir;
+	gchar *path;
+};
+
+NfIntent *
+nf_intent_new (guint job, const gchar *kind, const gchar *pool)
+{
+	NfIntent *intent = g_new0 (NfIntent, 1);
+
+	intent->job = job;
+	intent->kind = g_strdup (kind);
+	intent->pool = g_strdup (pool);
+	intent->indexes = g_array_new (FALSE, FALSE, sizeof (guint));
+	return intent;
+}
+
+void
+nf_intent_free (NfIntent *intent)
+{
+	if (intent == NULL)
+		return;
+	g_free (intent->kind);
+	g_free (intent->pool);
+	g_array_unref (intent->indexes);
+	g_free (intent);
+}
+
+NfStore *
+nf_store_new (const gchar *state_dir)
+{
+	NfStore *self = g_new0 (NfStore, 1);
+
+	self->dir = g_strdup (state_dir);
+	self->path = g_build_filename (state_dir, "pools.json", NULL);
+	return self;
+}
+
+void
+nf_store_free (NfStore *self)
+{
+	if (self == NULL)
+		return;
+	g_free (self->dir);
+	g_free (self->path);
+	g_free (self);
+}
+
+const gchar *
+nf_store_get_path (NfStore *self)
+{
+	return self->path;
+}
+
+static void
+add_pool (JsonBuilder *b, const NfPoolSpec *spec)
+{
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "name");
+	json_builder_add_string_value (b, spec->name);
+	json_builder_set_member_name (b, "profile");
+	json_builder_add_string_value (b, spec->profile);
+	json_builder_set_member_name (b, "count");
+	json_builder_add_int_value (b, spec->count);
+	json_builder_set_member_name (b, "image");
+	json_builder_add_string_value (b, spec->image);
+	json_builder_set_member_name (b, "vcpus");
+	json_builder_add_int_value (b, spec->vcpus);
+	json_builder_set_member_name (b, "memory-mib");
+	json_builder_add_int_value (b, spec->memory_mib);
+	json_builder_set_member_name (b, "disk-gib");
+	json_builder_add_int_value (b, spec->disk_gib);
+	json_builder_set_member_name (b, "trunk-bridge");
+	json_builder_add_string_value (b, spec->trunk_bridge);
+	json_builder_set_member_name (b, "vlans");
+	json_builder_add_string_value (b, spec->vlans);
+	if (spec->mgmt_network != NULL) {
+		json_builder_set_member_name (b, "management-network");
+		json_builder_add_string_value (b, spec->mgmt_network);
+	}
+	json_builder_set_member_name (b, "start");
+	json_builder_add_boolean_value (b, spec->start);
+	json_builder_end_object (b);
+}
+
+static void
+add_intent (JsonBuilder *b, const NfIntent *intent)
+{
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "job");
+	json_builder_add_int_value (b, intent->job);
+	json_builder_set_member_name (b, "kind");
+	json_builder_add_string_value (b, intent->kind);
+	json_builder_set_member_name (b, "pool");
+	json_builder_add_string_value (b, intent->pool);
+	json_builder_set_member_name (b, "nodes");
+	json_builder_begin_array (b);
+	for (guint i = 0; i < intent->indexes->len; i++)
+		json_builder_add_int_value (b, g_array_index (intent->indexes, guint, i));
+	json_builder_end_array (b);
+	json_builder_end_object (b);
+}
+
+gboolean
+nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, GError **error)
+{
+	g_autoptr (JsonBuilder) b = json_builder_new ();
+	g_autoptr (JsonGenerator) gen = json_generator_new ();
+	g_autoptr (JsonNode) root = NULL;
+	g_autofree gchar *text = NULL;
+	g_autoptr (GError) error_local = NULL;
+
+	json_builder_begin_object (b);
+	json_builder_set_member_name (b, "version");
+	json_builder_add_int_value (b, NF_STORE_VERSION);
+	json_builder_set_member_name (b, "pools");
+	json_builder_begin_array (b);
+	for (guint i = 0; pools != NULL && i < pools->len; i++)
+		add_pool (b, g_ptr_array_index (pools, i));
+	json_builder_end_array (b);
+	json_builder_set_member_name (b, "operations");
+	json_builder_begin_array (b);
+	for (guint i = 0; intents != NULL && i < intents->len; i++)
+		add_intent (b, g_ptr_array_index (intents, i));
+	json_builder_end_array (b);
+	json_builder_end_object (b);
+	root = json_builder_get_root (b);
+	json_generator_set_root (gen, root);
+	json_generator_set_pretty (gen, TRUE);
+	text = json_generator_to_data (gen, NULL);
+
+	if (g_mkdir_with_parents (self->dir, 0755) != 0) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "Cannot make the state directory %s: %s.",
+			     self->dir,
+			     g_strerror (errno));
+		return FALSE;
+	}
+	/* Temporary file, fsync, rename: a crash or a full disk leaves the old
+	 * file whole. */
+	if (!g_file_set_contents_full (self->path,
+				       text,
+				       -1,
+				       G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+				       0644,
+				       &error_local)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "Cannot save the pool state to %s: %s.",
+			     self->path,
+			     error_local->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static JsonArray *
+get_array (JsonObject *obj, const gchar *key)
+{
+	JsonNode *node = json_object_get_member (obj, key);
+
+	return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+}
+
+static gboolean
+read_uint (JsonObject *obj, const gchar *key, guint *out, GError **error)
+{
+	JsonNode *node = json_object_get_member (obj, key);
+
+	if (node == NULL || json_node_get_value_type (node) != G_TYPE_INT64 || json_node_get_int (node) < 0 ||
+	    json_node_get_int (node) > G_MAXUINT) {
+		g_set_error (error, NF_ERROR, NF_ERROR_FAILED, "'%s' is missing or not a count", key);
+		return FALSE;
+	}
+	*out = (guint) json_node_get_int (node);
+	return TRUE;
+}
+
+static gchar *
+read_string (JsonObject *obj, const gchar *key, gboolean required, GError **error)
+{
+	JsonNode *node = json_object_get_member (obj, key);
+
+	if (node == NULL && !required)
+		return NULL;
+	if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING) {
+		g_set_error (error, NF_ERROR, NF_ERROR_FAILED, "'%s' is missing or not a string", key);
+		return NULL;
+	}
+	return g_strdup (json_node_get_string (node));
+}
+
+static NfPoolSpec *
+read_pool (JsonNode *node, GError **error)
+{
+	g_autoptr (NfPoolSpec) spec = nf_pool_spec_new ();
+	JsonObject *obj;
+
+	if (!JSON_NODE_HOLDS_OBJECT (node)) {
+		g_set_error_literal (error, NF_ERROR, NF_ERROR_FAILED, "a pool is not an object");
+		return NULL;
+	}
+	obj = json_node_get_object (node);
+	if ((spec->name = read_string (obj, "name", TRUE, error)) == NULL ||
+	    (spec->profile = read_string (obj, "profile", TRUE, error)) == NULL ||
+	    (spec->image = read_string (obj, "image", TRUE, error)) == NULL ||
+	    (spec->trunk_bridge = read_string (obj, "trunk-bridge", TRUE, error)) == NULL ||
+	    (spec->vlans = read_string (obj, "vlans", TRUE, error)) == NULL)
+		return NULL;
+	spec->mgmt_network = read_string (obj, "management-network", FALSE, NULL);
+	if (!read_uint (obj, "count", &spec->count, error) ||
+	    !read_uint (obj, "vcpus", &spec->vcpus, error) ||
+	    !read_uint (obj, "memory-mib", &spec->memory_mib, error) ||
+	    !read_uint (obj, "disk-gib", &spec->disk_gib, error))
+		return NULL;
+	spec->start = json_object_get_boolean_member_with_default (obj, "start", TRUE);
+	return g_steal_pointer (&spec);
+}
+
+static NfIntent *
+read_intent (JsonNode *node, GError **error)
+{
+	JsonObject *obj;
+	JsonArray *nodes;
+	guint job = 0;
+	g_autofree gchar *kind = NULL;
+	g_autofree gchar *pool = NULL;
+	g_autoptr (NfIntent) intent = NULL;
+
+	if (!JSON_NODE_HOLDS_OBJECT (node)) {
+		g_set_error_literal (error, NF_ERROR, NF_ERROR_FAILED, "an operation is not an object");
+		return NULL;
+	}
+	obj = json_node_get_object (node);
+	if (!read_uint (obj, "job", &job, error) || (kind = read_string (obj, "kind", TRUE, error)) == NULL ||
+	    (pool = read_string (obj, "pool", TRUE, error)) == NULL)
+		return NULL;
+	intent = nf_intent_new (job, kind, pool);
+	nodes = get_array (obj, "nodes");
+	for (guint i = 0; nodes != NULL && i < json_array_get_length (nodes); i++) {
+		gint64 v = json_array_get_int_element (nodes, i);
+
+		if (v > 0 && v <= G_MAXUINT) {
+			guint index = (guint) v;
+
+			g_array_append_val (intent->indexes, index);
+		}
+	}
+	return g_steal_pointer (&intent);
+}
+
+gboolean
+nf_store_load (NfStore *self, GPtrArray **pools_out, GPtrArray **intents_out, GError **error)
+{
+	g_autoptr (JsonParser) parser = json_parser_new ();
+	g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_spec_free);
+	g_autoptr (GPtrArray) intents = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
+	g_autoptr (GError) error_local = NULL;
+	JsonNode *root;
+	JsonArray *array;
+
+	if (!g_file_test (self->path, G_FILE_TEST_EXISTS)) {
+		*pools_out = g_steal_pointer (&pools);
+		*intents_out = g_steal_pointer (&intents);
+		return TRUE;
+	}
+	if (!json_parser_load_from_mapped_file (parser, self->path, &error_local)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "The state file %s does not parse: %s.",
+			     self->path,
+			     error_local->message);
+		return FALSE;
+	}
+	root = json_parser_get_root (parser);
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "The state file %s is not a JSON object.",
+			     self->path);
+		return FALSE;
+	}
+	array = get_array (json_node_get_object (root), "pools");
+	for (guint i = 0; array != NULL && i < json_array_get_length (array); i++) {
+		NfPoolSpec *spec = read_pool (json_array_get_element (array, i), &error_local);
+
+		if (spec == NULL) {
+			g_set_error (error,
+				     NF_ERROR,
+				     NF_ERROR_FAILED,
+				     "The state file %s has a bad pool: %s.",
+				     self->path,
+				     error_local->message);
+			return FALSE;
+		}
+		g_ptr_array_add (pools, spec);
+	}
+	array = get_array (json_node_get_object (root), "operations");
+	for (guint i = 0; array != NULL && i < json_array_get_length (array); i++) {
+		NfIntent *intent = read_intent (json_array_get_element (array, i), &error_local);
+
+		if (intent == NULL) {
+			g_set_error (error,
+				     NF_ERROR,
+				     NF_ERROR_FAILED,
+				     "The state file %s has a bad operation: %s.",
+				     self->path,
+				     error_local->message);
+			return FALSE;
+		}
+		g_ptr_array_add (intents, intent);
+	}
+	*pools_out = g_steal_pointer (&pools);
+	*intents_out = g_steal_pointer (&intents);
+	return TRUE;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "nf-pool.h"
+
+G_BEGIN_DECLS
+
+/* An operation that changes libvirt, recorded before it starts and cleared
+ * when it ends, so a daemon that died in the middle finishes or rolls it
+ * back at the next start. */
+typedef struct {
+	guint job;
+	gchar *kind; /* "create", "scale-up", "scale-down", "delete", "reset" */
+	gchar *pool;
+	GArray *indexes; /* of guint: the nodes it touches */
+} NfIntent;
+
+NfIntent *nf_intent_new (guint job, const gchar *kind, const gchar *pool);
+void nf_intent_free (NfIntent *intent);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfIntent, nf_intent_free)
+
+/* The state file: STATE_DIR/pools.json, written atomically (temporary
+ * file, fsync, rename), never truncated in place. */
+typedef struct _NfStore NfStore;
+
+NfStore *nf_store_new (const gchar *state_dir);
+void nf_store_free (NfStore *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfStore, nf_store_free)
+const gchar *nf_store_get_path (NfStore *self);
+/* A missing file is an empty state. A file that does not parse is an error
+ * (the caller keeps it aside and rebuilds from libvirt). */
+gboolean nf_store_load (NfStore *self, GPtrArray **pools, GPtrArray **intents, GError **error);
+gboolean nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, GError **error);
+
+G_END_DECLS

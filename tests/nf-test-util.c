@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-test-util"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <sys/stat.h>
+
+#include "nf-test-util.h"
+
+gchar *
+nf_test_require_image (void)
+{
+	const gchar *image = g_getenv ("NF_TEST_IMAGE");
+
+	if (image == NULL || !g_file_test (image, G_FILE_TEST_IS_REGULAR))
+		g_error ("NF_TEST_IMAGE (%s) is not there; run tools/mkimage (tools/test does)",
+			 image != NULL ? image : "unset");
+	return g_strdup (image);
+}
+
+/* A scratch directory that QEMU (user libvirt-qemu) can traverse. */
+gchar *
+nf_test_make_world_dir (const gchar *prefix)
+{
+	g_autofree gchar *template = g_strdup_printf ("/var/tmp/%s-XXXXXX", prefix);
+	gchar *dir = g_mkdtemp_full (template, 0755);
+
+	if (dir == NULL)
+		g_error ("cannot make a scratch directory: %s", g_strerror (errno));
+	g_steal_pointer (&template);
+	return dir;
+}
+
+void
+nf_test_rm_rf (const gchar *dir)
+{
+	g_autofree gchar *out = NULL;
+
+	if (dir == NULL || !g_str_has_prefix (dir, "/var/tmp/"))
+		return;
+	out = nf_test_run ("rm", "-rf", "--one-file-system", dir, NULL);
+}
+
+gchar *
+nf_test_sha256_file (const gchar *path)
+{
+	g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+	g_autoptr (GFile) file = g_file_new_for_path (path);
+	g_autoptr (GInputStream) in = NULL;
+	g_autoptr (GError) error = NULL;
+	guint8 buf[65536];
+	gssize n;
+
+	in = G_INPUT_STREAM (g_file_read (file, NULL, &error));
+	g_assert_no_error (error);
+	while ((n = g_input_stream_read (in, buf, sizeof (buf), NULL, &error)) > 0)
+		g_checksum_update (sum, buf, n);
+	g_assert_no_error (error);
+	return g_strdup (g_checksum_get_string (sum));
+}
+
+guint64
+nf_test_file_inode (const gchar *path)
+{
+	GStatBuf st;
+
+	if (g_stat (path, &st) != 0)
+		return 0;
+	return st.st_ino;
+}
+
+static GPtrArray *
+collect_argv (const gchar *first_arg, va_list ap)
+{
+	GPtrArray *argv = g_ptr_array_new ();
+
+	for (const gchar *arg = first_arg; arg != NULL; arg = va_arg (ap, const gchar *))
+		g_ptr_array_add (argv, (gpointer) arg);
+	g_ptr_array_add (argv, NULL);
+	return argv;
+}
+
+static gboolean
+run_argv (GPtrArray *argv, gchar **out, gchar **err)
+{
+	gint status = 0;
+	g_autoptr (GError) error = NULL;
+
+	if (!g_spawn_sync (NULL,
+			   (gchar **) argv->pdata,
+			   NULL,
+			   G_SPAWN_SEARCH_PATH,
+			   NULL,
+			   NULL,
+			   out,
+			   err,
+			   &status,
+			   &error)) {
+		g_test_message ("cannot run %s: %s", (gchar *) argv->pdata[0], error->message);
+		return FALSE;
+	}
+	return g_spawn_check_wait_status (status, NULL);
+}
+
+/* Runs a command; returns its stdout, or NULL if it failed. */
+gchar *
+nf_test_run (const gchar *first_arg, ...)
+{
+	va_list ap;
+	g_autoptr (GPtrArray) argv = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+
+	va_start (ap, first_arg);
+	argv = collect_argv (first_arg, ap);
+	va_end (ap);
+	if (!run_argv (argv, &out, &err))
+		return NULL;
+	return g_steal_pointer (&out);
+}
+
+void
+nf_test_assert_command_ok (const gchar *first_arg, ...)
+{
+	va_list ap;
+	g_autoptr (GPtrArray) argv = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *joined = NULL;
+
+	va_start (ap, first_arg);
+	argv = collect_argv (first_arg, ap);
+	va_end (ap);
+	if (run_argv (argv, &out, &err))
+		return;
+	joined = g_strjoinv (" ", (gchar **) argv->pdata);
+	g_test_message ("stdout: %s", out != NULL ? out : "");
+	g_test_message ("stderr: %s", err != NULL ? err : "");
+	g_error ("command failed: %s", joined);
+}
+
+gboolean
+nf_test_xpath_bool (const gchar *xml, const gchar *expr)
+{
+	xmlDocPtr doc = xmlReadMemory (xml, (int) strlen (xml), "t.xml", NULL, XML_PARSE_NONET);
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr obj;
+	g_autofree gchar *wrapped = g_strdup_printf ("boolean(%s)", expr);
+	gboolean result;
+
+	g_assert_nonnull (doc);
+	ctx = xmlXPathNewContext (doc);
+	obj = xmlXPathEvalExpression ((const xmlChar *) wrapped, ctx);
+	g_assert_nonnull (obj);
+	result = obj->boolval != 0;
+	if (!result)
+		g_test_message ("XPath %s is false", expr);
+	xmlXPathFreeObject (obj);
+	xmlXPathFreeContext (ctx);
+	xmlFreeDoc (doc);
+	return result;
+}
+
+/* The backing file and its format as qemu-img reads the overlay's header. */
+void
+nf_test_qemu_img_backing (const gchar *path, gchar **backing, gchar **format)
+{
+	g_autofree gchar *out =
+		nf_test_run ("qemu-img", "info", "-f", "qcow2", "--force-share", "--output=json", path, NULL);
+	g_autoptr (JsonParser) parser = json_parser_new ();
+	g_autoptr (GError) error = NULL;
+	JsonObject *obj;
+
+	g_assert_nonnull (out);
+	g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+	g_assert_no_error (error);
+	obj = json_node_get_object (json_parser_get_root (parser));
+	*backing = g_strdup (json_object_get_string_member_with_default (obj, "backing-filename", NULL));
+	*format =
+		g_strdup (json_object_get_string_member_with_default (obj, "backing-filename-format", NULL));
+}
+
+static guint
+count_lines (const gchar *path, const gchar *line)
+{
+	g_autofree gchar *text = NULL;
+	g_auto (GStrv) lines = NULL;
+	guint n = 0;
+
+	if (!g_file_get_contents (path, &text, NULL, NULL))
+		return 0;
+	lines = g_strsplit (text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		if (strstr (lines[i], line) != NULL)
+			n++;
+	}
+	return n;
+}
+
+void
+nf_test_wait_for_log_count (const gchar *path, const gchar *line, guint count, guint timeout_s)
+{
+	gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+	g_autofree gchar *text = NULL;
+
+	while (g_get_monotonic_time () < deadline) {
+		if (count_lines (path, line) >= count)
+			return;
+		g_usleep (200 * 1000);
+	}
+	g_file_get_contents (path, &text, NULL, NULL);
+	g_test_message ("console log %s:\n%s", path, text != NULL ? text : "(missing)");
+	g_error ("'%s' did not appear %u times in %s within %u s", line, count, path, timeout_s);
+}
+
+void
+nf_test_wait_for_log_line (const gchar *path, const gchar *line, guint timeout_s)
+{
+	nf_test_wait_for_log_count (path, line, 1, timeout_s);
+}
+
+void
+nf_test_assert_dir_has_no_overlays (const gchar *dir)
+{
+	g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+	const gchar *name;
+
+	g_assert_nonnull (d);
+	while ((name = g_dir_read_name (d)) != NULL) {
+		if (g_str_has_suffix (name, ".qcow2"))
+			g_error ("leftover overlay %s/%s", dir, name);
+	}
+}
+
+gboolean
+nf_test_ovs_bridge_exists (const gchar *bridge)
+{
+	g_autofree gchar *out = nf_test_run ("ovs-vsctl", "--timeout=5", "br-exists", bridge, NULL);
+
+	return out != NULL;
+}
+
+/* Removes what an earlier, crashed run of the same test may have left:
+ * only domains named <pool>-N and the test's own bridge. */
+void
+nf_test_cleanup_leftovers (const gchar *pool, const gchar *bridge)
+{
+	virConnectPtr conn = virConnectOpen ("qemu:///system");
+	virDomainPtr *domains = NULL;
+	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
+	g_autofree gchar *out = NULL;
+	gint n;
+
+	g_assert_nonnull (conn);
+	n = virConnectListAllDomains (conn, &domains, 0);
+	for (gint i = 0; i < n; i++) {
+		const gchar *name = virDomainGetName (domains[i]);
+
+		if (g_str_has_prefix (name, prefix)) {
+			g_test_message ("removing leftover domain %s", name);
+			if (virDomainIsActive (domains[i]) == 1)
+				virDomainDestroy (domains[i]);
+			virDomainUndefineFlags (domains[i], VIR_DOMAIN_UNDEFINE_NVRAM);
+		}
+		virDomainFree (domains[i]);
+	}
+	free (domains);
+	virConnectClose (conn);
+	if (bridge != NULL)
+		out = nf_test_run ("ovs-vsctl", "--timeout=5", "--if-exists", "del-br", bridge, NULL);
+}
+
+void
+nf_test_remove_storage_pool (const gchar *name)
+{
+	virConnectPtr conn = virConnectOpen ("qemu:///system");
+	virStoragePoolPtr pool;
+
+	g_assert_nonnull (conn);
+	pool = virStoragePoolLookupByName (conn, name);
+	if (pool != NULL) {
+		if (virStoragePoolIsActive (pool) == 1)
+			virStoragePoolDestroy (pool);
+		virStoragePoolUndefine (pool);
+		virStoragePoolFree (pool);
+	}
+	virResetLastError ();
+	virConnectClose (conn);
+}

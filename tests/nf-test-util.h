@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Helpers the integration tests share. Each fails the test (never skips)
+ * when the real service or file it needs is missing. */
+
+gchar *nf_test_require_image (void);
+gchar *nf_test_make_world_dir (const gchar *prefix);
+void nf_test_rm_rf (const gchar *dir);
+gchar *nf_test_sha256_file (const gchar *path);
+guint64 nf_test_file_inode (const gchar *path);
+gchar *nf_test_run (const gchar *first_arg, ...) G_GNUC_NULL_TERMINATED;
+void nf_test_assert_command_ok (const gchar *first_arg, ...) G_GNUC_NULL_TERMINATED;
+gboolean nf_test_xpath_bool (const gchar *xml, const gchar *expr);
+void nf_test_qemu_img_backing (const gchar *path, gchar **backing, gchar **format);
+void nf_test_wait_for_log_line (const gchar *path, const gchar *line, guint timeout_s);
+void nf_test_wait_for_log_count (const gchar *path, const gchar *line, guint count, guint timeout_s);
+void nf_test_assert_dir_has_no_overlays (const gchar *dir);
+gboolean nf_test_ovs_bridge_exists (const gchar *bridge);
+void nf_test_cleanup_leftovers (const gchar *pool, const gchar *bridge);
+void nf_test_remove_storage_pool (const gchar *name);
+
+G_END_DECLS
