@@ -76,6 +76,30 @@ nf_test_file_inode (const gchar *path)
 	return st.st_ino;
 }
 
+/* Does the qcow2 at @path hold data of its own (not from its backing)? */
+gboolean
+nf_test_overlay_has_own_data (const gchar *path)
+{
+	g_autofree gchar *out =
+		nf_test_run ("qemu-img", "map", "-f", "qcow2", "-U", "--output=json", path, NULL);
+	g_autoptr (JsonParser) parser = json_parser_new ();
+	g_autoptr (GError) error = NULL;
+	JsonArray *map;
+
+	g_assert_nonnull (out);
+	g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+	g_assert_no_error (error);
+	map = json_node_get_array (json_parser_get_root (parser));
+	for (guint i = 0; i < json_array_get_length (map); i++) {
+		JsonObject *extent = json_array_get_object_element (map, i);
+
+		if (json_object_get_int_member (extent, "depth") == 0 &&
+		    json_object_get_boolean_member (extent, "data"))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 static GPtrArray *
 collect_argv (const gchar *first_arg, va_list ap)
 {

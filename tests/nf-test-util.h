@@ -13,6 +13,7 @@ gchar *nf_test_make_world_dir (const gchar *prefix);
 void nf_test_rm_rf (const gchar *dir);
 gchar *nf_test_sha256_file (const gchar *path);
 guint64 nf_test_file_inode (const gchar *path);
+gboolean nf_test_overlay_has_own_data (const gchar *path);
 gchar *nf_test_run (const gchar *first_arg, ...) G_GNUC_NULL_TERMINATED;
 void nf_test_assert_command_ok (const gchar *first_arg, ...) G_GNUC_NULL_TERMINATED;
 gboolean nf_test_xpath_bool (const gchar *xml, const gchar *expr);

@@ -26,7 +26,11 @@ typedef enum {
 
 /* One line of `nestfarmctl host check`. */
 typedef struct {
-	gchar *id;     /* stable key: "cpu-vendor", "cpu-flag", "nested-param", "dev-kvm", ... */
+	/* Stable key, in this order: "cpu-vendor", "cpu-flag", "nested-param",
+	 * "dev-kvm", "libvirt-kvm", "libvirt-qemu", "host-passthrough",
+	 * "accelerator", "memory". A check nested KVM needs is "warn", not
+	 * "fail", where nodes run emulated instead (they work, slowly). */
+	gchar *id;
 	NfCheckStatus status;
 	gchar *detail; /* what was found, one sentence */
 	gchar *fix;    /* what to do about a warn/fail, or NULL */
@@ -36,7 +40,7 @@ typedef struct {
 	NfCpuVendor vendor;
 	gboolean cpu_has_vmx;
 	gboolean cpu_has_svm;
-	gchar *nested_param;   /* content of kvm_intel/kvm_amd 'nested', NULL if absent */
+	gchar *nested_param; /* content of kvm_intel/kvm_amd 'nested', NULL if absent */
 	gboolean nested_enabled;
 	gboolean dev_kvm_usable;
 	gboolean libvirt_kvm;  /* libvirt offers domain type kvm on x86_64 */
@@ -58,20 +62,31 @@ const gchar *nf_accel_to_string (NfAccel accel);
 gboolean nf_accel_from_string (const gchar *text, NfAccel *accel, GError **error);
 const gchar *nf_check_status_to_string (NfCheckStatus status);
 
+/* The check with @id ("dev-kvm", ...), or NULL. */
+const NfHostCheck *nf_host_info_get_check (const NfHostInfo *info, const gchar *id);
+
+/* Whether @path ("/dev/kvm") opens read-write and answers
+ * KVM_GET_API_VERSION with 12; if not, @problem (optional) gets one
+ * sentence saying what failed. */
+gboolean nf_host_dev_kvm_usable (const gchar *path, gchar **problem);
+
 /* The pure decision, from facts gathered elsewhere: unit-testable.
  * @sysroot: "/" normally; tests point it at a fixture tree holding
  * proc/cpuinfo, proc/meminfo, sys/module/kvm_intel/parameters/nested, ...
  * @caps_xml, @domcaps_kvm_xml, @domcaps_qemu_xml: libvirt's capabilities
  * and domain capabilities (NULL where libvirt refused that type).
- * @dev_kvm_usable: the result of the /dev/kvm check.
+ * @dev_kvm_problem: NULL where /dev/kvm is usable, else what failed (as
+ * nf_host_dev_kvm_usable says it).
  * @forced: NF_ACCEL_AUTO, or what config demands; demanding kvm where it
  * cannot work is NF_ERROR_NESTED_UNAVAILABLE naming the failed check and
- * its fix. */
+ * its fix, as is demanding emulation (or auto) where libvirt has no
+ * domain type qemu either. Unreadable or malformed host files are
+ * NF_ERROR_FAILED, malformed libvirt XML NF_ERROR_LIBVIRT. */
 NfHostInfo *nf_host_probe_from_facts (const gchar *sysroot,
 				      const gchar *caps_xml,
 				      const gchar *domcaps_kvm_xml,
 				      const gchar *domcaps_qemu_xml,
-				      gboolean dev_kvm_usable,
+				      const gchar *dev_kvm_problem,
 				      NfAccel forced,
 				      GError **error);
 

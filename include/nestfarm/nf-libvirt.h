@@ -13,15 +13,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStoragePool, virStoragePoolFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStorageVol, virStorageVolFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virNetwork, virNetworkFree)
 
-/* The one place where libvirt's last error becomes a GError
- * (NF_ERROR_LIBVIRT, or a more precise code where libvirt's says so:
- * NO_DOMAIN/NO_STORAGE_VOL -> NOT_FOUND, DOM_EXIST -> EXISTS,
- * OPERATION_TIMEOUT ...). @what says what was being done, in user words.
+/* The one place where libvirt's last error becomes a GError, with the
+ * message "<what>: <libvirt's message>", and is then reset. The code is
+ * NF_ERROR_LIBVIRT, or a more precise one where libvirt's says so:
+ * NO_DOMAIN/NO_STORAGE_VOL/NO_STORAGE_POOL/NO_NETWORK -> NOT_FOUND,
+ * DOM_EXIST/STORAGE_VOL_EXIST/NETWORK_EXIST -> EXISTS, OPERATION_TIMEOUT
+ * ("cannot acquire state change lock") -> BUSY. @what says what was being
+ * done, in user words; @error may be NULL.
  * Always returns FALSE so callers can `return nf_libvirt_set_error (...)`. */
 gboolean nf_libvirt_set_error (GError **error, const gchar *what, ...) G_GNUC_PRINTF (2, 3);
 
-/* Makes libvirt log nothing to stderr by itself; errors reach us through
- * nf_libvirt_set_error only. Call once per process before any connection. */
+/* Makes libvirt log nothing to stderr by itself (errors reach us through
+ * nf_libvirt_set_error only) and registers nestfarm's libvirt event loop:
+ * a private GMainContext in a thread of its own, never GLib's default
+ * context (which libvirt's default implementation would iterate). Call
+ * before any virConnectOpen of the process; later calls do nothing.
+ * nf_connection_open calls it too. */
 void nf_libvirt_init (void);
 
 #define NF_TYPE_CONNECTION (nf_connection_get_type ())
@@ -33,17 +40,29 @@ G_DECLARE_FINAL_TYPE (NfConnection, nf_connection, NF, CONNECTION, GObject)
  *                         const gchar *uuid, gint event, gint detail)
  * where event/detail are virDomainEventType and its detail enum.
  * Other signals: "connected" and "disconnected" (no arguments), emitted on
- * the same context; after "connected" following a reconnect the owner
- * re-reads state (reconcile). */
+ * the same context, in order. "connected" follows every successful
+ * connection, the first open included; "disconnected" follows a lost
+ * connection (libvirtd gone, keepalive 5 s x 3 unanswered) and an
+ * explicit close. After a loss the object reconnects by itself in its own
+ * thread (0.5 s doubling to 30 s between attempts) and subscribes to
+ * events again; after "connected" the owner re-reads state (reconcile),
+ * since events during the gap are lost. Signals still queued when the
+ * object is finalised are dropped. */
 
+/* @uri: NULL for qemu:///system. Nothing is opened yet. */
 NfConnection *nf_connection_new (const gchar *uri);
 const gchar *nf_connection_get_uri (NfConnection *self);
-/* Opens the connection (blocking: call from a worker thread, or at start). */
+/* Opens the connection (blocking: call from a worker thread, or at start).
+ * A failure here is returned, not retried; once open, losses are retried
+ * until nf_connection_close. Opening an open connection does nothing. */
 gboolean nf_connection_open (NfConnection *self, GError **error);
 gboolean nf_connection_is_alive (NfConnection *self);
 /* A new reference to the live virConnect, for one piece of work in any
  * thread; NF_ERROR_LIBVIRT "not connected" while reconnecting. */
 virConnectPtr nf_connection_ref_conn (NfConnection *self, GError **error);
+/* Stops reconnecting, deregisters the callbacks and closes the connection
+ * (references from nf_connection_ref_conn stay valid until unreffed).
+ * It may be opened again. Disposing the object does the same. */
 void nf_connection_close (NfConnection *self);
 
 G_END_DECLS

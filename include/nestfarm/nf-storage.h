@@ -14,7 +14,7 @@ typedef enum {
 /* A base image, checked: its format is pinned by nestfarm (magic bytes,
  * then qemu-img with that format given), never probed by QEMU. */
 typedef struct {
-	gchar *path;         /* absolute path of the base */
+	gchar *path; /* absolute, symlinks resolved: what overlays name */
 	NfImageFormat format;
 	guint64 virtual_size; /* bytes */
 } NfBaseImage;
@@ -29,27 +29,41 @@ const gchar *nf_image_format_to_string (NfImageFormat format);
 
 /* All calls block: worker threads only. @conn is a live connection. */
 
-/* Makes the dir-type storage pool @pool_name at @path if missing, starts it,
- * and marks it autostart. Idempotent. */
-gboolean nf_storage_ensure_pool (virConnectPtr conn, const gchar *pool_name, const gchar *path, GError **error);
+/* Makes the dir-type storage pool @pool_name at @path if missing (its
+ * directory too), starts it, and marks it autostart. Idempotent.
+ * NF_ERROR_EXISTS if a pool of that name exists elsewhere or is not a
+ * directory pool. */
+gboolean nf_storage_ensure_pool (virConnectPtr conn,
+				 const gchar *pool_name,
+				 const gchar *path,
+				 GError **error);
 
 /* @image: an absolute path, or the name of a volume in @pool_name. Refuses
  * what is not a regular readable file, not qcow2/raw, a qcow2 that names a
  * backing file or an external data file, or a raw file whose size is not a
  * multiple of 512: NF_ERROR_INVALID_ARGUMENT / NF_ERROR_NOT_FOUND. */
-NfBaseImage *nf_storage_check_base (virConnectPtr conn, const gchar *pool_name, const gchar *image, GError **error);
+NfBaseImage *nf_storage_check_base (virConnectPtr conn,
+				    const gchar *pool_name,
+				    const gchar *image,
+				    GError **error);
 
-/* Makes volume <node>.qcow2 in @pool_name: qcow2 over @base with the
- * backing format given explicitly, virtual size max(base, @size_bytes),
- * tagged with NF_OVERLAY_XATTR = @node. Returns its path. The base is
- * never written. NF_ERROR_EXISTS if the volume is there already. */
+/* Makes volume <node>.qcow2 in @pool_name: qcow2 (compat 1.1) over @base
+ * with the backing format given explicitly, virtual size max(base,
+ * @size_bytes) rounded up to a KiB, tagged with NF_OVERLAY_XATTR = @node
+ * (if tagging fails the volume is deleted again). Returns its path. The
+ * base is never written, and the cost does not depend on its size.
+ * NF_ERROR_EXISTS if a volume or any file has that name already;
+ * NF_ERROR_INVALID_ARGUMENT if @node is not a node name. */
 gchar *nf_storage_create_overlay (virConnectPtr conn,
 				  const gchar *pool_name,
 				  const gchar *node,
 				  const NfBaseImage *base,
 				  guint64 size_bytes,
 				  GError **error);
-/* Deletes the overlay at @path only if it carries the tag for @node. */
+/* Deletes the overlay at @path, through libvirt, only if it carries the
+ * tag for @node; an untagged file or another node's overlay is refused
+ * with NF_ERROR_NOT_FOUND and left untouched. Nothing at @path is success:
+ * a delete retried after a crash completes. */
 gboolean nf_storage_delete_overlay (virConnectPtr conn, const gchar *path, const gchar *node, GError **error);
 /* The node an overlay file is tagged for, or NULL if untagged. */
 gchar *nf_storage_overlay_owner (const gchar *path);

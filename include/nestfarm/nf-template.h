@@ -9,24 +9,33 @@
 G_BEGIN_DECLS
 
 /* The XML namespace of nestfarm's <metadata> element (contract). */
-#define NF_METADATA_NS	   "http://nestfarm.org/xmlns/node/1"
+#define NF_METADATA_NS     "http://nestfarm.org/xmlns/node/1"
 #define NF_METADATA_PREFIX "nestfarm"
+/* The XML namespace of the profile parts of a template (never rendered). */
+#define NF_PROFILE_NS "http://nestfarm.org/xmlns/profile/1"
+
+/* What a node may ask for (CreatePool options, lab files, profiles). */
+#define NF_NODE_VCPUS_MAX      256
+#define NF_NODE_MEMORY_MIB_MIN 128
+#define NF_NODE_MEMORY_MIB_MAX (4u * 1024 * 1024)
+#define NF_NODE_DISK_GIB_MAX   65536
+#define NF_PROFILE_NAME_MAX    64
 
 /* Everything that makes one node: the pool's spec plus the node's place. */
 typedef struct {
 	gchar *pool;
 	guint index;
-	gchar *profile;
-	guint vcpus;       /* 0: the profile's default */
-	guint memory_mib;  /* 0: the profile's default */
-	guint disk_gib;    /* 0: the profile's default */
-	gchar *image;      /* base image as the user gave it (path or volume) */
-	gchar *overlay;    /* path of this node's overlay (qcow2) */
+	gchar *profile;   /* rendering records the profile it renders with */
+	guint vcpus;      /* 0: the profile's default */
+	guint memory_mib; /* 0: the profile's default */
+	guint disk_gib;   /* 0: the profile's default */
+	gchar *image;     /* base image as the user gave it (path or volume) */
+	gchar *overlay;   /* path of this node's overlay (qcow2) */
 	gchar *trunk_bridge;
-	gchar *vlans;      /* canonical VLAN list: "all" or "100-199,300" */
+	gchar *vlans;        /* "all" (also NULL) or a list such as "100-199,300" */
 	gchar *mgmt_network; /* libvirt network for the management NIC, NULL: none */
 	gchar *console_log;  /* serial console log file */
-	gint64 created;      /* creation time, unix seconds */
+	gint64 created;      /* creation time, unix seconds; 0: now */
 } NfNodeSpec;
 
 NfNodeSpec *nf_node_spec_new (void);
@@ -34,31 +43,54 @@ NfNodeSpec *nf_node_spec_copy (const NfNodeSpec *spec);
 void nf_node_spec_free (NfNodeSpec *spec);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfNodeSpec, nf_node_spec_free)
 
+/* Every check rendering makes on @spec's values, without a profile or a
+ * host: NF_ERROR_INVALID_ARGUMENT saying which value and why. Pool name,
+ * index 1..9999, vcpus/memory/disk (0 or in range), image given, overlay
+ * and console log absolute paths, trunk bridge a valid interface name
+ * (1..15 of [A-Za-z0-9_.-]), VLAN list, management network (NULL or a
+ * name without '/'). Strings must be UTF-8 without control characters. */
+gboolean nf_node_spec_validate (const NfNodeSpec *spec, GError **error);
+
 /* Stable MACs: the same pool, index and NIC always give the same address
  * (52:54:00 prefix, the rest from a hash). @nic: 0 management, 1 trunk. */
 gchar *nf_node_mac (const gchar *pool, guint index, guint nic);
 
-#define NF_TYPE_PROFILE (nf_profile_get_type ())
-G_DECLARE_FINAL_TYPE (NfProfile, nf_profile, NF, PROFILE, GObject)
-
 /* A profile is one template file, xml-templates/<name>.xml: a libvirt
  * domain with placeholders that rendering fills through the libxml2 tree
  * API (see xml-templates/README.md for the format). Defaults (vcpus,
- * memory, disk) come from the template's own nestfarm:profile element. */
+ * memory, disk) come from the template's own <profile:profile> element. */
+#define NF_TYPE_PROFILE (nf_profile_get_type ())
+G_DECLARE_FINAL_TYPE (NfProfile, nf_profile, NF, PROFILE, GObject)
+
+/* [a-z0-9-]{1,64}: a profile name is a file name, never a path. */
+gboolean nf_profile_name_validate (const gchar *name, GError **error);
+/* @template_dir: NULL for the installed templates. A missing profile is
+ * NF_ERROR_NOT_FOUND naming the available ones; a template that breaks the
+ * format is NF_ERROR_FAILED naming what is wrong. The result is immutable:
+ * several threads may render with it at once. */
 NfProfile *nf_profile_load (const gchar *template_dir, const gchar *name, GError **error);
 const gchar *nf_profile_get_name (NfProfile *self);
+/* One line for people, from the template, or NULL. */
+const gchar *nf_profile_get_description (NfProfile *self);
 guint nf_profile_get_default_vcpus (NfProfile *self);
 guint nf_profile_get_default_memory_mib (NfProfile *self);
 guint nf_profile_get_default_disk_gib (NfProfile *self);
-/* Names of every profile in @template_dir, sorted. */
+/* Names of every profile in @template_dir (NULL: installed), sorted; other
+ * XML templates in the directory are not profiles and are left out. */
 GStrv nf_profile_list (const gchar *template_dir, GError **error);
 
 /* The domain XML for @spec on a host like @host (accelerator, feature,
- * emulated CPU model). */
-gchar *nf_profile_render_domain (NfProfile *self, const NfNodeSpec *spec, const NfHostInfo *host, GError **error);
+ * emulated CPU model). @spec is checked with nf_node_spec_validate; its
+ * zero values take the profile's defaults, and the metadata records the
+ * values actually used. @host->accel is NF_ACCEL_KVM or NF_ACCEL_EMULATED. */
+gchar *nf_profile_render_domain (NfProfile *self,
+				 const NfNodeSpec *spec,
+				 const NfHostInfo *host,
+				 GError **error);
 
 /* Reads nestfarm's metadata element back out of a domain's XML: NULL with
- * NF_ERROR_NOT_FOUND when the domain is not tagged as nestfarm's. */
+ * NF_ERROR_NOT_FOUND when the domain is not tagged as nestfarm's, and
+ * NF_ERROR_FAILED naming the field when the element is partial or bad. */
 NfNodeSpec *nf_node_spec_from_domain_xml (const gchar *domain_xml, GError **error);
 
 G_END_DECLS

@@ -273,9 +273,7 @@ on_caller_uid (GObject *source, GAsyncResult *result, gpointer user_data)
 
 	reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
 	if (reply == NULL) {
-		if (g_dbus_error_is_remote_error (error) &&
-		    g_strcmp0 (g_dbus_error_get_remote_error (error),
-			       "org.freedesktop.DBus.Error.NameHasNoOwner") == 0) {
+		if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) {
 			return_caller_left (task);
 			return;
 		}

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-host"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include <glib/gstdio.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <linux/kvm.h>
+
+#include "nestfarm/nf-error.h"
+#include "nestfarm/nf-host.h"
+#include "nestfarm/nf-libvirt.h"
+#include "nf-host-private.h"
+#include "nf-xml-private.h"
+
+/* Named models that carry svm under TCG, best first: qemu64 is in every
+ * QEMU and is known to run a nested hypervisor with +svm. */
+static const gchar *const emulated_models[] = {"qemu64", "Opteron_G3", "Opteron_G2", "phenom", "EPYC"};
+
+void
+nf_host_facts_clear (NfHostFacts *facts)
+{
+	g_clear_pointer (&facts->info, nf_host_info_free);
+	g_clear_pointer (&facts->vendor_id, g_free);
+}
+
+static gchar *
+read_host_file (const gchar *sysroot, const gchar *relative, GError **error)
+{
+	g_autofree gchar *path = g_build_filename (sysroot, relative, NULL);
+	g_autoptr (GError) error_local = NULL;
+	gchar *contents = NULL;
+
+	if (!g_file_get_contents (path, &contents, NULL, &error_local)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "Cannot read the host's %s: %s",
+			     relative,
+			     error_local->message);
+		return NULL;
+	}
+	return contents;
+}
+
+/* The first CPU block of /proc/cpuinfo: vendor and flags. */
+gboolean
+nf_host_facts_read_cpuinfo (NfHostFacts *facts, const gchar *sysroot, GError **error)
+{
+	g_autofree gchar *contents = read_host_file (sysroot, "proc/cpuinfo", error);
+	g_auto (GStrv) lines = NULL;
+	g_auto (GStrv) flags = NULL;
+
+	if (contents == NULL)
+		return FALSE;
+	lines = g_strsplit (contents, "\n", -1);
+	for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++) {
+		gchar *colon = strchr (lines[i], ':');
+
+		if (colon == NULL)
+			continue;
+		*colon = '\0';
+		g_strstrip (lines[i]);
+		/* It goes into messages and over D-Bus: valid UTF-8 only. */
+		if (g_str_equal (lines[i], "vendor_id") && facts->vendor_id == NULL)
+			facts->vendor_id = g_strstrip (g_utf8_make_valid (colon + 1, -1));
+		else if (g_str_equal (lines[i], "flags") && flags == NULL)
+			flags = g_strsplit_set (g_strstrip (colon + 1), " \t", -1);
+	}
+	if (facts->vendor_id == NULL || facts->vendor_id[0] == '\0' || flags == NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "The host's proc/cpuinfo names no CPU vendor or flags; nestfarm needs an x86_64 host.");
+		return FALSE;
+	}
+
+	if (g_str_equal (facts->vendor_id, "GenuineIntel")) {
+		facts->info->vendor = NF_CPU_VENDOR_INTEL;
+		facts->module = "kvm_intel";
+		facts->flag = "vmx";
+	} else if (g_str_equal (facts->vendor_id, "AuthenticAMD") ||
+		   g_str_equal (facts->vendor_id, "HygonGenuine")) {
+		/* Hygon Dhyana is a Zen licence: svm and kvm_amd. */
+		facts->info->vendor = NF_CPU_VENDOR_AMD;
+		facts->module = "kvm_amd";
+		facts->flag = "svm";
+	} else {
+		facts->info->vendor = NF_CPU_VENDOR_OTHER;
+	}
+	facts->info->cpu_has_vmx = g_strv_contains ((const gchar *const *) flags, "vmx");
+	facts->info->cpu_has_svm = g_strv_contains ((const gchar *const *) flags, "svm");
+	facts->cpu_is_guest = g_strv_contains ((const gchar *const *) flags, "hypervisor");
+	return TRUE;
+}
+
+static gboolean
+parse_meminfo_kib (const gchar *text, guint64 *kib)
+{
+	g_autofree gchar *number = g_strstrip (g_strdup (text));
+
+	if (g_str_has_suffix (number, " kB"))
+		number[strlen (number) - 3] = '\0';
+	return g_ascii_string_to_unsigned (number, 10, 0, G_MAXUINT64, kib, NULL);
+}
+
+gboolean
+nf_host_facts_read_meminfo (NfHostFacts *facts, const gchar *sysroot, GError **error)
+{
+	g_autofree gchar *contents = read_host_file (sysroot, "proc/meminfo", error);
+	g_auto (GStrv) lines = NULL;
+	guint64 total = 0, available = 0, free_kib = 0;
+	gboolean have_total = FALSE, have_available = FALSE, have_free = FALSE;
+
+	if (contents == NULL)
+		return FALSE;
+	lines = g_strsplit (contents, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		gchar *colon = strchr (lines[i], ':');
+
+		if (colon == NULL)
+			continue;
+		*colon = '\0';
+		if (g_str_equal (lines[i], "MemTotal"))
+			have_total = parse_meminfo_kib (colon + 1, &total);
+		else if (g_str_equal (lines[i], "MemAvailable"))
+			have_available = parse_meminfo_kib (colon + 1, &available);
+		else if (g_str_equal (lines[i], "MemFree"))
+			have_free = parse_meminfo_kib (colon + 1, &free_kib);
+	}
+	/* Kernels before 3.14 have no MemAvailable; MemFree is the floor. */
+	if (!have_available && have_free) {
+		available = free_kib;
+		have_available = TRUE;
+	}
+	if (!have_total || !have_available) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "The host's proc/meminfo has no readable MemTotal or MemAvailable.");
+		return FALSE;
+	}
+	facts->info->memory_total_mib = total / 1024;
+	facts->info->memory_available_mib = available / 1024;
+	return TRUE;
+}
+
+/* What libvirt sends is libvirt's to get right: NF_ERROR_LIBVIRT. */
+static xmlDoc *
+parse_libvirt_xml (const gchar *xml, const gchar *root_name, const gchar *what, GError **error)
+{
+	g_autoptr (xmlDoc) doc = NULL;
+	g_autoptr (GError) error_local = NULL;
+	xmlNode *root;
+
+	doc = nf_xml_parse (xml, strlen (xml), what, &error_local);
+	if (doc == NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_LIBVIRT,
+			     "%s Check libvirtd's logs.",
+			     error_local->message);
+		return NULL;
+	}
+	root = xmlDocGetRootElement (doc);
+	if (!xmlStrEqual (root->name, BAD_CAST root_name)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_LIBVIRT,
+			     "The %s is not a <%s> document; check libvirtd's logs.",
+			     what,
+			     root_name);
+		return NULL;
+	}
+	return g_steal_pointer (&doc);
+}
+
+static gboolean
+xml_test (xmlDoc *doc, const gchar *expression)
+{
+	g_autoptr (xmlXPathContext) context = xmlXPathNewContext (doc);
+	g_autoptr (xmlXPathObject) result = NULL;
+
+	if (context == NULL)
+		return FALSE;
+	result = xmlXPathEvalExpression (BAD_CAST expression, context);
+	return result != NULL && xmlXPathCastToBoolean (result);
+}
+
+gboolean
+nf_host_facts_read_capabilities (NfHostFacts *facts, const gchar *caps_xml, GError **error)
+{
+	g_autoptr (xmlDoc) doc =
+		parse_libvirt_xml (caps_xml, "capabilities", "libvirt capabilities document", error);
+
+	if (doc == NULL)
+		return FALSE;
+	facts->info->libvirt_kvm =
+		xml_test (doc,
+			  "boolean(/capabilities/guest[os_type='hvm']/arch[@name='x86_64']/domain[@type='kvm'])");
+	facts->info->libvirt_qemu =
+		xml_test (doc,
+			  "boolean(/capabilities/guest[os_type='hvm']/arch[@name='x86_64']/domain[@type='qemu'])");
+	return TRUE;
+}
+
+gboolean
+nf_host_facts_read_domcaps_kvm (NfHostFacts *facts, const gchar *domcaps_xml, GError **error)
+{
+	g_autoptr (xmlDoc) doc = NULL;
+
+	if (domcaps_xml == NULL)
+		return TRUE;
+	doc = parse_libvirt_xml (domcaps_xml,
+				 "domainCapabilities",
+				 "libvirt kvm domain capabilities document",
+				 error);
+	if (doc == NULL)
+		return FALSE;
+	facts->info->host_passthrough =
+		xml_test (doc,
+			  "boolean(/domainCapabilities/cpu/mode[@name='host-passthrough'][@supported='yes'])");
+	return TRUE;
+}
+
+/* The first preferred model QEMU calls usable under TCG, else the first it
+ * lists at all, else qemu64 (every x86 QEMU has it). */
+gboolean
+nf_host_facts_read_domcaps_qemu (NfHostFacts *facts, const gchar *domcaps_xml, GError **error)
+{
+	g_autoptr (xmlDoc) doc = NULL;
+	const gchar *model = NULL;
+
+	if (!facts->info->libvirt_qemu)
+		return TRUE;
+	if (domcaps_xml != NULL) {
+		doc = parse_libvirt_xml (domcaps_xml,
+					 "domainCapabilities",
+					 "libvirt qemu domain capabilities document",
+					 error);
+		if (doc == NULL)
+			return FALSE;
+	}
+	for (guint pass = 0; doc != NULL && pass < 2 && model == NULL; pass++) {
+		for (guint i = 0; i < G_N_ELEMENTS (emulated_models) && model == NULL; i++) {
+			g_autofree gchar *expression =
+				g_strdup_printf ("boolean(/domainCapabilities/cpu/mode[@name='custom'][@supported='yes']/model[.='%s']%s)",
+						 emulated_models[i],
+						 pass == 0 ? "[@usable='yes']" : "");
+
+			if (xml_test (doc, expression))
+				model = emulated_models[i];
+		}
+	}
+	facts->info->emulated_cpu_model = g_strdup (model != NULL ? model : emulated_models[0]);
+	return TRUE;
+}
+
+static gboolean set_problem (gchar **problem, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+set_problem (gchar **problem, const gchar *format, ...)
+{
+	va_list args;
+
+	if (problem != NULL) {
+		va_start (args, format);
+		*problem = g_strdup_vprintf (format, args);
+		va_end (args);
+	}
+	return FALSE;
+}
+
+gboolean
+nf_host_dev_kvm_usable (const gchar *path, gchar **problem)
+{
+	int fd;
+	int version;
+	int saved_errno;
+
+	g_return_val_if_fail (path != NULL, FALSE);
+
+	fd = open (path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		saved_errno = errno;
+		if (saved_errno == ENOENT)
+			return set_problem (problem,
+					    "%s does not exist: no KVM module is loaded, or the CPU offers no "
+					    "virtualization.",
+					    path);
+		return set_problem (problem,
+				    "%s cannot be opened read-write: %s.",
+				    path,
+				    g_strerror (saved_errno));
+	}
+	version = ioctl (fd, KVM_GET_API_VERSION, 0);
+	saved_errno = errno;
+	g_close (fd, NULL);
+	if (version < 0)
+		return set_problem (problem,
+				    "%s does not answer KVM_GET_API_VERSION (%s): it is not a KVM device.",
+				    path,
+				    g_strerror (saved_errno));
+	if (version != KVM_API_VERSION)
+		return set_problem (problem,
+				    "%s speaks KVM API version %d, not %d.",
+				    path,
+				    version,
+				    KVM_API_VERSION);
+	return TRUE;
+}
+
+static gchar *
+get_domain_capabilities (virConnectPtr conn, const gchar *virttype)
+{
+	gchar *xml = virConnectGetDomainCapabilities (conn, NULL, "x86_64", NULL, virttype, 0);
+
+	if (xml == NULL) {
+		/* A virt type libvirt refuses is a fact, not a failure. */
+		g_debug ("libvirt has no domain capabilities for %s: %s",
+			 virttype,
+			 virGetLastErrorMessage ());
+		virResetLastError ();
+	}
+	return xml;
+}
+
+NfHostInfo *
+nf_host_probe (virConnectPtr conn, NfAccel forced, GError **error)
+{
+	g_autofree gchar *caps_xml = NULL;
+	g_autofree gchar *domcaps_kvm_xml = NULL;
+	g_autofree gchar *domcaps_qemu_xml = NULL;
+	g_autofree gchar *dev_kvm_problem = NULL;
+
+	g_return_val_if_fail (conn != NULL, NULL);
+
+	caps_xml = virConnectGetCapabilities (conn);
+	if (caps_xml == NULL) {
+		nf_libvirt_set_error (error, "Cannot read libvirt's host capabilities");
+		return NULL;
+	}
+	domcaps_kvm_xml = get_domain_capabilities (conn, "kvm");
+	domcaps_qemu_xml = get_domain_capabilities (conn, "qemu");
+	nf_host_dev_kvm_usable ("/dev/kvm", &dev_kvm_problem);
+	return nf_host_probe_from_facts ("/",
+					 caps_xml,
+					 domcaps_kvm_xml,
+					 domcaps_qemu_xml,
+					 dev_kvm_problem,
+					 forced,
+					 error);
+}

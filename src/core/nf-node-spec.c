@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-node-spec"
+
+#include "config.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "nestfarm/nf-error.h"
+#include "nestfarm/nf-names.h"
+#include "nestfarm/nf-template.h"
+#include "nf-template-private.h"
+#include "nf-xml-private.h"
+
+NfNodeSpec *
+nf_node_spec_new (void)
+{
+	return g_new0 (NfNodeSpec, 1);
+}
+
+NfNodeSpec *
+nf_node_spec_copy (const NfNodeSpec *spec)
+{
+	NfNodeSpec *copy;
+
+	g_return_val_if_fail (spec != NULL, NULL);
+
+	copy = g_memdup2 (spec, sizeof (NfNodeSpec));
+	copy->pool = g_strdup (spec->pool);
+	copy->profile = g_strdup (spec->profile);
+	copy->image = g_strdup (spec->image);
+	copy->overlay = g_strdup (spec->overlay);
+	copy->trunk_bridge = g_strdup (spec->trunk_bridge);
+	copy->vlans = g_strdup (spec->vlans);
+	copy->mgmt_network = g_strdup (spec->mgmt_network);
+	copy->console_log = g_strdup (spec->console_log);
+	return copy;
+}
+
+void
+nf_node_spec_free (NfNodeSpec *spec)
+{
+	if (spec == NULL)
+		return;
+	g_free (spec->pool);
+	g_free (spec->profile);
+	g_free (spec->image);
+	g_free (spec->overlay);
+	g_free (spec->trunk_bridge);
+	g_free (spec->vlans);
+	g_free (spec->mgmt_network);
+	g_free (spec->console_log);
+	g_free (spec);
+}
+
+/* Linux's rule for interface names (IFNAMSIZ, no '/', ':' or blanks),
+ * narrowed to what libvirt's schema accepts for a bridge. */
+#define NF_BRIDGE_NAME_MAX 15
+
+static gboolean
+bridge_name_is_valid (const gchar *name)
+{
+	gsize len = strnlen (name, NF_BRIDGE_NAME_MAX + 1);
+
+	if (len == 0 || len > NF_BRIDGE_NAME_MAX || g_str_equal (name, ".") || g_str_equal (name, ".."))
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		if (!g_ascii_isalnum (name[i]) && strchr ("_.-", name[i]) == NULL)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+validate_path (const gchar *path, const gchar *what, GError **error)
+{
+	if (path == NULL || path[0] == '\0') {
+		g_set_error (error, NF_ERROR, NF_ERROR_INVALID_ARGUMENT, "The %s is not given.", what);
+		return FALSE;
+	}
+	if (!nf_xml_text_is_safe (path) || strnlen (path, PATH_MAX) >= PATH_MAX) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The %s is not valid UTF-8 without control characters, or too long.",
+			     what);
+		return FALSE;
+	}
+	if (!g_path_is_absolute (path)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The %s '%s' is not an absolute path; give one starting with '/'.",
+			     what,
+			     path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+validate_range (guint value, guint min, guint max, const gchar *what, GError **error)
+{
+	/* 0 asks for the profile's default. */
+	if (value == 0 || (value >= min && value <= max))
+		return TRUE;
+	g_set_error (error,
+		     NF_ERROR,
+		     NF_ERROR_INVALID_ARGUMENT,
+		     "%s %u is out of range; give %u to %u.",
+		     what,
+		     value,
+		     min,
+		     max);
+	return FALSE;
+}
+
+gboolean
+nf_node_spec_validate (const NfNodeSpec *spec, GError **error)
+{
+	g_autoptr (NfVlanSet) vlans = NULL;
+
+	g_return_val_if_fail (spec != NULL, FALSE);
+
+	if (!nf_pool_name_validate (spec->pool, error))
+		return FALSE;
+	if (spec->index < 1 || spec->index > NF_NODE_INDEX_MAX) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The node index %u is out of range; nodes are numbered 1 to %d.",
+			     spec->index,
+			     NF_NODE_INDEX_MAX);
+		return FALSE;
+	}
+	if (spec->profile != NULL && !nf_profile_name_validate (spec->profile, error))
+		return FALSE;
+	if (!validate_range (spec->vcpus, 1, NF_NODE_VCPUS_MAX, "The vCPU count", error))
+		return FALSE;
+	if (!validate_range (spec->memory_mib,
+			     NF_NODE_MEMORY_MIB_MIN,
+			     NF_NODE_MEMORY_MIB_MAX,
+			     "The memory size (MiB)",
+			     error))
+		return FALSE;
+	if (!validate_range (spec->disk_gib, 1, NF_NODE_DISK_GIB_MAX, "The disk size (GiB)", error))
+		return FALSE;
+	if (spec->image == NULL || spec->image[0] == '\0' || !nf_xml_text_is_safe (spec->image) ||
+	    strnlen (spec->image, PATH_MAX) >= PATH_MAX) {
+		g_set_error_literal (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "The base image is missing or not valid text; give a path or a volume name.");
+		return FALSE;
+	}
+	if (!validate_path (spec->overlay, "overlay path", error))
+		return FALSE;
+	if (!validate_path (spec->console_log, "console log path", error))
+		return FALSE;
+	if (spec->trunk_bridge == NULL || !bridge_name_is_valid (spec->trunk_bridge)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The trunk bridge name is not valid; use 1 to %d characters of A-Z, a-z, 0-9, '_', '.' and '-'.",
+			     NF_BRIDGE_NAME_MAX);
+		return FALSE;
+	}
+	vlans = nf_vlan_set_parse (spec->vlans != NULL ? spec->vlans : "all", error);
+	if (vlans == NULL)
+		return FALSE;
+	if (spec->mgmt_network != NULL &&
+	    (spec->mgmt_network[0] == '\0' || !nf_xml_text_is_safe (spec->mgmt_network) ||
+	     strchr (spec->mgmt_network, '/') != NULL)) {
+		g_set_error_literal (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "The management network name is not valid; give a libvirt network name (no '/').");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gchar *
+nf_node_mac (const gchar *pool, guint index, guint nic)
+{
+	g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+	g_autofree gchar *input = NULL;
+	guint8 digest[32];
+	gsize len = sizeof (digest);
+
+	g_return_val_if_fail (pool != NULL, NULL);
+
+	/* Versioned input: a change of scheme must be deliberate, since it
+	 * would give every existing node new addresses. */
+	input = g_strdup_printf ("nestfarm-mac/1\n%s\n%u\n%u", pool, index, nic);
+	g_checksum_update (checksum, (const guchar *) input, -1);
+	g_checksum_get_digest (checksum, digest, &len);
+	/* 52:54:00 is QEMU's locally administered, unicast prefix. */
+	return g_strdup_printf ("52:54:00:%02x:%02x:%02x", digest[0], digest[1], digest[2]);
+}
+
+typedef enum {
+	FIELD_STRING,
+	FIELD_UINT,
+	FIELD_TIME,
+} FieldKind;
+
+/* The metadata's children, in document order; one table for writing and
+ * reading so the two cannot drift apart. */
+static const struct {
+	const gchar *name;
+	FieldKind kind;
+	gsize offset;
+	gboolean optional;
+} fields[] = {
+	{"pool", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, pool), FALSE},
+	{"index", FIELD_UINT, G_STRUCT_OFFSET (NfNodeSpec, index), FALSE},
+	{"profile", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, profile), FALSE},
+	{"created", FIELD_TIME, G_STRUCT_OFFSET (NfNodeSpec, created), FALSE},
+	{"image", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, image), FALSE},
+	{"overlay", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, overlay), FALSE},
+	{"vcpus", FIELD_UINT, G_STRUCT_OFFSET (NfNodeSpec, vcpus), FALSE},
+	{"memory-mib", FIELD_UINT, G_STRUCT_OFFSET (NfNodeSpec, memory_mib), FALSE},
+	{"disk-gib", FIELD_UINT, G_STRUCT_OFFSET (NfNodeSpec, disk_gib), FALSE},
+	{"trunk-bridge", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, trunk_bridge), FALSE},
+	{"vlans", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, vlans), FALSE},
+	{"management-network", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, mgmt_network), TRUE},
+	{"console-log", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, console_log), FALSE},
+};
+
+void
+nf_node_spec_write_metadata (const NfNodeSpec *spec, xmlNode *metadata)
+{
+	xmlNode *node;
+	xmlNs *ns;
+
+	g_return_if_fail (spec != NULL);
+	g_return_if_fail (metadata != NULL);
+
+	node = xmlNewChild (metadata, NULL, (const xmlChar *) "node", NULL);
+	ns = xmlNewNs (node, (const xmlChar *) NF_METADATA_NS, (const xmlChar *) NF_METADATA_PREFIX);
+	xmlSetNs (node, ns);
+	for (guint i = 0; i < G_N_ELEMENTS (fields); i++) {
+		g_autofree gchar *value = NULL;
+		xmlNode *child;
+
+		switch (fields[i].kind) {
+		case FIELD_STRING:
+			value = g_strdup (G_STRUCT_MEMBER (const gchar *, spec, fields[i].offset));
+			break;
+		case FIELD_UINT:
+			value = g_strdup_printf ("%u", G_STRUCT_MEMBER (guint, spec, fields[i].offset));
+			break;
+		case FIELD_TIME: {
+			g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (
+				G_STRUCT_MEMBER (gint64, spec, fields[i].offset));
+
+			value = time != NULL ? g_date_time_format (time, "%Y-%m-%dT%H:%M:%SZ") : NULL;
+			break;
+		}
+		default:
+			g_assert_not_reached ();
+		}
+		if (value == NULL) {
+			/* Only optional strings may be unset; render fills the rest. */
+			g_return_if_fail (fields[i].optional);
+			continue;
+		}
+		child = xmlNewChild (node, ns, (const xmlChar *) fields[i].name, NULL);
+		nf_xml_set_text (child, value);
+	}
+}
+
+static xmlNode *
+find_field (xmlNode *node, const gchar *name)
+{
+	for (xmlNode *child = node->children; child != NULL; child = child->next) {
+		if (child->type == XML_ELEMENT_NODE && child->ns != NULL &&
+		    xmlStrEqual (child->ns->href, (const xmlChar *) NF_METADATA_NS) &&
+		    xmlStrEqual (child->name, (const xmlChar *) name))
+			return child;
+	}
+	return NULL;
+}
+
+static gboolean
+read_field (NfNodeSpec *spec, guint i, const gchar *text, const gchar *domain, GError **error)
+{
+	switch (fields[i].kind) {
+	case FIELD_STRING:
+		if (text[0] == '\0')
+			break;
+		G_STRUCT_MEMBER (gchar *, spec, fields[i].offset) = g_strdup (text);
+		return TRUE;
+	case FIELD_UINT: {
+		guint64 value = 0;
+
+		if (!g_ascii_string_to_unsigned (text, 10, 1, G_MAXUINT, &value, NULL))
+			break;
+		G_STRUCT_MEMBER (guint, spec, fields[i].offset) = (guint) value;
+		return TRUE;
+	}
+	case FIELD_TIME: {
+		g_autoptr (GDateTime) time = g_date_time_new_from_iso8601 (text, NULL);
+
+		if (time == NULL)
+			break;
+		G_STRUCT_MEMBER (gint64, spec, fields[i].offset) = g_date_time_to_unix (time);
+		return TRUE;
+	}
+	default:
+		g_assert_not_reached ();
+	}
+	g_set_error (error,
+		     NF_ERROR,
+		     NF_ERROR_FAILED,
+		     "The nestfarm metadata of domain '%s' has a bad <%s> value; the domain cannot be rebuilt from it.",
+		     domain,
+		     fields[i].name);
+	return FALSE;
+}
+
+NfNodeSpec *
+nf_node_spec_from_domain_xml (const gchar *domain_xml, GError **error)
+{
+	g_autoptr (xmlDoc) doc = NULL;
+	g_autoptr (xmlXPathContext) ctx = NULL;
+	g_autoptr (NfNodeSpec) spec = nf_node_spec_new ();
+	g_autofree gchar *domain = NULL;
+	xmlNode *name;
+	xmlNode *node;
+
+	g_return_val_if_fail (domain_xml != NULL, NULL);
+
+	doc = nf_xml_parse (domain_xml, strlen (domain_xml), "domain XML", error);
+	if (doc == NULL)
+		return NULL;
+	ctx = xmlXPathNewContext (doc);
+	xmlXPathRegisterNs (ctx, (const xmlChar *) "n", (const xmlChar *) NF_METADATA_NS);
+	name = nf_xml_find (ctx, NULL, "/domain/name");
+	domain = name != NULL ? nf_xml_get_text (name) : g_strdup ("(unnamed)");
+	node = nf_xml_find (ctx, NULL, "/domain/metadata/n:node");
+	if (node == NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_NOT_FOUND,
+			     "The domain '%s' carries no nestfarm metadata; nestfarm did not make it.",
+			     domain);
+		return NULL;
+	}
+	for (guint i = 0; i < G_N_ELEMENTS (fields); i++) {
+		xmlNode *child = find_field (node, fields[i].name);
+		g_autofree gchar *text = NULL;
+
+		if (child == NULL) {
+			if (fields[i].optional)
+				continue;
+			g_set_error (error,
+				     NF_ERROR,
+				     NF_ERROR_FAILED,
+				     "The nestfarm metadata of domain '%s' has no <%s>; the domain cannot be rebuilt from it.",
+				     domain,
+				     fields[i].name);
+			return NULL;
+		}
+		text = nf_xml_get_text (child);
+		if (!read_field (spec, i, text != NULL ? text : "", domain, error))
+			return NULL;
+	}
+	if (!nf_pool_name_validate (spec->pool, NULL) || spec->index > NF_NODE_INDEX_MAX) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "The nestfarm metadata of domain '%s' names no valid pool and index.",
+			     domain);
+		return NULL;
+	}
+	return g_steal_pointer (&spec);
+}

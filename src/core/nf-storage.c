@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-storage"
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include "nestfarm/nf-error.h"
+#include "nestfarm/nf-libvirt.h"
+#include "nestfarm/nf-names.h"
+#include "nestfarm/nf-storage.h"
+#include "nf-storage-private.h"
+#include "nf-xml-private.h"
+
+/* The pool and the overlays; base images are checked in nf-base-image.c. */
+
+/* ---- the pool ---------------------------------------------------------- */
+
+/* The directory of a dir-type pool; NULL with an error for other types. */
+static gchar *
+pool_directory (virStoragePoolPtr pool, GError **error)
+{
+	g_autofree gchar *xml = virStoragePoolGetXMLDesc (pool, 0);
+	g_autoptr (xmlDoc) doc = NULL;
+	g_autoptr (xmlXPathContext) context = NULL;
+	g_autofree gchar *type = NULL;
+	g_autofree gchar *path = NULL;
+	xmlNode *target;
+
+	if (xml == NULL) {
+		nf_libvirt_set_error (error, "cannot read storage pool %s", virStoragePoolGetName (pool));
+		return NULL;
+	}
+	doc = nf_xml_parse (xml, strlen (xml), "storage pool description", error);
+	if (doc == NULL)
+		return NULL;
+	context = xmlXPathNewContext (doc);
+	type = nf_xml_get_prop (xmlDocGetRootElement (doc), "type");
+	target = nf_xml_find (context, NULL, "/pool/target/path");
+	if (target != NULL)
+		path = nf_xml_get_text (target);
+	if (g_strcmp0 (type, "dir") != 0 || path == NULL || path[0] != '/') {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_EXISTS,
+			     "The libvirt storage pool '%s' exists but is not a directory pool; give nestfarm a pool name of its own.",
+			     virStoragePoolGetName (pool));
+		return NULL;
+	}
+	return g_steal_pointer (&path);
+}
+
+virStoragePoolPtr
+nf_storage_lookup_pool (virConnectPtr conn, const gchar *pool_name, GError **error)
+{
+	virStoragePoolPtr pool = virStoragePoolLookupByName (conn, pool_name);
+
+	if (pool == NULL)
+		nf_libvirt_set_error (error, "cannot find storage pool %s", pool_name);
+	return pool;
+}
+
+static virStoragePoolPtr
+define_pool (virConnectPtr conn, const gchar *pool_name, const gchar *path, GError **error)
+{
+	g_autofree gchar *xml = NULL;
+	g_autoptr (GError) error_local = NULL;
+	virStoragePoolPtr pool;
+
+	xml = g_markup_printf_escaped ("<pool type='dir'>\n"
+				       "  <name>%s</name>\n"
+				       "  <target>\n"
+				       "    <path>%s</path>\n"
+				       "  </target>\n"
+				       "</pool>\n",
+				       pool_name,
+				       path);
+	pool = virStoragePoolDefineXML (conn, xml, 0);
+	if (pool != NULL)
+		return pool;
+	nf_libvirt_set_error (&error_local, "cannot define storage pool %s at %s", pool_name, path);
+	/* Another thread may have defined it a moment ago. */
+	pool = virStoragePoolLookupByName (conn, pool_name);
+	if (pool != NULL)
+		return pool;
+	virResetLastError ();
+	g_propagate_error (error, g_steal_pointer (&error_local));
+	return NULL;
+}
+
+gboolean
+nf_storage_ensure_pool (virConnectPtr conn, const gchar *pool_name, const gchar *path, GError **error)
+{
+	g_autoptr (virStoragePool) pool = NULL;
+	g_autoptr (GError) error_local = NULL;
+	g_autofree gchar *wanted = NULL;
+	g_autofree gchar *actual = NULL;
+	gint active, autostart = 0;
+
+	g_return_val_if_fail (conn != NULL, FALSE);
+	g_return_val_if_fail (pool_name != NULL, FALSE);
+	g_return_val_if_fail (path != NULL, FALSE);
+
+	if (!g_path_is_absolute (path)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The image directory '%s' is not an absolute path; give one such as /var/lib/nestfarm/images.",
+			     path);
+		return FALSE;
+	}
+	wanted = g_canonicalize_filename (path, NULL);
+
+	pool = nf_storage_lookup_pool (conn, pool_name, &error_local);
+	if (pool == NULL) {
+		if (!g_error_matches (error_local, NF_ERROR, NF_ERROR_NOT_FOUND)) {
+			g_propagate_error (error, g_steal_pointer (&error_local));
+			return FALSE;
+		}
+		pool = define_pool (conn, pool_name, wanted, error);
+		if (pool == NULL)
+			return FALSE;
+	}
+	actual = pool_directory (pool, error);
+	if (actual == NULL)
+		return FALSE;
+	if (g_strcmp0 (actual, wanted) != 0) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_EXISTS,
+			     "The libvirt storage pool '%s' already uses %s, not %s; configure that directory or another pool name.",
+			     pool_name,
+			     actual,
+			     wanted);
+		return FALSE;
+	}
+
+	active = virStoragePoolIsActive (pool);
+	if (active < 0)
+		return nf_libvirt_set_error (error, "cannot query storage pool %s", pool_name);
+	/* Building a dir pool makes its directory (and parents) if missing. */
+	if (active == 0 && virStoragePoolCreate (pool, VIR_STORAGE_POOL_CREATE_WITH_BUILD) < 0)
+		return nf_libvirt_set_error (error, "cannot start storage pool %s at %s", pool_name, wanted);
+	if (virStoragePoolGetAutostart (pool, &autostart) < 0)
+		return nf_libvirt_set_error (error, "cannot query storage pool %s", pool_name);
+	if (!autostart && virStoragePoolSetAutostart (pool, 1) < 0)
+		return nf_libvirt_set_error (error,
+					     "cannot mark storage pool %s to start at boot",
+					     pool_name);
+	return TRUE;
+}
+
+/* ---- overlays ---------------------------------------------------------- */
+
+gchar *
+nf_storage_overlay_owner (const gchar *path)
+{
+	gchar value[256];
+	gssize length;
+
+	g_return_val_if_fail (path != NULL, NULL);
+
+	/* lgetxattr: a symlink to someone's overlay is not an overlay. */
+	length = lgetxattr (path, NF_OVERLAY_XATTR, value, sizeof (value));
+	if (length <= 0 || memchr (value, '\0', (gsize) length) != NULL ||
+	    !g_utf8_validate (value, length, NULL))
+		return NULL;
+	return g_strndup (value, (gsize) length);
+}
+
+gchar *
+nf_storage_create_overlay (virConnectPtr conn,
+			   const gchar *pool_name,
+			   const gchar *node,
+			   const NfBaseImage *base,
+			   guint64 size_bytes,
+			   GError **error)
+{
+	g_autoptr (virStoragePool) pool = NULL;
+	g_autoptr (virStorageVol) vol = NULL;
+	g_autofree gchar *name = NULL;
+	g_autofree gchar *directory = NULL;
+	g_autofree gchar *target = NULL;
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *path = NULL;
+	guint64 capacity;
+	struct stat st;
+
+	g_return_val_if_fail (conn != NULL, NULL);
+	g_return_val_if_fail (pool_name != NULL, NULL);
+	g_return_val_if_fail (node != NULL, NULL);
+	g_return_val_if_fail (base != NULL && base->path != NULL, NULL);
+
+	if (!nf_node_name_parse (node, NULL, NULL, error))
+		return NULL;
+	pool = nf_storage_lookup_pool (conn, pool_name, error);
+	if (pool == NULL)
+		return NULL;
+	directory = pool_directory (pool, error);
+	if (directory == NULL)
+		return NULL;
+	name = g_strdup_printf ("%s.qcow2", node);
+	/* libvirt would let qemu-img overwrite a file it has not seen yet. */
+	target = g_build_filename (directory, name, NULL);
+	if (lstat (target, &st) == 0) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_EXISTS,
+			     "The overlay %s already exists; delete or reset node %s instead.",
+			     target,
+			     node);
+		return NULL;
+	}
+
+	/* libvirt hands qemu-img the size in KiB, rounded up: say so here. */
+	capacity = MAX (base->virtual_size, size_bytes);
+	capacity = (capacity + 1023) / 1024 * 1024;
+	/* compat 1.1: libvirt would make qcow2 v2 (compat 0.10) otherwise. */
+	xml = g_markup_printf_escaped ("<volume>\n"
+				       "  <name>%s</name>\n"
+				       "  <capacity unit='bytes'>%" G_GUINT64_FORMAT "</capacity>\n"
+				       "  <allocation unit='bytes'>0</allocation>\n"
+				       "  <target>\n"
+				       "    <format type='qcow2'/>\n"
+				       "    <compat>1.1</compat>\n"
+				       "  </target>\n"
+				       "  <backingStore>\n"
+				       "    <path>%s</path>\n"
+				       "    <format type='%s'/>\n"
+				       "  </backingStore>\n"
+				       "</volume>\n",
+				       name,
+				       capacity,
+				       base->path,
+				       nf_image_format_to_string (base->format));
+	vol = virStorageVolCreateXML (pool, xml, 0);
+	if (vol == NULL) {
+		nf_libvirt_set_error (error, "cannot create overlay %s for node %s", name, node);
+		return NULL;
+	}
+	path = virStorageVolGetPath (vol);
+	if (path == NULL) {
+		nf_libvirt_set_error (error, "cannot find the file of overlay %s", name);
+		if (virStorageVolDelete (vol, 0) < 0)
+			virResetLastError ();
+		return NULL;
+	}
+	/* Untagged files are never deleted, so an overlay we cannot tag must
+	 * not survive. */
+	if (lsetxattr (path, NF_OVERLAY_XATTR, node, strlen (node), XATTR_CREATE) < 0) {
+		gint saved_errno = errno;
+
+		if (virStorageVolDelete (vol, 0) < 0)
+			virResetLastError ();
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "Cannot tag overlay %s: %s; the image directory must be on a file system with user extended attributes.",
+			     path,
+			     g_strerror (saved_errno));
+		return NULL;
+	}
+	return g_steal_pointer (&path);
+}
+
+/* By path, refreshing the pool that holds the directory if libvirt has
+ * not seen the file yet. */
+static virStorageVolPtr
+lookup_overlay (virConnectPtr conn, const gchar *path, GError **error)
+{
+	g_autoptr (virStoragePool) pool = NULL;
+	g_autofree gchar *directory = NULL;
+	virStorageVolPtr vol;
+
+	vol = virStorageVolLookupByPath (conn, path);
+	if (vol != NULL)
+		return vol;
+	virResetLastError ();
+	directory = g_path_get_dirname (path);
+	pool = virStoragePoolLookupByTargetPath (conn, directory);
+	if (pool == NULL || virStoragePoolRefresh (pool, 0) < 0) {
+		nf_libvirt_set_error (error, "The overlay %s is in no active libvirt storage pool", path);
+		return NULL;
+	}
+	vol = virStorageVolLookupByPath (conn, path);
+	if (vol == NULL)
+		nf_libvirt_set_error (error, "cannot find overlay %s in libvirt", path);
+	return vol;
+}
+
+gboolean
+nf_storage_delete_overlay (virConnectPtr conn, const gchar *path, const gchar *node, GError **error)
+{
+	g_autoptr (virStorageVol) vol = NULL;
+	g_autofree gchar *owner = NULL;
+	struct stat st;
+
+	g_return_val_if_fail (conn != NULL, FALSE);
+	g_return_val_if_fail (path != NULL, FALSE);
+	g_return_val_if_fail (node != NULL, FALSE);
+
+	/* Already gone is done: a delete retried after a crash succeeds. */
+	if (lstat (path, &st) < 0 && errno == ENOENT)
+		return TRUE;
+	owner = nf_storage_overlay_owner (path);
+	if (owner == NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_NOT_FOUND,
+			     "%s is not a nestfarm overlay (it has no %s tag); nestfarm leaves it alone.",
+			     path,
+			     NF_OVERLAY_XATTR);
+		return FALSE;
+	}
+	if (g_strcmp0 (owner, node) != 0) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_NOT_FOUND,
+			     "%s is the overlay of node %s, not of %s; nestfarm leaves it alone.",
+			     path,
+			     owner,
+			     node);
+		return FALSE;
+	}
+	vol = lookup_overlay (conn, path, error);
+	if (vol == NULL)
+		return FALSE;
+	if (virStorageVolDelete (vol, 0) < 0)
+		return nf_libvirt_set_error (error, "cannot delete overlay %s of node %s", path, node);
+	return TRUE;
+}
