@@ -244,7 +244,7 @@ check_with_polkit (NfAuth *self, GTask *task)
 							     g_object_ref (check->polkit_cancellable),
 							     g_object_unref);
 	}
-	/* Reports at once if the caller is already gone. */
+	/* Its first look (GetNameOwner) also catches a caller already gone. */
 	check->watch_id = g_bus_watch_name_on_connection (check->connection,
 							  check->sender,
 							  G_BUS_NAME_WATCHER_FLAGS_NONE,

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib-unix.h>
+#include <libxml/parser.h>
 #include <locale.h>
 #include <stdlib.h>
 
@@ -163,6 +164,8 @@ main (int argc, char **argv)
 		g_log_set_debug_enabled (TRUE);
 	/* Make sure the error domain is registered before the first call. */
 	(void) NF_ERROR;
+	/* libxml2 2.9 wants its global state set up before worker threads parse. */
+	xmlInitParser ();
 	nf_libvirt_init ();
 
 	d.config = nf_config_load (config_path != NULL ? config_path : NF_CONFIG_DEFAULT_PATH,

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-test-daemon"
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "nf-test-daemon.h"
+#include "nf-test-util.h"
+
+#define NF_BUS_NAME "org.nestfarm.Farm1"
+
+static void
+copy_if_changed (const gchar *src, const gchar *dst)
+{
+	g_autofree gchar *a = NULL;
+	g_autofree gchar *b = NULL;
+	g_autoptr (GError) error = NULL;
+
+	g_assert_true (g_file_get_contents (src, &a, NULL, &error));
+	if (g_file_get_contents (dst, &b, NULL, NULL) && g_strcmp0 (a, b) == 0)
+		return;
+	g_assert_true (g_file_set_contents (dst, a, -1, &error));
+	g_assert_no_error (error);
+}
+
+void
+nf_test_install_policies (void)
+{
+	const gchar *root = g_getenv ("NF_SOURCE_ROOT");
+	g_autofree gchar *bus_policy = g_build_filename (root, "systemd", "org.nestfarm.Farm1.conf", NULL);
+	g_autofree gchar *polkit_policy =
+		g_build_filename (root, "systemd", "org.nestfarm.farm1.policy", NULL);
+	g_autoptr (GDBusConnection) bus = NULL;
+	g_autoptr (GVariant) reply = NULL;
+	g_autoptr (GError) error = NULL;
+
+	g_assert_nonnull (root);
+	g_mkdir_with_parents ("/etc/dbus-1/system.d", 0755);
+	copy_if_changed (bus_policy, "/etc/dbus-1/system.d/org.nestfarm.Farm1.conf");
+	g_mkdir_with_parents ("/usr/share/polkit-1/actions", 0755);
+	copy_if_changed (polkit_policy, "/usr/share/polkit-1/actions/org.nestfarm.farm1.policy");
+	bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
+	g_assert_no_error (error);
+	reply = g_dbus_connection_call_sync (bus,
+					     "org.freedesktop.DBus",
+					     "/org/freedesktop/DBus",
+					     "org.freedesktop.DBus",
+					     "ReloadConfig",
+					     NULL,
+					     NULL,
+					     G_DBUS_CALL_FLAGS_NONE,
+					     10000,
+					     NULL,
+					     &error);
+	g_assert_no_error (error);
+}
+
+NfTestDaemon *
+nf_test_daemon_new (const gchar *tag, const gchar *extra_config)
+{
+	NfTestDaemon *d = g_new0 (NfTestDaemon, 1);
+	g_autofree gchar *text = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *image = nf_test_require_image ();
+
+	nf_test_install_policies ();
+	d->dir = nf_test_make_world_dir ("nf-daemon");
+	d->config = g_build_filename (d->dir, "nestfarmd.conf", NULL);
+	d->state_dir = g_build_filename (d->dir, "state", NULL);
+	d->storage_dir = g_build_filename (d->dir, "images", NULL);
+	d->console_dir = g_build_filename (d->dir, "console", NULL);
+	d->log = g_build_filename (d->dir, "nestfarmd.log", NULL);
+	d->storage_pool = g_strdup_printf ("nftest-%s", tag);
+	d->bridge = g_strdup_printf ("nft-%s", tag);
+	g_assert_cmpuint (strlen (d->bridge), <=, 15);
+	g_mkdir_with_parents (d->storage_dir, 0755);
+	nf_test_remove_storage_pool (d->storage_pool);
+	text = g_strdup_printf ("[Daemon]\n"
+				"StateDirectory=%s\n"
+				"StoragePool=%s\n"
+				"StorageDirectory=%s\n"
+				"ConsoleLogDirectory=%s\n"
+				"TemplateDirectory=%s\n"
+				"DefaultImage=%s\n"
+				"TrunkBridge=%s\n"
+				"Datapath=netdev\n"
+				"%s",
+				d->state_dir,
+				d->storage_pool,
+				d->storage_dir,
+				d->console_dir,
+				g_getenv ("NF_TEMPLATE_DIR"),
+				image,
+				d->bridge,
+				extra_config != NULL ? extra_config : "");
+	g_assert_true (g_file_set_contents (d->config, text, -1, &error));
+	d->bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
+	g_assert_no_error (error);
+	return d;
+}
+
+static gboolean
+name_has_owner (GDBusConnection *bus)
+{
+	g_autoptr (GVariant) reply = g_dbus_connection_call_sync (bus,
+								  "org.freedesktop.DBus",
+								  "/org/freedesktop/DBus",
+								  "org.freedesktop.DBus",
+								  "NameHasOwner",
+								  g_variant_new ("(s)", NF_BUS_NAME),
+								  G_VARIANT_TYPE ("(b)"),
+								  G_DBUS_CALL_FLAGS_NONE,
+								  5000,
+								  NULL,
+								  NULL);
+	gboolean owned = FALSE;
+
+	if (reply != NULL)
+		g_variant_get (reply, "(b)", &owned);
+	return owned;
+}
+
+/* A test that dies takes its daemon with it. */
+static void
+child_setup (gpointer user_data)
+{
+	prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+void
+nf_test_daemon_start (NfTestDaemon *d)
+{
+	g_autofree gchar *binary =
+		g_build_filename (g_getenv ("NF_BUILD_ROOT"), "src", "daemon", "nestfarmd", NULL);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+	const gchar *wrapper = g_getenv ("NF_DAEMON_WRAPPER");
+	g_auto (GStrv) wrapper_argv = NULL;
+	gint log_fd;
+	gint64 deadline;
+
+	/* An earlier test's daemon must be gone first. */
+	deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+	while (name_has_owner (d->bus) && g_get_monotonic_time () < deadline)
+		g_usleep (100 * 1000);
+	g_assert_false (name_has_owner (d->bus));
+
+	if (wrapper != NULL && wrapper[0] != '\0') {
+		g_assert_true (g_shell_parse_argv (wrapper, NULL, &wrapper_argv, &error));
+		for (guint i = 0; wrapper_argv[i] != NULL; i++)
+			g_ptr_array_add (argv, wrapper_argv[i]);
+	}
+	g_ptr_array_add (argv, binary);
+	g_ptr_array_add (argv, (gpointer) "--verbose");
+	g_ptr_array_add (argv, (gpointer) "--config");
+	g_ptr_array_add (argv, d->config);
+	g_ptr_array_add (argv, NULL);
+	log_fd = g_open (d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	g_assert_cmpint (log_fd, >=, 0);
+	g_assert_true (g_spawn_async_with_fds (NULL,
+					       (gchar **) argv->pdata,
+					       NULL,
+					       G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH,
+					       child_setup,
+					       NULL,
+					       &d->pid,
+					       -1,
+					       log_fd,
+					       log_fd,
+					       &error));
+	g_assert_no_error (error);
+	close (log_fd);
+	deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+	while (!name_has_owner (d->bus)) {
+		gint status;
+
+		if (waitpid (d->pid, &status, WNOHANG) == d->pid) {
+			g_autofree gchar *log = NULL;
+
+			g_file_get_contents (d->log, &log, NULL, NULL);
+			g_error ("nestfarmd exited at start:\n%s", log);
+		}
+		if (g_get_monotonic_time () > deadline)
+			g_error ("nestfarmd did not own %s within 120 s", NF_BUS_NAME);
+		g_usleep (50 * 1000);
+	}
+}
+
+static gint
+wait_exit (GPid pid, guint timeout_s)
+{
+	gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+	gint status = 0;
+
+	while (waitpid (pid, &status, WNOHANG) != pid) {
+		if (g_get_monotonic_time () > deadline)
+			g_error ("nestfarmd did not exit within %u s", timeout_s);
+		g_usleep (50 * 1000);
+	}
+	return status;
+}
+
+void
+nf_test_daemon_stop (NfTestDaemon *d)
+{
+	gint status;
+
+	if (d->pid == 0)
+		return;
+	kill (d->pid, SIGTERM);
+	status = wait_exit (d->pid, 180);
+	g_spawn_close_pid (d->pid);
+	d->pid = 0;
+	g_assert_true (WIFEXITED (status));
+	g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+}
+
+void
+nf_test_daemon_kill (NfTestDaemon *d)
+{
+	if (d->pid == 0)
+		return;
+	kill (d->pid, SIGKILL);
+	wait_exit (d->pid, 30);
+	g_spawn_close_pid (d->pid);
+	d->pid = 0;
+}
+
+gboolean
+nf_test_daemon_alive (NfTestDaemon *d)
+{
+	return d->pid != 0 && kill (d->pid, 0) == 0 && name_has_owner (d->bus);
+}
+
+void
+nf_test_daemon_free (NfTestDaemon *d, const gchar *const *pools)
+{
+	g_autofree gchar *log = NULL;
+
+	if (d == NULL)
+		return;
+	if (d->pid != 0)
+		nf_test_daemon_kill (d);
+	if (g_file_get_contents (d->log, &log, NULL, NULL))
+		g_test_message ("nestfarmd log:\n%s", log);
+	for (guint i = 0; pools != NULL && pools[i] != NULL; i++)
+		nf_test_cleanup_leftovers (pools[i], NULL);
+	nf_test_cleanup_leftovers ("nftest-never", d->bridge);
+	nf_test_remove_storage_pool (d->storage_pool);
+	nf_test_rm_rf (d->dir);
+	g_clear_object (&d->bus);
+	g_free (d->dir);
+	g_free (d->config);
+	g_free (d->state_dir);
+	g_free (d->storage_dir);
+	g_free (d->console_dir);
+	g_free (d->storage_pool);
+	g_free (d->bridge);
+	g_free (d->log);
+	g_free (d);
+}
+
+GVariant *
+nf_test_call (NfTestDaemon *d,
+	      const gchar *path,
+	      const gchar *iface,
+	      const gchar *method,
+	      GVariant *args,
+	      GError **error)
+{
+	return g_dbus_connection_call_sync (d->bus,
+					    NF_BUS_NAME,
+					    path,
+					    iface,
+					    method,
+					    args,
+					    NULL,
+					    G_DBUS_CALL_FLAGS_NONE,
+					    30000,
+					    NULL,
+					    error);
+}
+
+GVariant *
+nf_test_get_property (NfTestDaemon *d, const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GVariant) reply = nf_test_call (d,
+						   path,
+						   "org.freedesktop.DBus.Properties",
+						   "Get",
+						   g_variant_new ("(ss)", iface, name),
+						   &error);
+	GVariant *value = NULL;
+
+	g_assert_no_error (error);
+	g_variant_get (reply, "(v)", &value);
+	return value;
+}
+
+gchar *
+nf_test_wait_job (NfTestDaemon *d, const gchar *path, guint timeout_s, gchar **message)
+{
+	gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+	for (;;) {
+		g_autoptr (GVariant) state =
+			nf_test_get_property (d, path, "org.nestfarm.Farm1.Job", "State");
+
+		if (g_strcmp0 (g_variant_get_string (state, NULL), "running") != 0) {
+			if (message != NULL) {
+				g_autoptr (GVariant) err =
+					nf_test_get_property (d, path, "org.nestfarm.Farm1.Job", "Error");
+
+				*message = g_variant_dup_string (err, NULL);
+			}
+			return g_variant_dup_string (state, NULL);
+		}
+		if (g_get_monotonic_time () > deadline)
+			g_error ("job %s still running after %u s", path, timeout_s);
+		g_usleep (100 * 1000);
+	}
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* A real nestfarmd on the real system bus, against the real libvirtd, QEMU,
+ * Open vSwitch and polkitd, with its own state, storage and console
+ * directories under /var/tmp and its own trunk bridge. Only one can own
+ * org.nestfarm.Farm1 at a time: tests that use it are not parallel. */
+typedef struct {
+	gchar *dir;
+	gchar *config;
+	gchar *state_dir;
+	gchar *storage_dir;
+	gchar *console_dir;
+	gchar *storage_pool;
+	gchar *bridge;
+	gchar *log;
+	GPid pid;
+	GDBusConnection *bus;
+} NfTestDaemon;
+
+/* @tag names the test's resources (storage pool nftest-TAG, bridge
+ * nft-TAG); @extra_config lines are appended to [Daemon]. */
+NfTestDaemon *nf_test_daemon_new (const gchar *tag, const gchar *extra_config);
+void nf_test_daemon_start (NfTestDaemon *d);
+/* SIGTERM and wait for a clean exit; asserts exit status 0. */
+void nf_test_daemon_stop (NfTestDaemon *d);
+/* SIGKILL, as a crash. */
+void nf_test_daemon_kill (NfTestDaemon *d);
+gboolean nf_test_daemon_alive (NfTestDaemon *d);
+/* Removes every domain of the pools named in @pools (NULL-terminated), the
+ * storage pool, the bridge and the directories. */
+void nf_test_daemon_free (NfTestDaemon *d, const gchar *const *pools);
+/* Makes the bus policy and polkit action the daemon needs visible to the
+ * running dbus-daemon and polkitd (copies them from the source tree). */
+void nf_test_install_policies (void);
+
+/* Calls a method of org.nestfarm.Farm1 and returns the reply, or NULL with
+ * @error. */
+GVariant *nf_test_call (NfTestDaemon *d,
+			const gchar *path,
+			const gchar *iface,
+			const gchar *method,
+			GVariant *args,
+			GError **error);
+GVariant *nf_test_get_property (NfTestDaemon *d, const gchar *path, const gchar *iface, const gchar *name);
+/* Waits (bounded) for the job at @path to end; returns its State and sets
+ * @message to its Error. */
+gchar *nf_test_wait_job (NfTestDaemon *d, const gchar *path, guint timeout_s, gchar **message);
+
+G_END_DECLS
