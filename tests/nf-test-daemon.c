@@ -274,12 +274,16 @@ nf_test_call (NfTestDaemon *d,
 	      GVariant *args,
 	      GError **error)
 {
+	/* Owns @args whether floating (consumed by the call) or not
+	 * (g_variant_parse's result). */
+	g_autoptr (GVariant) owned = args != NULL ? g_variant_ref_sink (args) : NULL;
+
 	return g_dbus_connection_call_sync (d->bus,
 					    NF_BUS_NAME,
 					    path,
 					    iface,
 					    method,
-					    args,
+					    owned,
 					    NULL,
 					    G_DBUS_CALL_FLAGS_NONE,
 					    30000,

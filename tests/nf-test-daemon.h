@@ -39,7 +39,7 @@ void nf_test_daemon_free (NfTestDaemon *d, const gchar *const *pools);
 void nf_test_install_policies (void);
 
 /* Calls a method of org.nestfarm.Farm1 and returns the reply, or NULL with
- * @error. */
+ * @error. Takes @args, floating or not. */
 GVariant *nf_test_call (NfTestDaemon *d,
 			const gchar *path,
 			const gchar *iface,

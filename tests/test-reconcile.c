@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "test-reconcile"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <sys/xattr.h>
+
+#include "nestfarm/nf-storage.h"
+#include "nf-test-daemon.h"
+#include "nf-test-util.h"
+
+/* nestfarmd keeps true to libvirt: lifecycle events, a lost state file,
+ * orphan overlays, cancelled and queued jobs, SIGTERM in the middle of a
+ * job. Real daemon, bus, libvirtd, QEMU and Open vSwitch. */
+
+#define ROOT       "/org/nestfarm/Farm1"
+#define MANAGER    "org.nestfarm.Farm1.Manager"
+#define POOL_IFACE "org.nestfarm.Farm1.Pool"
+#define NODE_IFACE "org.nestfarm.Farm1.Node"
+#define JOB_IFACE  "org.nestfarm.Farm1.Job"
+#define SMALL      "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
+
+static NfTestDaemon *daemon_;
+
+static GVariant *
+call_ok (const gchar *path, const gchar *iface, const gchar *method, const gchar *args)
+{
+	g_autoptr (GError) error = NULL;
+	GVariant *parsed = args != NULL ? g_variant_parse (NULL, args, NULL, NULL, &error) : NULL;
+	GVariant *reply;
+
+	g_assert_no_error (error);
+	reply = nf_test_call (daemon_, path, iface, method, parsed, &error);
+	g_assert_no_error (error);
+	return reply;
+}
+
+static gchar *
+job_of (GVariant *reply)
+{
+	const gchar *job = NULL;
+
+	if (g_variant_is_of_type (reply, G_VARIANT_TYPE ("(oo)")))
+		g_variant_get (reply, "(&o&o)", NULL, &job);
+	else
+		g_variant_get (reply, "(&o)", &job);
+	return g_strdup (job);
+}
+
+static gchar *
+prop (const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr (GVariant) value = nf_test_get_property (daemon_, path, iface, name);
+
+	return g_variant_dup_string (value, NULL);
+}
+
+static void
+wait_prop (const gchar *path, const gchar *iface, const gchar *name, const gchar *want, guint timeout_s)
+{
+	gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+	for (;;) {
+		g_autofree gchar *value = prop (path, iface, name);
+
+		if (g_strcmp0 (value, want) == 0)
+			return;
+		if (g_get_monotonic_time () > deadline)
+			g_error ("%s %s stayed '%s', not '%s', for %u s", path, name, value, want, timeout_s);
+		g_usleep (100 * 1000);
+	}
+}
+
+static void
+make_pool (const gchar *name, guint count, gboolean start)
+{
+	g_autofree gchar *args = g_strdup_printf ("('%s', uint32 %u, {%s, 'start': <%s>})",
+						  name,
+						  count,
+						  SMALL,
+						  start ? "true" : "false");
+	g_autoptr (GVariant) reply = call_ok (ROOT, MANAGER, "CreatePool", args);
+	g_autofree gchar *job = job_of (reply);
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *state = nf_test_wait_job (daemon_, job, 300, &message);
+
+	g_assert_cmpstr (state, ==, "succeeded");
+}
+
+static void
+delete_pool (const gchar *name)
+{
+	g_autofree gchar *args = g_strdup_printf ("('%s', {'force': <true>})", name);
+	g_autoptr (GVariant) reply = call_ok (ROOT, MANAGER, "DeletePool", args);
+	g_autofree gchar *job = job_of (reply);
+	g_autofree gchar *state = nf_test_wait_job (daemon_, job, 300, NULL);
+
+	g_assert_cmpstr (state, ==, "succeeded");
+}
+
+static gboolean
+object_exists (const gchar *path)
+{
+	g_autoptr (GVariant) objects =
+		call_ok (ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
+	g_autoptr (GVariant) managed = g_variant_get_child_value (objects, 0);
+	g_autoptr (GVariant) entry = g_variant_lookup_value (managed, path, NULL);
+
+	return entry != NULL;
+}
+
+/* A guest that powers itself off is 'stopped', without any call to
+ * nestfarm: the lifecycle event does it. */
+static void
+test_events (void)
+{
+	const gchar *node = ROOT "/node/revent_2d1";
+	g_autofree gchar *log = NULL;
+	g_autofree gchar *out = NULL;
+
+	make_pool ("revent", 1, TRUE);
+	log = prop (node, NODE_IFACE, "ConsoleLog");
+	nf_test_wait_for_log_line (log, "NESTFARM-READY", 120);
+	out = nf_test_run ("virsh", "-c", "qemu:///system", "shutdown", "revent-1", "--mode", "acpi", NULL);
+	g_assert_nonnull (out);
+	wait_prop (node, NODE_IFACE, "State", "stopped", 60);
+	wait_prop (ROOT "/pool/revent", POOL_IFACE, "State", "stopped", 10);
+	g_free (out);
+	out = nf_test_run ("virsh", "-c", "qemu:///system", "start", "revent-1", NULL);
+	g_assert_nonnull (out);
+	wait_prop (node, NODE_IFACE, "State", "running", 30);
+	wait_prop (ROOT "/pool/revent", POOL_IFACE, "State", "ready", 10);
+	g_free (out);
+	out = nf_test_run ("virsh", "-c", "qemu:///system", "suspend", "revent-1", NULL);
+	g_assert_nonnull (out);
+	wait_prop (node, NODE_IFACE, "State", "paused", 30);
+	g_free (out);
+	out = nf_test_run ("virsh", "-c", "qemu:///system", "destroy", "revent-1", NULL);
+	g_assert_nonnull (out);
+	wait_prop (node, NODE_IFACE, "State", "stopped", 30);
+	delete_pool ("revent");
+}
+
+/* The state file is gone: the pool comes back from its nodes' metadata. */
+static void
+test_lost_state_file (void)
+{
+	g_autofree gchar *state_file = g_build_filename (daemon_->state_dir, "pools.json", NULL);
+	g_autofree gchar *vlans = NULL;
+	g_autoptr (GVariant) count = NULL;
+	g_autoptr (GVariant) memory = NULL;
+
+	make_pool ("rlost", 2, FALSE);
+	nf_test_daemon_stop (daemon_);
+	g_assert_cmpint (g_unlink (state_file), ==, 0);
+	nf_test_daemon_start (daemon_);
+	g_assert_true (object_exists (ROOT "/pool/rlost"));
+	g_assert_true (object_exists (ROOT "/node/rlost_2d1"));
+	g_assert_true (object_exists (ROOT "/node/rlost_2d2"));
+	count = nf_test_get_property (daemon_, ROOT "/pool/rlost", POOL_IFACE, "Count");
+	g_assert_cmpuint (g_variant_get_uint32 (count), ==, 2);
+	memory = nf_test_get_property (daemon_, ROOT "/pool/rlost", POOL_IFACE, "MemoryMiB");
+	g_assert_cmpuint (g_variant_get_uint32 (memory), ==, 256);
+	vlans = prop (ROOT "/pool/rlost", POOL_IFACE, "Vlans");
+	g_assert_cmpstr (vlans, ==, "all");
+	/* and written down again */
+	g_assert_true (g_file_test (state_file, G_FILE_TEST_EXISTS));
+	delete_pool ("rlost");
+}
+
+/* An overlay nestfarm made whose domain never came (a crash between the
+ * two steps) is removed at start; files without the tag are not. */
+static void
+test_orphan_overlays (void)
+{
+	g_autofree gchar *orphan = g_build_filename (daemon_->storage_dir, "rorphan-1.qcow2", NULL);
+	g_autofree gchar *foreign = g_build_filename (daemon_->storage_dir, "rorphan-2.qcow2", NULL);
+	g_autofree gchar *out = NULL;
+
+	out = nf_test_run ("qemu-img", "create", "-q", "-f", "qcow2", orphan, "16M", NULL);
+	g_assert_nonnull (out);
+	g_assert_cmpint (setxattr (orphan, NF_OVERLAY_XATTR, "rorphan-1", strlen ("rorphan-1"), 0), ==, 0);
+	g_free (out);
+	out = nf_test_run ("qemu-img", "create", "-q", "-f", "qcow2", foreign, "16M", NULL);
+	g_assert_nonnull (out);
+	nf_test_daemon_kill (daemon_);
+	nf_test_daemon_start (daemon_);
+	g_assert_false (g_file_test (orphan, G_FILE_TEST_EXISTS));
+	g_assert_true (g_file_test (foreign, G_FILE_TEST_EXISTS));
+	g_assert_cmpint (g_unlink (foreign), ==, 0);
+}
+
+/* Cancel stops a create and removes what it made. */
+static void
+test_cancel (void)
+{
+	g_autoptr (GVariant) reply =
+		call_ok (ROOT, MANAGER, "CreatePool", "('rcancel', uint32 4, {" SMALL "})");
+	g_autofree gchar *job = job_of (reply);
+	g_autoptr (GVariant) none = NULL;
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *state = NULL;
+	g_autofree gchar *domains = NULL;
+
+	none = call_ok (job, JOB_IFACE, "Cancel", NULL);
+	state = nf_test_wait_job (daemon_, job, 300, &message);
+	g_test_message ("cancelled job: %s", message);
+	g_assert_cmpstr (state, ==, "cancelled");
+	g_assert_false (object_exists (ROOT "/pool/rcancel"));
+	domains = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name", NULL);
+	g_assert_null (strstr (domains, "rcancel-"));
+	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
+}
+
+/* A second operation on a busy pool waits behind the first. */
+static void
+test_queue (void)
+{
+	g_autoptr (GVariant) create =
+		call_ok (ROOT, MANAGER, "CreatePool", "('rqueue', uint32 2, {" SMALL ", 'start': <false>})");
+	g_autoptr (GVariant) scale = call_ok (ROOT "/pool/rqueue", POOL_IFACE, "Scale", "(uint32 3,)");
+	g_autofree gchar *create_job = job_of (create);
+	g_autofree gchar *scale_job = job_of (scale);
+	g_autofree gchar *s1 = NULL;
+	g_autofree gchar *s2 = NULL;
+	g_autoptr (GVariant) nodes = NULL;
+
+	s1 = nf_test_wait_job (daemon_, create_job, 300, NULL);
+	s2 = nf_test_wait_job (daemon_, scale_job, 300, NULL);
+	g_assert_cmpstr (s1, ==, "succeeded");
+	g_assert_cmpstr (s2, ==, "succeeded");
+	nodes = nf_test_get_property (daemon_, ROOT "/pool/rqueue", POOL_IFACE, "Nodes");
+	g_assert_cmpuint (g_variant_n_children (nodes), ==, 3);
+	delete_pool ("rqueue");
+}
+
+/* SIGTERM while a create runs: it rolls back, the daemon exits 0, and
+ * nothing is left. */
+static void
+test_sigterm_during_job (void)
+{
+	g_autoptr (GVariant) reply =
+		call_ok (ROOT, MANAGER, "CreatePool", "('rterm', uint32 3, {" SMALL "})");
+	g_autofree gchar *domains = NULL;
+
+	nf_test_daemon_stop (daemon_);
+	domains = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name", NULL);
+	g_assert_null (strstr (domains, "rterm-"));
+	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
+	nf_test_daemon_start (daemon_);
+	g_assert_false (object_exists (ROOT "/pool/rterm"));
+}
+
+int
+main (int argc, char **argv)
+{
+	const gchar *const pools[] = {"revent", "rlost", "rorphan", "rcancel", "rqueue", "rterm", NULL};
+	int rc;
+
+	g_test_init (&argc, &argv, NULL);
+	for (guint i = 0; pools[i] != NULL; i++)
+		nf_test_cleanup_leftovers (pools[i], NULL);
+	daemon_ = nf_test_daemon_new ("reconcile", "ShutdownTimeout=30\n");
+	nf_test_daemon_start (daemon_);
+	g_test_add_func ("/reconcile/events", test_events);
+	g_test_add_func ("/reconcile/lost-state-file", test_lost_state_file);
+	g_test_add_func ("/reconcile/orphan-overlays", test_orphan_overlays);
+	g_test_add_func ("/reconcile/cancel", test_cancel);
+	g_test_add_func ("/reconcile/queue", test_queue);
+	g_test_add_func ("/reconcile/sigterm-during-job", test_sigterm_during_job);
+	rc = g_test_run ();
+	nf_test_daemon_free (daemon_, pools);
+	return rc;
+}
