@@ -331,3 +331,134 @@ nf_test_wait_job (NfTestDaemon *d, const gchar *path, guint timeout_s, gchar **m
 		g_usleep (100 * 1000);
 	}
 }
+
+static GVariant *
+parse_args (const gchar *args)
+{
+	g_autoptr (GError) error = NULL;
+	GVariant *value;
+
+	if (args == NULL)
+		return NULL;
+	value = g_variant_parse (NULL, args, NULL, NULL, &error);
+	g_assert_no_error (error);
+	return value;
+}
+
+GVariant *
+nf_test_call_ok (NfTestDaemon *d,
+		 const gchar *path,
+		 const gchar *iface,
+		 const gchar *method,
+		 const gchar *args)
+{
+	g_autoptr (GError) error = NULL;
+	GVariant *reply = nf_test_call (d, path, iface, method, parse_args (args), &error);
+
+	g_assert_no_error (error);
+	g_assert_nonnull (reply);
+	return reply;
+}
+
+void
+nf_test_call_fails (NfTestDaemon *d,
+		    const gchar *path,
+		    const gchar *iface,
+		    const gchar *method,
+		    const gchar *args,
+		    const gchar *name)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GVariant) reply = nf_test_call (d, path, iface, method, parse_args (args), &error);
+	g_autofree gchar *remote = NULL;
+
+	g_assert_null (reply);
+	g_assert_nonnull (error);
+	remote = g_dbus_error_get_remote_error (error);
+	g_test_message ("%s.%s -> %s: %s", iface, method, remote, error->message);
+	g_assert_cmpstr (remote, ==, name);
+}
+
+gchar *
+nf_test_reply_job (GVariant *reply)
+{
+	const gchar *job = NULL;
+
+	if (g_variant_is_of_type (reply, G_VARIANT_TYPE ("(oo)")))
+		g_variant_get (reply, "(&o&o)", NULL, &job);
+	else
+		g_variant_get (reply, "(&o)", &job);
+	return g_strdup (job);
+}
+
+void
+nf_test_job_succeeds (NfTestDaemon *d, GVariant *reply, guint timeout_s)
+{
+	g_autofree gchar *job = nf_test_reply_job (reply);
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *state = nf_test_wait_job (d, job, timeout_s, &message);
+
+	if (g_strcmp0 (state, "succeeded") != 0)
+		g_test_message ("job %s %s: %s", job, state, message);
+	g_assert_cmpstr (state, ==, "succeeded");
+}
+
+gchar *
+nf_test_prop_string (NfTestDaemon *d, const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr (GVariant) value = nf_test_get_property (d, path, iface, name);
+
+	return g_variant_dup_string (value, NULL);
+}
+
+void
+nf_test_wait_prop (NfTestDaemon *d,
+		   const gchar *path,
+		   const gchar *iface,
+		   const gchar *name,
+		   const gchar *want,
+		   guint timeout_s)
+{
+	gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+	for (;;) {
+		g_autofree gchar *value = nf_test_prop_string (d, path, iface, name);
+
+		if (g_strcmp0 (value, want) == 0)
+			return;
+		if (g_get_monotonic_time () > deadline)
+			g_error ("%s %s stayed '%s', not '%s', for %u s", path, name, value, want, timeout_s);
+		g_usleep (100 * 1000);
+	}
+}
+
+gboolean
+nf_test_object_exists (NfTestDaemon *d, const gchar *path)
+{
+	g_autoptr (GVariant) objects = nf_test_call_ok (d,
+							"/org/nestfarm/Farm1",
+							"org.freedesktop.DBus.ObjectManager",
+							"GetManagedObjects",
+							NULL);
+	g_autoptr (GVariant) managed = g_variant_get_child_value (objects, 0);
+	g_autoptr (GVariant) entry = g_variant_lookup_value (managed, path, NULL);
+
+	return entry != NULL;
+}
+
+guint
+nf_test_domains_named (const gchar *prefix)
+{
+	g_autofree gchar *out =
+		nf_test_run ("virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name", NULL);
+	g_auto (GStrv) lines = NULL;
+	guint n = 0;
+
+	g_assert_nonnull (out);
+	lines = g_strsplit (out, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		if (g_str_has_prefix (g_strstrip (lines[i]), prefix))
+			n++;
+	}
+	return n;
+}

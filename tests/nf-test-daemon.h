@@ -52,3 +52,35 @@ GVariant *nf_test_get_property (NfTestDaemon *d, const gchar *path, const gchar 
 gchar *nf_test_wait_job (NfTestDaemon *d, const gchar *path, guint timeout_s, gchar **message);
 
 G_END_DECLS
+
+G_BEGIN_DECLS
+
+/* Shorthands for the daemon tests. @args is GVariant text (NULL: none). */
+GVariant *nf_test_call_ok (NfTestDaemon *d,
+			   const gchar *path,
+			   const gchar *iface,
+			   const gchar *method,
+			   const gchar *args);
+/* Expects the D-Bus error @name. */
+void nf_test_call_fails (NfTestDaemon *d,
+			 const gchar *path,
+			 const gchar *iface,
+			 const gchar *method,
+			 const gchar *args,
+			 const gchar *name);
+/* The job path of a CreatePool (oo) or other (o) reply. */
+gchar *nf_test_reply_job (GVariant *reply);
+/* Waits for the job of @reply and asserts it succeeded. */
+void nf_test_job_succeeds (NfTestDaemon *d, GVariant *reply, guint timeout_s);
+gchar *nf_test_prop_string (NfTestDaemon *d, const gchar *path, const gchar *iface, const gchar *name);
+void nf_test_wait_prop (NfTestDaemon *d,
+			const gchar *path,
+			const gchar *iface,
+			const gchar *name,
+			const gchar *want,
+			guint timeout_s);
+gboolean nf_test_object_exists (NfTestDaemon *d, const gchar *path);
+/* How many libvirt domains have names starting with @prefix. */
+guint nf_test_domains_named (const gchar *prefix);
+
+G_END_DECLS

@@ -25,74 +25,6 @@
 
 static NfTestDaemon *daemon_;
 
-static GVariant *
-parse (const gchar *text)
-{
-	g_autoptr (GError) error = NULL;
-	GVariant *value = g_variant_parse (NULL, text, NULL, NULL, &error);
-
-	g_assert_no_error (error);
-	return value;
-}
-
-/* Calls and expects success. */
-static GVariant *
-call_ok (const gchar *path, const gchar *iface, const gchar *method, GVariant *args)
-{
-	g_autoptr (GError) error = NULL;
-	GVariant *reply = nf_test_call (daemon_, path, iface, method, args, &error);
-
-	g_assert_no_error (error);
-	g_assert_nonnull (reply);
-	return reply;
-}
-
-/* Calls and expects the D-Bus error @name. */
-static void
-call_fails (const gchar *path, const gchar *iface, const gchar *method, GVariant *args, const gchar *name)
-{
-	g_autoptr (GError) error = NULL;
-	g_autoptr (GVariant) reply = nf_test_call (daemon_, path, iface, method, args, &error);
-	g_autofree gchar *remote = NULL;
-
-	g_assert_null (reply);
-	g_assert_nonnull (error);
-	remote = g_dbus_error_get_remote_error (error);
-	g_test_message ("%s.%s -> %s: %s", iface, method, remote, error->message);
-	g_assert_cmpstr (remote, ==, name);
-}
-
-static gchar *
-run_job (GVariant *reply, guint timeout_s, gchar **message)
-{
-	const gchar *job = NULL;
-
-	if (g_variant_is_of_type (reply, G_VARIANT_TYPE ("(oo)")))
-		g_variant_get (reply, "(&o&o)", NULL, &job);
-	else
-		g_variant_get (reply, "(&o)", &job);
-	return nf_test_wait_job (daemon_, job, timeout_s, message);
-}
-
-static void
-assert_job_succeeds (GVariant *reply, guint timeout_s)
-{
-	g_autofree gchar *message = NULL;
-	g_autofree gchar *state = run_job (reply, timeout_s, &message);
-
-	if (g_strcmp0 (state, "succeeded") != 0)
-		g_test_message ("job failed: %s", message);
-	g_assert_cmpstr (state, ==, "succeeded");
-}
-
-static gchar *
-string_prop (const gchar *path, const gchar *iface, const gchar *name)
-{
-	g_autoptr (GVariant) value = nf_test_get_property (daemon_, path, iface, name);
-
-	return g_variant_dup_string (value, NULL);
-}
-
 static guint
 pool_node_count (void)
 {
@@ -101,29 +33,12 @@ pool_node_count (void)
 	return (guint) g_variant_n_children (nodes);
 }
 
-static guint
-libvirt_domains_named (const gchar *prefix)
-{
-	g_autofree gchar *out =
-		nf_test_run ("virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name", NULL);
-	g_auto (GStrv) lines = NULL;
-	guint n = 0;
-
-	g_assert_nonnull (out);
-	lines = g_strsplit (out, "\n", -1);
-	for (guint i = 0; lines[i] != NULL; i++) {
-		if (g_str_has_prefix (g_strstrip (lines[i]), prefix))
-			n++;
-	}
-	return n;
-}
-
 static void
 test_properties (void)
 {
-	g_autofree gchar *accel = string_prop (ROOT, MANAGER, "Accelerator");
-	g_autofree gchar *feature = string_prop (ROOT, MANAGER, "NestedFeature");
-	g_autofree gchar *uri = string_prop (ROOT, MANAGER, "LibvirtURI");
+	g_autofree gchar *accel = nf_test_prop_string (daemon_, ROOT, MANAGER, "Accelerator");
+	g_autofree gchar *feature = nf_test_prop_string (daemon_, ROOT, MANAGER, "NestedFeature");
+	g_autofree gchar *uri = nf_test_prop_string (daemon_, ROOT, MANAGER, "LibvirtURI");
 	g_autoptr (GVariant) total = nf_test_get_property (daemon_, ROOT, MANAGER, "MemoryTotalMiB");
 
 	g_assert_cmpstr (accel, ==, "emulated");
@@ -135,7 +50,7 @@ test_properties (void)
 static void
 test_check_host (void)
 {
-	g_autoptr (GVariant) reply = call_ok (ROOT, MANAGER, "CheckHost", NULL);
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CheckHost", NULL);
 	g_autoptr (GVariant) report = g_variant_get_child_value (reply, 0);
 	g_autoptr (GVariant) checks = NULL;
 	const gchar *accel = NULL;
@@ -159,10 +74,11 @@ test_create (void)
 	g_autofree gchar *job_state = NULL;
 
 	t0 = g_get_monotonic_time ();
-	reply = call_ok (ROOT,
-			 MANAGER,
-			 "CreatePool",
-			 parse ("('" POOL "', uint32 3, " SMALL_NODE ", 'vlans': <'100-101'>})"));
+	reply = nf_test_call_ok (daemon_,
+				 ROOT,
+				 MANAGER,
+				 "CreatePool",
+				 "('" POOL "', uint32 3, " SMALL_NODE ", 'vlans': <'100-101'>})");
 	t1 = g_get_monotonic_time ();
 	g_test_message ("CreatePool replied in %.1f ms", (t1 - t0) / 1000.0);
 	g_variant_get (reply, "(&o&o)", &pool_path, &job_path);
@@ -171,69 +87,76 @@ test_create (void)
 
 	/* The main loop answers while the job works. */
 	t0 = g_get_monotonic_time ();
-	objects = call_ok (ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
+	objects = nf_test_call_ok (daemon_,
+				   ROOT,
+				   "org.freedesktop.DBus.ObjectManager",
+				   "GetManagedObjects",
+				   NULL);
 	t1 = g_get_monotonic_time ();
 	g_test_message ("GetManagedObjects during the create: %.1f ms", (t1 - t0) / 1000.0);
-	job_state = string_prop (job_path, "org.nestfarm.Farm1.Job", "State");
+	job_state = nf_test_prop_string (daemon_, job_path, "org.nestfarm.Farm1.Job", "State");
 	g_test_message ("job state right after: %s", job_state);
 
-	assert_job_succeeds (reply, 300);
-	state = string_prop (POOL_PATH, POOL_IFACE, "State");
+	nf_test_job_succeeds (daemon_, reply, 300);
+	state = nf_test_prop_string (daemon_, POOL_PATH, POOL_IFACE, "State");
 	g_assert_cmpstr (state, ==, "ready");
 	nodes = nf_test_get_property (daemon_, POOL_PATH, POOL_IFACE, "Nodes");
 	g_assert_cmpuint (g_variant_n_children (nodes), ==, 3);
 	for (guint i = 1; i <= 3; i++) {
 		g_autofree gchar *path = g_strdup_printf (ROOT "/node/" POOL "_2d%u", i);
-		g_autofree gchar *node_state = string_prop (path, NODE_IFACE, "State");
-		g_autofree gchar *log = string_prop (path, NODE_IFACE, "ConsoleLog");
+		g_autofree gchar *node_state = nf_test_prop_string (daemon_, path, NODE_IFACE, "State");
+		g_autofree gchar *log = nf_test_prop_string (daemon_, path, NODE_IFACE, "ConsoleLog");
 		g_autofree gchar *expect =
 			g_strdup_printf ("NESTFARM-READY hostname=" POOL "-%u cpu=svm kvm=yes", i);
 
 		g_assert_cmpstr (node_state, ==, "running");
 		nf_test_wait_for_log_line (log, expect, 120);
 	}
-	g_assert_cmpuint (libvirt_domains_named (POOL "-"), ==, 3);
+	g_assert_cmpuint (nf_test_domains_named (POOL "-"), ==, 3);
 }
 
 static void
 test_scale (void)
 {
-	g_autoptr (GVariant) up = call_ok (POOL_PATH, POOL_IFACE, "Scale", g_variant_new ("(u)", 4));
+	g_autoptr (GVariant) up = nf_test_call_ok (daemon_, POOL_PATH, POOL_IFACE, "Scale", "(uint32 4,)");
 	g_autoptr (GVariant) down = NULL;
 	g_autoptr (GVariant) count = NULL;
 
-	assert_job_succeeds (up, 300);
+	nf_test_job_succeeds (daemon_, up, 300);
 	g_assert_cmpuint (pool_node_count (), ==, 4);
-	g_assert_cmpuint (libvirt_domains_named (POOL "-"), ==, 4);
-	down = call_ok (POOL_PATH, POOL_IFACE, "Scale", g_variant_new ("(u)", 2));
-	assert_job_succeeds (down, 300);
+	g_assert_cmpuint (nf_test_domains_named (POOL "-"), ==, 4);
+	down = nf_test_call_ok (daemon_, POOL_PATH, POOL_IFACE, "Scale", "(uint32 2,)");
+	nf_test_job_succeeds (daemon_, down, 300);
 	g_assert_cmpuint (pool_node_count (), ==, 2);
 	count = nf_test_get_property (daemon_, POOL_PATH, POOL_IFACE, "Count");
 	g_assert_cmpuint (g_variant_get_uint32 (count), ==, 2);
 	/* The highest indexes went. */
-	g_assert_cmpuint (libvirt_domains_named (POOL "-3"), ==, 0);
-	g_assert_cmpuint (libvirt_domains_named (POOL "-4"), ==, 0);
-	g_assert_cmpuint (libvirt_domains_named (POOL "-"), ==, 2);
+	g_assert_cmpuint (nf_test_domains_named (POOL "-3"), ==, 0);
+	g_assert_cmpuint (nf_test_domains_named (POOL "-4"), ==, 0);
+	g_assert_cmpuint (nf_test_domains_named (POOL "-"), ==, 2);
 }
 
 static void
 test_stop_start (void)
 {
-	g_autoptr (GVariant) stop =
-		call_ok (POOL_PATH, POOL_IFACE, "Stop", parse ("({'shutdown-timeout': <uint32 60>},)"));
+	g_autoptr (GVariant) stop = nf_test_call_ok (daemon_,
+						     POOL_PATH,
+						     POOL_IFACE,
+						     "Stop",
+						     "({'shutdown-timeout': <uint32 60>},)");
 	g_autoptr (GVariant) start = NULL;
 	g_autofree gchar *stopped = NULL;
 	g_autofree gchar *ready = NULL;
 	g_autofree gchar *node_state = NULL;
 
-	assert_job_succeeds (stop, 300);
-	stopped = string_prop (POOL_PATH, POOL_IFACE, "State");
+	nf_test_job_succeeds (daemon_, stop, 300);
+	stopped = nf_test_prop_string (daemon_, POOL_PATH, POOL_IFACE, "State");
 	g_assert_cmpstr (stopped, ==, "stopped");
-	node_state = string_prop (ROOT "/node/" POOL "_2d1", NODE_IFACE, "State");
+	node_state = nf_test_prop_string (daemon_, ROOT "/node/" POOL "_2d1", NODE_IFACE, "State");
 	g_assert_cmpstr (node_state, ==, "stopped");
-	start = call_ok (POOL_PATH, POOL_IFACE, "Start", NULL);
-	assert_job_succeeds (start, 300);
-	ready = string_prop (POOL_PATH, POOL_IFACE, "State");
+	start = nf_test_call_ok (daemon_, POOL_PATH, POOL_IFACE, "Start", NULL);
+	nf_test_job_succeeds (daemon_, start, 300);
+	ready = nf_test_prop_string (daemon_, POOL_PATH, POOL_IFACE, "State");
 	g_assert_cmpstr (ready, ==, "ready");
 }
 
@@ -245,13 +168,13 @@ test_reset (void)
 	g_autoptr (GVariant) macs_after = NULL;
 	g_autoptr (GVariant) reply = NULL;
 	g_autofree gchar *name = NULL;
-	g_autofree gchar *log = string_prop (node, NODE_IFACE, "ConsoleLog");
+	g_autofree gchar *log = nf_test_prop_string (daemon_, node, NODE_IFACE, "ConsoleLog");
 
 	/* booted before the reset (created, then started again) */
 	nf_test_wait_for_log_count (log, "NESTFARM-READY hostname=" POOL "-1", 2, 120);
-	reply = call_ok (node, NODE_IFACE, "Reset", NULL);
-	assert_job_succeeds (reply, 300);
-	name = string_prop (node, NODE_IFACE, "Name");
+	reply = nf_test_call_ok (daemon_, node, NODE_IFACE, "Reset", NULL);
+	nf_test_job_succeeds (daemon_, reply, 300);
+	name = nf_test_prop_string (daemon_, node, NODE_IFACE, "Name");
 	g_assert_cmpstr (name, ==, POOL "-1");
 	macs_after = nf_test_get_property (daemon_, node, NODE_IFACE, "MACs");
 	g_assert_true (g_variant_equal (macs_before, macs_after));
@@ -261,15 +184,16 @@ test_reset (void)
 static void
 test_delete (void)
 {
-	g_autoptr (GVariant) reply = call_ok (ROOT, MANAGER, "DeletePool", parse ("('" POOL "', @a{sv} {})"));
+	g_autoptr (GVariant) reply =
+		nf_test_call_ok (daemon_, ROOT, MANAGER, "DeletePool", "('" POOL "', @a{sv} {})");
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GVariant) gone = NULL;
 	g_autofree gchar *ports = NULL;
 
-	assert_job_succeeds (reply, 300);
+	nf_test_job_succeeds (daemon_, reply, 300);
 	gone = nf_test_call (daemon_, POOL_PATH, POOL_IFACE, "Start", NULL, &error);
 	g_assert_null (gone);
-	g_assert_cmpuint (libvirt_domains_named (POOL "-"), ==, 0);
+	g_assert_cmpuint (nf_test_domains_named (POOL "-"), ==, 0);
 	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
 	/* Only the bridge's own port is left on it. */
 	ports = nf_test_run ("ovs-vsctl", "--timeout=5", "list-ports", daemon_->bridge, NULL);
@@ -307,51 +231,73 @@ test_hostile_input (void)
 		{huge_args, NF_ERR "InvalidArgument"},
 		{huge_image, NF_ERR "InvalidArgument"},
 	};
-	g_autoptr (GVariant) objects_before =
-		call_ok (ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
+	g_autoptr (GVariant) objects_before = nf_test_call_ok (daemon_,
+							       ROOT,
+							       "org.freedesktop.DBus.ObjectManager",
+							       "GetManagedObjects",
+							       NULL);
 	g_autoptr (GVariant) objects_after = NULL;
 	g_autoptr (GVariant) pools_before = g_variant_get_child_value (objects_before, 0);
 	g_autoptr (GVariant) pools_after = NULL;
 
 	for (guint i = 0; i < G_N_ELEMENTS (create); i++)
-		call_fails (ROOT, MANAGER, "CreatePool", parse (create[i].args), create[i].error);
-	call_fails (ROOT, MANAGER, "DeletePool", parse ("('nosuch', @a{sv} {})"), NF_ERR "NotFound");
-	call_fails (ROOT,
-		    MANAGER,
-		    "DeletePool",
-		    parse ("('nosuch', {'force': <'yes'>})"),
-		    NF_ERR "InvalidArgument");
-	call_fails (ROOT,
-		    MANAGER,
-		    "DeletePool",
-		    parse ("('nosuch', {'shutdown-timeout': <uint32 0>})"),
-		    NF_ERR "InvalidArgument");
+		nf_test_call_fails (daemon_, ROOT, MANAGER, "CreatePool", create[i].args, create[i].error);
+	nf_test_call_fails (daemon_, ROOT, MANAGER, "DeletePool", "('nosuch', @a{sv} {})", NF_ERR "NotFound");
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "DeletePool",
+			    "('nosuch', {'force': <'yes'>})",
+			    NF_ERR "InvalidArgument");
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "DeletePool",
+			    "('nosuch', {'shutdown-timeout': <uint32 0>})",
+			    NF_ERR "InvalidArgument");
 	/* Wrong argument types never reach nestfarm. */
-	call_fails (ROOT,
-		    MANAGER,
-		    "CreatePool",
-		    parse ("('ok', 1, @a{sv} {})"),
-		    "org.freedesktop.DBus.Error.InvalidArgs");
-	call_fails (ROOT, MANAGER, "CreatePool", parse ("('ok',)"), "org.freedesktop.DBus.Error.InvalidArgs");
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "CreatePool",
+			    "('ok', 1, @a{sv} {})",
+			    "org.freedesktop.DBus.Error.InvalidArgs");
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "CreatePool",
+			    "('ok',)",
+			    "org.freedesktop.DBus.Error.InvalidArgs");
 	/* Paths that are not the canonical escape of a name do not exist. */
-	call_fails (ROOT "/pool/nosuch",
-		    POOL_IFACE,
-		    "Start",
-		    NULL,
-		    "org.freedesktop.DBus.Error.UnknownMethod");
-	call_fails (ROOT "/node/x_2D1", NODE_IFACE, "Start", NULL, "org.freedesktop.DBus.Error.UnknownMethod");
-	call_fails (ROOT "/job/999999",
-		    "org.nestfarm.Farm1.Job",
-		    "Cancel",
-		    NULL,
-		    "org.freedesktop.DBus.Error.UnknownMethod");
+	nf_test_call_fails (daemon_,
+			    ROOT "/pool/nosuch",
+			    POOL_IFACE,
+			    "Start",
+			    NULL,
+			    "org.freedesktop.DBus.Error.UnknownMethod");
+	nf_test_call_fails (daemon_,
+			    ROOT "/node/x_2D1",
+			    NODE_IFACE,
+			    "Start",
+			    NULL,
+			    "org.freedesktop.DBus.Error.UnknownMethod");
+	nf_test_call_fails (daemon_,
+			    ROOT "/job/999999",
+			    "org.nestfarm.Farm1.Job",
+			    "Cancel",
+			    NULL,
+			    "org.freedesktop.DBus.Error.UnknownMethod");
 
 	/* Nothing changed; the daemon is alive. */
 	g_assert_true (nf_test_daemon_alive (daemon_));
-	objects_after = call_ok (ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
+	objects_after = nf_test_call_ok (daemon_,
+					 ROOT,
+					 "org.freedesktop.DBus.ObjectManager",
+					 "GetManagedObjects",
+					 NULL);
 	pools_after = g_variant_get_child_value (objects_after, 0);
 	g_assert_cmpuint (g_variant_n_children (pools_after), ==, g_variant_n_children (pools_before));
-	g_assert_cmpuint (libvirt_domains_named ("ok-"), ==, 0);
+	g_assert_cmpuint (nf_test_domains_named ("ok-"), ==, 0);
 }
 
 static gboolean
@@ -435,11 +381,12 @@ test_unprivileged (void)
 	const gchar *node = ROOT "/node/dpriv_2d1";
 
 	g_assert_true (ensure_user ("nftest"));
-	reply = call_ok (ROOT,
-			 MANAGER,
-			 "CreatePool",
-			 parse ("('dpriv', uint32 1, " SMALL_NODE ", 'start': <false>})"));
-	assert_job_succeeds (reply, 300);
+	reply = nf_test_call_ok (daemon_,
+				 ROOT,
+				 MANAGER,
+				 "CreatePool",
+				 "('dpriv', uint32 1, " SMALL_NODE ", 'start': <false>})");
+	nf_test_job_succeeds (daemon_, reply, 300);
 
 	/* Reads are open. */
 	err = call_as_nobody (ROOT, "org.freedesktop.DBus.Properties.GetAll", MANAGER, NULL, NULL);
@@ -471,11 +418,11 @@ test_unprivileged (void)
 	err = NULL;
 
 	/* Nothing changed. */
-	g_assert_cmpuint (libvirt_domains_named ("dpriv-"), ==, 1);
-	g_assert_cmpuint (libvirt_domains_named ("nobodys-"), ==, 0);
+	g_assert_cmpuint (nf_test_domains_named ("dpriv-"), ==, 1);
+	g_assert_cmpuint (nf_test_domains_named ("nobodys-"), ==, 0);
 	g_clear_pointer (&reply, g_variant_unref);
-	reply = call_ok (pool, POOL_IFACE, "Delete", parse ("({'force': <true>},)"));
-	assert_job_succeeds (reply, 300);
+	reply = nf_test_call_ok (daemon_, pool, POOL_IFACE, "Delete", "({'force': <true>},)");
+	nf_test_job_succeeds (daemon_, reply, 300);
 }
 
 static void
@@ -487,7 +434,7 @@ test_insufficient_memory (void)
 			      ROOT,
 			      MANAGER,
 			      "CreatePool",
-			      parse ("('dmem', uint32 1000, {'memory-mib': <uint32 65536>})"),
+			      g_variant_new_parsed ("('dmem', uint32 1000, {'memory-mib': <uint32 65536>})"),
 			      &error);
 	g_autofree gchar *remote = NULL;
 
@@ -504,8 +451,8 @@ test_insufficient_memory (void)
 	     *word != NULL;
 	     word++)
 		g_assert_nonnull (strstr (error->message, *word));
-	g_assert_cmpuint (libvirt_domains_named ("dmem-"), ==, 0);
-	g_assert_cmpuint (libvirt_domains_named ("dmem"), ==, 0);
+	g_assert_cmpuint (nf_test_domains_named ("dmem-"), ==, 0);
+	g_assert_cmpuint (nf_test_domains_named ("dmem"), ==, 0);
 }
 
 static gboolean
@@ -519,14 +466,14 @@ some_node_made (const gchar *pool_path)
 						   g_variant_new ("(ss)", POOL_IFACE, "Nodes"),
 						   &error);
 
-	return reply != NULL && libvirt_domains_named ("dkill-") > 0;
+	return reply != NULL && nf_test_domains_named ("dkill-") > 0;
 }
 
 static void
 test_crash_during_create (void)
 {
 	g_autoptr (GVariant) reply =
-		call_ok (ROOT, MANAGER, "CreatePool", parse ("('dkill', uint32 3, " SMALL_NODE "})"));
+		nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", "('dkill', uint32 3, " SMALL_NODE "})");
 	gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 	g_autoptr (GVariant) objects = NULL;
 	g_autoptr (GVariant) managed = NULL;
@@ -538,20 +485,24 @@ test_crash_during_create (void)
 		g_usleep (20 * 1000);
 	/* A crash in the middle of the create. */
 	nf_test_daemon_kill (daemon_);
-	g_test_message ("killed with %u dkill domains in libvirt", libvirt_domains_named ("dkill-"));
+	g_test_message ("killed with %u dkill domains in libvirt", nf_test_domains_named ("dkill-"));
 	nf_test_daemon_start (daemon_);
 
 	/* What the daemon reports is what libvirt has, and the half-made
 	 * pool was rolled back as a whole. */
-	objects = call_ok (ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
+	objects = nf_test_call_ok (daemon_,
+				   ROOT,
+				   "org.freedesktop.DBus.ObjectManager",
+				   "GetManagedObjects",
+				   NULL);
 	managed = g_variant_get_child_value (objects, 0);
 	g_variant_iter_init (&iter, managed);
 	while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", &path, NULL)) {
 		if (g_str_has_prefix (path, ROOT "/node/dkill"))
 			reported++;
 	}
-	g_assert_cmpuint (reported, ==, libvirt_domains_named ("dkill-"));
-	g_assert_cmpuint (libvirt_domains_named ("dkill-"), ==, 0);
+	g_assert_cmpuint (reported, ==, nf_test_domains_named ("dkill-"));
+	g_assert_cmpuint (nf_test_domains_named ("dkill-"), ==, 0);
 	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
 }
 

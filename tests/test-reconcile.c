@@ -24,55 +24,6 @@
 
 static NfTestDaemon *daemon_;
 
-static GVariant *
-call_ok (const gchar *path, const gchar *iface, const gchar *method, const gchar *args)
-{
-	g_autoptr (GError) error = NULL;
-	GVariant *parsed = args != NULL ? g_variant_parse (NULL, args, NULL, NULL, &error) : NULL;
-	GVariant *reply;
-
-	g_assert_no_error (error);
-	reply = nf_test_call (daemon_, path, iface, method, parsed, &error);
-	g_assert_no_error (error);
-	return reply;
-}
-
-static gchar *
-job_of (GVariant *reply)
-{
-	const gchar *job = NULL;
-
-	if (g_variant_is_of_type (reply, G_VARIANT_TYPE ("(oo)")))
-		g_variant_get (reply, "(&o&o)", NULL, &job);
-	else
-		g_variant_get (reply, "(&o)", &job);
-	return g_strdup (job);
-}
-
-static gchar *
-prop (const gchar *path, const gchar *iface, const gchar *name)
-{
-	g_autoptr (GVariant) value = nf_test_get_property (daemon_, path, iface, name);
-
-	return g_variant_dup_string (value, NULL);
-}
-
-static void
-wait_prop (const gchar *path, const gchar *iface, const gchar *name, const gchar *want, guint timeout_s)
-{
-	gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
-
-	for (;;) {
-		g_autofree gchar *value = prop (path, iface, name);
-
-		if (g_strcmp0 (value, want) == 0)
-			return;
-		if (g_get_monotonic_time () > deadline)
-			g_error ("%s %s stayed '%s', not '%s', for %u s", path, name, value, want, timeout_s);
-		g_usleep (100 * 1000);
-	}
-}
-
 static void
 make_pool (const gchar *name, guint count, gboolean start)
 {
@@ -81,8 +32,8 @@ make_pool (const gchar *name, guint count, gboolean start)
 						  count,
 						  SMALL,
 						  start ? "true" : "false");
-	g_autoptr (GVariant) reply = call_ok (ROOT, MANAGER, "CreatePool", args);
-	g_autofree gchar *job = job_of (reply);
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
+	g_autofree gchar *job = nf_test_reply_job (reply);
 	g_autofree gchar *message = NULL;
 	g_autofree gchar *state = nf_test_wait_job (daemon_, job, 300, &message);
 
@@ -93,22 +44,11 @@ static void
 delete_pool (const gchar *name)
 {
 	g_autofree gchar *args = g_strdup_printf ("('%s', {'force': <true>})", name);
-	g_autoptr (GVariant) reply = call_ok (ROOT, MANAGER, "DeletePool", args);
-	g_autofree gchar *job = job_of (reply);
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "DeletePool", args);
+	g_autofree gchar *job = nf_test_reply_job (reply);
 	g_autofree gchar *state = nf_test_wait_job (daemon_, job, 300, NULL);
 
 	g_assert_cmpstr (state, ==, "succeeded");
-}
-
-static gboolean
-object_exists (const gchar *path)
-{
-	g_autoptr (GVariant) objects =
-		call_ok (ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
-	g_autoptr (GVariant) managed = g_variant_get_child_value (objects, 0);
-	g_autoptr (GVariant) entry = g_variant_lookup_value (managed, path, NULL);
-
-	return entry != NULL;
 }
 
 /* A guest that powers itself off is 'stopped', without any call to
@@ -121,25 +61,25 @@ test_events (void)
 	g_autofree gchar *out = NULL;
 
 	make_pool ("revent", 1, TRUE);
-	log = prop (node, NODE_IFACE, "ConsoleLog");
+	log = nf_test_prop_string (daemon_, node, NODE_IFACE, "ConsoleLog");
 	nf_test_wait_for_log_line (log, "NESTFARM-READY", 120);
 	out = nf_test_run ("virsh", "-c", "qemu:///system", "shutdown", "revent-1", "--mode", "acpi", NULL);
 	g_assert_nonnull (out);
-	wait_prop (node, NODE_IFACE, "State", "stopped", 60);
-	wait_prop (ROOT "/pool/revent", POOL_IFACE, "State", "stopped", 10);
+	nf_test_wait_prop (daemon_, node, NODE_IFACE, "State", "stopped", 60);
+	nf_test_wait_prop (daemon_, ROOT "/pool/revent", POOL_IFACE, "State", "stopped", 10);
 	g_free (out);
 	out = nf_test_run ("virsh", "-c", "qemu:///system", "start", "revent-1", NULL);
 	g_assert_nonnull (out);
-	wait_prop (node, NODE_IFACE, "State", "running", 30);
-	wait_prop (ROOT "/pool/revent", POOL_IFACE, "State", "ready", 10);
+	nf_test_wait_prop (daemon_, node, NODE_IFACE, "State", "running", 30);
+	nf_test_wait_prop (daemon_, ROOT "/pool/revent", POOL_IFACE, "State", "ready", 10);
 	g_free (out);
 	out = nf_test_run ("virsh", "-c", "qemu:///system", "suspend", "revent-1", NULL);
 	g_assert_nonnull (out);
-	wait_prop (node, NODE_IFACE, "State", "paused", 30);
+	nf_test_wait_prop (daemon_, node, NODE_IFACE, "State", "paused", 30);
 	g_free (out);
 	out = nf_test_run ("virsh", "-c", "qemu:///system", "destroy", "revent-1", NULL);
 	g_assert_nonnull (out);
-	wait_prop (node, NODE_IFACE, "State", "stopped", 30);
+	nf_test_wait_prop (daemon_, node, NODE_IFACE, "State", "stopped", 30);
 	delete_pool ("revent");
 }
 
@@ -156,14 +96,14 @@ test_lost_state_file (void)
 	nf_test_daemon_stop (daemon_);
 	g_assert_cmpint (g_unlink (state_file), ==, 0);
 	nf_test_daemon_start (daemon_);
-	g_assert_true (object_exists (ROOT "/pool/rlost"));
-	g_assert_true (object_exists (ROOT "/node/rlost_2d1"));
-	g_assert_true (object_exists (ROOT "/node/rlost_2d2"));
+	g_assert_true (nf_test_object_exists (daemon_, ROOT "/pool/rlost"));
+	g_assert_true (nf_test_object_exists (daemon_, ROOT "/node/rlost_2d1"));
+	g_assert_true (nf_test_object_exists (daemon_, ROOT "/node/rlost_2d2"));
 	count = nf_test_get_property (daemon_, ROOT "/pool/rlost", POOL_IFACE, "Count");
 	g_assert_cmpuint (g_variant_get_uint32 (count), ==, 2);
 	memory = nf_test_get_property (daemon_, ROOT "/pool/rlost", POOL_IFACE, "MemoryMiB");
 	g_assert_cmpuint (g_variant_get_uint32 (memory), ==, 256);
-	vlans = prop (ROOT "/pool/rlost", POOL_IFACE, "Vlans");
+	vlans = nf_test_prop_string (daemon_, ROOT "/pool/rlost", POOL_IFACE, "Vlans");
 	g_assert_cmpstr (vlans, ==, "all");
 	/* and written down again */
 	g_assert_true (g_file_test (state_file, G_FILE_TEST_EXISTS));
@@ -197,18 +137,18 @@ static void
 test_cancel (void)
 {
 	g_autoptr (GVariant) reply =
-		call_ok (ROOT, MANAGER, "CreatePool", "('rcancel', uint32 4, {" SMALL "})");
-	g_autofree gchar *job = job_of (reply);
+		nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", "('rcancel', uint32 4, {" SMALL "})");
+	g_autofree gchar *job = nf_test_reply_job (reply);
 	g_autoptr (GVariant) none = NULL;
 	g_autofree gchar *message = NULL;
 	g_autofree gchar *state = NULL;
 	g_autofree gchar *domains = NULL;
 
-	none = call_ok (job, JOB_IFACE, "Cancel", NULL);
+	none = nf_test_call_ok (daemon_, job, JOB_IFACE, "Cancel", NULL);
 	state = nf_test_wait_job (daemon_, job, 300, &message);
 	g_test_message ("cancelled job: %s", message);
 	g_assert_cmpstr (state, ==, "cancelled");
-	g_assert_false (object_exists (ROOT "/pool/rcancel"));
+	g_assert_false (nf_test_object_exists (daemon_, ROOT "/pool/rcancel"));
 	domains = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name", NULL);
 	g_assert_null (strstr (domains, "rcancel-"));
 	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
@@ -218,11 +158,15 @@ test_cancel (void)
 static void
 test_queue (void)
 {
-	g_autoptr (GVariant) create =
-		call_ok (ROOT, MANAGER, "CreatePool", "('rqueue', uint32 2, {" SMALL ", 'start': <false>})");
-	g_autoptr (GVariant) scale = call_ok (ROOT "/pool/rqueue", POOL_IFACE, "Scale", "(uint32 3,)");
-	g_autofree gchar *create_job = job_of (create);
-	g_autofree gchar *scale_job = job_of (scale);
+	g_autoptr (GVariant) create = nf_test_call_ok (daemon_,
+						       ROOT,
+						       MANAGER,
+						       "CreatePool",
+						       "('rqueue', uint32 2, {" SMALL ", 'start': <false>})");
+	g_autoptr (GVariant) scale =
+		nf_test_call_ok (daemon_, ROOT "/pool/rqueue", POOL_IFACE, "Scale", "(uint32 3,)");
+	g_autofree gchar *create_job = nf_test_reply_job (create);
+	g_autofree gchar *scale_job = nf_test_reply_job (scale);
 	g_autofree gchar *s1 = NULL;
 	g_autofree gchar *s2 = NULL;
 	g_autoptr (GVariant) nodes = NULL;
@@ -242,7 +186,7 @@ static void
 test_sigterm_during_job (void)
 {
 	g_autoptr (GVariant) reply =
-		call_ok (ROOT, MANAGER, "CreatePool", "('rterm', uint32 3, {" SMALL "})");
+		nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", "('rterm', uint32 3, {" SMALL "})");
 	g_autofree gchar *domains = NULL;
 
 	nf_test_daemon_stop (daemon_);
@@ -250,7 +194,7 @@ test_sigterm_during_job (void)
 	g_assert_null (strstr (domains, "rterm-"));
 	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
 	nf_test_daemon_start (daemon_);
-	g_assert_false (object_exists (ROOT "/pool/rterm"));
+	g_assert_false (nf_test_object_exists (daemon_, ROOT "/pool/rterm"));
 }
 
 int
