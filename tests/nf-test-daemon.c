@@ -233,6 +233,23 @@ nf_test_daemon_kill (NfTestDaemon *d)
 }
 
 gboolean
+nf_test_daemon_wait_death (NfTestDaemon *d, guint timeout_s)
+{
+	gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+	gint status = 0;
+
+	while (g_get_monotonic_time () < deadline) {
+		if (waitpid (d->pid, &status, WNOHANG) == d->pid) {
+			g_spawn_close_pid (d->pid);
+			d->pid = 0;
+			return TRUE;
+		}
+		g_usleep (50 * 1000);
+	}
+	return FALSE;
+}
+
+gboolean
 nf_test_daemon_alive (NfTestDaemon *d)
 {
 	return d->pid != 0 && kill (d->pid, 0) == 0 && name_has_owner (d->bus);

@@ -31,6 +31,9 @@ void nf_test_daemon_stop (NfTestDaemon *d);
 /* SIGKILL, as a crash. */
 void nf_test_daemon_kill (NfTestDaemon *d);
 gboolean nf_test_daemon_alive (NfTestDaemon *d);
+/* Waits up to @timeout_s for the daemon to die on its own (a fail point);
+ * TRUE if it did. */
+gboolean nf_test_daemon_wait_death (NfTestDaemon *d, guint timeout_s);
 /* Removes every domain of the pools named in @pools (NULL-terminated), the
  * storage pool, the bridge and the directories. */
 void nf_test_daemon_free (NfTestDaemon *d, const gchar *const *pools);

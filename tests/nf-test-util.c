@@ -301,14 +301,11 @@ nf_test_cleanup_leftovers (const gchar *pool, const gchar *bridge)
 		out = nf_test_run ("ovs-vsctl", "--timeout=5", "--if-exists", "del-br", bridge, NULL);
 }
 
-void
-nf_test_remove_storage_pool (const gchar *name)
+static void
+remove_one_pool (virConnectPtr conn, const gchar *name)
 {
-	virConnectPtr conn = virConnectOpen ("qemu:///system");
-	virStoragePoolPtr pool;
+	virStoragePoolPtr pool = virStoragePoolLookupByName (conn, name);
 
-	g_assert_nonnull (conn);
-	pool = virStoragePoolLookupByName (conn, name);
 	if (pool != NULL) {
 		if (virStoragePoolIsActive (pool) == 1)
 			virStoragePoolDestroy (pool);
@@ -316,5 +313,17 @@ nf_test_remove_storage_pool (const gchar *name)
 		virStoragePoolFree (pool);
 	}
 	virResetLastError ();
+}
+
+/* The pool and its staging pool. */
+void
+nf_test_remove_storage_pool (const gchar *name)
+{
+	virConnectPtr conn = virConnectOpen ("qemu:///system");
+	g_autofree gchar *staging = g_strdup_printf ("%s-staging", name);
+
+	g_assert_nonnull (conn);
+	remove_one_pool (conn, name);
+	remove_one_pool (conn, staging);
 	virConnectClose (conn);
 }

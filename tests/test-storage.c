@@ -294,10 +294,21 @@ test_storage_base_refused (void)
 
 /* The overlay's chain as libvirt and qemu-img see it: backed by @base
  * with its format given, never probed. */
+static virStorageVolPtr
+lookup_refreshed (const gchar *path)
+{
+	g_autoptr (virStoragePool) pool = virStoragePoolLookupByName (fx.conn, fx.pool_name);
+
+	/* Overlays are renamed into the pool from staging: libvirt lists them
+	 * from its next refresh on. */
+	g_assert_cmpint (virStoragePoolRefresh (pool, 0), ==, 0);
+	return virStorageVolLookupByPath (fx.conn, path);
+}
+
 static void
 assert_overlay (const gchar *path, const gchar *node, const NfBaseImage *base, guint64 at_least)
 {
-	g_autoptr (virStorageVol) vol = virStorageVolLookupByPath (fx.conn, path);
+	g_autoptr (virStorageVol) vol = lookup_refreshed (path);
 	g_autoptr (JsonParser) parser = json_parser_new ();
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *tag = tag_of (path);
@@ -541,8 +552,13 @@ remove_stale_pools (void)
 		const gchar *name = virStoragePoolGetName (pools[i]);
 		guint64 pid = 0;
 
-		if (g_str_has_prefix (name, POOL_PREFIX) &&
-		    g_ascii_string_to_unsigned (name + strlen (POOL_PREFIX), 10, 1, G_MAXINT, &pid, NULL) &&
+		g_autofree gchar *base = g_strdup (name);
+
+		/* the staging pool goes with its pool */
+		if (g_str_has_suffix (base, "-staging"))
+			base[strlen (base) - strlen ("-staging")] = '\0';
+		if (g_str_has_prefix (base, POOL_PREFIX) &&
+		    g_ascii_string_to_unsigned (base + strlen (POOL_PREFIX), 10, 1, G_MAXINT, &pid, NULL) &&
 		    kill ((pid_t) pid, 0) < 0 && errno == ESRCH)
 			remove_pool (name);
 		virStoragePoolFree (pools[i]);
@@ -604,6 +620,11 @@ main (int argc, char **argv)
 	status = g_test_run ();
 
 	remove_pool (fx.pool_name);
+	{
+		g_autofree gchar *staging = g_strdup_printf ("%s-staging", fx.pool_name);
+
+		remove_pool (staging);
+	}
 	if (!remove_tree (fx.tmpdir))
 		g_warning ("cannot remove %s", fx.tmpdir);
 	virConnectClose (fx.conn);

@@ -29,8 +29,17 @@ const gchar *nf_image_format_to_string (NfImageFormat format);
 
 /* All calls block: worker threads only. @conn is a live connection. */
 
+/* Where half-made overlays live, inside the image directory (its own
+ * libvirt pool, <pool>-staging). */
+#define NF_STORAGE_STAGING_DIR ".staging"
+
+/* Deletes every half-made overlay left in staging by a crash; returns how
+ * many. */
+guint nf_storage_clear_staging (virConnectPtr conn, const gchar *pool_name, GError **error);
+
 /* Makes the dir-type storage pool @pool_name at @path if missing (its
- * directory too), starts it, and marks it autostart. Idempotent.
+ * directory too), and its staging pool <pool>-staging at @path/.staging,
+ * starts them, and marks them autostart. Idempotent.
  * NF_ERROR_EXISTS if a pool of that name exists elsewhere or is not a
  * directory pool. */
 gboolean nf_storage_ensure_pool (virConnectPtr conn,

@@ -848,9 +848,12 @@ nf_engine_remove_orphan_overlays (NfEngine *self, GError **error)
 	conn = nf_connection_ref_conn (self->connection, error);
 	if (conn == NULL)
 		return 0;
+	removed = nf_storage_clear_staging (conn, self->config->storage_pool, error);
+	if (error != NULL && *error != NULL)
+		return removed;
 	dir = g_dir_open (self->config->storage_path, 0, error);
 	if (dir == NULL)
-		return 0;
+		return removed;
 	while ((entry = g_dir_read_name (dir)) != NULL) {
 		g_autofree gchar *path = g_build_filename (self->config->storage_path, entry, NULL);
 		g_autofree gchar *owner = NULL;

@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -91,8 +93,8 @@ define_pool (virConnectPtr conn, const gchar *pool_name, const gchar *path, GErr
 	return NULL;
 }
 
-gboolean
-nf_storage_ensure_pool (virConnectPtr conn, const gchar *pool_name, const gchar *path, GError **error)
+static gboolean
+ensure_one_pool (virConnectPtr conn, const gchar *pool_name, const gchar *path, GError **error)
 {
 	g_autoptr (virStoragePool) pool = NULL;
 	g_autoptr (GError) error_local = NULL;
@@ -153,6 +155,62 @@ nf_storage_ensure_pool (virConnectPtr conn, const gchar *pool_name, const gchar 
 	return TRUE;
 }
 
+/* Overlays are made in a staging directory that holds nothing but
+ * nestfarm's half-made overlays, tagged there, and only then renamed into
+ * the image directory: a crash at any moment leaves either a tagged
+ * overlay or a file in staging, both of which nestfarm knows are its own. */
+static gchar *
+staging_pool_name (const gchar *pool_name)
+{
+	return g_strdup_printf ("%s-staging", pool_name);
+}
+
+gboolean
+nf_storage_ensure_pool (virConnectPtr conn, const gchar *pool_name, const gchar *path, GError **error)
+{
+	g_autofree gchar *staging = staging_pool_name (pool_name);
+	g_autofree gchar *staging_path = NULL;
+
+	if (!ensure_one_pool (conn, pool_name, path, error))
+		return FALSE;
+	staging_path = g_build_filename (path, NF_STORAGE_STAGING_DIR, NULL);
+	return ensure_one_pool (conn, staging, staging_path, error);
+}
+
+guint
+nf_storage_clear_staging (virConnectPtr conn, const gchar *pool_name, GError **error)
+{
+	g_autofree gchar *staging = staging_pool_name (pool_name);
+	g_autoptr (virStoragePool) pool = nf_storage_lookup_pool (conn, staging, error);
+	g_autofree gchar *directory = NULL;
+	g_autoptr (GDir) dir = NULL;
+	const gchar *entry;
+	guint removed = 0;
+
+	if (pool == NULL)
+		return 0;
+	directory = pool_directory (pool, error);
+	if (directory == NULL)
+		return 0;
+	dir = g_dir_open (directory, 0, error);
+	if (dir == NULL)
+		return 0;
+	while ((entry = g_dir_read_name (dir)) != NULL) {
+		g_autofree gchar *file = g_build_filename (directory, entry, NULL);
+		struct stat st;
+
+		if (lstat (file, &st) != 0 || !S_ISREG (st.st_mode))
+			continue;
+		if (unlink (file) == 0) {
+			g_message ("removed half-made overlay %s", file);
+			removed++;
+		}
+	}
+	if (virStoragePoolRefresh (pool, 0) < 0)
+		virResetLastError ();
+	return removed;
+}
+
 /* ---- overlays ---------------------------------------------------------- */
 
 gchar *
@@ -180,7 +238,9 @@ nf_storage_create_overlay (virConnectPtr conn,
 			   GError **error)
 {
 	g_autoptr (virStoragePool) pool = NULL;
+	g_autoptr (virStoragePool) staging = NULL;
 	g_autoptr (virStorageVol) vol = NULL;
+	g_autofree gchar *staging_name = NULL;
 	g_autofree gchar *name = NULL;
 	g_autofree gchar *directory = NULL;
 	g_autofree gchar *target = NULL;
@@ -201,6 +261,10 @@ nf_storage_create_overlay (virConnectPtr conn,
 		return NULL;
 	directory = pool_directory (pool, error);
 	if (directory == NULL)
+		return NULL;
+	staging_name = staging_pool_name (pool_name);
+	staging = nf_storage_lookup_pool (conn, staging_name, error);
+	if (staging == NULL)
 		return NULL;
 	name = g_strdup_printf ("%s.qcow2", node);
 	/* libvirt would let qemu-img overwrite a file it has not seen yet. */
@@ -236,7 +300,7 @@ nf_storage_create_overlay (virConnectPtr conn,
 				       capacity,
 				       base->path,
 				       nf_image_format_to_string (base->format));
-	vol = virStorageVolCreateXML (pool, xml, 0);
+	vol = virStorageVolCreateXML (staging, xml, 0);
 	if (vol == NULL) {
 		nf_libvirt_set_error (error, "cannot create overlay %s for node %s", name, node);
 		return NULL;
@@ -263,7 +327,25 @@ nf_storage_create_overlay (virConnectPtr conn,
 			     g_strerror (saved_errno));
 		return NULL;
 	}
-	return g_steal_pointer (&path);
+	/* Into place, never over a file that appeared meanwhile. */
+	if (renameat2 (AT_FDCWD, path, AT_FDCWD, target, RENAME_NOREPLACE) < 0) {
+		gint saved_errno = errno;
+
+		if (virStorageVolDelete (vol, 0) < 0)
+			virResetLastError ();
+		g_set_error (error,
+			     NF_ERROR,
+			     saved_errno == EEXIST ? NF_ERROR_EXISTS : NF_ERROR_FAILED,
+			     "Cannot move overlay %s into %s: %s.",
+			     name,
+			     directory,
+			     g_strerror (saved_errno));
+		return NULL;
+	}
+	/* libvirt still lists the staged volume: forget it. */
+	if (virStoragePoolRefresh (staging, 0) < 0)
+		virResetLastError ();
+	return g_steal_pointer (&target);
 }
 
 /* By path, refreshing the pool that holds the directory if libvirt has

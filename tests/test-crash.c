@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "test-crash"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "nestfarm/nf-ovs.h"
+#include "nestfarm/nf-storage.h"
+#include "nf-test-daemon.h"
+#include "nf-test-util.h"
+
+/* Crash anywhere: nestfarmd kills itself (SIGKILL) at a fail point in the
+ * middle of a create, scale, reset or delete, or in the middle of a
+ * rollback; it is started again and must report exactly what libvirt has,
+ * with no overlay, domain or port orphaned, and a following delete must
+ * leave nothing. Needs a build with -Dfail_points=true (tools/test). */
+
+#define ROOT       "/org/nestfarm/Farm1"
+#define MANAGER    "org.nestfarm.Farm1.Manager"
+#define POOL_IFACE "org.nestfarm.Farm1.Pool"
+#define NODE_IFACE "org.nestfarm.Farm1.Node"
+#define SMALL      "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
+#define GONE       G_MAXUINT
+
+typedef struct {
+	const gchar *point; /* where the daemon dies */
+	const gchar *pool;
+	guint prepare;     /* nodes made (not started) before the crash */
+	const gchar *what; /* "create", "scale N", "reset", "delete" */
+	guint nodes_after; /* nodes the pool has after the restart; GONE: no pool */
+} Crash;
+
+static const Crash crashes[] = {
+	{"make:after-overlay", "ca", 0, "create", GONE},
+	{"make:after-define", "cb", 0, "create", GONE},
+	{"make:after-start", "cc", 0, "create", GONE},
+	{"make:after-define", "cd", 1, "scale 3", 1},
+	{"reset:after-delete-overlay", "ce", 1, "reset", 1},
+	{"reset:after-overlay", "cf", 1, "reset", 1},
+	{"remove:after-destroy", "cg", 2, "delete", GONE},
+	{"remove:after-undefine", "ch", 2, "delete", GONE},
+	{"remove:after-undefine", "ci", 2, "scale 1", 1},
+	/* mid-rollback: node 2's name is taken by a foreign domain, so the
+	 * scale-up fails and rolls node 3 back, and dies in that removal */
+	{"remove:after-undefine", "cj", 1, "scale 3", 1},
+};
+
+static NfTestDaemon *daemon_;
+
+static void
+make_pool (const gchar *pool, guint count)
+{
+	g_autofree gchar *args =
+		g_strdup_printf ("('%s', uint32 %u, {" SMALL ", 'start': <false>})", pool, count);
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
+
+	nf_test_job_succeeds (daemon_, reply, 300);
+}
+
+static void
+trigger (const Crash *c)
+{
+	g_autofree gchar *pool_path = g_strdup_printf (ROOT "/pool/%s", c->pool);
+	g_autoptr (GVariant) reply = NULL;
+	g_autoptr (GError) error = NULL;
+	guint count = 0;
+
+	if (g_strcmp0 (c->what, "create") == 0) {
+		g_autofree gchar *args = g_strdup_printf ("('%s', uint32 2, {" SMALL "})", c->pool);
+
+		reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
+	} else if (sscanf (c->what, "scale %u", &count) == 1) {
+		g_autofree gchar *args = g_strdup_printf ("(uint32 %u,)", count);
+
+		reply = nf_test_call_ok (daemon_, pool_path, POOL_IFACE, "Scale", args);
+	} else if (g_strcmp0 (c->what, "reset") == 0) {
+		g_autofree gchar *node = g_strdup_printf (ROOT "/node/%s_2d1", c->pool);
+
+		reply = nf_test_call_ok (daemon_, node, NODE_IFACE, "Reset", NULL);
+	} else {
+		reply = nf_test_call_ok (daemon_, pool_path, POOL_IFACE, "Delete", "({'force': <true>},)");
+	}
+}
+
+static gchar *
+domain_uuid (const gchar *name)
+{
+	g_autofree gchar *out = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domuuid", name, NULL);
+
+	return out != NULL ? g_strdup (g_strstrip (out)) : NULL;
+}
+
+/* The invariant: libvirt, the storage directory, OVS and the daemon agree. */
+static void
+assert_consistent (const Crash *c)
+{
+	g_autoptr (GVariant) objects = nf_test_call_ok (daemon_,
+							ROOT,
+							"org.freedesktop.DBus.ObjectManager",
+							"GetManagedObjects",
+							NULL);
+	g_autoptr (GVariant) managed = g_variant_get_child_value (objects, 0);
+	g_autofree gchar *prefix = g_strdup_printf ("%s-", c->pool);
+	g_autofree gchar *path_prefix = g_strdup_printf (ROOT "/node/%s_2d", c->pool);
+	g_autoptr (GDir) dir = g_dir_open (daemon_->storage_dir, 0, NULL);
+	g_autoptr (NfOvs) ovs = nf_ovs_new (NULL, 5000);
+	g_autoptr (GPtrArray) ports = NULL;
+	g_autoptr (GError) error = NULL;
+	GVariantIter iter;
+	const gchar *path;
+	const gchar *entry;
+	guint reported = 0;
+
+	/* every reported node exists in libvirt */
+	g_variant_iter_init (&iter, managed);
+	while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", &path, NULL)) {
+		g_autofree gchar *name = NULL;
+		g_autofree gchar *uuid = NULL;
+
+		if (!g_str_has_prefix (path, path_prefix))
+			continue;
+		reported++;
+		name = g_strdup_printf ("%s-%s", c->pool, path + strlen (path_prefix));
+		uuid = domain_uuid (name);
+		g_assert_nonnull (uuid);
+	}
+	/* every tagged domain of the pool is reported (the foreign one is
+	 * not nestfarm's and not reported) */
+	g_assert_cmpuint (reported,
+			  ==,
+			  nf_test_domains_named (prefix) - (g_strcmp0 (c->pool, "cj") == 0 ? 1 : 0));
+	if (c->nodes_after == GONE) {
+		g_autofree gchar *pool_path = g_strdup_printf (ROOT "/pool/%s", c->pool);
+
+		g_assert_false (nf_test_object_exists (daemon_, pool_path));
+		g_assert_cmpuint (reported, ==, 0);
+	} else {
+		g_assert_cmpuint (reported, ==, c->nodes_after);
+	}
+	/* every overlay nestfarm made belongs to a domain */
+	g_assert_nonnull (dir);
+	while ((entry = g_dir_read_name (dir)) != NULL) {
+		g_autofree gchar *file = g_build_filename (daemon_->storage_dir, entry, NULL);
+		g_autofree gchar *owner = nf_storage_overlay_owner (file);
+		g_autofree gchar *uuid = NULL;
+
+		if (owner == NULL)
+			continue;
+		uuid = domain_uuid (owner);
+		if (uuid == NULL)
+			g_error ("overlay %s of %s has no domain", file, owner);
+	}
+	/* no OVS port without a domain */
+	ports = nf_ovs_list_ports (ovs, daemon_->bridge, &error);
+	g_assert_no_error (error);
+	for (guint i = 0; i < ports->len; i++) {
+		NfOvsPort *port = g_ptr_array_index (ports, i);
+		g_autofree gchar *out = NULL;
+
+		if (port->vm_uuid == NULL)
+			continue;
+		out = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domname", port->vm_uuid, NULL);
+		if (out == NULL)
+			g_error ("port %s belongs to no domain (%s)", port->name, port->vm_uuid);
+	}
+}
+
+static void
+test_crash (gconstpointer data)
+{
+	const Crash *c = data;
+	g_autofree gchar *pool_path = g_strdup_printf (ROOT "/pool/%s", c->pool);
+	g_autofree gchar *prefix = g_strdup_printf ("%s-", c->pool);
+	gboolean died;
+
+	if (c->prepare > 0)
+		make_pool (c->pool, c->prepare);
+	if (g_strcmp0 (c->pool, "cj") == 0) {
+		g_autofree gchar *xml = g_build_filename (daemon_->dir, "foreign.xml", NULL);
+		g_autofree gchar *out = NULL;
+
+		g_assert_true (
+			g_file_set_contents (xml,
+					     "<domain type='qemu'><name>cj-2</name><memory unit='MiB'>64</memory>"
+					     "<os><type arch='x86_64'>hvm</type></os></domain>",
+					     -1,
+					     NULL));
+		out = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "define", xml, NULL);
+		g_assert_nonnull (out);
+	}
+
+	/* Arm the fail point, then make the daemon walk into it. */
+	nf_test_daemon_stop (daemon_);
+	g_setenv ("NF_FAIL_POINT", c->point, TRUE);
+	nf_test_daemon_start (daemon_);
+	g_unsetenv ("NF_FAIL_POINT");
+	trigger (c);
+	died = nf_test_daemon_wait_death (daemon_, 120);
+	g_test_message ("%s during %s: %s", c->point, c->what, died ? "crashed" : "did not reach it");
+	if (g_strcmp0 (c->pool, "cj") != 0)
+		g_assert_true (died);
+	if (!died)
+		nf_test_daemon_stop (daemon_);
+
+	nf_test_daemon_start (daemon_);
+	assert_consistent (c);
+
+	/* and a delete leaves nothing of nestfarm's */
+	if (nf_test_object_exists (daemon_, pool_path)) {
+		g_autoptr (GVariant) reply =
+			nf_test_call_ok (daemon_, pool_path, POOL_IFACE, "Delete", "({'force': <true>},)");
+
+		nf_test_job_succeeds (daemon_, reply, 300);
+	}
+	if (g_strcmp0 (c->pool, "cj") == 0) {
+		g_assert_cmpuint (nf_test_domains_named ("cj-2"), ==, 1);
+		g_free (nf_test_run ("virsh", "-q", "-c", "qemu:///system", "undefine", "cj-2", NULL));
+	}
+	g_assert_cmpuint (nf_test_domains_named (prefix), ==, 0);
+	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
+}
+
+int
+main (int argc, char **argv)
+{
+	const gchar *pools[G_N_ELEMENTS (crashes) + 1] = {NULL};
+	int rc;
+
+	g_test_init (&argc, &argv, NULL);
+	for (guint i = 0; i < G_N_ELEMENTS (crashes); i++) {
+		g_autofree gchar *name = g_strdup_printf ("/crash/%s/%s", crashes[i].what, crashes[i].point);
+
+		pools[i] = crashes[i].pool;
+		nf_test_cleanup_leftovers (crashes[i].pool, NULL);
+		g_strdelimit (name, " ", '-');
+		g_test_add_data_func (name, &crashes[i], test_crash);
+	}
+	daemon_ = nf_test_daemon_new ("crash", NULL);
+	nf_test_daemon_start (daemon_);
+	rc = g_test_run ();
+	nf_test_daemon_free (daemon_, pools);
+	return rc;
+}
