@@ -416,7 +416,7 @@ nf_manager_save (NfManager *self, GError **error)
 
 	for (GList *l = pools; l != NULL; l = l->next)
 		g_ptr_array_add (specs, (gpointer) nf_pool_get_spec (l->data));
-	return nf_store_save (self->store, specs, self->intents, error);
+	return nf_store_save (self->store, specs, self->intents, self->next_job_id, error);
 }
 
 NfIntent *

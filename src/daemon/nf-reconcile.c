@@ -11,6 +11,7 @@
 #include "nf-reconcile.h"
 
 typedef struct {
+	guint next_job;
 	GPtrArray *specs; /* NfPoolSpec */
 	GPtrArray *nodes; /* NfNodeInfo */
 } Found;
@@ -109,12 +110,13 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 	g_autoptr (GError) store_error = NULL;
 	Found *found;
 	guint orphans;
+	guint next_job = 1;
 
 	if (!nf_engine_prepare (engine, &error)) {
 		g_task_return_error (task, error);
 		return;
 	}
-	if (!nf_store_load (self->store, &specs, &intents, &store_error)) {
+	if (!nf_store_load (self->store, &specs, &intents, &next_job, &store_error)) {
 		g_autofree gchar *aside = g_strdup_printf ("%s.broken-%" G_GINT64_FORMAT,
 							   nf_store_get_path (self->store),
 							   g_get_real_time () / G_USEC_PER_SEC);
@@ -149,6 +151,7 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 		g_message ("reconcile: removed %u overlays that no node used", orphans);
 	}
 	found = g_new0 (Found, 1);
+	found->next_job = next_job;
 	found->specs = g_steal_pointer (&specs);
 	found->nodes = g_steal_pointer (&nodes);
 	g_task_return_pointer (task, found, (GDestroyNotify) found_free);
@@ -189,6 +192,7 @@ nf_reconcile_finish (NfManager *self, GAsyncResult *res, GError **error)
 
 	if (found == NULL)
 		return FALSE;
+	self->next_job_id = MAX (self->next_job_id, found->next_job);
 	/* Pools the state file knows... */
 	for (guint i = 0; i < found->specs->len; i++) {
 		g_autoptr (NfPool) pool = nf_pool_new (g_ptr_array_index (found->specs, i));

@@ -116,7 +116,7 @@ add_intent (JsonBuilder *b, const NfIntent *intent)
 }
 
 gboolean
-nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, GError **error)
+nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, guint next_job, GError **error)
 {
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -127,6 +127,8 @@ nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, GError **err
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "version");
 	json_builder_add_int_value (b, NF_STORE_VERSION);
+	json_builder_set_member_name (b, "next-job");
+	json_builder_add_int_value (b, next_job);
 	json_builder_set_member_name (b, "pools");
 	json_builder_begin_array (b);
 	for (guint i = 0; pools != NULL && i < pools->len; i++)
@@ -267,7 +269,7 @@ read_intent (JsonNode *node, GError **error)
 }
 
 gboolean
-nf_store_load (NfStore *self, GPtrArray **pools_out, GPtrArray **intents_out, GError **error)
+nf_store_load (NfStore *self, GPtrArray **pools_out, GPtrArray **intents_out, guint *next_job, GError **error)
 {
 	g_autoptr (JsonParser) parser = json_parser_new ();
 	g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_spec_free);
@@ -276,6 +278,7 @@ nf_store_load (NfStore *self, GPtrArray **pools_out, GPtrArray **intents_out, GE
 	JsonNode *root;
 	JsonArray *array;
 
+	*next_job = 1;
 	if (!g_file_test (self->path, G_FILE_TEST_EXISTS)) {
 		*pools_out = g_steal_pointer (&pools);
 		*intents_out = g_steal_pointer (&intents);
@@ -299,6 +302,8 @@ nf_store_load (NfStore *self, GPtrArray **pools_out, GPtrArray **intents_out, GE
 			     self->path);
 		return FALSE;
 	}
+	if (!read_uint (json_node_get_object (root), "next-job", next_job, NULL))
+		*next_job = 1;
 	array = get_array (json_node_get_object (root), "pools");
 	for (guint i = 0; array != NULL && i < json_array_get_length (array); i++) {
 		NfPoolSpec *spec = read_pool (json_array_get_element (array, i), &error_local);

@@ -31,7 +31,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfStore, nf_store_free)
 const gchar *nf_store_get_path (NfStore *self);
 /* A missing file is an empty state. A file that does not parse is an error
  * (the caller keeps it aside and rebuilds from libvirt). */
-gboolean nf_store_load (NfStore *self, GPtrArray **pools, GPtrArray **intents, GError **error);
-gboolean nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, GError **error);
+/* @next_job: the next job number, kept so job paths never repeat across
+ * restarts (a client may still hold an old one). */
+gboolean nf_store_load (NfStore *self, GPtrArray **pools, GPtrArray **intents, guint *next_job, GError **error);
+gboolean nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, guint next_job, GError **error);
 
 G_END_DECLS

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "test-store"
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "nestfarm/nf-error.h"
+#include "nf-store.h"
+
+/* The state file: written whole or not at all, read back exactly. */
+
+static gchar *
+scratch_dir (void)
+{
+	g_autoptr (GError) error = NULL;
+	gchar *dir = g_dir_make_tmp ("nf-store-XXXXXX", &error);
+
+	g_assert_no_error (error);
+	return dir;
+}
+
+static NfPoolSpec *
+sample_spec (const gchar *name, guint count)
+{
+	NfPoolSpec *spec = nf_pool_spec_new ();
+
+	spec->name = g_strdup (name);
+	spec->profile = g_strdup ("kvm-compute");
+	spec->count = count;
+	spec->image = g_strdup ("/var/lib/nestfarm/images/base.qcow2");
+	spec->vcpus = 2;
+	spec->memory_mib = 4096;
+	spec->disk_gib = 20;
+	spec->trunk_bridge = g_strdup ("nftrunk0");
+	spec->vlans = g_strdup ("100-199,300");
+	spec->mgmt_network = g_strdup ("default");
+	spec->start = FALSE;
+	return spec;
+}
+
+static void
+test_missing_is_empty (void)
+{
+	g_autofree gchar *dir = scratch_dir ();
+	g_autoptr (NfStore) store = nf_store_new (dir);
+	g_autoptr (GPtrArray) pools = NULL;
+	g_autoptr (GPtrArray) intents = NULL;
+	g_autoptr (GError) error = NULL;
+	guint next_job = 0;
+
+	g_assert_true (nf_store_load (store, &pools, &intents, &next_job, &error));
+	g_assert_no_error (error);
+	g_assert_cmpuint (pools->len, ==, 0);
+	g_assert_cmpuint (intents->len, ==, 0);
+	g_assert_cmpuint (next_job, ==, 1);
+	g_rmdir (dir);
+}
+
+static void
+test_round_trip (void)
+{
+	g_autofree gchar *dir = scratch_dir ();
+	g_autoptr (NfStore) store = nf_store_new (dir);
+	g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_spec_free);
+	g_autoptr (GPtrArray) intents = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
+	g_autoptr (GPtrArray) pools_back = NULL;
+	g_autoptr (GPtrArray) intents_back = NULL;
+	g_autoptr (GError) error = NULL;
+	NfIntent *intent = nf_intent_new (7, "scale-up", "contrail");
+	const guint indexes[] = {5, 6};
+	NfPoolSpec *back;
+	NfIntent *intent_back;
+	guint next_job = 0;
+
+	g_ptr_array_add (pools, sample_spec ("contrail", 4));
+	g_ptr_array_add (pools, sample_spec ("k8s", 1));
+	g_array_append_vals (intent->indexes, indexes, G_N_ELEMENTS (indexes));
+	g_ptr_array_add (intents, intent);
+	g_assert_true (nf_store_save (store, pools, intents, 42, &error));
+	g_assert_no_error (error);
+
+	g_assert_true (nf_store_load (store, &pools_back, &intents_back, &next_job, &error));
+	g_assert_no_error (error);
+	g_assert_cmpuint (next_job, ==, 42);
+	g_assert_cmpuint (pools_back->len, ==, 2);
+	back = g_ptr_array_index (pools_back, 0);
+	g_assert_cmpstr (back->name, ==, "contrail");
+	g_assert_cmpuint (back->count, ==, 4);
+	g_assert_cmpstr (back->vlans, ==, "100-199,300");
+	g_assert_cmpstr (back->mgmt_network, ==, "default");
+	g_assert_cmpuint (back->memory_mib, ==, 4096);
+	g_assert_false (back->start);
+	g_assert_cmpuint (intents_back->len, ==, 1);
+	intent_back = g_ptr_array_index (intents_back, 0);
+	g_assert_cmpuint (intent_back->job, ==, 7);
+	g_assert_cmpstr (intent_back->kind, ==, "scale-up");
+	g_assert_cmpuint (intent_back->indexes->len, ==, 2);
+	g_assert_cmpuint (g_array_index (intent_back->indexes, guint, 1), ==, 6);
+	g_unlink (nf_store_get_path (store));
+	g_rmdir (dir);
+}
+
+static void
+test_broken_file (void)
+{
+	g_autofree gchar *dir = scratch_dir ();
+	g_autoptr (NfStore) store = nf_store_new (dir);
+	g_autoptr (GPtrArray) pools = NULL;
+	g_autoptr (GPtrArray) intents = NULL;
+	g_autoptr (GError) error = NULL;
+	guint next_job = 0;
+	const gchar *broken[] = {
+		"{\"pools\": [",
+		"[]",
+		"{\"pools\": [{\"name\": 3}]}",
+		"{\"pools\": [{\"name\": \"a\"}]}",
+		"{\"operations\": [{\"job\": -1}]}",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (broken); i++) {
+		g_assert_true (g_file_set_contents (nf_store_get_path (store), broken[i], -1, NULL));
+		g_assert_false (nf_store_load (store, &pools, &intents, &next_job, &error));
+		g_assert_error (error, NF_ERROR, NF_ERROR_FAILED);
+		g_assert_nonnull (strstr (error->message, nf_store_get_path (store)));
+		g_clear_error (&error);
+	}
+	g_unlink (nf_store_get_path (store));
+	g_rmdir (dir);
+}
+
+/* Each save replaces the whole file through a temporary one, and leaves
+ * nothing else behind. */
+static void
+test_save_replaces_whole (void)
+{
+	g_autofree gchar *dir = scratch_dir ();
+	g_autoptr (NfStore) store = nf_store_new (dir);
+	g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_spec_free);
+	g_autoptr (GPtrArray) back = NULL;
+	g_autoptr (GPtrArray) intents = NULL;
+	g_autoptr (GDir) listing = NULL;
+	g_autoptr (GError) error = NULL;
+	guint next_job = 0;
+	guint files = 0;
+
+	for (guint i = 0; i < 50; i++) {
+		g_autofree gchar *name = g_strdup_printf ("pool%u", i);
+
+		g_ptr_array_add (pools, sample_spec (name, i + 1));
+		g_assert_true (nf_store_save (store, pools, NULL, i + 1, &error));
+		g_assert_no_error (error);
+	}
+	g_ptr_array_set_size (pools, 1);
+	g_assert_true (nf_store_save (store, pools, NULL, 99, &error));
+	g_assert_true (nf_store_load (store, &back, &intents, &next_job, &error));
+	g_assert_no_error (error);
+	g_assert_cmpuint (back->len, ==, 1);
+	g_assert_cmpuint (next_job, ==, 99);
+	listing = g_dir_open (dir, 0, NULL);
+	while (g_dir_read_name (listing) != NULL)
+		files++;
+	g_assert_cmpuint (files, ==, 1);
+	g_unlink (nf_store_get_path (store));
+	g_rmdir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+	g_test_init (&argc, &argv, NULL);
+	g_test_add_func ("/store/missing-is-empty", test_missing_is_empty);
+	g_test_add_func ("/store/round-trip", test_round_trip);
+	g_test_add_func ("/store/broken-file", test_broken_file);
+	g_test_add_func ("/store/save-replaces-whole", test_save_replaces_whole);
+	return g_test_run ();
+}
