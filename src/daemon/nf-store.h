@@ -33,7 +33,11 @@ const gchar *nf_store_get_path (NfStore *self);
  * (the caller keeps it aside and rebuilds from libvirt). */
 /* @next_job: the next job number, kept so job paths never repeat across
  * restarts (a client may still hold an old one). */
-gboolean nf_store_load (NfStore *self, GPtrArray **pools, GPtrArray **intents, guint *next_job, GError **error);
+gboolean nf_store_load (NfStore *self,
+			GPtrArray **pools,
+			GPtrArray **intents,
+			guint *next_job,
+			GError **error);
 gboolean nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, guint next_job, GError **error);
 
 G_END_DECLS

@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# bash completion for nestfarmctl(1)
+
+__nestfarmctl_names()
+{
+	# $1: pool or node; the first column of the list, header skipped
+	local -a global=()
+	local word
+	for word in "${COMP_WORDS[@]}"; do
+		[[ $word == --session ]] && global+=(--session)
+	done
+	nestfarmctl "${global[@]}" "$1" list 2>/dev/null | awk 'NR > 1 && NF > 1 { print $1 }'
+}
+
+_nestfarmctl()
+{
+	local cur prev
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+
+	local global_opts="--session --json --quiet --no-progress --help"
+	local -A verbs=(
+		[pool]="create delete list show scale start stop"
+		[node]="list show start stop reset console"
+		[host]="check"
+		[lab]="apply status stop"
+	)
+
+	# the group and verb: the first two words that are not options
+	local group="" verb="" i word nargs=0
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		word=${COMP_WORDS[i]}
+		case $word in
+		--profile | --image | --vcpus | --memory | --disk | --bridge | --vlans | --timeout)
+			((i++))
+			continue
+			;;
+		-*) continue ;;
+		esac
+		if [[ -z $group ]]; then
+			group=$word
+		elif [[ -z $verb ]]; then
+			verb=$word
+		else
+			((nargs++))
+		fi
+	done
+
+	case $prev in
+	--image)
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return
+		;;
+	--vlans)
+		mapfile -t COMPREPLY < <(compgen -W "all" -- "$cur")
+		return
+		;;
+	--profile)
+		mapfile -t COMPREPLY < <(compgen -W "kvm-compute esxi-host" -- "$cur")
+		return
+		;;
+	--vcpus | --memory | --disk | --bridge | --timeout)
+		return
+		;;
+	esac
+
+	if [[ -z $group ]]; then
+		mapfile -t COMPREPLY < <(compgen -W "pool node host lab help $global_opts --version" -- "$cur")
+		return
+	fi
+	if [[ -z $verb ]]; then
+		mapfile -t COMPREPLY < <(compgen -W "${verbs[$group]} --help" -- "$cur")
+		return
+	fi
+
+	local opts="$global_opts"
+	case $group/$verb in
+	pool/create) opts+=" --profile --image --vcpus --memory --disk --bridge --vlans --no-start" ;;
+	pool/delete | pool/stop | node/stop | lab/stop) opts+=" --force --timeout" ;;
+	node/console) opts+=" --follow --no-follow" ;;
+	lab/apply) opts+=" --dry-run --prune" ;;
+	esac
+	if [[ $cur == -* ]]; then
+		mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
+		return
+	fi
+	((nargs > 0)) && return
+	case $group/$verb in
+	pool/delete | pool/show | pool/scale | pool/start | pool/stop | node/list)
+		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names pool)" -- "$cur")
+		;;
+	node/show | node/start | node/stop | node/reset | node/console)
+		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names node)" -- "$cur")
+		;;
+	lab/*)
+		compopt -o filenames 2>/dev/null
+		mapfile -t COMPREPLY < <(compgen -f -X '!*.pool' -- "$cur"; compgen -d -- "$cur")
+		;;
+	esac
+}
+
+complete -F _nestfarmctl nestfarmctl

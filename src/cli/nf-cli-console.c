@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-cli"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nf-cli.h"
+
+/* nestfarmctl node console: the node's serial console as its log file
+ * (the ConsoleLog property), followed like tail -f on a terminal. It is
+ * read-only: nestfarmd has no console stream, and nestfarmctl never talks
+ * to libvirt itself, so typing into the console is left to virsh. */
+
+#define POLL_MS 200
+
+typedef struct {
+	GMainLoop *loop;
+	gchar *node_path;
+	gchar *log;
+	gint fd;
+	NfExit code;
+} Console;
+
+/* Copies what is new in the log to stdout; FALSE on a read error. */
+static gboolean
+copy_new (Console *c)
+{
+	gchar buffer[8192];
+
+	for (;;) {
+		gssize n = read (c->fd, buffer, sizeof buffer);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return FALSE;
+		if (n == 0)
+			break;
+		if (fwrite (buffer, 1, (gsize) n, stdout) != (gsize) n)
+			return FALSE;
+	}
+	fflush (stdout);
+	return TRUE;
+}
+
+/* virtlogd rotates and truncates the log: start again from the top of
+ * whatever file the path names now. */
+static void
+reopen_if_replaced (Console *c)
+{
+	struct stat now, open_file;
+	gint fd;
+
+	if (g_stat (c->log, &now) != 0 || fstat (c->fd, &open_file) != 0)
+		return;
+	if (now.st_ino == open_file.st_ino && now.st_dev == open_file.st_dev) {
+		if (now.st_size < lseek (c->fd, 0, SEEK_CUR))
+			lseek (c->fd, 0, SEEK_SET);
+		return;
+	}
+	fd = g_open (c->log, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	copy_new (c); /* the rest of the old file first */
+	close (c->fd);
+	c->fd = fd;
+}
+
+static gboolean
+on_poll (gpointer user_data)
+{
+	Console *c = user_data;
+
+	reopen_if_replaced (c);
+	if (!copy_new (c)) {
+		fprintf (stderr, "nestfarmctl: cannot read %s: %s\n", c->log, g_strerror (errno));
+		c->code = NF_EXIT_FAILED;
+		g_main_loop_quit (c->loop);
+		return G_SOURCE_CONTINUE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_interrupt (gpointer user_data)
+{
+	Console *c = user_data;
+
+	g_main_loop_quit (c->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+on_object_removed (GDBusObjectManager *objects, GDBusObject *object, Console *c)
+{
+	if (g_strcmp0 (g_dbus_object_get_object_path (object), c->node_path) != 0)
+		return;
+	copy_new (c);
+	fprintf (stderr, "\nnestfarmctl: the node is gone\n");
+	g_main_loop_quit (c->loop);
+}
+
+static NfExit
+follow (NfCli *cli, Console *c, NfDBusNode *node)
+{
+	guint poll_id, interrupt_id;
+	gulong removed_id;
+
+	fprintf (stderr,
+		 "--- %s: following %s (read-only); Ctrl-C to stop.\n"
+		 "--- To type into the console, as root: virsh -c %s console %s\n",
+		 nf_dbus_node_get_name (node),
+		 c->log,
+		 nf_dbus_manager_get_libvirt_uri (cli->manager),
+		 nf_dbus_node_get_domain_uuid (node));
+	c->loop = g_main_loop_new (NULL, FALSE);
+	poll_id = g_timeout_add (POLL_MS, on_poll, c);
+	interrupt_id = g_unix_signal_add (SIGINT, on_interrupt, c);
+	removed_id = g_signal_connect (cli->objects, "object-removed", G_CALLBACK (on_object_removed), c);
+	g_main_loop_run (c->loop);
+	g_signal_handler_disconnect (cli->objects, removed_id);
+	g_source_remove (poll_id);
+	g_source_remove (interrupt_id);
+	g_main_loop_unref (c->loop);
+	return c->code;
+}
+
+NfExit
+nf_cli_node_console (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	gboolean want_follow = FALSE, no_follow = FALSE;
+	const GOptionEntry entries[] = {
+		{"follow",
+		 'f',
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &want_follow,
+		 "Follow the log even without a terminal",
+		 NULL},
+		{"no-follow",
+		 0,
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &no_follow,
+		 "Print the log and exit, even on a terminal",
+		 NULL},
+		{NULL},
+	};
+	g_autoptr (NfDBusNode) node = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *node_path = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, entries, &argc, &argv, 1, 0);
+	Console c = {.fd = -1, .code = NF_EXIT_OK};
+	gint saved_errno;
+
+	if (code != NF_EXIT_OK)
+		return code;
+	if (want_follow && no_follow)
+		return nf_cli_usage_error (verb, "--follow and --no-follow exclude each other");
+	if (!nf_cli_check_node_name (verb, argv[1], &code))
+		return code;
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+	node = nf_cli_lookup_node (cli, argv[1], &error);
+	if (node == NULL)
+		return nf_cli_fail (error);
+	if (nf_dbus_node_get_console_log (node) == NULL || nf_dbus_node_get_console_log (node)[0] == '\0')
+		return nf_cli_fail_literal (NF_EXIT_FAILED, "node %s has no console log", argv[1]);
+	if (!want_follow && !no_follow)
+		want_follow = isatty (STDIN_FILENO) && isatty (STDOUT_FILENO);
+
+	node_path = nf_cli_node_path (argv[1]);
+	c.node_path = node_path;
+	c.log = (gchar *) nf_dbus_node_get_console_log (node);
+	c.fd = g_open (c.log, O_RDONLY | O_CLOEXEC, 0);
+	saved_errno = errno;
+	if (c.fd < 0)
+		return nf_cli_fail_literal (saved_errno == EACCES ? NF_EXIT_NOT_AUTHORIZED : NF_EXIT_FAILED,
+					    "cannot read the console log of %s (%s): %s%s",
+					    argv[1],
+					    c.log,
+					    g_strerror (saved_errno),
+					    saved_errno == EACCES ? "; console logs are for root" : "");
+	if (!copy_new (&c)) {
+		saved_errno = errno;
+		close (c.fd);
+		return nf_cli_fail_literal (NF_EXIT_FAILED,
+					    "cannot read %s: %s",
+					    c.log,
+					    g_strerror (saved_errno));
+	}
+	if (want_follow)
+		code = follow (cli, &c, node);
+	close (c.fd);
+	return code;
+}

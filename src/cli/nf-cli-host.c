@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-cli"
+
+#include "config.h"
+
+#include <stdio.h>
+
+#include "nf-cli.h"
+
+/* nestfarmctl host check: the daemon's CheckHost report, each check as
+ * pass, warn or fail with its fix. Fails (exit 1) when nodes cannot run:
+ * nested KVM is unavailable and emulation is off or unavailable. */
+
+static const gchar *
+lookup_string (GVariant *dict, const gchar *key)
+{
+	const gchar *value = NULL;
+
+	if (dict == NULL || !g_variant_lookup (dict, key, "&s", &value))
+		return NULL;
+	return value;
+}
+
+/* for human output: never NULL */
+static const gchar *
+text_of (GVariant *dict, const gchar *key)
+{
+	const gchar *value = lookup_string (dict, key);
+
+	return value != NULL ? value : "?";
+}
+
+static guint64
+lookup_uint64 (GVariant *dict, const gchar *key)
+{
+	guint64 value = 0;
+
+	if (dict != NULL)
+		g_variant_lookup (dict, key, "t", &value);
+	return value;
+}
+
+static void
+add_member_string (JsonBuilder *builder, const gchar *key, const gchar *value)
+{
+	json_builder_set_member_name (builder, key);
+	if (value != NULL)
+		json_builder_add_string_value (builder, value);
+	else
+		json_builder_add_null_value (builder);
+}
+
+/* One document whether or not the host can run nodes; @report is NULL
+ * when CheckHost failed with @error. */
+static void
+print_json (GVariant *report, GVariant *checks, const gchar *error)
+{
+	g_autoptr (JsonBuilder) builder = json_builder_new ();
+
+	json_builder_begin_object (builder);
+	json_builder_set_member_name (builder, "usable");
+	json_builder_add_boolean_value (builder, report != NULL);
+	add_member_string (builder, "error", error);
+	add_member_string (builder, "accelerator", lookup_string (report, "accelerator"));
+	add_member_string (builder, "nested_feature", lookup_string (report, "nested-feature"));
+	add_member_string (builder, "reason", lookup_string (report, "reason"));
+	json_builder_set_member_name (builder, "memory_total_mib");
+	json_builder_add_int_value (builder, (gint64) lookup_uint64 (report, "memory-total-mib"));
+	json_builder_set_member_name (builder, "memory_available_mib");
+	json_builder_add_int_value (builder, (gint64) lookup_uint64 (report, "memory-available-mib"));
+	json_builder_set_member_name (builder, "checks");
+	json_builder_begin_array (builder);
+	for (gsize i = 0; checks != NULL && i < g_variant_n_children (checks); i++) {
+		g_autoptr (GVariant) check = g_variant_get_child_value (checks, i);
+
+		json_builder_begin_object (builder);
+		add_member_string (builder, "id", lookup_string (check, "id"));
+		add_member_string (builder, "status", lookup_string (check, "status"));
+		add_member_string (builder, "detail", lookup_string (check, "detail"));
+		add_member_string (builder, "fix", lookup_string (check, "fix"));
+		json_builder_end_object (builder);
+	}
+	json_builder_end_array (builder);
+	json_builder_end_object (builder);
+	nf_cli_print_json (json_builder_get_root (builder));
+}
+
+static void
+print_human (NfCli *cli, GVariant *report, GVariant *checks)
+{
+	const gchar *accelerator = lookup_string (report, "accelerator");
+	g_autofree gchar *accel_line = g_strdup_printf ("%s (nodes get %s)",
+							text_of (report, "accelerator"),
+							text_of (report, "nested-feature"));
+	g_autofree gchar *memory = g_strdup_printf ("%" G_GUINT64_FORMAT " MiB total, %" G_GUINT64_FORMAT
+						    " MiB available, %" G_GUINT64_FORMAT " MiB held by nodes",
+						    lookup_uint64 (report, "memory-total-mib"),
+						    lookup_uint64 (report, "memory-available-mib"),
+						    nf_dbus_manager_get_memory_committed_mib (cli->manager));
+	const gchar *uri = nf_dbus_manager_get_libvirt_uri (cli->manager);
+	guint counts[3] = {0, 0, 0};
+	g_autofree gchar *summary = NULL;
+
+	nf_cli_print_wrapped ("Accelerator:  ", "              ", accel_line);
+	nf_cli_print_wrapped ("              ", "              ", text_of (report, "reason"));
+	nf_cli_print_wrapped ("Memory:       ", "              ", memory);
+	if (uri != NULL)
+		nf_cli_print_wrapped ("libvirt:      ", "              ", uri);
+	printf ("\n");
+	for (gsize i = 0; i < g_variant_n_children (checks); i++) {
+		g_autoptr (GVariant) check = g_variant_get_child_value (checks, i);
+		const gchar *status = lookup_string (check, "status");
+		const gchar *fix = lookup_string (check, "fix");
+		g_autofree gchar *first = g_strdup_printf ("[%s] ", text_of (check, "status"));
+		g_autofree gchar *line =
+			g_strdup_printf ("%s: %s", text_of (check, "id"), text_of (check, "detail"));
+
+		nf_cli_print_wrapped (first, "       ", line);
+		if (fix != NULL && g_strcmp0 (status, "pass") != 0) {
+			g_autofree gchar *fix_line = g_strdup_printf ("fix: %s", fix);
+
+			nf_cli_print_wrapped ("       ", "            ", fix_line);
+		}
+		if (g_strcmp0 (status, "pass") == 0)
+			counts[0]++;
+		else if (g_strcmp0 (status, "warn") == 0)
+			counts[1]++;
+		else
+			counts[2]++;
+	}
+	summary = g_strdup_printf ("%u passed, %u warnings, %u failed: nodes run %s.",
+				   counts[0],
+				   counts[1],
+				   counts[2],
+				   g_strcmp0 (accelerator, "kvm") == 0 ? "with nested KVM"
+								       : "emulated (QEMU TCG, slowly)");
+	printf ("\n");
+	nf_cli_print_wrapped ("", "", summary);
+}
+
+NfExit
+nf_cli_host_check (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	g_autoptr (GVariant) report = NULL;
+	g_autoptr (GVariant) checks = NULL;
+	g_autoptr (GError) error = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, NULL, &argc, &argv, 0, 0);
+
+	if (code != NF_EXIT_OK)
+		return code;
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+	/* probing libvirt can take a while on a busy host */
+	g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (cli->manager), 120000);
+	if (!nf_dbus_manager_call_check_host_sync (cli->manager, &report, NULL, &error)) {
+		g_autoptr (GError) shown = g_error_copy (error);
+
+		code = nf_cli_error_exit (error);
+		if (!cli->json || code != NF_EXIT_FAILED)
+			return nf_cli_fail (error);
+		g_dbus_error_strip_remote_error (shown);
+		print_json (NULL, NULL, shown->message);
+		return code;
+	}
+	checks = g_variant_lookup_value (report, "checks", G_VARIANT_TYPE ("aa{sv}"));
+	if (checks == NULL)
+		checks = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
+	if (cli->json)
+		print_json (report, checks, NULL);
+	else
+		print_human (cli, report, checks);
+	return NF_EXIT_OK;
+}

@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-cli"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "nestfarm/nf-error.h"
+#include "nestfarm/nf-names.h"
+#include "nestfarm/nf-vlan.h"
+#include "nf-cli-lab.h"
+
+/* Lab files (contract, "Lab files"): GKeyFile text with one [Pool] group.
+ * GKeyFile decodes the values; a line scan first finds where each key is,
+ * so that every complaint names its file and line. */
+
+#define LAB_GROUP "Pool"
+
+static const gchar *const lab_keys[] = {
+	"Name",
+	"Count",
+	"Profile",
+	"Image",
+	"VCPUs",
+	"MemoryMiB",
+	"DiskGiB",
+	"TrunkBridge",
+	"VLANs",
+	"Start",
+};
+
+void
+nf_lab_pool_free (NfLabPool *pool)
+{
+	if (pool == NULL)
+		return;
+	g_free (pool->file);
+	g_free (pool->name);
+	g_free (pool->profile);
+	g_free (pool->image);
+	g_free (pool->trunk_bridge);
+	g_free (pool->vlans);
+	g_free (pool);
+}
+
+typedef struct {
+	const gchar *file;
+	GKeyFile *keys;
+	GHashTable *lines; /* key -> line number */
+	GPtrArray *problems;
+} LabFile;
+
+static void G_GNUC_PRINTF (3, 4) complain (LabFile *lf, guint line, const gchar *format, ...)
+{
+	g_autofree gchar *message = NULL;
+	va_list args;
+
+	va_start (args, format);
+	message = g_strdup_vprintf (format, args);
+	va_end (args);
+	if (line > 0)
+		g_ptr_array_add (lf->problems, g_strdup_printf ("%s:%u: %s", lf->file, line, message));
+	else
+		g_ptr_array_add (lf->problems, g_strdup_printf ("%s: %s", lf->file, message));
+}
+
+static gboolean
+is_lab_key (const gchar *key)
+{
+	for (guint i = 0; i < G_N_ELEMENTS (lab_keys); i++) {
+		if (g_str_equal (key, lab_keys[i]))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* The line scan: groups, keys and their lines; the shapes GKeyFile would
+ * accept silently (a second group, a repeated key) are refused too. */
+static guint
+scan_lines (LabFile *lf, const gchar *text)
+{
+	g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+	guint group_line = 0;
+	gboolean in_other_group = FALSE;
+
+	for (guint n = 0; lines[n] != NULL; n++) {
+		gchar *line = g_strstrip (lines[n]);
+		guint number = n + 1;
+		gchar *equals;
+		gpointer seen;
+
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		if (line[0] == '[') {
+			gsize len = strlen (line);
+
+			in_other_group = TRUE;
+			if (line[len - 1] != ']') {
+				complain (lf, number, "'%s' is not a group line; write [Pool]", line);
+				continue;
+			}
+			line[len - 1] = '\0';
+			if (!g_str_equal (line + 1, LAB_GROUP)) {
+				complain (lf,
+					  number,
+					  "unknown group [%s]; a lab file has one [Pool] group",
+					  line + 1);
+				continue;
+			}
+			if (group_line != 0) {
+				complain (lf,
+					  number,
+					  "a second [Pool] group (the first is on line %u); one pool per file",
+					  group_line);
+				continue;
+			}
+			group_line = number;
+			in_other_group = FALSE;
+			continue;
+		}
+		equals = strchr (line, '=');
+		if (equals == NULL) {
+			complain (lf, number, "'%s' is not a Key=Value line, a [group] or a # comment", line);
+			continue;
+		}
+		*equals = '\0';
+		g_strchomp (line);
+		if (group_line == 0 && !in_other_group) {
+			complain (lf, number, "%s= comes before the [Pool] group", line);
+			continue;
+		}
+		if (in_other_group)
+			continue;
+		if (!is_lab_key (line)) {
+			complain (lf,
+				  number,
+				  "unknown key '%s'; [Pool] knows Name, Count, Profile, Image, VCPUs, MemoryMiB, DiskGiB, "
+				  "TrunkBridge, VLANs and Start",
+				  line);
+			continue;
+		}
+		seen = g_hash_table_lookup (lf->lines, line);
+		if (seen != NULL) {
+			complain (lf,
+				  number,
+				  "%s is set twice (also on line %u)",
+				  line,
+				  GPOINTER_TO_UINT (seen));
+			continue;
+		}
+		g_hash_table_insert (lf->lines, g_strdup (line), GUINT_TO_POINTER (number));
+	}
+	return group_line;
+}
+
+static guint
+line_of (LabFile *lf, const gchar *key)
+{
+	return GPOINTER_TO_UINT (g_hash_table_lookup (lf->lines, key));
+}
+
+/* The value of @key, stripped; NULL where the file does not set it. */
+static gchar *
+get_value (LabFile *lf, const gchar *key)
+{
+	g_autoptr (GError) error = NULL;
+	gchar *value;
+
+	if (line_of (lf, key) == 0)
+		return NULL;
+	value = g_key_file_get_string (lf->keys, LAB_GROUP, key, &error);
+	if (value == NULL) {
+		complain (lf, line_of (lf, key), "%s: %s", key, error->message);
+		return NULL;
+	}
+	return g_strstrip (value);
+}
+
+static gboolean
+get_uint (LabFile *lf, const gchar *key, guint min, guint max, guint *out)
+{
+	g_autofree gchar *value = get_value (lf, key);
+	guint64 parsed = 0;
+
+	if (value == NULL)
+		return FALSE;
+	if (!g_ascii_string_to_unsigned (value, 10, min, max, &parsed, NULL)) {
+		complain (lf,
+			  line_of (lf, key),
+			  "%s must be a whole number from %u to %u, not '%s'",
+			  key,
+			  min,
+			  max,
+			  value);
+		return FALSE;
+	}
+	*out = (guint) parsed;
+	return TRUE;
+}
+
+static void
+read_values (LabFile *lf, NfLabPool *pool)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *start = NULL;
+	g_autofree gchar *vlans = NULL;
+
+	pool->name = get_value (lf, "Name");
+	if (pool->name == NULL && line_of (lf, "Name") == 0)
+		complain (lf, pool->line, "[Pool] has no Name; Name and Count are required");
+	else if (pool->name != NULL && !nf_pool_name_validate (pool->name, &error))
+		complain (lf, line_of (lf, "Name"), "Name '%s': %s", pool->name, error->message);
+	g_clear_error (&error);
+	if (line_of (lf, "Count") == 0)
+		complain (lf, pool->line, "[Pool] has no Count; Name and Count are required");
+	else
+		get_uint (lf, "Count", 1, NF_CLI_COUNT_MAX, &pool->count);
+
+	pool->profile = get_value (lf, "Profile");
+	if (pool->profile != NULL && !nf_pool_name_validate (pool->profile, NULL))
+		complain (lf, line_of (lf, "Profile"), "Profile '%s' is not a profile name", pool->profile);
+	pool->image = get_value (lf, "Image");
+	if (pool->image != NULL && (pool->image[0] == '\0' ||
+				    (!g_path_is_absolute (pool->image) && strchr (pool->image, '/') != NULL)))
+		complain (lf,
+			  line_of (lf, "Image"),
+			  "Image '%s' must be an absolute path or a volume name",
+			  pool->image);
+	get_uint (lf, "VCPUs", 1, NF_CLI_VCPUS_MAX, &pool->vcpus);
+	get_uint (lf, "MemoryMiB", NF_CLI_MEMORY_MIN, NF_CLI_MEMORY_MAX, &pool->memory_mib);
+	get_uint (lf, "DiskGiB", 1, NF_CLI_DISK_MAX, &pool->disk_gib);
+	pool->trunk_bridge = get_value (lf, "TrunkBridge");
+	if (pool->trunk_bridge != NULL &&
+	    (pool->trunk_bridge[0] == '\0' || strlen (pool->trunk_bridge) > NF_CLI_BRIDGE_MAX ||
+	     strspn (pool->trunk_bridge, NF_CLI_BRIDGE_CHARS) != strlen (pool->trunk_bridge)))
+		complain (lf,
+			  line_of (lf, "TrunkBridge"),
+			  "TrunkBridge '%s' is not a bridge name: use 1 to %d characters of A-Z, a-z, 0-9, '_', '.' and '-'",
+			  pool->trunk_bridge,
+			  NF_CLI_BRIDGE_MAX);
+	vlans = get_value (lf, "VLANs");
+	if (vlans != NULL) {
+		g_autoptr (NfVlanSet) set = nf_vlan_set_parse (vlans, &error);
+
+		if (set == NULL)
+			complain (lf, line_of (lf, "VLANs"), "VLANs '%s': %s", vlans, error->message);
+		else
+			pool->vlans = nf_vlan_set_to_string (set);
+	}
+	start = get_value (lf, "Start");
+	if (start != NULL) {
+		pool->start_set = TRUE;
+		if (g_str_equal (start, "true") || g_str_equal (start, "1"))
+			pool->start = TRUE;
+		else if (!g_str_equal (start, "false") && !g_str_equal (start, "0"))
+			complain (lf, line_of (lf, "Start"), "Start must be true or false, not '%s'", start);
+	}
+}
+
+static NfLabPool *
+load_file (const gchar *file, GPtrArray *problems)
+{
+	g_autoptr (NfLabPool) pool = g_new0 (NfLabPool, 1);
+	g_autoptr (GKeyFile) keys = g_key_file_new ();
+	g_autoptr (GHashTable) lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *text = NULL;
+	LabFile lf = {file, keys, lines, problems};
+	guint before = problems->len;
+	gsize length = 0;
+
+	pool->file = g_strdup (file);
+	if (!g_file_get_contents (file, &text, &length, &error)) {
+		complain (&lf, 0, "%s", error->message);
+		return NULL;
+	}
+	if (!g_utf8_validate_len (text, length, NULL)) {
+		complain (&lf, 0, "not UTF-8 text");
+		return NULL;
+	}
+	pool->line = scan_lines (&lf, text);
+	if (pool->line == 0) {
+		if (problems->len == before)
+			complain (&lf,
+				  0,
+				  "no [Pool] group; a lab file has one, with at least Name and Count");
+		return NULL;
+	}
+	/* the values too, so that one run shows every problem */
+	if (!g_key_file_load_from_data (keys, text, length, G_KEY_FILE_NONE, &error)) {
+		/* the line scan has said where, as a rule */
+		if (problems->len == before)
+			complain (&lf, 0, "%s", error->message);
+		return NULL;
+	}
+	read_values (&lf, pool);
+	if (problems->len > before)
+		return NULL;
+	return g_steal_pointer (&pool);
+}
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+	return strcmp (*(const gchar *const *) a, *(const gchar *const *) b);
+}
+
+static GPtrArray *
+list_files (const gchar *path, GError **error)
+{
+	g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GDir) dir = NULL;
+	const gchar *entry;
+
+	if (!g_file_test (path, G_FILE_TEST_IS_DIR)) {
+		if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+			g_set_error (error,
+				     NF_ERROR,
+				     NF_ERROR_NOT_FOUND,
+				     "%s: no such file or directory",
+				     path);
+			return NULL;
+		}
+		g_ptr_array_add (files, g_strdup (path));
+		return g_steal_pointer (&files);
+	}
+	dir = g_dir_open (path, 0, error);
+	if (dir == NULL)
+		return NULL;
+	while ((entry = g_dir_read_name (dir)) != NULL) {
+		if (g_str_has_suffix (entry, ".pool"))
+			g_ptr_array_add (files, g_strdup (entry));
+	}
+	g_ptr_array_sort (files, compare_names);
+	for (guint i = 0; i < files->len; i++) {
+		gchar *full = g_build_filename (path, files->pdata[i], NULL);
+
+		g_free (files->pdata[i]);
+		files->pdata[i] = full;
+	}
+	if (files->len == 0) {
+		g_set_error (error, NF_ERROR, NF_ERROR_NOT_FOUND, "%s has no *.pool files", path);
+		return NULL;
+	}
+	return g_steal_pointer (&files);
+}
+
+GPtrArray *
+nf_lab_load (const gchar *path, GError **error)
+{
+	g_autoptr (GPtrArray) files = list_files (path, error);
+	g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_lab_pool_free);
+	g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+
+	if (files == NULL)
+		return NULL;
+	for (guint i = 0; i < files->len; i++) {
+		NfLabPool *pool = load_file (g_ptr_array_index (files, i), problems);
+		NfLabPool *twin;
+
+		if (pool == NULL)
+			continue;
+		twin = g_hash_table_lookup (names, pool->name);
+		if (twin != NULL) {
+			g_ptr_array_add (problems,
+					 g_strdup_printf ("%s:%u: pool '%s' is also defined in %s",
+							  pool->file,
+							  pool->line,
+							  pool->name,
+							  twin->file));
+			nf_lab_pool_free (pool);
+			continue;
+		}
+		g_hash_table_insert (names, pool->name, pool);
+		g_ptr_array_add (pools, pool);
+	}
+	if (problems->len > 0) {
+		g_autofree gchar *all = NULL;
+
+		g_ptr_array_add (problems, NULL);
+		all = g_strjoinv ("\n", (gchar **) problems->pdata);
+		g_set_error_literal (error, NF_ERROR, NF_ERROR_INVALID_ARGUMENT, all);
+		return NULL;
+	}
+	return g_steal_pointer (&pools);
+}

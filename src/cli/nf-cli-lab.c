@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-cli"
+
+#include "config.h"
+
+#include <stdio.h>
+
+#include "nf-cli-lab.h"
+#include "nf-cli.h"
+
+/* nestfarmctl lab apply FILE|DIR: every pool named in the lab files is
+ * made to match its file. A missing pool is created, one whose Count
+ * differs is scaled, one that matches is left alone (no node re-made);
+ * pools the files do not name are left alone too, unless --prune. Only
+ * Count can change in place: other differences are reported, not acted
+ * on. (lab status and lab stop: nf-cli-lab-status.c) */
+
+typedef enum {
+	ACTION_NONE,
+	ACTION_CREATE,
+	ACTION_SCALE,
+} Action;
+
+typedef struct {
+	NfLabPool *lab;
+	Action action;
+	guint have; /* nodes now, for a scale */
+	guint was;  /* wanted count now */
+} Plan;
+
+static void
+add_difference (GPtrArray *differences, const gchar *key, const gchar *in_pool, const gchar *in_file)
+{
+	if (in_file == NULL || g_strcmp0 (in_pool, in_file) == 0)
+		return;
+	g_ptr_array_add (differences,
+			 g_strdup_printf ("%s is %s in the file, %s in the pool",
+					  key,
+					  in_file,
+					  in_pool != NULL && in_pool[0] != '\0' ? in_pool : "unset"));
+}
+
+static void
+add_number_difference (GPtrArray *differences, const gchar *key, guint in_pool, guint in_file)
+{
+	g_autofree gchar *pool_text = g_strdup_printf ("%u", in_pool);
+	g_autofree gchar *file_text = g_strdup_printf ("%u", in_file);
+
+	if (in_file != 0)
+		add_difference (differences, key, pool_text, file_text);
+}
+
+GPtrArray *
+nf_cli_lab_differences (const NfLabPool *lab, NfDBusPool *pool)
+{
+	GPtrArray *differences = g_ptr_array_new_with_free_func (g_free);
+
+	add_difference (differences, "Profile", nf_dbus_pool_get_profile (pool), lab->profile);
+	add_difference (differences, "Image", nf_dbus_pool_get_image (pool), lab->image);
+	add_number_difference (differences, "VCPUs", nf_dbus_pool_get_vcpus (pool), lab->vcpus);
+	add_number_difference (differences, "MemoryMiB", nf_dbus_pool_get_memory_mib (pool), lab->memory_mib);
+	add_difference (differences, "TrunkBridge", nf_dbus_pool_get_trunk_bridge (pool), lab->trunk_bridge);
+	add_difference (differences, "VLANs", nf_dbus_pool_get_vlans (pool), lab->vlans);
+	return differences;
+}
+
+GPtrArray *
+nf_cli_lab_load (const gchar *path, NfExit *exit_code)
+{
+	g_autoptr (GError) error = NULL;
+	GPtrArray *lab = nf_lab_load (path, &error);
+	g_auto (GStrv) lines = NULL;
+
+	if (lab != NULL)
+		return lab;
+	lines = g_strsplit (error->message, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++)
+		fprintf (stderr, "nestfarmctl: %s\n", lines[i]);
+	fprintf (stderr, "nestfarmctl: nothing was applied\n");
+	*exit_code = NF_EXIT_FAILED;
+	return NULL;
+}
+
+static void
+plan_pool (NfCli *cli, Plan *plan)
+{
+	const NfLabPool *lab = plan->lab;
+	g_autoptr (NfDBusPool) pool = nf_cli_lookup_pool (cli, lab->name, NULL);
+	g_autoptr (GPtrArray) differences = NULL;
+
+	if (pool == NULL) {
+		plan->action = ACTION_CREATE;
+		return;
+	}
+	plan->have = nf_cli_pool_node_count (pool);
+	plan->was = nf_dbus_pool_get_count (pool);
+	plan->action = plan->was != lab->count ? ACTION_SCALE : ACTION_NONE;
+	differences = nf_cli_lab_differences (lab, pool);
+	for (guint i = 0; i < differences->len; i++)
+		fprintf (stderr,
+			 "nestfarmctl: warning: %s: pool %s: %s; only Count changes in place (delete the pool to "
+			 "make it anew)\n",
+			 lab->file,
+			 lab->name,
+			 (const gchar *) g_ptr_array_index (differences, i));
+}
+
+static void
+describe (NfCli *cli, const Plan *plan, gboolean dry_run)
+{
+	const NfLabPool *lab = plan->lab;
+
+	if (cli->quiet && !dry_run)
+		return;
+	switch (plan->action) {
+	case ACTION_CREATE:
+		printf ("%s: %s pool %s with %u node%s\n",
+			lab->file,
+			dry_run ? "would create" : "creating",
+			lab->name,
+			lab->count,
+			lab->count == 1 ? "" : "s");
+		break;
+	case ACTION_SCALE:
+		printf ("%s: %s pool %s from %u to %u nodes\n",
+			lab->file,
+			dry_run ? "would scale" : "scaling",
+			lab->name,
+			plan->was,
+			lab->count);
+		break;
+	case ACTION_NONE:
+		printf ("%s: pool %s matches; left as it is\n", lab->file, lab->name);
+		break;
+	default:
+		g_assert_not_reached ();
+	}
+	fflush (stdout);
+}
+
+static GVariant *
+create_options (const NfLabPool *lab)
+{
+	GVariantBuilder options;
+
+	g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+	if (lab->profile != NULL)
+		g_variant_builder_add (&options, "{sv}", "profile", g_variant_new_string (lab->profile));
+	if (lab->image != NULL)
+		g_variant_builder_add (&options, "{sv}", "image", g_variant_new_string (lab->image));
+	if (lab->vcpus != 0)
+		g_variant_builder_add (&options, "{sv}", "vcpus", g_variant_new_uint32 (lab->vcpus));
+	if (lab->memory_mib != 0)
+		g_variant_builder_add (&options, "{sv}", "memory-mib", g_variant_new_uint32 (lab->memory_mib));
+	if (lab->disk_gib != 0)
+		g_variant_builder_add (&options, "{sv}", "disk-gib", g_variant_new_uint32 (lab->disk_gib));
+	if (lab->trunk_bridge != NULL)
+		g_variant_builder_add (&options,
+				       "{sv}",
+				       "trunk-bridge",
+				       g_variant_new_string (lab->trunk_bridge));
+	if (lab->vlans != NULL)
+		g_variant_builder_add (&options, "{sv}", "vlans", g_variant_new_string (lab->vlans));
+	if (lab->start_set)
+		g_variant_builder_add (&options, "{sv}", "start", g_variant_new_boolean (lab->start));
+	return g_variant_builder_end (&options);
+}
+
+static NfExit
+carry_out (NfCli *cli, const Plan *plan)
+{
+	const NfLabPool *lab = plan->lab;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *job_path = NULL;
+
+	if (plan->action == ACTION_CREATE) {
+		g_autofree gchar *pool_path = NULL;
+
+		nf_cli_proxy_allow_slow_auth (cli->manager);
+		if (!nf_dbus_manager_call_create_pool_sync (cli->manager,
+							    lab->name,
+							    lab->count,
+							    create_options (lab),
+							    &pool_path,
+							    &job_path,
+							    NULL,
+							    &error))
+			return nf_cli_fail (error);
+		return nf_cli_follow_job (cli, job_path, lab->count);
+	}
+	if (plan->action == ACTION_SCALE) {
+		g_autoptr (NfDBusPool) pool = nf_cli_lookup_pool (cli, lab->name, &error);
+
+		if (pool == NULL)
+			return nf_cli_fail (error);
+		nf_cli_proxy_allow_slow_auth (pool);
+		if (!nf_dbus_pool_call_scale_sync (pool, lab->count, &job_path, NULL, &error))
+			return nf_cli_fail (error);
+		return nf_cli_follow_job (cli,
+					  job_path,
+					  lab->count > plan->have ? lab->count - plan->have
+								  : plan->have - lab->count);
+	}
+	return NF_EXIT_OK;
+}
+
+/* The lab's pools as they are now: a table, or an array of pool objects. */
+static NfExit
+show_pools (NfCli *cli, GPtrArray *lab)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (NfTable) table = nf_table_new ();
+	g_autoptr (JsonArray) array = json_array_new ();
+
+	if (!nf_cli_refresh (cli, &error))
+		return nf_cli_fail (error);
+	nf_table_add_column (table, "POOL", NF_TABLE_COLUMN_DEFAULT);
+	nf_table_add_column (table, "STATE", NF_TABLE_COLUMN_DEFAULT);
+	nf_table_add_column (table, "NODES", NF_TABLE_COLUMN_RIGHT);
+	nf_table_add_column (table, "FILE", NF_TABLE_COLUMN_OPTIONAL);
+	for (guint i = 0; i < lab->len; i++) {
+		NfLabPool *one = g_ptr_array_index (lab, i);
+		g_autoptr (NfDBusPool) pool = nf_cli_lookup_pool (cli, one->name, NULL);
+		g_autofree gchar *nodes = NULL;
+
+		if (pool == NULL)
+			continue;
+		if (cli->json) {
+			json_array_add_element (array, nf_cli_pool_to_json (cli, pool));
+			continue;
+		}
+		nodes = g_strdup_printf ("%u/%u",
+					 nf_cli_pool_node_count (pool),
+					 nf_dbus_pool_get_count (pool));
+		nf_table_add_row (table, one->name, nf_dbus_pool_get_state (pool), nodes, one->file, NULL);
+	}
+	if (cli->json) {
+		JsonNode *root = json_node_new (JSON_NODE_ARRAY);
+
+		json_node_set_array (root, array);
+		nf_cli_print_json (root);
+		return NF_EXIT_OK;
+	}
+	printf ("\n");
+	nf_table_print (table, NF_CLI_WIDTH);
+	return NF_EXIT_OK;
+}
+
+static gboolean
+named_in (GPtrArray *lab, const gchar *name)
+{
+	for (guint i = 0; i < lab->len; i++) {
+		if (g_strcmp0 (((NfLabPool *) g_ptr_array_index (lab, i))->name, name) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* --prune: delete every pool that no file names */
+static NfExit
+prune (NfCli *cli, GPtrArray *lab, gboolean dry_run, gboolean *changed)
+{
+	g_autoptr (GPtrArray) pools = nf_cli_list_pools (cli);
+
+	for (guint i = 0; i < pools->len; i++) {
+		NfDBusPool *pool = g_ptr_array_index (pools, i);
+		const gchar *name = nf_dbus_pool_get_name (pool);
+		g_autofree gchar *job_path = NULL;
+		g_autoptr (GError) error = NULL;
+		g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+		NfExit code;
+
+		if (named_in (lab, name))
+			continue;
+		if (!cli->quiet || dry_run)
+			printf ("%s pool %s: no lab file names it\n",
+				dry_run ? "would delete" : "deleting",
+				name);
+		fflush (stdout);
+		if (dry_run)
+			continue;
+		*changed = TRUE;
+		nf_cli_proxy_allow_slow_auth (pool);
+		if (!nf_dbus_pool_call_delete_sync (pool,
+						    g_variant_builder_end (&options),
+						    &job_path,
+						    NULL,
+						    &error))
+			return nf_cli_fail (error);
+		code = nf_cli_follow_job (cli, job_path, nf_cli_pool_node_count (pool));
+		if (code != NF_EXIT_OK)
+			return code;
+	}
+	return NF_EXIT_OK;
+}
+
+NfExit
+nf_cli_lab_apply (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	gboolean dry_run = FALSE;
+	gboolean prune_others = FALSE;
+	const GOptionEntry entries[] = {
+		{"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Only say what would be done", NULL},
+		{"prune",
+		 0,
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &prune_others,
+		 "Also delete every pool that no file names",
+		 NULL},
+		{NULL},
+	};
+	g_autoptr (GPtrArray) lab = NULL;
+	g_autofree Plan *plans = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, entries, &argc, &argv, 1, 0);
+	gboolean changed = FALSE;
+
+	if (code != NF_EXIT_OK)
+		return code;
+	lab = nf_cli_lab_load (argv[1], &code);
+	if (lab == NULL)
+		return code;
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+
+	/* every decision before any change */
+	plans = g_new0 (Plan, lab->len);
+	for (guint i = 0; i < lab->len; i++) {
+		plans[i].lab = g_ptr_array_index (lab, i);
+		plan_pool (cli, &plans[i]);
+	}
+	for (guint i = 0; i < lab->len; i++) {
+		describe (cli, &plans[i], dry_run);
+		if (dry_run || plans[i].action == ACTION_NONE)
+			continue;
+		changed = TRUE;
+		code = carry_out (cli, &plans[i]);
+		if (code != NF_EXIT_OK) {
+			fprintf (stderr,
+				 "nestfarmctl: stopped at %s; the files after it were not applied\n",
+				 plans[i].lab->file);
+			return code;
+		}
+	}
+	if (prune_others) {
+		code = prune (cli, lab, dry_run, &changed);
+		if (code != NF_EXIT_OK)
+			return code;
+	}
+	if (dry_run || cli->quiet)
+		return NF_EXIT_OK;
+	if (!changed && !cli->json) {
+		printf ("Every pool matches its file; nothing to do.\n");
+		return NF_EXIT_OK;
+	}
+	return show_pools (cli, lab);
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "nf-cli.h"
+
+G_BEGIN_DECLS
+
+/* One pool of a lab file: [Pool] in NAME.pool. Unset keys are NULL or 0:
+ * nestfarmd's defaults apply. */
+typedef struct {
+	gchar *file;
+	guint line; /* of the [Pool] group */
+	gchar *name;
+	guint count;
+	gchar *profile;
+	gchar *image;
+	guint vcpus;
+	guint memory_mib;
+	guint disk_gib;
+	gchar *trunk_bridge;
+	gchar *vlans; /* normalized */
+	gboolean start;
+	gboolean start_set;
+} NfLabPool;
+
+void nf_lab_pool_free (NfLabPool *pool);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfLabPool, nf_lab_pool_free)
+
+/* Reads a *.pool file, or every *.pool file of a directory in name order.
+ * Strict: any unknown group or key, bad value or missing Name/Count fails
+ * the whole load; the message has one "FILE:LINE: what" line per
+ * problem. */
+GPtrArray *nf_lab_load (const gchar *path, GError **error);
+
+/* nf-cli-lab.c: nf_lab_load for a verb, each problem on its own line;
+ * NULL with *exit_code set when a file is refused. */
+GPtrArray *nf_cli_lab_load (const gchar *path, NfExit *exit_code);
+/* What differs between @lab and @pool besides Count, one phrase each. */
+GPtrArray *nf_cli_lab_differences (const NfLabPool *lab, NfDBusPool *pool);
+
+G_END_DECLS

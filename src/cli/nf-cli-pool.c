@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-cli"
+
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "nestfarm/nf-vlan.h"
+#include "nf-cli.h"
+
+/* nestfarmctl pool create|delete|list|show|scale|start|stop */
+
+/* Shows the pool as it is after a job, as 'pool show' does. */
+static NfExit
+show_result (NfCli *cli, const gchar *name, NfExit code)
+{
+	g_autoptr (NfDBusPool) pool = NULL;
+	g_autoptr (GError) error = NULL;
+
+	if (code != NF_EXIT_OK || cli->quiet)
+		return code;
+	if (!nf_cli_refresh (cli, &error))
+		return nf_cli_fail (error);
+	pool = nf_cli_lookup_pool (cli, name, &error);
+	if (pool == NULL)
+		return nf_cli_fail (error);
+	if (cli->json) {
+		nf_cli_print_json (nf_cli_pool_to_json (cli, pool));
+		return NF_EXIT_OK;
+	}
+	printf ("\n");
+	nf_cli_print_pool (cli, pool);
+	return NF_EXIT_OK;
+}
+
+/* an image path relative to here means this directory: the daemon has
+ * another one */
+static gchar *
+image_argument (const gchar *image)
+{
+	if (g_path_is_absolute (image))
+		return g_strdup (image);
+	if (strchr (image, '/') != NULL || g_file_test (image, G_FILE_TEST_IS_REGULAR))
+		return g_canonicalize_filename (image, NULL);
+	return g_strdup (image); /* a volume name */
+}
+
+NfExit
+nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	g_autofree gchar *profile = NULL;
+	g_autofree gchar *image = NULL;
+	g_autofree gchar *vcpus_text = NULL;
+	g_autofree gchar *memory_text = NULL;
+	g_autofree gchar *disk_text = NULL;
+	g_autofree gchar *bridge = NULL;
+	g_autofree gchar *vlans = NULL;
+	gboolean no_start = FALSE;
+	const GOptionEntry entries[] = {
+		{"profile", 0, 0, G_OPTION_ARG_STRING, &profile, "The profile (default kvm-compute)", "P"},
+		{"image",
+		 0,
+		 0,
+		 G_OPTION_ARG_FILENAME,
+		 &image,
+		 "The base image: a path or a volume name",
+		 "PATH"},
+		{"vcpus", 0, 0, G_OPTION_ARG_STRING, &vcpus_text, "Virtual CPUs per node", "N"},
+		{"memory", 0, 0, G_OPTION_ARG_STRING, &memory_text, "Memory per node in MiB", "MIB"},
+		{"disk", 0, 0, G_OPTION_ARG_STRING, &disk_text, "Disk size per node in GiB", "GIB"},
+		{"bridge", 0, 0, G_OPTION_ARG_STRING, &bridge, "The Open vSwitch trunk bridge", "BR"},
+		{"vlans",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &vlans,
+		 "VLANs on the trunk: all, or a list like 100-199,300",
+		 "all|LIST"},
+		{"no-start", 0, 0, G_OPTION_ARG_NONE, &no_start, "Make the nodes but do not start them", NULL},
+		{NULL},
+	};
+	g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *pool_path = NULL;
+	g_autofree gchar *job_path = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, entries, &argc, &argv, 2, 0);
+	const gchar *name;
+	guint count = 0, value = 0;
+
+	if (code != NF_EXIT_OK)
+		return code;
+	name = argv[1];
+	if (!nf_cli_check_pool_name (verb, "NAME", name, &code) ||
+	    !nf_cli_parse_uint (verb, "COUNT", argv[2], 1, NF_CLI_COUNT_MAX, &count, &code))
+		return code;
+	if (profile != NULL) {
+		if (!nf_cli_check_pool_name (verb, "--profile", profile, &code))
+			return code;
+		g_variant_builder_add (&options, "{sv}", "profile", g_variant_new_string (profile));
+	}
+	if (image != NULL) {
+		g_autofree gchar *absolute = image_argument (image);
+
+		if (image[0] == '\0')
+			return nf_cli_usage_error (verb, "--image must not be empty");
+		g_variant_builder_add (&options, "{sv}", "image", g_variant_new_string (absolute));
+	}
+	if (vcpus_text != NULL) {
+		if (!nf_cli_parse_uint (verb, "--vcpus", vcpus_text, 1, NF_CLI_VCPUS_MAX, &value, &code))
+			return code;
+		g_variant_builder_add (&options, "{sv}", "vcpus", g_variant_new_uint32 (value));
+	}
+	if (memory_text != NULL) {
+		if (!nf_cli_parse_uint (verb,
+					"--memory",
+					memory_text,
+					NF_CLI_MEMORY_MIN,
+					NF_CLI_MEMORY_MAX,
+					&value,
+					&code))
+			return code;
+		g_variant_builder_add (&options, "{sv}", "memory-mib", g_variant_new_uint32 (value));
+	}
+	if (disk_text != NULL) {
+		if (!nf_cli_parse_uint (verb, "--disk", disk_text, 1, NF_CLI_DISK_MAX, &value, &code))
+			return code;
+		g_variant_builder_add (&options, "{sv}", "disk-gib", g_variant_new_uint32 (value));
+	}
+	if (bridge != NULL) {
+		if (!nf_cli_check_bridge (verb, bridge, &code))
+			return code;
+		g_variant_builder_add (&options, "{sv}", "trunk-bridge", g_variant_new_string (bridge));
+	}
+	if (vlans != NULL) {
+		g_autoptr (NfVlanSet) set = nf_vlan_set_parse (vlans, &error);
+
+		if (set == NULL)
+			return nf_cli_usage_error (verb, "--vlans '%s': %s", vlans, error->message);
+		g_variant_builder_add (&options, "{sv}", "vlans", g_variant_new_string (vlans));
+	}
+	if (no_start)
+		g_variant_builder_add (&options, "{sv}", "start", g_variant_new_boolean (FALSE));
+
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+	nf_cli_proxy_allow_slow_auth (cli->manager);
+	if (!nf_dbus_manager_call_create_pool_sync (cli->manager,
+						    name,
+						    count,
+						    g_variant_builder_end (&options),
+						    &pool_path,
+						    &job_path,
+						    NULL,
+						    &error))
+		return nf_cli_fail (error);
+	return show_result (cli, name, nf_cli_follow_job (cli, job_path, count));
+}
+
+static void
+add_stop_options (GVariantBuilder *options, gboolean force, guint timeout)
+{
+	if (force)
+		g_variant_builder_add (options, "{sv}", "force", g_variant_new_boolean (TRUE));
+	if (timeout > 0)
+		g_variant_builder_add (options, "{sv}", "shutdown-timeout", g_variant_new_uint32 (timeout));
+}
+
+/* pool delete and pool stop share their options */
+static NfExit
+stop_or_delete (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, gboolean delete)
+{
+	gboolean force = FALSE;
+	g_autofree gchar *timeout_text = NULL;
+	const GOptionEntry entries[] = {
+		{"force",
+		 0,
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &force,
+		 "Power the nodes off at once, no graceful shutdown",
+		 NULL},
+		{"timeout",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &timeout_text,
+		 "Seconds for a graceful shutdown",
+		 "SECONDS"},
+		{NULL},
+	};
+	g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+	g_autoptr (NfDBusPool) pool = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *job_path = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, entries, &argc, &argv, 1, 0);
+	guint timeout = 0;
+	guint nodes;
+
+	if (code != NF_EXIT_OK)
+		return code;
+	if (!nf_cli_check_pool_name (verb, "NAME", argv[1], &code))
+		return code;
+	if (timeout_text != NULL &&
+	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_CLI_TIMEOUT_MAX, &timeout, &code))
+		return code;
+	add_stop_options (&options, force, timeout);
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+	pool = nf_cli_lookup_pool (cli, argv[1], &error);
+	if (pool == NULL)
+		return nf_cli_fail (error);
+	nodes = nf_cli_pool_node_count (pool);
+	nf_cli_proxy_allow_slow_auth (pool);
+	if (delete ? !nf_dbus_pool_call_delete_sync (pool,
+						     g_variant_builder_end (&options),
+						     &job_path,
+						     NULL,
+						     &error)
+		   : !nf_dbus_pool_call_stop_sync (pool,
+						   g_variant_builder_end (&options),
+						   &job_path,
+						   NULL,
+						   &error))
+		return nf_cli_fail (error);
+	code = nf_cli_follow_job (cli, job_path, nodes);
+	if (!delete)
+		return show_result (cli, argv[1], code);
+	if (code == NF_EXIT_OK && !cli->quiet)
+		printf ("Pool %s is deleted.\n", argv[1]);
+	return code;
+}
+
+NfExit
+nf_cli_pool_delete (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	return stop_or_delete (cli, verb, argc, argv, TRUE);
+}
+
+NfExit
+nf_cli_pool_stop (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	return stop_or_delete (cli, verb, argc, argv, FALSE);
+}
+
+NfExit
+nf_cli_pool_list (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	g_autoptr (GPtrArray) pools = NULL;
+	g_autoptr (NfTable) table = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, NULL, &argc, &argv, 0, 0);
+
+	if (code != NF_EXIT_OK)
+		return code;
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+	pools = nf_cli_list_pools (cli);
+	if (cli->json) {
+		g_autoptr (JsonArray) array = json_array_sized_new (pools->len);
+		JsonNode *root = json_node_new (JSON_NODE_ARRAY);
+
+		for (guint i = 0; i < pools->len; i++)
+			json_array_add_element (array,
+						nf_cli_pool_to_json (cli, g_ptr_array_index (pools, i)));
+		json_node_set_array (root, array);
+		nf_cli_print_json (root);
+		return NF_EXIT_OK;
+	}
+	if (pools->len == 0) {
+		printf ("No pools; 'nestfarmctl pool create NAME COUNT' makes one.\n");
+		return NF_EXIT_OK;
+	}
+	table = nf_table_new ();
+	nf_table_add_column (table, "POOL", NF_TABLE_COLUMN_DEFAULT);
+	nf_table_add_column (table, "STATE", NF_TABLE_COLUMN_DEFAULT);
+	nf_table_add_column (table, "NODES", NF_TABLE_COLUMN_RIGHT);
+	nf_table_add_column (table, "VCPUS", NF_TABLE_COLUMN_RIGHT);
+	nf_table_add_column (table, "MEMORY", NF_TABLE_COLUMN_RIGHT);
+	nf_table_add_column (table, "PROFILE", NF_TABLE_COLUMN_OPTIONAL);
+	nf_table_add_column (table, "VLANS", NF_TABLE_COLUMN_OPTIONAL);
+	for (guint i = 0; i < pools->len; i++) {
+		NfDBusPool *pool = g_ptr_array_index (pools, i);
+		g_autofree gchar *nodes = g_strdup_printf ("%u/%u",
+							   nf_cli_pool_node_count (pool),
+							   nf_dbus_pool_get_count (pool));
+		g_autofree gchar *vcpus = g_strdup_printf ("%u", nf_dbus_pool_get_vcpus (pool));
+		g_autofree gchar *memory = g_strdup_printf ("%u MiB", nf_dbus_pool_get_memory_mib (pool));
+
+		nf_table_add_row (table,
+				  nf_dbus_pool_get_name (pool),
+				  nf_dbus_pool_get_state (pool),
+				  nodes,
+				  vcpus,
+				  memory,
+				  nf_dbus_pool_get_profile (pool),
+				  nf_dbus_pool_get_vlans (pool),
+				  NULL);
+	}
+	nf_table_print (table, NF_CLI_WIDTH);
+	return NF_EXIT_OK;
+}
+
+NfExit
+nf_cli_pool_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	g_autoptr (NfDBusPool) pool = NULL;
+	g_autoptr (GError) error = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, NULL, &argc, &argv, 1, 0);
+
+	if (code != NF_EXIT_OK)
+		return code;
+	if (!nf_cli_check_pool_name (verb, "NAME", argv[1], &code))
+		return code;
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+	pool = nf_cli_lookup_pool (cli, argv[1], &error);
+	if (pool == NULL)
+		return nf_cli_fail (error);
+	if (cli->json)
+		nf_cli_print_json (nf_cli_pool_to_json (cli, pool));
+	else
+		nf_cli_print_pool (cli, pool);
+	return NF_EXIT_OK;
+}
+
+NfExit
+nf_cli_pool_scale (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	g_autoptr (NfDBusPool) pool = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *job_path = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, NULL, &argc, &argv, 2, 0);
+	guint count = 0, have;
+
+	if (code != NF_EXIT_OK)
+		return code;
+	if (!nf_cli_check_pool_name (verb, "NAME", argv[1], &code) ||
+	    !nf_cli_parse_uint (verb, "COUNT", argv[2], 0, NF_CLI_COUNT_MAX, &count, &code))
+		return code;
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+	pool = nf_cli_lookup_pool (cli, argv[1], &error);
+	if (pool == NULL)
+		return nf_cli_fail (error);
+	have = nf_cli_pool_node_count (pool);
+	nf_cli_proxy_allow_slow_auth (pool);
+	if (!nf_dbus_pool_call_scale_sync (pool, count, &job_path, NULL, &error))
+		return nf_cli_fail (error);
+	code = nf_cli_follow_job (cli, job_path, count > have ? count - have : have - count);
+	return show_result (cli, argv[1], code);
+}
+
+NfExit
+nf_cli_pool_start (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	g_autoptr (NfDBusPool) pool = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *job_path = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, NULL, &argc, &argv, 1, 0);
+
+	if (code != NF_EXIT_OK)
+		return code;
+	if (!nf_cli_check_pool_name (verb, "NAME", argv[1], &code))
+		return code;
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+	pool = nf_cli_lookup_pool (cli, argv[1], &error);
+	if (pool == NULL)
+		return nf_cli_fail (error);
+	nf_cli_proxy_allow_slow_auth (pool);
+	if (!nf_dbus_pool_call_start_sync (pool, &job_path, NULL, &error))
+		return nf_cli_fail (error);
+	code = nf_cli_follow_job (cli, job_path, nf_cli_pool_node_count (pool));
+	return show_result (cli, argv[1], code);
+}
