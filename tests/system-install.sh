@@ -1,0 +1,221 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The README's system install, into a DESTDIR: `meson setup --prefix=/usr
+# --sysconfdir=/etc --localstatedir=/var`, then `meson install`. Checks that
+# every file lands where nestfarmd, D-Bus, polkit, systemd and
+# systemd-tmpfiles read it, and runs `systemd-analyze verify` on each
+# installed unit (TAP output). Usage: system-install.sh MESON
+#
+# verify checks that every command a unit runs exists, so it runs with
+# --root on the DESTDIR: the installed units against the installed
+# programs. The DESTDIR also gets a copy of this host's own units
+# (sysinit.target, dbus.socket, ...), as on a real system. It needs no
+# systemd as PID 1.
+#
+# Functions run through expect() and quiet() look unreachable to shellcheck.
+# shellcheck disable=SC2317
+
+set -u
+
+meson=${1:?usage: system-install.sh MESON}
+src=${NF_SOURCE_ROOT:?}
+
+for tool in systemd-analyze systemd-tmpfiles; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "Bail out! $tool not found; run tools/setup"
+		exit 1
+	fi
+done
+
+readonly UNITS=(nestfarmd.service nestfarm-lab.service nestfarm-pool@.service nestfarm.target)
+readonly BUS_NAME=org.nestfarm.Farm1
+# nestfarmd.service's exposure in `systemd-analyze security` (out of 100):
+# a change that loosens the sandbox past this fails here.
+readonly EXPOSURE_MAX=20
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nf-system-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+build=$tmp/build
+dest=$tmp/root
+
+echo "1..$((18 + ${#UNITS[@]}))"
+
+n=0
+failed=0
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+not_ok() {
+	n=$((n + 1))
+	failed=1
+	echo "not ok $n - $1"
+	[ -s "$tmp/out" ] && sed 's/^/# /' "$tmp/out"
+	return 0
+}
+# expect DESCRIPTION COMMAND...: ok when the command succeeds.
+expect() {
+	local what=$1
+	shift
+	if "$@" >"$tmp/out" 2>&1; then ok "$what"; else not_ok "$what"; fi
+}
+# quiet DESCRIPTION COMMAND...: ok when the command succeeds and says
+# nothing (systemd-analyze and systemd-tmpfiles only warn about problems).
+quiet() {
+	local what=$1
+	shift
+	if "$@" >"$tmp/out" 2>&1 && [ ! -s "$tmp/out" ]; then ok "$what"; else not_ok "$what"; fi
+}
+same_file() { cmp "$1" "$2"; }
+is_executable() {
+	[ -f "$1" ] && [ -x "$1" ] && return 0
+	echo "$1: missing or not executable"
+	return 1
+}
+
+if "$meson" setup "$build" "$src" --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
+	-Dbuildtype=plain >"$tmp/out" 2>&1 &&
+	"$meson" compile -C "$build" >>"$tmp/out" 2>&1 &&
+	DESTDIR=$dest "$meson" install -C "$build" --no-rebuild >>"$tmp/out" 2>&1; then
+	ok "meson setup --prefix=/usr --sysconfdir=/etc --localstatedir=/var, compile, install into DESTDIR"
+else
+	tail -n 40 "$tmp/out" >"$tmp/tail"
+	mv "$tmp/tail" "$tmp/out"
+	not_ok "meson setup --prefix=/usr --sysconfdir=/etc --localstatedir=/var, compile, install into DESTDIR"
+	echo "Bail out! the install failed"
+	exit 1
+fi
+
+# --- the programs and their data ---
+expect "nestfarmd in /usr/sbin" is_executable "$dest/usr/sbin/nestfarmd"
+expect "nestfarmctl in /usr/bin" is_executable "$dest/usr/bin/nestfarmctl"
+templates_installed() {
+	local t count=0
+	for t in "$src"/xml-templates/*.xml; do
+		same_file "$t" "$dest/usr/share/nestfarm/templates/${t##*/}" || return 1
+		count=$((count + 1))
+	done
+	[ "$count" -gt 0 ]
+}
+expect "every profile template in /usr/share/nestfarm/templates" templates_installed
+
+# The path nestfarmd reads without --config (the contract's default).
+conf_path=$(sed -n 's/^#define NF_CONFIG_DEFAULT_PATH "\(.*\)"$/\1/p' "$src/include/nestfarm/nf-config.h")
+conf_installed() {
+	[ "$conf_path" = /etc/nestfarm/nestfarmd.conf ] || { echo "nestfarmd reads '$conf_path'"; return 1; }
+	same_file "$dest$conf_path" "$dest/usr/share/nestfarm/nestfarmd.conf.example" &&
+		grep -qx '\[Daemon\]' "$dest$conf_path" &&
+		grep -qx '#StateDirectory=/var/lib/nestfarm' "$dest$conf_path"
+}
+expect "nestfarmd.conf in /etc/nestfarm, where nestfarmd reads it, with /var/lib/nestfarm" conf_installed
+expect "/etc/nestfarm/pools.d is made" test -d "$dest/etc/nestfarm/pools.d"
+
+# --- D-Bus and polkit ---
+# dbus-daemon's system.conf includes system.d next to it and reads the
+# standard system service directories; polkitd reads its actions dir.
+expect "bus policy in /usr/share/dbus-1/system.d" \
+	same_file "$src/systemd/$BUS_NAME.conf" "$dest/usr/share/dbus-1/system.d/$BUS_NAME.conf"
+expect "D-Bus activation file in /usr/share/dbus-1/system-services" \
+	same_file "$src/systemd/$BUS_NAME.service" "$dest/usr/share/dbus-1/system-services/$BUS_NAME.service"
+expect "polkit action in /usr/share/polkit-1/actions" \
+	same_file "$src/systemd/org.nestfarm.farm1.policy" "$dest/usr/share/polkit-1/actions/org.nestfarm.farm1.policy"
+
+# --- systemd ---
+unitdir=""
+for d in $(systemd-analyze unit-paths 2>/dev/null); do
+	if [ -f "$dest$d/nestfarmd.service" ]; then
+		unitdir=$d
+		break
+	fi
+done
+units_installed() {
+	local u
+	[ -n "$unitdir" ] || { echo "nestfarmd.service is in none of: $(systemd-analyze unit-paths | tr '\n' ' ')"; return 1; }
+	for u in "${UNITS[@]}"; do
+		[ -f "$dest$unitdir/$u" ] || { echo "$unitdir/$u missing"; return 1; }
+	done
+}
+expect "units in ${unitdir:-a directory systemd reads}" units_installed
+
+tmpfiles=""
+for d in /usr/lib/tmpfiles.d /lib/tmpfiles.d; do
+	[ -f "$dest$d/nestfarm.conf" ] && tmpfiles=$d/nestfarm.conf
+done
+expect "tmpfiles.d snippet in ${tmpfiles%/*}" test -n "$tmpfiles"
+tmpfiles_made() {
+	local want path mode
+	systemd-tmpfiles --root="$dest" --create nestfarm.conf || return 1
+	for want in /var/lib/nestfarm:755 /var/lib/nestfarm/images:711 /etc/nestfarm/pools.d:755; do
+		path=${want%:*}
+		mode=$(stat -c %a "$dest$path") || return 1
+		[ "$mode" = "${want#*:}" ] || { echo "$path is $mode, not ${want#*:}"; return 1; }
+	done
+}
+quiet "systemd-tmpfiles makes /var/lib/nestfarm, its images/ (0711) and pools.d" tmpfiles_made
+
+# BusName= (what systemd waits for), the activation file's names and the
+# bus policy's owner all agree.
+names_agree() {
+	local busname activates
+	busname=$(sed -n 's/^BusName=//p' "$dest$unitdir/nestfarmd.service")
+	activates=$(sed -n 's/^SystemdService=//p' "$dest/usr/share/dbus-1/system-services/$BUS_NAME.service")
+	[ "$busname" = "$BUS_NAME" ] && [ -f "$dest$unitdir/$activates" ] &&
+		grep -qF "own=\"$busname\"" "$dest/usr/share/dbus-1/system.d/$BUS_NAME.conf" && return 0
+	echo "BusName=$busname, SystemdService=$activates"
+	return 1
+}
+expect "BusName=, the activation file and the bus policy name the same service" names_agree
+
+# The commands the units run: installed, and each nestfarmctl verb known.
+exec_lines() { sed -n 's/^Exec[A-Za-z]*=[-@:+!]*//p' "${UNITS[@]/#/$dest$unitdir/}"; }
+commands_installed() {
+	local cmd _
+	while read -r cmd _; do
+		is_executable "$dest$cmd" || return 1
+	done < <(exec_lines)
+}
+expect "every command the units run is installed" commands_installed
+verbs_known() {
+	local cmd words i argv
+	while read -r cmd words; do
+		[ "${cmd##*/}" = nestfarmctl ] || continue
+		read -ra argv <<<"$words"
+		i=0
+		while [ "${argv[$i]:0:2}" = "--" ]; do i=$((i + 1)); done
+		"$dest$cmd" "${argv[$i]}" "${argv[$((i + 1))]}" --help >/dev/null ||
+			{ echo "nestfarmctl has no verb '${argv[$i]} ${argv[$((i + 1))]}'"; return 1; }
+	done < <(exec_lines)
+}
+expect "nestfarmctl knows every verb the units run" verbs_known
+
+# The host's own vendor units, so that dependencies load as they would here.
+host_units() {
+	local d
+	for d in $(systemd-analyze unit-paths); do
+		case $d in /usr/lib/* | /lib/*) ;; *) continue ;; esac
+		[ -d "$d" ] || continue
+		mkdir -p "$dest$d"
+		find "$d" -mindepth 1 -maxdepth 1 ! -name 'nestfarm*' -exec cp -an {} "$dest$d/" \; || return 1
+	done
+	[ -f "$dest/usr/lib/systemd/system/sysinit.target" ] || [ -f "$dest/lib/systemd/system/sysinit.target" ]
+}
+expect "the host's systemd units copied into the DESTDIR" host_units
+for u in "${UNITS[@]}"; do
+	# A template is verified through an instance, as systemd would run it.
+	name=${u/@./@demo.}
+	quiet "systemd-analyze verify $name" \
+		systemd-analyze verify --man=no --generators=no --root="$dest" "$name"
+done
+# exposure UNIT: within EXPOSURE_MAX; on failure, what is exposed.
+exposure() {
+	systemd-analyze security --offline=yes --no-pager --root="$dest" --threshold="$EXPOSURE_MAX" "$1" >"$tmp/security" 2>&1
+	local rc=$?
+	grep -E '✗|Overall|rror' "$tmp/security"
+	return "$rc"
+}
+for u in nestfarmd.service nestfarm-lab.service; do
+	expect "$u exposure at most $((EXPOSURE_MAX / 10)).$((EXPOSURE_MAX % 10)) (systemd-analyze security)" exposure "$u"
+done
+
+exit $failed
