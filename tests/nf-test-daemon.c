@@ -293,7 +293,7 @@ nf_test_call (NfTestDaemon *d,
 {
 	/* Owns @args whether floating (consumed by the call) or not
 	 * (g_variant_parse's result). */
-	g_autoptr (GVariant) owned = args != NULL ? g_variant_ref_sink (args) : NULL;
+	g_autoptr (GVariant) owned = args != NULL ? g_variant_take_ref (args) : NULL;
 
 	return g_dbus_connection_call_sync (d->bus,
 					    NF_BUS_NAME,
