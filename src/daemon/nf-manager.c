@@ -353,13 +353,13 @@ nf_manager_remove_node (NfManager *self, NfNode *node)
 	g_autoptr (NfNode) keep = g_object_ref (node);
 	NfPool *pool = nf_manager_lookup_pool (self, nf_node_get_pool (node));
 
-	if (!g_hash_table_steal (self->nodes, nf_node_get_name (node)))
+	/* @keep holds the node while the table lets go of it and its key. */
+	if (!g_hash_table_remove (self->nodes, nf_node_get_name (node)))
 		return;
 	g_signal_handlers_disconnect_by_data (node, self);
 	if (pool != NULL)
 		nf_pool_remove_node (pool, node);
 	g_signal_emit (self, signals[SIGNAL_NODE_REMOVED], 0, node);
-	g_object_unref (node); /* the table's reference */
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_COMMITTED_MIB]);
 	if (pool != NULL)
 		nf_manager_refresh_pool_state (self, pool);
