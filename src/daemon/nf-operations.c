@@ -182,12 +182,11 @@ run_next (NfManager *self, const gchar *pool)
 	if (queue == NULL)
 		return;
 	next = g_queue_pop_head (queue);
+	/* the table frees an emptied queue */
 	if (g_queue_is_empty (queue))
 		g_hash_table_remove (self->pool_queues, pool);
 	if (next != NULL)
 		op_start (next);
-	if (queue != NULL && next == NULL)
-		g_queue_free (queue);
 }
 
 /* --- progress --- */
