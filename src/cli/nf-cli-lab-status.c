@@ -44,6 +44,8 @@ compare (NfCli *cli, Row *row)
 		row->status = "count-differs";
 	else if (row->differences->len > 0)
 		row->status = "differs";
+	else if (nf_cli_lab_nodes_to_start (cli, row->lab, row->pool) > 0)
+		row->status = "stopped";
 	else
 		row->status = "matches";
 }
@@ -105,6 +107,8 @@ status_text (Row *row, gchar **owned)
 	}
 	if (g_str_equal (row->status, "differs"))
 		return "differs (below)";
+	if (g_str_equal (row->status, "stopped"))
+		return "stopped: lab apply starts it";
 	return "matches";
 }
 

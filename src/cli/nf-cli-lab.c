@@ -9,11 +9,13 @@
 #include "nf-cli.h"
 
 /* nestfarmctl lab apply FILE|DIR: every pool named in the lab files is
- * made to match its file. A missing pool is created, one whose Count
- * differs is scaled, one that matches is left alone (no node re-made);
- * pools the files do not name are left alone too, unless --prune. Only
- * Count can change in place: other differences are reported, not acted
- * on. (lab status and lab stop: nf-cli-lab-status.c) */
+ * made to match its file, run state included. A missing pool is created,
+ * one whose Count differs is scaled, a stopped one whose file says
+ * Start=true (the default) is started, one that matches and runs is left
+ * alone (no node re-made); pools the files do not name are left alone
+ * too, unless --prune. Only Count and the run state change in place: other
+ * differences are reported, not acted on. Start=false never stops a pool.
+ * (lab status and lab stop: nf-cli-lab-status.c) */
 
 typedef enum {
 	ACTION_NONE,
@@ -24,8 +26,9 @@ typedef enum {
 typedef struct {
 	NfLabPool *lab;
 	Action action;
-	guint have; /* nodes now, for a scale */
-	guint was;  /* wanted count now */
+	guint have;     /* nodes now, for a scale */
+	guint was;      /* wanted count now */
+	guint to_start; /* stopped nodes to start (after a scale, if any) */
 } Plan;
 
 static void
@@ -64,6 +67,27 @@ nf_cli_lab_differences (const NfLabPool *lab, NfDBusPool *pool)
 	return differences;
 }
 
+/* The pool states in which a job of the pool's own is under way. */
+static const gchar *const busy_states[] = {"creating", "scaling", "stopping", "deleting", NULL};
+
+guint
+nf_cli_lab_nodes_to_start (NfCli *cli, const NfLabPool *lab, NfDBusPool *pool)
+{
+	g_autoptr (GPtrArray) nodes = NULL;
+	guint stopped = 0;
+
+	if (lab->start_set && !lab->start)
+		return 0;
+	if (g_strv_contains (busy_states, nf_dbus_pool_get_state (pool)))
+		return 0;
+	nodes = nf_cli_list_nodes (cli, pool);
+	for (guint i = 0; i < nodes->len; i++) {
+		if (g_strcmp0 (nf_dbus_node_get_state (g_ptr_array_index (nodes, i)), "stopped") == 0)
+			stopped++;
+	}
+	return stopped;
+}
+
 GPtrArray *
 nf_cli_lab_load (const gchar *path, NfExit *exit_code)
 {
@@ -95,6 +119,7 @@ plan_pool (NfCli *cli, Plan *plan)
 	plan->have = nf_cli_pool_node_count (pool);
 	plan->was = nf_dbus_pool_get_count (pool);
 	plan->action = plan->was != lab->count ? ACTION_SCALE : ACTION_NONE;
+	plan->to_start = nf_cli_lab_nodes_to_start (cli, lab, pool);
 	differences = nf_cli_lab_differences (lab, pool);
 	for (guint i = 0; i < differences->len; i++)
 		fprintf (stderr,
@@ -105,37 +130,66 @@ plan_pool (NfCli *cli, Plan *plan)
 			 (const gchar *) g_ptr_array_index (differences, i));
 }
 
+/* What apply says goes to stdout, or with --json to stderr, as the
+ * progress does: stdout is the JSON document. */
+static FILE *
+report_stream (NfCli *cli)
+{
+	return cli->json ? stderr : stdout;
+}
+
 static void
 describe (NfCli *cli, const Plan *plan, gboolean dry_run)
 {
 	const NfLabPool *lab = plan->lab;
+	FILE *out = report_stream (cli);
 
 	if (cli->quiet && !dry_run)
 		return;
 	switch (plan->action) {
 	case ACTION_CREATE:
-		printf ("%s: %s pool %s with %u node%s\n",
-			lab->file,
-			dry_run ? "would create" : "creating",
-			lab->name,
-			lab->count,
-			lab->count == 1 ? "" : "s");
+		fprintf (out,
+			 "%s: %s pool %s with %u node%s\n",
+			 lab->file,
+			 dry_run ? "would create" : "creating",
+			 lab->name,
+			 lab->count,
+			 lab->count == 1 ? "" : "s");
 		break;
 	case ACTION_SCALE:
-		printf ("%s: %s pool %s from %u to %u nodes\n",
-			lab->file,
-			dry_run ? "would scale" : "scaling",
-			lab->name,
-			plan->was,
-			lab->count);
+		fprintf (out,
+			 "%s: %s pool %s from %u to %u nodes\n",
+			 lab->file,
+			 dry_run ? "would scale" : "scaling",
+			 lab->name,
+			 plan->was,
+			 lab->count);
 		break;
 	case ACTION_NONE:
-		printf ("%s: pool %s matches; left as it is\n", lab->file, lab->name);
+		if (plan->to_start == 0)
+			fprintf (out, "%s: pool %s matches; left as it is\n", lab->file, lab->name);
 		break;
 	default:
 		g_assert_not_reached ();
 	}
-	fflush (stdout);
+	fflush (out);
+}
+
+static void
+describe_start (NfCli *cli, const Plan *plan, gboolean dry_run)
+{
+	FILE *out = report_stream (cli);
+
+	if (cli->quiet && !dry_run)
+		return;
+	fprintf (out,
+		 "%s: %s pool %s (%u of its nodes %s stopped)\n",
+		 plan->lab->file,
+		 dry_run ? "would start" : "starting",
+		 plan->lab->name,
+		 plan->to_start,
+		 plan->to_start == 1 ? "is" : "are");
+	fflush (out);
 }
 
 static GVariant *
@@ -202,6 +256,32 @@ carry_out (NfCli *cli, const Plan *plan)
 								  : plan->have - lab->count);
 	}
 	return NF_EXIT_OK;
+}
+
+/* Pool.Start for a pool with stopped nodes its file wants running. After a
+ * scale the pool is looked at afresh: a scale down may have taken the
+ * stopped nodes away. */
+static NfExit
+start_stopped (NfCli *cli, Plan *plan)
+{
+	g_autoptr (NfDBusPool) pool = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *job_path = NULL;
+
+	if (plan->action != ACTION_NONE && !nf_cli_refresh (cli, &error))
+		return nf_cli_fail (error);
+	pool = nf_cli_lookup_pool (cli, plan->lab->name, &error);
+	if (pool == NULL)
+		return nf_cli_fail (error);
+	if (plan->action != ACTION_NONE)
+		plan->to_start = nf_cli_lab_nodes_to_start (cli, plan->lab, pool);
+	if (plan->to_start == 0)
+		return NF_EXIT_OK;
+	describe_start (cli, plan, FALSE);
+	nf_cli_proxy_allow_slow_auth (pool);
+	if (!nf_dbus_pool_call_start_sync (pool, &job_path, NULL, &error))
+		return nf_cli_fail (error);
+	return nf_cli_follow_job (cli, job_path, plan->to_start);
 }
 
 /* The lab's pools as they are now: a table, or an array of pool objects. */
@@ -273,10 +353,11 @@ prune (NfCli *cli, GPtrArray *lab, gboolean dry_run, gboolean *changed)
 		if (named_in (lab, name))
 			continue;
 		if (!cli->quiet || dry_run)
-			printf ("%s pool %s: no lab file names it\n",
-				dry_run ? "would delete" : "deleting",
-				name);
-		fflush (stdout);
+			fprintf (report_stream (cli),
+				 "%s pool %s: no lab file names it\n",
+				 dry_run ? "would delete" : "deleting",
+				 name);
+		fflush (report_stream (cli));
 		if (dry_run)
 			continue;
 		*changed = TRUE;
@@ -332,10 +413,14 @@ nf_cli_lab_apply (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	}
 	for (guint i = 0; i < lab->len; i++) {
 		describe (cli, &plans[i], dry_run);
-		if (dry_run || plans[i].action == ACTION_NONE)
+		if (dry_run && plans[i].to_start > 0)
+			describe_start (cli, &plans[i], TRUE);
+		if (dry_run || (plans[i].action == ACTION_NONE && plans[i].to_start == 0))
 			continue;
 		changed = TRUE;
 		code = carry_out (cli, &plans[i]);
+		if (code == NF_EXIT_OK && plans[i].to_start > 0)
+			code = start_stopped (cli, &plans[i]);
 		if (code != NF_EXIT_OK) {
 			fprintf (stderr,
 				 "nestfarmctl: stopped at %s; the files after it were not applied\n",

@@ -39,5 +39,9 @@ GPtrArray *nf_lab_load (const gchar *path, GError **error);
 GPtrArray *nf_cli_lab_load (const gchar *path, NfExit *exit_code);
 /* What differs between @lab and @pool besides Count, one phrase each. */
 GPtrArray *nf_cli_lab_differences (const NfLabPool *lab, NfDBusPool *pool);
+/* How many of @pool's nodes lab apply starts: its file says Start=true
+ * (the default) and the pool is stopped, or idle with some nodes stopped
+ * (as after `lab stop` and a reboot). 0: its run state matches. */
+guint nf_cli_lab_nodes_to_start (NfCli *cli, const NfLabPool *lab, NfDBusPool *pool);
 
 G_END_DECLS

@@ -197,7 +197,8 @@ nf_manager_init (NfManager *self)
 	self->pools = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 	self->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 	self->jobs = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
-	self->pool_queues = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_queue_free);
+	self->pool_queues =
+		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_queue_free);
 	self->busy_pools = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	self->intents = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
 	self->next_job_id = 1;
