@@ -363,8 +363,8 @@ test_config_not_utf8 (void)
 {
 	const gchar *texts[] = {
 		"[Daemon]\nTrunkBridge=br\xff\n",
-		"[Daemon]\nTrunk\xff"
-		"Bridge=br0\n",
+		("[Daemon]\nTrunk\xff"
+		 "Bridge=br0\n"),
 		"[Dae\xffmon]\nTrunkBridge=br0\n",
 		"[Daemon]\nbr\xff\n",
 	};
@@ -381,6 +381,22 @@ test_config_not_utf8 (void)
 		at = g_strdup_printf ("%s line %u: ", path, i == 2 ? 1 : 2);
 		g_assert_true (g_str_has_prefix (error->message, at));
 	}
+}
+
+/* What only GKeyFile refuses (a control character in a group name) is
+ * refused too, its message made UTF-8 (found by fuzz-config). */
+static void
+test_config_keyfile_error (void)
+{
+	g_autoptr (TmpConfig) path = tmp_config_new ("[\x06"
+						     "Dae\xffmon]\nTrunkBridge=br0\n");
+	g_autoptr (GError) error = NULL;
+	g_autoptr (NfConfig) config = nf_config_load (path, FALSE, &error);
+
+	g_assert_null (config);
+	g_assert_error (error, NF_ERROR, NF_ERROR_INVALID_ARGUMENT);
+	g_assert_true (g_str_has_prefix (error->message, path));
+	g_assert_true (g_utf8_validate (error->message, -1, NULL));
 }
 
 /* The last of a repeated key wins, as in GKeyFile, and is the one named. */
@@ -534,6 +550,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/config/unknown-group", test_config_unknown_group);
 	g_test_add_func ("/config/syntax", test_config_syntax);
 	g_test_add_func ("/config/not-utf8", test_config_not_utf8);
+	g_test_add_func ("/config/keyfile-error", test_config_keyfile_error);
 	g_test_add_func ("/config/repeated-key", test_config_repeated_key);
 	g_test_add_func ("/config/empty", test_config_empty);
 	g_test_add_func ("/config/missing", test_config_missing);

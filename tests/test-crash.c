@@ -64,7 +64,6 @@ trigger (const Crash *c)
 {
 	g_autofree gchar *pool_path = g_strdup_printf (ROOT "/pool/%s", c->pool);
 	g_autoptr (GVariant) reply = NULL;
-	g_autoptr (GError) error = NULL;
 	guint count = 0;
 
 	if (g_strcmp0 (c->what, "create") == 0) {

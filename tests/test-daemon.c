@@ -472,15 +472,16 @@ some_node_made (const gchar *pool_path)
 static void
 test_crash_during_create (void)
 {
-	g_autoptr (GVariant) reply =
-		nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", "('dkill', uint32 3, " SMALL_NODE "})");
-	gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+	g_autoptr (GVariant) reply = NULL;
+	gint64 deadline;
 	g_autoptr (GVariant) objects = NULL;
 	g_autoptr (GVariant) managed = NULL;
 	GVariantIter iter;
 	const gchar *path;
 	guint reported = 0;
 
+	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", "('dkill', uint32 3, " SMALL_NODE "})");
+	deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 	while (!some_node_made (ROOT "/pool/dkill") && g_get_monotonic_time () < deadline)
 		g_usleep (20 * 1000);
 	/* A crash in the middle of the create. */

@@ -42,8 +42,8 @@ test_pool_name_bad (void)
 		"la b",
 		"la.b",
 		"lab\n",
-		"l\xc3\xa4"
-		"b",
+		("l\xc3\xa4"
+		 "b"),
 		"abcdefghijklmnopqrstuvwxyz0123456", /* 33 */
 		"../etc",
 		"a'b",
@@ -117,6 +117,9 @@ test_node_name_bad (void)
 		"Contrail-1",
 		"con_trail-1",
 		"contrail--1",
+		"contrail-\v1", /* found by fuzz-names */
+		"contrail- 1",
+		"contrail-+1",
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {

@@ -613,8 +613,7 @@ test_no_vswitchd (void)
 static void
 remove_test_bridges (void)
 {
-	g_autofree gchar *out =
-		vsctl_try ("--if-exists", "del-br", BRIDGE, "--", "--if-exists", "del-br", "nftovs1", NULL);
+	g_free (vsctl_try ("--if-exists", "del-br", BRIDGE, "--", "--if-exists", "del-br", "nftovs1", NULL));
 }
 
 static void

@@ -185,10 +185,10 @@ test_queue (void)
 static void
 test_sigterm_during_job (void)
 {
-	g_autoptr (GVariant) reply =
-		nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", "('rterm', uint32 3, {" SMALL "})");
+	g_autoptr (GVariant) reply = NULL;
 	g_autofree gchar *domains = NULL;
 
+	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", "('rterm', uint32 3, {" SMALL "})");
 	nf_test_daemon_stop (daemon_);
 	domains = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name", NULL);
 	g_assert_null (strstr (domains, "rterm-"));

@@ -815,8 +815,8 @@ test_from_xml_untagged (void)
 	const gchar *untagged[] = {
 		"<domain type='kvm'><name>other</name></domain>",
 		"<domain type='kvm'><name>other</name><metadata/></domain>",
-		"<domain type='kvm'><name>other</name><metadata><x:node xmlns:x='http://example.com/node/1'>"
-		"<x:pool>a</x:pool><x:index>1</x:index></x:node></metadata></domain>",
+		("<domain type='kvm'><name>other</name><metadata><x:node xmlns:x='http://example.com/node/1'>"
+		 "<x:pool>a</x:pool><x:index>1</x:index></x:node></metadata></domain>"),
 		/* Right element name, no namespace: not nestfarm's. */
 		"<domain type='kvm'><name>other</name><metadata><node><pool>a</pool></node></metadata></domain>",
 	};

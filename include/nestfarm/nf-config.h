@@ -44,6 +44,9 @@ NfConfig *nf_config_new_defaults (void);
  * or key, or a bad value is NF_ERROR_INVALID_ARGUMENT, in one sentence
  * naming the file, line, key, value and what is accepted. */
 NfConfig *nf_config_load (const gchar *path, gboolean missing_ok, GError **error);
+/* The same for the text of @path already read: @len bytes, with a NUL
+ * after them (as g_file_get_contents leaves it). */
+NfConfig *nf_config_load_data (const gchar *path, const gchar *text, gsize len, GError **error);
 
 void nf_config_free (NfConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfConfig, nf_config_free)

@@ -257,23 +257,18 @@ read_values (LabFile *lf, NfLabPool *pool)
 	}
 }
 
+/* One file's text: @length bytes, NUL-terminated after them. */
 static NfLabPool *
-load_file (const gchar *file, GPtrArray *problems)
+parse_text (const gchar *file, const gchar *text, gsize length, GPtrArray *problems)
 {
 	g_autoptr (NfLabPool) pool = g_new0 (NfLabPool, 1);
 	g_autoptr (GKeyFile) keys = g_key_file_new ();
 	g_autoptr (GHashTable) lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr (GError) error = NULL;
-	g_autofree gchar *text = NULL;
 	LabFile lf = {file, keys, lines, problems};
 	guint before = problems->len;
-	gsize length = 0;
 
 	pool->file = g_strdup (file);
-	if (!g_file_get_contents (file, &text, &length, &error)) {
-		complain (&lf, 0, "%s", error->message);
-		return NULL;
-	}
 	if (!g_utf8_validate_len (text, length, NULL)) {
 		complain (&lf, 0, "not UTF-8 text");
 		return NULL;
@@ -297,6 +292,47 @@ load_file (const gchar *file, GPtrArray *problems)
 	if (problems->len > before)
 		return NULL;
 	return g_steal_pointer (&pool);
+}
+
+static NfLabPool *
+load_file (const gchar *file, GPtrArray *problems)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *text = NULL;
+	gsize length = 0;
+
+	if (!g_file_get_contents (file, &text, &length, &error)) {
+		g_ptr_array_add (problems, g_strdup_printf ("%s: %s", file, error->message));
+		return NULL;
+	}
+	return parse_text (file, text, length, problems);
+}
+
+/* Every problem, one per line, as one NF_ERROR_INVALID_ARGUMENT. */
+static void
+set_problems_error (GPtrArray *problems, GError **error)
+{
+	g_autofree gchar *all = NULL;
+
+	g_ptr_array_add (problems, NULL);
+	all = g_strjoinv ("\n", (gchar **) problems->pdata);
+	g_ptr_array_remove_index (problems, problems->len - 1);
+	g_set_error_literal (error, NF_ERROR, NF_ERROR_INVALID_ARGUMENT, all);
+}
+
+NfLabPool *
+nf_lab_parse (const gchar *file, const gchar *text, gsize length, GError **error)
+{
+	g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+	NfLabPool *pool;
+
+	g_return_val_if_fail (file != NULL, NULL);
+	g_return_val_if_fail (text != NULL && text[length] == '\0', NULL);
+
+	pool = parse_text (file, text, length, problems);
+	if (pool == NULL)
+		set_problems_error (problems, error);
+	return pool;
 }
 
 static gint
@@ -376,11 +412,7 @@ nf_lab_load (const gchar *path, GError **error)
 		g_ptr_array_add (pools, pool);
 	}
 	if (problems->len > 0) {
-		g_autofree gchar *all = NULL;
-
-		g_ptr_array_add (problems, NULL);
-		all = g_strjoinv ("\n", (gchar **) problems->pdata);
-		g_set_error_literal (error, NF_ERROR, NF_ERROR_INVALID_ARGUMENT, all);
+		set_problems_error (problems, error);
 		return NULL;
 	}
 	return g_steal_pointer (&pools);

@@ -33,6 +33,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfLabPool, nf_lab_pool_free)
  * the whole load; the message has one "FILE:LINE: what" line per
  * problem. */
 GPtrArray *nf_lab_load (const gchar *path, GError **error);
+/* One lab file's text, as nf_lab_load reads each file: @length bytes
+ * with a NUL after them; @file names it in the complaints. */
+NfLabPool *nf_lab_parse (const gchar *file, const gchar *text, gsize length, GError **error);
 
 /* nf-cli-lab.c: nf_lab_load for a verb, each problem on its own line;
  * NULL with *exit_code set when a file is refused. */

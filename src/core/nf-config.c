@@ -563,8 +563,6 @@ apply_key_file (NfConfig *config, GKeyFile *keyfile, const gchar *path, const gc
 NfConfig *
 nf_config_load (const gchar *path, gboolean missing_ok, GError **error)
 {
-	g_autoptr (NfConfig) config = nf_config_new_defaults ();
-	g_autoptr (GKeyFile) keyfile = g_key_file_new ();
 	g_autoptr (GError) error_local = NULL;
 	g_autofree gchar *text = NULL;
 	gsize len = 0;
@@ -574,7 +572,7 @@ nf_config_load (const gchar *path, gboolean missing_ok, GError **error)
 	if (!g_file_get_contents (path, &text, &len, &error_local)) {
 		if (g_error_matches (error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
 			if (missing_ok)
-				return g_steal_pointer (&config);
+				return nf_config_new_defaults ();
 			g_set_error (error,
 				     NF_ERROR,
 				     NF_ERROR_NOT_FOUND,
@@ -589,15 +587,32 @@ nf_config_load (const gchar *path, gboolean missing_ok, GError **error)
 			     error_local->message);
 		return NULL;
 	}
+	return nf_config_load_data (path, text, len, error);
+}
+
+NfConfig *
+nf_config_load_data (const gchar *path, const gchar *text, gsize len, GError **error)
+{
+	g_autoptr (NfConfig) config = nf_config_new_defaults ();
+	g_autoptr (GKeyFile) keyfile = g_key_file_new ();
+	g_autoptr (GError) error_local = NULL;
+
+	g_return_val_if_fail (path != NULL, NULL);
+	g_return_val_if_fail (text != NULL, NULL);
+	g_return_val_if_fail (text[len] == '\0', NULL);
+
 	if (!check_syntax (path, text, error))
 		return NULL;
 	if (!g_key_file_load_from_data (keyfile, text, len, G_KEY_FILE_NONE, &error_local)) {
+		/* GKeyFile quotes the offending text raw: never quote bytes back */
+		g_autofree gchar *reason = g_utf8_make_valid (error_local->message, -1);
+
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_INVALID_ARGUMENT,
 			     "%s is not a valid configuration file: %s.",
 			     path,
-			     error_local->message);
+			     reason);
 		return NULL;
 	}
 	if (!apply_key_file (config, keyfile, path, text, error))

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
@@ -30,10 +31,28 @@ struct _NfEngine {
 	NfConnection *connection;
 	NfEngineConfig *config;
 	NfOvs *ovs;
-	GMutex lock; /* guards host and profiles */
+	GMutex lock; /* guards host, profiles and bases */
 	NfHostInfo *host;
 	GHashTable *profiles; /* name -> NfProfile */
+	GHashTable *bases;    /* image as given -> CheckedBase */
 };
+
+/* A base image checked once: qemu-img runs again only when the file
+ * changed (another inode, size or modification time). */
+typedef struct {
+	NfBaseImage base;
+	dev_t dev;
+	ino_t ino;
+	goffset size;
+	gint64 mtime_ns;
+} CheckedBase;
+
+static void
+checked_base_free (CheckedBase *checked)
+{
+	g_free (checked->base.path);
+	g_free (checked);
+}
 
 G_DEFINE_TYPE (NfEngine, nf_engine, G_TYPE_OBJECT)
 
@@ -145,6 +164,7 @@ nf_engine_finalize (GObject *object)
 	nf_engine_config_free (self->config);
 	g_clear_pointer (&self->host, nf_host_info_free);
 	g_clear_pointer (&self->profiles, g_hash_table_unref);
+	g_clear_pointer (&self->bases, g_hash_table_unref);
 	g_mutex_clear (&self->lock);
 	G_OBJECT_CLASS (nf_engine_parent_class)->finalize (object);
 }
@@ -160,6 +180,56 @@ nf_engine_init (NfEngine *self)
 {
 	g_mutex_init (&self->lock);
 	self->profiles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+	self->bases =
+		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) checked_base_free);
+}
+
+static gboolean
+stat_base (const gchar *path, struct stat *st)
+{
+	return path != NULL && stat (path, st) == 0 && S_ISREG (st->st_mode);
+}
+
+/* nf_storage_check_base, without a qemu-img run per node of a pool. */
+static NfBaseImage *
+check_base_cached (NfEngine *self, virConnectPtr conn, const gchar *image, GError **error)
+{
+	CheckedBase *checked;
+	NfBaseImage *base;
+	struct stat st;
+
+	g_autofree gchar *resolved = g_path_is_absolute (image) ? realpath (image, NULL) : NULL;
+
+	g_mutex_lock (&self->lock);
+	checked = g_hash_table_lookup (self->bases, image);
+	/* a path whose symlink now points elsewhere is a new base */
+	if (checked != NULL && g_path_is_absolute (image) && g_strcmp0 (resolved, checked->base.path) != 0)
+		checked = NULL;
+	if (checked != NULL && stat_base (checked->base.path, &st) && st.st_dev == checked->dev &&
+	    st.st_ino == checked->ino && st.st_size == checked->size &&
+	    (gint64) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == checked->mtime_ns) {
+		base = g_new0 (NfBaseImage, 1);
+		*base = checked->base;
+		base->path = g_strdup (checked->base.path);
+		g_mutex_unlock (&self->lock);
+		return base;
+	}
+	g_mutex_unlock (&self->lock);
+
+	base = nf_storage_check_base (conn, self->config->storage_pool, image, error);
+	if (base == NULL || !stat_base (base->path, &st))
+		return base;
+	checked = g_new0 (CheckedBase, 1);
+	checked->base = *base;
+	checked->base.path = g_strdup (base->path);
+	checked->dev = st.st_dev;
+	checked->ino = st.st_ino;
+	checked->size = st.st_size;
+	checked->mtime_ns = (gint64) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	g_mutex_lock (&self->lock);
+	g_hash_table_replace (self->bases, g_strdup (image), checked);
+	g_mutex_unlock (&self->lock);
+	return base;
 }
 
 NfEngine *
@@ -251,10 +321,11 @@ NfProfile *
 nf_engine_get_profile (NfEngine *self, const gchar *name, GError **error)
 {
 	NfProfile *profile;
-	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+	g_autoptr (GMutexLocker) locker = NULL;
 
 	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
 
+	locker = g_mutex_locker_new (&self->lock);
 	profile = g_hash_table_lookup (self->profiles, name);
 	if (profile != NULL)
 		return profile;
@@ -559,7 +630,6 @@ nf_engine_make_node (NfEngine *self,
 	g_autoptr (virDomain) dom = NULL;
 	g_autoptr (NfNodeSpec) spec = nf_node_spec_copy (spec_in);
 	g_autoptr (NfBaseImage) base = NULL;
-	g_autoptr (NfHostInfo) host_copy = NULL;
 	g_autofree gchar *name = NULL;
 	g_autofree gchar *xml = NULL;
 	NfProfile *profile;
@@ -588,7 +658,7 @@ nf_engine_make_node (NfEngine *self,
 		return NULL;
 	}
 	virResetLastError ();
-	base = nf_storage_check_base (conn, self->config->storage_pool, spec->image, error);
+	base = check_base_cached (self, conn, spec->image, error);
 	if (base == NULL)
 		return NULL;
 	if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -811,7 +881,7 @@ nf_engine_reset_node (NfEngine *self,
 		return FALSE;
 	}
 	/* Check the base before anything is stopped or deleted. */
-	base = nf_storage_check_base (conn, self->config->storage_pool, info->spec->image, error);
+	base = check_base_cached (self, conn, info->spec->image, error);
 	if (base == NULL)
 		return FALSE;
 	if (!stop_domain (dom, name, timeout_s, NULL, cancellable, error))

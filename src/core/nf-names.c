@@ -89,8 +89,9 @@ nf_node_name_parse (const gchar *node_name, gchar **pool, guint *index, GError *
 			     node_name);
 		return FALSE;
 	}
-	/* Canonical decimal only, so one node has exactly one name. */
-	if (dash[1] == '0' ||
+	/* Canonical decimal only, so one node has exactly one name: digits
+	 * alone (g_ascii_string_to_unsigned lets a leading '\v' through). */
+	if (dash[1] == '0' || strspn (dash + 1, "0123456789") != strlen (dash + 1) ||
 	    !g_ascii_string_to_unsigned (dash + 1, 10, 1, NF_NODE_INDEX_MAX, &value, NULL)) {
 		g_set_error (error,
 			     NF_ERROR,

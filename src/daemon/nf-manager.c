@@ -351,10 +351,11 @@ nf_manager_add_node (NfManager *self, NfPool *pool, NfNode *node)
 void
 nf_manager_remove_node (NfManager *self, NfNode *node)
 {
-	g_autoptr (NfNode) keep = g_object_ref (node);
+	g_autoptr (NfNode) keep = NULL;
 	NfPool *pool = nf_manager_lookup_pool (self, nf_node_get_pool (node));
 
 	/* @keep holds the node while the table lets go of it and its key. */
+	keep = g_object_ref (node);
 	if (!g_hash_table_remove (self->nodes, nf_node_get_name (node)))
 		return;
 	g_signal_handlers_disconnect_by_data (node, self);
@@ -376,10 +377,12 @@ nf_manager_add_pool (NfManager *self, NfPool *pool)
 void
 nf_manager_remove_pool (NfManager *self, NfPool *pool)
 {
-	g_autoptr (NfPool) keep = g_object_ref (pool);
+	g_autoptr (NfPool) keep = NULL;
 	GPtrArray *current = nf_pool_get_nodes (pool);
 	g_autoptr (GPtrArray) nodes = g_ptr_array_new_with_free_func (g_object_unref);
 
+	/* @keep holds the pool while the table lets go of it. */
+	keep = g_object_ref (pool);
 	for (guint i = 0; i < current->len; i++)
 		g_ptr_array_add (nodes, g_object_ref (g_ptr_array_index (current, i)));
 	for (guint i = 0; i < nodes->len; i++)

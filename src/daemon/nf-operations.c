@@ -858,7 +858,6 @@ op_finish (NfOp *op)
 	NfPool *pool = nf_manager_lookup_pool (self, op->pool);
 	gboolean cancelled = op->error == NULL && op_cancelled (op);
 	gboolean failed = op->error != NULL || cancelled;
-	g_autoptr (GError) error = NULL;
 
 	if (cancelled)
 		op->error = g_error_new_literal (NF_ERROR,
