@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "nf-test-cli.h"
 #include "nf-test-daemon.h"
 #include "nf-test-util.h"
 
@@ -29,50 +30,6 @@ static gchar *binary;
 static gchar *scratch;
 static const gchar *const pools[] = {POOL_A, POOL_B, POOL_C, "nfcli-x", "nfcli-z", NULL};
 
-typedef struct {
-	gint status;
-	gchar *out;
-	gchar *err;
-} CliRun;
-
-static void
-cli_run_free (CliRun *run)
-{
-	g_free (run->out);
-	g_free (run->err);
-	g_free (run);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliRun, cli_run_free)
-
-/* Runs @argv; @bus_address replaces DBUS_SYSTEM_BUS_ADDRESS if given. */
-static CliRun *
-run_argv (GPtrArray *argv, const gchar *bus_address)
-{
-	g_autoptr (GSubprocessLauncher) launcher =
-		g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-	g_autoptr (GSubprocess) process = NULL;
-	g_autoptr (GError) error = NULL;
-	g_autofree gchar *joined = NULL;
-	CliRun *run = g_new0 (CliRun, 1);
-
-	g_ptr_array_add (argv, NULL);
-	joined = g_strjoinv (" ", (gchar **) argv->pdata);
-	if (bus_address != NULL)
-		g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", bus_address, TRUE);
-	g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-	process = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, &error);
-	g_assert_no_error (error);
-	g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &run->out, &run->err, &error));
-	g_assert_no_error (error);
-	if (g_subprocess_get_if_exited (process))
-		run->status = g_subprocess_get_exit_status (process);
-	else
-		run->status = 128 + g_subprocess_get_term_sig (process);
-	g_test_message ("$ %s\n-> %d\n%s%s", joined, run->status, run->out, run->err);
-	return run;
-}
-
 static GPtrArray *
 collect (const gchar *first, va_list args)
 {
@@ -83,7 +40,7 @@ collect (const gchar *first, va_list args)
 	return argv;
 }
 
-static CliRun *G_GNUC_NULL_TERMINATED
+static NfCliRun *G_GNUC_NULL_TERMINATED
 cli (const gchar *first, ...)
 {
 	g_autoptr (GPtrArray) argv = g_ptr_array_new ();
@@ -95,10 +52,10 @@ cli (const gchar *first, ...)
 	va_end (ap);
 	g_ptr_array_add (argv, binary);
 	g_ptr_array_extend (argv, args, NULL, NULL);
-	return run_argv (argv, NULL);
+	return nf_test_cli_run_argv (argv, NULL);
 }
 
-static CliRun *G_GNUC_NULL_TERMINATED
+static NfCliRun *G_GNUC_NULL_TERMINATED
 cli_on_bus (const gchar *bus_address, const gchar *first, ...)
 {
 	g_autoptr (GPtrArray) argv = g_ptr_array_new ();
@@ -110,12 +67,12 @@ cli_on_bus (const gchar *bus_address, const gchar *first, ...)
 	va_end (ap);
 	g_ptr_array_add (argv, binary);
 	g_ptr_array_extend (argv, args, NULL, NULL);
-	return run_argv (argv, bus_address);
+	return nf_test_cli_run_argv (argv, bus_address);
 }
 
 /* On a pseudo-terminal: script(1) runs the command line @shell_tail
  * after the binary, so stdin and stdout are a terminal. */
-static CliRun *
+static NfCliRun *
 cli_pty (const gchar *prefix, const gchar *shell_tail)
 {
 	g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (NULL);
@@ -126,10 +83,10 @@ cli_pty (const gchar *prefix, const gchar *shell_tail)
 	g_ptr_array_add (argv, (gpointer) "-qec");
 	g_ptr_array_add (argv, command);
 	g_ptr_array_add (argv, (gpointer) "/dev/null");
-	return run_argv (argv, NULL);
+	return nf_test_cli_run_argv (argv, NULL);
 }
 
-static CliRun *G_GNUC_NULL_TERMINATED
+static NfCliRun *G_GNUC_NULL_TERMINATED
 cli_as_user (const gchar *first, ...)
 {
 	g_autoptr (GPtrArray) argv = g_ptr_array_new ();
@@ -146,18 +103,7 @@ cli_as_user (const gchar *first, ...)
 	g_ptr_array_add (argv, (gpointer) "--clear-groups");
 	g_ptr_array_add (argv, copy);
 	g_ptr_array_extend (argv, args, NULL, NULL);
-	return run_argv (argv, NULL);
-}
-
-static void
-assert_status (CliRun *run, gint status)
-{
-	if (run->status != status)
-		g_error ("exit status %d, wanted %d\nstdout:\n%s\nstderr:\n%s",
-			 run->status,
-			 status,
-			 run->out,
-			 run->err);
+	return nf_test_cli_run_argv (argv, NULL);
 }
 
 static void
@@ -310,18 +256,18 @@ ours (JsonNode *root)
 static JsonNode *
 show_pool (const gchar *name)
 {
-	g_autoptr (CliRun) run = cli ("pool", "show", name, "--json", NULL);
+	g_autoptr (NfCliRun) run = cli ("pool", "show", name, "--json", NULL);
 
-	assert_status (run, 0);
+	nf_test_cli_assert_status (run, 0);
 	return parse_json (run->out);
 }
 
 static JsonNode *
 show_node (const gchar *name)
 {
-	g_autoptr (CliRun) run = cli ("--json", "node", "show", name, NULL);
+	g_autoptr (NfCliRun) run = cli ("--json", "node", "show", name, NULL);
 
-	assert_status (run, 0);
+	nf_test_cli_assert_status (run, 0);
 	return parse_json (run->out);
 }
 
@@ -367,7 +313,7 @@ static void
 assert_unreachable_without_owner (void)
 {
 	for (guint attempt = 0; attempt < 20; attempt++) {
-		g_autoptr (CliRun) run = NULL;
+		g_autoptr (NfCliRun) run = NULL;
 
 		wait_until_name_free ();
 		run = cli ("pool", "list", NULL);
@@ -425,17 +371,17 @@ test_usage (void)
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS (verbs); i++) {
-		g_autoptr (CliRun) run = cli (verbs[i][0], verbs[i][1], "--help", NULL);
+		g_autoptr (NfCliRun) run = cli (verbs[i][0], verbs[i][1], "--help", NULL);
 		g_autofree gchar *usage = g_strdup_printf ("nestfarmctl %s %s", verbs[i][0], verbs[i][1]);
 
-		assert_status (run, 0);
+		nf_test_cli_assert_status (run, 0);
 		g_assert_nonnull (strstr (run->out, usage));
 		g_assert_nonnull (strstr (run->out, "--json"));
 	}
 	{
-		g_autoptr (CliRun) run = cli ("--help", NULL);
+		g_autoptr (NfCliRun) run = cli ("--help", NULL);
 
-		assert_status (run, 0);
+		nf_test_cli_assert_status (run, 0);
 		for (guint i = 0; i < G_N_ELEMENTS (verbs); i++) {
 			g_autofree gchar *line = g_strdup_printf ("%s %s", verbs[i][0], verbs[i][1]);
 
@@ -445,13 +391,13 @@ test_usage (void)
 	}
 	for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
 		g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-		g_autoptr (CliRun) run = NULL;
+		g_autoptr (NfCliRun) run = NULL;
 
 		g_ptr_array_add (argv, binary);
 		for (guint a = 0; bad[i].args[a] != NULL; a++)
 			g_ptr_array_add (argv, (gpointer) bad[i].args[a]);
-		run = run_argv (argv, NULL);
-		assert_status (run, 2);
+		run = nf_test_cli_run_argv (argv, NULL);
+		nf_test_cli_assert_status (run, 2);
 		if (strstr (run->err, bad[i].named) == NULL)
 			g_error ("the usage error does not name %s:\n%s", bad[i].named, run->err);
 	}
@@ -460,15 +406,15 @@ test_usage (void)
 static void
 test_unreachable (void)
 {
-	g_autoptr (CliRun) no_bus = cli_on_bus ("unix:path=/nonexistent", "pool", "list", NULL);
+	g_autoptr (NfCliRun) no_bus = cli_on_bus ("unix:path=/nonexistent", "pool", "list", NULL);
 
-	assert_status (no_bus, 3);
+	nf_test_cli_assert_status (no_bus, 3);
 	g_assert_nonnull (strstr (no_bus->err, "cannot reach nestfarmd"));
 	{
-		g_autoptr (CliRun) create =
+		g_autoptr (NfCliRun) create =
 			cli_on_bus ("unix:path=/nonexistent", "pool", "create", POOL_A, "1", NULL);
 
-		assert_status (create, 3);
+		nf_test_cli_assert_status (create, 3);
 	}
 	assert_unreachable_without_owner ();
 }
@@ -495,8 +441,8 @@ test_daemon_start (void)
 static void
 test_host_check (void)
 {
-	g_autoptr (CliRun) human = cli ("host", "check", NULL);
-	g_autoptr (CliRun) json = cli ("host", "check", "--json", NULL);
+	g_autoptr (NfCliRun) human = cli ("host", "check", NULL);
+	g_autoptr (NfCliRun) json = cli ("host", "check", "--json", NULL);
 	g_autoptr (JsonNode) root = NULL;
 	static const gchar *const keys[] = {"usable",
 					    "error",
@@ -511,11 +457,11 @@ test_host_check (void)
 	JsonObject *report;
 	JsonArray *checks;
 
-	assert_status (human, 0);
+	nf_test_cli_assert_status (human, 0);
 	g_assert_nonnull (strstr (human->out, "[pass] "));
 	g_assert_nonnull (strstr (human->out, "Accelerator:"));
 	assert_fits_80 (human->out);
-	assert_status (json, 0);
+	nf_test_cli_assert_status (json, 0);
 	root = parse_json (json->out);
 	report = json_node_get_object (root);
 	assert_exact_keys (report, keys);
@@ -542,22 +488,22 @@ test_host_check (void)
 static void
 test_pool_create (void)
 {
-	g_autoptr (CliRun) run = cli ("pool",
-				      "create",
-				      POOL_A,
-				      "2",
-				      "--memory",
-				      "256",
-				      "--vcpus",
-				      "1",
-				      "--disk=1",
-				      "--vlans",
-				      "100-102,200",
-				      NULL);
+	g_autoptr (NfCliRun) run = cli ("pool",
+					"create",
+					POOL_A,
+					"2",
+					"--memory",
+					"256",
+					"--vcpus",
+					"1",
+					"--disk=1",
+					"--vlans",
+					"100-102,200",
+					NULL);
 	g_autoptr (JsonNode) root = NULL;
 	JsonArray *nodes;
 
-	assert_status (run, 0);
+	nf_test_cli_assert_status (run, 0);
 	/* no terminal: plain lines, no redraws */
 	g_assert_null (strchr (run->out, '\r'));
 	g_assert_nonnull (strstr (run->out, "create"));
@@ -588,9 +534,9 @@ test_pool_create (void)
 static void
 test_list_and_show (void)
 {
-	g_autoptr (CliRun) pool_list = cli ("--json", "pool", "list", NULL);
-	g_autoptr (CliRun) node_list = cli ("node", "list", "--json", NULL);
-	g_autoptr (CliRun) node_list_pool = cli ("node", "list", POOL_A, "--json", NULL);
+	g_autoptr (NfCliRun) pool_list = cli ("--json", "pool", "list", NULL);
+	g_autoptr (NfCliRun) node_list = cli ("node", "list", "--json", NULL);
+	g_autoptr (NfCliRun) node_list_pool = cli ("node", "list", POOL_A, "--json", NULL);
 	g_autoptr (JsonNode) pools_root = NULL;
 	g_autoptr (JsonNode) nodes_root = NULL;
 	g_autoptr (JsonNode) pool_nodes_root = NULL;
@@ -599,19 +545,19 @@ test_list_and_show (void)
 	g_autoptr (GPtrArray) our_nodes = NULL;
 	JsonArray *array;
 
-	assert_status (pool_list, 0);
+	nf_test_cli_assert_status (pool_list, 0);
 	pools_root = parse_json (pool_list->out);
 	our_pools = ours (pools_root);
 	g_assert_cmpuint (our_pools->len, ==, 1);
 	check_pool_json (g_ptr_array_index (our_pools, 0), POOL_A, 2);
 
-	assert_status (node_list, 0);
+	nf_test_cli_assert_status (node_list, 0);
 	nodes_root = parse_json (node_list->out);
 	our_nodes = ours (nodes_root);
 	g_assert_cmpuint (our_nodes->len, ==, 2);
 	for (guint i = 0; i < 2; i++)
 		check_node_json (g_ptr_array_index (our_nodes, i), POOL_A);
-	assert_status (node_list_pool, 0);
+	nf_test_cli_assert_status (node_list_pool, 0);
 	pool_nodes_root = parse_json (node_list_pool->out);
 	array = json_node_get_array (pool_nodes_root);
 	g_assert_cmpuint (json_array_get_length (array), ==, 2);
@@ -625,22 +571,22 @@ test_list_and_show (void)
 
 	/* human: aligned tables within 80 columns */
 	{
-		g_autoptr (CliRun) human_pools = cli ("pool", "list", NULL);
-		g_autoptr (CliRun) human_nodes = cli ("node", "list", NULL);
-		g_autoptr (CliRun) human_pool = cli ("pool", "show", POOL_A, NULL);
-		g_autoptr (CliRun) human_node = cli ("node", "show", POOL_A "-1", NULL);
+		g_autoptr (NfCliRun) human_pools = cli ("pool", "list", NULL);
+		g_autoptr (NfCliRun) human_nodes = cli ("node", "list", NULL);
+		g_autoptr (NfCliRun) human_pool = cli ("pool", "show", POOL_A, NULL);
+		g_autoptr (NfCliRun) human_node = cli ("node", "show", POOL_A "-1", NULL);
 
-		assert_status (human_pools, 0);
+		nf_test_cli_assert_status (human_pools, 0);
 		g_assert_true (g_str_has_prefix (human_pools->out, "POOL "));
 		g_assert_nonnull (strstr (human_pools->out, POOL_A));
 		assert_fits_80 (human_pools->out);
-		assert_status (human_nodes, 0);
+		nf_test_cli_assert_status (human_nodes, 0);
 		g_assert_true (g_str_has_prefix (human_nodes->out, "NODE "));
 		g_assert_nonnull (strstr (human_nodes->out, POOL_A "-2"));
 		assert_fits_80 (human_nodes->out);
-		assert_status (human_pool, 0);
+		nf_test_cli_assert_status (human_pool, 0);
 		assert_fits_80 (human_pool->out);
-		assert_status (human_node, 0);
+		nf_test_cli_assert_status (human_node, 0);
 		g_assert_nonnull (strstr (human_node->out, "Console log:"));
 		assert_fits_80 (human_node->out);
 	}
@@ -661,13 +607,13 @@ test_missing (void)
 
 	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
 		g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-		g_autoptr (CliRun) run = NULL;
+		g_autoptr (NfCliRun) run = NULL;
 
 		g_ptr_array_add (argv, binary);
 		for (guint a = 0; a < 4 && cases[i][a] != NULL; a++)
 			g_ptr_array_add (argv, (gpointer) cases[i][a]);
-		run = run_argv (argv, NULL);
-		assert_status (run, 1);
+		run = nf_test_cli_run_argv (argv, NULL);
+		nf_test_cli_assert_status (run, 1);
 		g_assert_nonnull (strstr (run->err, "nfcli-none"));
 	}
 }
@@ -675,19 +621,19 @@ test_missing (void)
 static void
 test_unauthorized (void)
 {
-	g_autoptr (CliRun) scale = cli_as_user ("pool", "scale", POOL_A, "3", NULL);
-	g_autoptr (CliRun) create =
+	g_autoptr (NfCliRun) scale = cli_as_user ("pool", "scale", POOL_A, "3", NULL);
+	g_autoptr (NfCliRun) create =
 		cli_as_user ("pool", "create", "nfcli-z", "1", "--memory=256", "--disk=1", NULL);
-	g_autoptr (CliRun) reset = cli_as_user ("node", "reset", POOL_A "-1", NULL);
-	g_autoptr (CliRun) list = cli_as_user ("pool", "list", "--json", NULL);
+	g_autoptr (NfCliRun) reset = cli_as_user ("node", "reset", POOL_A "-1", NULL);
+	g_autoptr (NfCliRun) list = cli_as_user ("pool", "list", "--json", NULL);
 	g_autoptr (JsonNode) root = NULL;
 	g_autoptr (GPtrArray) found = NULL;
 
-	assert_status (scale, 4);
-	assert_status (create, 4);
-	assert_status (reset, 4);
+	nf_test_cli_assert_status (scale, 4);
+	nf_test_cli_assert_status (create, 4);
+	nf_test_cli_assert_status (reset, 4);
 	/* reading is open to every local user */
-	assert_status (list, 0);
+	nf_test_cli_assert_status (list, 0);
 	root = parse_json (list->out);
 	found = ours (root);
 	g_assert_cmpuint (found->len, ==, 1);
@@ -697,10 +643,10 @@ test_unauthorized (void)
 static void
 test_scale_on_terminal (void)
 {
-	g_autoptr (CliRun) run = cli_pty ("", "pool scale " POOL_A " 3");
+	g_autoptr (NfCliRun) run = cli_pty ("", "pool scale " POOL_A " 3");
 	g_autoptr (JsonNode) root = NULL;
 
-	assert_status (run, 0);
+	nf_test_cli_assert_status (run, 0);
 	/* the bar is redrawn in place: carriage returns, erase to end of line */
 	g_assert_nonnull (strstr (run->out, "\r["));
 	g_assert_nonnull (strstr (run->out, "\033[K"));
@@ -713,12 +659,12 @@ test_scale_on_terminal (void)
 static void
 test_scale_down_plain (void)
 {
-	g_autoptr (CliRun) run = cli_pty ("", "--no-progress pool scale " POOL_A " 1");
-	g_autoptr (CliRun) quiet = NULL;
+	g_autoptr (NfCliRun) run = cli_pty ("", "--no-progress pool scale " POOL_A " 1");
+	g_autoptr (NfCliRun) quiet = NULL;
 	g_autoptr (JsonNode) root = NULL;
 
 	/* a terminal, but --no-progress: one line per step */
-	assert_status (run, 0);
+	nf_test_cli_assert_status (run, 0);
 	g_assert_null (strstr (run->out, "\r["));
 	/* steps may coalesce: at least one step line, then the summary */
 	g_assert_nonnull (strstr (run->out, "/2 nodes, "));
@@ -728,7 +674,7 @@ test_scale_down_plain (void)
 	check_pool_json (json_node_get_object (root), POOL_A, 1);
 	/* --quiet: nothing at all when all is well */
 	quiet = cli ("pool", "scale", POOL_A, "1", "--quiet", NULL);
-	assert_status (quiet, 0);
+	nf_test_cli_assert_status (quiet, 0);
 	g_assert_cmpstr (quiet->out, ==, "");
 	g_assert_cmpstr (quiet->err, ==, "");
 }
@@ -736,19 +682,19 @@ test_scale_down_plain (void)
 static void
 test_node_stop_start (void)
 {
-	g_autoptr (CliRun) stop = cli ("node", "stop", POOL_A "-1", "--force", NULL);
-	g_autoptr (CliRun) start = NULL;
+	g_autoptr (NfCliRun) stop = cli ("node", "stop", POOL_A "-1", "--force", NULL);
+	g_autoptr (NfCliRun) start = NULL;
 	g_autoptr (JsonNode) stopped = NULL;
 	g_autoptr (JsonNode) started = NULL;
 
-	assert_status (stop, 0);
+	nf_test_cli_assert_status (stop, 0);
 	g_assert_nonnull (strstr (stop->out, "State:        stopped"));
 	stopped = show_node (POOL_A "-1");
 	g_assert_cmpstr (json_object_get_string_member (json_node_get_object (stopped), "state"),
 			 ==,
 			 "stopped");
 	start = cli ("--json", "node", "start", POOL_A "-1", NULL);
-	assert_status (start, 0);
+	nf_test_cli_assert_status (start, 0);
 	/* with --json, the node it started on stdout, progress elsewhere */
 	started = parse_json (start->out);
 	check_node_json (json_node_get_object (started), POOL_A);
@@ -761,12 +707,12 @@ static void
 test_node_reset (void)
 {
 	g_autoptr (JsonNode) before = show_node (POOL_A "-1");
-	g_autoptr (CliRun) run = cli ("node", "reset", POOL_A "-1", NULL);
+	g_autoptr (NfCliRun) run = cli ("node", "reset", POOL_A "-1", NULL);
 	g_autoptr (JsonNode) after = NULL;
 	JsonObject *b, *a;
 	JsonArray *macs_before, *macs_after;
 
-	assert_status (run, 0);
+	nf_test_cli_assert_status (run, 0);
 	g_assert_nonnull (strstr (run->out, "Node:         " POOL_A "-1"));
 	after = show_node (POOL_A "-1");
 	b = json_node_get_object (before);
@@ -789,17 +735,17 @@ test_node_console (void)
 {
 	g_autoptr (JsonNode) node = show_node (POOL_A "-1");
 	const gchar *log = json_object_get_string_member (json_node_get_object (node), "console_log");
-	g_autoptr (CliRun) plain = NULL;
-	g_autoptr (CliRun) terminal = NULL;
+	g_autoptr (NfCliRun) plain = NULL;
+	g_autoptr (NfCliRun) terminal = NULL;
 
 	/* the tiny guest says so on its console when it is up */
 	nf_test_wait_for_log_line (log, "NESTFARM-READY", 120);
 	plain = cli ("node", "console", POOL_A "-1", NULL);
-	assert_status (plain, 0);
+	nf_test_cli_assert_status (plain, 0);
 	g_assert_nonnull (strstr (plain->out, "NESTFARM-READY"));
 	/* on a terminal it follows the log until Ctrl-C */
 	terminal = cli_pty ("timeout --preserve-status -s INT 3 ", "node console " POOL_A "-1");
-	assert_status (terminal, 0);
+	nf_test_cli_assert_status (terminal, 0);
 	g_assert_nonnull (strstr (terminal->out, "NESTFARM-READY"));
 	g_assert_nonnull (strstr (terminal->out, "following"));
 }
@@ -807,16 +753,16 @@ test_node_console (void)
 static void
 test_pool_stop_start (void)
 {
-	g_autoptr (CliRun) stop = cli ("pool", "stop", POOL_A, "--timeout", "60", NULL);
-	g_autoptr (CliRun) start = NULL;
+	g_autoptr (NfCliRun) stop = cli ("pool", "stop", POOL_A, "--timeout", "60", NULL);
+	g_autoptr (NfCliRun) start = NULL;
 	g_autoptr (JsonNode) root = NULL;
 
-	assert_status (stop, 0);
+	nf_test_cli_assert_status (stop, 0);
 	g_assert_nonnull (strstr (stop->out, "stopped"));
 	root = show_pool (POOL_A);
 	g_assert_cmpstr (json_object_get_string_member (json_node_get_object (root), "state"), ==, "stopped");
 	start = cli ("pool", "start", POOL_A, NULL);
-	assert_status (start, 0);
+	nf_test_cli_assert_status (start, 0);
 	g_assert_nonnull (strstr (start->out, "State:        ready"));
 }
 
@@ -835,7 +781,7 @@ test_interrupt_cancels (void)
 {
 	g_autoptr (GSubprocess) process = NULL;
 	g_autoptr (GError) error = NULL;
-	g_autoptr (CliRun) start = NULL;
+	g_autoptr (NfCliRun) start = NULL;
 	g_autofree gchar *out = NULL;
 	g_autofree gchar *err = NULL;
 	gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
@@ -870,25 +816,25 @@ test_interrupt_cancels (void)
 	g_assert_nonnull (strstr (err, "was cancelled"));
 	/* whatever it had stopped comes back */
 	start = cli ("pool", "start", POOL_A, NULL);
-	assert_status (start, 0);
+	nf_test_cli_assert_status (start, 0);
 }
 
 static void
 test_pool_delete (void)
 {
-	g_autoptr (CliRun) delete_a = cli ("pool", "delete", POOL_A, "--timeout=60", NULL);
-	g_autoptr (CliRun) list = cli ("pool", "list", "--json", NULL);
-	g_autoptr (CliRun) human = cli ("pool", "list", NULL);
+	g_autoptr (NfCliRun) delete_a = cli ("pool", "delete", POOL_A, "--timeout=60", NULL);
+	g_autoptr (NfCliRun) list = cli ("pool", "list", "--json", NULL);
+	g_autoptr (NfCliRun) human = cli ("pool", "list", NULL);
 	g_autoptr (JsonNode) root = NULL;
 	g_autoptr (GPtrArray) found = NULL;
 
-	assert_status (delete_a, 0);
+	nf_test_cli_assert_status (delete_a, 0);
 	g_assert_nonnull (strstr (delete_a->out, "Pool " POOL_A " is deleted."));
-	assert_status (list, 0);
+	nf_test_cli_assert_status (list, 0);
 	root = parse_json (list->out);
 	found = ours (root);
 	g_assert_cmpuint (found->len, ==, 0);
-	assert_status (human, 0);
+	nf_test_cli_assert_status (human, 0);
 	g_assert_null (strstr (human->out, "nfcli-"));
 }
 

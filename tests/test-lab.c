@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "nf-test-cli.h"
 #include "nf-test-daemon.h"
 #include "nf-test-util.h"
 
@@ -35,32 +36,10 @@ static const gchar *const pools[] = {POOL_A, POOL_B, POOL_C, POOL_X, NULL};
 static gchar *first_a;
 static gchar *first_b;
 
-typedef struct {
-	gint status;
-	gchar *out;
-	gchar *err;
-} CliRun;
-
-static void
-cli_run_free (CliRun *run)
-{
-	g_free (run->out);
-	g_free (run->err);
-	g_free (run);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliRun, cli_run_free)
-
-static CliRun *G_GNUC_NULL_TERMINATED
+static NfCliRun *G_GNUC_NULL_TERMINATED
 cli (const gchar *first, ...)
 {
 	g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-	g_autoptr (GSubprocessLauncher) launcher =
-		g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-	g_autoptr (GSubprocess) process = NULL;
-	g_autoptr (GError) error = NULL;
-	g_autofree gchar *joined = NULL;
-	CliRun *run = g_new0 (CliRun, 1);
 	va_list ap;
 
 	g_ptr_array_add (argv, binary);
@@ -68,30 +47,7 @@ cli (const gchar *first, ...)
 	for (const gchar *arg = first; arg != NULL; arg = va_arg (ap, const gchar *))
 		g_ptr_array_add (argv, (gpointer) arg);
 	va_end (ap);
-	g_ptr_array_add (argv, NULL);
-	joined = g_strjoinv (" ", (gchar **) argv->pdata);
-	g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-	process = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, &error);
-	g_assert_no_error (error);
-	g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &run->out, &run->err, &error));
-	g_assert_no_error (error);
-	if (g_subprocess_get_if_exited (process))
-		run->status = g_subprocess_get_exit_status (process);
-	else
-		run->status = 128 + g_subprocess_get_term_sig (process);
-	g_test_message ("$ %s\n-> %d\n%s%s", joined, run->status, run->out, run->err);
-	return run;
-}
-
-static void
-assert_status (CliRun *run, gint status)
-{
-	if (run->status != status)
-		g_error ("exit status %d, wanted %d\nstdout:\n%s\nstderr:\n%s",
-			 run->status,
-			 status,
-			 run->out,
-			 run->err);
+	return nf_test_cli_run_argv (argv, NULL);
 }
 
 static void
@@ -187,7 +143,7 @@ summary_of_object (JsonObject *pool)
 static gboolean
 pool_exists (const gchar *name)
 {
-	g_autoptr (CliRun) run = cli ("pool", "show", name, NULL);
+	g_autoptr (NfCliRun) run = cli ("pool", "show", name, NULL);
 
 	return run->status == 0;
 }
@@ -195,10 +151,10 @@ pool_exists (const gchar *name)
 static gchar *
 summary (const gchar *name)
 {
-	g_autoptr (CliRun) run = cli ("pool", "show", name, "--json", NULL);
+	g_autoptr (NfCliRun) run = cli ("pool", "show", name, "--json", NULL);
 	g_autoptr (JsonNode) root = NULL;
 
-	assert_status (run, 0);
+	nf_test_cli_assert_status (run, 0);
 	root = parse_json (run->out);
 	return summary_of_object (json_node_get_object (root));
 }
@@ -207,12 +163,12 @@ summary (const gchar *name)
 static GPtrArray *
 pool_names (void)
 {
-	g_autoptr (CliRun) run = cli ("pool", "list", "--json", NULL);
+	g_autoptr (NfCliRun) run = cli ("pool", "list", "--json", NULL);
 	g_autoptr (JsonNode) root = NULL;
 	GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
 	JsonArray *array;
 
-	assert_status (run, 0);
+	nf_test_cli_assert_status (run, 0);
 	root = parse_json (run->out);
 	array = json_node_get_array (root);
 	for (guint i = 0; i < json_array_get_length (array); i++)
@@ -248,7 +204,7 @@ lab_summary (void)
 static void
 assert_pool (const gchar *name, guint count, const gchar *state)
 {
-	g_autoptr (CliRun) run = cli ("pool", "show", name, "--json", NULL);
+	g_autoptr (NfCliRun) run = cli ("pool", "show", name, "--json", NULL);
 	g_autoptr (JsonNode) root = NULL;
 	JsonObject *pool;
 	JsonArray *nodes;
@@ -257,7 +213,7 @@ assert_pool (const gchar *name, guint count, const gchar *state)
 				  : g_str_equal (state, "stopped") ? "stopped"
 								   : NULL;
 
-	assert_status (run, 0);
+	nf_test_cli_assert_status (run, 0);
 	root = parse_json (run->out);
 	pool = json_node_get_object (root);
 	g_assert_cmpint (json_object_get_int_member (pool, "count"), ==, count);
@@ -307,7 +263,7 @@ test_daemon_start (void)
 static void
 test_apply_creates (void)
 {
-	g_autoptr (CliRun) run = NULL;
+	g_autoptr (NfCliRun) run = NULL;
 	g_autofree gchar *readme = lab_path (NULL, "README");
 
 	write_pool (NULL, "10-a.pool", POOL_A, "1", NULL);
@@ -315,7 +271,7 @@ test_apply_creates (void)
 	g_assert_true (g_file_set_contents (readme, "not a lab file: no .pool suffix\n", -1, NULL));
 
 	run = cli ("--no-progress", "lab", "apply", lab_dir, NULL);
-	assert_status (run, 0);
+	nf_test_cli_assert_status (run, 0);
 	assert_says (run->out, "10-a.pool: creating pool " POOL_A " with 1 node");
 	assert_says (run->out, "20-b.pool: creating pool " POOL_B " with 1 node");
 	/* in name order */
@@ -331,15 +287,15 @@ test_apply_creates (void)
 static void
 test_apply_again (void)
 {
-	g_autoptr (CliRun) again = cli ("--no-progress", "lab", "apply", lab_dir, NULL);
-	g_autoptr (CliRun) json = NULL;
-	g_autoptr (CliRun) status = NULL;
+	g_autoptr (NfCliRun) again = cli ("--no-progress", "lab", "apply", lab_dir, NULL);
+	g_autoptr (NfCliRun) json = NULL;
+	g_autoptr (NfCliRun) status = NULL;
 	g_autoptr (JsonNode) root = NULL;
 	g_autofree gchar *a = NULL;
 	g_autofree gchar *b = NULL;
 	JsonArray *array;
 
-	assert_status (again, 0);
+	nf_test_cli_assert_status (again, 0);
 	assert_says (again->out, "pool " POOL_A " matches; left as it is");
 	assert_says (again->out, "pool " POOL_B " matches; left as it is");
 	assert_says (again->out, "Every pool matches its file; nothing to do.");
@@ -351,7 +307,7 @@ test_apply_again (void)
 
 	/* --json: the lab's pools on stdout, what it does on stderr */
 	json = cli ("--json", "lab", "apply", lab_dir, NULL);
-	assert_status (json, 0);
+	nf_test_cli_assert_status (json, 0);
 	assert_says (json->err, "pool " POOL_A " matches");
 	root = parse_json (json->out);
 	array = json_node_get_array (root);
@@ -365,7 +321,7 @@ test_apply_again (void)
 
 	/* lab status agrees */
 	status = cli ("lab", "status", "--json", lab_dir, NULL);
-	assert_status (status, 0);
+	nf_test_cli_assert_status (status, 0);
 	g_clear_pointer (&root, json_node_unref);
 	root = parse_json (status->out);
 	array = json_node_get_array (root);
@@ -384,7 +340,7 @@ test_status (void)
 {
 	g_autofree gchar *dir = g_build_filename (scratch, "edited", NULL);
 	g_autofree gchar *b_file = lab_path (dir, "20-b.pool");
-	g_autoptr (CliRun) run = NULL;
+	g_autoptr (NfCliRun) run = NULL;
 	g_auto (GStrv) lines = NULL;
 
 	g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
@@ -393,7 +349,7 @@ test_status (void)
 		g_file_set_contents (b_file, "[Pool]\nName=" POOL_B "\nCount=1\nMemoryMiB=512\n", -1, NULL));
 	write_pool (dir, "30-x.pool", POOL_X, "1", NULL);
 	run = cli ("lab", "status", dir, NULL);
-	assert_status (run, 0);
+	nf_test_cli_assert_status (run, 0);
 	assert_says (run->out, "lab apply scales it to 3");
 	assert_says (run->out, "missing: lab apply creates it");
 	assert_says (run->out, "MemoryMiB is 512 in the file, 256 in the pool");
@@ -409,8 +365,8 @@ test_status (void)
 static void
 test_apply_scales (void)
 {
-	g_autoptr (CliRun) up = NULL;
-	g_autoptr (CliRun) down = NULL;
+	g_autoptr (NfCliRun) up = NULL;
+	g_autoptr (NfCliRun) down = NULL;
 	g_autofree gchar *a_up = NULL;
 	g_autofree gchar *a_down = NULL;
 	g_autofree gchar *b = NULL;
@@ -419,7 +375,7 @@ test_apply_scales (void)
 
 	write_pool (NULL, "10-a.pool", POOL_A, "2", NULL);
 	up = cli ("--no-progress", "lab", "apply", lab_dir, NULL);
-	assert_status (up, 0);
+	nf_test_cli_assert_status (up, 0);
 	assert_says (up->out, "10-a.pool: scaling pool " POOL_A " from 1 to 2 nodes");
 	assert_says (up->out, "pool " POOL_B " matches; left as it is");
 	assert_pool (POOL_A, 2, "ready");
@@ -431,14 +387,14 @@ test_apply_scales (void)
 
 	/* one node of two stopped: apply starts it, re-makes nothing */
 	{
-		g_autoptr (CliRun) stop = cli ("node", "stop", POOL_A "-1", "--force", NULL);
-		g_autoptr (CliRun) apply = NULL;
+		g_autoptr (NfCliRun) stop = cli ("node", "stop", POOL_A "-1", "--force", NULL);
+		g_autoptr (NfCliRun) apply = NULL;
 		g_autofree gchar *a_started = NULL;
 
-		assert_status (stop, 0);
+		nf_test_cli_assert_status (stop, 0);
 		assert_pool (POOL_A, 2, "degraded");
 		apply = cli ("--no-progress", "lab", "apply", lab_dir, NULL);
-		assert_status (apply, 0);
+		nf_test_cli_assert_status (apply, 0);
 		assert_says (apply->out, "10-a.pool: starting pool " POOL_A " (1 of its nodes is stopped)");
 		assert_says (apply->out, "pool " POOL_B " matches; left as it is");
 		assert_pool (POOL_A, 2, "ready");
@@ -448,7 +404,7 @@ test_apply_scales (void)
 
 	write_pool (NULL, "10-a.pool", POOL_A, "1", NULL);
 	down = cli ("--no-progress", "lab", "apply", lab_dir, NULL);
-	assert_status (down, 0);
+	nf_test_cli_assert_status (down, 0);
 	assert_says (down->out, "10-a.pool: scaling pool " POOL_A " from 2 to 1 nodes");
 	assert_pool (POOL_A, 1, "ready");
 	g_assert_cmpuint (nf_test_domains_named (POOL_A "-"), ==, 1);
@@ -485,20 +441,20 @@ test_apply_refuses (void)
 	for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
 		g_autofree gchar *where =
 			g_strdup_printf ("%s:%u: %s", bad_file, bad[i].line, bad[i].complaint);
-		g_autoptr (CliRun) run = NULL;
-		g_autoptr (CliRun) single = NULL;
+		g_autoptr (NfCliRun) run = NULL;
+		g_autoptr (NfCliRun) single = NULL;
 		g_autofree gchar *after = NULL;
 
 		g_assert_true (g_file_set_contents (bad_file, bad[i].text, -1, NULL));
 		run = cli ("--no-progress", "lab", "apply", dir, NULL);
 		g_assert_cmpint (run->status, !=, 0);
-		assert_status (run, 1);
+		nf_test_cli_assert_status (run, 1);
 		assert_says (run->err, where);
 		assert_says (run->err, "nothing was applied");
 		g_assert_cmpstr (run->out, ==, "");
 		/* the file alone too */
 		single = cli ("--no-progress", "lab", "apply", bad_file, NULL);
-		assert_status (single, 1);
+		nf_test_cli_assert_status (single, 1);
 		assert_says (single->err, where);
 
 		g_assert_false (pool_exists (POOL_C));
@@ -507,9 +463,9 @@ test_apply_refuses (void)
 		g_assert_cmpstr (after, ==, before);
 	}
 	{
-		g_autoptr (CliRun) missing = cli ("lab", "apply", "/nonexistent/lab", NULL);
+		g_autoptr (NfCliRun) missing = cli ("lab", "apply", "/nonexistent/lab", NULL);
 
-		assert_status (missing, 1);
+		nf_test_cli_assert_status (missing, 1);
 		assert_says (missing->err, "/nonexistent/lab");
 	}
 	nf_test_rm_rf (dir);
@@ -520,31 +476,31 @@ test_apply_refuses (void)
 static void
 test_stop_then_apply (void)
 {
-	g_autoptr (CliRun) stop = cli ("--no-progress", "lab", "stop", "--force", lab_dir, NULL);
-	g_autoptr (CliRun) status = NULL;
-	g_autoptr (CliRun) dry = NULL;
-	g_autoptr (CliRun) held = NULL;
-	g_autoptr (CliRun) apply = NULL;
-	g_autoptr (CliRun) again = NULL;
+	g_autoptr (NfCliRun) stop = cli ("--no-progress", "lab", "stop", "--force", lab_dir, NULL);
+	g_autoptr (NfCliRun) status = NULL;
+	g_autoptr (NfCliRun) dry = NULL;
+	g_autoptr (NfCliRun) held = NULL;
+	g_autoptr (NfCliRun) apply = NULL;
+	g_autoptr (NfCliRun) again = NULL;
 	g_autofree gchar *a = NULL;
 	g_autofree gchar *b = NULL;
 
-	assert_status (stop, 0);
+	nf_test_cli_assert_status (stop, 0);
 	assert_pool (POOL_A, 1, "stopped");
 	assert_pool (POOL_B, 1, "stopped");
 
 	status = cli ("lab", "status", lab_dir, NULL);
-	assert_status (status, 0);
+	nf_test_cli_assert_status (status, 0);
 	assert_says (status->out, "stopped: lab apply starts it");
 	dry = cli ("lab", "apply", "--dry-run", lab_dir, NULL);
-	assert_status (dry, 0);
+	nf_test_cli_assert_status (dry, 0);
 	assert_says (dry->out, "10-a.pool: would start pool " POOL_A " (1 of its nodes is stopped)");
 	assert_pool (POOL_A, 1, "stopped");
 
 	/* Start=false: b stays as it is, stopped */
 	write_pool (NULL, "20-b.pool", POOL_B, "1", "Start=false\n");
 	held = cli ("--no-progress", "lab", "apply", lab_dir, NULL);
-	assert_status (held, 0);
+	nf_test_cli_assert_status (held, 0);
 	assert_says (held->out, "10-a.pool: starting pool " POOL_A " (1 of its nodes is stopped)");
 	assert_says (held->out, "pool " POOL_B " matches; left as it is");
 	assert_pool (POOL_A, 1, "ready");
@@ -553,7 +509,7 @@ test_stop_then_apply (void)
 	/* Start unset (true): b starts too */
 	write_pool (NULL, "20-b.pool", POOL_B, "1", NULL);
 	apply = cli ("--no-progress", "lab", "apply", lab_dir, NULL);
-	assert_status (apply, 0);
+	nf_test_cli_assert_status (apply, 0);
 	assert_says (apply->out, "pool " POOL_A " matches; left as it is");
 	assert_says (apply->out, "20-b.pool: starting pool " POOL_B " (1 of its nodes is stopped)");
 	assert_pool (POOL_B, 1, "ready");
@@ -563,7 +519,7 @@ test_stop_then_apply (void)
 	g_assert_cmpstr (b, ==, first_b);
 
 	again = cli ("--no-progress", "lab", "apply", lab_dir, NULL);
-	assert_status (again, 0);
+	nf_test_cli_assert_status (again, 0);
 	assert_says (again->out, "Every pool matches its file; nothing to do.");
 }
 
@@ -572,17 +528,17 @@ static void
 test_prune (void)
 {
 	g_autofree gchar *c_file = lab_path (NULL, "30-c.pool");
-	g_autoptr (CliRun) make = NULL;
-	g_autoptr (CliRun) dry = NULL;
-	g_autoptr (CliRun) prune = NULL;
-	g_autoptr (CliRun) again = NULL;
+	g_autoptr (NfCliRun) make = NULL;
+	g_autoptr (NfCliRun) dry = NULL;
+	g_autoptr (NfCliRun) prune = NULL;
+	g_autoptr (NfCliRun) again = NULL;
 	g_autoptr (GPtrArray) names = NULL;
 	g_autofree gchar *a = NULL;
 	g_autofree gchar *b = NULL;
 
 	write_pool (NULL, "30-c.pool", POOL_C, "1", NULL);
 	make = cli ("--no-progress", "lab", "apply", lab_dir, NULL);
-	assert_status (make, 0);
+	nf_test_cli_assert_status (make, 0);
 	assert_says (make->out, "30-c.pool: creating pool " POOL_C);
 	assert_pool (POOL_C, 1, "ready");
 
@@ -604,14 +560,14 @@ test_prune (void)
 
 	g_assert_cmpint (g_unlink (c_file), ==, 0);
 	dry = cli ("lab", "apply", "--prune", "--dry-run", lab_dir, NULL);
-	assert_status (dry, 0);
+	nf_test_cli_assert_status (dry, 0);
 	assert_says (dry->out, "would delete pool " POOL_C ": no lab file names it");
 	g_assert_null (strstr (dry->out, "would delete pool " POOL_A));
 	g_assert_null (strstr (dry->out, "would delete pool " POOL_B));
 	assert_pool (POOL_C, 1, "ready");
 
 	prune = cli ("--no-progress", "lab", "apply", "--prune", lab_dir, NULL);
-	assert_status (prune, 0);
+	nf_test_cli_assert_status (prune, 0);
 	assert_says (prune->out, "deleting pool " POOL_C ": no lab file names it");
 	g_assert_false (pool_exists (POOL_C));
 	g_assert_cmpuint (nf_test_domains_named (POOL_C "-"), ==, 0);
@@ -621,7 +577,7 @@ test_prune (void)
 	g_assert_cmpstr (b, ==, first_b);
 
 	again = cli ("--no-progress", "lab", "apply", "--prune", lab_dir, NULL);
-	assert_status (again, 0);
+	nf_test_cli_assert_status (again, 0);
 	assert_says (again->out, "Every pool matches its file; nothing to do.");
 }
 
@@ -631,9 +587,9 @@ test_cleanup (void)
 	const gchar *const ours[] = {POOL_A, POOL_B};
 
 	for (guint i = 0; i < G_N_ELEMENTS (ours); i++) {
-		g_autoptr (CliRun) run = cli ("--no-progress", "pool", "delete", ours[i], "--force", NULL);
+		g_autoptr (NfCliRun) run = cli ("--no-progress", "pool", "delete", ours[i], "--force", NULL);
 
-		assert_status (run, 0);
+		nf_test_cli_assert_status (run, 0);
 		g_assert_cmpuint (nf_test_domains_named (ours[i]), ==, 0);
 	}
 	nf_test_daemon_stop (farm);

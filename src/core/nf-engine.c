@@ -519,18 +519,29 @@ lookup_own_domain (virConnectPtr conn, const gchar *name, GError **error)
 	return g_steal_pointer (&dom);
 }
 
+/* The live connection and nestfarm's own domain @name, for one call. */
+static virDomainPtr
+open_own_domain (NfEngine *self, const gchar *name, virConnectPtr *conn_out, GError **error)
+{
+	g_autoptr (virConnect) conn = nf_connection_ref_conn (self->connection, error);
+	virDomainPtr dom;
+
+	if (conn == NULL)
+		return NULL;
+	dom = lookup_own_domain (conn, name, error);
+	if (dom != NULL && conn_out != NULL)
+		*conn_out = g_steal_pointer (&conn);
+	return dom;
+}
+
 NfNodeInfo *
 nf_engine_get_node (NfEngine *self, const gchar *name, GError **error)
 {
-	g_autoptr (virConnect) conn = NULL;
 	g_autoptr (virDomain) dom = NULL;
 
 	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
 
-	conn = nf_connection_ref_conn (self->connection, error);
-	if (conn == NULL)
-		return NULL;
-	dom = lookup_own_domain (conn, name, error);
+	dom = open_own_domain (self, name, NULL, error);
 	if (dom == NULL)
 		return NULL;
 	return node_info_from_domain (dom, error);
@@ -716,15 +727,11 @@ nf_engine_make_node (NfEngine *self,
 gboolean
 nf_engine_start_node (NfEngine *self, const gchar *name, GError **error)
 {
-	g_autoptr (virConnect) conn = NULL;
 	g_autoptr (virDomain) dom = NULL;
 
 	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
 
-	conn = nf_connection_ref_conn (self->connection, error);
-	if (conn == NULL)
-		return FALSE;
-	dom = lookup_own_domain (conn, name, error);
+	dom = open_own_domain (self, name, NULL, error);
 	if (dom == NULL)
 		return FALSE;
 	if (virDomainIsActive (dom) == 1)
@@ -802,15 +809,11 @@ nf_engine_stop_node (NfEngine *self,
 		     GCancellable *cancellable,
 		     GError **error)
 {
-	g_autoptr (virConnect) conn = NULL;
 	g_autoptr (virDomain) dom = NULL;
 
 	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
 
-	conn = nf_connection_ref_conn (self->connection, error);
-	if (conn == NULL)
-		return FALSE;
-	dom = lookup_own_domain (conn, name, error);
+	dom = open_own_domain (self, name, NULL, error);
 	if (dom == NULL)
 		return FALSE;
 	return stop_domain (dom, name, timeout_s, forced, cancellable, error);
@@ -825,10 +828,7 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GError **error)
 
 	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
 
-	conn = nf_connection_ref_conn (self->connection, error);
-	if (conn == NULL)
-		return FALSE;
-	dom = lookup_own_domain (conn, name, error);
+	dom = open_own_domain (self, name, &conn, error);
 	if (dom == NULL)
 		return FALSE;
 	info = node_info_from_domain (dom, error);
@@ -863,10 +863,7 @@ nf_engine_reset_node (NfEngine *self,
 
 	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
 
-	conn = nf_connection_ref_conn (self->connection, error);
-	if (conn == NULL)
-		return FALSE;
-	dom = lookup_own_domain (conn, name, error);
+	dom = open_own_domain (self, name, &conn, error);
 	if (dom == NULL)
 		return FALSE;
 	info = node_info_from_domain (dom, error);
