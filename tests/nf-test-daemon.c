@@ -6,10 +6,13 @@
 #include <glib/gstdio.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include "nestfarm/nf-ovs.h"
+#include "nestfarm/nf-storage.h"
 #include "nf-test-daemon.h"
 #include "nf-test-util.h"
 
@@ -61,6 +64,35 @@ nf_test_install_policies (void)
 	g_assert_no_error (error);
 }
 
+/* One hold per process, counted: a test may run two daemons one after the
+ * other, or keep one while it makes another. */
+static gint test_lock_fd = -1;
+static guint test_lock_holds;
+
+static void
+take_test_lock (void)
+{
+	if (test_lock_holds++ > 0)
+		return;
+	g_mkdir_with_parents ("/run/lock", 01777);
+	test_lock_fd = g_open (NF_TEST_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	g_assert_cmpint (test_lock_fd, >=, 0);
+	if (flock (test_lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		g_test_message ("waiting for another test daemon (%s)", NF_TEST_LOCK_FILE);
+		g_assert_cmpint (flock (test_lock_fd, LOCK_EX), ==, 0);
+	}
+}
+
+static void
+drop_test_lock (void)
+{
+	g_assert_cmpuint (test_lock_holds, >, 0);
+	if (--test_lock_holds > 0)
+		return;
+	close (test_lock_fd);
+	test_lock_fd = -1;
+}
+
 NfTestDaemon *
 nf_test_daemon_new (const gchar *tag, const gchar *extra_config)
 {
@@ -69,6 +101,7 @@ nf_test_daemon_new (const gchar *tag, const gchar *extra_config)
 	g_autoptr (GError) error = NULL;
 	g_autofree gchar *image = nf_test_require_image ();
 
+	take_test_lock ();
 	nf_test_install_policies ();
 	d->dir = nf_test_make_world_dir ("nf-daemon");
 	d->config = g_build_filename (d->dir, "nestfarmd.conf", NULL);
@@ -281,6 +314,7 @@ nf_test_daemon_free (NfTestDaemon *d, const gchar *const *pools)
 	g_free (d->bridge);
 	g_free (d->log);
 	g_free (d);
+	drop_test_lock ();
 }
 
 GVariant *
@@ -478,4 +512,77 @@ nf_test_domains_named (const gchar *prefix)
 			n++;
 	}
 	return n;
+}
+
+static gchar *
+domain_uuid (const gchar *name)
+{
+	g_autofree gchar *out = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domuuid", name, NULL);
+
+	return out != NULL ? g_strdup (g_strstrip (out)) : NULL;
+}
+
+guint
+nf_test_assert_consistent (NfTestDaemon *d, const gchar *pool, guint foreign)
+{
+	g_autoptr (GVariant) objects = nf_test_call_ok (d,
+							"/org/nestfarm/Farm1",
+							"org.freedesktop.DBus.ObjectManager",
+							"GetManagedObjects",
+							NULL);
+	g_autoptr (GVariant) managed = g_variant_get_child_value (objects, 0);
+	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
+	g_autofree gchar *path_prefix = g_strdup_printf ("/org/nestfarm/Farm1/node/%s_2d", pool);
+	g_autoptr (GDir) dir = g_dir_open (d->storage_dir, 0, NULL);
+	g_autoptr (NfOvs) ovs = nf_ovs_new (NULL, 5000);
+	g_autoptr (GPtrArray) ports = NULL;
+	g_autoptr (GError) error = NULL;
+	GVariantIter iter;
+	const gchar *path;
+	const gchar *entry;
+	guint reported = 0;
+
+	/* every reported node exists in libvirt */
+	g_variant_iter_init (&iter, managed);
+	while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", &path, NULL)) {
+		g_autofree gchar *name = NULL;
+		g_autofree gchar *uuid = NULL;
+
+		if (!g_str_has_prefix (path, path_prefix))
+			continue;
+		reported++;
+		name = g_strdup_printf ("%s-%s", pool, path + strlen (path_prefix));
+		uuid = domain_uuid (name);
+		if (uuid == NULL)
+			g_error ("node %s is reported but libvirt has no such domain", name);
+	}
+	/* every tagged domain of the pool is reported */
+	g_assert_cmpuint (reported, ==, nf_test_domains_named (prefix) - foreign);
+	/* every overlay nestfarm made belongs to a domain */
+	g_assert_nonnull (dir);
+	while ((entry = g_dir_read_name (dir)) != NULL) {
+		g_autofree gchar *file = g_build_filename (d->storage_dir, entry, NULL);
+		g_autofree gchar *owner = nf_storage_overlay_owner (file);
+		g_autofree gchar *uuid = NULL;
+
+		if (owner == NULL)
+			continue;
+		uuid = domain_uuid (owner);
+		if (uuid == NULL)
+			g_error ("overlay %s of %s has no domain", file, owner);
+	}
+	/* no OVS port without a domain */
+	ports = nf_ovs_list_ports (ovs, d->bridge, &error);
+	g_assert_no_error (error);
+	for (guint i = 0; i < ports->len; i++) {
+		NfOvsPort *port = g_ptr_array_index (ports, i);
+		g_autofree gchar *out = NULL;
+
+		if (port->vm_uuid == NULL)
+			continue;
+		out = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domname", port->vm_uuid, NULL);
+		if (out == NULL)
+			g_error ("port %s belongs to no domain (%s)", port->name, port->vm_uuid);
+	}
+	return reported;
 }

@@ -22,6 +22,11 @@ typedef struct {
 	GDBusConnection *bus;
 } NfTestDaemon;
 
+/* Every test daemon (and bench/run) holds this lock from
+ * nf_test_daemon_new() to nf_test_daemon_free(): runs started side by side
+ * take turns on the bus name instead of failing each other. */
+#define NF_TEST_LOCK_FILE "/run/lock/nestfarm-test.lock"
+
 /* @tag names the test's resources (storage pool nftest-TAG, bridge
  * nft-TAG); @extra_config lines are appended to [Daemon]. */
 NfTestDaemon *nf_test_daemon_new (const gchar *tag, const gchar *extra_config);
@@ -85,5 +90,11 @@ void nf_test_wait_prop (NfTestDaemon *d,
 gboolean nf_test_object_exists (NfTestDaemon *d, const gchar *path);
 /* How many libvirt domains have names starting with @prefix. */
 guint nf_test_domains_named (const gchar *prefix);
+/* The invariant after any fault: every node the daemon reports for @pool
+ * exists in libvirt, every domain named @pool-* but @foreign ones (not
+ * nestfarm's) is reported, every overlay nestfarm made in the storage
+ * directory belongs to a domain, and no port on the daemon's bridge lacks
+ * its domain. Returns how many nodes of @pool the daemon reports. */
+guint nf_test_assert_consistent (NfTestDaemon *d, const gchar *pool, guint foreign);
 
 G_END_DECLS

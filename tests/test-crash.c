@@ -6,8 +6,6 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
-#include "nestfarm/nf-ovs.h"
-#include "nestfarm/nf-storage.h"
 #include "nf-test-daemon.h"
 #include "nf-test-util.h"
 
@@ -83,89 +81,6 @@ trigger (const Crash *c)
 	}
 }
 
-static gchar *
-domain_uuid (const gchar *name)
-{
-	g_autofree gchar *out = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domuuid", name, NULL);
-
-	return out != NULL ? g_strdup (g_strstrip (out)) : NULL;
-}
-
-/* The invariant: libvirt, the storage directory, OVS and the daemon agree. */
-static void
-assert_consistent (const Crash *c)
-{
-	g_autoptr (GVariant) objects = nf_test_call_ok (daemon_,
-							ROOT,
-							"org.freedesktop.DBus.ObjectManager",
-							"GetManagedObjects",
-							NULL);
-	g_autoptr (GVariant) managed = g_variant_get_child_value (objects, 0);
-	g_autofree gchar *prefix = g_strdup_printf ("%s-", c->pool);
-	g_autofree gchar *path_prefix = g_strdup_printf (ROOT "/node/%s_2d", c->pool);
-	g_autoptr (GDir) dir = g_dir_open (daemon_->storage_dir, 0, NULL);
-	g_autoptr (NfOvs) ovs = nf_ovs_new (NULL, 5000);
-	g_autoptr (GPtrArray) ports = NULL;
-	g_autoptr (GError) error = NULL;
-	GVariantIter iter;
-	const gchar *path;
-	const gchar *entry;
-	guint reported = 0;
-
-	/* every reported node exists in libvirt */
-	g_variant_iter_init (&iter, managed);
-	while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", &path, NULL)) {
-		g_autofree gchar *name = NULL;
-		g_autofree gchar *uuid = NULL;
-
-		if (!g_str_has_prefix (path, path_prefix))
-			continue;
-		reported++;
-		name = g_strdup_printf ("%s-%s", c->pool, path + strlen (path_prefix));
-		uuid = domain_uuid (name);
-		g_assert_nonnull (uuid);
-	}
-	/* every tagged domain of the pool is reported (the foreign one is
-	 * not nestfarm's and not reported) */
-	g_assert_cmpuint (reported,
-			  ==,
-			  nf_test_domains_named (prefix) - (g_strcmp0 (c->pool, "cj") == 0 ? 1 : 0));
-	if (c->nodes_after == GONE) {
-		g_autofree gchar *pool_path = g_strdup_printf (ROOT "/pool/%s", c->pool);
-
-		g_assert_false (nf_test_object_exists (daemon_, pool_path));
-		g_assert_cmpuint (reported, ==, 0);
-	} else {
-		g_assert_cmpuint (reported, ==, c->nodes_after);
-	}
-	/* every overlay nestfarm made belongs to a domain */
-	g_assert_nonnull (dir);
-	while ((entry = g_dir_read_name (dir)) != NULL) {
-		g_autofree gchar *file = g_build_filename (daemon_->storage_dir, entry, NULL);
-		g_autofree gchar *owner = nf_storage_overlay_owner (file);
-		g_autofree gchar *uuid = NULL;
-
-		if (owner == NULL)
-			continue;
-		uuid = domain_uuid (owner);
-		if (uuid == NULL)
-			g_error ("overlay %s of %s has no domain", file, owner);
-	}
-	/* no OVS port without a domain */
-	ports = nf_ovs_list_ports (ovs, daemon_->bridge, &error);
-	g_assert_no_error (error);
-	for (guint i = 0; i < ports->len; i++) {
-		NfOvsPort *port = g_ptr_array_index (ports, i);
-		g_autofree gchar *out = NULL;
-
-		if (port->vm_uuid == NULL)
-			continue;
-		out = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domname", port->vm_uuid, NULL);
-		if (out == NULL)
-			g_error ("port %s belongs to no domain (%s)", port->name, port->vm_uuid);
-	}
-}
-
 static void
 test_crash (gconstpointer data)
 {
@@ -173,6 +88,7 @@ test_crash (gconstpointer data)
 	g_autofree gchar *pool_path = g_strdup_printf (ROOT "/pool/%s", c->pool);
 	g_autofree gchar *prefix = g_strdup_printf ("%s-", c->pool);
 	gboolean died;
+	guint reported;
 
 	if (c->prepare > 0)
 		make_pool (c->pool, c->prepare);
@@ -204,7 +120,10 @@ test_crash (gconstpointer data)
 		nf_test_daemon_stop (daemon_);
 
 	nf_test_daemon_start (daemon_);
-	assert_consistent (c);
+	reported = nf_test_assert_consistent (daemon_, c->pool, g_strcmp0 (c->pool, "cj") == 0 ? 1 : 0);
+	if (c->nodes_after == GONE)
+		g_assert_false (nf_test_object_exists (daemon_, pool_path));
+	g_assert_cmpuint (reported, ==, c->nodes_after == GONE ? 0 : c->nodes_after);
 
 	/* and a delete leaves nothing of nestfarm's */
 	if (nf_test_object_exists (daemon_, pool_path)) {

@@ -145,6 +145,7 @@ sync_job (NfJob *job, GParamSpec *pspec, NfDBusJob *iface)
 	nf_dbus_job_set_progress (iface, nf_job_get_progress (job));
 	nf_dbus_job_set_state (iface, nf_job_get_state_string (job));
 	nf_dbus_job_set_error (iface, nf_job_get_error (job));
+	nf_dbus_job_set_error_name (iface, nf_job_get_error_name (job));
 	nf_dbus_job_set_started_by_uid (iface, nf_job_get_uid (job));
 	nf_dbus_job_set_step (iface, nf_job_get_step (job));
 }

@@ -15,6 +15,7 @@ struct _NfJob {
 	gchar *step;
 	NfJobState state;
 	gchar *error;
+	gchar *error_name; /* org.nestfarm.Farm1.Error.* of a failed job */
 	guint uid;
 	GCancellable *cancellable;
 	gint64 completed_at; /* monotonic, 0 while running */
@@ -29,6 +30,7 @@ enum {
 	PROP_STEP,
 	PROP_STATE,
 	PROP_ERROR,
+	PROP_ERROR_NAME,
 	PROP_UID,
 	N_PROPS
 };
@@ -83,6 +85,9 @@ nf_job_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *
 	case PROP_ERROR:
 		g_value_set_string (value, self->error);
 		break;
+	case PROP_ERROR_NAME:
+		g_value_set_string (value, self->error_name);
+		break;
 	case PROP_UID:
 		g_value_set_uint (value, self->uid);
 		break;
@@ -100,6 +105,7 @@ nf_job_finalize (GObject *object)
 	g_ptr_array_unref (self->objects);
 	g_free (self->step);
 	g_free (self->error);
+	g_free (self->error_name);
 	g_object_unref (self->cancellable);
 	G_OBJECT_CLASS (nf_job_parent_class)->finalize (object);
 }
@@ -120,6 +126,7 @@ nf_job_class_init (NfJobClass *klass)
 	props[PROP_STEP] = g_param_spec_string ("step", NULL, NULL, "", ro);
 	props[PROP_STATE] = g_param_spec_string ("state", NULL, NULL, "running", ro);
 	props[PROP_ERROR] = g_param_spec_string ("error", NULL, NULL, "", ro);
+	props[PROP_ERROR_NAME] = g_param_spec_string ("error-name", NULL, NULL, "", ro);
 	props[PROP_UID] = g_param_spec_uint ("uid", NULL, NULL, 0, G_MAXUINT, 0, ro);
 	g_object_class_install_properties (object_class, N_PROPS, props);
 
@@ -143,6 +150,7 @@ nf_job_init (NfJob *self)
 	g_ptr_array_add (self->objects, NULL);
 	self->step = g_strdup ("");
 	self->error = g_strdup ("");
+	self->error_name = g_strdup ("");
 	self->cancellable = g_cancellable_new ();
 }
 
@@ -286,6 +294,25 @@ nf_job_get_completed_at (NfJob *self)
 	return self->completed_at;
 }
 
+/* The D-Bus error a method would have returned for @error: a job's
+ * failure says which kind it was, as a reply would. */
+static const gchar *
+error_name (const GError *error, NfJobState state)
+{
+	if (state == NF_JOB_STATE_CANCELLED)
+		return nf_error_to_dbus_name (NF_ERROR_CANCELLED);
+	if (error->domain == NF_ERROR)
+		return nf_error_to_dbus_name ((NfError) error->code);
+	return nf_error_to_dbus_name (NF_ERROR_FAILED);
+}
+
+const gchar *
+nf_job_get_error_name (NfJob *self)
+{
+	g_return_val_if_fail (NF_IS_JOB (self), NULL);
+	return self->error_name;
+}
+
 void
 nf_job_complete (NfJob *self, const GError *error)
 {
@@ -302,7 +329,10 @@ nf_job_complete (NfJob *self, const GError *error)
 				      : NF_JOB_STATE_FAILED;
 		g_free (self->error);
 		self->error = g_strdup (error->message);
+		g_free (self->error_name);
+		self->error_name = g_strdup (error_name (error, self->state));
 		g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ERROR]);
+		g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ERROR_NAME]);
 	}
 	self->completed_at = g_get_monotonic_time ();
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);

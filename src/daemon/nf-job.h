@@ -30,6 +30,7 @@ void nf_job_set_step (NfJob *self, const gchar *step);
 NfJobState nf_job_get_state (NfJob *self);
 const gchar *nf_job_get_state_string (NfJob *self);
 const gchar *nf_job_get_error (NfJob *self);
+const gchar *nf_job_get_error_name (NfJob *self);
 guint nf_job_get_uid (NfJob *self);
 GCancellable *nf_job_get_cancellable (NfJob *self);
 /* Asks the job to stop; its work rolls back and it completes 'cancelled'. */

@@ -36,6 +36,14 @@ struct _NfOp {
 	guint steps_done;
 	guint forced;
 	gulong cancel_id;
+	/* removals libvirt refused (it went away mid-job): retried when it is
+	 * back, so a job ends with its nodes gone, not orphaned */
+	GArray *unsettled;
+	guint removal_rounds;
+	gboolean removal_error; /* op->error is a removal's, not a make's */
+	NfPhaseDone after_removal;
+	gulong connected_id;
+	guint retry_source;
 };
 
 typedef struct {
@@ -61,6 +69,7 @@ nf_op_new (NfManager *self, NfOpKind kind, const gchar *pool, NfJob *job)
 	op->job = g_object_ref (job);
 	op->made = g_array_new (FALSE, FALSE, sizeof (guint));
 	op->targets = g_array_new (FALSE, FALSE, sizeof (guint));
+	op->unsettled = g_array_new (FALSE, FALSE, sizeof (guint));
 	nf_job_add_object (job, object);
 	return op;
 }
@@ -78,6 +87,7 @@ nf_op_free (NfOp *op)
 	g_clear_error (&op->error);
 	g_array_unref (op->made);
 	g_array_unref (op->targets);
+	g_array_unref (op->unsettled);
 	g_free (op);
 }
 
@@ -404,6 +414,10 @@ made_done (NodeStep *step, gpointer result, const GError *error)
 					     error->message);
 			op_fail (op, named);
 		}
+		/* The engine undoes a failed make itself, unless libvirt went
+		 * away meanwhile: then the rollback removes what is left. */
+		if (g_error_matches (error, NF_ERROR, NF_ERROR_LIBVIRT))
+			g_array_append_val (op->made, step->index);
 		if (node != NULL)
 			nf_manager_remove_node (op->manager, node);
 		/* The first failure stops the nodes not yet begun. */
@@ -424,14 +438,19 @@ removed_done (NodeStep *step, gpointer result, const GError *error)
 	NfNode *node = op_node (op, step->index);
 	g_autofree gchar *what = NULL;
 
-	if (error != NULL) {
+	/* Gone already (a retry after the first attempt got through) is
+	 * removed. */
+	if (error != NULL && !g_error_matches (error, NF_ERROR, NF_ERROR_NOT_FOUND)) {
 		g_autoptr (GError) named = g_error_new (error->domain,
 							error->code,
 							"Cannot remove node %s: %s",
 							step->name,
 							error->message);
 
+		if (op->error == NULL)
+			op->removal_error = TRUE;
 		op_fail (op, named);
+		g_array_append_val (op->unsettled, step->index);
 		if (node != NULL)
 			nf_node_set_state (node, "failed");
 		return;
@@ -546,6 +565,95 @@ set_nodes_state (NfOp *op, GArray *indexes, const gchar *state)
 	}
 }
 
+/* --- removals that outlast a libvirt outage --- */
+
+#define NF_REMOVAL_ROUNDS   5
+#define NF_REMOVAL_WAIT_S   30
+#define NF_REMOVAL_RETRY_MS 1000
+
+static void removal_phase_done (NfOp *op);
+
+static void
+stop_waiting (NfOp *op)
+{
+	NfConnection *connection = nf_engine_get_connection (op->manager->engine);
+
+	g_clear_signal_handler (&op->connected_id, connection);
+	g_clear_handle_id (&op->retry_source, g_source_remove);
+}
+
+static void
+retry_removal (NfOp *op)
+{
+	g_autoptr (GArray) again = g_array_copy (op->unsettled);
+
+	stop_waiting (op);
+	g_array_set_size (op->unsettled, 0);
+	set_nodes_state (op, again, "deleting");
+	op_run_phase (op, again, work_remove, removed_done, NULL, FALSE, removal_phase_done);
+}
+
+static gboolean
+retry_removal_cb (gpointer user_data)
+{
+	NfOp *op = user_data;
+
+	op->retry_source = 0;
+	retry_removal (op);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+connected_cb (NfConnection *connection, NfOp *op)
+{
+	retry_removal (op);
+}
+
+/* The end of a removal phase: what libvirt refused is tried again when it
+ * answers again (bounded: NF_REMOVAL_ROUNDS, each waiting at most
+ * NF_REMOVAL_WAIT_S for a reconnect). What is still left then stays in the
+ * intent journal for the next start to settle. */
+static void
+removal_phase_done (NfOp *op)
+{
+	NfConnection *connection = nf_engine_get_connection (op->manager->engine);
+	g_autofree gchar *step = NULL;
+
+	if (op->unsettled->len == 0) {
+		/* every removal got through in the end */
+		if (op->removal_error) {
+			g_clear_error (&op->error);
+			op->removal_error = FALSE;
+		}
+		op->after_removal (op);
+		return;
+	}
+	if (op->removal_rounds >= NF_REMOVAL_ROUNDS || nf_manager_is_shutting_down (op->manager)) {
+		op->after_removal (op);
+		return;
+	}
+	op->removal_rounds++;
+	step = g_strdup_printf ("waiting for libvirt to remove %u nodes (attempt %u of %u)",
+				op->unsettled->len,
+				op->removal_rounds + 1,
+				NF_REMOVAL_ROUNDS + 1);
+	nf_job_set_step (op->job, step);
+	if (nf_connection_is_alive (connection)) {
+		op->retry_source = g_timeout_add (NF_REMOVAL_RETRY_MS, retry_removal_cb, op);
+		return;
+	}
+	op->connected_id = g_signal_connect (connection, "connected", G_CALLBACK (connected_cb), op);
+	op->retry_source = g_timeout_add_seconds (NF_REMOVAL_WAIT_S, retry_removal_cb, op);
+}
+
+static void
+remove_phase (NfOp *op, GArray *indexes, NfPhaseDone done)
+{
+	op->after_removal = done;
+	op->removal_rounds = 0;
+	op_run_phase (op, indexes, work_remove, removed_done, NULL, FALSE, removal_phase_done);
+}
+
 /* Rollback: remove what this operation made, then finish. */
 static void
 rolled_back (NfOp *op)
@@ -561,7 +669,7 @@ op_rollback (NfOp *op)
 	nf_job_set_step (op->job, "rolling back");
 	set_nodes_state (op, made, "deleting");
 	g_array_set_size (op->made, 0);
-	op_run_phase (op, made, work_remove, removed_done, NULL, FALSE, rolled_back);
+	remove_phase (op, made, rolled_back);
 }
 
 static void
@@ -623,7 +731,7 @@ remove_targets (NfOp *op)
 		return;
 	}
 	set_nodes_state (op, op->targets, "deleting");
-	op_run_phase (op, op->targets, work_remove, removed_done, NULL, FALSE, removed_all);
+	remove_phase (op, op->targets, removed_all);
 }
 
 static void
@@ -646,12 +754,22 @@ simple_done (NfOp *op)
 	op_finish (op);
 }
 
-static void
+/* Journals what the operation is about to do before it touches anything,
+ * so a crash at any moment is settled at the next start. A journal that
+ * cannot be written (a full disk) fails the operation with nothing done. */
+static gboolean
 record_intent (NfOp *op, const gchar *kind)
 {
+	g_autoptr (GError) error = NULL;
+
 	op->intent = nf_manager_add_intent (op->manager, nf_job_get_id (op->job), kind, op->pool);
 	g_array_append_vals (op->intent->indexes, op->targets->data, op->targets->len);
-	save_or_warn (op->manager);
+	if (nf_manager_save (op->manager, &error))
+		return TRUE;
+	g_prefix_error (&error, "Nothing was done: ");
+	op_fail (op, error);
+	g_idle_add_once ((GSourceOnceFunc) op_finish, op);
+	return FALSE;
 }
 
 static void
@@ -683,8 +801,8 @@ op_start (NfOp *op)
 		for (index = 1; index <= op->spec->count; index++)
 			g_array_append_val (op->targets, index);
 		op->steps_total = op->spec->count;
-		record_intent (op, "create");
-		prepare_then_make (op);
+		if (record_intent (op, "create"))
+			prepare_then_make (op);
 		return;
 	}
 
@@ -716,8 +834,8 @@ op_start (NfOp *op)
 		g_array_append_vals (op->targets, indexes->data, indexes->len);
 		nf_pool_set_state (pool, "deleting");
 		op->steps_total = op->targets->len * 2;
-		record_intent (op, "delete");
-		stop_then_remove (op);
+		if (record_intent (op, "delete"))
+			stop_then_remove (op);
 		break;
 	}
 	case NF_OP_SCALE: {
@@ -733,15 +851,15 @@ op_start (NfOp *op)
 				g_array_append_val (op->targets, next);
 			}
 			op->steps_total = op->targets->len;
-			record_intent (op, "scale-up");
-			prepare_then_make (op);
+			if (record_intent (op, "scale-up"))
+				prepare_then_make (op);
 		} else {
 			/* the highest indexes go */
 			for (guint i = op->count; i < have; i++)
 				g_array_append_val (op->targets, g_array_index (indexes, guint, i));
 			op->steps_total = op->targets->len * 2;
-			record_intent (op, "scale-down");
-			stop_then_remove (op);
+			if (record_intent (op, "scale-down"))
+				stop_then_remove (op);
 		}
 		break;
 	}
@@ -799,14 +917,14 @@ op_start (NfOp *op)
 				      TRUE,
 				      simple_done);
 		else {
-			record_intent (op, "reset");
-			op_run_phase (op,
-				      op->targets,
-				      work_reset,
-				      started_done,
-				      (GDestroyNotify) nf_node_info_free,
-				      FALSE,
-				      simple_done);
+			if (record_intent (op, "reset"))
+				op_run_phase (op,
+					      op->targets,
+					      work_reset,
+					      started_done,
+					      (GDestroyNotify) nf_node_info_free,
+					      FALSE,
+					      simple_done);
 		}
 		break;
 	}
@@ -823,6 +941,10 @@ op_summary (NfOp *op)
 	case NF_OP_CREATE:
 		return g_strdup_printf ("Made pool %s with %u nodes.", op->pool, op->spec->count);
 	case NF_OP_DELETE:
+		if (op->forced > 0 && op->force)
+			return g_strdup_printf ("Deleted pool %s; %u running nodes were forced off, as asked.",
+						op->pool,
+						op->forced);
 		if (op->forced > 0)
 			return g_strdup_printf ("Deleted pool %s; %u nodes did not power off within %u s and were forced off.",
 						op->pool,
@@ -866,14 +988,23 @@ op_finish (NfOp *op)
 
 	if (pool != NULL) {
 		/* create is all or nothing; delete and scale take effect when done */
-		if (op->kind == NF_OP_CREATE && failed)
+		if (op->kind == NF_OP_CREATE && failed && op->unsettled->len == 0)
 			nf_manager_remove_pool (self, pool);
 		else if (op->kind == NF_OP_DELETE && !failed)
 			nf_manager_remove_pool (self, pool);
 		else if (op->kind == NF_OP_SCALE && !failed)
 			nf_pool_set_count (pool, op->count);
 	}
-	if (op->intent != NULL) {
+	if (op->intent != NULL && op->unsettled->len > 0) {
+		/* Left for the next start to settle: only what is still there. */
+		g_array_set_size (op->intent->indexes, 0);
+		g_array_append_vals (op->intent->indexes, op->unsettled->data, op->unsettled->len);
+		g_warning ("job %u: %u nodes of pool %s could not be removed; the next start of nestfarmd removes them",
+			   nf_job_get_id (op->job),
+			   op->unsettled->len,
+			   op->pool);
+		op->intent = NULL;
+	} else if (op->intent != NULL) {
 		nf_manager_drop_intent (self, op->intent);
 		op->intent = NULL;
 	}
@@ -884,7 +1015,8 @@ op_finish (NfOp *op)
 	pool = nf_manager_lookup_pool (self, op->pool);
 	if (pool != NULL) {
 		nf_manager_refresh_pool_state (self, pool);
-		if (failed && op->kind != NF_OP_CREATE && g_strcmp0 (nf_pool_get_state (pool), "ready") != 0)
+		if (failed && (op->kind != NF_OP_CREATE || op->unsettled->len > 0) &&
+		    g_strcmp0 (nf_pool_get_state (pool), "ready") != 0)
 			nf_pool_set_state (pool, "failed");
 	}
 

@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "test-faults"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <sys/mount.h>
+
+#include "nestfarm/nf-ovs.h"
+#include "nf-test-daemon.h"
+#include "nf-test-util.h"
+
+/* Faults from outside the daemon, on the real services: libvirtd restarted
+ * while idle and in the middle of a create, Open vSwitch restarted under
+ * running nodes and down during a create, the image storage and the state
+ * directory full, and a guest that ignores the ACPI power button. After
+ * each, the daemon must agree with libvirt, the disk and OVS
+ * (nf_test_assert_consistent), and go on working. */
+
+#define ROOT       "/org/nestfarm/Farm1"
+#define MANAGER    "org.nestfarm.Farm1.Manager"
+#define POOL_IFACE "org.nestfarm.Farm1.Pool"
+#define NODE_IFACE "org.nestfarm.Farm1.Node"
+#define JOB_IFACE  "org.nestfarm.Farm1.Job"
+#define SMALL      "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
+#define ERROR_NAME "org.nestfarm.Farm1.Error."
+
+static NfTestDaemon *daemon_;
+
+static const gchar *const pools[] = {"fla", "flb", "flc", "flo", "flp", "fli", "fds", "fdt", NULL};
+
+static void
+services (const gchar *verb, const gchar *service)
+{
+	g_autofree gchar *script = g_build_filename (g_getenv ("NF_SOURCE_ROOT"), "tools", "services", NULL);
+
+	nf_test_assert_command_ok ("bash", script, verb, service, NULL);
+}
+
+/* Restarts libvirtd and waits until the daemon has reconnected and read
+ * libvirt's state again (its log says so). */
+static void
+restart_libvirtd (void)
+{
+	static guint restarts;
+
+	services ("restart", "libvirtd");
+	restarts++;
+	nf_test_wait_for_log_count (daemon_->log, "reconciled with libvirt after reconnecting", restarts, 90);
+}
+
+static gchar *
+pool_path (const gchar *pool)
+{
+	return g_strdup_printf (ROOT "/pool/%s", pool);
+}
+
+static gchar *
+node_path (const gchar *pool, guint index)
+{
+	return g_strdup_printf (ROOT "/node/%s_2d%u", pool, index);
+}
+
+static gchar *
+create (NfTestDaemon *d, const gchar *pool, guint count, const gchar *options)
+{
+	g_autofree gchar *args = g_strdup_printf ("('%s', uint32 %u, {" SMALL "%s%s})",
+						  pool,
+						  count,
+						  options != NULL ? ", " : "",
+						  options != NULL ? options : "");
+	g_autoptr (GVariant) reply = nf_test_call_ok (d, ROOT, MANAGER, "CreatePool", args);
+
+	return nf_test_reply_job (reply);
+}
+
+static void
+make_pool (NfTestDaemon *d, const gchar *pool, guint count, const gchar *options)
+{
+	g_autofree gchar *job = create (d, pool, count, options);
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *state = nf_test_wait_job (d, job, 300, &message);
+
+	if (g_strcmp0 (state, "succeeded") != 0)
+		g_test_message ("create %s %s: %s", pool, state, message);
+	g_assert_cmpstr (state, ==, "succeeded");
+}
+
+static void
+delete_pool (NfTestDaemon *d, const gchar *pool)
+{
+	g_autofree gchar *path = pool_path (pool);
+	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
+	g_autoptr (GVariant) reply = nf_test_call_ok (d, path, POOL_IFACE, "Delete", "({'force': <true>},)");
+
+	nf_test_job_succeeds (d, reply, 300);
+	g_assert_false (nf_test_object_exists (d, path));
+	g_assert_cmpuint (nf_test_domains_named (prefix), ==, 0);
+	g_assert_cmpuint (nf_test_assert_consistent (d, pool, 0), ==, 0);
+}
+
+/* The job's ErrorName, after it failed. */
+static gchar *
+job_fails (NfTestDaemon *d, const gchar *job, gchar **message)
+{
+	g_autofree gchar *state = nf_test_wait_job (d, job, 300, message);
+
+	g_test_message ("job %s %s: %s", job, state, *message);
+	g_assert_cmpstr (state, ==, "failed");
+	return nf_test_prop_string (d, job, JOB_IFACE, "ErrorName");
+}
+
+static guint
+ports_of (NfTestDaemon *d, const gchar *pool)
+{
+	g_autoptr (NfOvs) ovs = nf_ovs_new (NULL, 5000);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GPtrArray) ports = nf_ovs_list_ports (ovs, d->bridge, &error);
+	guint n = 0;
+
+	g_assert_no_error (error);
+	for (guint i = 0; i < ports->len; i++) {
+		NfOvsPort *port = g_ptr_array_index (ports, i);
+		g_autofree gchar *name = NULL;
+
+		if (port->vm_uuid == NULL)
+			continue;
+		name = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domname", port->vm_uuid, NULL);
+		if (name != NULL && g_str_has_prefix (g_strstrip (name), pool))
+			n++;
+	}
+	return n;
+}
+
+/* An OVS interface is attached when ovs-vswitchd gave it a port number. */
+static gboolean
+ports_attached (NfTestDaemon *d)
+{
+	g_autofree gchar *out = nf_test_run ("ovs-vsctl",
+					     "--timeout=5",
+					     "--bare",
+					     "--columns=name,ofport",
+					     "find",
+					     "Interface",
+					     "type=\"\"",
+					     NULL);
+	g_auto (GStrv) words = NULL;
+	guint attached = 0;
+
+	if (out == NULL)
+		return FALSE;
+	words = g_strsplit_set (g_strstrip (out), " \n", -1);
+	for (guint i = 0; words[i] != NULL; i++) {
+		if (g_str_has_prefix (words[i], "vnet") && words[i + 1] != NULL) {
+			g_autofree gchar *ofport = NULL;
+
+			/* the next non-empty word is its ofport */
+			for (guint j = i + 1; words[j] != NULL; j++) {
+				if (words[j][0] == '\0')
+					continue;
+				ofport = g_strdup (words[j]);
+				break;
+			}
+			if (ofport == NULL || g_ascii_strtoll (ofport, NULL, 10) <= 0)
+				return FALSE;
+			attached++;
+		}
+	}
+	return attached > 0;
+}
+
+static void
+wait_node_state (NfTestDaemon *d, const gchar *pool, guint index, const gchar *want, guint timeout_s)
+{
+	g_autofree gchar *path = node_path (pool, index);
+
+	nf_test_wait_prop (d, path, NODE_IFACE, "State", want, timeout_s);
+}
+
+/* --- libvirtd restarts --- */
+
+static void
+test_libvirtd_idle (void)
+{
+	g_autofree gchar *node = node_path ("fla", 1);
+	g_autoptr (GVariant) reply = NULL;
+
+	make_pool (daemon_, "fla", 1, NULL);
+	wait_node_state (daemon_, "fla", 1, "running", 60);
+
+	restart_libvirtd ();
+
+	/* The daemon reconnects and listens again: a domain destroyed behind
+	 * its back after the restart is seen as stopped, without polling. */
+	nf_test_assert_command_ok ("virsh", "-q", "-c", "qemu:///system", "destroy", "fla-1", NULL);
+	wait_node_state (daemon_, "fla", 1, "stopped", 90);
+
+	/* and it is usable: the node starts again through it */
+	reply = nf_test_call_ok (daemon_, node, NODE_IFACE, "Start", NULL);
+	nf_test_job_succeeds (daemon_, reply, 120);
+	wait_node_state (daemon_, "fla", 1, "running", 60);
+	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "fla", 0), ==, 1);
+	delete_pool (daemon_, "fla");
+}
+
+static void
+test_libvirtd_during_create (void)
+{
+	g_autofree gchar *job = NULL;
+	g_autofree gchar *state = NULL;
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *path = pool_path ("flb");
+	gint64 deadline;
+	guint reported;
+
+	job = create (daemon_, "flb", 3, NULL);
+	/* restart once the first node is there, while the others are made */
+	deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+	while (nf_test_domains_named ("flb-") == 0 && g_get_monotonic_time () < deadline)
+		g_usleep (20 * 1000);
+	g_assert_cmpuint (nf_test_domains_named ("flb-"), >, 0);
+	restart_libvirtd ();
+
+	/* the job ends, one way or the other */
+	state = nf_test_wait_job (daemon_, job, 300, &message);
+	g_test_message ("create across a libvirtd restart: %s %s", state, message);
+	g_assert_true (g_strcmp0 (state, "succeeded") == 0 || g_strcmp0 (state, "failed") == 0);
+
+	/* and what the daemon reports is what libvirt has: all three, or
+	 * nothing (a rollback that libvirt's absence interrupted is finished
+	 * after the reconnect) */
+	deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+	for (;;) {
+		gboolean exists = nf_test_object_exists (daemon_, path);
+		guint domains = nf_test_domains_named ("flb-");
+
+		if ((exists && domains == 3) || (!exists && domains == 0))
+			break;
+		if (g_get_monotonic_time () > deadline)
+			g_error ("after the job: pool %s, %u domains", exists ? "exists" : "gone", domains);
+		g_usleep (200 * 1000);
+	}
+	reported = nf_test_assert_consistent (daemon_, "flb", 0);
+	if (g_strcmp0 (state, "succeeded") == 0) {
+		g_assert_cmpuint (reported, ==, 3);
+		for (guint i = 1; i <= 3; i++)
+			wait_node_state (daemon_, "flb", i, "running", 60);
+	} else {
+		g_assert_cmpuint (reported, ==, 0);
+		nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
+	}
+
+	/* the daemon goes on working */
+	make_pool (daemon_, "flc", 1, "'start': <false>");
+	delete_pool (daemon_, "flc");
+	if (nf_test_object_exists (daemon_, path))
+		delete_pool (daemon_, "flb");
+}
+
+/* --- Open vSwitch restarts --- */
+
+static void
+test_ovs_restart (void)
+{
+	g_autoptr (GVariant) reply = NULL;
+	g_autofree gchar *path = pool_path ("flo");
+	gint64 deadline;
+
+	make_pool (daemon_, "flo", 2, NULL);
+	g_assert_cmpuint (ports_of (daemon_, "flo"), ==, 2);
+
+	services ("restart", "ovs");
+
+	/* the ports are there and attached again */
+	deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+	while (!(ports_of (daemon_, "flo") == 2 && ports_attached (daemon_)) &&
+	       g_get_monotonic_time () < deadline)
+		g_usleep (200 * 1000);
+	g_assert_cmpuint (ports_of (daemon_, "flo"), ==, 2);
+	g_assert_true (ports_attached (daemon_));
+	for (guint i = 1; i <= 2; i++)
+		wait_node_state (daemon_, "flo", i, "running", 10);
+
+	/* the daemon's own OVS connection recovers: a scale adds a port */
+	reply = nf_test_call_ok (daemon_, path, POOL_IFACE, "Scale", "(uint32 3,)");
+	nf_test_job_succeeds (daemon_, reply, 300);
+	g_assert_cmpuint (ports_of (daemon_, "flo"), ==, 3);
+	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "flo", 0), ==, 3);
+	delete_pool (daemon_, "flo");
+	g_assert_cmpuint (ports_of (daemon_, "flo"), ==, 0);
+}
+
+static void
+test_ovs_down_create (void)
+{
+	g_autofree gchar *job = NULL;
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *name = NULL;
+	g_autofree gchar *path = pool_path ("flp");
+
+	services ("stop", "ovs");
+	job = create (daemon_, "flp", 2, NULL);
+	name = job_fails (daemon_, job, &message);
+	services ("start", "ovs");
+
+	g_assert_cmpstr (name, ==, ERROR_NAME "OpenvSwitch");
+	g_assert_nonnull (strstr (message, "Open vSwitch"));
+	/* nothing left */
+	g_assert_false (nf_test_object_exists (daemon_, path));
+	g_assert_cmpuint (nf_test_domains_named ("flp-"), ==, 0);
+	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "flp", 0), ==, 0);
+	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
+
+	/* once OVS is back, the same create works */
+	make_pool (daemon_, "flp", 1, NULL);
+	g_assert_cmpuint (ports_of (daemon_, "flp"), ==, 1);
+	delete_pool (daemon_, "flp");
+}
+
+/* --- a guest that ignores the power button --- */
+
+static void
+test_acpi_ignored (void)
+{
+	g_autofree gchar *node = node_path ("fli", 1);
+	g_autofree gchar *path = pool_path ("fli");
+	g_autofree gchar *console = NULL;
+	g_autofree gchar *job = NULL;
+	g_autofree gchar *step = NULL;
+	g_autoptr (GVariant) reply = NULL;
+	gint64 start;
+	gdouble took;
+
+	make_pool (daemon_, "fli", 1, "'profile': <'ignore-acpi'>");
+	console = nf_test_prop_string (daemon_, node, NODE_IFACE, "ConsoleLog");
+	nf_test_wait_for_log_line (console, "NESTFARM-READY hostname=fli-1", 180);
+
+	start = g_get_monotonic_time ();
+	reply = nf_test_call_ok (daemon_, path, POOL_IFACE, "Delete", "({'shutdown-timeout': <uint32 6>},)");
+	job = nf_test_reply_job (reply);
+	/* the guest gets the button and ignores it (the log goes with the
+	 * node, so look while the daemon waits) */
+	nf_test_wait_for_log_line (console, "NESTFARM-ACPI-IGNORED", 5);
+	nf_test_job_succeeds (daemon_, reply, 120);
+	took = (gdouble) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
+	step = nf_test_prop_string (daemon_, job, JOB_IFACE, "Step");
+	g_test_message ("delete of a guest that ignores ACPI: %.1f s: %s", took, step);
+
+	/* the daemon waited the whole timeout, then forced it, and says so */
+	g_assert_cmpfloat (took, >=, 6.0);
+	g_assert_cmpstr (step,
+			 ==,
+			 "Deleted pool fli; 1 nodes did not power off within 6 s and were forced off.");
+	g_assert_cmpuint (nf_test_domains_named ("fli-"), ==, 0);
+	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "fli", 0), ==, 0);
+}
+
+/* Profiles for this test: the shipped ones, and 'ignore-acpi', which is
+ * kvm-compute with the SMBIOS family that makes the test image's acpid
+ * ignore the power button (tools/mkimage). */
+static gchar *
+make_template_dir (const gchar *parent)
+{
+	const gchar *shipped = g_getenv ("NF_TEMPLATE_DIR");
+	g_autofree gchar *dir = g_build_filename (parent, "templates", NULL);
+	g_autofree gchar *compute = g_build_filename (shipped, "kvm-compute.xml", NULL);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *copy = g_build_filename (dir, "kvm-compute.xml", NULL);
+	g_autofree gchar *ignore = g_build_filename (dir, "ignore-acpi.xml", NULL);
+	g_autoptr (GString) changed = NULL;
+	g_autoptr (GError) error = NULL;
+
+	g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+	g_assert_true (g_file_get_contents (compute, &text, NULL, &error));
+	g_assert_true (g_file_set_contents (copy, text, -1, &error));
+	changed = g_string_new (text);
+	g_assert_cmpuint (g_string_replace (changed,
+					    "<entry name=\"serial\"/>",
+					    "<entry name=\"serial\"/><entry name=\"family\">nestfarm-ignore-acpi</entry>",
+					    1),
+			  ==,
+			  1);
+	g_assert_true (g_file_set_contents (ignore, changed->str, -1, &error));
+	g_assert_no_error (error);
+	return g_steal_pointer (&dir);
+}
+
+/* Points the daemon's config at @templates instead of the shipped ones. */
+static void
+use_templates (NfTestDaemon *d, const gchar *templates)
+{
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *line = g_strdup_printf ("TemplateDirectory=%s\n", g_getenv ("NF_TEMPLATE_DIR"));
+	g_autofree gchar *mine = g_strdup_printf ("TemplateDirectory=%s\n", templates);
+	g_autoptr (GString) config = NULL;
+
+	g_assert_true (g_file_get_contents (d->config, &text, NULL, NULL));
+	config = g_string_new (text);
+	g_assert_cmpuint (g_string_replace (config, line, mine, 1), ==, 1);
+	g_assert_true (g_file_set_contents (d->config, config->str, -1, NULL));
+}
+
+/* --- full disks --- */
+
+static void
+mount_tmpfs (const gchar *dir, const gchar *size)
+{
+	g_autofree gchar *options = g_strdup_printf ("size=%s,mode=0755", size);
+
+	g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+	if (mount ("tmpfs", dir, "tmpfs", 0, options) != 0)
+		g_error ("mount tmpfs on %s: %s", dir, g_strerror (errno));
+}
+
+static void
+unmount (const gchar *dir)
+{
+	if (umount2 (dir, MNT_DETACH) != 0)
+		g_warning ("umount %s: %s", dir, g_strerror (errno));
+}
+
+/* Fills the file system of @dir up to the last byte. */
+static gchar *
+fill (const gchar *dir)
+{
+	g_autofree gchar *filler = g_build_filename (dir, "filler", NULL);
+	g_autofree gchar *block = g_malloc0 (4096);
+	FILE *f = fopen (filler, "w");
+	gsize size = 4096;
+
+	g_assert_nonnull (f);
+	setvbuf (f, NULL, _IONBF, 0);
+	/* big blocks, then single bytes, until nothing fits */
+	while (size > 0) {
+		if (fwrite (block, 1, size, f) != size) {
+			clearerr (f);
+			size /= 2;
+		}
+	}
+	fclose (f);
+	return g_steal_pointer (&filler);
+}
+
+static void
+test_full_storage (void)
+{
+	NfTestDaemon *d;
+	g_autofree gchar *filler = NULL;
+	g_autofree gchar *job = NULL;
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *name = NULL;
+
+	nf_test_daemon_stop (daemon_);
+	d = nf_test_daemon_new ("fdisk", NULL);
+	mount_tmpfs (d->storage_dir, "8m");
+	mount_tmpfs (d->state_dir, "256k");
+	nf_test_daemon_start (d);
+
+	/* images: an overlay that does not fit */
+	filler = fill (d->storage_dir);
+	job = create (d, "fdt", 2, "'start': <false>");
+	name = job_fails (d, job, &message);
+	g_assert_nonnull (strstr (message, "space"));
+	g_assert_false (nf_test_object_exists (d, ROOT "/pool/fdt"));
+	g_assert_cmpuint (nf_test_domains_named ("fdt-"), ==, 0);
+	g_assert_cmpuint (nf_test_assert_consistent (d, "fdt", 0), ==, 0);
+	nf_test_assert_dir_has_no_overlays (d->storage_dir);
+	g_assert_cmpint (g_unlink (filler), ==, 0);
+	g_clear_pointer (&filler, g_free);
+
+	/* with room again, the same create works */
+	make_pool (d, "fdt", 1, "'start': <false>");
+	delete_pool (d, "fdt");
+
+	/* the state file: a pool known, then the state directory full */
+	{
+		g_autofree gchar *state_file = g_build_filename (d->state_dir, "pools.json", NULL);
+		g_autofree gchar *before = NULL;
+		g_autofree gchar *after = NULL;
+		g_autofree gchar *job2 = NULL;
+		g_autofree gchar *message2 = NULL;
+		g_autofree gchar *name2 = NULL;
+
+		make_pool (d, "fds", 1, "'start': <false>");
+		g_assert_true (g_file_get_contents (state_file, &before, NULL, NULL));
+		g_assert_nonnull (strstr (before, "\"fds\""));
+		filler = fill (d->state_dir);
+
+		job2 = create (d, "fdt", 1, "'start': <false>");
+		name2 = job_fails (d, job2, &message2);
+		g_assert_nonnull (strstr (message2, "space"));
+		g_assert_nonnull (strstr (message2, d->state_dir));
+		g_assert_cmpuint (nf_test_domains_named ("fdt-"), ==, 0);
+		g_assert_false (nf_test_object_exists (d, ROOT "/pool/fdt"));
+
+		/* the file is whole, and a crash now loses nothing */
+		g_assert_true (g_file_get_contents (state_file, &after, NULL, NULL));
+		g_assert_cmpstr (after, ==, before);
+		nf_test_daemon_kill (d);
+		nf_test_daemon_start (d);
+		g_assert_true (nf_test_object_exists (d, ROOT "/pool/fds"));
+		g_assert_cmpuint (nf_test_assert_consistent (d, "fds", 0), ==, 1);
+		g_assert_true (g_file_get_contents (state_file, &after, NULL, NULL));
+		g_assert_cmpstr (after, ==, before);
+
+		g_assert_cmpint (g_unlink (filler), ==, 0);
+		delete_pool (d, "fds");
+	}
+	nf_test_daemon_stop (d);
+	unmount (d->storage_dir);
+	unmount (d->state_dir);
+	nf_test_daemon_free (d, pools);
+	nf_test_daemon_start (daemon_);
+}
+
+int
+main (int argc, char **argv)
+{
+	g_autofree gchar *templates = NULL;
+	int rc;
+
+	g_test_init (&argc, &argv, NULL);
+	for (guint i = 0; pools[i] != NULL; i++)
+		nf_test_cleanup_leftovers (pools[i], NULL);
+	daemon_ = nf_test_daemon_new ("faults", NULL);
+	templates = make_template_dir (daemon_->dir);
+	use_templates (daemon_, templates);
+	nf_test_daemon_start (daemon_);
+
+	g_test_add_func ("/faults/libvirtd/idle", test_libvirtd_idle);
+	g_test_add_func ("/faults/libvirtd/during-create", test_libvirtd_during_create);
+	g_test_add_func ("/faults/ovs/restart", test_ovs_restart);
+	g_test_add_func ("/faults/ovs/down-during-create", test_ovs_down_create);
+	g_test_add_func ("/faults/acpi/ignored", test_acpi_ignored);
+	g_test_add_func ("/faults/disk/full", test_full_storage);
+	rc = g_test_run ();
+	nf_test_daemon_stop (daemon_);
+	nf_test_daemon_free (daemon_, pools);
+	return rc;
+}
