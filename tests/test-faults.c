@@ -351,7 +351,7 @@ test_acpi_ignored (void)
 	g_assert_cmpfloat (took, >=, 6.0);
 	g_assert_cmpstr (step,
 			 ==,
-			 "Deleted pool fli; 1 nodes did not power off within 6 s and were forced off.");
+			 "Deleted pool fli; 1 node did not power off within 6 s and was forced off.");
 	g_assert_cmpuint (nf_test_domains_named ("fli-"), ==, 0);
 	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "fli", 0), ==, 0);
 }

@@ -934,32 +934,45 @@ op_start (NfOp *op)
 	}
 }
 
+static const gchar *
+nodes (guint n)
+{
+	return n == 1 ? "node" : "nodes";
+}
+
 static gchar *
 op_summary (NfOp *op)
 {
 	switch (op->kind) {
 	case NF_OP_CREATE:
-		return g_strdup_printf ("Made pool %s with %u nodes.", op->pool, op->spec->count);
+		return g_strdup_printf ("Made pool %s with %u %s.",
+					op->pool,
+					op->spec->count,
+					nodes (op->spec->count));
 	case NF_OP_DELETE:
 		if (op->forced > 0 && op->force)
-			return g_strdup_printf ("Deleted pool %s; %u running nodes were forced off, as asked.",
-						op->pool,
-						op->forced);
-		if (op->forced > 0)
-			return g_strdup_printf ("Deleted pool %s; %u nodes did not power off within %u s and were forced off.",
+			return g_strdup_printf ("Deleted pool %s; %u running %s forced off, as asked.",
 						op->pool,
 						op->forced,
-						op->timeout_s);
+						op->forced == 1 ? "node was" : "nodes were");
+		if (op->forced > 0)
+			return g_strdup_printf ("Deleted pool %s; %u %s not power off within %u s and %s forced off.",
+						op->pool,
+						op->forced,
+						op->forced == 1 ? "node did" : "nodes did",
+						op->timeout_s,
+						op->forced == 1 ? "was" : "were");
 		return g_strdup_printf ("Deleted pool %s.", op->pool);
 	case NF_OP_SCALE:
-		return g_strdup_printf ("Pool %s has %u nodes.", op->pool, op->count);
+		return g_strdup_printf ("Pool %s has %u %s.", op->pool, op->count, nodes (op->count));
 	case NF_OP_START:
 		return g_strdup_printf ("Started pool %s.", op->pool);
 	case NF_OP_STOP:
 		if (op->forced > 0)
-			return g_strdup_printf ("Stopped pool %s; %u nodes were forced off.",
+			return g_strdup_printf ("Stopped pool %s; %u %s forced off.",
 						op->pool,
-						op->forced);
+						op->forced,
+						op->forced == 1 ? "node was" : "nodes were");
 		return g_strdup_printf ("Stopped pool %s.", op->pool);
 	case NF_OP_NODE_START:
 		return g_strdup_printf ("Started node %s.", op->node);
