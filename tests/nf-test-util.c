@@ -228,6 +228,12 @@ count_lines (const gchar *path, const gchar *line)
 	return n;
 }
 
+guint
+nf_test_log_count (const gchar *path, const gchar *line)
+{
+	return count_lines (path, line);
+}
+
 void
 nf_test_wait_for_log_count (const gchar *path, const gchar *line, guint count, guint timeout_s)
 {

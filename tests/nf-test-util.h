@@ -19,6 +19,8 @@ void nf_test_assert_command_ok (const gchar *first_arg, ...) G_GNUC_NULL_TERMINA
 gboolean nf_test_xpath_bool (const gchar *xml, const gchar *expr);
 void nf_test_qemu_img_backing (const gchar *path, gchar **backing, gchar **format);
 void nf_test_wait_for_log_line (const gchar *path, const gchar *line, guint timeout_s);
+/* How many lines of the file at @path hold @line. */
+guint nf_test_log_count (const gchar *path, const gchar *line);
 void nf_test_wait_for_log_count (const gchar *path, const gchar *line, guint count, guint timeout_s);
 void nf_test_assert_dir_has_no_overlays (const gchar *dir);
 gboolean nf_test_ovs_bridge_exists (const gchar *bridge);

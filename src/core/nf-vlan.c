@@ -11,6 +11,8 @@
 /* A user's list rarely names more than a few ranges; this bound keeps a
  * hostile 60 kB string from being walked element by element forever. */
 #define NF_VLAN_SPEC_MAX 4096
+/* A message quotes at most this much of the list, not all 4 kB of it. */
+#define NF_VLAN_QUOTE_MAX 64
 
 struct _NfVlanSet {
 	gboolean all;
@@ -34,6 +36,12 @@ nf_vlan_set_contains (const NfVlanSet *self, guint vlan)
 	return (self->bits[vlan / 8] & (1u << (vlan % 8))) != 0;
 }
 
+static gchar *
+quote (const gchar *text)
+{
+	return g_utf8_make_valid (text, MIN (strlen (text), NF_VLAN_QUOTE_MAX));
+}
+
 static gboolean
 parse_vlan_id (const gchar *text, const gchar *spec, guint *out, GError **error)
 {
@@ -41,27 +49,34 @@ parse_vlan_id (const gchar *text, const gchar *spec, guint *out, GError **error)
 	g_autoptr (GError) error_local = NULL;
 
 	if (text[0] == '\0') {
+		g_autofree gchar *shown = quote (spec);
+
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_INVALID_ARGUMENT,
 			     "The VLAN list '%s' has an empty entry; write ids or ranges such as 100-199,300.",
-			     spec);
+			     shown);
 		return FALSE;
 	}
 	if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, &value, &error_local)) {
+		g_autofree gchar *shown = quote (text);
+
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_INVALID_ARGUMENT,
 			     "'%s' in the VLAN list is not a number; VLAN ids are 1 to 4094.",
-			     text);
+			     shown);
 		return FALSE;
 	}
 	if (value < NF_VLAN_MIN || value > NF_VLAN_MAX) {
+		/* Leading zeros make even a number long. */
+		g_autofree gchar *shown = quote (text);
+
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_INVALID_ARGUMENT,
 			     "VLAN %s is out of range; VLAN ids are 1 to 4094 (use 'all' for every VLAN).",
-			     text);
+			     shown);
 		return FALSE;
 	}
 	*out = (guint) value;

@@ -228,6 +228,15 @@ request_authorized (GObject *source, GAsyncResult *res, gpointer user_data)
 	guint uid = 0;
 
 	if (!nf_auth_check_finish (NF_AUTH (source), res, &uid, &error)) {
+		const gchar *iface_name = g_dbus_method_invocation_get_interface_name (req->invocation);
+		const gchar *sender = g_dbus_method_invocation_get_sender (req->invocation);
+
+		/* Nothing was done; a caller that left never sees the reply. */
+		g_debug ("refused %s.%s from %s: %s",
+			 iface_name != NULL ? iface_name : "(no interface)",
+			 g_dbus_method_invocation_get_method_name (req->invocation),
+			 sender != NULL ? sender : "(no bus name)",
+			 error->message);
 		return_error (req->invocation, error);
 		return;
 	}

@@ -198,11 +198,14 @@ nf_request_parse_create (const NfConfig *config,
 	spec->profile =
 		g_strdup (g_variant_lookup (options, "profile", "&s", &s) ? s : config->default_profile);
 	if (!nf_pool_name_validate (spec->profile, NULL)) {
+		/* Quote the start of it, not a megabyte of it. */
+		g_autofree gchar *shown = g_utf8_make_valid (spec->profile, MIN (strlen (spec->profile), 64));
+
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_INVALID_ARGUMENT,
 			     "'%s' is not a profile name; 'nestfarmctl host check' lists the profiles.",
-			     spec->profile);
+			     shown);
 		return NULL;
 	}
 	profile = nf_engine_get_profile (engine, spec->profile, error);
