@@ -28,7 +28,7 @@
 
 static NfTestDaemon *daemon_;
 
-static const gchar *const pools[] = {"fla", "flb", "flc", "flo", "flp", "fli", "fds", "fdt", NULL};
+static const gchar *const pools[] = {"fla", "flb", "flc", "flo", "flp", "fli", "flq", "fds", "fdt", NULL};
 
 static void
 services (const gchar *verb, const gchar *service)
@@ -356,6 +356,51 @@ test_acpi_ignored (void)
 	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "fli", 0), ==, 0);
 }
 
+/* A client that queues without end is told Busy, and the queue drains. */
+static void
+test_queue_bound (void)
+{
+	g_autofree gchar *node = node_path ("flq", 1);
+	g_autofree gchar *path = pool_path ("flq");
+	g_autofree gchar *console = NULL;
+	g_autoptr (GVariant) stop = NULL;
+	g_autoptr (GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GVariant) refused = NULL;
+
+	make_pool (daemon_, "flq", 1, "'profile': <'ignore-acpi'>");
+	console = nf_test_prop_string (daemon_, node, NODE_IFACE, "ConsoleLog");
+	nf_test_wait_for_log_line (console, "NESTFARM-READY hostname=flq-1", 180);
+
+	/* a graceful stop the guest ignores holds the pool for 20 s ... */
+	stop = nf_test_call_ok (daemon_, path, POOL_IFACE, "Stop", "({'shutdown-timeout': <uint32 20>},)");
+	/* ... while 32 operations queue behind it, and a 33rd is refused */
+	for (guint i = 0; i < 32; i++) {
+		g_autoptr (GVariant) reply =
+			nf_test_call_ok (daemon_, path, POOL_IFACE, "Scale", "(uint32 1,)");
+
+		g_ptr_array_add (jobs, nf_test_reply_job (reply));
+	}
+	refused = nf_test_call (daemon_, path, POOL_IFACE, "Scale", g_variant_new ("(u)", 1), &error);
+	g_assert_null (refused);
+	g_assert_true (g_dbus_error_is_remote_error (error));
+	{
+		g_autofree gchar *name = g_dbus_error_get_remote_error (error);
+
+		g_test_message ("33rd queued operation: %s", error->message);
+		g_assert_cmpstr (name, ==, ERROR_NAME "Busy");
+	}
+
+	/* everything queued ends */
+	nf_test_job_succeeds (daemon_, stop, 120);
+	for (guint i = 0; i < jobs->len; i++) {
+		g_autofree gchar *state = nf_test_wait_job (daemon_, g_ptr_array_index (jobs, i), 120, NULL);
+
+		g_assert_cmpstr (state, ==, "succeeded");
+	}
+	delete_pool (daemon_, "flq");
+}
+
 /* Profiles for this test: the shipped ones, and 'ignore-acpi', which is
  * kvm-compute with the SMBIOS family that makes the test image's acpid
  * ignore the power button (tools/mkimage). */
@@ -533,6 +578,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/faults/ovs/restart", test_ovs_restart);
 	g_test_add_func ("/faults/ovs/down-during-create", test_ovs_down_create);
 	g_test_add_func ("/faults/acpi/ignored", test_acpi_ignored);
+	g_test_add_func ("/faults/acpi/queue-bound", test_queue_bound);
 	g_test_add_func ("/faults/disk/full", test_full_storage);
 	rc = g_test_run ();
 	nf_test_daemon_stop (daemon_);

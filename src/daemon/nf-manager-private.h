@@ -49,7 +49,10 @@ void nf_manager_add_pool (NfManager *self, NfPool *pool);
 void nf_manager_remove_pool (NfManager *self, NfPool *pool);
 void nf_manager_apply_node_info (NfManager *self, NfNode *node, const NfNodeInfo *info);
 NfJob *nf_manager_new_job (NfManager *self, const gchar *operation, guint uid);
-gboolean nf_manager_save (NfManager *self, GError **error);
+/* Writes the state file in the store's writer thread; @callback runs once
+ * it is on disk. Saves land in the order they were asked for. */
+void nf_manager_save_async (NfManager *self, GAsyncReadyCallback callback, gpointer user_data);
+gboolean nf_manager_save_finish (NfManager *self, GAsyncResult *result, GError **error);
 gboolean nf_manager_admit (NfManager *self, guint64 need_mib, const gchar *what, GError **error);
 void nf_manager_refresh_pool_state (NfManager *self, NfPool *pool);
 NfIntent *nf_manager_add_intent (NfManager *self, guint job, const gchar *kind, const gchar *pool);

@@ -13,6 +13,11 @@
 #define NF_JOB_KEEP_US         (90 * G_USEC_PER_SEC)
 #define NF_JOB_REAPER_INTERVAL 15
 
+/* Stopping and removing a node is mostly waiting for QEMU to exit and for
+ * libvirt, not CPU: those steps run this many times Parallelism at once,
+ * bounded all the same. */
+#define NF_WAITING_PER_PARALLELISM 2
+
 enum {
 	PROP_0,
 	PROP_VERSION,
@@ -239,7 +244,9 @@ nf_manager_new (const NfConfig *config, NfEngine *engine)
 	self->config = config;
 	self->engine = g_object_ref (engine);
 	self->store = nf_store_new (config->state_dir);
-	self->executor = nf_executor_new (config->parallelism);
+	self->executor = nf_executor_new (config->parallelism,
+					  MIN (config->parallelism * NF_WAITING_PER_PARALLELISM,
+					       NF_CONFIG_PARALLELISM_MAX));
 	self->reaper_id = g_timeout_add_seconds (NF_JOB_REAPER_INTERVAL, reap_jobs, self);
 	return self;
 }
@@ -412,15 +419,21 @@ nf_manager_new_job (NfManager *self, const gchar *operation, guint uid)
 	return job;
 }
 
-gboolean
-nf_manager_save (NfManager *self, GError **error)
+void
+nf_manager_save_async (NfManager *self, GAsyncReadyCallback callback, gpointer user_data)
 {
 	g_autoptr (GPtrArray) specs = g_ptr_array_new ();
 	g_autoptr (GList) pools = nf_manager_get_pools (self);
 
 	for (GList *l = pools; l != NULL; l = l->next)
 		g_ptr_array_add (specs, (gpointer) nf_pool_get_spec (l->data));
-	return nf_store_save (self->store, specs, self->intents, self->next_job_id, error);
+	nf_store_save_async (self->store, specs, self->intents, self->next_job_id, callback, user_data);
+}
+
+gboolean
+nf_manager_save_finish (NfManager *self, GAsyncResult *result, GError **error)
+{
+	return nf_store_save_finish (self->store, result, error);
 }
 
 NfIntent *
@@ -520,16 +533,14 @@ reconnected_cb (NfConnection *connection, gpointer user_data)
 }
 
 static void
-start_reconciled (GObject *source, GAsyncResult *res, gpointer user_data)
+start_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr (GTask) task = G_TASK (user_data);
 	NfManager *self = g_task_get_source_object (task);
-	GError *error = NULL;
+	g_autoptr (GError) error = NULL;
 
-	if (!nf_reconcile_finish (self, res, &error)) {
-		g_task_return_error (task, error);
-		return;
-	}
+	if (!nf_manager_save_finish (self, res, &error))
+		g_warning ("%s", error->message);
 	self->started = TRUE;
 	self->event_id = g_signal_connect_object (nf_engine_get_connection (self->engine),
 						  "domain-event",
@@ -545,6 +556,21 @@ start_reconciled (GObject *source, GAsyncResult *res, gpointer user_data)
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NESTED_FEATURE]);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_TOTAL_MIB]);
 	g_task_return_boolean (task, TRUE);
+}
+
+static void
+start_reconciled (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr (GTask) task = G_TASK (user_data);
+	NfManager *self = g_task_get_source_object (task);
+	GError *error = NULL;
+
+	if (!nf_reconcile_finish (self, res, &error)) {
+		g_task_return_error (task, error);
+		return;
+	}
+	/* The model now matches libvirt: record it before serving anyone. */
+	nf_manager_save_async (self, start_saved, g_steal_pointer (&task));
 }
 
 void
@@ -604,6 +630,26 @@ refuse_if_shutting_down (NfManager *self, GError **error)
 	return TRUE;
 }
 
+/* A pool's operations run one after the other; more than this many waiting
+ * is a client gone wrong, and each waiting job holds memory. */
+#define NF_POOL_QUEUE_MAX 32
+
+static gboolean
+refuse_if_queue_full (NfManager *self, const gchar *pool, GError **error)
+{
+	GQueue *queue = g_hash_table_lookup (self->pool_queues, pool);
+
+	if (queue == NULL || g_queue_get_length (queue) < NF_POOL_QUEUE_MAX)
+		return FALSE;
+	g_set_error (error,
+		     NF_ERROR,
+		     NF_ERROR_BUSY,
+		     "Pool '%s' already has %u operations waiting; try again when some have finished.",
+		     pool,
+		     g_queue_get_length (queue));
+	return TRUE;
+}
+
 static NfPool *
 require_pool (NfManager *self, const gchar *name, GError **error)
 {
@@ -652,7 +698,7 @@ nf_manager_create_pool (NfManager *self, const NfPoolSpec *spec, guint uid, GErr
 
 	g_return_val_if_fail (NF_IS_MANAGER (self), NULL);
 
-	if (refuse_if_shutting_down (self, error))
+	if (refuse_if_shutting_down (self, error) || refuse_if_queue_full (self, spec->name, error))
 		return NULL;
 	if (nf_manager_lookup_pool (self, spec->name) != NULL) {
 		g_set_error (error,
@@ -684,7 +730,8 @@ nf_manager_delete_pool (NfManager *self,
 	NfOp *op = NULL;
 	NfJob *job;
 
-	if (refuse_if_shutting_down (self, error) || require_pool (self, name, error) == NULL)
+	if (refuse_if_shutting_down (self, error) || require_pool (self, name, error) == NULL ||
+	    refuse_if_queue_full (self, name, error))
 		return NULL;
 	job = schedule (self, NF_OP_DELETE, name, "delete-pool", uid, &op);
 	nf_op_set_stop (op, force, timeout_s);
@@ -701,7 +748,8 @@ nf_manager_scale_pool (NfManager *self, const gchar *name, guint count, guint ui
 	NfJob *job;
 	guint64 need = 0;
 
-	if (refuse_if_shutting_down (self, error) || (pool = require_pool (self, name, error)) == NULL)
+	if (refuse_if_shutting_down (self, error) || (pool = require_pool (self, name, error)) == NULL ||
+	    refuse_if_queue_full (self, name, error))
 		return NULL;
 	spec = nf_pool_get_spec (pool);
 	if (count > spec->count && spec->start) {
@@ -729,7 +777,8 @@ nf_manager_start_pool (NfManager *self, const gchar *name, guint uid, GError **e
 	guint64 need = 0;
 	g_autofree gchar *what = NULL;
 
-	if (refuse_if_shutting_down (self, error) || (pool = require_pool (self, name, error)) == NULL)
+	if (refuse_if_shutting_down (self, error) || (pool = require_pool (self, name, error)) == NULL ||
+	    refuse_if_queue_full (self, name, error))
 		return NULL;
 	nodes = nf_pool_get_nodes (pool);
 	for (guint i = 0; i < nodes->len; i++) {
@@ -758,7 +807,8 @@ nf_manager_stop_pool (NfManager *self,
 	NfOp *op = NULL;
 	NfJob *job;
 
-	if (refuse_if_shutting_down (self, error) || require_pool (self, name, error) == NULL)
+	if (refuse_if_shutting_down (self, error) || require_pool (self, name, error) == NULL ||
+	    refuse_if_queue_full (self, name, error))
 		return NULL;
 	job = schedule (self, NF_OP_STOP, name, "stop-pool", uid, &op);
 	nf_op_set_stop (op, force, timeout_s);
@@ -775,7 +825,8 @@ nf_manager_start_node (NfManager *self, const gchar *name, guint uid, GError **e
 	guint64 need;
 	g_autofree gchar *what = NULL;
 
-	if (refuse_if_shutting_down (self, error) || (node = require_node (self, name, error)) == NULL)
+	if (refuse_if_shutting_down (self, error) || (node = require_node (self, name, error)) == NULL ||
+	    refuse_if_queue_full (self, nf_node_get_pool (node), error))
 		return NULL;
 	need = nf_node_holds_memory (node) ? 0 : nf_node_get_memory_mib (node);
 	what = g_strdup_printf ("starting node %s", name);
@@ -800,7 +851,8 @@ nf_manager_stop_node (NfManager *self,
 	NfOp *op = NULL;
 	NfJob *job;
 
-	if (refuse_if_shutting_down (self, error) || (node = require_node (self, name, error)) == NULL)
+	if (refuse_if_shutting_down (self, error) || (node = require_node (self, name, error)) == NULL ||
+	    refuse_if_queue_full (self, nf_node_get_pool (node), error))
 		return NULL;
 	job = schedule (self, NF_OP_NODE_STOP, nf_node_get_pool (node), "stop-node", uid, &op);
 	nf_op_set_node (op, name);
@@ -816,7 +868,8 @@ nf_manager_reset_node (NfManager *self, const gchar *name, guint uid, GError **e
 	NfOp *op = NULL;
 	NfJob *job;
 
-	if (refuse_if_shutting_down (self, error) || (node = require_node (self, name, error)) == NULL)
+	if (refuse_if_shutting_down (self, error) || (node = require_node (self, name, error)) == NULL ||
+	    refuse_if_queue_full (self, nf_node_get_pool (node), error))
 		return NULL;
 	job = schedule (self, NF_OP_NODE_RESET, nf_node_get_pool (node), "reset-node", uid, &op);
 	nf_op_set_node (op, name);

@@ -42,6 +42,7 @@ struct _NfOp {
 	guint removal_rounds;
 	gboolean removal_error; /* op->error is a removal's, not a make's */
 	NfPhaseDone after_removal;
+	NfPhaseDone after_intent; /* once the intent is on disk */
 	gulong connected_id;
 	guint retry_source;
 };
@@ -258,6 +259,17 @@ phase_item_done (gpointer item, gpointer result, const GError *error, gpointer u
 		op->phase_done (op);
 }
 
+static gpointer work_remove (gpointer item, GCancellable *cancellable, GError **error);
+static gpointer work_stop (gpointer item, GCancellable *cancellable, GError **error);
+
+/* Stopping and removing nodes is mostly waiting for QEMU to exit and for
+ * libvirt: those steps get the executor's wider bound. */
+static NfWorkKind
+work_kind (NfWorkFunc work)
+{
+	return work == work_stop || work == work_remove ? NF_WORK_WAITING : NF_WORK_BUSY;
+}
+
 /* Runs @work for every index in @indexes; @done per node, @phase_done when
  * all are back. An empty phase ends at once (from an idle, so the caller
  * never re-enters). */
@@ -296,6 +308,7 @@ op_run_phase (NfOp *op,
 			step->spec->mgmt_network = g_strdup (ps->mgmt_network);
 		}
 		nf_executor_submit (op->manager->executor,
+				    work_kind (work),
 				    work,
 				    step,
 				    result_free,
@@ -539,15 +552,6 @@ all_indexes (NfOp *op)
 	return indexes;
 }
 
-static void
-save_or_warn (NfManager *self)
-{
-	g_autoptr (GError) error = NULL;
-
-	if (!nf_manager_save (self, &error))
-		g_warning ("%s", error->message);
-}
-
 static gboolean
 op_cancelled (NfOp *op)
 {
@@ -754,22 +758,44 @@ simple_done (NfOp *op)
 	op_finish (op);
 }
 
-/* Journals what the operation is about to do before it touches anything,
- * so a crash at any moment is settled at the next start. A journal that
- * cannot be written (a full disk) fails the operation with nothing done. */
-static gboolean
-record_intent (NfOp *op, const gchar *kind)
+static void
+intent_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 {
+	NfOp *op = user_data;
 	g_autoptr (GError) error = NULL;
 
+	if (!nf_manager_save_finish (op->manager, res, &error)) {
+		g_prefix_error (&error, "Nothing was done: ");
+		op_fail (op, error);
+		op_finish (op);
+		return;
+	}
+	op->after_intent (op);
+}
+
+/* Journals what the operation is about to do before it touches anything,
+ * so a crash at any moment is settled at the next start: @then runs once
+ * the journal is on disk. A journal that cannot be written (a full disk)
+ * fails the operation with nothing done. */
+static void
+record_intent (NfOp *op, const gchar *kind, NfPhaseDone then)
+{
 	op->intent = nf_manager_add_intent (op->manager, nf_job_get_id (op->job), kind, op->pool);
 	g_array_append_vals (op->intent->indexes, op->targets->data, op->targets->len);
-	if (nf_manager_save (op->manager, &error))
-		return TRUE;
-	g_prefix_error (&error, "Nothing was done: ");
-	op_fail (op, error);
-	g_idle_add_once ((GSourceOnceFunc) op_finish, op);
-	return FALSE;
+	op->after_intent = then;
+	nf_manager_save_async (op->manager, intent_saved, op);
+}
+
+static void
+reset_node (NfOp *op)
+{
+	op_run_phase (op,
+		      op->targets,
+		      work_reset,
+		      started_done,
+		      (GDestroyNotify) nf_node_info_free,
+		      FALSE,
+		      simple_done);
 }
 
 static void
@@ -801,8 +827,7 @@ op_start (NfOp *op)
 		for (index = 1; index <= op->spec->count; index++)
 			g_array_append_val (op->targets, index);
 		op->steps_total = op->spec->count;
-		if (record_intent (op, "create"))
-			prepare_then_make (op);
+		record_intent (op, "create", prepare_then_make);
 		return;
 	}
 
@@ -834,8 +859,7 @@ op_start (NfOp *op)
 		g_array_append_vals (op->targets, indexes->data, indexes->len);
 		nf_pool_set_state (pool, "deleting");
 		op->steps_total = op->targets->len * 2;
-		if (record_intent (op, "delete"))
-			stop_then_remove (op);
+		record_intent (op, "delete", stop_then_remove);
 		break;
 	}
 	case NF_OP_SCALE: {
@@ -851,15 +875,13 @@ op_start (NfOp *op)
 				g_array_append_val (op->targets, next);
 			}
 			op->steps_total = op->targets->len;
-			if (record_intent (op, "scale-up"))
-				prepare_then_make (op);
+			record_intent (op, "scale-up", prepare_then_make);
 		} else {
 			/* the highest indexes go */
 			for (guint i = op->count; i < have; i++)
 				g_array_append_val (op->targets, g_array_index (indexes, guint, i));
 			op->steps_total = op->targets->len * 2;
-			if (record_intent (op, "scale-down"))
-				stop_then_remove (op);
+			record_intent (op, "scale-down", stop_then_remove);
 		}
 		break;
 	}
@@ -916,16 +938,8 @@ op_start (NfOp *op)
 				      (GDestroyNotify) nf_node_info_free,
 				      TRUE,
 				      simple_done);
-		else {
-			if (record_intent (op, "reset"))
-				op_run_phase (op,
-					      op->targets,
-					      work_reset,
-					      started_done,
-					      (GDestroyNotify) nf_node_info_free,
-					      FALSE,
-					      simple_done);
-		}
+		else
+			record_intent (op, "reset", reset_node);
 		break;
 	}
 	case NF_OP_CREATE:
@@ -986,6 +1000,8 @@ op_summary (NfOp *op)
 	}
 }
 
+static void op_saved (GObject *source, GAsyncResult *res, gpointer user_data);
+
 static void
 op_finish (NfOp *op)
 {
@@ -1021,8 +1037,21 @@ op_finish (NfOp *op)
 		nf_manager_drop_intent (self, op->intent);
 		op->intent = NULL;
 	}
-	save_or_warn (self);
+	/* The job ends once its outcome is on disk. */
+	nf_manager_save_async (self, op_saved, op);
+}
 
+static void
+op_saved (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	NfOp *op = user_data;
+	NfManager *self = op->manager;
+	gboolean failed = op->error != NULL;
+	NfPool *pool;
+	g_autoptr (GError) error = NULL;
+
+	if (!nf_manager_save_finish (self, res, &error))
+		g_warning ("%s", error->message);
 	g_hash_table_remove (self->busy_pools, op->pool);
 	self->pending_mib -= op->reserved_mib;
 	pool = nf_manager_lookup_pool (self, op->pool);

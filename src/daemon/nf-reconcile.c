@@ -188,7 +188,6 @@ nf_reconcile_finish (NfManager *self, GAsyncResult *res, GError **error)
 {
 	Found *found = g_task_propagate_pointer (G_TASK (res), error);
 	guint adopted = 0, rebuilt = 0;
-	g_autoptr (GError) save_error = NULL;
 
 	if (found == NULL)
 		return FALSE;
@@ -233,8 +232,6 @@ nf_reconcile_finish (NfManager *self, GAsyncResult *res, GError **error)
 	g_message ("reconcile: %u pools, %u nodes adopted from libvirt",
 		   g_hash_table_size (self->pools),
 		   adopted);
-	if (!nf_manager_save (self, &save_error))
-		g_warning ("%s", save_error->message);
 	found_free (found);
 	return TRUE;
 }

@@ -15,7 +15,12 @@
 struct _NfStore {
 	gchar *dir;
 	gchar *path;
+	/* One thread writes, so the files land in the order they were asked
+	 * for and the main loop never waits on fsync. */
+	GThreadPool *writer;
 };
+
+static void store_write_task (gpointer data, gpointer user_data);
 
 NfIntent *
 nf_intent_new (guint job, const gchar *kind, const gchar *pool)
@@ -47,6 +52,7 @@ nf_store_new (const gchar *state_dir)
 
 	self->dir = g_strdup (state_dir);
 	self->path = g_build_filename (state_dir, "pools.json", NULL);
+	self->writer = g_thread_pool_new (store_write_task, self, 1, FALSE, NULL);
 	return self;
 }
 
@@ -55,6 +61,8 @@ nf_store_free (NfStore *self)
 {
 	if (self == NULL)
 		return;
+	/* what was asked for is written */
+	g_thread_pool_free (self->writer, FALSE, TRUE);
 	g_free (self->dir);
 	g_free (self->path);
 	g_free (self);
@@ -115,14 +123,12 @@ add_intent (JsonBuilder *b, const NfIntent *intent)
 	json_builder_end_object (b);
 }
 
-gboolean
-nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, guint next_job, GError **error)
+static gchar *
+store_render (GPtrArray *pools, GPtrArray *intents, guint next_job)
 {
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	g_autoptr (JsonGenerator) gen = json_generator_new ();
 	g_autoptr (JsonNode) root = NULL;
-	g_autofree gchar *text = NULL;
-	g_autoptr (GError) error_local = NULL;
 
 	json_builder_begin_object (b);
 	json_builder_set_member_name (b, "version");
@@ -143,7 +149,13 @@ nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, guint next_j
 	root = json_builder_get_root (b);
 	json_generator_set_root (gen, root);
 	json_generator_set_pretty (gen, TRUE);
-	text = json_generator_to_data (gen, NULL);
+	return json_generator_to_data (gen, NULL);
+}
+
+static gboolean
+store_write (NfStore *self, const gchar *text, GError **error)
+{
+	g_autoptr (GError) error_local = NULL;
 
 	if (g_mkdir_with_parents (self->dir, 0755) != 0) {
 		g_set_error (error,
@@ -171,6 +183,52 @@ nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, guint next_j
 		return FALSE;
 	}
 	return TRUE;
+}
+
+gboolean
+nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, guint next_job, GError **error)
+{
+	g_autofree gchar *text = store_render (pools, intents, next_job);
+
+	return store_write (self, text, error);
+}
+
+/* The writer thread: one file at a time, in the order asked. */
+static void
+store_write_task (gpointer data, gpointer user_data)
+{
+	g_autoptr (GTask) task = data;
+	NfStore *self = user_data;
+	GError *error = NULL;
+
+	if (!store_write (self, g_task_get_task_data (task), &error)) {
+		g_task_return_error (task, error);
+		return;
+	}
+	g_task_return_boolean (task, TRUE);
+}
+
+void
+nf_store_save_async (NfStore *self,
+		     GPtrArray *pools,
+		     GPtrArray *intents,
+		     guint next_job,
+		     GAsyncReadyCallback callback,
+		     gpointer user_data)
+{
+	GTask *task = g_task_new (NULL, NULL, callback, user_data);
+
+	g_task_set_source_tag (task, nf_store_save_async);
+	g_task_set_task_data (task, store_render (pools, intents, next_job), g_free);
+	g_thread_pool_push (self->writer, task, NULL);
+}
+
+gboolean
+nf_store_save_finish (NfStore *self, GAsyncResult *result, GError **error)
+{
+	g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+	g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nf_store_save_async, FALSE);
+	return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static JsonArray *

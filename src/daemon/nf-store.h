@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 #include "nf-pool.h"
 
@@ -39,5 +39,16 @@ gboolean nf_store_load (NfStore *self,
 			guint *next_job,
 			GError **error);
 gboolean nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, guint next_job, GError **error);
+/* The same in a writer thread of the store's own: the text is made before
+ * this returns (@pools and @intents may change at once), the files are
+ * written one at a time in the order asked, and @callback runs on the
+ * caller's thread-default main context once the file is on disk. */
+void nf_store_save_async (NfStore *self,
+			  GPtrArray *pools,
+			  GPtrArray *intents,
+			  guint next_job,
+			  GAsyncReadyCallback callback,
+			  gpointer user_data);
+gboolean nf_store_save_finish (NfStore *self, GAsyncResult *result, GError **error);
 
 G_END_DECLS
