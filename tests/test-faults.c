@@ -546,6 +546,7 @@ test_full_storage (void)
 		nf_test_daemon_start (d);
 		g_assert_true (nf_test_object_exists (d, ROOT "/pool/fds"));
 		g_assert_cmpuint (nf_test_assert_consistent (d, "fds", 0), ==, 1);
+		g_clear_pointer (&after, g_free);
 		g_assert_true (g_file_get_contents (state_file, &after, NULL, NULL));
 		g_assert_cmpstr (after, ==, before);
 

@@ -43,6 +43,10 @@ struct _NfOp {
 	gboolean removal_error; /* op->error is a removal's, not a make's */
 	NfPhaseDone after_removal;
 	NfPhaseDone after_intent; /* once the intent is on disk */
+	/* create: this operation added the pool to the model (a create queued
+	 * behind another create of the same name finds it there and fails
+	 * with Exists, and must not take the other's pool away) */
+	gboolean made_pool;
 	gulong connected_id;
 	guint retry_source;
 };
@@ -824,6 +828,7 @@ op_start (NfOp *op)
 		}
 		nf_pool_set_state (created, "creating");
 		nf_manager_add_pool (self, created);
+		op->made_pool = TRUE;
 		for (index = 1; index <= op->spec->count; index++)
 			g_array_append_val (op->targets, index);
 		op->steps_total = op->spec->count;
@@ -1017,7 +1022,7 @@ op_finish (NfOp *op)
 
 	if (pool != NULL) {
 		/* create is all or nothing; delete and scale take effect when done */
-		if (op->kind == NF_OP_CREATE && failed && op->unsettled->len == 0)
+		if (op->kind == NF_OP_CREATE && failed && op->made_pool && op->unsettled->len == 0)
 			nf_manager_remove_pool (self, pool);
 		else if (op->kind == NF_OP_DELETE && !failed)
 			nf_manager_remove_pool (self, pool);
