@@ -522,6 +522,30 @@ domain_uuid (const gchar *name)
 	return out != NULL ? g_strdup (g_strstrip (out)) : NULL;
 }
 
+GHashTable *
+nf_test_bridge_port_domains (NfTestDaemon *d)
+{
+	g_autoptr (NfOvs) ovs = nf_ovs_new (NULL, 5000);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GPtrArray) ports = nf_ovs_list_ports (ovs, d->bridge, &error);
+	GHashTable *domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+	g_assert_no_error (error);
+	for (guint i = 0; i < ports->len; i++) {
+		NfOvsPort *port = g_ptr_array_index (ports, i);
+		gchar *name;
+
+		if (port->vm_uuid == NULL)
+			continue;
+		name = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domname", port->vm_uuid, NULL);
+		g_hash_table_insert (domains,
+				     g_strdup (port->name),
+				     name != NULL ? g_strdup (g_strstrip (name)) : NULL);
+		g_free (name);
+	}
+	return domains;
+}
+
 guint
 nf_test_assert_consistent (NfTestDaemon *d, const gchar *pool, guint foreign)
 {
@@ -534,9 +558,9 @@ nf_test_assert_consistent (NfTestDaemon *d, const gchar *pool, guint foreign)
 	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
 	g_autofree gchar *path_prefix = g_strdup_printf ("/org/nestfarm/Farm1/node/%s_2d", pool);
 	g_autoptr (GDir) dir = g_dir_open (d->storage_dir, 0, NULL);
-	g_autoptr (NfOvs) ovs = nf_ovs_new (NULL, 5000);
-	g_autoptr (GPtrArray) ports = NULL;
-	g_autoptr (GError) error = NULL;
+	g_autoptr (GHashTable) ports = NULL;
+	GHashTableIter port_iter;
+	gpointer port, domain;
 	GVariantIter iter;
 	const gchar *path;
 	const gchar *entry;
@@ -572,17 +596,11 @@ nf_test_assert_consistent (NfTestDaemon *d, const gchar *pool, guint foreign)
 			g_error ("overlay %s of %s has no domain", file, owner);
 	}
 	/* no OVS port without a domain */
-	ports = nf_ovs_list_ports (ovs, d->bridge, &error);
-	g_assert_no_error (error);
-	for (guint i = 0; i < ports->len; i++) {
-		NfOvsPort *port = g_ptr_array_index (ports, i);
-		g_autofree gchar *out = NULL;
-
-		if (port->vm_uuid == NULL)
-			continue;
-		out = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domname", port->vm_uuid, NULL);
-		if (out == NULL)
-			g_error ("port %s belongs to no domain (%s)", port->name, port->vm_uuid);
+	ports = nf_test_bridge_port_domains (d);
+	g_hash_table_iter_init (&port_iter, ports);
+	while (g_hash_table_iter_next (&port_iter, &port, &domain)) {
+		if (domain == NULL)
+			g_error ("port %s belongs to no domain", (const gchar *) port);
 	}
 	return reported;
 }

@@ -96,5 +96,8 @@ guint nf_test_domains_named (const gchar *prefix);
  * directory belongs to a domain, and no port on the daemon's bridge lacks
  * its domain. Returns how many nodes of @pool the daemon reports. */
 guint nf_test_assert_consistent (NfTestDaemon *d, const gchar *pool, guint foreign);
+/* The ports on the daemon's bridge that name a domain (an external-ids
+ * vm-uuid): port name -> that domain's name, or NULL if it has none. */
+GHashTable *nf_test_bridge_port_domains (NfTestDaemon *d);
 
 G_END_DECLS

@@ -7,7 +7,6 @@
 #include <glib/gstdio.h>
 #include <sys/mount.h>
 
-#include "nestfarm/nf-ovs.h"
 #include "nf-test-daemon.h"
 #include "nf-test-util.h"
 
@@ -114,20 +113,15 @@ job_fails (NfTestDaemon *d, const gchar *job, gchar **message)
 static guint
 ports_of (NfTestDaemon *d, const gchar *pool)
 {
-	g_autoptr (NfOvs) ovs = nf_ovs_new (NULL, 5000);
-	g_autoptr (GError) error = NULL;
-	g_autoptr (GPtrArray) ports = nf_ovs_list_ports (ovs, d->bridge, &error);
+	g_autoptr (GHashTable) ports = nf_test_bridge_port_domains (d);
+	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
+	GHashTableIter iter;
+	gpointer domain;
 	guint n = 0;
 
-	g_assert_no_error (error);
-	for (guint i = 0; i < ports->len; i++) {
-		NfOvsPort *port = g_ptr_array_index (ports, i);
-		g_autofree gchar *name = NULL;
-
-		if (port->vm_uuid == NULL)
-			continue;
-		name = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domname", port->vm_uuid, NULL);
-		if (name != NULL && g_str_has_prefix (g_strstrip (name), pool))
+	g_hash_table_iter_init (&iter, ports);
+	while (g_hash_table_iter_next (&iter, NULL, &domain)) {
+		if (domain != NULL && g_str_has_prefix (domain, prefix))
 			n++;
 	}
 	return n;
