@@ -10,18 +10,25 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-template.h"
 
-/* Rendered domains against the real libvirtd (qemu:///system): defined,
- * read back, undefined; never started. The pool name is this test's own,
- * and only domains tagged as nestfarm's pool 'tmpltest' are ever removed. */
+/* Rendered domains defined, read back and undefined; never started. Every
+ * case is defined with schema validation on libvirt's test driver, which
+ * takes any virt type, and on the real libvirtd (qemu:///system) wherever
+ * it offers the case's virt type. Where it does not (no /dev/kvm), the test
+ * asserts that libvirtd refuses exactly that virt type: a kvm domain is
+ * then proven by the schema, the test driver and the golden files
+ * (test-template), never skipped. The pool name is this test's own, and
+ * only domains tagged as nestfarm's pool 'tmpltest' are ever removed. */
 
 #define URI              "qemu:///system"
+#define TEST_URI         "test:///default"
 #define POOL             "tmpltest"
 #define CONNECT_ATTEMPTS 30
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virConnect, virConnectClose)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virDomain, virDomainFree)
 
-static virConnectPtr conn;
+static virConnectPtr system_conn;
+static virConnectPtr test_conn;
 
 static void
 quiet_libvirt (void *data, virErrorPtr error)
@@ -56,7 +63,7 @@ spec_new (guint index)
 
 /* A leftover of an interrupted run: removed only if it is ours. */
 static void
-remove_leftover (const gchar *name)
+remove_leftover (virConnectPtr conn, const gchar *name)
 {
 	g_autoptr (virDomain) dom = virDomainLookupByName (conn, name);
 	g_autofree gchar *xml = NULL;
@@ -76,7 +83,11 @@ remove_leftover (const gchar *name)
 }
 
 static void
-define_and_check (const gchar *profile_name, const NfHostInfo *host, guint index, const gchar *type)
+define_and_check (virConnectPtr conn,
+		  const gchar *profile_name,
+		  const NfHostInfo *host,
+		  guint index,
+		  const gchar *type)
 {
 	g_autoptr (GError) error = NULL;
 	g_autoptr (NfProfile) profile = nf_profile_load (template_dir (), profile_name, &error);
@@ -90,20 +101,22 @@ define_and_check (const gchar *profile_name, const NfHostInfo *host, guint index
 	g_autofree gchar *mac0 = nf_node_mac (POOL, index, 0);
 	g_autofree gchar *mac1 = nf_node_mac (POOL, index, 1);
 	g_autofree gchar *type_attr = g_strdup_printf ("<domain type='%s'", type);
+	g_autofree gchar *uri = virConnectGetURI (conn);
 
 	g_assert_no_error (error);
-	remove_leftover (name);
+	remove_leftover (conn, name);
 	xml = nf_profile_render_domain (profile, spec, host, &error);
 	g_assert_no_error (error);
 
 	/* VALIDATE: libvirt checks the XML against its schema as well. */
 	dom = virDomainDefineXMLFlags (conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
 	if (dom == NULL)
-		g_error ("libvirt refused the %s domain: %s\n%s",
+		g_error ("%s refused the %s domain: %s\n%s",
+			 uri,
 			 profile_name,
 			 virGetLastErrorMessage (),
 			 xml);
-	g_test_message ("defined %s (%s, type %s)", name, profile_name, type);
+	g_test_message ("defined %s on %s (%s, type %s)", name, uri, profile_name, type);
 
 	live_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
 	g_assert_nonnull (live_xml);
@@ -136,12 +149,64 @@ define_and_check (const gchar *profile_name, const NfHostInfo *host, guint index
 	virResetLastError ();
 }
 
+/* Does the real libvirtd offer domains of virt @type on x86_64? */
+static gboolean
+system_offers (const gchar *type)
+{
+	g_autofree gchar *caps = virConnectGetDomainCapabilities (system_conn, NULL, "x86_64", NULL, type, 0);
+
+	virResetLastError ();
+	return caps != NULL;
+}
+
+/* On libvirtd where it offers @type, else the refusal of just that type. */
+static void
+define_on_system (const gchar *profile_name, const NfHostInfo *host, guint index, const gchar *type)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (NfProfile) profile = NULL;
+	g_autoptr (NfNodeSpec) spec = NULL;
+	g_autoptr (virDomain) dom = NULL;
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *wanted = NULL;
+	virErrorPtr err;
+
+	if (system_offers (type)) {
+		define_and_check (system_conn, profile_name, host, index, type);
+		return;
+	}
+	profile = nf_profile_load (template_dir (), profile_name, &error);
+	g_assert_no_error (error);
+	spec = spec_new (index);
+	xml = nf_profile_render_domain (profile, spec, host, &error);
+	g_assert_no_error (error);
+	dom = virDomainDefineXMLFlags (system_conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+	g_assert_null (dom);
+	err = virGetLastError ();
+	g_assert_nonnull (err);
+	wanted = g_strdup_printf ("virt type '%s'", type);
+	g_test_message ("%s offers no %s domains here (no usable /dev/kvm) and refuses it: %s",
+			URI,
+			type,
+			err->message);
+	g_assert_cmpint (err->code, ==, VIR_ERR_CONFIG_UNSUPPORTED);
+	g_assert_nonnull (strstr (err->message, wanted));
+	virResetLastError ();
+}
+
+static void
+define_everywhere (const gchar *profile_name, const NfHostInfo *host, guint index, const gchar *type)
+{
+	define_and_check (test_conn, profile_name, host, index, type);
+	define_on_system (profile_name, host, index, type);
+}
+
 static void
 test_define_kvm_intel (void)
 {
 	NfHostInfo host = {.vendor = NF_CPU_VENDOR_INTEL, .accel = NF_ACCEL_KVM, .feature = "vmx"};
 
-	define_and_check ("kvm-compute", &host, 1, "kvm");
+	define_everywhere ("kvm-compute", &host, 1, "kvm");
 }
 
 static void
@@ -149,7 +214,7 @@ test_define_kvm_amd (void)
 {
 	NfHostInfo host = {.vendor = NF_CPU_VENDOR_AMD, .accel = NF_ACCEL_KVM, .feature = "svm"};
 
-	define_and_check ("kvm-compute", &host, 2, "kvm");
+	define_everywhere ("kvm-compute", &host, 2, "kvm");
 }
 
 static void
@@ -157,7 +222,9 @@ test_define_emulated (void)
 {
 	NfHostInfo host = {.vendor = NF_CPU_VENDOR_INTEL, .accel = NF_ACCEL_EMULATED, .feature = "svm"};
 
-	define_and_check ("kvm-compute", &host, 3, "qemu");
+	/* Emulated nodes are what runs here: libvirtd must always take them. */
+	g_assert_true (system_offers ("qemu"));
+	define_everywhere ("kvm-compute", &host, 3, "qemu");
 }
 
 static void
@@ -165,7 +232,7 @@ test_define_esxi (void)
 {
 	NfHostInfo host = {.vendor = NF_CPU_VENDOR_INTEL, .accel = NF_ACCEL_KVM, .feature = "vmx"};
 
-	define_and_check ("esxi-host", &host, 4, "kvm");
+	define_everywhere ("esxi-host", &host, 4, "kvm");
 }
 
 /* libvirtd may still be starting (tools/services): wait, then fail. */
@@ -191,6 +258,7 @@ int
 main (int argc, char **argv)
 {
 	g_autoptr (virConnect) connection = NULL;
+	g_autoptr (virConnect) test_connection = NULL;
 
 	g_test_init (&argc, &argv, NULL);
 	virSetErrorFunc (NULL, quiet_libvirt);
@@ -200,7 +268,10 @@ main (int argc, char **argv)
 		g_print ("Bail out! libvirtd (%s) is not running; start it with tools/services\n", URI);
 		return 1;
 	}
-	conn = connection;
+	system_conn = connection;
+	test_connection = virConnectOpen (TEST_URI);
+	g_assert_nonnull (test_connection);
+	test_conn = test_connection;
 	g_test_add_func ("/template-live/define/kvm-intel", test_define_kvm_intel);
 	g_test_add_func ("/template-live/define/kvm-amd", test_define_kvm_amd);
 	g_test_add_func ("/template-live/define/emulated", test_define_emulated);
