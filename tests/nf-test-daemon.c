@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -32,36 +34,228 @@ copy_if_changed (const gchar *src, const gchar *dst)
 	g_assert_no_error (error);
 }
 
+/* polkitd reads actions from this one directory only; the file is the
+ * one `meson install` puts there, so an installed copy stays as it was. */
 void
 nf_test_install_policies (void)
 {
 	const gchar *root = g_getenv ("NF_SOURCE_ROOT");
-	g_autofree gchar *bus_policy = g_build_filename (root, "systemd", "org.nestfarm.Farm1.conf", NULL);
 	g_autofree gchar *polkit_policy =
 		g_build_filename (root, "systemd", "org.nestfarm.farm1.policy", NULL);
-	g_autoptr (GDBusConnection) bus = NULL;
-	g_autoptr (GVariant) reply = NULL;
-	g_autoptr (GError) error = NULL;
 
 	g_assert_nonnull (root);
-	g_mkdir_with_parents ("/etc/dbus-1/system.d", 0755);
-	copy_if_changed (bus_policy, "/etc/dbus-1/system.d/org.nestfarm.Farm1.conf");
 	g_mkdir_with_parents ("/usr/share/polkit-1/actions", 0755);
 	copy_if_changed (polkit_policy, "/usr/share/polkit-1/actions/org.nestfarm.farm1.policy");
-	bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
+}
+
+/* --- a private system bus ---
+ *
+ * Test daemons own org.nestfarm.Farm1 on a dbus-daemon of the test's own,
+ * configured as the system bus is (the system's own system.conf, its
+ * listen address, includes and user switch taken out) with the project's
+ * bus policy, and a polkitd attached to it: an installed nestfarmd, its
+ * name and its pools on the real system bus are never touched. Everything
+ * in the test process and its children (nestfarmctl, gdbus) reaches it
+ * through DBUS_SYSTEM_BUS_ADDRESS. Both die with the test process. */
+
+#define SYSTEM_BUS_CONF "/usr/share/dbus-1/system.conf"
+#define POLKIT_BUS_CONF "/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf"
+#define POLKITD         "/usr/lib/polkit-1/polkitd"
+
+static gchar *private_bus_dir;
+static GPid private_bus_pid;
+
+/* At a normal exit; after an abort the death signal stops dbus-daemon,
+ * and polkitd (which changed its user, so that signal no longer reaches
+ * it) exits when its bus goes away. */
+static void
+private_bus_down (void)
+{
+	if (private_bus_pid != 0)
+		kill (private_bus_pid, SIGTERM);
+	nf_test_rm_rf (private_bus_dir);
+}
+
+static void
+add_text_child (xmlNode *parent, const gchar *name, const gchar *text)
+{
+	xmlNewTextChild (parent, NULL, (const xmlChar *) name, (const xmlChar *) text);
+}
+
+static gchar *
+private_bus_config (const gchar *address)
+{
+	const gchar *root = g_getenv ("NF_SOURCE_ROOT");
+	g_autofree gchar *own_policy = g_build_filename (root, "systemd", "org.nestfarm.Farm1.conf", NULL);
+	/* What makes it the machine's bus rather than a bus like it. */
+	static const gchar *const dropped[] = {
+		"user",
+		"fork",
+		"pidfile",
+		"syslog",
+		"listen",
+		"include",
+		"includedir",
+		"servicehelper",
+		"standard_system_servicedirs",
+		"servicedir",
+		NULL,
+	};
+	xmlDocPtr doc = xmlReadFile (SYSTEM_BUS_CONF, NULL, XML_PARSE_NONET);
+	xmlNode *busconfig;
+	xmlNode *child;
+	xmlNode *policy;
+	xmlChar *text = NULL;
+	gchar *result;
+	int len = 0;
+
+	if (doc == NULL)
+		g_error ("cannot read %s (package dbus): the private test bus is made from it",
+			 SYSTEM_BUS_CONF);
+	busconfig = xmlDocGetRootElement (doc);
+	child = busconfig->children;
+	while (child != NULL) {
+		xmlNode *next = child->next;
+
+		if (child->type == XML_ELEMENT_NODE &&
+		    g_strv_contains (dropped, (const gchar *) child->name)) {
+			xmlUnlinkNode (child);
+			xmlFreeNode (child);
+		}
+		child = next;
+	}
+	add_text_child (busconfig, "listen", address);
+	add_text_child (busconfig, "include", own_policy);
+	add_text_child (busconfig, "include", POLKIT_BUS_CONF);
+	/* polkitd runs as root here, not as its own user. */
+	policy = xmlNewChild (busconfig, NULL, (const xmlChar *) "policy", NULL);
+	xmlNewProp (policy, (const xmlChar *) "user", (const xmlChar *) "root");
+	child = xmlNewChild (policy, NULL, (const xmlChar *) "allow", NULL);
+	xmlNewProp (child, (const xmlChar *) "own", (const xmlChar *) "org.freedesktop.PolicyKit1");
+	xmlDocDumpFormatMemory (doc, &text, &len, 1);
+	result = g_strndup ((const gchar *) text, len);
+	xmlFree (text);
+	xmlFreeDoc (doc);
+	return result;
+}
+
+static void
+kill_with_parent (gpointer user_data)
+{
+	prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static GPid
+spawn_logged (const gchar *const *argv, const gchar *log)
+{
+	g_autoptr (GError) error = NULL;
+	gint log_fd = g_open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	GPid pid = 0;
+
+	g_assert_cmpint (log_fd, >=, 0);
+	/* DO_NOT_REAP_CHILD: without it GLib forks twice, and the parent
+	 * that the death signal watches would be the short-lived middle one. */
+	g_spawn_async_with_fds (NULL,
+				(gchar **) argv,
+				NULL,
+				G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
+				kill_with_parent,
+				NULL,
+				&pid,
+				-1,
+				log_fd,
+				log_fd,
+				&error);
+	close (log_fd);
 	g_assert_no_error (error);
-	reply = g_dbus_connection_call_sync (bus,
-					     "org.freedesktop.DBus",
-					     "/org/freedesktop/DBus",
-					     "org.freedesktop.DBus",
-					     "ReloadConfig",
-					     NULL,
-					     NULL,
-					     G_DBUS_CALL_FLAGS_NONE,
-					     10000,
-					     NULL,
-					     &error);
-	g_assert_no_error (error);
+	return pid;
+}
+
+static gboolean
+bus_name_owned (GDBusConnection *bus, const gchar *name)
+{
+	g_autoptr (GVariant) reply = g_dbus_connection_call_sync (bus,
+								  "org.freedesktop.DBus",
+								  "/org/freedesktop/DBus",
+								  "org.freedesktop.DBus",
+								  "NameHasOwner",
+								  g_variant_new ("(s)", name),
+								  G_VARIANT_TYPE ("(b)"),
+								  G_DBUS_CALL_FLAGS_NONE,
+								  5000,
+								  NULL,
+								  NULL);
+	gboolean owned = FALSE;
+
+	if (reply != NULL)
+		g_variant_get (reply, "(b)", &owned);
+	return owned;
+}
+
+static void
+fail_with_log (const gchar *what, const gchar *log)
+{
+	g_autofree gchar *text = NULL;
+
+	g_file_get_contents (log, &text, NULL, NULL);
+	g_error ("%s; its log %s:\n%s", what, log, text != NULL ? text : "(none)");
+}
+
+void
+nf_test_private_bus_up (void)
+{
+	g_autofree gchar *config_path = NULL;
+	g_autofree gchar *config = NULL;
+	g_autofree gchar *address = NULL;
+	g_autofree gchar *bus_log = NULL;
+	g_autofree gchar *polkit_log = NULL;
+	g_autofree gchar *config_arg = NULL;
+	g_autoptr (GDBusConnection) bus = NULL;
+	gint64 deadline;
+
+	if (private_bus_dir != NULL)
+		return;
+	/* World-readable: unprivileged test callers connect to it too. */
+	private_bus_dir = nf_test_make_world_dir ("nf-bus");
+	atexit (private_bus_down);
+	address = g_strdup_printf ("unix:path=%s/system_bus_socket", private_bus_dir);
+	config = private_bus_config (address);
+	config_path = g_build_filename (private_bus_dir, "system.conf", NULL);
+	g_assert_true (g_file_set_contents (config_path, config, -1, NULL));
+	bus_log = g_build_filename (private_bus_dir, "dbus-daemon.log", NULL);
+	polkit_log = g_build_filename (private_bus_dir, "polkitd.log", NULL);
+	config_arg = g_strdup_printf ("--config-file=%s", config_path);
+	{
+		const gchar *argv[] =
+			{"dbus-daemon", config_arg, "--nofork", "--nopidfile", "--nosyslog", NULL};
+
+		private_bus_pid = spawn_logged (argv, bus_log);
+	}
+	deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+	while ((bus = g_dbus_connection_new_for_address_sync (address,
+							      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+								      G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+							      NULL,
+							      NULL,
+							      NULL)) == NULL) {
+		if (g_get_monotonic_time () > deadline)
+			fail_with_log ("the private test bus did not answer within 20 s", bus_log);
+		g_usleep (20 * 1000);
+	}
+	/* From here on the test and its children use it as the system bus. */
+	g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", address, TRUE);
+	{
+		const gchar *argv[] = {POLKITD, "--no-debug", NULL};
+
+		spawn_logged (argv, polkit_log);
+	}
+	deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+	while (!bus_name_owned (bus, "org.freedesktop.PolicyKit1")) {
+		if (g_get_monotonic_time () > deadline)
+			fail_with_log ("polkitd did not join the private test bus within 30 s", polkit_log);
+		g_usleep (20 * 1000);
+	}
+	g_test_message ("private system bus %s with polkitd", address);
 }
 
 /* One hold per process, counted: a test may run two daemons one after the
@@ -81,6 +275,9 @@ take_test_lock (void)
 		g_test_message ("waiting for another test daemon (%s)", NF_TEST_LOCK_FILE);
 		g_assert_cmpint (flock (test_lock_fd, LOCK_EX), ==, 0);
 	}
+	/* Whoever held it before is done: what its instance left is a
+	 * leftover of a test that failed or was killed. */
+	nf_test_cleanup_leftovers (NULL, NULL);
 }
 
 static void
@@ -89,6 +286,8 @@ drop_test_lock (void)
 	g_assert_cmpuint (test_lock_holds, >, 0);
 	if (--test_lock_holds > 0)
 		return;
+	/* A test that failed halfway leaves nothing for the next one. */
+	nf_test_cleanup_leftovers (NULL, NULL);
 	close (test_lock_fd);
 	test_lock_fd = -1;
 }
@@ -103,6 +302,7 @@ nf_test_daemon_new (const gchar *tag, const gchar *extra_config)
 
 	take_test_lock ();
 	nf_test_install_policies ();
+	nf_test_private_bus_up ();
 	d->dir = nf_test_make_world_dir ("nf-daemon");
 	d->config = g_build_filename (d->dir, "nestfarmd.conf", NULL);
 	d->state_dir = g_build_filename (d->dir, "state", NULL);
@@ -123,6 +323,7 @@ nf_test_daemon_new (const gchar *tag, const gchar *extra_config)
 				"DefaultImage=%s\n"
 				"TrunkBridge=%s\n"
 				"Datapath=netdev\n"
+				"Instance=" NF_TEST_INSTANCE "\n"
 				"%s",
 				d->state_dir,
 				d->storage_pool,
@@ -141,22 +342,7 @@ nf_test_daemon_new (const gchar *tag, const gchar *extra_config)
 static gboolean
 name_has_owner (GDBusConnection *bus)
 {
-	g_autoptr (GVariant) reply = g_dbus_connection_call_sync (bus,
-								  "org.freedesktop.DBus",
-								  "/org/freedesktop/DBus",
-								  "org.freedesktop.DBus",
-								  "NameHasOwner",
-								  g_variant_new ("(s)", NF_BUS_NAME),
-								  G_VARIANT_TYPE ("(b)"),
-								  G_DBUS_CALL_FLAGS_NONE,
-								  5000,
-								  NULL,
-								  NULL);
-	gboolean owned = FALSE;
-
-	if (reply != NULL)
-		g_variant_get (reply, "(b)", &owned);
-	return owned;
+	return bus_name_owned (bus, NF_BUS_NAME);
 }
 
 /* A test that dies takes its daemon with it. */
@@ -164,6 +350,58 @@ static void
 child_setup (gpointer user_data)
 {
 	prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* A failing assertion aborts (or traps, for g_error) before any cleanup
+ * could print the daemon's log: a handler shows its tail on stderr, which
+ * meson prints with the failure. Only async-signal-safe calls. */
+static gchar failure_log[4096];
+
+static void
+write_all (gint fd, const gchar *buf, gssize len)
+{
+	while (len > 0) {
+		gssize n = write (fd, buf, len);
+
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= n;
+	}
+}
+
+static void
+show_daemon_log (gint sig)
+{
+	static const gchar head[] = "\n--- the last 64 KiB of the test daemon's log ---\n";
+	gchar buf[4096];
+	gint fd = failure_log[0] != '\0' ? open (failure_log, O_RDONLY | O_CLOEXEC) : -1;
+
+	if (fd >= 0) {
+		off_t size = lseek (fd, 0, SEEK_END);
+		gssize n;
+
+		lseek (fd, size > 65536 ? size - 65536 : 0, SEEK_SET);
+		write_all (STDERR_FILENO, head, sizeof (head) - 1);
+		while ((n = read (fd, buf, sizeof (buf))) > 0)
+			write_all (STDERR_FILENO, buf, n);
+		close (fd);
+	}
+	signal (sig, SIG_DFL);
+	raise (sig);
+}
+
+static void
+show_log_on_failure (const gchar *log)
+{
+	static gboolean installed;
+
+	g_strlcpy (failure_log, log, sizeof (failure_log));
+	if (installed)
+		return;
+	installed = TRUE;
+	signal (SIGABRT, show_daemon_log);
+	signal (SIGTRAP, show_daemon_log);
 }
 
 void
@@ -183,6 +421,7 @@ nf_test_daemon_start (NfTestDaemon *d)
 	while (name_has_owner (d->bus) && g_get_monotonic_time () < deadline)
 		g_usleep (100 * 1000);
 	g_assert_false (name_has_owner (d->bus));
+	show_log_on_failure (d->log);
 
 	if (wrapper != NULL && wrapper[0] != '\0') {
 		g_assert_true (g_shell_parse_argv (wrapper, NULL, &wrapper_argv, &error));

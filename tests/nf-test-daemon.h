@@ -5,10 +5,12 @@
 
 G_BEGIN_DECLS
 
-/* A real nestfarmd on the real system bus, against the real libvirtd, QEMU,
- * Open vSwitch and polkitd, with its own state, storage and console
- * directories under /var/tmp and its own trunk bridge. Only one can own
- * org.nestfarm.Farm1 at a time: tests that use it are not parallel. */
+/* A real nestfarmd against the real libvirtd, QEMU, Open vSwitch and
+ * polkitd, on a private system bus of the test's own (never the machine's:
+ * an installed nestfarmd is not touched), with its own state, storage and
+ * console directories under /var/tmp, its own trunk bridge, and its own
+ * Instance: it sees only the domains test daemons made. Tests that use it
+ * share libvirt, OVS and two cores: they are not parallel. */
 typedef struct {
 	gchar *dir;
 	gchar *config;
@@ -27,6 +29,11 @@ typedef struct {
  * take turns on the bus name instead of failing each other. */
 #define NF_TEST_LOCK_FILE "/run/lock/nestfarm-test.lock"
 
+/* Starts the private system bus and its polkitd once per test process and
+ * points DBUS_SYSTEM_BUS_ADDRESS at it; call before anything connects to
+ * the system bus (nf_test_daemon_new does). */
+void nf_test_private_bus_up (void);
+
 /* @tag names the test's resources (storage pool nftest-TAG, bridge
  * nft-TAG); @extra_config lines are appended to [Daemon]. */
 NfTestDaemon *nf_test_daemon_new (const gchar *tag, const gchar *extra_config);
@@ -42,8 +49,8 @@ gboolean nf_test_daemon_wait_death (NfTestDaemon *d, guint timeout_s);
 /* Removes every domain of the pools named in @pools (NULL-terminated), the
  * storage pool, the bridge and the directories. */
 void nf_test_daemon_free (NfTestDaemon *d, const gchar *const *pools);
-/* Makes the bus policy and polkit action the daemon needs visible to the
- * running dbus-daemon and polkitd (copies them from the source tree). */
+/* Makes the polkit action the daemon needs visible to polkitd (copies it
+ * from the source tree); the bus policy is part of the private bus. */
 void nf_test_install_policies (void);
 
 /* Calls a method of org.nestfarm.Farm1 and returns the reply, or NULL with

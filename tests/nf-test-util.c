@@ -12,6 +12,7 @@
 #include <libxml/xpath.h>
 #include <sys/stat.h>
 
+#include "nestfarm/nf-template.h"
 #include "nf-test-util.h"
 
 gchar *
@@ -279,12 +280,44 @@ nf_test_ovs_bridge_exists (const gchar *bridge)
 
 /* Removes what an earlier, crashed run of the same test may have left:
  * only domains named <pool>-N and the test's own bridge. */
+/* qemu:///system, waiting out a libvirtd that another test restarts. */
+static virConnectPtr
+connect_system (void)
+{
+	for (guint attempt = 0; attempt < 60; attempt++) {
+		virConnectPtr conn = virConnectOpen ("qemu:///system");
+
+		if (conn != NULL)
+			return conn;
+		g_usleep (G_USEC_PER_SEC / 2);
+	}
+	g_error ("qemu:///system cannot be reached: %s", virGetLastErrorMessage ());
+	return NULL;
+}
+
+/* Was @dom made by a test: by a test daemon or engine (nestfarm metadata
+ * naming NF_TEST_INSTANCE), or as a look-alike? Nothing else is removed:
+ * a user's domains, an installed nestfarmd's among them, stay. */
+static gboolean
+domain_is_a_tests (virDomainPtr dom)
+{
+	g_autofree gchar *meta = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, NF_METADATA_NS, 0);
+	g_autofree gchar *description = NULL;
+
+	virResetLastError ();
+	description = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_DESCRIPTION, NULL, 0);
+	virResetLastError ();
+	if (g_strcmp0 (description, NF_TEST_LOOKALIKE) == 0)
+		return TRUE;
+	return meta != NULL && nf_node_metadata_owned_by (meta, NF_TEST_INSTANCE);
+}
+
 void
 nf_test_cleanup_leftovers (const gchar *pool, const gchar *bridge)
 {
-	virConnectPtr conn = virConnectOpen ("qemu:///system");
+	virConnectPtr conn = connect_system ();
 	virDomainPtr *domains = NULL;
-	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
+	g_autofree gchar *prefix = pool != NULL ? g_strdup_printf ("%s-", pool) : NULL;
 	g_autofree gchar *out = NULL;
 	gint n;
 
@@ -293,15 +326,20 @@ nf_test_cleanup_leftovers (const gchar *pool, const gchar *bridge)
 	for (gint i = 0; i < n; i++) {
 		const gchar *name = virDomainGetName (domains[i]);
 
-		if (g_str_has_prefix (name, prefix)) {
-			g_test_message ("removing leftover domain %s", name);
-			if (virDomainIsActive (domains[i]) == 1)
-				virDomainDestroy (domains[i]);
-			virDomainUndefineFlags (domains[i], VIR_DOMAIN_UNDEFINE_NVRAM);
+		if (prefix == NULL || g_str_has_prefix (name, prefix)) {
+			if (domain_is_a_tests (domains[i])) {
+				g_test_message ("removing leftover domain %s", name);
+				if (virDomainIsActive (domains[i]) == 1)
+					virDomainDestroy (domains[i]);
+				virDomainUndefineFlags (domains[i], VIR_DOMAIN_UNDEFINE_NVRAM);
+			} else if (prefix != NULL) {
+				g_test_message ("leaving %s alone: no test made it", name);
+			}
 		}
 		virDomainFree (domains[i]);
 	}
 	free (domains);
+	virResetLastError ();
 	virConnectClose (conn);
 	if (bridge != NULL)
 		out = nf_test_run ("ovs-vsctl", "--timeout=5", "--if-exists", "del-br", bridge, NULL);
@@ -325,7 +363,7 @@ remove_one_pool (virConnectPtr conn, const gchar *name)
 void
 nf_test_remove_storage_pool (const gchar *name)
 {
-	virConnectPtr conn = virConnectOpen ("qemu:///system");
+	virConnectPtr conn = connect_system ();
 	g_autofree gchar *staging = g_strdup_printf ("%s-staging", name);
 
 	g_assert_nonnull (conn);

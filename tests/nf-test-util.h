@@ -24,6 +24,14 @@ guint nf_test_log_count (const gchar *path, const gchar *line);
 void nf_test_wait_for_log_count (const gchar *path, const gchar *line, guint count, guint timeout_s);
 void nf_test_assert_dir_has_no_overlays (const gchar *dir);
 gboolean nf_test_ovs_bridge_exists (const gchar *bridge);
+/* The Instance every test daemon and test engine runs as: a domain that
+ * carries it is a test's. */
+#define NF_TEST_INSTANCE "nftest"
+/* The <description> of a domain a test defines to look like a node (an
+ * untagged domain with a node's name). */
+#define NF_TEST_LOOKALIKE "nestfarm test look-alike"
+/* Removes the domains named @pool-* (@pool NULL: all) that a test made
+ * (NF_TEST_INSTANCE or NF_TEST_LOOKALIKE; nothing else), and @bridge. */
 void nf_test_cleanup_leftovers (const gchar *pool, const gchar *bridge);
 void nf_test_remove_storage_pool (const gchar *name);
 

@@ -12,10 +12,11 @@
 
 /* Every key of [Daemon], as nestfarmd.conf documents them. */
 static const gchar *const all_keys[] = {
-	"LibvirtURI",        "StateDirectory", "StoragePool",      "StorageDirectory", "ConsoleLogDirectory",
-	"TemplateDirectory", "DefaultImage",   "DefaultProfile",   "TrunkBridge",      "ManagementNetwork",
-	"Accelerator",       "Parallelism",    "MemoryReserveMiB", "Overcommit",       "ShutdownTimeout",
-	"Datapath",          "MacAgingTime",   "MacTableSize",     "OvsTimeout",       "OvsDatabase",
+	"LibvirtURI",          "StateDirectory",    "Instance",     "StoragePool",      "StorageDirectory",
+	"ConsoleLogDirectory", "TemplateDirectory", "DefaultImage", "DefaultProfile",   "TrunkBridge",
+	"ManagementNetwork",   "Accelerator",       "Parallelism",  "MemoryReserveMiB", "Overcommit",
+	"ShutdownTimeout",     "Datapath",          "MacAgingTime", "MacTableSize",     "OvsTimeout",
+	"OvsDatabase",
 };
 
 /* A temporary config file, removed with its path. */
@@ -187,6 +188,8 @@ test_config_good_values (void)
 		{"OvsTimeout", "1"},
 		{"OvsTimeout", "120"},
 		{"OvsDatabase", ""},
+		{"Instance", ""},
+		{"Instance", "nftest-daemon"},
 		{"OvsDatabase", "/run/openvswitch/db.sock"},
 		{"OvsDatabase", "tcp:127.0.0.1:6640"},
 		{"OvsDatabase", "tcp:[::1]:6640"},
@@ -272,6 +275,9 @@ test_config_bad_values (void)
 		{"OvsTimeout", "0", "1 to 120"},
 		{"OvsTimeout", "121", "1 to 120"},
 		{"OvsDatabase", "db.sock", "unix:PATH, tcp:IP:PORT"},
+		{"Instance", "Lab", "a-z, 0-9 and '-'"},
+		{"Instance", "lab-", "a-z, 0-9 and '-'"},
+		{"Instance", "9lab", "a-z, 0-9 and '-'"},
 		{"OvsDatabase", "unix:db.sock", "unix:PATH, tcp:IP:PORT"},
 		{"OvsDatabase", "tcp:localhost:6640", "unix:PATH, tcp:IP:PORT"},
 		{"OvsDatabase", "tcp:127.0.0.1:0", "unix:PATH, tcp:IP:PORT"},

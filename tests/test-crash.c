@@ -98,7 +98,8 @@ test_crash (gconstpointer data)
 
 		g_assert_true (
 			g_file_set_contents (xml,
-					     "<domain type='qemu'><name>cj-2</name><memory unit='MiB'>64</memory>"
+					     "<domain type='qemu'><name>cj-2</name><description>" NF_TEST_LOOKALIKE
+					     "</description><memory unit='MiB'>64</memory>"
 					     "<os><type arch='x86_64'>hvm</type></os></domain>",
 					     -1,
 					     NULL));

@@ -328,7 +328,8 @@ test_taken_name (void)
 	g_autoptr (NfNodeSpec) spec = make_spec (5, "all");
 	g_autoptr (GError) error = NULL;
 	g_autoptr (NfNodeInfo) info = NULL;
-	const gchar *xml = "<domain type='qemu'><name>" POOL "-5</name><memory unit='MiB'>64</memory>"
+	const gchar *xml = "<domain type='qemu'><name>" POOL "-5</name><description>" NF_TEST_LOOKALIKE
+			   "</description><memory unit='MiB'>64</memory>"
 			   "<os><type arch='x86_64'>hvm</type></os></domain>";
 
 	/* Someone else's domain that happens to have a node's name. */
@@ -410,6 +411,7 @@ fixture_setup (void)
 	config->template_dir = g_strdup (g_getenv ("NF_TEMPLATE_DIR"));
 	g_free (config->datapath);
 	config->datapath = g_strdup ("netdev");
+	config->instance = g_strdup (NF_TEST_INSTANCE);
 	fx.engine = nf_engine_new (fx.connection, config);
 	fx.ovs = nf_ovs_new (NULL, 5000);
 }

@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 
 #include "nestfarm/nf-storage.h"
+#include "nestfarm/nf-template.h"
 #include "nf-test-daemon.h"
 #include "nf-test-util.h"
 
@@ -110,6 +111,82 @@ test_lost_state_file (void)
 	delete_pool ("rlost");
 }
 
+/* The XML of @name as libvirt keeps it, or NULL. */
+static gchar *
+inactive_xml (const gchar *name)
+{
+	return nf_test_run ("virsh", "-q", "-c", "qemu:///system", "dumpxml", "--inactive", name, NULL);
+}
+
+/* Another nestfarmd's node on the same libvirt (the default instance: an
+ * installed daemon's, while a test daemon runs) is not this one's: after a
+ * restart with the state file lost it is not adopted, it cannot be
+ * deleted through this daemon, its name is not taken over, and it is left
+ * exactly as it was. */
+static void
+test_other_instance (void)
+{
+	g_autofree gchar *state_file = g_build_filename (daemon_->state_dir, "pools.json", NULL);
+	g_autofree gchar *file = g_build_filename (daemon_->dir, "other.xml", NULL);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (NfProfile) profile = nf_profile_load (g_getenv ("NF_TEMPLATE_DIR"), "kvm-compute", &error);
+	g_autoptr (NfNodeSpec) spec = nf_node_spec_new ();
+	NfHostInfo host = {.vendor = NF_CPU_VENDOR_INTEL, .accel = NF_ACCEL_EMULATED, .feature = "svm"};
+	g_autofree gchar *rendered = NULL;
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *state = NULL;
+	g_autofree gchar *job = NULL;
+	g_autoptr (GVariant) reply = NULL;
+	g_auto (GStrv) halves = NULL;
+
+	g_assert_no_error (error);
+	spec->pool = g_strdup ("rother");
+	spec->index = 1;
+	spec->image = nf_test_require_image ();
+	spec->overlay = g_strdup ("/var/lib/nestfarm/images/rother-1.qcow2");
+	spec->trunk_bridge = g_strdup ("nftrunk0");
+	spec->console_log = g_strdup ("/var/log/nestfarm/console/rother-1.log");
+	rendered = nf_profile_render_domain (profile, spec, &host, &error);
+	g_assert_no_error (error);
+	/* marked so that the harness removes it if this test fails */
+	halves = g_strsplit (rendered, "</name>", 2);
+	xml = g_strconcat (halves[0],
+			   "</name><description>" NF_TEST_LOOKALIKE "</description>",
+			   halves[1],
+			   NULL);
+	g_assert_true (g_file_set_contents (file, xml, -1, NULL));
+	nf_test_assert_command_ok ("virsh", "-q", "-c", "qemu:///system", "define", file, NULL);
+	before = inactive_xml ("rother-1");
+	g_assert_nonnull (before);
+
+	nf_test_daemon_stop (daemon_);
+	g_unlink (state_file);
+	nf_test_daemon_start (daemon_);
+	g_assert_false (nf_test_object_exists (daemon_, ROOT "/pool/rother"));
+	g_assert_false (nf_test_object_exists (daemon_, ROOT "/node/rother_2d1"));
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "DeletePool",
+			    "('rother', {'force': <true>})",
+			    "org.nestfarm.Farm1.Error.NotFound");
+	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", "('rother', uint32 1, {" SMALL "})");
+	job = nf_test_reply_job (reply);
+	state = nf_test_wait_job (daemon_, job, 300, &message);
+	g_test_message ("a create over the other instance's node: %s: %s", state, message);
+	g_assert_cmpstr (state, ==, "failed");
+	g_assert_nonnull (strstr (message, "rother-1"));
+
+	after = inactive_xml ("rother-1");
+	g_assert_cmpstr (after, ==, before);
+	out = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "undefine", "rother-1", NULL);
+	g_assert_nonnull (out);
+}
+
 /* An overlay nestfarm made whose domain never came (a crash between the
  * two steps) is removed at start; files without the tag are not. */
 static void
@@ -200,7 +277,8 @@ test_sigterm_during_job (void)
 int
 main (int argc, char **argv)
 {
-	const gchar *const pools[] = {"revent", "rlost", "rorphan", "rcancel", "rqueue", "rterm", NULL};
+	const gchar *const pools[] =
+		{"revent", "rlost", "rother", "rorphan", "rcancel", "rqueue", "rterm", NULL};
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
@@ -210,6 +288,7 @@ main (int argc, char **argv)
 	nf_test_daemon_start (daemon_);
 	g_test_add_func ("/reconcile/events", test_events);
 	g_test_add_func ("/reconcile/lost-state-file", test_lost_state_file);
+	g_test_add_func ("/reconcile/other-instance", test_other_instance);
 	g_test_add_func ("/reconcile/orphan-overlays", test_orphan_overlays);
 	g_test_add_func ("/reconcile/cancel", test_cancel);
 	g_test_add_func ("/reconcile/queue", test_queue);

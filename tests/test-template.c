@@ -809,6 +809,43 @@ test_created_now (void)
 	g_assert_cmpint (back->created, <=, g_get_real_time () / G_USEC_PER_SEC);
 }
 
+/* The owning instance travels in the metadata; the default writes none,
+ * so its domains read as before. */
+static void
+test_instance (void)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (NfNodeSpec) spec = spec_new ("own", 1);
+	g_autoptr (NfNodeSpec) back = NULL;
+	g_autoptr (NfNodeSpec) back_default = NULL;
+	NfHostInfo host = host_info (HOST_EMULATED);
+	g_autofree gchar *xml_default = render ("kvm-compute", spec, &host);
+	g_autofree gchar *xml = NULL;
+	/* As virDomainGetMetadata gives them: the namespace stripped. */
+	const gchar *meta = "<node>\n  <pool>own</pool>\n  <instance>nftest</instance>\n</node>";
+	const gchar *meta_default = "<node>\n  <pool>own</pool>\n</node>";
+	const gchar *meta_empty = "<node><pool>own</pool><instance></instance></node>";
+
+	g_assert_null (strstr (xml_default, "instance"));
+	back_default = nf_node_spec_from_domain_xml (xml_default, &error);
+	g_assert_no_error (error);
+	g_assert_null (back_default->instance);
+
+	spec->instance = g_strdup ("nftest");
+	xml = render ("kvm-compute", spec, &host);
+	back = nf_node_spec_from_domain_xml (xml, &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (back->instance, ==, "nftest");
+
+	g_assert_true (nf_node_metadata_owned_by (meta, "nftest"));
+	g_assert_false (nf_node_metadata_owned_by (meta, NULL));
+	g_assert_false (nf_node_metadata_owned_by (meta, "nftest2"));
+	g_assert_true (nf_node_metadata_owned_by (meta_default, NULL));
+	g_assert_false (nf_node_metadata_owned_by (meta_default, "nftest"));
+	g_assert_true (nf_node_metadata_owned_by (meta_empty, NULL));
+	g_assert_false (nf_node_metadata_owned_by ("<not xml", NULL));
+}
+
 static void
 test_from_xml_untagged (void)
 {
@@ -937,6 +974,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/template/spec/copy", test_spec_copy);
 	g_test_add_func ("/template/spec/round-trip", test_round_trip);
 	g_test_add_func ("/template/spec/created-now", test_created_now);
+	g_test_add_func ("/template/spec/instance", test_instance);
 	g_test_add_func ("/template/spec/untagged", test_from_xml_untagged);
 	g_test_add_func ("/template/spec/partial", test_from_xml_partial);
 	return g_test_run ();

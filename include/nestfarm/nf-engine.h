@@ -21,7 +21,8 @@ typedef struct {
 	guint ovs_timeout_ms;
 	guint mac_aging_seconds;
 	guint mac_table_size;
-	NfAccel accel; /* NF_ACCEL_AUTO: decided by the probe */
+	NfAccel accel;   /* NF_ACCEL_AUTO: decided by the probe */
+	gchar *instance; /* Instance: whose domains these are; NULL: the default */
 } NfEngineConfig;
 
 NfEngineConfig *nf_engine_config_new (void);

@@ -36,6 +36,7 @@ typedef struct {
 	gchar *mgmt_network; /* libvirt network for the management NIC, NULL: none */
 	gchar *console_log;  /* serial console log file */
 	gint64 created;      /* creation time, unix seconds; 0: now */
+	gchar *instance;     /* the nestfarmd instance that owns it; NULL: the default one */
 } NfNodeSpec;
 
 NfNodeSpec *nf_node_spec_new (void);
@@ -50,6 +51,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfNodeSpec, nf_node_spec_free)
  * (1..15 of [A-Za-z0-9_.-]), VLAN list, management network (NULL or a
  * name without '/'). Strings must be UTF-8 without control characters. */
 gboolean nf_node_spec_validate (const NfNodeSpec *spec, GError **error);
+
+/* Does the nestfarm metadata element @metadata, as virDomainGetMetadata
+ * gives it for nestfarm's namespace (<node> with its children, the
+ * namespace stripped), name @instance as its owner? A domain that names none belongs
+ * to the default instance (@instance NULL). Other instances' domains,
+ * like foreign ones, are never touched. */
+gboolean nf_node_metadata_owned_by (const gchar *metadata, const gchar *instance);
 
 /* Stable MACs: the same pool, index and NIC always give the same address
  * (52:54:00 prefix, the rest from a hash). @nic: 0 management, 1 trunk. */

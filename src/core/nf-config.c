@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nestfarm/nf-config.h"
+#include "nestfarm/nf-names.h"
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-template.h"
 
@@ -209,6 +210,15 @@ set_default_profile (NfConfig *config, const gchar *value)
 }
 
 static gboolean
+set_instance (NfConfig *config, const gchar *value)
+{
+	if (value[0] != '\0' && !nf_pool_name_validate (value, NULL))
+		return FALSE;
+	set_optional_string (&config->engine->instance, value);
+	return TRUE;
+}
+
+static gboolean
 set_trunk_bridge (NfConfig *config, const gchar *value)
 {
 	if (!is_simple_name (value, NF_BRIDGE_NAME_MAX))
@@ -333,6 +343,10 @@ typedef struct {
 static const NfConfigKey config_keys[] = {
 	{"LibvirtURI", set_libvirt_uri, "a libvirt connection URI such as qemu:///system"},
 	{"StateDirectory", set_state_dir, "an absolute path"},
+	{"Instance",
+	 set_instance,
+	 "nothing for the default, or a name such as lab2: 1 to 32 characters of a-z, 0-9 and '-', "
+	 "starting with a letter"},
 	{"StoragePool",
 	 set_storage_pool,
 	 "a libvirt storage pool name: 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-'"},

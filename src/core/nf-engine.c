@@ -85,6 +85,7 @@ nf_engine_config_copy (const NfEngineConfig *config)
 	copy->template_dir = g_strdup (config->template_dir);
 	copy->datapath = g_strdup (config->datapath);
 	copy->ovs_db = g_strdup (config->ovs_db);
+	copy->instance = g_strdup (config->instance);
 	return copy;
 }
 
@@ -99,6 +100,7 @@ nf_engine_config_free (NfEngineConfig *config)
 	g_free (config->template_dir);
 	g_free (config->datapath);
 	g_free (config->ovs_db);
+	g_free (config->instance);
 	g_free (config);
 }
 
@@ -455,9 +457,11 @@ parse_domain_facts (const gchar *xml, gchar **overlay, gchar ***macs, GError **e
 	return TRUE;
 }
 
-/* nestfarm touches a domain only if it carries nestfarm's metadata. */
+/* nestfarm touches a domain only if it carries nestfarm's metadata, and
+ * this instance's (a second nestfarmd on the same libvirt, such as a test
+ * run's, leaves the other's domains alone); @any_instance: any nestfarm's. */
 static gboolean
-domain_is_ours (virDomainPtr dom)
+domain_is_ours (virDomainPtr dom, const gchar *instance, gboolean any_instance)
 {
 	g_autofree gchar *meta = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, NF_METADATA_NS, 0);
 
@@ -465,7 +469,7 @@ domain_is_ours (virDomainPtr dom)
 		virResetLastError ();
 		return FALSE;
 	}
-	return TRUE;
+	return any_instance || nf_node_metadata_owned_by (meta, instance);
 }
 
 static NfNodeInfo *
@@ -500,7 +504,7 @@ node_info_from_domain (virDomainPtr dom, GError **error)
 
 /* Looks up @name and refuses a domain that is not nestfarm's. */
 static virDomainPtr
-lookup_own_domain (virConnectPtr conn, const gchar *name, GError **error)
+lookup_own_domain (virConnectPtr conn, const gchar *name, const gchar *instance, GError **error)
 {
 	g_autoptr (virDomain) dom = virDomainLookupByName (conn, name);
 
@@ -508,11 +512,11 @@ lookup_own_domain (virConnectPtr conn, const gchar *name, GError **error)
 		nf_libvirt_set_error (error, "There is no node %s", name);
 		return NULL;
 	}
-	if (!domain_is_ours (dom)) {
+	if (!domain_is_ours (dom, instance, FALSE)) {
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_NOT_FOUND,
-			     "The domain %s was not made by nestfarm; nestfarm leaves it alone.",
+			     "The domain %s was not made by this nestfarm; it is left alone.",
 			     name);
 		return NULL;
 	}
@@ -528,7 +532,7 @@ open_own_domain (NfEngine *self, const gchar *name, virConnectPtr *conn_out, GEr
 
 	if (conn == NULL)
 		return NULL;
-	dom = lookup_own_domain (conn, name, error);
+	dom = lookup_own_domain (conn, name, self->config->instance, error);
 	if (dom != NULL && conn_out != NULL)
 		*conn_out = g_steal_pointer (&conn);
 	return dom;
@@ -582,7 +586,7 @@ nf_engine_list_nodes (NfEngine *self, GError **error)
 		g_autoptr (GError) error_local = NULL;
 		NfNodeInfo *info;
 
-		if (!domain_is_ours (dom))
+		if (!domain_is_ours (dom, self->config->instance, FALSE))
 			continue;
 		info = node_info_from_domain (dom, &error_local);
 		if (info == NULL) {
@@ -651,6 +655,8 @@ nf_engine_make_node (NfEngine *self,
 
 	if (!nf_engine_complete_spec (self, spec, error))
 		return NULL;
+	g_free (spec->instance);
+	spec->instance = g_strdup (self->config->instance);
 	name = nf_node_name_build (spec->pool, spec->index);
 	profile = nf_engine_get_profile (self, spec->profile, error);
 	if (profile == NULL)
@@ -933,7 +939,8 @@ nf_engine_remove_orphan_overlays (NfEngine *self, GError **error)
 		if (owner == NULL)
 			continue;
 		dom = virDomainLookupByName (conn, owner);
-		if (dom != NULL && domain_is_ours (dom)) {
+		/* Whichever instance's domain uses it, it is in use. */
+		if (dom != NULL && domain_is_ours (dom, NULL, TRUE)) {
 			g_autofree gchar *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
 			g_autofree gchar *disk = NULL;
 

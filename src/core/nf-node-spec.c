@@ -34,6 +34,7 @@ nf_node_spec_copy (const NfNodeSpec *spec)
 	copy->vlans = g_strdup (spec->vlans);
 	copy->mgmt_network = g_strdup (spec->mgmt_network);
 	copy->console_log = g_strdup (spec->console_log);
+	copy->instance = g_strdup (spec->instance);
 	return copy;
 }
 
@@ -50,6 +51,7 @@ nf_node_spec_free (NfNodeSpec *spec)
 	g_free (spec->vlans);
 	g_free (spec->mgmt_network);
 	g_free (spec->console_log);
+	g_free (spec->instance);
 	g_free (spec);
 }
 
@@ -226,6 +228,8 @@ static const struct {
 	{"vlans", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, vlans), FALSE},
 	{"management-network", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, mgmt_network), TRUE},
 	{"console-log", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, console_log), FALSE},
+	/* Last and only where set: the default instance's XML is as before. */
+	{"instance", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, instance), TRUE},
 };
 
 void
@@ -269,6 +273,34 @@ nf_node_spec_write_metadata (const NfNodeSpec *spec, xmlNode *metadata)
 		child = xmlNewChild (node, ns, (const xmlChar *) fields[i].name, NULL);
 		nf_xml_set_text (child, value);
 	}
+}
+
+gboolean
+nf_node_metadata_owned_by (const gchar *metadata, const gchar *instance)
+{
+	g_autoptr (xmlDoc) doc = NULL;
+	g_autofree gchar *owner = NULL;
+	xmlNode *root;
+	xmlNode *field;
+
+	g_return_val_if_fail (metadata != NULL, FALSE);
+
+	doc = nf_xml_parse (metadata, strlen (metadata), "nestfarm metadata", NULL);
+	if (doc == NULL || (root = xmlDocGetRootElement (doc)) == NULL)
+		return FALSE;
+	if (!xmlStrEqual (root->name, (const xmlChar *) "node"))
+		return FALSE;
+	/* libvirt hands the element back without its namespace. */
+	for (field = root->children; field != NULL; field = field->next) {
+		if (field->type == XML_ELEMENT_NODE &&
+		    xmlStrEqual (field->name, (const xmlChar *) "instance")) {
+			owner = nf_xml_get_text (field);
+			break;
+		}
+	}
+	if (owner != NULL && owner[0] == '\0')
+		g_clear_pointer (&owner, g_free);
+	return g_strcmp0 (owner, instance) == 0;
 }
 
 static xmlNode *
