@@ -166,9 +166,10 @@ nf_test_assert_command_ok (const gchar *first_arg, ...)
 	if (run_argv (argv, &out, &err))
 		return;
 	joined = g_strjoinv (" ", (gchar **) argv->pdata);
-	g_test_message ("stdout: %s", out != NULL ? out : "");
-	g_test_message ("stderr: %s", err != NULL ? err : "");
-	g_error ("command failed: %s", joined);
+	g_error ("command failed: %s\nstdout: %s\nstderr: %s",
+		 joined,
+		 out != NULL ? g_strstrip (out) : "",
+		 err != NULL ? g_strstrip (err) : "");
 }
 
 gboolean

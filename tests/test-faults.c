@@ -175,6 +175,41 @@ wait_node_state (NfTestDaemon *d, const gchar *pool, guint index, const gchar *w
 /* --- libvirtd restarts --- */
 
 static void
+wait_domain_running (const gchar *name, guint timeout_s)
+{
+	gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+	for (;;) {
+		g_autofree gchar *state = nf_test_run ("virsh",
+						       "-q",
+						       "-c",
+						       "qemu:///system",
+						       "domstate",
+						       "--reason",
+						       name,
+						       NULL);
+
+		if (state != NULL && g_str_has_prefix (g_strstrip (state), "running"))
+			return;
+		if (g_get_monotonic_time () > deadline) {
+			g_autofree gchar *qemu_log = g_strdup_printf ("/var/log/libvirt/qemu/%s.log", name);
+			g_autofree gchar *tail = nf_test_run ("tail", "-n", "20", qemu_log, NULL);
+			g_autofree gchar *libvirtd =
+				nf_test_run ("tail", "-n", "20", "/var/log/libvirt/libvirtd.log", NULL);
+
+			g_error ("%s is not running %u s after libvirtd restarted: %s\n%s:\n%s\nlibvirtd.log:\n%s",
+				 name,
+				 timeout_s,
+				 state != NULL ? state : "(no state)",
+				 qemu_log,
+				 tail != NULL ? tail : "",
+				 libvirtd != NULL ? libvirtd : "");
+		}
+		g_usleep (200 * 1000);
+	}
+}
+
+static void
 test_libvirtd_idle (void)
 {
 	g_autofree gchar *node = node_path ("fla", 1);
@@ -184,6 +219,9 @@ test_libvirtd_idle (void)
 	wait_node_state (daemon_, "fla", 1, "running", 60);
 
 	restart_libvirtd ();
+	/* libvirtd reattaches running guests in threads of its own after it
+	 * answers: wait for that, or fail saying why the guest is not back. */
+	wait_domain_running ("fla-1", 60);
 
 	/* The daemon reconnects and listens again: a domain destroyed behind
 	 * its back after the restart is seen as stopped, without polling. */
