@@ -201,37 +201,11 @@ fail_with_log (const gchar *what, const gchar *log)
 	g_error ("%s; its log %s:\n%s", what, log, text != NULL ? text : "(none)");
 }
 
-void
-nf_test_private_bus_up (void)
+static GDBusConnection *
+connect_private_bus (const gchar *address, gint64 deadline, const gchar *bus_log)
 {
-	g_autofree gchar *config_path = NULL;
-	g_autofree gchar *config = NULL;
-	g_autofree gchar *address = NULL;
-	g_autofree gchar *bus_log = NULL;
-	g_autofree gchar *polkit_log = NULL;
-	g_autofree gchar *config_arg = NULL;
-	g_autoptr (GDBusConnection) bus = NULL;
-	gint64 deadline;
+	GDBusConnection *bus;
 
-	if (private_bus_dir != NULL)
-		return;
-	/* World-readable: unprivileged test callers connect to it too. */
-	private_bus_dir = nf_test_make_world_dir ("nf-bus");
-	atexit (private_bus_down);
-	address = g_strdup_printf ("unix:path=%s/system_bus_socket", private_bus_dir);
-	config = private_bus_config (address);
-	config_path = g_build_filename (private_bus_dir, "system.conf", NULL);
-	g_assert_true (g_file_set_contents (config_path, config, -1, NULL));
-	bus_log = g_build_filename (private_bus_dir, "dbus-daemon.log", NULL);
-	polkit_log = g_build_filename (private_bus_dir, "polkitd.log", NULL);
-	config_arg = g_strdup_printf ("--config-file=%s", config_path);
-	{
-		const gchar *argv[] =
-			{"dbus-daemon", config_arg, "--nofork", "--nopidfile", "--nosyslog", NULL};
-
-		private_bus_pid = spawn_logged (argv, bus_log);
-	}
-	deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
 	while ((bus = g_dbus_connection_new_for_address_sync (address,
 							      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
 								      G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
@@ -242,13 +216,33 @@ nf_test_private_bus_up (void)
 			fail_with_log ("the private test bus did not answer within 20 s", bus_log);
 		g_usleep (20 * 1000);
 	}
-	/* From here on the test and its children use it as the system bus. */
-	g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", address, TRUE);
-	{
-		const gchar *argv[] = {POLKITD, "--no-debug", NULL};
+	/* A test outlives a bus it restarts on purpose. */
+	g_dbus_connection_set_exit_on_close (bus, FALSE);
+	return bus;
+}
 
-		spawn_logged (argv, polkit_log);
-	}
+/* dbus-daemon, then polkitd on it; returns a connection of the test's own. */
+static GDBusConnection *
+private_bus_spawn (void)
+{
+	g_autofree gchar *address = g_strdup_printf ("unix:path=%s/system_bus_socket", private_bus_dir);
+	g_autofree gchar *socket = g_build_filename (private_bus_dir, "system_bus_socket", NULL);
+	g_autofree gchar *config_path = g_build_filename (private_bus_dir, "system.conf", NULL);
+	g_autofree gchar *config_arg = g_strdup_printf ("--config-file=%s", config_path);
+	g_autofree gchar *bus_log = g_build_filename (private_bus_dir, "dbus-daemon.log", NULL);
+	g_autofree gchar *polkit_log = g_build_filename (private_bus_dir, "polkitd.log", NULL);
+	const gchar *bus_argv[] = {"dbus-daemon", config_arg, "--nofork", "--nopidfile", "--nosyslog", NULL};
+	const gchar *polkit_argv[] = {POLKITD, "--no-debug", NULL};
+	GDBusConnection *bus;
+	gint64 deadline;
+
+	g_unlink (socket);
+	private_bus_pid = spawn_logged (bus_argv, bus_log);
+	bus = connect_private_bus (address, g_get_monotonic_time () + 20 * G_USEC_PER_SEC, bus_log);
+	/* From here on the test and its children use it as the system bus. */
+	if (g_strcmp0 (g_getenv ("DBUS_SYSTEM_BUS_ADDRESS"), address) != 0)
+		g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", address, TRUE);
+	spawn_logged (polkit_argv, polkit_log);
 	deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
 	while (!bus_name_owned (bus, "org.freedesktop.PolicyKit1")) {
 		if (g_get_monotonic_time () > deadline)
@@ -256,6 +250,53 @@ nf_test_private_bus_up (void)
 		g_usleep (20 * 1000);
 	}
 	g_test_message ("private system bus %s with polkitd", address);
+	return bus;
+}
+
+void
+nf_test_private_bus_up (void)
+{
+	g_autofree gchar *address = NULL;
+	g_autofree gchar *config = NULL;
+	g_autofree gchar *config_path = NULL;
+	g_autoptr (GDBusConnection) bus = NULL;
+
+	if (private_bus_dir != NULL)
+		return;
+	/* World-readable: unprivileged test callers connect to it too. */
+	private_bus_dir = nf_test_make_world_dir ("nf-bus");
+	atexit (private_bus_down);
+	address = g_strdup_printf ("unix:path=%s/system_bus_socket", private_bus_dir);
+	config = private_bus_config (address);
+	config_path = g_build_filename (private_bus_dir, "system.conf", NULL);
+	g_assert_true (g_file_set_contents (config_path, config, -1, NULL));
+	bus = private_bus_spawn ();
+}
+
+GDBusConnection *
+nf_test_private_bus_connect (void)
+{
+	g_autofree gchar *bus_log = g_build_filename (private_bus_dir, "dbus-daemon.log", NULL);
+
+	g_assert_nonnull (private_bus_dir);
+	return connect_private_bus (g_getenv ("DBUS_SYSTEM_BUS_ADDRESS"),
+				    g_get_monotonic_time () + 20 * G_USEC_PER_SEC,
+				    bus_log);
+}
+
+void
+nf_test_private_bus_restart (NfTestDaemon *d)
+{
+	gint status;
+
+	g_assert_cmpint (private_bus_pid, >, 0);
+	kill (private_bus_pid, SIGTERM);
+	g_assert_cmpint (waitpid (private_bus_pid, &status, 0), ==, private_bus_pid);
+	private_bus_pid = 0;
+	/* The old polkitd leaves with its bus; the new one starts fresh. */
+	g_clear_object (&d->bus);
+	g_object_unref (private_bus_spawn ());
+	d->bus = nf_test_private_bus_connect ();
 }
 
 /* One hold per process, counted: a test may run two daemons one after the
@@ -334,8 +375,7 @@ nf_test_daemon_new (const gchar *tag, const gchar *extra_config)
 				d->bridge,
 				extra_config != NULL ? extra_config : "");
 	g_assert_true (g_file_set_contents (d->config, text, -1, &error));
-	d->bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
-	g_assert_no_error (error);
+	d->bus = nf_test_private_bus_connect ();
 	return d;
 }
 

@@ -33,6 +33,9 @@ typedef struct {
  * points DBUS_SYSTEM_BUS_ADDRESS at it; call before anything connects to
  * the system bus (nf_test_daemon_new does). */
 void nf_test_private_bus_up (void);
+/* A connection of the test's own to that bus, which does not end the test
+ * when the bus goes away. */
+GDBusConnection *nf_test_private_bus_connect (void);
 
 /* @tag names the test's resources (storage pool nftest-TAG, bridge
  * nft-TAG); @extra_config lines are appended to [Daemon]. */
@@ -43,6 +46,9 @@ void nf_test_daemon_stop (NfTestDaemon *d);
 /* SIGKILL, as a crash. */
 void nf_test_daemon_kill (NfTestDaemon *d);
 gboolean nf_test_daemon_alive (NfTestDaemon *d);
+/* Stops the private bus and its polkitd and starts them again (as a
+ * dbus-daemon restart would); @d->bus is then a new connection. */
+void nf_test_private_bus_restart (NfTestDaemon *d);
 /* Waits up to @timeout_s for the daemon to die on its own (a fail point);
  * TRUE if it did. */
 gboolean nf_test_daemon_wait_death (NfTestDaemon *d, guint timeout_s);

@@ -27,7 +27,8 @@
 
 static NfTestDaemon *daemon_;
 
-static const gchar *const pools[] = {"fla", "flb", "flc", "flo", "flp", "fli", "flq", "fds", "fdt", NULL};
+static const gchar *const pools[] =
+	{"fla", "flb", "flbus", "flc", "flo", "flp", "fli", "flq", "fds", "fdt", NULL};
 
 static void
 services (const gchar *verb, const gchar *service)
@@ -288,6 +289,70 @@ test_libvirtd_during_create (void)
 	delete_pool (daemon_, "flc");
 	if (nf_test_object_exists (daemon_, path))
 		delete_pool (daemon_, "flb");
+}
+
+/* --- the bus restarts --- */
+
+static gboolean
+daemon_owns_name (NfTestDaemon *d)
+{
+	g_autoptr (GVariant) reply = g_dbus_connection_call_sync (d->bus,
+								  "org.freedesktop.DBus",
+								  "/org/freedesktop/DBus",
+								  "org.freedesktop.DBus",
+								  "NameHasOwner",
+								  g_variant_new ("(s)", "org.nestfarm.Farm1"),
+								  G_VARIANT_TYPE ("(b)"),
+								  G_DBUS_CALL_FLAGS_NONE,
+								  5000,
+								  NULL,
+								  NULL);
+	gboolean owned = FALSE;
+
+	if (reply != NULL)
+		g_variant_get (reply, "(b)", &owned);
+	return owned;
+}
+
+/* dbus-daemon restarted (with polkitd) while a create runs: nestfarmd
+ * stays the same process, takes its name back, shows its pools, nodes and
+ * the running job again, the job ends as it would have, and polkit
+ * authorizes calls again. */
+static void
+test_bus_restart_during_create (void)
+{
+	g_autofree gchar *job = NULL;
+	g_autofree gchar *state = NULL;
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *path = pool_path ("flbus");
+	GPid pid = daemon_->pid;
+	gint64 deadline;
+
+	job = create (daemon_, "flbus", 2, NULL);
+	deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+	while (nf_test_domains_named ("flbus-") == 0 && g_get_monotonic_time () < deadline)
+		g_usleep (20 * 1000);
+	g_assert_cmpuint (nf_test_domains_named ("flbus-"), >, 0);
+
+	nf_test_private_bus_restart (daemon_);
+
+	deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+	while (!daemon_owns_name (daemon_)) {
+		if (g_get_monotonic_time () > deadline)
+			g_error ("nestfarmd did not take its name back within 30 s of the bus restart");
+		g_usleep (100 * 1000);
+	}
+	g_assert_cmpint (daemon_->pid, ==, pid);
+	g_assert_true (nf_test_daemon_alive (daemon_));
+	g_assert_true (nf_test_object_exists (daemon_, job));
+	g_assert_true (nf_test_object_exists (daemon_, path));
+	state = nf_test_wait_job (daemon_, job, 300, &message);
+	g_test_message ("create across a bus restart: %s %s", state, message);
+	g_assert_cmpstr (state, ==, "succeeded");
+	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "flbus", 0), ==, 2);
+	/* polkit is asked again: an authorized change goes through */
+	delete_pool (daemon_, "flbus");
+	nf_test_wait_for_log_count (daemon_->log, "back: org.nestfarm.Farm1", 1, 5);
 }
 
 /* --- Open vSwitch restarts --- */
@@ -608,6 +673,7 @@ main (int argc, char **argv)
 
 	g_test_add_func ("/faults/libvirtd/idle", test_libvirtd_idle);
 	g_test_add_func ("/faults/libvirtd/during-create", test_libvirtd_during_create);
+	g_test_add_func ("/faults/bus/restart-during-create", test_bus_restart_during_create);
 	g_test_add_func ("/faults/ovs/restart", test_ovs_restart);
 	g_test_add_func ("/faults/ovs/down-during-create", test_ovs_down_create);
 	g_test_add_func ("/faults/acpi/ignored", test_acpi_ignored);

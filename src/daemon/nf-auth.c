@@ -236,6 +236,14 @@ check_with_polkit (NfAuth *self, GTask *task)
 	polkit_details_insert (details, "method", check->method_name);
 	polkit_details_insert (details, "path", check->object_path);
 
+	if (self->authority == NULL) {
+		g_task_return_new_error (task,
+					 NF_ERROR,
+					 NF_ERROR_NOT_AUTHORIZED,
+					 "polkit cannot be reached right now (the system bus restarted); try again in a moment.");
+		g_object_unref (task);
+		return;
+	}
 	check->polkit_cancellable = g_cancellable_new ();
 	if (g_task_get_cancellable (task) != NULL) {
 		check->cancellable = g_object_ref (g_task_get_cancellable (task));
@@ -395,6 +403,67 @@ nf_auth_check_finish (NfAuth *self, GAsyncResult *result, guint *caller_uid, GEr
 	return TRUE;
 }
 
+/* polkit talks over GLib's shared system bus connection, which by default
+ * ends the process (SIGTERM) when the bus goes away: the daemon reconnects
+ * instead. The connection exists once the authority does. */
+static void
+keep_process_on_bus_loss (void)
+{
+	g_autoptr (GDBusConnection) shared = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, NULL);
+
+	if (shared != NULL)
+		g_dbus_connection_set_exit_on_close (shared, FALSE);
+}
+
+void
+nf_auth_forget_polkit (NfAuth *self)
+{
+	g_return_if_fail (NF_IS_AUTH (self));
+	g_clear_object (&self->authority);
+}
+
+static void
+on_polkit_reached (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr (GTask) task = G_TASK (user_data);
+	NfAuth *self = g_task_get_source_object (task);
+	g_autoptr (GError) error = NULL;
+	PolkitAuthority *authority = polkit_authority_get_finish (result, &error);
+
+	if (authority == NULL) {
+		g_prefix_error (&error, "Cannot reach polkit to authorize callers: ");
+		g_task_return_error (task, g_steal_pointer (&error));
+		return;
+	}
+	g_clear_object (&self->authority);
+	self->authority = authority;
+	keep_process_on_bus_loss ();
+	g_task_return_boolean (task, TRUE);
+}
+
+void
+nf_auth_reach_polkit_async (NfAuth *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_autoptr (GTask) task = NULL;
+
+	g_return_if_fail (NF_IS_AUTH (self));
+
+	task = g_task_new (self, NULL, callback, user_data);
+	g_task_set_source_tag (task, nf_auth_reach_polkit_async);
+	if (self->mode != NF_AUTH_POLKIT || self->authority != NULL) {
+		g_task_return_boolean (task, TRUE);
+		return;
+	}
+	polkit_authority_get_async (NULL, on_polkit_reached, g_steal_pointer (&task));
+}
+
+gboolean
+nf_auth_reach_polkit_finish (NfAuth *self, GAsyncResult *result, GError **error)
+{
+	g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+	return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 NfAuthMode
 nf_auth_get_mode (NfAuth *self)
 {
@@ -440,6 +509,7 @@ nf_auth_new (NfAuthMode mode, GError **error)
 			g_prefix_error (error, "Cannot reach polkit to authorize callers: ");
 			return NULL;
 		}
+		keep_process_on_bus_loss ();
 	}
 	return g_steal_pointer (&self);
 }

@@ -29,6 +29,14 @@ G_DECLARE_FINAL_TYPE (NfAuth, nf_auth, NF, AUTH, GObject)
 NfAuth *nf_auth_new (NfAuthMode mode, GError **error);
 NfAuthMode nf_auth_get_mode (NfAuth *self);
 
+/* polkit lives on the system bus: when that bus goes away, its handle is
+ * dead. Forget it, then, once the bus is back, get a new one (asynchronously;
+ * a no-op in session mode or while the handle is still held). Checks made
+ * without a handle are refused with NF_ERROR_NOT_AUTHORIZED. */
+void nf_auth_forget_polkit (NfAuth *self);
+void nf_auth_reach_polkit_async (NfAuth *self, GAsyncReadyCallback callback, gpointer user_data);
+gboolean nf_auth_reach_polkit_finish (NfAuth *self, GAsyncResult *result, GError **error);
+
 /* Checks the caller of @invocation, after its arguments are validated.
  * A method the table does not list is refused. Refusals, and a caller that
  * left the bus meanwhile, are NF_ERROR_NOT_AUTHORIZED; a cancelled check is

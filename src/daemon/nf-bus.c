@@ -641,6 +641,7 @@ gboolean
 nf_bus_export (NfBus *self, GDBusConnection *connection, GError **error)
 {
 	g_autoptr (GList) pools = NULL;
+	g_autoptr (GList) jobs = NULL;
 
 	g_return_val_if_fail (NF_IS_BUS (self), FALSE);
 
@@ -679,6 +680,10 @@ nf_bus_export (NfBus *self, GDBusConnection *connection, GError **error)
 		for (guint i = 0; i < nodes->len; i++)
 			node_added (self->manager, g_ptr_array_index (nodes, i), self);
 	}
+	/* Jobs too: after a reconnect the running ones carry on. */
+	jobs = nf_manager_get_jobs (self->manager);
+	for (GList *l = jobs; l != NULL; l = l->next)
+		job_added (self->manager, l->data, self);
 	g_signal_connect_object (self->manager, "pool-added", G_CALLBACK (pool_added), self, 0);
 	g_signal_connect_object (self->manager, "node-added", G_CALLBACK (node_added), self, 0);
 	g_signal_connect_object (self->manager, "job-added", G_CALLBACK (job_added), self, 0);

@@ -28,10 +28,18 @@ typedef struct {
 	NfAuth *auth;
 	NfBus *bus;
 	gboolean session;
+	GDBusConnection *bus_connection; /* our own, not GLib's shared one */
 	guint owner_id;
+	guint reconnect_id;
+	gboolean served; /* the name was ours once: a lost bus is reconnected */
 	gint exit_code;
 	gboolean stopping;
 } Daemon;
+
+/* While the bus is gone, how often to try it again. */
+#define NF_BUS_RETRY_SECONDS 1
+
+static void bus_connect (Daemon *d);
 
 static void
 daemon_quit (Daemon *d, gint code)
@@ -74,23 +82,75 @@ on_signal (gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* Everything that belongs to one bus connection: the exported objects,
+ * the name, polkit's handle (it lives on the system bus too). The model
+ * and its running jobs stay. */
 static void
-bus_acquired (GDBusConnection *connection, const gchar *name, gpointer user_data)
+bus_drop (Daemon *d)
+{
+	if (d->owner_id != 0)
+		g_bus_unown_name (d->owner_id);
+	d->owner_id = 0;
+	g_clear_object (&d->bus);
+	if (d->bus_connection != NULL)
+		g_signal_handlers_disconnect_by_data (d->bus_connection, d);
+	g_clear_object (&d->bus_connection);
+	if (d->auth != NULL)
+		nf_auth_forget_polkit (d->auth);
+}
+
+static gboolean
+bus_retry (gpointer user_data)
 {
 	Daemon *d = user_data;
-	g_autoptr (GError) error = NULL;
 
-	d->bus = nf_bus_new (d->manager, d->auth);
-	if (!nf_bus_export (d->bus, connection, &error)) {
-		g_critical ("cannot export the D-Bus objects: %s", error->message);
+	d->reconnect_id = 0;
+	bus_connect (d);
+	return G_SOURCE_REMOVE;
+}
+
+/* Before the name was ever ours a failure is fatal (systemd or D-Bus
+ * activation starts us again); after, the daemon keeps its jobs and
+ * waits for the bus to come back. */
+static void
+bus_failed (Daemon *d, const gchar *what, const GError *error)
+{
+	bus_drop (d);
+	if (d->stopping)
+		return;
+	if (!d->served) {
+		g_critical ("%s: %s", what, error->message);
 		daemon_quit (d, 1);
+		return;
 	}
+	g_debug ("%s: %s; trying again in %u s", what, error->message, NF_BUS_RETRY_SECONDS);
+	if (d->reconnect_id == 0)
+		d->reconnect_id = g_timeout_add_seconds (NF_BUS_RETRY_SECONDS, bus_retry, d);
+}
+
+static void
+bus_closed (GDBusConnection *connection, gboolean remote_peer_vanished, GError *error, gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	g_warning ("lost the %s bus (%s); jobs go on, reconnecting",
+		   d->session ? "session" : "system",
+		   error != NULL ? error->message : "closed");
+	bus_drop (d);
+	if (!d->stopping && d->reconnect_id == 0)
+		d->reconnect_id = g_timeout_add_seconds (NF_BUS_RETRY_SECONDS, bus_retry, d);
 }
 
 static void
 name_acquired (GDBusConnection *connection, const gchar *name, gpointer user_data)
 {
-	g_message ("ready: %s on the %s bus", name, ((Daemon *) user_data)->session ? "session" : "system");
+	Daemon *d = user_data;
+
+	g_message ("%s: %s on the %s bus",
+		   d->served ? "back" : "ready",
+		   name,
+		   d->session ? "session" : "system");
+	d->served = TRUE;
 }
 
 static void
@@ -98,14 +158,91 @@ name_lost (GDBusConnection *connection, const gchar *name, gpointer user_data)
 {
 	Daemon *d = user_data;
 
-	if (connection == NULL)
-		g_critical ("cannot connect to the %s bus", d->session ? "session" : "system");
-	else
-		g_critical ("cannot own %s on the %s bus: another nestfarmd runs, or the bus policy forbids it "
-			    "(is org.nestfarm.Farm1.conf installed in the D-Bus policy directory?)",
-			    name,
-			    d->session ? "session" : "system");
+	/* A closed connection is bus_closed's to handle. */
+	if (connection == NULL || g_dbus_connection_is_closed (connection))
+		return;
+	g_critical ("cannot own %s on the %s bus: another nestfarmd runs, or the bus policy forbids it "
+		    "(is org.nestfarm.Farm1.conf installed in the D-Bus policy directory?)",
+		    name,
+		    d->session ? "session" : "system");
 	daemon_quit (d, 1);
+}
+
+static void
+polkit_reached (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Daemon *d = user_data;
+	g_autoptr (GError) error = NULL;
+
+	if (!nf_auth_reach_polkit_finish (NF_AUTH (source), res, &error)) {
+		bus_failed (d, "cannot authorize callers", error);
+		return;
+	}
+	if (d->stopping || d->bus_connection == NULL)
+		return;
+	d->bus = nf_bus_new (d->manager, d->auth);
+	if (!nf_bus_export (d->bus, d->bus_connection, &error)) {
+		g_critical ("cannot export the D-Bus objects: %s", error->message);
+		daemon_quit (d, 1);
+		return;
+	}
+	d->owner_id = g_bus_own_name_on_connection (d->bus_connection,
+						    NF_BUS_NAME,
+						    G_BUS_NAME_OWNER_FLAGS_NONE,
+						    name_acquired,
+						    name_lost,
+						    d,
+						    NULL);
+}
+
+static void
+bus_connected (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Daemon *d = user_data;
+	g_autoptr (GError) error = NULL;
+	GDBusConnection *connection = g_dbus_connection_new_for_address_finish (res, &error);
+
+	if (connection == NULL) {
+		g_autofree gchar *what =
+			g_strdup_printf ("cannot connect to the %s bus", d->session ? "session" : "system");
+
+		bus_failed (d, what, error);
+		return;
+	}
+	if (d->stopping) {
+		g_object_unref (connection);
+		return;
+	}
+	d->bus_connection = connection;
+	/* Never exit with the bus: reconnect instead, keeping the jobs. */
+	g_dbus_connection_set_exit_on_close (connection, FALSE);
+	g_signal_connect (connection, "closed", G_CALLBACK (bus_closed), d);
+	nf_auth_reach_polkit_async (d->auth, polkit_reached, d);
+}
+
+static void
+bus_connect (Daemon *d)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *address =
+		g_dbus_address_get_for_bus_sync (d->session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM,
+						 NULL,
+						 &error);
+
+	if (address == NULL) {
+		g_autofree gchar *what =
+			g_strdup_printf ("cannot find the %s bus", d->session ? "session" : "system");
+
+		bus_failed (d, what, error);
+		return;
+	}
+	g_dbus_connection_new_for_address (address,
+					   G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+						   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+					   NULL,
+					   NULL,
+					   bus_connected,
+					   d);
 }
 
 static void
@@ -123,14 +260,7 @@ manager_started (GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	/* The name is taken only once the model matches libvirt, so no
 	 * client ever sees a half-read state. */
-	d->owner_id = g_bus_own_name (d->session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM,
-				      NF_BUS_NAME,
-				      G_BUS_NAME_OWNER_FLAGS_NONE,
-				      bus_acquired,
-				      name_acquired,
-				      name_lost,
-				      d,
-				      NULL);
+	bus_connect (d);
 }
 
 int
@@ -202,9 +332,9 @@ main (int argc, char **argv)
 		g_main_loop_run (d.loop);
 	}
 
-	if (d.owner_id != 0)
-		g_bus_unown_name (d.owner_id);
-	g_clear_object (&d.bus);
+	if (d.reconnect_id != 0)
+		g_source_remove (d.reconnect_id);
+	bus_drop (&d);
 	g_clear_object (&d.manager);
 	g_clear_object (&d.engine);
 	if (d.connection != NULL)

@@ -284,6 +284,22 @@ nf_manager_get_pools (NfManager *self)
 	return g_list_sort (g_hash_table_get_values (self->pools), pool_compare);
 }
 
+static gint
+job_compare (gconstpointer a, gconstpointer b)
+{
+	guint ia = nf_job_get_id ((NfJob *) a);
+	guint ib = nf_job_get_id ((NfJob *) b);
+
+	return ia < ib ? -1 : ia > ib;
+}
+
+GList *
+nf_manager_get_jobs (NfManager *self)
+{
+	g_return_val_if_fail (NF_IS_MANAGER (self), NULL);
+	return g_list_sort (g_hash_table_get_values (self->jobs), job_compare);
+}
+
 NfPool *
 nf_manager_lookup_pool (NfManager *self, const gchar *name)
 {

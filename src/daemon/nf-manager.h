@@ -37,6 +37,8 @@ gboolean nf_manager_shutdown_finish (NfManager *self, GAsyncResult *res, GError 
 gboolean nf_manager_is_shutting_down (NfManager *self);
 
 GList *nf_manager_get_pools (NfManager *self);
+/* The jobs still kept (running, or ended less than a while ago), by id. */
+GList *nf_manager_get_jobs (NfManager *self);
 NfPool *nf_manager_lookup_pool (NfManager *self, const gchar *name);
 NfNode *nf_manager_lookup_node (NfManager *self, const gchar *name);
 NfJob *nf_manager_lookup_job (NfManager *self, guint id);
