@@ -78,13 +78,13 @@ static void
 test_prepare (void)
 {
 	g_autoptr (GError) error = NULL;
-	const NfHostInfo *host;
+	g_autoptr (NfHostInfo) host = NULL;
 
 	gboolean ok = nf_engine_prepare (fx.engine, &error);
 
 	g_assert_no_error (error);
 	g_assert_true (ok);
-	host = nf_engine_get_host (fx.engine);
+	host = nf_engine_dup_host (fx.engine);
 	g_assert_nonnull (host);
 	/* This machine has no nested KVM: emulation with SVM. */
 	g_assert_cmpint (host->accel, ==, NF_ACCEL_EMULATED);
@@ -341,12 +341,13 @@ test_taken_name (void)
 	g_clear_error (&error);
 	nf_test_assert_dir_has_no_overlays (fx.dir);
 
-	/* The engine never touches it. */
+	/* The engine never touches it: the name is taken (Exists), which a
+	 * removal must not take for "already gone" (NotFound). */
 	g_assert_false (nf_engine_remove_node (fx.engine, POOL "-5", &error));
-	g_assert_error (error, NF_ERROR, NF_ERROR_NOT_FOUND);
+	g_assert_error (error, NF_ERROR, NF_ERROR_EXISTS);
 	g_clear_error (&error);
 	g_assert_false (nf_engine_stop_node (fx.engine, POOL "-5", 0, NULL, NULL, &error));
-	g_assert_error (error, NF_ERROR, NF_ERROR_NOT_FOUND);
+	g_assert_error (error, NF_ERROR, NF_ERROR_EXISTS);
 	g_assert_true (domain_exists (POOL "-5"));
 	g_assert_cmpint (virDomainUndefine (foreign), ==, 0);
 }

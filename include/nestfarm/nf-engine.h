@@ -70,8 +70,9 @@ G_DECLARE_FINAL_TYPE (NfEngine, nf_engine, NF, ENGINE, GObject)
 NfEngine *nf_engine_new (NfConnection *connection, const NfEngineConfig *config);
 /* Probes the host (accelerator, CPU feature) and makes the storage pool. */
 gboolean nf_engine_prepare (NfEngine *self, GError **error);
-/* The probe's result; valid after nf_engine_prepare. */
-const NfHostInfo *nf_engine_get_host (NfEngine *self);
+/* A copy of the probe's result (NULL before nf_engine_prepare), taken
+ * under the engine's lock: a thread keeps its own. */
+NfHostInfo *nf_engine_dup_host (NfEngine *self);
 /* Re-probes (after a libvirt reconnect, or for `host check`). */
 NfHostInfo *nf_engine_probe_host (NfEngine *self, GError **error);
 NfConnection *nf_engine_get_connection (NfEngine *self);
@@ -103,7 +104,10 @@ gboolean nf_engine_stop_node (NfEngine *self,
 			      GCancellable *cancellable,
 			      GError **error);
 /* Destroys (if running), undefines and deletes the overlay and console
- * log. The OVS port goes with the domain. */
+ * log. The OVS port goes with the domain. For a node's name: no such
+ * domain is NF_ERROR_NOT_FOUND; a domain of that name this nestfarm did not
+ * make (untagged, or another instance's) is NF_ERROR_EXISTS, and is left
+ * alone; the same holds for the other calls that take a node's name. */
 gboolean nf_engine_remove_node (NfEngine *self, const gchar *name, GError **error);
 /* stop, recreate the overlay empty over the base, start. */
 gboolean nf_engine_reset_node (NfEngine *self,

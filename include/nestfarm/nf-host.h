@@ -55,6 +55,8 @@ typedef struct {
 	GPtrArray *checks;    /* of NfHostCheck */
 } NfHostInfo;
 
+/* A deep copy: each thread works on its own. */
+NfHostInfo *nf_host_info_copy (const NfHostInfo *info);
 void nf_host_info_free (NfHostInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfHostInfo, nf_host_info_free)
 

@@ -312,11 +312,15 @@ nf_engine_prepare (NfEngine *self, GError **error)
 	return TRUE;
 }
 
-const NfHostInfo *
-nf_engine_get_host (NfEngine *self)
+NfHostInfo *
+nf_engine_dup_host (NfEngine *self)
 {
+	g_autoptr (GMutexLocker) locker = NULL;
+
 	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
-	return self->host;
+
+	locker = g_mutex_locker_new (&self->lock);
+	return self->host != NULL ? nf_host_info_copy (self->host) : NULL;
 }
 
 NfProfile *
@@ -515,8 +519,8 @@ lookup_own_domain (virConnectPtr conn, const gchar *name, const gchar *instance,
 	if (!domain_is_ours (dom, instance, FALSE)) {
 		g_set_error (error,
 			     NF_ERROR,
-			     NF_ERROR_NOT_FOUND,
-			     "The domain %s was not made by this nestfarm; it is left alone.",
+			     NF_ERROR_EXISTS,
+			     "A domain named %s exists but this nestfarm did not make it; it is left alone.",
 			     name);
 		return NULL;
 	}
@@ -645,13 +649,14 @@ nf_engine_make_node (NfEngine *self,
 	g_autoptr (virDomain) dom = NULL;
 	g_autoptr (NfNodeSpec) spec = nf_node_spec_copy (spec_in);
 	g_autoptr (NfBaseImage) base = NULL;
+	g_autoptr (NfHostInfo) host = nf_engine_dup_host (self);
 	g_autofree gchar *name = NULL;
 	g_autofree gchar *xml = NULL;
 	NfProfile *profile;
 	NfNodeInfo *info;
 
 	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
-	g_return_val_if_fail (self->host != NULL, NULL);
+	g_return_val_if_fail (host != NULL, NULL);
 
 	if (!nf_engine_complete_spec (self, spec, error))
 		return NULL;
@@ -693,7 +698,7 @@ nf_engine_make_node (NfEngine *self,
 	nf_fail_point ("make:after-overlay");
 
 	/* Step 2: the domain, carrying nestfarm's metadata. */
-	xml = nf_profile_render_domain (profile, spec, self->host, error);
+	xml = nf_profile_render_domain (profile, spec, host, error);
 	if (xml == NULL || g_cancellable_set_error_if_cancelled (cancellable, error)) {
 		undo_overlay (conn, spec->overlay, name);
 		return NULL;

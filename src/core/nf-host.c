@@ -23,6 +23,30 @@ nf_host_check_free (NfHostCheck *check)
 	g_free (check);
 }
 
+NfHostInfo *
+nf_host_info_copy (const NfHostInfo *info)
+{
+	NfHostInfo *copy;
+
+	g_return_val_if_fail (info != NULL, NULL);
+
+	copy = g_memdup2 (info, sizeof (NfHostInfo));
+	copy->nested_param = g_strdup (info->nested_param);
+	copy->emulated_cpu_model = g_strdup (info->emulated_cpu_model);
+	copy->reason = g_strdup (info->reason);
+	copy->checks = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_host_check_free);
+	for (guint i = 0; info->checks != NULL && i < info->checks->len; i++) {
+		const NfHostCheck *check = g_ptr_array_index (info->checks, i);
+		NfHostCheck *dup = g_memdup2 (check, sizeof (NfHostCheck));
+
+		dup->id = g_strdup (check->id);
+		dup->detail = g_strdup (check->detail);
+		dup->fix = g_strdup (check->fix);
+		g_ptr_array_add (copy->checks, dup);
+	}
+	return copy;
+}
+
 void
 nf_host_info_free (NfHostInfo *info)
 {

@@ -26,6 +26,7 @@ struct _NfManager {
 	NfEngine *engine;
 	NfStore *store;
 	NfExecutor *executor;
+	NfHostInfo *host;        /* the probe, once started (main thread's copy) */
 	GHashTable *pools;       /* name -> NfPool */
 	GHashTable *nodes;       /* name -> NfNode */
 	GHashTable *jobs;        /* GUINT_TO_POINTER(id) -> NfJob */

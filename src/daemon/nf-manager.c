@@ -43,10 +43,11 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_TYPE (NfManager, nf_manager, G_TYPE_OBJECT)
 
+/* The main thread's copy of the probe, taken once the start has probed. */
 static const NfHostInfo *
 manager_host (NfManager *self)
 {
-	return self->engine != NULL ? nf_engine_get_host (self->engine) : NULL;
+	return self->host;
 }
 
 static void
@@ -102,6 +103,7 @@ nf_manager_finalize (GObject *object)
 {
 	NfManager *self = NF_MANAGER (object);
 
+	nf_host_info_free (self->host);
 	g_hash_table_unref (self->jobs);
 	g_hash_table_unref (self->nodes);
 	g_hash_table_unref (self->pools);
@@ -557,6 +559,8 @@ start_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 
 	if (!nf_manager_save_finish (self, res, &error))
 		g_warning ("%s", error->message);
+	g_clear_pointer (&self->host, nf_host_info_free);
+	self->host = nf_engine_dup_host (self->engine);
 	self->started = TRUE;
 	self->event_id = g_signal_connect_object (nf_engine_get_connection (self->engine),
 						  "domain-event",

@@ -51,12 +51,19 @@ struct _NfOp {
 	guint retry_source;
 };
 
+/* One node's step: everything its worker needs is copied in when it is
+ * queued (the worker reads nothing else, least of all the model); @op is
+ * for the main-context half only. */
 typedef struct {
 	NfOp *op;
+	NfEngine *engine;
 	guint index;
 	gchar *name;
-	NfNodeSpec *spec; /* make */
-	gboolean forced;  /* stop */
+	NfNodeSpec *spec;   /* make */
+	gboolean start;     /* make: start it once made */
+	gchar *bridge;      /* prepare: the trunk bridge */
+	guint stop_timeout; /* stop: 0 forces at once; reset: the graceful wait */
+	gboolean forced;    /* stop: result, it had to be forced */
 } NodeStep;
 
 static void op_finish (NfOp *op);
@@ -230,6 +237,7 @@ node_step_new (NfOp *op, guint index)
 	NodeStep *step = g_new0 (NodeStep, 1);
 
 	step->op = op;
+	step->engine = g_object_ref (op->manager->engine);
 	step->index = index;
 	step->name = nf_node_name_build (op->pool, index);
 	return step;
@@ -238,7 +246,9 @@ node_step_new (NfOp *op, guint index)
 static void
 node_step_free (NodeStep *step)
 {
+	g_object_unref (step->engine);
 	g_free (step->name);
+	g_free (step->bridge);
 	nf_node_spec_free (step->spec);
 	g_free (step);
 }
@@ -265,6 +275,7 @@ phase_item_done (gpointer item, gpointer result, const GError *error, gpointer u
 
 static gpointer work_remove (gpointer item, GCancellable *cancellable, GError **error);
 static gpointer work_stop (gpointer item, GCancellable *cancellable, GError **error);
+static gpointer work_reset (gpointer item, GCancellable *cancellable, GError **error);
 
 /* Stopping and removing nodes is mostly waiting for QEMU to exit and for
  * libvirt: those steps get the executor's wider bound. */
@@ -294,11 +305,21 @@ op_run_phase (NfOp *op,
 	}
 	for (guint i = 0; i < indexes->len; i++) {
 		NodeStep *step = node_step_new (op, g_array_index (indexes, guint, i));
+		NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+		const NfPoolSpec *pool_spec = pool != NULL ? nf_pool_get_spec (pool) : NULL;
+		const NfPoolSpec *ps = op->spec != NULL ? op->spec : pool_spec;
 
-		if (op->kind == NF_OP_CREATE || op->kind == NF_OP_SCALE) {
-			NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
-			const NfPoolSpec *ps = op->spec != NULL ? op->spec : nf_pool_get_spec (pool);
-
+		if (work == work_reset)
+			step->stop_timeout = op->manager->config->shutdown_timeout_s;
+		else
+			step->stop_timeout = op->force ? 0 : op->timeout_s;
+		/* a create's nodes start as it says; a scale's as the pool does */
+		if (op->kind == NF_OP_SCALE)
+			step->start = pool_spec != NULL && pool_spec->start;
+		else
+			step->start = op->spec != NULL ? op->spec->start : TRUE;
+		step->bridge = ps != NULL ? g_strdup (ps->trunk_bridge) : NULL;
+		if ((op->kind == NF_OP_CREATE || op->kind == NF_OP_SCALE) && ps != NULL) {
 			step->spec = nf_node_spec_new ();
 			step->spec->pool = g_strdup (ps->name);
 			step->spec->index = step->index;
@@ -328,12 +349,8 @@ static gpointer
 work_make (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
-	NfOp *op = step->op;
-	gboolean start = op->spec != NULL ? op->spec->start : TRUE;
 
-	if (op->kind == NF_OP_SCALE)
-		start = nf_pool_get_spec (nf_manager_lookup_pool (op->manager, op->pool))->start;
-	return nf_engine_make_node (op->manager->engine, step->spec, start, cancellable, error);
+	return nf_engine_make_node (step->engine, step->spec, step->start, cancellable, error);
 }
 
 static gpointer
@@ -342,10 +359,10 @@ work_remove (gpointer item, GCancellable *cancellable, GError **error)
 	NodeStep *step = item;
 	g_autoptr (GError) error_local = NULL;
 
-	if (!nf_engine_remove_node (step->op->manager->engine, step->name, &error_local)) {
-		/* Already gone is what we wanted. */
-		if (g_error_matches (error_local, NF_ERROR, NF_ERROR_NOT_FOUND) &&
-		    strstr (error_local->message, "not made by nestfarm") == NULL)
+	if (!nf_engine_remove_node (step->engine, step->name, &error_local)) {
+		/* Already gone is what we wanted (a domain of that name that is
+		 * not ours is NF_ERROR_EXISTS, and a failure). */
+		if (g_error_matches (error_local, NF_ERROR, NF_ERROR_NOT_FOUND))
 			return NULL;
 		g_propagate_error (error, g_steal_pointer (&error_local));
 	}
@@ -356,12 +373,15 @@ static gpointer
 work_stop (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
-	NfOp *op = step->op;
-	guint timeout = op->force ? 0 : op->timeout_s;
 
-	if (!nf_engine_stop_node (op->manager->engine, step->name, timeout, &step->forced, cancellable, error))
+	if (!nf_engine_stop_node (step->engine,
+				  step->name,
+				  step->stop_timeout,
+				  &step->forced,
+				  cancellable,
+				  error))
 		return NULL;
-	return nf_engine_get_node (op->manager->engine, step->name, error);
+	return nf_engine_get_node (step->engine, step->name, error);
 }
 
 static gpointer
@@ -369,36 +389,27 @@ work_start (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
 
-	if (!nf_engine_start_node (step->op->manager->engine, step->name, error))
+	if (!nf_engine_start_node (step->engine, step->name, error))
 		return NULL;
-	return nf_engine_get_node (step->op->manager->engine, step->name, error);
+	return nf_engine_get_node (step->engine, step->name, error);
 }
 
 static gpointer
 work_reset (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
-	NfOp *op = step->op;
 
-	if (!nf_engine_reset_node (op->manager->engine,
-				   step->name,
-				   op->manager->config->shutdown_timeout_s,
-				   cancellable,
-				   error))
+	if (!nf_engine_reset_node (step->engine, step->name, step->stop_timeout, cancellable, error))
 		return NULL;
-	return nf_engine_get_node (op->manager->engine, step->name, error);
+	return nf_engine_get_node (step->engine, step->name, error);
 }
 
 static gpointer
 work_prepare (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
-	NfOp *op = step->op;
-	NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
-	const gchar *bridge =
-		op->spec != NULL ? op->spec->trunk_bridge : nf_pool_get_spec (pool)->trunk_bridge;
 
-	if (!nf_engine_prepare_bridge (op->manager->engine, bridge, error))
+	if (!nf_engine_prepare_bridge (step->engine, step->bridge, error))
 		return NULL;
 	return GINT_TO_POINTER (1);
 }
