@@ -5,6 +5,8 @@
 
 #include "nf-test-cli.h"
 
+/* Runs the built nestfarmctl for the CLI tests, and checks its exit status. */
+
 void
 nf_cli_run_free (NfCliRun *run)
 {

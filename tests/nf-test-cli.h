@@ -6,6 +6,7 @@
 G_BEGIN_DECLS
 
 /* Running the real nestfarmctl from the tests: exit status and output. */
+
 typedef struct {
 	gint status;
 	gchar *out;

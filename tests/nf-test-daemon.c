@@ -18,6 +18,10 @@
 #include "nf-test-daemon.h"
 #include "nf-test-util.h"
 
+/* Test daemons: a private system bus with the project's policy and a polkitd
+ * of its own, a real nestfarmd on it, D-Bus call helpers, and the check that
+ * the daemon, libvirt and OVS agree. */
+
 #define NF_BUS_NAME "org.nestfarm.Farm1"
 
 static void

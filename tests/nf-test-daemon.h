@@ -11,6 +11,7 @@ G_BEGIN_DECLS
  * console directories under /var/tmp, its own trunk bridge, and its own
  * Instance: it sees only the domains test daemons made. Tests that use it
  * share libvirt, OVS and two cores: they are not parallel. */
+
 typedef struct {
 	gchar *dir;
 	gchar *config;

@@ -10,6 +10,9 @@
 #include "nestfarm/nf-names.h"
 #include "nf-test-fuzz.h"
 
+/* The generator behind test-dbus-fuzz: seeded random and boundary arguments
+ * for each method of nestfarmd's introspection. */
+
 #define ROOT      "/org/nestfarm/Farm1"
 #define HUGE_SIZE (1024 * 1024)
 /* Well under the system bus's message size limit. */

@@ -15,6 +15,9 @@
 #include "nestfarm/nf-template.h"
 #include "nf-test-util.h"
 
+/* Helpers the integration tests share: the test image, scratch directories,
+ * commands, waiting for log lines, and removing what earlier runs left behind. */
+
 gchar *
 nf_test_require_image (void)
 {

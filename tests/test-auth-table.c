@@ -10,6 +10,9 @@
 #include "nestfarm/nf-error.h"
 #include "nf-auth.h"
 
+/* The daemon's authorization table against the introspection XML: every method
+ * listed, only the read-only ones open, an unknown method refused. */
+
 /* The only methods anyone may call: they read, they change nothing. */
 static const gchar *const open_methods[] = {
 	"org.nestfarm.Farm1.Manager.CheckHost",

@@ -10,6 +10,9 @@
 #include "nestfarm/nf-config.h"
 #include "nestfarm/nf-error.h"
 
+/* nestfarmd.conf: defaults, every key's good and bad values, syntax errors,
+ * unknown keys and groups, and the file the project ships. */
+
 /* Every key of [Daemon], as nestfarmd.conf documents them. */
 static const gchar *const all_keys[] = {
 	"LibvirtURI",          "StateDirectory",    "Instance",     "StoragePool",      "StorageDirectory",

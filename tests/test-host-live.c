@@ -10,6 +10,8 @@
 #include "nestfarm/nf-host.h"
 #include "nestfarm/nf-libvirt.h"
 
+/* The host probe on this machine, against its real libvirtd. */
+
 #define LIVE_URI "qemu:///system"
 
 /* libvirtd may still be starting (tools/services): a few seconds of grace. */

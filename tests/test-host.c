@@ -10,6 +10,9 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-host.h"
 
+/* The host decision on recorded hosts (tests/fixtures/host): the accelerator,
+ * each check's pass, warn or fail, and the fixes offered. */
+
 #define P NF_CHECK_PASS
 #define W NF_CHECK_WARN
 

@@ -11,6 +11,7 @@
 
 /* Against the host's real libvirtd (qemu:///system): domain events for a
  * transient TCG domain, and reconnection across a libvirtd restart. */
+
 #define LIVE_URI "qemu:///system"
 
 /* libvirtd is back well within this on the CI machines; the backoff

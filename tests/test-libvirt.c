@@ -10,6 +10,7 @@
 
 /* libvirt's in-process test driver: a host with one running domain
  * called "test", and real domain events, without libvirtd. */
+
 #define TEST_URI "test:///default"
 
 typedef struct {

@@ -8,6 +8,8 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
 
+/* Pool and node names, object path escaping, and NF_ERROR's D-Bus names. */
+
 static void
 test_pool_name_good (void)
 {

@@ -8,6 +8,9 @@
 #include "nestfarm/nf-error.h"
 #include "src/core/nf-ovsdb-private.h"
 
+/* OVSDB's wire encodings (nf-ovsdb.c) without a server: message framing,
+ * datums, transactions and their results. */
+
 static gchar *
 to_text (JsonNode *node)
 {

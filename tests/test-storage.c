@@ -20,6 +20,7 @@
 
 /* Against the host's real libvirtd (qemu:///system), in a pool of its own
  * in a temporary directory; everything made is removed at the end. */
+
 #define POOL_PREFIX "nf-test-storage-"
 #define GIB         (G_GUINT64_CONSTANT (1) << 30)
 

@@ -12,6 +12,9 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-template.h"
 
+/* Profiles and rendering: stable MACs, loading profiles, domain XML against
+ * golden files and across hosts, escaping, and node specs through metadata. */
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlXPathContext, xmlXPathFreeContext)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlXPathObject, xmlXPathFreeObject)

@@ -8,6 +8,8 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-vlan.h"
 
+/* VLAN lists: what parses, what is refused, and the canonical spelling. */
+
 static void
 test_vlan_all (void)
 {

@@ -7,6 +7,9 @@
 
 G_BEGIN_DECLS
 
+/* nestfarmd.conf read into NfConfig: the daemon's settings, their built-in
+ * defaults, and a strict parser whose refusals name the file, line and key. */
+
 /* `nestfarmd --config FILE` defaults to this (the interface contract). */
 #define NF_CONFIG_DEFAULT_PATH "/etc/nestfarm/nestfarmd.conf"
 /* The one group of nestfarmd.conf. */

@@ -9,6 +9,9 @@
 
 G_BEGIN_DECLS
 
+/* The engine: makes, starts, stops, resets and removes nodes on this host
+ * through libvirt, storage and OVS, and lists the nodes libvirt has. */
+
 /* What the engine needs to know about this host's set-up (the daemon reads
  * it from nestfarmd.conf; tests build it directly). */
 typedef struct {

@@ -5,6 +5,8 @@
 
 G_BEGIN_DECLS
 
+/* The error codes of NF_ERROR, which the engine, the daemon and the CLI share. */
+
 /* One error domain for the whole product; each code travels over D-Bus as
  * org.nestfarm.Farm1.Error.<Name> (see nf-error.c for the table). */
 #define NF_ERROR (nf_error_quark ())

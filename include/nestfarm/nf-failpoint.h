@@ -5,6 +5,9 @@
 
 G_BEGIN_DECLS
 
+/* Fail points: places where a test build crashes on demand, for the
+ * reliability tests. */
+
 /* Crash here if the environment asks for it: NF_FAIL_POINT=<name> makes
  * the process abort when it reaches the fail point <name>, so tests can
  * prove that a crash at that step loses nothing. Compiled in only with

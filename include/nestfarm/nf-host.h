@@ -6,6 +6,9 @@
 
 G_BEGIN_DECLS
 
+/* The host probe: can this machine run nested guests (nested KVM, or QEMU
+ * emulation), with the checks and fixes `nestfarmctl host check` shows. */
+
 typedef enum {
 	NF_CPU_VENDOR_OTHER,
 	NF_CPU_VENDOR_INTEL,

@@ -7,6 +7,9 @@
 
 G_BEGIN_DECLS
 
+/* libvirt for the rest of nestfarm: its errors as GErrors, its event loop, and
+ * NfConnection, the connection that keeps itself alive and reports domain events. */
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virConnect, virConnectClose)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virDomain, virDomainFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStoragePool, virStoragePoolFree)

@@ -5,6 +5,9 @@
 
 G_BEGIN_DECLS
 
+/* Open vSwitch through its database: the trunk bridges nodes plug into, and
+ * the ports libvirt puts on them. */
+
 #define NF_TYPE_OVS (nf_ovs_get_type ())
 G_DECLARE_FINAL_TYPE (NfOvs, nf_ovs, NF, OVS, GObject)
 

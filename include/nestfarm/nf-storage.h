@@ -6,6 +6,9 @@
 
 G_BEGIN_DECLS
 
+/* Node disks: checked base images, the libvirt storage pool, and each node's
+ * qcow2 overlay, tagged so that nestfarm only ever deletes its own. */
+
 typedef enum {
 	NF_IMAGE_FORMAT_RAW,
 	NF_IMAGE_FORMAT_QCOW2,

@@ -8,6 +8,9 @@
 
 G_BEGIN_DECLS
 
+/* What a node is made of: NfNodeSpec, recorded in its domain's metadata, and
+ * the profiles, domain XML templates that render a spec for this host. */
+
 /* The XML namespace of nestfarm's <metadata> element (contract). */
 #define NF_METADATA_NS     "http://nestfarm.org/xmlns/node/1"
 #define NF_METADATA_PREFIX "nestfarm"

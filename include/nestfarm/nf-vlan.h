@@ -5,6 +5,9 @@
 
 G_BEGIN_DECLS
 
+/* VLAN lists such as "100-199,300" or "all": the VLANs a pool's trunk port
+ * carries. */
+
 #define NF_VLAN_MIN 1
 #define NF_VLAN_MAX 4094
 

@@ -321,7 +321,7 @@ set_problems_error (GPtrArray *problems, GError **error)
 }
 
 NfLabPool *
-nf_lab_parse (const gchar *file, const gchar *text, gsize length, GError **error)
+nf_cli_lab_file_parse (const gchar *file, const gchar *text, gsize length, GError **error)
 {
 	g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
 	NfLabPool *pool;
@@ -382,7 +382,7 @@ list_files (const gchar *path, GError **error)
 }
 
 GPtrArray *
-nf_lab_load (const gchar *path, GError **error)
+nf_cli_lab_file_load (const gchar *path, GError **error)
 {
 	g_autoptr (GPtrArray) files = list_files (path, error);
 	g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_lab_pool_free);

@@ -92,7 +92,7 @@ GPtrArray *
 nf_cli_lab_load (const gchar *path, NfExit *exit_code)
 {
 	g_autoptr (GError) error = NULL;
-	GPtrArray *lab = nf_lab_load (path, &error);
+	GPtrArray *lab = nf_cli_lab_file_load (path, &error);
 	g_auto (GStrv) lines = NULL;
 
 	if (lab != NULL)

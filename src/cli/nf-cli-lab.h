@@ -7,6 +7,9 @@
 
 G_BEGIN_DECLS
 
+/* nestfarmctl lab: *.pool lab files read into NfLabPool (nf-cli-lab-file.c),
+ * and what the lab verbs share to compare them with the pools as they are. */
+
 /* One pool of a lab file: [Pool] in NAME.pool. Unset keys are NULL or 0:
  * nestfarmd's defaults apply. */
 typedef struct {
@@ -32,12 +35,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfLabPool, nf_lab_pool_free)
  * Strict: any unknown group or key, bad value or missing Name/Count fails
  * the whole load; the message has one "FILE:LINE: what" line per
  * problem. */
-GPtrArray *nf_lab_load (const gchar *path, GError **error);
-/* One lab file's text, as nf_lab_load reads each file: @length bytes
+GPtrArray *nf_cli_lab_file_load (const gchar *path, GError **error);
+/* One lab file's text, as nf_cli_lab_file_load reads each file: @length bytes
  * with a NUL after them; @file names it in the complaints. */
-NfLabPool *nf_lab_parse (const gchar *file, const gchar *text, gsize length, GError **error);
+NfLabPool *nf_cli_lab_file_parse (const gchar *file, const gchar *text, gsize length, GError **error);
 
-/* nf-cli-lab.c: nf_lab_load for a verb, each problem on its own line;
+/* nf-cli-lab.c: nf_cli_lab_file_load for a verb, each problem on its own line;
  * NULL with *exit_code set when a file is refused. */
 GPtrArray *nf_cli_lab_load (const gchar *path, NfExit *exit_code);
 /* What differs between @lab and @pool besides Count, one phrase each. */

@@ -8,6 +8,9 @@
 
 G_BEGIN_DECLS
 
+/* What nestfarmctl's files share: the verb table, argument checks, the bus
+ * connection and lookups, following a job, tables and JSON, and every verb. */
+
 #define NF_CLI_BUS_NAME "org.nestfarm.Farm1"
 #define NF_CLI_ROOT     "/org/nestfarm/Farm1"
 /* Human output fits a classic terminal. */

@@ -12,6 +12,9 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-template.h"
 
+/* Reads nestfarmd.conf: every key checked against its documented range, and
+ * each refusal one sentence naming the file, line, key and what is accepted. */
+
 /* Linux IFNAMSIZ - 1. */
 #define NF_BRIDGE_NAME_MAX  15
 #define NF_LIBVIRT_NAME_MAX 64

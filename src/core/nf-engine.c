@@ -16,6 +16,10 @@
 #include "nestfarm/nf-ovs.h"
 #include "nestfarm/nf-storage.h"
 
+/* The engine: node lifecycles (overlay, define, start, stop, reset, remove) on
+ * libvirt, each failed step undoing the ones before it; the host probe, profiles
+ * and checked base images it keeps. */
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlXPathContext, xmlXPathFreeContext)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlXPathObject, xmlXPathFreeObject)

@@ -7,6 +7,9 @@
 
 #include "nestfarm/nf-error.h"
 
+/* Registers NF_ERROR with GDBus, so that each code reaches D-Bus clients as
+ * org.nestfarm.Farm1.Error.<Name>. */
+
 static const GDBusErrorEntry nf_error_entries[] = {
 	{NF_ERROR_INVALID_ARGUMENT, "org.nestfarm.Farm1.Error.InvalidArgument"},
 	{NF_ERROR_NOT_FOUND, "org.nestfarm.Farm1.Error.NotFound"},

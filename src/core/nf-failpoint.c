@@ -9,6 +9,9 @@
 
 #include "nestfarm/nf-failpoint.h"
 
+/* Fail points: with -Dfail_points=true, NF_FAIL_POINT=<name> kills the process
+ * with SIGKILL at that point, as a power cut would; a no-op in other builds. */
+
 void
 nf_fail_point (const gchar *name)
 {

@@ -19,6 +19,9 @@
 #include "nf-host-private.h"
 #include "nf-xml-private.h"
 
+/* The host probe's reading half: /proc/cpuinfo, /proc/meminfo, /dev/kvm and
+ * libvirt's capabilities turned into facts, from which nf-host.c decides. */
+
 /* Named models that carry svm under TCG, best first: qemu64 is in every
  * QEMU and is known to run a nested hypervisor with +svm. */
 static const gchar *const emulated_models[] = {"qemu64", "Opteron_G3", "Opteron_G2", "phenom", "EPYC"};

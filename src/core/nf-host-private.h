@@ -7,6 +7,9 @@
 
 G_BEGIN_DECLS
 
+/* What the host probe's two halves share: nf-host.c decides, nf-host-facts.c
+ * reads. */
+
 /* What the host probe learns, beyond NfHostInfo, for its details and fixes
  * (core-private: nf-host.c decides, nf-host-facts.c reads). */
 typedef struct {

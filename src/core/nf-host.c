@@ -7,6 +7,9 @@
 #include "nestfarm/nf-host.h"
 #include "nf-host-private.h"
 
+/* The host decision: from the probe's facts, the checks `host check` reports
+ * and the accelerator nodes run with (nested KVM, or emulation). */
+
 /* Below this much available memory a pool of even small nodes will not fit. */
 #define NF_HOST_LOW_MEMORY_MIB 2048
 

@@ -5,6 +5,8 @@
 
 G_BEGIN_DECLS
 
+/* What nf-libvirt.c needs from nf-libvirt-events.c. */
+
 /* Registers nestfarm's libvirt event loop (a private GMainContext run by
  * its own thread) with virEventRegisterImpl. Once per process, before any
  * virConnectOpen; later calls do nothing. */

@@ -9,6 +9,9 @@
 #include "nestfarm/nf-libvirt.h"
 #include "nf-libvirt-private.h"
 
+/* libvirt's errors made GErrors, in one function; NfConnection: the connection
+ * with keepalive, close callback, reconnection and domain lifecycle signals. */
+
 #define NF_LIBVIRT_DEFAULT_URI "qemu:///system"
 
 /* libvirtd is declared dead after 5 s * (3 + 1) without an answer. */

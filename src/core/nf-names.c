@@ -8,6 +8,9 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
 
+/* The contract's rules for pool names and node names (POOL-INDEX), and the
+ * escaping of names into D-Bus object path components. */
+
 static gboolean
 is_name_char (gchar c)
 {

@@ -12,6 +12,9 @@
 #include "nf-template-private.h"
 #include "nf-xml-private.h"
 
+/* NfNodeSpec, a node's description: copied, validated, written into its
+ * domain's nestfarm metadata and read back from it; and the node's stable MACs. */
+
 NfNodeSpec *
 nf_node_spec_new (void)
 {

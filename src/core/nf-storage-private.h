@@ -6,6 +6,8 @@
 
 G_BEGIN_DECLS
 
+/* What nf-storage.c shares with nf-base-image.c. */
+
 /* The storage pool @pool_name; NF_ERROR_NOT_FOUND if libvirt has none. */
 virStoragePoolPtr nf_storage_lookup_pool (virConnectPtr conn, const gchar *pool_name, GError **error);
 

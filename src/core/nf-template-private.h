@@ -7,6 +7,9 @@
 
 G_BEGIN_DECLS
 
+/* What rendering (nf-template-render.c) needs from the profiles
+ * (nf-template.c) and the node specs (nf-node-spec.c). */
+
 /* Appends nestfarm's <nestfarm:node> element for @spec (every field filled:
  * defaults resolved, VLANs canonical, creation time set) to @metadata. */
 void nf_node_spec_write_metadata (const NfNodeSpec *spec, xmlNode *metadata);

@@ -12,6 +12,9 @@
 #include "nf-template-private.h"
 #include "nf-xml-private.h"
 
+/* Profiles: a domain template loaded from the template directory, its format
+ * checked once and its defaults read; and the list of profiles there is. */
+
 #define NF_GUEST_AGENT_CHANNEL "org.qemu.guest_agent.0"
 
 struct _NfProfile {

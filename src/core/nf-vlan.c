@@ -8,6 +8,9 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-vlan.h"
 
+/* VLAN lists parsed into a set, and a set spelled back in its one canonical
+ * form. */
+
 /* A user's list rarely names more than a few ranges; this bound keeps a
  * hostile 60 kB string from being walked element by element forever. */
 #define NF_VLAN_SPEC_MAX 4096

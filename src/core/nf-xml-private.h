@@ -8,6 +8,9 @@
 
 G_BEGIN_DECLS
 
+/* libxml2 for the core: safe parsing, XPath lookups, and tree edits that
+ * escape whatever they write. */
+
 /* libxml2 handles, freed the GLib way (core-private: only src/core). */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlXPathContext, xmlXPathFreeContext)

@@ -9,6 +9,9 @@
 #include "nestfarm/nf-error.h"
 #include "nf-xml-private.h"
 
+/* The core's libxml2 helpers: parsing bounded in size, without network or
+ * entities; XPath lookups; text and attributes always escaped. */
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlParserCtxt, xmlFreeParserCtxt)
 
 /* Generous for a domain, small enough that a hostile string cannot make us

@@ -10,6 +10,10 @@
 #include "nestfarm/nf-error.h"
 #include "nf-auth.h"
 
+/* Authorization: one deny-by-default table from D-Bus method to polkit action,
+ * asked after the arguments are validated (with --session: the daemon's own
+ * user only). */
+
 #define NF_AUTH_REFUSED_HINT "run as root or ask an administrator (polkit action " NF_AUTH_ACTION_MANAGE ")"
 
 /* Deny by default: a method missing here is refused, whatever it does.

@@ -5,6 +5,9 @@
 
 G_BEGIN_DECLS
 
+/* Who may call which method: the table, and the check nf-bus.c makes before
+ * each call does anything. */
+
 /* The one polkit action: every method that changes anything needs it. */
 #define NF_AUTH_ACTION_MANAGE "org.nestfarm.farm1.manage"
 

@@ -8,6 +8,9 @@
 
 G_BEGIN_DECLS
 
+/* The daemon on D-Bus: the model exported through the generated skeletons,
+ * and method calls turned into manager operations. */
+
 #define NF_TYPE_BUS (nf_bus_get_type ())
 G_DECLARE_FINAL_TYPE (NfBus, nf_bus, NF, BUS, GObject)
 

@@ -5,6 +5,9 @@
 
 #include "nf-executor.h"
 
+/* NfExecutor: worker threads of its own, a bounded lane per kind of work, and
+ * each result handed back on the main context. */
+
 typedef struct {
 	guint parallelism;
 	guint busy;

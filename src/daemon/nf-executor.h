@@ -10,6 +10,7 @@ G_BEGIN_DECLS
  * never waits on it. Each kind of work has its own bound across the whole
  * daemon, so a removal never queues behind a make, nor a make behind a
  * removal. */
+
 typedef struct _NfExecutor NfExecutor;
 
 typedef enum {

@@ -6,6 +6,9 @@
 #include "nestfarm/nf-error.h"
 #include "nf-job.h"
 
+/* NfJob: a long operation's progress, step, outcome and cancellable, as its
+ * Job object on the bus shows them. */
+
 struct _NfJob {
 	GObject parent_instance;
 	guint id;

@@ -5,6 +5,8 @@
 
 G_BEGIN_DECLS
 
+/* NfJob: one long operation (create, scale, stop, ...) as clients follow it. */
+
 typedef enum {
 	NF_JOB_STATE_RUNNING,
 	NF_JOB_STATE_SUCCEEDED,

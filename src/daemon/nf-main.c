@@ -17,6 +17,9 @@
 #include "nf-bus.h"
 #include "nf-manager.h"
 
+/* nestfarmd: reads its config, connects to libvirt, reconciles, then owns
+ * org.nestfarm.Farm1 and serves until SIGTERM or SIGINT. */
+
 #define NF_BUS_NAME "org.nestfarm.Farm1"
 
 typedef struct {

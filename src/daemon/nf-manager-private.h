@@ -7,6 +7,9 @@
 
 G_BEGIN_DECLS
 
+/* The manager's insides, shared by nf-manager.c (the model),
+ * nf-operations.c (the jobs) and nf-reconcile.c. */
+
 typedef enum {
 	NF_OP_CREATE,
 	NF_OP_DELETE,

@@ -8,6 +8,9 @@
 #include "nf-manager-private.h"
 #include "nf-reconcile.h"
 
+/* NfManager: the model of pools, nodes and jobs, kept true to libvirt's events;
+ * memory admission; the checks each operation makes before it becomes a job. */
+
 /* How long a finished job stays on the bus (the contract says at least
  * 60 s), and how often the reaper looks. */
 #define NF_JOB_KEEP_US         (90 * G_USEC_PER_SEC)

@@ -11,6 +11,8 @@
 
 G_BEGIN_DECLS
 
+/* NfManager: the daemon's state model, and the operations clients ask of it. */
+
 #define NF_TYPE_MANAGER (nf_manager_get_type ())
 G_DECLARE_FINAL_TYPE (NfManager, nf_manager, NF, MANAGER, GObject)
 

@@ -6,6 +6,9 @@
 #include "nestfarm/nf-names.h"
 #include "nf-node.h"
 
+/* NfNode: one node as the daemon reports it: state, domain UUID, overlay,
+ * console log, MACs and memory. */
+
 struct _NfNode {
 	GObject parent_instance;
 	gchar *name;

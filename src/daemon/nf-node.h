@@ -5,6 +5,8 @@
 
 G_BEGIN_DECLS
 
+/* NfNode: one node of a pool, as the model holds it. */
+
 #define NF_TYPE_NODE (nf_node_get_type ())
 G_DECLARE_FINAL_TYPE (NfNode, nf_node, NF, NODE, GObject)
 

@@ -5,6 +5,9 @@
 
 #include "nf-pool.h"
 
+/* NfPool: a pool as the model holds it: what its user asked for, its nodes,
+ * and its state (the running job's, or derived from the nodes). */
+
 struct _NfPool {
 	GObject parent_instance;
 	NfPoolSpec *spec;

@@ -7,6 +7,8 @@
 
 G_BEGIN_DECLS
 
+/* NfPool and NfPoolSpec: a pool in the model, and what its user asked for. */
+
 /* What a user asked for: persisted in the state file and in each node's
  * metadata, so either rebuilds the other. */
 typedef struct {

@@ -10,6 +10,10 @@
 #include "nf-manager-private.h"
 #include "nf-reconcile.h"
 
+/* Reconciliation: at start, the state file and libvirt made to agree (intents
+ * settled, domains adopted, orphan overlays removed); after a reconnect, the
+ * nodes of idle pools read again. */
+
 typedef struct {
 	guint next_job;
 	GPtrArray *specs; /* NfPoolSpec */

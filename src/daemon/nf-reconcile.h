@@ -7,6 +7,9 @@
 
 G_BEGIN_DECLS
 
+/* Bringing the model in line with libvirt: at start, and after libvirt comes
+ * back. */
+
 /* Makes the model match libvirt at start: adopts tagged domains, finishes
  * or rolls back what a crashed daemon left half-done (the intents in the
  * state file), removes overlays nestfarm made that no domain uses, and

@@ -9,6 +9,9 @@
 
 G_BEGIN_DECLS
 
+/* Checks what D-Bus callers send, before authorization: CreatePool's
+ * arguments as a pool spec, the options of Stop and DeletePool. */
+
 /* The most nodes one pool may have. */
 #define NF_REQUEST_COUNT_MAX 1000
 

@@ -10,6 +10,9 @@
 #include "nestfarm/nf-error.h"
 #include "nf-store.h"
 
+/* The state file: pool specs, intents and the next job number, written whole
+ * by a writer thread of its own and read back strictly. */
+
 #define NF_STORE_VERSION 1
 
 struct _NfStore {

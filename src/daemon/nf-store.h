@@ -7,6 +7,9 @@
 
 G_BEGIN_DECLS
 
+/* The daemon's state file, and the intents it records around work that
+ * changes libvirt. */
+
 /* An operation that changes libvirt, recorded before it starts and cleared
  * when it ends, so a daemon that died in the middle finishes or rolls it
  * back at the next start. */

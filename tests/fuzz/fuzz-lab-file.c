@@ -139,7 +139,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
 	g_autofree gchar *text = nf_fuzz_text (data, size);
 	g_autoptr (GError) error = NULL;
-	g_autoptr (NfLabPool) pool = nf_lab_parse (LAB_FILE, text, size, &error);
+	g_autoptr (NfLabPool) pool = nf_cli_lab_file_parse (LAB_FILE, text, size, &error);
 
 	if (pool == NULL) {
 		check_problems (error, TRUE);

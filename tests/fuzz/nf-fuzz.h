@@ -10,6 +10,9 @@
 
 G_BEGIN_DECLS
 
+/* What the fuzz targets share: the libFuzzer entry point, bytes made into a
+ * parser's input, and what a refusal must look like. */
+
 /* The libFuzzer entry point: each target defines it; libFuzzer's main (clang)
  * or nf-fuzz-replay.c's (any compiler) calls it. */
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
