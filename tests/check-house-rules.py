@@ -41,12 +41,7 @@ WORKER_VALUE_HELPERS = {
 # Rule e, KNOWN: worker -> model calls that exist today. Another engineer is
 # rewriting these functions (a worker gets a copy when it is queued); do not
 # add entries, remove them as they are fixed.
-KNOWN_WORKER_CALLS = {
-    ('src/daemon/nf-operations.c', 'work_make', 'nf_manager_lookup_pool'),
-    ('src/daemon/nf-operations.c', 'work_make', 'nf_pool_get_spec'),
-    ('src/daemon/nf-operations.c', 'work_prepare', 'nf_manager_lookup_pool'),
-    ('src/daemon/nf-operations.c', 'work_prepare', 'nf_pool_get_spec'),
-}
+KNOWN_WORKER_CALLS = set()
 
 # Rule f: g_warning in a core function that can return an error, allowed
 # only where it reports a secondary failure that must not mask the primary
@@ -291,6 +286,10 @@ def rule_workers(sources):
                         notes.append('known: ' + msg)
                     else:
                         bad.append(msg)
+                # Nor reaches the model through the operation it came from.
+                for m in re.finditer(r'->(?:op|manager)\b', s.code[a:b]):
+                    bad.append('%s: %s runs in a worker thread and reaches the model (%s)' %
+                               (s.where(a + m.start()), path, m.group(0)))
                 for m in re.finditer(r'\b(\w+) \(', s.code[a:b]):
                     if m.group(1) in defs and defs[m.group(1)]['static']:
                         todo.append((m.group(1), path + ' -> ' + m.group(1)))
