@@ -618,6 +618,36 @@ test_missing (void)
 	}
 }
 
+/* What the daemon can tell before it makes anything fails the command at
+ * once, exit status 1 and the daemon's reason, and leaves no pool. */
+static void
+test_create_refused (void)
+{
+	g_autoptr (GVariant) total = nf_test_get_property (farm,
+							   "/org/nestfarm/Farm1",
+							   "org.nestfarm.Farm1.Manager",
+							   "MemoryTotalMiB");
+	g_autofree gchar *too_big =
+		g_strdup_printf ("--memory=%" G_GUINT64_FORMAT, g_variant_get_uint64 (total) + 1024);
+	g_autoptr (NfCliRun) missing = cli ("pool",
+					    "create",
+					    "nfcli-x",
+					    "1",
+					    "--image=/var/tmp/nfcli-no-such.qcow2",
+					    "--memory=256",
+					    "--disk=1",
+					    NULL);
+	g_autoptr (NfCliRun) never_fits =
+		cli ("pool", "create", "nfcli-x", "1", "--no-start", too_big, "--disk=1", NULL);
+
+	nf_test_cli_assert_status (missing, 1);
+	g_assert_nonnull (strstr (missing->err, "/var/tmp/nfcli-no-such.qcow2"));
+	nf_test_cli_assert_status (never_fits, 1);
+	g_assert_nonnull (strstr (never_fits->err, "memory"));
+	g_assert_false (nf_test_object_exists (farm, "/org/nestfarm/Farm1/pool/nfcli_2dx"));
+	g_assert_cmpuint (nf_test_domains_named ("nfcli-x-"), ==, 0);
+}
+
 static void
 test_unauthorized (void)
 {
@@ -861,6 +891,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/cli/pool-create", test_pool_create);
 	g_test_add_func ("/cli/list-and-show", test_list_and_show);
 	g_test_add_func ("/cli/missing", test_missing);
+	g_test_add_func ("/cli/create-refused", test_create_refused);
 	g_test_add_func ("/cli/unauthorized", test_unauthorized);
 	g_test_add_func ("/cli/scale-on-terminal", test_scale_on_terminal);
 	g_test_add_func ("/cli/scale-down-plain", test_scale_down_plain);

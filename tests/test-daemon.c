@@ -429,12 +429,15 @@ static void
 test_insufficient_memory (void)
 {
 	g_autoptr (GError) error = NULL;
+	g_autoptr (GVariant) total = nf_test_get_property (daemon_, ROOT, MANAGER, "MemoryTotalMiB");
+	/* One node fits the host, a thousand never do: admission's numbers. */
+	guint32 memory = (guint32) MAX (256, g_variant_get_uint64 (total) / 4);
 	g_autoptr (GVariant) reply =
 		nf_test_call (daemon_,
 			      ROOT,
 			      MANAGER,
 			      "CreatePool",
-			      g_variant_new_parsed ("('dmem', uint32 1000, {'memory-mib': <uint32 65536>})"),
+			      g_variant_new_parsed ("('dmem', uint32 1000, {'memory-mib': <%u>})", memory),
 			      &error);
 	g_autofree gchar *remote = NULL;
 
@@ -453,6 +456,122 @@ test_insufficient_memory (void)
 		g_assert_nonnull (strstr (error->message, *word));
 	g_assert_cmpuint (nf_test_domains_named ("dmem-"), ==, 0);
 	g_assert_cmpuint (nf_test_domains_named ("dmem"), ==, 0);
+}
+
+/* Object paths under @prefix that GetManagedObjects lists. */
+static GPtrArray *
+managed_paths (const gchar *prefix)
+{
+	g_autoptr (GVariant) objects = nf_test_call_ok (daemon_,
+							ROOT,
+							"org.freedesktop.DBus.ObjectManager",
+							"GetManagedObjects",
+							NULL);
+	g_autoptr (GVariant) managed = g_variant_get_child_value (objects, 0);
+	GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+	GVariantIter iter;
+	const gchar *path;
+
+	g_variant_iter_init (&iter, managed);
+	while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", &path, NULL)) {
+		if (g_str_has_prefix (path, prefix))
+			g_ptr_array_add (paths, g_strdup (path));
+	}
+	return paths;
+}
+
+/* The first path of @after that @before lacks, or NULL. */
+static const gchar *
+first_new_path (GPtrArray *before, GPtrArray *after)
+{
+	for (guint i = 0; i < after->len; i++) {
+		if (!g_ptr_array_find_with_equal_func (before,
+						       g_ptr_array_index (after, i),
+						       g_str_equal,
+						       NULL))
+			return g_ptr_array_index (after, i);
+	}
+	return NULL;
+}
+
+/* What the host can tell about a create is answered at the call, with the
+ * named error: nothing exported, no job, the state file untouched. */
+static void
+test_bad_input_at_call (void)
+{
+	g_autofree gchar *scratch = nf_test_make_world_dir ("nf-early");
+	g_autofree gchar *image = nf_test_require_image ();
+	g_autofree gchar *backed = g_build_filename (scratch, "backed.qcow2", NULL);
+	g_autofree gchar *state_file = g_build_filename (daemon_->state_dir, "pools.json", NULL);
+	g_autofree gchar *state_before = NULL;
+	g_autofree gchar *state_after = NULL;
+	g_autoptr (GVariant) total = nf_test_get_property (daemon_, ROOT, MANAGER, "MemoryTotalMiB");
+	guint32 too_big = (guint32) g_variant_get_uint64 (total) + 1024;
+	g_autofree gchar *dir_image = g_strdup_printf ("{'image': <'%s'>}", scratch);
+	g_autofree gchar *backed_image = g_strdup_printf ("{'image': <'%s'>}", backed);
+	g_autofree gchar *big_stopped =
+		g_strdup_printf ("{'memory-mib': <uint32 %u>, 'start': <false>}", too_big);
+	g_autofree gchar *big_started = g_strdup_printf ("{'memory-mib': <uint32 %u>}", too_big);
+	const struct {
+		const gchar *options;
+		const gchar *error;
+	} cases[] = {
+		/* an absolute path and a volume name that are not there */
+		{"{'image': <'/var/tmp/nf-early-no-such.qcow2'>}", NF_ERR "NotFound"},
+		{"{'image': <'nf-early-no-such.qcow2'>}", NF_ERR "NotFound"},
+		/* there, but not a usable base */
+		{dir_image, NF_ERR "InvalidArgument"},
+		{backed_image, NF_ERR "InvalidArgument"},
+		{"{'profile': <'no-such-profile'>, 'start': <false>}", NF_ERR "InvalidArgument"},
+		/* nodes that could never start here, started or not */
+		{big_stopped, NF_ERR "InsufficientResources"},
+		{big_started, NF_ERR "InsufficientResources"},
+	};
+	g_autoptr (GPtrArray) jobs_before = managed_paths (ROOT "/job/");
+	g_autoptr (GPtrArray) jobs_after = NULL;
+	g_autoptr (GPtrArray) pools_after = NULL;
+
+	nf_test_assert_command_ok ("qemu-img",
+				   "create",
+				   "-q",
+				   "-f",
+				   "qcow2",
+				   "-b",
+				   image,
+				   "-F",
+				   "qcow2",
+				   backed,
+				   NULL);
+	g_assert_true (g_file_get_contents (state_file, &state_before, NULL, NULL));
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autofree gchar *args = g_strdup_printf ("('dearly', uint32 2, %s)", cases[i].options);
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GVariant) reply = nf_test_call (daemon_,
+							   ROOT,
+							   MANAGER,
+							   "CreatePool",
+							   g_variant_new_parsed (args),
+							   &error);
+		g_autofree gchar *remote = NULL;
+
+		g_assert_null (reply);
+		remote = g_dbus_error_get_remote_error (error);
+		g_test_message ("%s: %s %s", args, remote, error->message);
+		g_assert_cmpstr (remote, ==, cases[i].error);
+		g_assert_cmpuint (strlen (error->message), <, 400);
+	}
+
+	/* Nothing was made or written. */
+	pools_after = managed_paths (ROOT "/pool/dearly");
+	g_assert_cmpuint (pools_after->len, ==, 0);
+	/* (old jobs may be reaped meanwhile) */
+	jobs_after = managed_paths (ROOT "/job/");
+	g_assert_cmpstr (first_new_path (jobs_before, jobs_after), ==, NULL);
+	g_assert_true (g_file_get_contents (state_file, &state_after, NULL, NULL));
+	g_assert_cmpstr (state_after, ==, state_before);
+	g_assert_cmpuint (nf_test_domains_named ("dearly-"), ==, 0);
+	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
+	nf_test_rm_rf (scratch);
 }
 
 static gboolean
@@ -517,7 +636,7 @@ test_clean_exit (void)
 int
 main (int argc, char **argv)
 {
-	const gchar *const pools[] = {POOL, "dpriv", "dkill", "dmem", "ok", "nobodys", NULL};
+	const gchar *const pools[] = {POOL, "dpriv", "dkill", "dmem", "dearly", "ok", "nobodys", NULL};
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
@@ -535,6 +654,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/daemon/hostile-input", test_hostile_input);
 	g_test_add_func ("/daemon/unprivileged", test_unprivileged);
 	g_test_add_func ("/daemon/insufficient-memory", test_insufficient_memory);
+	g_test_add_func ("/daemon/bad-input-at-call", test_bad_input_at_call);
 	g_test_add_func ("/daemon/crash-during-create", test_crash_during_create);
 	g_test_add_func ("/daemon/clean-exit", test_clean_exit);
 	rc = g_test_run ();

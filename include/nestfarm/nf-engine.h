@@ -86,6 +86,10 @@ NfProfile *nf_engine_get_profile (NfEngine *self, const gchar *name, GError **er
 /* Fills the defaults of @spec from its profile and the config (overlay and
  * console log paths), and checks every field: NF_ERROR_INVALID_ARGUMENT. */
 gboolean nf_engine_complete_spec (NfEngine *self, NfNodeSpec *spec, GError **error);
+/* Checks @image (a path or a volume name) as nodes would use it for a
+ * base, the way nf_engine_make_node does: NF_ERROR_NOT_FOUND,
+ * NF_ERROR_INVALID_ARGUMENT. The result is kept until the file changes. */
+gboolean nf_engine_check_base (NfEngine *self, const gchar *image, GError **error);
 /* Makes the trunk bridge of a pool ready (idempotent). */
 gboolean nf_engine_prepare_bridge (NfEngine *self, const gchar *bridge, GError **error);
 

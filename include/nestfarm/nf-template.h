@@ -86,6 +86,8 @@ const gchar *nf_profile_get_description (NfProfile *self);
 guint nf_profile_get_default_vcpus (NfProfile *self);
 guint nf_profile_get_default_memory_mib (NfProfile *self);
 guint nf_profile_get_default_disk_gib (NfProfile *self);
+/* Sets each of the sizes that is 0 (not asked for) to the profile's default. */
+void nf_profile_fill_defaults (NfProfile *self, guint *vcpus, guint *memory_mib, guint *disk_gib);
 /* Names of every profile in @template_dir (NULL: installed), sorted; other
  * XML templates in the directory are not profiles and are left out. */
 GStrv nf_profile_list (const gchar *template_dir, GError **error);

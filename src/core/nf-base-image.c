@@ -383,9 +383,11 @@ resolve_image (virConnectPtr conn, const gchar *pool_name, const gchar *image, G
 		g_set_error (error,
 			     NF_ERROR,
 			     errno == ENOENT ? NF_ERROR_NOT_FOUND : NF_ERROR_INVALID_ARGUMENT,
-			     "The base image %s cannot be used: %s.",
+			     "The base image %s cannot be used: %s; give the path of a qcow2 or raw image file, or "
+			     "the name of a volume in storage pool %s.",
 			     path,
-			     g_strerror (errno));
+			     g_strerror (errno),
+			     pool_name);
 		return NULL;
 	}
 	return g_strdup (resolved);

@@ -347,6 +347,22 @@ nf_engine_get_profile (NfEngine *self, const gchar *name, GError **error)
 }
 
 gboolean
+nf_engine_check_base (NfEngine *self, const gchar *image, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (NfBaseImage) base = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+	g_return_val_if_fail (image != NULL, FALSE);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return FALSE;
+	base = check_base_cached (self, conn, image, error);
+	return base != NULL;
+}
+
+gboolean
 nf_engine_complete_spec (NfEngine *self, NfNodeSpec *spec, GError **error)
 {
 	NfProfile *profile;
@@ -372,12 +388,7 @@ nf_engine_complete_spec (NfEngine *self, NfNodeSpec *spec, GError **error)
 	profile = nf_engine_get_profile (self, spec->profile, error);
 	if (profile == NULL)
 		return FALSE;
-	if (spec->vcpus == 0)
-		spec->vcpus = nf_profile_get_default_vcpus (profile);
-	if (spec->memory_mib == 0)
-		spec->memory_mib = nf_profile_get_default_memory_mib (profile);
-	if (spec->disk_gib == 0)
-		spec->disk_gib = nf_profile_get_default_disk_gib (profile);
+	nf_profile_fill_defaults (profile, &spec->vcpus, &spec->memory_mib, &spec->disk_gib);
 	if (spec->vlans == NULL)
 		spec->vlans = g_strdup ("all");
 	vlans = nf_vlan_set_parse (spec->vlans, error);

@@ -426,6 +426,19 @@ nf_profile_get_default_disk_gib (NfProfile *self)
 	return self->disk_gib;
 }
 
+void
+nf_profile_fill_defaults (NfProfile *self, guint *vcpus, guint *memory_mib, guint *disk_gib)
+{
+	g_return_if_fail (NF_IS_PROFILE (self));
+
+	if (*vcpus == 0)
+		*vcpus = self->vcpus;
+	if (*memory_mib == 0)
+		*memory_mib = self->memory_mib;
+	if (*disk_gib == 0)
+		*disk_gib = self->disk_gib;
+}
+
 const gchar *
 nf_profile_get_template (NfProfile *self, gsize *len)
 {

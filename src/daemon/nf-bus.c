@@ -7,6 +7,7 @@
 #include "nestfarm/nf-names.h"
 #include "nf-auth.h"
 #include "nf-bus.h"
+#include "nf-create-check.h"
 #include "nf-dbus-generated.h"
 #include "nf-request.h"
 
@@ -184,6 +185,7 @@ typedef struct {
 	gboolean force;
 	guint timeout_s;
 	guint job_id;
+	guint uid; /* the authorized caller */
 } Request;
 
 static void
@@ -218,28 +220,15 @@ reply_job (Request *req, NfJob *job)
 	g_dbus_method_invocation_return_value (req->invocation, g_variant_new ("(o)", path));
 }
 
+/* The manager checks the model (exists, busy, admission) and makes the job. */
 static void
-request_authorized (GObject *source, GAsyncResult *res, gpointer user_data)
+request_act (Request *req)
 {
-	g_autoptr (Request) req = user_data;
 	NfManager *manager = req->bus->manager;
 	g_autoptr (GError) error = NULL;
 	NfJob *job = NULL;
-	guint uid = 0;
+	guint uid = req->uid;
 
-	if (!nf_auth_check_finish (NF_AUTH (source), res, &uid, &error)) {
-		const gchar *iface_name = g_dbus_method_invocation_get_interface_name (req->invocation);
-		const gchar *sender = g_dbus_method_invocation_get_sender (req->invocation);
-
-		/* Nothing was done; a caller that left never sees the reply. */
-		g_debug ("refused %s.%s from %s: %s",
-			 iface_name != NULL ? iface_name : "(no interface)",
-			 g_dbus_method_invocation_get_method_name (req->invocation),
-			 sender != NULL ? sender : "(no bus name)",
-			 error->message);
-		return_error (req->invocation, error);
-		return;
-	}
 	switch (req->kind) {
 	case REQ_CREATE_POOL:
 		job = nf_manager_create_pool (manager, req->spec, uid, &error);
@@ -284,6 +273,61 @@ request_authorized (GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	reply_job (req, job);
+}
+
+static void
+create_checked (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr (Request) req = user_data;
+	g_autoptr (GError) error = NULL;
+	NfPoolSpec *spec = nf_create_check_finish (NF_ENGINE (source), res, &error);
+
+	if (spec == NULL) {
+		return_error (req->invocation, error);
+		return;
+	}
+	nf_pool_spec_free (req->spec);
+	req->spec = spec;
+	request_act (req);
+}
+
+static void
+request_authorized (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr (Request) req = user_data;
+	g_autoptr (GError) error = NULL;
+	NfManager *manager;
+	const NfPoolSpec *spec;
+	NfMemoryBound bound;
+
+	if (!nf_auth_check_finish (NF_AUTH (source), res, &req->uid, &error)) {
+		const gchar *iface_name = g_dbus_method_invocation_get_interface_name (req->invocation);
+		const gchar *sender = g_dbus_method_invocation_get_sender (req->invocation);
+
+		/* Nothing was done; a caller that left never sees the reply. */
+		g_debug ("refused %s.%s from %s: %s",
+			 iface_name != NULL ? iface_name : "(no interface)",
+			 g_dbus_method_invocation_get_method_name (req->invocation),
+			 sender != NULL ? sender : "(no bus name)",
+			 error->message);
+		return_error (req->invocation, error);
+		return;
+	}
+	if (req->kind != REQ_CREATE_POOL) {
+		request_act (req);
+		return;
+	}
+	/* A create's profile, image and node size are checked on the host
+	 * before anything is made, and answered at the call; only an
+	 * authorized caller gets the host to open files and run qemu-img. */
+	manager = req->bus->manager;
+	spec = req->spec;
+	nf_manager_get_memory_bound (manager, &bound);
+	nf_create_check_async (nf_manager_get_engine (manager),
+			       spec,
+			       &bound,
+			       create_checked,
+			       g_steal_pointer (&req));
 }
 
 static Request *
@@ -331,12 +375,8 @@ handle_create_pool (NfDBusManager *iface,
 	GError *error = NULL;
 	Request *req = request_new (self, invocation, REQ_CREATE_POOL);
 
-	req->spec = nf_request_parse_create (nf_manager_get_config (self->manager),
-					     nf_manager_get_engine (self->manager),
-					     name,
-					     count,
-					     options,
-					     &error);
+	req->spec =
+		nf_request_parse_create (nf_manager_get_config (self->manager), name, count, options, &error);
 	if (req->spec == NULL)
 		return refuse (invocation, req, error);
 	return request_submit (req);

@@ -472,16 +472,35 @@ nf_manager_drop_intent (NfManager *self, NfIntent *intent)
 	g_ptr_array_remove (self->intents, intent);
 }
 
+void
+nf_manager_get_memory_bound (NfManager *self, NfMemoryBound *bound)
+{
+	const NfHostInfo *host = manager_host (self);
+
+	bound->total_mib = host != NULL ? host->memory_total_mib : 0;
+	bound->reserve_mib = self->config->memory_reserve_mib;
+	bound->overcommit = self->config->overcommit;
+}
+
+gdouble
+nf_memory_bound_limit_mib (const NfMemoryBound *bound)
+{
+	guint64 usable = bound->total_mib > bound->reserve_mib ? bound->total_mib - bound->reserve_mib : 0;
+
+	return (gdouble) usable * bound->overcommit;
+}
+
 gboolean
 nf_manager_admit (NfManager *self, guint64 need_mib, const gchar *what, GError **error)
 {
-	const NfHostInfo *host = manager_host (self);
-	guint64 total = host != NULL ? host->memory_total_mib : 0;
-	guint64 reserve = self->config->memory_reserve_mib;
+	NfMemoryBound bound;
 	guint64 committed = nf_manager_get_memory_committed_mib (self) + self->pending_mib;
-	gdouble limit = (gdouble) (total > reserve ? total - reserve : 0) * self->config->overcommit;
-	guint64 free_mib = limit > (gdouble) committed ? (guint64) (limit - (gdouble) committed) : 0;
+	gdouble limit;
+	guint64 free_mib;
 
+	nf_manager_get_memory_bound (self, &bound);
+	limit = nf_memory_bound_limit_mib (&bound);
+	free_mib = limit > (gdouble) committed ? (guint64) (limit - (gdouble) committed) : 0;
 	if (need_mib == 0 || (gdouble) (need_mib + committed) <= limit)
 		return TRUE;
 	g_set_error (error,
@@ -495,10 +514,10 @@ nf_manager_admit (NfManager *self, guint64 need_mib, const gchar *what, GError *
 		     what,
 		     need_mib,
 		     free_mib,
-		     total,
-		     reserve,
+		     bound.total_mib,
+		     bound.reserve_mib,
 		     committed,
-		     self->config->overcommit);
+		     bound.overcommit);
 	return FALSE;
 }
 

@@ -38,6 +38,17 @@ void nf_manager_shutdown_async (NfManager *self, GAsyncReadyCallback cb, gpointe
 gboolean nf_manager_shutdown_finish (NfManager *self, GAsyncResult *res, GError **error);
 gboolean nf_manager_is_shutting_down (NfManager *self);
 
+/* What the host can give nodes at all: its memory less MemoryReserveMiB,
+ * times Overcommit. A copy, for checks that run in worker threads. */
+typedef struct {
+	guint64 total_mib;
+	guint64 reserve_mib;
+	gdouble overcommit;
+} NfMemoryBound;
+
+void nf_manager_get_memory_bound (NfManager *self, NfMemoryBound *bound);
+gdouble nf_memory_bound_limit_mib (const NfMemoryBound *bound);
+
 GList *nf_manager_get_pools (NfManager *self);
 /* The jobs still kept (running, or ended less than a while ago), by id. */
 GList *nf_manager_get_jobs (NfManager *self);

@@ -11,7 +11,8 @@
 #include "nf-request.h"
 
 /* Validation of what callers send, before anyone is asked for permission
- * and before anything changes. Every refusal says what to fix. */
+ * and before anything changes. Every refusal says what to fix. What only
+ * the host can answer (profile, image, memory) is nf-create-check.c's. */
 
 #define NF_IMAGE_MAX   4096
 #define NF_BRIDGE_MAX  15
@@ -173,7 +174,6 @@ nf_request_check_bridge (const gchar *bridge, GError **error)
 
 NfPoolSpec *
 nf_request_parse_create (const NfConfig *config,
-			 NfEngine *engine,
 			 const gchar *name,
 			 guint count,
 			 GVariant *options,
@@ -181,7 +181,6 @@ nf_request_parse_create (const NfConfig *config,
 {
 	g_autoptr (NfPoolSpec) spec = nf_pool_spec_new ();
 	g_autoptr (NfVlanSet) vlans = NULL;
-	NfProfile *profile;
 	const gchar *s;
 	guint u;
 	gboolean b;
@@ -208,31 +207,23 @@ nf_request_parse_create (const NfConfig *config,
 			     shown);
 		return NULL;
 	}
-	profile = nf_engine_get_profile (engine, spec->profile, error);
-	if (profile == NULL) {
-		if (error != NULL && *error != NULL)
-			(*error)->code = NF_ERROR_INVALID_ARGUMENT;
-		return NULL;
-	}
 	spec->image = g_strdup (g_variant_lookup (options, "image", "&s", &s) ? s : config->default_image);
 	if (spec->image == NULL)
 		spec->image = g_strdup ("");
 	if (!nf_request_check_image (spec->image, error))
 		return NULL;
 
-	spec->vcpus = nf_profile_get_default_vcpus (profile);
+	/* 0 leaves a size to the profile: nf_request_apply_profile. */
 	if (g_variant_lookup (options, "vcpus", "u", &u)) {
 		if (!check_range ("vcpus", u, 1, NF_VCPUS_MAX, "", error))
 			return NULL;
 		spec->vcpus = u;
 	}
-	spec->memory_mib = nf_profile_get_default_memory_mib (profile);
 	if (g_variant_lookup (options, "memory-mib", "u", &u)) {
 		if (!check_range ("memory-mib", u, NF_MEMORY_MIN, NF_MEMORY_MAX, " MiB", error))
 			return NULL;
 		spec->memory_mib = u;
 	}
-	spec->disk_gib = nf_profile_get_default_disk_gib (profile);
 	if (g_variant_lookup (options, "disk-gib", "u", &u)) {
 		if (!check_range ("disk-gib", u, 1, NF_DISK_MAX, " GiB", error))
 			return NULL;
@@ -250,6 +241,22 @@ nf_request_parse_create (const NfConfig *config,
 		spec->start = b;
 	spec->mgmt_network = g_strdup (config->mgmt_network);
 	return g_steal_pointer (&spec);
+}
+
+gboolean
+nf_request_apply_profile (NfEngine *engine, NfPoolSpec *spec, GError **error)
+{
+	g_autoptr (GError) error_local = NULL;
+	NfProfile *profile = nf_engine_get_profile (engine, spec->profile, &error_local);
+
+	if (profile == NULL) {
+		/* The caller named it: a missing or unusable profile is their
+		 * argument to fix, whatever the engine calls it. */
+		g_set_error_literal (error, NF_ERROR, NF_ERROR_INVALID_ARGUMENT, error_local->message);
+		return FALSE;
+	}
+	nf_profile_fill_defaults (profile, &spec->vcpus, &spec->memory_mib, &spec->disk_gib);
+	return TRUE;
 }
 
 gboolean

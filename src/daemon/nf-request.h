@@ -19,14 +19,18 @@ gboolean nf_request_check_count (guint count, guint min, GError **error);
 gboolean nf_request_check_image (const gchar *image, GError **error);
 gboolean nf_request_check_bridge (const gchar *bridge, GError **error);
 
-/* CreatePool's arguments as a complete pool spec (defaults from the config
- * and the profile), or NF_ERROR_INVALID_ARGUMENT saying what to fix. */
+/* CreatePool's arguments as a pool spec (defaults from the config; vcpus,
+ * memory and disk 0 where the profile's are wanted), or
+ * NF_ERROR_INVALID_ARGUMENT saying what to fix. No I/O: the main loop. */
 NfPoolSpec *nf_request_parse_create (const NfConfig *config,
-				     NfEngine *engine,
 				     const gchar *name,
 				     guint count,
 				     GVariant *options,
 				     GError **error);
+/* Loads the profile @spec names and fills the sizes left 0 from its
+ * defaults; NF_ERROR_INVALID_ARGUMENT if it cannot be used. Reads files:
+ * worker threads only. */
+gboolean nf_request_apply_profile (NfEngine *engine, NfPoolSpec *spec, GError **error);
 /* The options of DeletePool and Stop: force (b), shutdown-timeout (u). */
 gboolean nf_request_parse_stop (const NfConfig *config,
 				GVariant *options,

@@ -80,14 +80,11 @@ static void
 check_create (const Daemon *nestfarmd, GVariant *options)
 {
 	g_autoptr (GError) error = NULL;
-	g_autoptr (NfPoolSpec) spec = nf_request_parse_create (nestfarmd->config,
-							       nestfarmd->engine,
-							       POOL_NAME,
-							       POOL_COUNT,
-							       options,
-							       &error);
+	g_autoptr (NfPoolSpec) spec =
+		nf_request_parse_create (nestfarmd->config, POOL_NAME, POOL_COUNT, options, &error);
 
-	if (spec == NULL) {
+	/* The profile's part runs in the daemon's worker, after polkit. */
+	if (spec == NULL || !nf_request_apply_profile (nestfarmd->engine, spec, &error)) {
 		nf_fuzz_assert_refusal (error, TRUE);
 		return;
 	}
