@@ -9,6 +9,8 @@
 
 G_BEGIN_DECLS
 
+/* CreatePool's checks that need the host, off the main loop. */
+
 /* The checks of a CreatePool that only the host can answer, run before
  * anything is made: the profile exists (its defaults complete the spec),
  * the base image exists and is a usable base, and one node's memory fits
