@@ -296,6 +296,97 @@ test_libvirt_error_mapping (void)
 	g_assert_null (virGetLastError ());
 }
 
+#define DEFINERS 4
+
+typedef struct {
+	NfConnection *connection;
+	guint index;
+} Definer;
+
+static gpointer
+define_worker (gpointer data)
+{
+	Definer *definer = data;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (virConnect) conn = nf_connection_ref_conn (definer->connection, &error);
+	g_autofree gchar *name = g_strdup_printf ("nf-define-%u", definer->index);
+	g_autofree gchar *xml = g_strdup_printf ("<domain type='test'><name>%s</name><memory>65536</memory>"
+						 "<os><type>hvm</type></os></domain>",
+						 name);
+	g_autoptr (virDomain) domain = NULL;
+
+	g_assert_no_error (error);
+	domain = nf_connection_define_domain (definer->connection, conn, xml, name, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (domain);
+	g_assert_cmpint (virDomainUndefine (domain), ==, 0);
+	return NULL;
+}
+
+static void
+define_at_once (NfConnection *connection)
+{
+	Definer definers[DEFINERS];
+	GThread *threads[DEFINERS];
+
+	for (guint i = 0; i < DEFINERS; i++) {
+		definers[i] = (Definer){.connection = connection, .index = i};
+		threads[i] = g_thread_new ("definer", define_worker, &definers[i]);
+	}
+	for (guint i = 0; i < DEFINERS; i++)
+		g_thread_join (threads[i]);
+}
+
+static void
+test_libvirt_define_domain (void)
+{
+	g_autoptr (NfConnection) connection = nf_connection_new (TEST_URI);
+	g_autoptr (virConnect) old_conn = NULL;
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) domain = NULL;
+	g_autoptr (GError) error = NULL;
+
+	g_assert_true (nf_connection_open (connection, &error));
+	g_assert_no_error (error);
+	/* The first one warms up alone, the others wait, then all pass. */
+	define_at_once (connection);
+	define_at_once (connection);
+
+	/* Refused by the schema: the house message and libvirt's reason. */
+	conn = nf_connection_ref_conn (connection, &error);
+	g_assert_no_error (error);
+	domain = nf_connection_define_domain (connection,
+					      conn,
+					      "<domain type='test'><name>broken</name><bogus/></domain>",
+					      "broken",
+					      &error);
+	g_assert_null (domain);
+	g_assert_error (error, NF_ERROR, NF_ERROR_LIBVIRT);
+	g_test_message ("%s", error->message);
+	g_assert_true (g_str_has_prefix (error->message, "libvirt refused the domain of broken: "));
+	g_assert_null (virGetLastError ());
+	g_clear_error (&error);
+
+	/* A new connection warms up again; a reference to the old one
+	 * neither waits for it nor settles it. */
+	old_conn = g_steal_pointer (&conn);
+	nf_connection_close (connection);
+	g_assert_true (nf_connection_open (connection, &error));
+	g_assert_no_error (error);
+	domain =
+		nf_connection_define_domain (connection,
+					     old_conn,
+					     "<domain type='test'><name>nf-define-old</name><memory>65536</memory>"
+					     "<os><type>hvm</type></os></domain>",
+					     "nf-define-old",
+					     &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (domain);
+	g_assert_cmpint (virDomainUndefine (domain), ==, 0);
+	define_at_once (connection);
+	drain_main_context ();
+}
+
 static void
 test_libvirt_domain_events (void)
 {
@@ -372,6 +463,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/libvirt/open-fails", test_libvirt_open_fails);
 	g_test_add_func ("/libvirt/ref-conn-threads", test_libvirt_ref_conn_threads);
 	g_test_add_func ("/libvirt/error-mapping", test_libvirt_error_mapping);
+	g_test_add_func ("/libvirt/define-domain", test_libvirt_define_domain);
 	g_test_add_func ("/libvirt/domain-events", test_libvirt_domain_events);
 	g_test_add_func ("/libvirt/dispose-pending", test_libvirt_dispose_pending);
 	return g_test_run ();

@@ -63,6 +63,18 @@ gboolean nf_connection_is_alive (NfConnection *self);
 /* A new reference to the live virConnect, for one piece of work in any
  * thread; NF_ERROR_LIBVIRT "not connected" while reconnecting. */
 virConnectPtr nf_connection_ref_conn (NfConnection *self, GError **error);
+/* Defines the domain @xml, named @name, on @conn (a reference from
+ * nf_connection_ref_conn) with libvirt's schema validation. The first such
+ * define on each connection runs alone and the others wait for it (one
+ * define's time): libvirtd's libxml2 sets its schema types up lazily and
+ * not thread-safely, so validated defines at once on a libvirtd that has
+ * not done one yet can fail. Blocking: worker threads only. On failure
+ * NULL and "libvirt refused the domain of <name>: <libvirt's reason>". */
+virDomainPtr nf_connection_define_domain (NfConnection *self,
+					  virConnectPtr conn,
+					  const gchar *xml,
+					  const gchar *name,
+					  GError **error);
 /* Stops reconnecting, deregisters the callbacks and closes the connection
  * (references from nf_connection_ref_conn stay valid until unreffed).
  * It may be opened again. Disposing the object does the same. */

@@ -718,9 +718,8 @@ nf_engine_make_node (NfEngine *self,
 		undo_overlay (conn, spec->overlay, name);
 		return NULL;
 	}
-	dom = virDomainDefineXMLFlags (conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+	dom = nf_connection_define_domain (self->connection, conn, xml, name, error);
 	if (dom == NULL) {
-		nf_libvirt_set_error (error, "libvirt refused the domain of %s", name);
 		undo_overlay (conn, spec->overlay, name);
 		return NULL;
 	}

@@ -8,6 +8,7 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-libvirt.h"
 #include "nf-libvirt-private.h"
+#include "nf-schema-gate-private.h"
 
 /* libvirt's errors made GErrors, in one function; NfConnection: the connection
  * with keepalive, close callback, reconnection and domain lifecycle signals. */
@@ -104,8 +105,10 @@ typedef struct {
 
 	GMutex lock;
 	GCond cond;
-	virConnectPtr conn; /* owned; NULL while disconnected */
-	gint lifecycle_id;  /* -1: not registered */
+	virConnectPtr conn;   /* owned; NULL while disconnected */
+	guint64 generation;   /* of conn: grows with each connection */
+	NfSchemaGate *schema; /* own lock; never taken inside ours */
+	gint lifecycle_id;    /* -1: not registered */
 	gboolean alive;
 	gboolean reconnect_wanted;
 	gboolean stopping;
@@ -122,6 +125,7 @@ link_clear (gpointer data)
 	g_free (link->uri);
 	g_main_context_unref (link->context);
 	g_weak_ref_clear (&link->owner);
+	nf_schema_gate_free (link->schema);
 	g_mutex_clear (&link->lock);
 	g_cond_clear (&link->cond);
 }
@@ -149,6 +153,7 @@ link_new (const gchar *uri, GObject *owner)
 	g_mutex_init (&link->lock);
 	g_cond_init (&link->cond);
 	link->lifecycle_id = -1;
+	link->schema = nf_schema_gate_new ();
 	return link;
 }
 
@@ -318,6 +323,7 @@ link_connect (NfLink *link, GError **error)
 	g_mutex_lock (&link->lock);
 	g_assert (link->conn == NULL);
 	link->conn = conn;
+	link->generation++;
 	link->reconnect_wanted = FALSE;
 	g_mutex_unlock (&link->lock);
 
@@ -717,4 +723,39 @@ nf_connection_close (NfConnection *self)
 	g_return_if_fail (NF_IS_CONNECTION (self));
 	locker = g_mutex_locker_new (&self->control);
 	link_stop (self->link, TRUE);
+}
+
+virDomainPtr
+nf_connection_define_domain (NfConnection *self,
+			     virConnectPtr conn,
+			     const gchar *xml,
+			     const gchar *name,
+			     GError **error)
+{
+	NfLink *link;
+	guint64 generation = 0;
+	gboolean alone;
+	virDomainPtr dom;
+
+	g_return_val_if_fail (NF_IS_CONNECTION (self), NULL);
+	g_return_val_if_fail (conn != NULL, NULL);
+	g_return_val_if_fail (xml != NULL, NULL);
+	g_return_val_if_fail (name != NULL, NULL);
+
+	link = self->link;
+	g_mutex_lock (&link->lock);
+	/* The caller's reference keeps @conn's address from being reused,
+	 * so equal pointers are the same connection. */
+	if (link->conn == conn)
+		generation = link->generation;
+	g_mutex_unlock (&link->lock);
+
+	/* A connection that is gone already needs no gate: it fails. */
+	alone = generation != 0 && nf_schema_gate_enter (link->schema, generation);
+	dom = virDomainDefineXMLFlags (conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+	if (alone)
+		nf_schema_gate_leave (link->schema, generation, dom != NULL);
+	if (dom == NULL)
+		nf_libvirt_set_error (error, "libvirt refused the domain of %s", name);
+	return dom;
 }
