@@ -441,6 +441,22 @@ nf_cli_list_nodes (NfCli *cli, NfDBusPool *pool)
 	return nodes;
 }
 
+gboolean
+nf_cli_pool_in_state (NfDBusPool *pool, NfPoolState state)
+{
+	NfPoolState now;
+
+	return nf_pool_state_from_string (nf_dbus_pool_get_state (pool), &now) && now == state;
+}
+
+gboolean
+nf_cli_node_in_state (NfDBusNode *node, NfNodeState state)
+{
+	NfNodeState now;
+
+	return nf_node_state_from_string (nf_dbus_node_get_state (node), &now) && now == state;
+}
+
 guint
 nf_cli_pool_node_count (NfDBusPool *pool)
 {

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "nestfarm/nf-states.h"
 #include "nf-dbus-generated.h"
 
 G_BEGIN_DECLS
@@ -104,6 +105,10 @@ NfDBusNode *nf_cli_node_at (NfCli *cli, const gchar *path);
 GPtrArray *nf_cli_list_pools (NfCli *cli);
 GPtrArray *nf_cli_list_nodes (NfCli *cli, NfDBusPool *pool);
 guint nf_cli_pool_node_count (NfDBusPool *pool);
+/* Whether the State of @pool or @node is @state (a state this nestfarmctl
+ * does not know is none of them). */
+gboolean nf_cli_pool_in_state (NfDBusPool *pool, NfPoolState state);
+gboolean nf_cli_node_in_state (NfDBusNode *node, NfNodeState state);
 
 /* nf-cli-job.c: follows a job to its end and returns the exit status;
  * @node_count (0: unknown) labels the progress "node k of N". */

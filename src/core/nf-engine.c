@@ -120,43 +120,25 @@ nf_node_info_free (NfNodeInfo *info)
 	g_free (info);
 }
 
-const gchar *
-nf_node_state_to_string (NfNodeState state)
-{
-	switch (state) {
-	case NF_NODE_STATE_RUNNING:
-		return "running";
-	case NF_NODE_STATE_STOPPED:
-		return "stopped";
-	case NF_NODE_STATE_PAUSED:
-		return "paused";
-	case NF_NODE_STATE_CRASHED:
-		return "crashed";
-	case NF_NODE_STATE_OTHER:
-	default:
-		return "failed";
-	}
-}
-
-NfNodeState
-nf_node_state_from_libvirt (gint state)
+NfDomainState
+nf_domain_state_from_libvirt (gint state)
 {
 	switch (state) {
 	case VIR_DOMAIN_RUNNING:
 	case VIR_DOMAIN_BLOCKED:
-		return NF_NODE_STATE_RUNNING;
+		return NF_DOMAIN_STATE_RUNNING;
 	case VIR_DOMAIN_PAUSED:
 	case VIR_DOMAIN_PMSUSPENDED:
-		return NF_NODE_STATE_PAUSED;
+		return NF_DOMAIN_STATE_PAUSED;
 	case VIR_DOMAIN_SHUTDOWN:
 		/* still running while the guest powers itself off */
-		return NF_NODE_STATE_RUNNING;
+		return NF_DOMAIN_STATE_RUNNING;
 	case VIR_DOMAIN_SHUTOFF:
-		return NF_NODE_STATE_STOPPED;
+		return NF_DOMAIN_STATE_STOPPED;
 	case VIR_DOMAIN_CRASHED:
-		return NF_NODE_STATE_CRASHED;
+		return NF_DOMAIN_STATE_CRASHED;
 	default:
-		return NF_NODE_STATE_OTHER;
+		return NF_DOMAIN_STATE_OTHER;
 	}
 }
 
@@ -517,7 +499,7 @@ node_info_from_domain (virDomainPtr dom, GError **error)
 		nf_libvirt_set_error (error, "Cannot read the state of %s", info->name);
 		return NULL;
 	}
-	info->state = nf_node_state_from_libvirt (state);
+	info->state = nf_domain_state_from_libvirt (state);
 	return g_steal_pointer (&info);
 }
 

@@ -59,7 +59,7 @@ void nf_manager_save_async (NfManager *self, GAsyncReadyCallback callback, gpoin
 gboolean nf_manager_save_finish (NfManager *self, GAsyncResult *result, GError **error);
 gboolean nf_manager_admit (NfManager *self, guint64 need_mib, const gchar *what, GError **error);
 void nf_manager_refresh_pool_state (NfManager *self, NfPool *pool);
-NfIntent *nf_manager_add_intent (NfManager *self, guint job, const gchar *kind, const gchar *pool);
+NfIntent *nf_manager_add_intent (NfManager *self, guint job, NfIntentKind kind, const gchar *pool);
 void nf_manager_drop_intent (NfManager *self, NfIntent *intent);
 
 /* nf-operations.c: the jobs */

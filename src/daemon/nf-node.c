@@ -14,7 +14,7 @@ struct _NfNode {
 	gchar *name;
 	gchar *pool;
 	guint index;
-	gchar *state;
+	NfNodeState state;
 	gchar *domain_uuid;
 	gchar *overlay;
 	gchar *console_log;
@@ -55,7 +55,7 @@ nf_node_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec 
 		g_value_set_uint (value, self->index);
 		break;
 	case PROP_STATE:
-		g_value_set_string (value, self->state);
+		g_value_set_string (value, nf_node_state_to_string (self->state));
 		break;
 	case PROP_DOMAIN_UUID:
 		g_value_set_string (value, self->domain_uuid);
@@ -84,7 +84,6 @@ nf_node_finalize (GObject *object)
 
 	g_free (self->name);
 	g_free (self->pool);
-	g_free (self->state);
 	g_free (self->domain_uuid);
 	g_free (self->overlay);
 	g_free (self->console_log);
@@ -104,7 +103,11 @@ nf_node_class_init (NfNodeClass *klass)
 	props[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, "", ro);
 	props[PROP_POOL] = g_param_spec_string ("pool", NULL, NULL, "", ro);
 	props[PROP_INDEX] = g_param_spec_uint ("index", NULL, NULL, 0, G_MAXUINT, 0, ro);
-	props[PROP_STATE] = g_param_spec_string ("state", NULL, NULL, "creating", ro);
+	props[PROP_STATE] = g_param_spec_string ("state",
+						 NULL,
+						 NULL,
+						 nf_node_state_to_string (NF_NODE_STATE_CREATING),
+						 ro);
 	props[PROP_DOMAIN_UUID] = g_param_spec_string ("domain-uuid", NULL, NULL, "", ro);
 	props[PROP_OVERLAY] = g_param_spec_string ("overlay", NULL, NULL, "", ro);
 	props[PROP_CONSOLE_LOG] = g_param_spec_string ("console-log", NULL, NULL, "", ro);
@@ -116,7 +119,7 @@ nf_node_class_init (NfNodeClass *klass)
 static void
 nf_node_init (NfNode *self)
 {
-	self->state = g_strdup ("creating");
+	self->state = NF_NODE_STATE_CREATING;
 	self->domain_uuid = g_strdup ("");
 	self->overlay = g_strdup ("");
 	self->console_log = g_strdup ("");
@@ -168,18 +171,22 @@ nf_node_get_index (NfNode *self)
 	return self->index;
 }
 
-const gchar *
+NfNodeState
 nf_node_get_state (NfNode *self)
 {
-	g_return_val_if_fail (NF_IS_NODE (self), NULL);
+	g_return_val_if_fail (NF_IS_NODE (self), NF_NODE_STATE_FAILED);
 	return self->state;
 }
 
 void
-nf_node_set_state (NfNode *self, const gchar *state)
+nf_node_set_state (NfNode *self, NfNodeState state)
 {
 	g_return_if_fail (NF_IS_NODE (self));
-	set_string (self, &self->state, state, PROP_STATE);
+	g_return_if_fail (state < NF_NODE_STATE_LAST);
+	if (self->state == state)
+		return;
+	self->state = state;
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
 }
 
 const gchar *
@@ -267,6 +274,6 @@ gboolean
 nf_node_holds_memory (NfNode *self)
 {
 	g_return_val_if_fail (NF_IS_NODE (self), FALSE);
-	return g_strcmp0 (self->state, "running") == 0 || g_strcmp0 (self->state, "paused") == 0 ||
-	       g_strcmp0 (self->state, "creating") == 0;
+	return self->state == NF_NODE_STATE_RUNNING || self->state == NF_NODE_STATE_PAUSED ||
+	       self->state == NF_NODE_STATE_CREATING;
 }

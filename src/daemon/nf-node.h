@@ -3,6 +3,8 @@
 
 #include <glib-object.h>
 
+#include "nestfarm/nf-states.h"
+
 G_BEGIN_DECLS
 
 /* NfNode: one node of a pool, as the model holds it. */
@@ -11,14 +13,14 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (NfNode, nf_node, NF, NODE, GObject)
 
 /* One node of a pool as the daemon reports it. libvirt is the truth: a node
- * object exists because a tagged domain exists (or is being made). States:
- * creating, running, stopped, paused, crashed, deleting, failed. */
+ * object exists because a tagged domain exists (or is being made). Its
+ * state is what it shows (property "state": the state's name). */
 NfNode *nf_node_new (const gchar *pool, guint index);
 const gchar *nf_node_get_name (NfNode *self);
 const gchar *nf_node_get_pool (NfNode *self);
 guint nf_node_get_index (NfNode *self);
-const gchar *nf_node_get_state (NfNode *self);
-void nf_node_set_state (NfNode *self, const gchar *state);
+NfNodeState nf_node_get_state (NfNode *self);
+void nf_node_set_state (NfNode *self, NfNodeState state);
 const gchar *nf_node_get_domain_uuid (NfNode *self);
 void nf_node_set_domain_uuid (NfNode *self, const gchar *uuid);
 const gchar *nf_node_get_overlay (NfNode *self);
