@@ -53,6 +53,8 @@ typedef struct {
 void nf_node_info_free (NfNodeInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfNodeInfo, nf_node_info_free)
 NfDomainState nf_domain_state_from_libvirt (gint state);
+/* Running or paused: its QEMU process is there and holds its memory. */
+gboolean nf_domain_state_is_active (NfDomainState state);
 
 /* Steps of making and removing a node, for progress reports and for the
  * fail points the reliability tests inject. */

@@ -142,6 +142,13 @@ nf_domain_state_from_libvirt (gint state)
 	}
 }
 
+gboolean
+nf_domain_state_is_active (NfDomainState state)
+{
+	/* A crashed domain is gone: the profiles destroy on a crash. */
+	return state == NF_DOMAIN_STATE_RUNNING || state == NF_DOMAIN_STATE_PAUSED;
+}
+
 static void
 nf_engine_finalize (GObject *object)
 {

@@ -52,6 +52,13 @@ void nf_manager_remove_node (NfManager *self, NfNode *node);
 void nf_manager_add_pool (NfManager *self, NfPool *pool);
 void nf_manager_remove_pool (NfManager *self, NfPool *pool);
 void nf_manager_apply_node_info (NfManager *self, NfNode *node, const NfNodeInfo *info);
+/* A libvirt lifecycle event (VIR_DOMAIN_EVENT_*) of the domain @name with
+ * @uuid, applied to its node if the model has it. */
+void nf_manager_apply_domain_event (NfManager *self,
+				    const gchar *name,
+				    const gchar *uuid,
+				    gint event,
+				    gint detail);
 NfJob *nf_manager_new_job (NfManager *self, const gchar *operation, guint uid);
 /* Writes the state file in the store's writer thread; @callback runs once
  * it is on disk. Saves land in the order they were asked for. */

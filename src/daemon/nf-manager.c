@@ -370,6 +370,7 @@ nf_manager_add_node (NfManager *self, NfPool *pool, NfNode *node)
 		return;
 	g_hash_table_insert (self->nodes, g_strdup (nf_node_get_name (node)), g_object_ref (node));
 	g_signal_connect_object (node, "notify::state", G_CALLBACK (node_state_changed), self, 0);
+	g_signal_connect_object (node, "notify::domain-active", G_CALLBACK (node_state_changed), self, 0);
 	g_signal_connect_object (node, "notify::memory-mib", G_CALLBACK (node_state_changed), self, 0);
 	nf_pool_add_node (pool, node);
 	g_signal_emit (self, signals[SIGNAL_NODE_ADDED], 0, node);
@@ -438,10 +439,13 @@ node_state_of_domain (NfDomainState state)
 	}
 }
 
-/* The node takes what libvirt says of its domain. */
+/* The node takes what libvirt says of its domain: whether it is active
+ * (first, so the memory it holds never drops out in between) and the
+ * state it shows. */
 static void
 node_follow_domain (NfNode *node, NfDomainState state)
 {
+	nf_node_set_domain_active (node, nf_domain_state_is_active (state));
 	nf_node_set_state (node, node_state_of_domain (state));
 }
 
@@ -548,15 +552,9 @@ nf_manager_admit (NfManager *self, guint64 need_mib, const gchar *what, GError *
 }
 
 /* Lifecycle events keep node states true without polling. */
-static void
-domain_event_cb (NfConnection *connection,
-		 const gchar *name,
-		 const gchar *uuid,
-		 gint event,
-		 gint detail,
-		 gpointer user_data)
+void
+nf_manager_apply_domain_event (NfManager *self, const gchar *name, const gchar *uuid, gint event, gint detail)
 {
-	NfManager *self = NF_MANAGER (user_data);
 	NfNode *node = nf_manager_lookup_node (self, name);
 
 	if (node == NULL || g_strcmp0 (nf_node_get_domain_uuid (node), uuid) != 0)
@@ -589,6 +587,17 @@ domain_event_cb (NfConnection *connection,
 	default:
 		break;
 	}
+}
+
+static void
+domain_event_cb (NfConnection *connection,
+		 const gchar *name,
+		 const gchar *uuid,
+		 gint event,
+		 gint detail,
+		 gpointer user_data)
+{
+	nf_manager_apply_domain_event (NF_MANAGER (user_data), name, uuid, event, detail);
 }
 
 static void

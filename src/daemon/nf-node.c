@@ -6,8 +6,8 @@
 #include "nestfarm/nf-names.h"
 #include "nf-node.h"
 
-/* NfNode: one node as the daemon reports it: state, domain UUID, overlay,
- * console log, MACs and memory. */
+/* NfNode: one node as the daemon reports it: state, whether its domain is
+ * active, domain UUID, overlay, console log, MACs and memory. */
 
 struct _NfNode {
 	GObject parent_instance;
@@ -15,6 +15,7 @@ struct _NfNode {
 	gchar *pool;
 	guint index;
 	NfNodeState state;
+	gboolean domain_active; /* running or paused, as libvirt says */
 	gchar *domain_uuid;
 	gchar *overlay;
 	gchar *console_log;
@@ -28,6 +29,7 @@ enum {
 	PROP_POOL,
 	PROP_INDEX,
 	PROP_STATE,
+	PROP_DOMAIN_ACTIVE,
 	PROP_DOMAIN_UUID,
 	PROP_OVERLAY,
 	PROP_CONSOLE_LOG,
@@ -56,6 +58,9 @@ nf_node_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec 
 		break;
 	case PROP_STATE:
 		g_value_set_string (value, nf_node_state_to_string (self->state));
+		break;
+	case PROP_DOMAIN_ACTIVE:
+		g_value_set_boolean (value, self->domain_active);
 		break;
 	case PROP_DOMAIN_UUID:
 		g_value_set_string (value, self->domain_uuid);
@@ -108,6 +113,7 @@ nf_node_class_init (NfNodeClass *klass)
 						 NULL,
 						 nf_node_state_to_string (NF_NODE_STATE_CREATING),
 						 ro);
+	props[PROP_DOMAIN_ACTIVE] = g_param_spec_boolean ("domain-active", NULL, NULL, FALSE, ro);
 	props[PROP_DOMAIN_UUID] = g_param_spec_string ("domain-uuid", NULL, NULL, "", ro);
 	props[PROP_OVERLAY] = g_param_spec_string ("overlay", NULL, NULL, "", ro);
 	props[PROP_CONSOLE_LOG] = g_param_spec_string ("console-log", NULL, NULL, "", ro);
@@ -187,6 +193,24 @@ nf_node_set_state (NfNode *self, NfNodeState state)
 		return;
 	self->state = state;
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
+}
+
+gboolean
+nf_node_get_domain_active (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), FALSE);
+	return self->domain_active;
+}
+
+void
+nf_node_set_domain_active (NfNode *self, gboolean active)
+{
+	g_return_if_fail (NF_IS_NODE (self));
+	active = !!active;
+	if (self->domain_active == active)
+		return;
+	self->domain_active = active;
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DOMAIN_ACTIVE]);
 }
 
 const gchar *
@@ -274,6 +298,6 @@ gboolean
 nf_node_holds_memory (NfNode *self)
 {
 	g_return_val_if_fail (NF_IS_NODE (self), FALSE);
-	return self->state == NF_NODE_STATE_RUNNING || self->state == NF_NODE_STATE_PAUSED ||
-	       self->state == NF_NODE_STATE_CREATING;
+	/* Creating: admitted, and its domain may start any moment. */
+	return self->domain_active || self->state == NF_NODE_STATE_CREATING;
 }
