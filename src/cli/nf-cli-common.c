@@ -131,13 +131,13 @@ nf_cli_check_bridge (const NfCliVerb *verb, const gchar *bridge, NfExit *exit_co
 {
 	gsize len = strlen (bridge);
 
-	if (len == 0 || len > NF_CLI_BRIDGE_MAX || strspn (bridge, NF_CLI_BRIDGE_CHARS) != len) {
+	if (len == 0 || len > NF_BRIDGE_NAME_MAX || strspn (bridge, NF_BRIDGE_NAME_CHARS) != len) {
 		*exit_code =
 			nf_cli_usage_error (verb,
 					    "--bridge '%s' is not a bridge name: use 1 to %d characters of A-Z, "
 					    "a-z, 0-9, '_', '.' and '-'",
 					    bridge,
-					    NF_CLI_BRIDGE_MAX);
+					    NF_BRIDGE_NAME_MAX);
 		return FALSE;
 	}
 	return TRUE;

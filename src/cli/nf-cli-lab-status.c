@@ -262,7 +262,7 @@ nf_cli_lab_stop (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	if (code != NF_EXIT_OK)
 		return code;
 	if (timeout_text != NULL &&
-	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_CLI_TIMEOUT_MAX, &timeout, &code))
+	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_SHUTDOWN_TIMEOUT_MAX, &timeout, &code))
 		return code;
 	lab = nf_cli_lab_load (argv[1], &code);
 	if (lab == NULL)

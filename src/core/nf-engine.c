@@ -12,6 +12,7 @@
 #include "nestfarm/nf-engine.h"
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-failpoint.h"
+#include "nestfarm/nf-limits.h"
 #include "nestfarm/nf-names.h"
 #include "nestfarm/nf-ovs.h"
 #include "nestfarm/nf-storage.h"
@@ -373,7 +374,7 @@ nf_engine_complete_spec (NfEngine *self, NfNodeSpec *spec, GError **error)
 		return FALSE;
 	}
 	if (spec->profile == NULL)
-		spec->profile = g_strdup ("kvm-compute");
+		spec->profile = g_strdup (NF_DEFAULT_PROFILE);
 	profile = nf_engine_get_profile (self, spec->profile, error);
 	if (profile == NULL)
 		return FALSE;
