@@ -780,11 +780,14 @@ nf_test_object_exists (NfTestDaemon *d, const gchar *path)
 	return entry != NULL;
 }
 
-guint
-nf_test_domains_named (const gchar *prefix)
+static guint
+count_domains (const gchar *prefix, gboolean inactive_too)
 {
+	/* without --all, virsh lists the active ones (running or paused) */
 	g_autofree gchar *out =
-		nf_test_run ("virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name", NULL);
+		inactive_too
+			? nf_test_run ("virsh", "-q", "-c", "qemu:///system", "list", "--name", "--all", NULL)
+			: nf_test_run ("virsh", "-q", "-c", "qemu:///system", "list", "--name", NULL);
 	g_auto (GStrv) lines = NULL;
 	guint n = 0;
 
@@ -795,6 +798,18 @@ nf_test_domains_named (const gchar *prefix)
 			n++;
 	}
 	return n;
+}
+
+guint
+nf_test_domains_named (const gchar *prefix)
+{
+	return count_domains (prefix, TRUE);
+}
+
+guint
+nf_test_active_domains_named (const gchar *prefix)
+{
+	return count_domains (prefix, FALSE);
 }
 
 static gchar *

@@ -104,6 +104,8 @@ void nf_test_wait_prop (NfTestDaemon *d,
 gboolean nf_test_object_exists (NfTestDaemon *d, const gchar *path);
 /* How many libvirt domains have names starting with @prefix. */
 guint nf_test_domains_named (const gchar *prefix);
+/* How many of those libvirt runs (or has paused). */
+guint nf_test_active_domains_named (const gchar *prefix);
 /* The invariant after any fault: every node the daemon reports for @pool
  * exists in libvirt, every domain named @pool-* but @foreign ones (not
  * nestfarm's) is reported, every overlay nestfarm made in the storage

@@ -181,6 +181,43 @@ test_reset (void)
 	nf_test_wait_for_log_count (log, "NESTFARM-READY hostname=" POOL "-1", 3, 120);
 }
 
+static guint64
+memory_committed (void)
+{
+	g_autoptr (GVariant) committed = nf_test_get_property (daemon_, ROOT, MANAGER, "MemoryCommittedMiB");
+
+	return g_variant_get_uint64 (committed);
+}
+
+/* While a delete shuts its nodes down, each node counts in
+ * MemoryCommittedMiB until libvirt has it off (its memory is not free
+ * before: admission must not promise it), and nothing counts after. */
+static void
+watch_memory_during (GVariant *reply)
+{
+	g_autofree gchar *job = nf_test_reply_job (reply);
+	gint64 deadline = g_get_monotonic_time () + 300 * G_USEC_PER_SEC;
+	guint samples = 0, with_running = 0;
+
+	for (;;) {
+		/* committed first: a domain libvirt still runs after it was
+		 * read ran then too */
+		guint64 committed = memory_committed ();
+		guint running = nf_test_active_domains_named (POOL "-");
+		g_autofree gchar *state =
+			nf_test_prop_string (daemon_, job, "org.nestfarm.Farm1.Job", "State");
+
+		g_assert_cmpuint (committed, >=, (guint64) running * 256);
+		samples++;
+		with_running += running > 0;
+		if (g_strcmp0 (state, "running") != 0)
+			break;
+		g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+		g_usleep (100 * 1000);
+	}
+	g_test_message ("delete: %u samples, %u with nodes still running", samples, with_running);
+}
+
 static void
 test_delete (void)
 {
@@ -190,7 +227,9 @@ test_delete (void)
 	g_autoptr (GVariant) gone = NULL;
 	g_autofree gchar *ports = NULL;
 
+	watch_memory_during (reply);
 	nf_test_job_succeeds (daemon_, reply, 300);
+	g_assert_cmpuint (memory_committed (), ==, 0);
 	gone = nf_test_call (daemon_, POOL_PATH, POOL_IFACE, "Start", NULL, &error);
 	g_assert_null (gone);
 	g_assert_cmpuint (nf_test_domains_named (POOL "-"), ==, 0);

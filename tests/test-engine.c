@@ -153,7 +153,7 @@ test_make_two_nodes (void)
 
 		g_assert_no_error (error);
 		g_assert_nonnull (info);
-		g_assert_cmpint (info->state, ==, NF_NODE_STATE_RUNNING);
+		g_assert_cmpint (info->state, ==, NF_DOMAIN_STATE_RUNNING);
 		g_assert_cmpstr (info->spec->pool, ==, POOL);
 		g_assert_cmpuint (info->spec->index, ==, i);
 		assert_node_xml (info);
@@ -213,7 +213,7 @@ test_stop_graceful (void)
 	g_assert_false (forced);
 	info = nf_engine_get_node (fx.engine, POOL "-1", &error);
 	g_assert_no_error (error);
-	g_assert_cmpint (info->state, ==, NF_NODE_STATE_STOPPED);
+	g_assert_cmpint (info->state, ==, NF_DOMAIN_STATE_STOPPED);
 	/* The guest saw the ACPI power button and powered itself off. */
 	nf_test_wait_for_log_line (info->spec->console_log, "NESTFARM-POWEROFF", 5);
 	/* Stopping a stopped node is done already. */
@@ -239,7 +239,7 @@ test_remake_keeps_macs (void)
 	g_assert_no_error (error);
 	g_assert_cmpstr (after->macs[0], ==, before->macs[0]);
 	g_assert_cmpstr (after->spec->overlay, ==, before->spec->overlay);
-	g_assert_cmpint (after->state, ==, NF_NODE_STATE_STOPPED);
+	g_assert_cmpint (after->state, ==, NF_DOMAIN_STATE_STOPPED);
 }
 
 static void
@@ -264,7 +264,7 @@ test_reset (void)
 	g_assert_no_error (error);
 	after = nf_engine_get_node (fx.engine, POOL "-2", &error);
 	g_assert_no_error (error);
-	g_assert_cmpint (after->state, ==, NF_NODE_STATE_RUNNING);
+	g_assert_cmpint (after->state, ==, NF_DOMAIN_STATE_RUNNING);
 	g_assert_cmpstr (after->macs[0], ==, info->macs[0]);
 	g_assert_cmpstr (after->uuid, ==, info->uuid);
 	g_assert_cmpstr (after->spec->overlay, ==, info->spec->overlay);

@@ -67,7 +67,7 @@ test_round_trip (void)
 	g_autoptr (GPtrArray) pools_back = NULL;
 	g_autoptr (GPtrArray) intents_back = NULL;
 	g_autoptr (GError) error = NULL;
-	NfIntent *intent = nf_intent_new (7, "scale-up", "contrail");
+	NfIntent *intent = nf_intent_new (7, NF_INTENT_KIND_SCALE_UP, "contrail");
 	const guint indexes[] = {5, 6};
 	NfPoolSpec *back;
 	NfIntent *intent_back;
@@ -94,7 +94,7 @@ test_round_trip (void)
 	g_assert_cmpuint (intents_back->len, ==, 1);
 	intent_back = g_ptr_array_index (intents_back, 0);
 	g_assert_cmpuint (intent_back->job, ==, 7);
-	g_assert_cmpstr (intent_back->kind, ==, "scale-up");
+	g_assert_cmpint (intent_back->kind, ==, NF_INTENT_KIND_SCALE_UP);
 	g_assert_cmpuint (intent_back->indexes->len, ==, 2);
 	g_assert_cmpuint (g_array_index (intent_back->indexes, guint, 1), ==, 6);
 	g_unlink (nf_store_get_path (store));
@@ -125,6 +125,61 @@ test_broken_file (void)
 		g_assert_nonnull (strstr (error->message, nf_store_get_path (store)));
 		g_clear_error (&error);
 	}
+	g_unlink (nf_store_get_path (store));
+	g_rmdir (dir);
+}
+
+/* Operations as pools.json has always named their kinds still load (the
+ * kinds are an enum now, the file is not); one of a kind this daemon does
+ * not know is left alone, and the rest of the file loads. */
+static void
+test_intent_kinds (void)
+{
+	g_autofree gchar *dir = scratch_dir ();
+	g_autoptr (NfStore) store = nf_store_new (dir);
+	g_autoptr (GPtrArray) pools = NULL;
+	g_autoptr (GPtrArray) intents = NULL;
+	g_autoptr (GPtrArray) pools_again = NULL;
+	g_autoptr (GPtrArray) again = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *text = NULL;
+	guint next_job = 0;
+	const gchar *file = "{\"version\": 1, \"next-job\": 9, \"pools\": [], \"operations\": ["
+			    "{\"job\": 1, \"kind\": \"create\", \"pool\": \"a\", \"nodes\": [1, 2]},"
+			    "{\"job\": 2, \"kind\": \"scale-up\", \"pool\": \"b\", \"nodes\": [3]},"
+			    "{\"job\": 3, \"kind\": \"scale-down\", \"pool\": \"c\", \"nodes\": [2]},"
+			    "{\"job\": 4, \"kind\": \"delete\", \"pool\": \"d\", \"nodes\": []},"
+			    "{\"job\": 5, \"kind\": \"migrate\", \"pool\": \"e\", \"nodes\": [1]},"
+			    "{\"job\": 6, \"kind\": \"reset\", \"pool\": \"f\", \"nodes\": [1]}]}";
+	const NfIntentKind kinds[] = {
+		NF_INTENT_KIND_CREATE,
+		NF_INTENT_KIND_SCALE_UP,
+		NF_INTENT_KIND_SCALE_DOWN,
+		NF_INTENT_KIND_DELETE,
+		NF_INTENT_KIND_RESET,
+	};
+
+	g_assert_true (g_file_set_contents (nf_store_get_path (store), file, -1, NULL));
+	g_test_expect_message ("nf-store", G_LOG_LEVEL_WARNING, "*unknown kind 'migrate'*");
+	g_assert_true (nf_store_load (store, &pools, &intents, &next_job, &error));
+	g_test_assert_expected_messages ();
+	g_assert_no_error (error);
+	g_assert_cmpuint (intents->len, ==, G_N_ELEMENTS (kinds));
+	for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+		g_assert_cmpint (((NfIntent *) g_ptr_array_index (intents, i))->kind, ==, kinds[i]);
+
+	/* Written back with the same names. */
+	g_assert_true (nf_store_save (store, pools, intents, next_job, &error));
+	g_assert_no_error (error);
+	g_assert_true (g_file_get_contents (nf_store_get_path (store), &text, NULL, NULL));
+	for (guint i = 0; i < G_N_ELEMENTS (kinds); i++) {
+		g_autofree gchar *member =
+			g_strdup_printf ("\"kind\" : \"%s\"", nf_intent_kind_to_string (kinds[i]));
+
+		g_assert_nonnull (strstr (text, member));
+	}
+	g_assert_true (nf_store_load (store, &pools_again, &again, &next_job, &error));
+	g_assert_cmpuint (again->len, ==, G_N_ELEMENTS (kinds));
 	g_unlink (nf_store_get_path (store));
 	g_rmdir (dir);
 }
@@ -172,6 +227,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/store/missing-is-empty", test_missing_is_empty);
 	g_test_add_func ("/store/round-trip", test_round_trip);
 	g_test_add_func ("/store/broken-file", test_broken_file);
+	g_test_add_func ("/store/intent-kinds", test_intent_kinds);
 	g_test_add_func ("/store/save-replaces-whole", test_save_replaces_whole);
 	return g_test_run ();
 }

@@ -32,27 +32,29 @@ NfEngineConfig *nf_engine_config_new (void);
 void nf_engine_config_free (NfEngineConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfEngineConfig, nf_engine_config_free)
 
-/* A nestfarm node as libvirt has it. */
+/* A node's domain as libvirt has it (the model's NfNodeState adds what
+ * nestfarm is doing to it: creating, deleting, failed). */
 typedef enum {
-	NF_NODE_STATE_RUNNING,
-	NF_NODE_STATE_STOPPED,
-	NF_NODE_STATE_PAUSED,
-	NF_NODE_STATE_CRASHED,
-	NF_NODE_STATE_OTHER,
-} NfNodeState;
+	NF_DOMAIN_STATE_RUNNING,
+	NF_DOMAIN_STATE_STOPPED,
+	NF_DOMAIN_STATE_PAUSED,
+	NF_DOMAIN_STATE_CRASHED,
+	NF_DOMAIN_STATE_OTHER,
+} NfDomainState;
 
 typedef struct {
 	NfNodeSpec *spec; /* from the domain's metadata, overlay from its disk */
 	gchar *name;
 	gchar *uuid;
-	NfNodeState state;
+	NfDomainState state;
 	gchar **macs; /* in NIC order */
 } NfNodeInfo;
 
 void nf_node_info_free (NfNodeInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfNodeInfo, nf_node_info_free)
-const gchar *nf_node_state_to_string (NfNodeState state);
-NfNodeState nf_node_state_from_libvirt (gint state);
+NfDomainState nf_domain_state_from_libvirt (gint state);
+/* Running or paused: its QEMU process is there and holds its memory. */
+gboolean nf_domain_state_is_active (NfDomainState state);
 
 /* Steps of making and removing a node, for progress reports and for the
  * fail points the reliability tests inject. */

@@ -4,6 +4,8 @@
 #include <glib.h>
 #include <libvirt/libvirt.h>
 
+#include "nestfarm/nf-states.h"
+
 G_BEGIN_DECLS
 
 /* The host probe: can this machine run nested guests (nested KVM, or QEMU
@@ -20,12 +22,6 @@ typedef enum {
 	NF_ACCEL_KVM,      /* nested KVM: domain type kvm, host-passthrough */
 	NF_ACCEL_EMULATED, /* QEMU TCG: domain type qemu, a named model + svm */
 } NfAccel;
-
-typedef enum {
-	NF_CHECK_PASS,
-	NF_CHECK_WARN,
-	NF_CHECK_FAIL,
-} NfCheckStatus;
 
 /* One line of `nestfarmctl host check`. */
 typedef struct {
@@ -65,7 +61,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfHostInfo, nf_host_info_free)
 
 const gchar *nf_accel_to_string (NfAccel accel);
 gboolean nf_accel_from_string (const gchar *text, NfAccel *accel, GError **error);
-const gchar *nf_check_status_to_string (NfCheckStatus status);
 
 /* The check with @id ("dev-kvm", ...), or NULL. */
 const NfHostCheck *nf_host_info_get_check (const NfHostInfo *info, const gchar *id);

@@ -3,14 +3,12 @@
 
 #include <glib.h>
 
+#include "nestfarm/nf-limits.h"
+
 G_BEGIN_DECLS
 
 /* Pool and node names as the contract accepts them, node names built from a
  * pool and an index, and names escaped into D-Bus object path components. */
-
-/* Limits from the interface contract. */
-#define NF_POOL_NAME_MAX  32
-#define NF_NODE_INDEX_MAX 9999
 
 gboolean nf_pool_name_validate (const gchar *name, GError **error);
 gchar *nf_node_name_build (const gchar *pool, guint index);

@@ -4,6 +4,7 @@
 #include <glib-object.h>
 
 #include "nestfarm/nf-host.h"
+#include "nestfarm/nf-limits.h"
 #include "nestfarm/nf-vlan.h"
 
 G_BEGIN_DECLS
@@ -16,13 +17,6 @@ G_BEGIN_DECLS
 #define NF_METADATA_PREFIX "nestfarm"
 /* The XML namespace of the profile parts of a template (never rendered). */
 #define NF_PROFILE_NS "http://nestfarm.org/xmlns/profile/1"
-
-/* What a node may ask for (CreatePool options, lab files, profiles). */
-#define NF_NODE_VCPUS_MAX      256
-#define NF_NODE_MEMORY_MIB_MIN 128
-#define NF_NODE_MEMORY_MIB_MAX (4u * 1024 * 1024)
-#define NF_NODE_DISK_GIB_MAX   65536
-#define NF_PROFILE_NAME_MAX    64
 
 /* Everything that makes one node: the pool's spec plus the node's place. */
 typedef struct {

@@ -131,13 +131,13 @@ nf_cli_check_bridge (const NfCliVerb *verb, const gchar *bridge, NfExit *exit_co
 {
 	gsize len = strlen (bridge);
 
-	if (len == 0 || len > NF_CLI_BRIDGE_MAX || strspn (bridge, NF_CLI_BRIDGE_CHARS) != len) {
+	if (len == 0 || len > NF_BRIDGE_NAME_MAX || strspn (bridge, NF_BRIDGE_NAME_CHARS) != len) {
 		*exit_code =
 			nf_cli_usage_error (verb,
 					    "--bridge '%s' is not a bridge name: use 1 to %d characters of A-Z, "
 					    "a-z, 0-9, '_', '.' and '-'",
 					    bridge,
-					    NF_CLI_BRIDGE_MAX);
+					    NF_BRIDGE_NAME_MAX);
 		return FALSE;
 	}
 	return TRUE;
@@ -439,6 +439,22 @@ nf_cli_list_nodes (NfCli *cli, NfDBusPool *pool)
 	}
 	g_ptr_array_sort (nodes, compare_nodes);
 	return nodes;
+}
+
+gboolean
+nf_cli_pool_in_state (NfDBusPool *pool, NfPoolState state)
+{
+	NfPoolState now;
+
+	return nf_pool_state_from_string (nf_dbus_pool_get_state (pool), &now) && now == state;
+}
+
+gboolean
+nf_cli_node_in_state (NfDBusNode *node, NfNodeState state)
+{
+	NfNodeState now;
+
+	return nf_node_state_from_string (nf_dbus_node_get_state (node), &now) && now == state;
 }
 
 guint

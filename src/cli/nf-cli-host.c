@@ -98,7 +98,7 @@ print_human (NfCli *cli, GVariant *report, GVariant *checks)
 						    lookup_uint64 (report, "memory-available-mib"),
 						    nf_dbus_manager_get_memory_committed_mib (cli->manager));
 	const gchar *uri = nf_dbus_manager_get_libvirt_uri (cli->manager);
-	guint counts[3] = {0, 0, 0};
+	guint counts[NF_CHECK_LAST] = {0};
 	g_autofree gchar *summary = NULL;
 
 	nf_cli_print_wrapped ("Accelerator:  ", "              ", accel_line);
@@ -109,29 +109,26 @@ print_human (NfCli *cli, GVariant *report, GVariant *checks)
 	printf ("\n");
 	for (gsize i = 0; i < g_variant_n_children (checks); i++) {
 		g_autoptr (GVariant) check = g_variant_get_child_value (checks, i);
-		const gchar *status = lookup_string (check, "status");
+		NfCheckStatus status = NF_CHECK_FAIL;
 		const gchar *fix = lookup_string (check, "fix");
 		g_autofree gchar *first = g_strdup_printf ("[%s] ", text_of (check, "status"));
 		g_autofree gchar *line =
 			g_strdup_printf ("%s: %s", text_of (check, "id"), text_of (check, "detail"));
 
+		/* a status this nestfarmctl does not know counts as failed */
+		nf_check_status_from_string (lookup_string (check, "status"), &status);
 		nf_cli_print_wrapped (first, "       ", line);
-		if (fix != NULL && g_strcmp0 (status, "pass") != 0) {
+		if (fix != NULL && status != NF_CHECK_PASS) {
 			g_autofree gchar *fix_line = g_strdup_printf ("fix: %s", fix);
 
 			nf_cli_print_wrapped ("       ", "            ", fix_line);
 		}
-		if (g_strcmp0 (status, "pass") == 0)
-			counts[0]++;
-		else if (g_strcmp0 (status, "warn") == 0)
-			counts[1]++;
-		else
-			counts[2]++;
+		counts[status]++;
 	}
 	summary = g_strdup_printf ("%u passed, %u warnings, %u failed: nodes run %s.",
-				   counts[0],
-				   counts[1],
-				   counts[2],
+				   counts[NF_CHECK_PASS],
+				   counts[NF_CHECK_WARN],
+				   counts[NF_CHECK_FAIL],
 				   g_strcmp0 (accelerator, "kvm") == 0 ? "with nested KVM"
 								       : "emulated (QEMU TCG, slowly)");
 	printf ("\n");

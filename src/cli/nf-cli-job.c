@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nestfarm/nf-states.h"
 #include "nf-cli.h"
 
 /* Following a job to its end: its properties and Completed signal drive a
@@ -88,10 +89,25 @@ draw_bar (Follow *f)
 	f->drawn = TRUE;
 }
 
+/* The job's State, FALSE while it has none (gone, or not yet read); a state
+ * this nestfarmctl does not know counts as failed. */
+static gboolean
+job_state (Follow *f, NfJobState *state)
+{
+	const gchar *name = nf_dbus_job_get_state (f->job);
+
+	if (name == NULL)
+		return FALSE;
+	if (!nf_job_state_from_string (name, state))
+		*state = NF_JOB_STATE_FAILED;
+	return TRUE;
+}
+
 static void
 show_step (Follow *f)
 {
 	const gchar *step = nf_dbus_job_get_step (f->job);
+	NfJobState state;
 
 	if (f->bar) {
 		draw_bar (f);
@@ -100,7 +116,7 @@ show_step (Follow *f)
 	if (!f->plain || step == NULL || step[0] == '\0' || g_strcmp0 (step, f->last_step) == 0)
 		return;
 	/* the last step is the job's summary: check_done prints it */
-	if (g_strcmp0 (nf_dbus_job_get_state (f->job), "running") != 0)
+	if (!job_state (f, &state) || state != NF_JOB_STATE_RUNNING)
 		return;
 	g_free (f->last_step);
 	f->last_step = g_strdup (step);
@@ -127,16 +143,16 @@ end (Follow *f, NfExit code)
 static void
 check_done (Follow *f)
 {
-	const gchar *state = nf_dbus_job_get_state (f->job);
+	NfJobState state;
 	const gchar *error = nf_dbus_job_get_error (f->job);
 	g_autofree gchar *time = NULL;
 
-	if (f->ended || state == NULL || g_str_equal (state, "running"))
+	if (f->ended || !job_state (f, &state) || state == NF_JOB_STATE_RUNNING)
 		return;
 	time = elapsed (f);
 	if (error == NULL || error[0] == '\0')
 		error = f->message;
-	if (g_str_equal (state, "succeeded")) {
+	if (state == NF_JOB_STATE_SUCCEEDED) {
 		const gchar *step = nf_dbus_job_get_step (f->job);
 
 		end (f, NF_EXIT_OK);
@@ -150,7 +166,7 @@ check_done (Follow *f)
 		return;
 	}
 	end (f, NF_EXIT_FAILED);
-	if (g_str_equal (state, "cancelled"))
+	if (state == NF_JOB_STATE_CANCELLED)
 		fprintf (stderr,
 			 "nestfarmctl: %s was cancelled after %s%s%s\n",
 			 f->label,

@@ -214,7 +214,7 @@ read_values (LabFile *lf, NfLabPool *pool)
 	if (line_of (lf, "Count") == 0)
 		complain (lf, pool->line, "[Pool] has no Count; Name and Count are required");
 	else
-		get_uint (lf, "Count", 1, NF_CLI_COUNT_MAX, &pool->count);
+		get_uint (lf, "Count", 1, NF_POOL_COUNT_MAX, &pool->count);
 
 	pool->profile = get_value (lf, "Profile");
 	if (pool->profile != NULL && !nf_pool_name_validate (pool->profile, NULL))
@@ -226,18 +226,18 @@ read_values (LabFile *lf, NfLabPool *pool)
 			  line_of (lf, "Image"),
 			  "Image '%s' must be an absolute path or a volume name",
 			  pool->image);
-	get_uint (lf, "VCPUs", 1, NF_CLI_VCPUS_MAX, &pool->vcpus);
-	get_uint (lf, "MemoryMiB", NF_CLI_MEMORY_MIN, NF_CLI_MEMORY_MAX, &pool->memory_mib);
-	get_uint (lf, "DiskGiB", 1, NF_CLI_DISK_MAX, &pool->disk_gib);
+	get_uint (lf, "VCPUs", 1, NF_NODE_VCPUS_MAX, &pool->vcpus);
+	get_uint (lf, "MemoryMiB", NF_NODE_MEMORY_MIB_MIN, NF_NODE_MEMORY_MIB_MAX, &pool->memory_mib);
+	get_uint (lf, "DiskGiB", 1, NF_NODE_DISK_GIB_MAX, &pool->disk_gib);
 	pool->trunk_bridge = get_value (lf, "TrunkBridge");
 	if (pool->trunk_bridge != NULL &&
-	    (pool->trunk_bridge[0] == '\0' || strlen (pool->trunk_bridge) > NF_CLI_BRIDGE_MAX ||
-	     strspn (pool->trunk_bridge, NF_CLI_BRIDGE_CHARS) != strlen (pool->trunk_bridge)))
+	    (pool->trunk_bridge[0] == '\0' || strlen (pool->trunk_bridge) > NF_BRIDGE_NAME_MAX ||
+	     strspn (pool->trunk_bridge, NF_BRIDGE_NAME_CHARS) != strlen (pool->trunk_bridge)))
 		complain (lf,
 			  line_of (lf, "TrunkBridge"),
 			  "TrunkBridge '%s' is not a bridge name: use 1 to %d characters of A-Z, a-z, 0-9, '_', '.' and '-'",
 			  pool->trunk_bridge,
-			  NF_CLI_BRIDGE_MAX);
+			  NF_BRIDGE_NAME_MAX);
 	vlans = get_value (lf, "VLANs");
 	if (vlans != NULL) {
 		g_autoptr (NfVlanSet) set = nf_vlan_set_parse (vlans, &error);

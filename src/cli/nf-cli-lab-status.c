@@ -12,12 +12,33 @@
  * they are. nestfarmctl lab stop FILE|DIR: shuts down every pool the
  * files name (nestfarm-lab.service stops the lab with it). */
 
+/* How a pool stands against the files; its JSON "status" is its name. */
+typedef enum {
+	ROW_MATCHES,
+	ROW_UNNAMED,
+	ROW_MISSING,
+	ROW_COUNT_DIFFERS,
+	ROW_DIFFERS,
+	ROW_STOPPED,
+	ROW_LAST
+} RowStatus;
+
+static const gchar *const row_statuses[] = {
+	[ROW_MATCHES] = "matches",
+	[ROW_UNNAMED] = "unnamed",
+	[ROW_MISSING] = "missing",
+	[ROW_COUNT_DIFFERS] = "count-differs",
+	[ROW_DIFFERS] = "differs",
+	[ROW_STOPPED] = "stopped",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (row_statuses) == ROW_LAST);
+
 typedef struct {
 	const gchar *name;
 	const NfLabPool *lab; /* NULL: no file names the pool */
 	NfDBusPool *pool;     /* NULL: the pool does not exist */
 	GPtrArray *differences;
-	const gchar *status;
+	RowStatus status;
 } Row;
 
 static void
@@ -31,23 +52,23 @@ static void
 compare (NfCli *cli, Row *row)
 {
 	if (row->lab == NULL) {
-		row->status = "unnamed";
+		row->status = ROW_UNNAMED;
 		return;
 	}
 	row->pool = nf_cli_lookup_pool (cli, row->lab->name, NULL);
 	if (row->pool == NULL) {
-		row->status = "missing";
+		row->status = ROW_MISSING;
 		return;
 	}
 	row->differences = nf_cli_lab_differences (row->lab, row->pool);
 	if (nf_dbus_pool_get_count (row->pool) != row->lab->count)
-		row->status = "count-differs";
+		row->status = ROW_COUNT_DIFFERS;
 	else if (row->differences->len > 0)
-		row->status = "differs";
+		row->status = ROW_DIFFERS;
 	else if (nf_cli_lab_nodes_to_start (cli, row->lab, row->pool) > 0)
-		row->status = "stopped";
+		row->status = ROW_STOPPED;
 	else
-		row->status = "matches";
+		row->status = ROW_MATCHES;
 }
 
 static JsonNode *
@@ -84,7 +105,7 @@ row_to_json (Row *row)
 	else
 		json_builder_add_null_value (builder);
 	json_builder_set_member_name (builder, "status");
-	json_builder_add_string_value (builder, row->status);
+	json_builder_add_string_value (builder, row_statuses[row->status]);
 	json_builder_set_member_name (builder, "differences");
 	json_builder_begin_array (builder);
 	for (guint i = 0; row->differences != NULL && i < row->differences->len; i++)
@@ -97,19 +118,23 @@ row_to_json (Row *row)
 static const gchar *
 status_text (Row *row, gchar **owned)
 {
-	if (g_str_equal (row->status, "missing"))
+	switch (row->status) {
+	case ROW_MISSING:
 		return "missing: lab apply creates it";
-	if (g_str_equal (row->status, "unnamed"))
+	case ROW_UNNAMED:
 		return "no file names it";
-	if (g_str_equal (row->status, "count-differs")) {
+	case ROW_COUNT_DIFFERS:
 		*owned = g_strdup_printf ("lab apply scales it to %u", row->lab->count);
 		return *owned;
-	}
-	if (g_str_equal (row->status, "differs"))
+	case ROW_DIFFERS:
 		return "differs (below)";
-	if (g_str_equal (row->status, "stopped"))
+	case ROW_STOPPED:
 		return "stopped: lab apply starts it";
-	return "matches";
+	case ROW_MATCHES:
+	case ROW_LAST:
+	default:
+		return "matches";
+	}
 }
 
 NfExit
@@ -237,7 +262,7 @@ nf_cli_lab_stop (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	if (code != NF_EXIT_OK)
 		return code;
 	if (timeout_text != NULL &&
-	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_CLI_TIMEOUT_MAX, &timeout, &code))
+	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_SHUTDOWN_TIMEOUT_MAX, &timeout, &code))
 		return code;
 	lab = nf_cli_lab_load (argv[1], &code);
 	if (lab == NULL)
@@ -253,7 +278,7 @@ nf_cli_lab_stop (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		g_autoptr (GError) error = NULL;
 		g_autofree gchar *job_path = NULL;
 
-		if (pool == NULL || g_strcmp0 (nf_dbus_pool_get_state (pool), "stopped") == 0) {
+		if (pool == NULL || nf_cli_pool_in_state (pool, NF_POOL_STATE_STOPPED)) {
 			if (!cli->quiet)
 				printf ("%s: pool %s %s\n",
 					one->file,

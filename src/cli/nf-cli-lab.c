@@ -68,7 +68,12 @@ nf_cli_lab_differences (const NfLabPool *lab, NfDBusPool *pool)
 }
 
 /* The pool states in which a job of the pool's own is under way. */
-static const gchar *const busy_states[] = {"creating", "scaling", "stopping", "deleting", NULL};
+static const NfPoolState busy_states[] = {
+	NF_POOL_STATE_CREATING,
+	NF_POOL_STATE_SCALING,
+	NF_POOL_STATE_STOPPING,
+	NF_POOL_STATE_DELETING,
+};
 
 guint
 nf_cli_lab_nodes_to_start (NfCli *cli, const NfLabPool *lab, NfDBusPool *pool)
@@ -78,11 +83,13 @@ nf_cli_lab_nodes_to_start (NfCli *cli, const NfLabPool *lab, NfDBusPool *pool)
 
 	if (lab->start_set && !lab->start)
 		return 0;
-	if (g_strv_contains (busy_states, nf_dbus_pool_get_state (pool)))
-		return 0;
+	for (guint i = 0; i < G_N_ELEMENTS (busy_states); i++) {
+		if (nf_cli_pool_in_state (pool, busy_states[i]))
+			return 0;
+	}
 	nodes = nf_cli_list_nodes (cli, pool);
 	for (guint i = 0; i < nodes->len; i++) {
-		if (g_strcmp0 (nf_dbus_node_get_state (g_ptr_array_index (nodes, i)), "stopped") == 0)
+		if (nf_cli_node_in_state (g_ptr_array_index (nodes, i), NF_NODE_STATE_STOPPED))
 			stopped++;
 	}
 	return stopped;

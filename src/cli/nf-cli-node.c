@@ -132,7 +132,7 @@ node_action (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, NodeAct
 	if (!nf_cli_check_node_name (verb, argv[1], &code))
 		return code;
 	if (timeout_text != NULL &&
-	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_CLI_TIMEOUT_MAX, &timeout, &code))
+	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_SHUTDOWN_TIMEOUT_MAX, &timeout, &code))
 		return code;
 	name = g_strdup (argv[1]);
 	node = find_node (cli, name, &code);

@@ -92,7 +92,7 @@ nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		return code;
 	name = argv[1];
 	if (!nf_cli_check_pool_name (verb, "NAME", name, &code) ||
-	    !nf_cli_parse_uint (verb, "COUNT", argv[2], 1, NF_CLI_COUNT_MAX, &count, &code))
+	    !nf_cli_parse_uint (verb, "COUNT", argv[2], 1, NF_POOL_COUNT_MAX, &count, &code))
 		return code;
 	if (profile != NULL) {
 		if (!nf_cli_check_pool_name (verb, "--profile", profile, &code))
@@ -107,7 +107,7 @@ nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		g_variant_builder_add (&options, "{sv}", "image", g_variant_new_string (absolute));
 	}
 	if (vcpus_text != NULL) {
-		if (!nf_cli_parse_uint (verb, "--vcpus", vcpus_text, 1, NF_CLI_VCPUS_MAX, &value, &code))
+		if (!nf_cli_parse_uint (verb, "--vcpus", vcpus_text, 1, NF_NODE_VCPUS_MAX, &value, &code))
 			return code;
 		g_variant_builder_add (&options, "{sv}", "vcpus", g_variant_new_uint32 (value));
 	}
@@ -115,15 +115,15 @@ nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		if (!nf_cli_parse_uint (verb,
 					"--memory",
 					memory_text,
-					NF_CLI_MEMORY_MIN,
-					NF_CLI_MEMORY_MAX,
+					NF_NODE_MEMORY_MIB_MIN,
+					NF_NODE_MEMORY_MIB_MAX,
 					&value,
 					&code))
 			return code;
 		g_variant_builder_add (&options, "{sv}", "memory-mib", g_variant_new_uint32 (value));
 	}
 	if (disk_text != NULL) {
-		if (!nf_cli_parse_uint (verb, "--disk", disk_text, 1, NF_CLI_DISK_MAX, &value, &code))
+		if (!nf_cli_parse_uint (verb, "--disk", disk_text, 1, NF_NODE_DISK_GIB_MAX, &value, &code))
 			return code;
 		g_variant_builder_add (&options, "{sv}", "disk-gib", g_variant_new_uint32 (value));
 	}
@@ -203,7 +203,7 @@ stop_or_delete (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, gboo
 	if (!nf_cli_check_pool_name (verb, "NAME", argv[1], &code))
 		return code;
 	if (timeout_text != NULL &&
-	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_CLI_TIMEOUT_MAX, &timeout, &code))
+	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_SHUTDOWN_TIMEOUT_MAX, &timeout, &code))
 		return code;
 	add_stop_options (&options, force, timeout);
 	code = nf_cli_connect (cli);
@@ -339,7 +339,7 @@ nf_cli_pool_scale (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	if (code != NF_EXIT_OK)
 		return code;
 	if (!nf_cli_check_pool_name (verb, "NAME", argv[1], &code) ||
-	    !nf_cli_parse_uint (verb, "COUNT", argv[2], 0, NF_CLI_COUNT_MAX, &count, &code))
+	    !nf_cli_parse_uint (verb, "COUNT", argv[2], 0, NF_POOL_COUNT_MAX, &count, &code))
 		return code;
 	code = nf_cli_connect (cli);
 	if (code != NF_EXIT_OK)

@@ -4,6 +4,8 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "nestfarm/nf-limits.h"
+#include "nestfarm/nf-states.h"
 #include "nf-dbus-generated.h"
 
 G_BEGIN_DECLS
@@ -16,16 +18,8 @@ G_BEGIN_DECLS
 /* Human output fits a classic terminal. */
 #define NF_CLI_WIDTH 80
 
-/* The daemon's limits, checked here too so that a bad value is a usage
- * error naming its argument (the daemon checks again). */
-#define NF_CLI_COUNT_MAX    1000
-#define NF_CLI_VCPUS_MAX    256
-#define NF_CLI_MEMORY_MIN   128
-#define NF_CLI_MEMORY_MAX   (4u * 1024 * 1024)
-#define NF_CLI_DISK_MAX     65536
-#define NF_CLI_TIMEOUT_MAX  3600
-#define NF_CLI_BRIDGE_MAX   15
-#define NF_CLI_BRIDGE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+/* The daemon's limits (nf-limits.h) are checked here too, so that a bad
+ * value is a usage error naming its argument (the daemon checks again). */
 
 /* The exit statuses of the contract. */
 typedef enum {
@@ -104,6 +98,10 @@ NfDBusNode *nf_cli_node_at (NfCli *cli, const gchar *path);
 GPtrArray *nf_cli_list_pools (NfCli *cli);
 GPtrArray *nf_cli_list_nodes (NfCli *cli, NfDBusPool *pool);
 guint nf_cli_pool_node_count (NfDBusPool *pool);
+/* Whether the State of @pool or @node is @state (a state this nestfarmctl
+ * does not know is none of them). */
+gboolean nf_cli_pool_in_state (NfDBusPool *pool, NfPoolState state);
+gboolean nf_cli_node_in_state (NfDBusNode *node, NfNodeState state);
 
 /* nf-cli-job.c: follows a job to its end and returns the exit status;
  * @node_count (0: unknown) labels the progress "node k of N". */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nestfarm/nf-config.h"
+#include "nestfarm/nf-limits.h"
 #include "nestfarm/nf-names.h"
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-template.h"
@@ -15,12 +16,15 @@
 /* Reads nestfarmd.conf: every key checked against its documented range, and
  * each refusal one sentence naming the file, line, key and what is accepted. */
 
-/* Linux IFNAMSIZ - 1. */
-#define NF_BRIDGE_NAME_MAX  15
-#define NF_LIBVIRT_NAME_MAX 64
-#define NF_VOLUME_NAME_MAX  255
-#define NF_OVERCOMMIT_MAX   10.0
-#define NF_QUOTE_MAX        80 /* characters of a bad value quoted back */
+#define NF_OVERCOMMIT_MAX 10.0
+#define NF_QUOTE_MAX      80 /* characters of a bad value quoted back */
+
+/* What the name keys accept, in the words of a refusal, from nf-limits.h. */
+#define NF_UP_TO(max)           "1 to " G_STRINGIFY (max) " characters of "
+#define NF_LIBVIRT_NAME_ACCEPTS NF_UP_TO (NF_LIBVIRT_NAME_MAX) "A-Z, a-z, 0-9, '_', '.' and '-'"
+#define NF_BRIDGE_NAME_ACCEPTS  NF_UP_TO (NF_BRIDGE_NAME_MAX) "A-Z, a-z, 0-9, '_', '.' and '-'"
+#define NF_PROFILE_NAME_ACCEPTS NF_UP_TO (NF_PROFILE_NAME_MAX) "a-z, 0-9 and '-'"
+#define NF_POOL_NAME_ACCEPTS    NF_UP_TO (NF_POOL_NAME_MAX) "a-z, 0-9 and '-', starting with a letter"
 
 guint
 nf_config_auto_parallelism (void)
@@ -35,9 +39,9 @@ nf_config_new_defaults (void)
 {
 	NfConfig *config = g_new0 (NfConfig, 1);
 
-	config->libvirt_uri = g_strdup ("qemu:///system");
+	config->libvirt_uri = g_strdup (NF_DEFAULT_LIBVIRT_URI);
 	config->state_dir = g_strdup (NF_STATEDIR);
-	config->default_profile = g_strdup ("kvm-compute");
+	config->default_profile = g_strdup (NF_DEFAULT_PROFILE);
 	config->trunk_bridge = g_strdup ("nftrunk0");
 	config->parallelism = nf_config_auto_parallelism ();
 	config->memory_reserve_mib = 2048;
@@ -288,7 +292,7 @@ set_shutdown_timeout (NfConfig *config, const gchar *value)
 {
 	guint64 number = 0;
 
-	if (!parse_uint (value, 1, 3600, &number))
+	if (!parse_uint (value, 1, NF_SHUTDOWN_TIMEOUT_MAX, &number))
 		return FALSE;
 	config->shutdown_timeout_s = (guint) number;
 	return TRUE;
@@ -344,15 +348,10 @@ typedef struct {
 
 /* In the order systemd/nestfarmd.conf.in documents them. */
 static const NfConfigKey config_keys[] = {
-	{"LibvirtURI", set_libvirt_uri, "a libvirt connection URI such as qemu:///system"},
+	{"LibvirtURI", set_libvirt_uri, "a libvirt connection URI such as " NF_DEFAULT_LIBVIRT_URI},
 	{"StateDirectory", set_state_dir, "an absolute path"},
-	{"Instance",
-	 set_instance,
-	 "nothing for the default, or a name such as lab2: 1 to 32 characters of a-z, 0-9 and '-', "
-	 "starting with a letter"},
-	{"StoragePool",
-	 set_storage_pool,
-	 "a libvirt storage pool name: 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-'"},
+	{"Instance", set_instance, "nothing for the default, or a name such as lab2: " NF_POOL_NAME_ACCEPTS},
+	{"StoragePool", set_storage_pool, "a libvirt storage pool name: " NF_LIBVIRT_NAME_ACCEPTS},
 	{"StorageDirectory", set_storage_dir, "an absolute path"},
 	{"ConsoleLogDirectory", set_console_dir, "an absolute path"},
 	{"TemplateDirectory", set_template_dir, "an absolute path"},
@@ -361,10 +360,8 @@ static const NfConfigKey config_keys[] = {
 	 "an absolute path, a volume name of the storage pool, or nothing for none"},
 	{"DefaultProfile",
 	 set_default_profile,
-	 "a profile name such as kvm-compute: 1 to 64 characters of a-z, 0-9 and '-'"},
-	{"TrunkBridge",
-	 set_trunk_bridge,
-	 "a bridge name: 1 to 15 characters of A-Z, a-z, 0-9, '_', '.' and '-'"},
+	 "a profile name such as " NF_DEFAULT_PROFILE ": " NF_PROFILE_NAME_ACCEPTS},
+	{"TrunkBridge", set_trunk_bridge, "a bridge name: " NF_BRIDGE_NAME_ACCEPTS},
 	{"ManagementNetwork",
 	 set_mgmt_network,
 	 "a libvirt network name such as default, or nothing for no management NIC"},
@@ -372,7 +369,7 @@ static const NfConfigKey config_keys[] = {
 	{"Parallelism", set_parallelism, "1 to 64, or 0 for automatic (two per CPU, at most 16)"},
 	{"MemoryReserveMiB", set_memory_reserve, "0 to 1048576 (MiB)"},
 	{"Overcommit", set_overcommit, "a number above 0 and at most 10, such as 1.5"},
-	{"ShutdownTimeout", set_shutdown_timeout, "1 to 3600 (seconds)"},
+	{"ShutdownTimeout", set_shutdown_timeout, "1 to " G_STRINGIFY (NF_SHUTDOWN_TIMEOUT_MAX) " (seconds)"},
 	{"Datapath", set_datapath, "system or netdev"},
 	{"MacAgingTime", set_mac_aging_time, "1 to 86400 (seconds), or 0 for Open vSwitch's default"},
 	{"MacTableSize", set_mac_table_size, "1 to 1048576 (entries), or 0 for Open vSwitch's default"},

@@ -12,6 +12,7 @@
 #include "nestfarm/nf-engine.h"
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-failpoint.h"
+#include "nestfarm/nf-limits.h"
 #include "nestfarm/nf-names.h"
 #include "nestfarm/nf-ovs.h"
 #include "nestfarm/nf-storage.h"
@@ -120,44 +121,33 @@ nf_node_info_free (NfNodeInfo *info)
 	g_free (info);
 }
 
-const gchar *
-nf_node_state_to_string (NfNodeState state)
-{
-	switch (state) {
-	case NF_NODE_STATE_RUNNING:
-		return "running";
-	case NF_NODE_STATE_STOPPED:
-		return "stopped";
-	case NF_NODE_STATE_PAUSED:
-		return "paused";
-	case NF_NODE_STATE_CRASHED:
-		return "crashed";
-	case NF_NODE_STATE_OTHER:
-	default:
-		return "failed";
-	}
-}
-
-NfNodeState
-nf_node_state_from_libvirt (gint state)
+NfDomainState
+nf_domain_state_from_libvirt (gint state)
 {
 	switch (state) {
 	case VIR_DOMAIN_RUNNING:
 	case VIR_DOMAIN_BLOCKED:
-		return NF_NODE_STATE_RUNNING;
+		return NF_DOMAIN_STATE_RUNNING;
 	case VIR_DOMAIN_PAUSED:
 	case VIR_DOMAIN_PMSUSPENDED:
-		return NF_NODE_STATE_PAUSED;
+		return NF_DOMAIN_STATE_PAUSED;
 	case VIR_DOMAIN_SHUTDOWN:
 		/* still running while the guest powers itself off */
-		return NF_NODE_STATE_RUNNING;
+		return NF_DOMAIN_STATE_RUNNING;
 	case VIR_DOMAIN_SHUTOFF:
-		return NF_NODE_STATE_STOPPED;
+		return NF_DOMAIN_STATE_STOPPED;
 	case VIR_DOMAIN_CRASHED:
-		return NF_NODE_STATE_CRASHED;
+		return NF_DOMAIN_STATE_CRASHED;
 	default:
-		return NF_NODE_STATE_OTHER;
+		return NF_DOMAIN_STATE_OTHER;
 	}
+}
+
+gboolean
+nf_domain_state_is_active (NfDomainState state)
+{
+	/* A crashed domain is gone: the profiles destroy on a crash. */
+	return state == NF_DOMAIN_STATE_RUNNING || state == NF_DOMAIN_STATE_PAUSED;
 }
 
 static void
@@ -384,7 +374,7 @@ nf_engine_complete_spec (NfEngine *self, NfNodeSpec *spec, GError **error)
 		return FALSE;
 	}
 	if (spec->profile == NULL)
-		spec->profile = g_strdup ("kvm-compute");
+		spec->profile = g_strdup (NF_DEFAULT_PROFILE);
 	profile = nf_engine_get_profile (self, spec->profile, error);
 	if (profile == NULL)
 		return FALSE;
@@ -517,7 +507,7 @@ node_info_from_domain (virDomainPtr dom, GError **error)
 		nf_libvirt_set_error (error, "Cannot read the state of %s", info->name);
 		return NULL;
 	}
-	info->state = nf_node_state_from_libvirt (state);
+	info->state = nf_domain_state_from_libvirt (state);
 	return g_steal_pointer (&info);
 }
 

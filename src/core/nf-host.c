@@ -97,21 +97,6 @@ nf_accel_from_string (const gchar *text, NfAccel *accel, GError **error)
 	return FALSE;
 }
 
-const gchar *
-nf_check_status_to_string (NfCheckStatus status)
-{
-	switch (status) {
-	case NF_CHECK_PASS:
-		return "pass";
-	case NF_CHECK_WARN:
-		return "warn";
-	case NF_CHECK_FAIL:
-		return "fail";
-	default:
-		return NULL;
-	}
-}
-
 static NfHostCheck *
 find_check (const NfHostInfo *info, const gchar *id)
 {

@@ -7,13 +7,12 @@
 
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-libvirt.h"
+#include "nestfarm/nf-limits.h"
 #include "nf-libvirt-private.h"
 #include "nf-schema-gate-private.h"
 
 /* libvirt's errors made GErrors, in one function; NfConnection: the connection
  * with keepalive, close callback, reconnection and domain lifecycle signals. */
-
-#define NF_LIBVIRT_DEFAULT_URI "qemu:///system"
 
 /* libvirtd is declared dead after 5 s * (3 + 1) without an answer. */
 #define NF_KEEPALIVE_INTERVAL_S 5
@@ -514,7 +513,7 @@ nf_connection_constructed (GObject *object)
 
 	G_OBJECT_CLASS (nf_connection_parent_class)->constructed (object);
 	if (self->uri == NULL)
-		self->uri = g_strdup (NF_LIBVIRT_DEFAULT_URI);
+		self->uri = g_strdup (NF_DEFAULT_LIBVIRT_URI);
 	self->link = link_new (self->uri, object);
 }
 

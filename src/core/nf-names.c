@@ -23,10 +23,11 @@ nf_pool_name_validate (const gchar *name, GError **error)
 	gsize len;
 
 	if (name == NULL || name[0] == '\0') {
-		g_set_error_literal (error,
-				     NF_ERROR,
-				     NF_ERROR_INVALID_ARGUMENT,
-				     "The pool name is empty; give 1 to 32 characters of a-z, 0-9 and '-'.");
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The pool name is empty; give 1 to %d characters of a-z, 0-9 and '-'.",
+			     NF_POOL_NAME_MAX);
 		return FALSE;
 	}
 	len = strnlen (name, NF_POOL_NAME_MAX + 1);

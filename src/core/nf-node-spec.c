@@ -60,8 +60,6 @@ nf_node_spec_free (NfNodeSpec *spec)
 
 /* Linux's rule for interface names (IFNAMSIZ, no '/', ':' or blanks),
  * narrowed to what libvirt's schema accepts for a bridge. */
-#define NF_BRIDGE_NAME_MAX 15
-
 static gboolean
 bridge_name_is_valid (const gchar *name)
 {

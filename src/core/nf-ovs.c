@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nestfarm/nf-error.h"
+#include "nestfarm/nf-limits.h"
 #include "nestfarm/nf-ovs.h"
 #include "nf-ovs-private.h"
 
@@ -15,8 +16,6 @@
  * answers with cur_cfg once it has applied the change. */
 
 #define NF_OVS_DEFAULT_TIMEOUT_MS 5000
-/* Linux interface names: IFNAMSIZ less the NUL. */
-#define NF_OVS_NAME_MAX 15
 /* What ovs-vswitchd honours; it silently clamps anything else. */
 #define NF_OVS_MAC_AGING_MIN 15
 #define NF_OVS_MAC_AGING_MAX 3600
@@ -81,12 +80,11 @@ nf_ovs_new (const gchar *db, guint timeout_ms)
 gboolean
 nf_ovs_validate_ifname (const gchar *name, const gchar *what, GError **error)
 {
-	gsize len = name != NULL ? strnlen (name, NF_OVS_NAME_MAX + 1) : 0;
+	gsize len = name != NULL ? strnlen (name, NF_BRIDGE_NAME_MAX + 1) : 0;
 	g_autofree gchar *shown = NULL;
 
-	if (len >= 1 && len <= NF_OVS_NAME_MAX && name[0] != '-' &&
-	    strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == len &&
-	    strcmp (name, ".") != 0 && strcmp (name, "..") != 0)
+	if (len >= 1 && len <= NF_BRIDGE_NAME_MAX && name[0] != '-' &&
+	    strspn (name, NF_BRIDGE_NAME_CHARS) == len && strcmp (name, ".") != 0 && strcmp (name, "..") != 0)
 		return TRUE;
 	shown = name != NULL ? g_strescape (name, NULL) : g_strdup ("");
 	g_set_error (error,
@@ -95,7 +93,7 @@ nf_ovs_validate_ifname (const gchar *name, const gchar *what, GError **error)
 		     "'%s' is not a valid %s name; use 1 to %d letters, digits, '_', '.' or '-', not starting with '-'.",
 		     shown,
 		     what,
-		     NF_OVS_NAME_MAX);
+		     NF_BRIDGE_NAME_MAX);
 	return FALSE;
 }
 

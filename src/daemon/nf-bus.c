@@ -109,7 +109,7 @@ sync_pool (NfPool *pool, GParamSpec *pspec, NfDBusPool *iface)
 	nf_dbus_pool_set_profile (iface, spec->profile);
 	nf_dbus_pool_set_count (iface, spec->count);
 	nf_dbus_pool_set_nodes (iface, (const gchar *const *) paths->pdata);
-	nf_dbus_pool_set_state (iface, nf_pool_get_state (pool));
+	nf_dbus_pool_set_state (iface, nf_pool_state_to_string (nf_pool_get_state (pool)));
 	nf_dbus_pool_set_vcpus (iface, spec->vcpus);
 	nf_dbus_pool_set_memory_mib (iface, spec->memory_mib);
 	nf_dbus_pool_set_image (iface, spec->image);
@@ -125,7 +125,7 @@ sync_node (NfNode *node, GParamSpec *pspec, NfDBusNode *iface)
 	nf_dbus_node_set_name (iface, nf_node_get_name (node));
 	nf_dbus_node_set_pool (iface, pool_path);
 	nf_dbus_node_set_index (iface, nf_node_get_index (node));
-	nf_dbus_node_set_state (iface, nf_node_get_state (node));
+	nf_dbus_node_set_state (iface, nf_node_state_to_string (nf_node_get_state (node)));
 	nf_dbus_node_set_domain_uuid (iface, nf_node_get_domain_uuid (node));
 	nf_dbus_node_set_overlay (iface, nf_node_get_overlay (node));
 	nf_dbus_node_set_console_log (iface, nf_node_get_console_log (node));
@@ -144,7 +144,7 @@ sync_job (NfJob *job, GParamSpec *pspec, NfDBusJob *iface)
 	nf_dbus_job_set_operation (iface, nf_job_get_operation (job));
 	nf_dbus_job_set_objects (iface, (const gchar *const *) paths->pdata);
 	nf_dbus_job_set_progress (iface, nf_job_get_progress (job));
-	nf_dbus_job_set_state (iface, nf_job_get_state_string (job));
+	nf_dbus_job_set_state (iface, nf_job_state_to_string (nf_job_get_state (job)));
 	nf_dbus_job_set_error (iface, nf_job_get_error (job));
 	nf_dbus_job_set_error_name (iface, nf_job_get_error_name (job));
 	nf_dbus_job_set_started_by_uid (iface, nf_job_get_uid (job));

@@ -44,23 +44,6 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_TYPE (NfJob, nf_job, G_TYPE_OBJECT)
 
-static const gchar *
-state_to_string (NfJobState state)
-{
-	switch (state) {
-	case NF_JOB_STATE_RUNNING:
-		return "running";
-	case NF_JOB_STATE_SUCCEEDED:
-		return "succeeded";
-	case NF_JOB_STATE_FAILED:
-		return "failed";
-	case NF_JOB_STATE_CANCELLED:
-		return "cancelled";
-	default:
-		g_assert_not_reached ();
-	}
-}
-
 static void
 nf_job_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
@@ -83,7 +66,7 @@ nf_job_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *
 		g_value_set_string (value, self->step);
 		break;
 	case PROP_STATE:
-		g_value_set_string (value, state_to_string (self->state));
+		g_value_set_string (value, nf_job_state_to_string (self->state));
 		break;
 	case PROP_ERROR:
 		g_value_set_string (value, self->error);
@@ -127,7 +110,8 @@ nf_job_class_init (NfJobClass *klass)
 	props[PROP_OBJECTS] = g_param_spec_boxed ("objects", NULL, NULL, G_TYPE_STRV, ro);
 	props[PROP_PROGRESS] = g_param_spec_double ("progress", NULL, NULL, 0, 1, 0, ro);
 	props[PROP_STEP] = g_param_spec_string ("step", NULL, NULL, "", ro);
-	props[PROP_STATE] = g_param_spec_string ("state", NULL, NULL, "running", ro);
+	props[PROP_STATE] =
+		g_param_spec_string ("state", NULL, NULL, nf_job_state_to_string (NF_JOB_STATE_RUNNING), ro);
 	props[PROP_ERROR] = g_param_spec_string ("error", NULL, NULL, "", ro);
 	props[PROP_ERROR_NAME] = g_param_spec_string ("error-name", NULL, NULL, "", ro);
 	props[PROP_UID] = g_param_spec_uint ("uid", NULL, NULL, 0, G_MAXUINT, 0, ro);
@@ -245,13 +229,6 @@ nf_job_get_state (NfJob *self)
 {
 	g_return_val_if_fail (NF_IS_JOB (self), NF_JOB_STATE_FAILED);
 	return self->state;
-}
-
-const gchar *
-nf_job_get_state_string (NfJob *self)
-{
-	g_return_val_if_fail (NF_IS_JOB (self), NULL);
-	return state_to_string (self->state);
 }
 
 const gchar *

@@ -3,16 +3,11 @@
 
 #include <gio/gio.h>
 
+#include "nestfarm/nf-states.h"
+
 G_BEGIN_DECLS
 
 /* NfJob: one long operation (create, scale, stop, ...) as clients follow it. */
-
-typedef enum {
-	NF_JOB_STATE_RUNNING,
-	NF_JOB_STATE_SUCCEEDED,
-	NF_JOB_STATE_FAILED,
-	NF_JOB_STATE_CANCELLED,
-} NfJobState;
 
 #define NF_TYPE_JOB (nf_job_get_type ())
 G_DECLARE_FINAL_TYPE (NfJob, nf_job, NF, JOB, GObject)
@@ -30,7 +25,6 @@ void nf_job_set_progress (NfJob *self, gdouble progress);
 const gchar *nf_job_get_step (NfJob *self);
 void nf_job_set_step (NfJob *self, const gchar *step);
 NfJobState nf_job_get_state (NfJob *self);
-const gchar *nf_job_get_state_string (NfJob *self);
 const gchar *nf_job_get_error (NfJob *self);
 const gchar *nf_job_get_error_name (NfJob *self);
 guint nf_job_get_uid (NfJob *self);

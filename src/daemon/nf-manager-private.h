@@ -52,6 +52,13 @@ void nf_manager_remove_node (NfManager *self, NfNode *node);
 void nf_manager_add_pool (NfManager *self, NfPool *pool);
 void nf_manager_remove_pool (NfManager *self, NfPool *pool);
 void nf_manager_apply_node_info (NfManager *self, NfNode *node, const NfNodeInfo *info);
+/* A libvirt lifecycle event (VIR_DOMAIN_EVENT_*) of the domain @name with
+ * @uuid, applied to its node if the model has it. */
+void nf_manager_apply_domain_event (NfManager *self,
+				    const gchar *name,
+				    const gchar *uuid,
+				    gint event,
+				    gint detail);
 NfJob *nf_manager_new_job (NfManager *self, const gchar *operation, guint uid);
 /* Writes the state file in the store's writer thread; @callback runs once
  * it is on disk. Saves land in the order they were asked for. */
@@ -59,7 +66,7 @@ void nf_manager_save_async (NfManager *self, GAsyncReadyCallback callback, gpoin
 gboolean nf_manager_save_finish (NfManager *self, GAsyncResult *result, GError **error);
 gboolean nf_manager_admit (NfManager *self, guint64 need_mib, const gchar *what, GError **error);
 void nf_manager_refresh_pool_state (NfManager *self, NfPool *pool);
-NfIntent *nf_manager_add_intent (NfManager *self, guint job, const gchar *kind, const gchar *pool);
+NfIntent *nf_manager_add_intent (NfManager *self, guint job, NfIntentKind kind, const gchar *pool);
 void nf_manager_drop_intent (NfManager *self, NfIntent *intent);
 
 /* nf-operations.c: the jobs */

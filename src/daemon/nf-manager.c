@@ -370,6 +370,7 @@ nf_manager_add_node (NfManager *self, NfPool *pool, NfNode *node)
 		return;
 	g_hash_table_insert (self->nodes, g_strdup (nf_node_get_name (node)), g_object_ref (node));
 	g_signal_connect_object (node, "notify::state", G_CALLBACK (node_state_changed), self, 0);
+	g_signal_connect_object (node, "notify::domain-active", G_CALLBACK (node_state_changed), self, 0);
 	g_signal_connect_object (node, "notify::memory-mib", G_CALLBACK (node_state_changed), self, 0);
 	nf_pool_add_node (pool, node);
 	g_signal_emit (self, signals[SIGNAL_NODE_ADDED], 0, node);
@@ -419,6 +420,35 @@ nf_manager_remove_pool (NfManager *self, NfPool *pool)
 		g_signal_emit (self, signals[SIGNAL_POOL_REMOVED], 0, pool);
 }
 
+/* What the model shows for a domain in @state. */
+static NfNodeState
+node_state_of_domain (NfDomainState state)
+{
+	switch (state) {
+	case NF_DOMAIN_STATE_RUNNING:
+		return NF_NODE_STATE_RUNNING;
+	case NF_DOMAIN_STATE_STOPPED:
+		return NF_NODE_STATE_STOPPED;
+	case NF_DOMAIN_STATE_PAUSED:
+		return NF_NODE_STATE_PAUSED;
+	case NF_DOMAIN_STATE_CRASHED:
+		return NF_NODE_STATE_CRASHED;
+	case NF_DOMAIN_STATE_OTHER:
+	default:
+		return NF_NODE_STATE_FAILED;
+	}
+}
+
+/* The node takes what libvirt says of its domain: whether it is active
+ * (first, so the memory it holds never drops out in between) and the
+ * state it shows. */
+static void
+node_follow_domain (NfNode *node, NfDomainState state)
+{
+	nf_node_set_domain_active (node, nf_domain_state_is_active (state));
+	nf_node_set_state (node, node_state_of_domain (state));
+}
+
 void
 nf_manager_apply_node_info (NfManager *self, NfNode *node, const NfNodeInfo *info)
 {
@@ -427,7 +457,7 @@ nf_manager_apply_node_info (NfManager *self, NfNode *node, const NfNodeInfo *inf
 	nf_node_set_console_log (node, info->spec->console_log);
 	nf_node_set_macs (node, (const gchar *const *) info->macs);
 	nf_node_set_memory_mib (node, info->spec->memory_mib);
-	nf_node_set_state (node, nf_node_state_to_string (info->state));
+	node_follow_domain (node, info->state);
 }
 
 NfJob *
@@ -458,7 +488,7 @@ nf_manager_save_finish (NfManager *self, GAsyncResult *result, GError **error)
 }
 
 NfIntent *
-nf_manager_add_intent (NfManager *self, guint job, const gchar *kind, const gchar *pool)
+nf_manager_add_intent (NfManager *self, guint job, NfIntentKind kind, const gchar *pool)
 {
 	NfIntent *intent = nf_intent_new (job, kind, pool);
 
@@ -522,6 +552,43 @@ nf_manager_admit (NfManager *self, guint64 need_mib, const gchar *what, GError *
 }
 
 /* Lifecycle events keep node states true without polling. */
+void
+nf_manager_apply_domain_event (NfManager *self, const gchar *name, const gchar *uuid, gint event, gint detail)
+{
+	NfNode *node = nf_manager_lookup_node (self, name);
+
+	if (node == NULL || g_strcmp0 (nf_node_get_domain_uuid (node), uuid) != 0)
+		return;
+	switch (event) {
+	case VIR_DOMAIN_EVENT_STARTED:
+	case VIR_DOMAIN_EVENT_RESUMED:
+		node_follow_domain (node, NF_DOMAIN_STATE_RUNNING);
+		break;
+	case VIR_DOMAIN_EVENT_SUSPENDED:
+	case VIR_DOMAIN_EVENT_PMSUSPENDED:
+		node_follow_domain (node, NF_DOMAIN_STATE_PAUSED);
+		break;
+	case VIR_DOMAIN_EVENT_STOPPED:
+		node_follow_domain (node,
+				    detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? NF_DOMAIN_STATE_CRASHED
+									       : NF_DOMAIN_STATE_STOPPED);
+		break;
+	case VIR_DOMAIN_EVENT_CRASHED:
+		node_follow_domain (node, NF_DOMAIN_STATE_CRASHED);
+		break;
+	case VIR_DOMAIN_EVENT_UNDEFINED:
+		/* Gone behind our back (or by our own remove, which already
+		 * dropped it): libvirt is the truth. */
+		if (nf_node_get_state (node) != NF_NODE_STATE_DELETING) {
+			g_info ("node %s was undefined outside nestfarm", name);
+			nf_manager_remove_node (self, node);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 static void
 domain_event_cb (NfConnection *connection,
 		 const gchar *name,
@@ -530,37 +597,7 @@ domain_event_cb (NfConnection *connection,
 		 gint detail,
 		 gpointer user_data)
 {
-	NfManager *self = NF_MANAGER (user_data);
-	NfNode *node = nf_manager_lookup_node (self, name);
-
-	if (node == NULL || g_strcmp0 (nf_node_get_domain_uuid (node), uuid) != 0)
-		return;
-	switch (event) {
-	case VIR_DOMAIN_EVENT_STARTED:
-	case VIR_DOMAIN_EVENT_RESUMED:
-		nf_node_set_state (node, "running");
-		break;
-	case VIR_DOMAIN_EVENT_SUSPENDED:
-	case VIR_DOMAIN_EVENT_PMSUSPENDED:
-		nf_node_set_state (node, "paused");
-		break;
-	case VIR_DOMAIN_EVENT_STOPPED:
-		nf_node_set_state (node, detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? "crashed" : "stopped");
-		break;
-	case VIR_DOMAIN_EVENT_CRASHED:
-		nf_node_set_state (node, "crashed");
-		break;
-	case VIR_DOMAIN_EVENT_UNDEFINED:
-		/* Gone behind our back (or by our own remove, which already
-		 * dropped it): libvirt is the truth. */
-		if (g_strcmp0 (nf_node_get_state (node), "deleting") != 0) {
-			g_info ("node %s was undefined outside nestfarm", name);
-			nf_manager_remove_node (self, node);
-		}
-		break;
-	default:
-		break;
-	}
+	nf_manager_apply_domain_event (NF_MANAGER (user_data), name, uuid, event, detail);
 }
 
 static void

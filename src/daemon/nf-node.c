@@ -6,15 +6,16 @@
 #include "nestfarm/nf-names.h"
 #include "nf-node.h"
 
-/* NfNode: one node as the daemon reports it: state, domain UUID, overlay,
- * console log, MACs and memory. */
+/* NfNode: one node as the daemon reports it: state, whether its domain is
+ * active, domain UUID, overlay, console log, MACs and memory. */
 
 struct _NfNode {
 	GObject parent_instance;
 	gchar *name;
 	gchar *pool;
 	guint index;
-	gchar *state;
+	NfNodeState state;
+	gboolean domain_active; /* running or paused, as libvirt says */
 	gchar *domain_uuid;
 	gchar *overlay;
 	gchar *console_log;
@@ -28,6 +29,7 @@ enum {
 	PROP_POOL,
 	PROP_INDEX,
 	PROP_STATE,
+	PROP_DOMAIN_ACTIVE,
 	PROP_DOMAIN_UUID,
 	PROP_OVERLAY,
 	PROP_CONSOLE_LOG,
@@ -55,7 +57,10 @@ nf_node_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec 
 		g_value_set_uint (value, self->index);
 		break;
 	case PROP_STATE:
-		g_value_set_string (value, self->state);
+		g_value_set_string (value, nf_node_state_to_string (self->state));
+		break;
+	case PROP_DOMAIN_ACTIVE:
+		g_value_set_boolean (value, self->domain_active);
 		break;
 	case PROP_DOMAIN_UUID:
 		g_value_set_string (value, self->domain_uuid);
@@ -84,7 +89,6 @@ nf_node_finalize (GObject *object)
 
 	g_free (self->name);
 	g_free (self->pool);
-	g_free (self->state);
 	g_free (self->domain_uuid);
 	g_free (self->overlay);
 	g_free (self->console_log);
@@ -104,7 +108,12 @@ nf_node_class_init (NfNodeClass *klass)
 	props[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, "", ro);
 	props[PROP_POOL] = g_param_spec_string ("pool", NULL, NULL, "", ro);
 	props[PROP_INDEX] = g_param_spec_uint ("index", NULL, NULL, 0, G_MAXUINT, 0, ro);
-	props[PROP_STATE] = g_param_spec_string ("state", NULL, NULL, "creating", ro);
+	props[PROP_STATE] = g_param_spec_string ("state",
+						 NULL,
+						 NULL,
+						 nf_node_state_to_string (NF_NODE_STATE_CREATING),
+						 ro);
+	props[PROP_DOMAIN_ACTIVE] = g_param_spec_boolean ("domain-active", NULL, NULL, FALSE, ro);
 	props[PROP_DOMAIN_UUID] = g_param_spec_string ("domain-uuid", NULL, NULL, "", ro);
 	props[PROP_OVERLAY] = g_param_spec_string ("overlay", NULL, NULL, "", ro);
 	props[PROP_CONSOLE_LOG] = g_param_spec_string ("console-log", NULL, NULL, "", ro);
@@ -116,7 +125,7 @@ nf_node_class_init (NfNodeClass *klass)
 static void
 nf_node_init (NfNode *self)
 {
-	self->state = g_strdup ("creating");
+	self->state = NF_NODE_STATE_CREATING;
 	self->domain_uuid = g_strdup ("");
 	self->overlay = g_strdup ("");
 	self->console_log = g_strdup ("");
@@ -168,18 +177,40 @@ nf_node_get_index (NfNode *self)
 	return self->index;
 }
 
-const gchar *
+NfNodeState
 nf_node_get_state (NfNode *self)
 {
-	g_return_val_if_fail (NF_IS_NODE (self), NULL);
+	g_return_val_if_fail (NF_IS_NODE (self), NF_NODE_STATE_FAILED);
 	return self->state;
 }
 
 void
-nf_node_set_state (NfNode *self, const gchar *state)
+nf_node_set_state (NfNode *self, NfNodeState state)
 {
 	g_return_if_fail (NF_IS_NODE (self));
-	set_string (self, &self->state, state, PROP_STATE);
+	g_return_if_fail (state < NF_NODE_STATE_LAST);
+	if (self->state == state)
+		return;
+	self->state = state;
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
+}
+
+gboolean
+nf_node_get_domain_active (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), FALSE);
+	return self->domain_active;
+}
+
+void
+nf_node_set_domain_active (NfNode *self, gboolean active)
+{
+	g_return_if_fail (NF_IS_NODE (self));
+	active = !!active;
+	if (self->domain_active == active)
+		return;
+	self->domain_active = active;
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DOMAIN_ACTIVE]);
 }
 
 const gchar *
@@ -267,6 +298,6 @@ gboolean
 nf_node_holds_memory (NfNode *self)
 {
 	g_return_val_if_fail (NF_IS_NODE (self), FALSE);
-	return g_strcmp0 (self->state, "running") == 0 || g_strcmp0 (self->state, "paused") == 0 ||
-	       g_strcmp0 (self->state, "creating") == 0;
+	/* Creating: admitted, and its domain may start any moment. */
+	return self->domain_active || self->state == NF_NODE_STATE_CREATING;
 }

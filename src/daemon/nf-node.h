@@ -3,6 +3,8 @@
 
 #include <glib-object.h>
 
+#include "nestfarm/nf-states.h"
+
 G_BEGIN_DECLS
 
 /* NfNode: one node of a pool, as the model holds it. */
@@ -11,14 +13,19 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (NfNode, nf_node, NF, NODE, GObject)
 
 /* One node of a pool as the daemon reports it. libvirt is the truth: a node
- * object exists because a tagged domain exists (or is being made). States:
- * creating, running, stopped, paused, crashed, deleting, failed. */
+ * object exists because a tagged domain exists (or is being made). Its
+ * state is what it shows (property "state": the state's name); whether its
+ * domain is active is kept apart, for the memory it holds, since a node
+ * that is deleting or failed may still run. */
 NfNode *nf_node_new (const gchar *pool, guint index);
 const gchar *nf_node_get_name (NfNode *self);
 const gchar *nf_node_get_pool (NfNode *self);
 guint nf_node_get_index (NfNode *self);
-const gchar *nf_node_get_state (NfNode *self);
-void nf_node_set_state (NfNode *self, const gchar *state);
+NfNodeState nf_node_get_state (NfNode *self);
+void nf_node_set_state (NfNode *self, NfNodeState state);
+/* Whether its domain runs or is paused, as libvirt last said. */
+gboolean nf_node_get_domain_active (NfNode *self);
+void nf_node_set_domain_active (NfNode *self, gboolean active);
 const gchar *nf_node_get_domain_uuid (NfNode *self);
 void nf_node_set_domain_uuid (NfNode *self, const gchar *uuid);
 const gchar *nf_node_get_overlay (NfNode *self);
@@ -29,7 +36,9 @@ const gchar *const *nf_node_get_macs (NfNode *self);
 void nf_node_set_macs (NfNode *self, const gchar *const *macs);
 guint nf_node_get_memory_mib (NfNode *self);
 void nf_node_set_memory_mib (NfNode *self, guint memory_mib);
-/* Running or paused: it holds its memory. */
+/* Its domain is active (whatever the node's state: a node being deleted
+ * or that failed may still run), or it is being created: it holds its
+ * memory. */
 gboolean nf_node_holds_memory (NfNode *self);
 
 G_END_DECLS

@@ -480,7 +480,7 @@ removed_done (NodeStep *step, gpointer result, const GError *error)
 		op_fail (op, named);
 		g_array_append_val (op->unsettled, step->index);
 		if (node != NULL)
-			nf_node_set_state (node, "failed");
+			nf_node_set_state (node, NF_NODE_STATE_FAILED);
 		return;
 	}
 	if (node != NULL)
@@ -574,7 +574,7 @@ op_cancelled (NfOp *op)
 }
 
 static void
-set_nodes_state (NfOp *op, GArray *indexes, const gchar *state)
+set_nodes_state (NfOp *op, GArray *indexes, NfNodeState state)
 {
 	for (guint i = 0; i < indexes->len; i++) {
 		NfNode *node = op_node (op, g_array_index (indexes, guint, i));
@@ -608,7 +608,7 @@ retry_removal (NfOp *op)
 
 	stop_waiting (op);
 	g_array_set_size (op->unsettled, 0);
-	set_nodes_state (op, again, "deleting");
+	set_nodes_state (op, again, NF_NODE_STATE_DELETING);
 	op_run_phase (op, again, work_remove, removed_done, NULL, FALSE, removal_phase_done);
 }
 
@@ -686,7 +686,7 @@ op_rollback (NfOp *op)
 	g_autoptr (GArray) made = g_array_copy (op->made);
 
 	nf_job_set_step (op->job, "rolling back");
-	set_nodes_state (op, made, "deleting");
+	set_nodes_state (op, made, NF_NODE_STATE_DELETING);
 	g_array_set_size (op->made, 0);
 	remove_phase (op, made, rolled_back);
 }
@@ -749,7 +749,7 @@ remove_targets (NfOp *op)
 		op_finish (op);
 		return;
 	}
-	set_nodes_state (op, op->targets, "deleting");
+	set_nodes_state (op, op->targets, NF_NODE_STATE_DELETING);
 	remove_phase (op, op->targets, removed_all);
 }
 
@@ -793,7 +793,7 @@ intent_saved (GObject *source, GAsyncResult *res, gpointer user_data)
  * the journal is on disk. A journal that cannot be written (a full disk)
  * fails the operation with nothing done. */
 static void
-record_intent (NfOp *op, const gchar *kind, NfPhaseDone then)
+record_intent (NfOp *op, NfIntentKind kind, NfPhaseDone then)
 {
 	op->intent = nf_manager_add_intent (op->manager, nf_job_get_id (op->job), kind, op->pool);
 	g_array_append_vals (op->intent->indexes, op->targets->data, op->targets->len);
@@ -837,13 +837,13 @@ op_start (NfOp *op)
 			g_idle_add_once ((GSourceOnceFunc) op_finish, op);
 			return;
 		}
-		nf_pool_set_state (created, "creating");
+		nf_pool_set_state (created, NF_POOL_STATE_CREATING);
 		nf_manager_add_pool (self, created);
 		op->made_pool = TRUE;
 		for (index = 1; index <= op->spec->count; index++)
 			g_array_append_val (op->targets, index);
 		op->steps_total = op->spec->count;
-		record_intent (op, "create", prepare_then_make);
+		record_intent (op, NF_INTENT_KIND_CREATE, prepare_then_make);
 		return;
 	}
 
@@ -873,16 +873,16 @@ op_start (NfOp *op)
 		g_autoptr (GArray) indexes = all_indexes (op);
 
 		g_array_append_vals (op->targets, indexes->data, indexes->len);
-		nf_pool_set_state (pool, "deleting");
+		nf_pool_set_state (pool, NF_POOL_STATE_DELETING);
 		op->steps_total = op->targets->len * 2;
-		record_intent (op, "delete", stop_then_remove);
+		record_intent (op, NF_INTENT_KIND_DELETE, stop_then_remove);
 		break;
 	}
 	case NF_OP_SCALE: {
 		g_autoptr (GArray) indexes = all_indexes (op);
 		guint have = indexes->len;
 
-		nf_pool_set_state (pool, "scaling");
+		nf_pool_set_state (pool, NF_POOL_STATE_SCALING);
 		if (op->count > have) {
 			guint next = nf_pool_get_highest_index (pool);
 
@@ -891,13 +891,13 @@ op_start (NfOp *op)
 				g_array_append_val (op->targets, next);
 			}
 			op->steps_total = op->targets->len;
-			record_intent (op, "scale-up", prepare_then_make);
+			record_intent (op, NF_INTENT_KIND_SCALE_UP, prepare_then_make);
 		} else {
 			/* the highest indexes go */
 			for (guint i = op->count; i < have; i++)
 				g_array_append_val (op->targets, g_array_index (indexes, guint, i));
 			op->steps_total = op->targets->len * 2;
-			record_intent (op, "scale-down", stop_then_remove);
+			record_intent (op, NF_INTENT_KIND_SCALE_DOWN, stop_then_remove);
 		}
 		break;
 	}
@@ -919,7 +919,7 @@ op_start (NfOp *op)
 		g_autoptr (GArray) indexes = all_indexes (op);
 
 		g_array_append_vals (op->targets, indexes->data, indexes->len);
-		nf_pool_set_state (pool, "stopping");
+		nf_pool_set_state (pool, NF_POOL_STATE_STOPPING);
 		op->steps_total = op->targets->len;
 		op_run_phase (op,
 			      op->targets,
@@ -955,7 +955,7 @@ op_start (NfOp *op)
 				      TRUE,
 				      simple_done);
 		else
-			record_intent (op, "reset", reset_node);
+			record_intent (op, NF_INTENT_KIND_RESET, reset_node);
 		break;
 	}
 	case NF_OP_CREATE:
@@ -1074,8 +1074,8 @@ op_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 	if (pool != NULL) {
 		nf_manager_refresh_pool_state (self, pool);
 		if (failed && (op->kind != NF_OP_CREATE || op->unsettled->len > 0) &&
-		    g_strcmp0 (nf_pool_get_state (pool), "ready") != 0)
-			nf_pool_set_state (pool, "failed");
+		    nf_pool_get_state (pool) != NF_POOL_STATE_READY)
+			nf_pool_set_state (pool, NF_POOL_STATE_FAILED);
 	}
 
 	if (op->error != NULL) {

@@ -11,7 +11,7 @@
 struct _NfPool {
 	GObject parent_instance;
 	NfPoolSpec *spec;
-	gchar *state;
+	NfPoolState state;
 	GPtrArray *nodes; /* NfNode, sorted by index */
 };
 
@@ -100,7 +100,7 @@ nf_pool_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec 
 		g_value_take_boxed (value, node_names (self));
 		break;
 	case PROP_STATE:
-		g_value_set_string (value, self->state);
+		g_value_set_string (value, nf_pool_state_to_string (self->state));
 		break;
 	case PROP_VCPUS:
 		g_value_set_uint (value, self->spec->vcpus);
@@ -128,7 +128,6 @@ nf_pool_finalize (GObject *object)
 	NfPool *self = NF_POOL (object);
 
 	nf_pool_spec_free (self->spec);
-	g_free (self->state);
 	g_ptr_array_unref (self->nodes);
 	G_OBJECT_CLASS (nf_pool_parent_class)->finalize (object);
 }
@@ -146,7 +145,11 @@ nf_pool_class_init (NfPoolClass *klass)
 	props[PROP_PROFILE] = g_param_spec_string ("profile", NULL, NULL, "", ro);
 	props[PROP_COUNT] = g_param_spec_uint ("count", NULL, NULL, 0, G_MAXUINT, 0, ro);
 	props[PROP_NODES] = g_param_spec_boxed ("nodes", NULL, NULL, G_TYPE_STRV, ro);
-	props[PROP_STATE] = g_param_spec_string ("state", NULL, NULL, "creating", ro);
+	props[PROP_STATE] = g_param_spec_string ("state",
+						 NULL,
+						 NULL,
+						 nf_pool_state_to_string (NF_POOL_STATE_CREATING),
+						 ro);
 	props[PROP_VCPUS] = g_param_spec_uint ("vcpus", NULL, NULL, 0, G_MAXUINT, 0, ro);
 	props[PROP_MEMORY_MIB] = g_param_spec_uint ("memory-mib", NULL, NULL, 0, G_MAXUINT, 0, ro);
 	props[PROP_IMAGE] = g_param_spec_string ("image", NULL, NULL, "", ro);
@@ -158,7 +161,7 @@ nf_pool_class_init (NfPoolClass *klass)
 static void
 nf_pool_init (NfPool *self)
 {
-	self->state = g_strdup ("creating");
+	self->state = NF_POOL_STATE_CREATING;
 	self->nodes = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
@@ -198,21 +201,21 @@ nf_pool_set_count (NfPool *self, guint count)
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_COUNT]);
 }
 
-const gchar *
+NfPoolState
 nf_pool_get_state (NfPool *self)
 {
-	g_return_val_if_fail (NF_IS_POOL (self), NULL);
+	g_return_val_if_fail (NF_IS_POOL (self), NF_POOL_STATE_FAILED);
 	return self->state;
 }
 
 void
-nf_pool_set_state (NfPool *self, const gchar *state)
+nf_pool_set_state (NfPool *self, NfPoolState state)
 {
 	g_return_if_fail (NF_IS_POOL (self));
-	if (g_strcmp0 (self->state, state) == 0)
+	g_return_if_fail (state < NF_POOL_STATE_LAST);
+	if (self->state == state)
 		return;
-	g_free (self->state);
-	self->state = g_strdup (state);
+	self->state = state;
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
 }
 
@@ -227,21 +230,21 @@ nf_pool_refresh_state (NfPool *self)
 	g_return_if_fail (NF_IS_POOL (self));
 
 	for (guint i = 0; i < self->nodes->len; i++) {
-		const gchar *state = nf_node_get_state (g_ptr_array_index (self->nodes, i));
+		NfNodeState state = nf_node_get_state (g_ptr_array_index (self->nodes, i));
 
-		if (g_strcmp0 (state, "running") == 0)
+		if (state == NF_NODE_STATE_RUNNING)
 			running++;
-		else if (g_strcmp0 (state, "stopped") == 0)
+		else if (state == NF_NODE_STATE_STOPPED)
 			stopped++;
 	}
 	if (self->nodes->len == self->spec->count && running == self->nodes->len)
-		nf_pool_set_state (self, "ready");
+		nf_pool_set_state (self, NF_POOL_STATE_READY);
 	else if (self->nodes->len > 0 && stopped == self->nodes->len)
-		nf_pool_set_state (self, "stopped");
+		nf_pool_set_state (self, NF_POOL_STATE_STOPPED);
 	else if (self->nodes->len == 0 && self->spec->count == 0)
-		nf_pool_set_state (self, "ready");
+		nf_pool_set_state (self, NF_POOL_STATE_READY);
 	else
-		nf_pool_set_state (self, "degraded");
+		nf_pool_set_state (self, NF_POOL_STATE_DEGRADED);
 }
 
 static gint

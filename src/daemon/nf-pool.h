@@ -33,15 +33,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfPoolSpec, nf_pool_spec_free)
 #define NF_TYPE_POOL (nf_pool_get_type ())
 G_DECLARE_FINAL_TYPE (NfPool, nf_pool, NF, POOL, GObject)
 
-/* States: creating, ready, degraded, scaling, stopping, stopped, deleting,
- * failed. While a job runs the pool shows the job's state; otherwise
- * nf_pool_refresh_state derives it from the nodes. */
+/* While a job runs the pool shows the job's state (creating, scaling,
+ * stopping, deleting; failed when it fails); otherwise
+ * nf_pool_refresh_state derives it from the nodes. Property "state": the
+ * state's name. */
 NfPool *nf_pool_new (const NfPoolSpec *spec);
 const gchar *nf_pool_get_name (NfPool *self);
 const NfPoolSpec *nf_pool_get_spec (NfPool *self);
 void nf_pool_set_count (NfPool *self, guint count);
-const gchar *nf_pool_get_state (NfPool *self);
-void nf_pool_set_state (NfPool *self, const gchar *state);
+NfPoolState nf_pool_get_state (NfPool *self);
+void nf_pool_set_state (NfPool *self, NfPoolState state);
 void nf_pool_refresh_state (NfPool *self);
 void nf_pool_add_node (NfPool *self, NfNode *node);
 void nf_pool_remove_node (NfPool *self, NfNode *node);

@@ -53,40 +53,54 @@ find_spec (GPtrArray *specs, const gchar *pool)
 	return -1;
 }
 
+/* Removes the nodes @intent touches: a make rolled back, a removal finished. */
+static void
+remove_touched (NfEngine *engine, NfIntent *intent, const gchar *why)
+{
+	for (guint i = 0; i < intent->indexes->len; i++) {
+		g_autofree gchar *name =
+			nf_node_name_build (intent->pool, g_array_index (intent->indexes, guint, i));
+
+		remove_quietly (engine, name, why);
+	}
+}
+
+static void
+forget_pool (GPtrArray *specs, const gchar *pool)
+{
+	gint at = find_spec (specs, pool);
+
+	if (at >= 0)
+		g_ptr_array_remove_index (specs, (guint) at);
+}
+
 /* Finishes or rolls back one operation a crashed daemon left behind. */
 static void
 settle_intent (NfEngine *engine, NfIntent *intent, GPtrArray *specs, GPtrArray *nodes)
 {
-	g_autofree gchar *why =
-		g_strdup_printf ("%s of pool %s interrupted by a restart", intent->kind, intent->pool);
+	g_autofree gchar *why = g_strdup_printf ("%s of pool %s interrupted by a restart",
+						 nf_intent_kind_to_string (intent->kind),
+						 intent->pool);
 
-	if (g_strcmp0 (intent->kind, "create") == 0 || g_strcmp0 (intent->kind, "scale-up") == 0 ||
-	    g_strcmp0 (intent->kind, "scale-down") == 0) {
-		/* Roll a make back; finish a removal. */
-		for (guint i = 0; i < intent->indexes->len; i++) {
-			g_autofree gchar *name =
-				nf_node_name_build (intent->pool, g_array_index (intent->indexes, guint, i));
-
-			remove_quietly (engine, name, why);
-		}
-		if (g_strcmp0 (intent->kind, "create") == 0) {
-			gint at = find_spec (specs, intent->pool);
-
-			if (at >= 0)
-				g_ptr_array_remove_index (specs, (guint) at);
-		}
-	} else if (g_strcmp0 (intent->kind, "delete") == 0) {
-		gint at = find_spec (specs, intent->pool);
-
+	switch (intent->kind) {
+	case NF_INTENT_KIND_CREATE:
+		remove_touched (engine, intent, why);
+		forget_pool (specs, intent->pool);
+		break;
+	case NF_INTENT_KIND_SCALE_UP:
+	case NF_INTENT_KIND_SCALE_DOWN:
+		remove_touched (engine, intent, why);
+		break;
+	case NF_INTENT_KIND_DELETE:
 		for (guint i = 0; i < nodes->len; i++) {
 			NfNodeInfo *info = g_ptr_array_index (nodes, i);
 
 			if (g_strcmp0 (info->spec->pool, intent->pool) == 0)
 				remove_quietly (engine, info->name, why);
 		}
-		if (at >= 0)
-			g_ptr_array_remove_index (specs, (guint) at);
-	} else if (g_strcmp0 (intent->kind, "reset") == 0) {
+		forget_pool (specs, intent->pool);
+		break;
+	case NF_INTENT_KIND_RESET:
 		for (guint i = 0; i < intent->indexes->len; i++) {
 			g_autofree gchar *name =
 				nf_node_name_build (intent->pool, g_array_index (intent->indexes, guint, i));
@@ -99,6 +113,10 @@ settle_intent (NfEngine *engine, NfIntent *intent, GPtrArray *specs, GPtrArray *
 			else
 				g_message ("reconcile: finished the reset of %s (%s)", name, why);
 		}
+		break;
+	case NF_INTENT_KIND_LAST:
+	default:
+		g_assert_not_reached ();
 	}
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nestfarm/nf-error.h"
+#include "nestfarm/nf-limits.h"
 #include "nestfarm/nf-names.h"
 #include "nestfarm/nf-vlan.h"
 #include "nf-request.h"
@@ -13,14 +14,6 @@
 /* Validation of what callers send, before anyone is asked for permission
  * and before anything changes. Every refusal says what to fix. What only
  * the host can answer (profile, image, memory) is nf-create-check.c's. */
-
-#define NF_IMAGE_MAX   4096
-#define NF_BRIDGE_MAX  15
-#define NF_VCPUS_MAX   256
-#define NF_MEMORY_MIN  128
-#define NF_MEMORY_MAX  (4u * 1024 * 1024)
-#define NF_DISK_MAX    65536
-#define NF_TIMEOUT_MAX 3600
 
 typedef struct {
 	const gchar *key;
@@ -111,13 +104,13 @@ check_range (const gchar *what, guint value, guint min, guint max, const gchar *
 gboolean
 nf_request_check_count (guint count, guint min, GError **error)
 {
-	return check_range ("The node count", count, min, NF_REQUEST_COUNT_MAX, "", error);
+	return check_range ("The node count", count, min, NF_POOL_COUNT_MAX, "", error);
 }
 
 gboolean
 nf_request_check_image (const gchar *image, GError **error)
 {
-	gsize len = strnlen (image, NF_IMAGE_MAX + 1);
+	gsize len = strnlen (image, NF_IMAGE_PATH_MAX + 1);
 
 	if (len == 0) {
 		g_set_error_literal (error,
@@ -127,7 +120,7 @@ nf_request_check_image (const gchar *image, GError **error)
 				     "volume name) or set DefaultImage in nestfarmd.conf.");
 		return FALSE;
 	}
-	if (len > NF_IMAGE_MAX || !g_utf8_validate (image, -1, NULL)) {
+	if (len > NF_IMAGE_PATH_MAX || !g_utf8_validate (image, -1, NULL)) {
 		g_set_error_literal (error,
 				     NF_ERROR,
 				     NF_ERROR_INVALID_ARGUMENT,
@@ -156,8 +149,8 @@ nf_request_check_image (const gchar *image, GError **error)
 gboolean
 nf_request_check_bridge (const gchar *bridge, GError **error)
 {
-	gsize len = strnlen (bridge, NF_BRIDGE_MAX + 1);
-	gboolean ok = len >= 1 && len <= NF_BRIDGE_MAX && bridge[0] != '-';
+	gsize len = strnlen (bridge, NF_BRIDGE_NAME_MAX + 1);
+	gboolean ok = len >= 1 && len <= NF_BRIDGE_NAME_MAX && bridge[0] != '-';
 
 	for (gsize i = 0; ok && i < len; i++) {
 		gchar c = bridge[i];
@@ -165,10 +158,11 @@ nf_request_check_bridge (const gchar *bridge, GError **error)
 		ok = g_ascii_isalnum (c) || c == '-' || c == '_' || c == '.';
 	}
 	if (!ok)
-		g_set_error_literal (error,
-				     NF_ERROR,
-				     NF_ERROR_INVALID_ARGUMENT,
-				     "The trunk bridge name must be 1 to 15 characters of A-Z, a-z, 0-9, '-', '_' and '.'.");
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The trunk bridge name must be 1 to %d characters of A-Z, a-z, 0-9, '-', '_' and '.'.",
+			     NF_BRIDGE_NAME_MAX);
 	return ok;
 }
 
@@ -215,17 +209,22 @@ nf_request_parse_create (const NfConfig *config,
 
 	/* 0 leaves a size to the profile: nf_request_apply_profile. */
 	if (g_variant_lookup (options, "vcpus", "u", &u)) {
-		if (!check_range ("vcpus", u, 1, NF_VCPUS_MAX, "", error))
+		if (!check_range ("vcpus", u, 1, NF_NODE_VCPUS_MAX, "", error))
 			return NULL;
 		spec->vcpus = u;
 	}
 	if (g_variant_lookup (options, "memory-mib", "u", &u)) {
-		if (!check_range ("memory-mib", u, NF_MEMORY_MIN, NF_MEMORY_MAX, " MiB", error))
+		if (!check_range ("memory-mib",
+				  u,
+				  NF_NODE_MEMORY_MIB_MIN,
+				  NF_NODE_MEMORY_MIB_MAX,
+				  " MiB",
+				  error))
 			return NULL;
 		spec->memory_mib = u;
 	}
 	if (g_variant_lookup (options, "disk-gib", "u", &u)) {
-		if (!check_range ("disk-gib", u, 1, NF_DISK_MAX, " GiB", error))
+		if (!check_range ("disk-gib", u, 1, NF_NODE_DISK_GIB_MAX, " GiB", error))
 			return NULL;
 		spec->disk_gib = u;
 	}
@@ -274,7 +273,7 @@ nf_request_parse_stop (const NfConfig *config,
 	*force = g_variant_lookup (options, "force", "b", &b) ? b : FALSE;
 	*timeout_s = config->shutdown_timeout_s;
 	if (g_variant_lookup (options, "shutdown-timeout", "u", &u)) {
-		if (!check_range ("shutdown-timeout", u, 1, NF_TIMEOUT_MAX, " s", error))
+		if (!check_range ("shutdown-timeout", u, 1, NF_SHUTDOWN_TIMEOUT_MAX, " s", error))
 			return FALSE;
 		*timeout_s = u;
 	}

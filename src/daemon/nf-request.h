@@ -12,9 +12,6 @@ G_BEGIN_DECLS
 /* Checks what D-Bus callers send, before authorization: CreatePool's
  * arguments as a pool spec, the options of Stop and DeletePool. */
 
-/* The most nodes one pool may have. */
-#define NF_REQUEST_COUNT_MAX 1000
-
 gboolean nf_request_check_count (guint count, guint min, GError **error);
 gboolean nf_request_check_image (const gchar *image, GError **error);
 gboolean nf_request_check_bridge (const gchar *bridge, GError **error);

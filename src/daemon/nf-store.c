@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "nestfarm/nf-error.h"
+#include "nestfarm/nf-string-table.h"
 #include "nf-store.h"
 
 /* The state file: pool specs, intents and the next job number, written whole
@@ -25,13 +26,23 @@ struct _NfStore {
 
 static void store_write_task (gpointer data, gpointer user_data);
 
+/* The file format: these names are what pools.json has always said. */
+static const gchar *const intent_kinds[] = {
+	[NF_INTENT_KIND_CREATE] = "create",
+	[NF_INTENT_KIND_SCALE_UP] = "scale-up",
+	[NF_INTENT_KIND_SCALE_DOWN] = "scale-down",
+	[NF_INTENT_KIND_DELETE] = "delete",
+	[NF_INTENT_KIND_RESET] = "reset",
+};
+NF_DEFINE_STRING_TABLE (nf_intent_kind, NfIntentKind, intent_kinds, NF_INTENT_KIND_LAST)
+
 NfIntent *
-nf_intent_new (guint job, const gchar *kind, const gchar *pool)
+nf_intent_new (guint job, NfIntentKind kind, const gchar *pool)
 {
 	NfIntent *intent = g_new0 (NfIntent, 1);
 
 	intent->job = job;
-	intent->kind = g_strdup (kind);
+	intent->kind = kind;
 	intent->pool = g_strdup (pool);
 	intent->indexes = g_array_new (FALSE, FALSE, sizeof (guint));
 	return intent;
@@ -42,7 +53,6 @@ nf_intent_free (NfIntent *intent)
 {
 	if (intent == NULL)
 		return;
-	g_free (intent->kind);
 	g_free (intent->pool);
 	g_array_unref (intent->indexes);
 	g_free (intent);
@@ -115,7 +125,7 @@ add_intent (JsonBuilder *b, const NfIntent *intent)
 	json_builder_set_member_name (b, "job");
 	json_builder_add_int_value (b, intent->job);
 	json_builder_set_member_name (b, "kind");
-	json_builder_add_string_value (b, intent->kind);
+	json_builder_add_string_value (b, nf_intent_kind_to_string (intent->kind));
 	json_builder_set_member_name (b, "pool");
 	json_builder_add_string_value (b, intent->pool);
 	json_builder_set_member_name (b, "nodes");
@@ -297,24 +307,37 @@ read_pool (JsonNode *node, GError **error)
 	return g_steal_pointer (&spec);
 }
 
-static NfIntent *
-read_intent (JsonNode *node, GError **error)
+/* *@out is NULL for an operation of a kind this daemon does not know (a
+ * newer one's): there is nothing it could settle, as before kinds were
+ * checked. */
+static gboolean
+read_intent (JsonNode *node, NfIntent **out, GError **error)
 {
 	JsonObject *obj;
 	JsonArray *nodes;
 	guint job = 0;
-	g_autofree gchar *kind = NULL;
+	NfIntentKind kind;
+	g_autofree gchar *kind_name = NULL;
 	g_autofree gchar *pool = NULL;
 	g_autoptr (NfIntent) intent = NULL;
 
+	*out = NULL;
 	if (!JSON_NODE_HOLDS_OBJECT (node)) {
 		g_set_error_literal (error, NF_ERROR, NF_ERROR_FAILED, "an operation is not an object");
-		return NULL;
+		return FALSE;
 	}
 	obj = json_node_get_object (node);
-	if (!read_uint (obj, "job", &job, error) || (kind = read_string (obj, "kind", TRUE, error)) == NULL ||
+	if (!read_uint (obj, "job", &job, error) ||
+	    (kind_name = read_string (obj, "kind", TRUE, error)) == NULL ||
 	    (pool = read_string (obj, "pool", TRUE, error)) == NULL)
-		return NULL;
+		return FALSE;
+	if (!nf_intent_kind_from_string (kind_name, &kind)) {
+		g_warning ("job %u left an operation of unknown kind '%s' on pool %s; leaving it alone",
+			   job,
+			   kind_name,
+			   pool);
+		return TRUE;
+	}
 	intent = nf_intent_new (job, kind, pool);
 	nodes = get_array (obj, "nodes");
 	for (guint i = 0; nodes != NULL && i < json_array_get_length (nodes); i++) {
@@ -326,7 +349,8 @@ read_intent (JsonNode *node, GError **error)
 			g_array_append_val (intent->indexes, index);
 		}
 	}
-	return g_steal_pointer (&intent);
+	*out = g_steal_pointer (&intent);
+	return TRUE;
 }
 
 gboolean
@@ -382,9 +406,9 @@ nf_store_load (NfStore *self, GPtrArray **pools_out, GPtrArray **intents_out, gu
 	}
 	array = get_array (json_node_get_object (root), "operations");
 	for (guint i = 0; array != NULL && i < json_array_get_length (array); i++) {
-		NfIntent *intent = read_intent (json_array_get_element (array, i), &error_local);
+		NfIntent *intent = NULL;
 
-		if (intent == NULL) {
+		if (!read_intent (json_array_get_element (array, i), &intent, &error_local)) {
 			g_set_error (error,
 				     NF_ERROR,
 				     NF_ERROR_FAILED,
@@ -393,7 +417,8 @@ nf_store_load (NfStore *self, GPtrArray **pools_out, GPtrArray **intents_out, gu
 				     error_local->message);
 			return FALSE;
 		}
-		g_ptr_array_add (intents, intent);
+		if (intent != NULL)
+			g_ptr_array_add (intents, intent);
 	}
 	*pools_out = g_steal_pointer (&pools);
 	*intents_out = g_steal_pointer (&intents);

@@ -10,17 +10,31 @@ G_BEGIN_DECLS
 /* The daemon's state file, and the intents it records around work that
  * changes libvirt. */
 
+/* What an intent records; pools.json names each kind as the table in
+ * nf-store.c does ("create", "scale-up", "scale-down", "delete", "reset"). */
+typedef enum {
+	NF_INTENT_KIND_CREATE,
+	NF_INTENT_KIND_SCALE_UP,
+	NF_INTENT_KIND_SCALE_DOWN,
+	NF_INTENT_KIND_DELETE,
+	NF_INTENT_KIND_RESET,
+	NF_INTENT_KIND_LAST /*< skip >*/
+} NfIntentKind;
+
+const gchar *nf_intent_kind_to_string (NfIntentKind kind);
+gboolean nf_intent_kind_from_string (const gchar *text, NfIntentKind *kind);
+
 /* An operation that changes libvirt, recorded before it starts and cleared
  * when it ends, so a daemon that died in the middle finishes or rolls it
  * back at the next start. */
 typedef struct {
 	guint job;
-	gchar *kind; /* "create", "scale-up", "scale-down", "delete", "reset" */
+	NfIntentKind kind;
 	gchar *pool;
 	GArray *indexes; /* of guint: the nodes it touches */
 } NfIntent;
 
-NfIntent *nf_intent_new (guint job, const gchar *kind, const gchar *pool);
+NfIntent *nf_intent_new (guint job, NfIntentKind kind, const gchar *pool);
 void nf_intent_free (NfIntent *intent);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfIntent, nf_intent_free)
 

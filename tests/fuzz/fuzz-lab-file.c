@@ -35,12 +35,12 @@ check_pool (const NfLabPool *pool)
 	g_assert_cmpuint (pool->line, >=, 1);
 	g_assert_true (nf_pool_name_validate (pool->name, NULL));
 	g_assert_cmpuint (pool->count, >=, 1);
-	g_assert_cmpuint (pool->count, <=, NF_CLI_COUNT_MAX);
+	g_assert_cmpuint (pool->count, <=, NF_POOL_COUNT_MAX);
 	/* 0 or NULL: unset, nestfarmd's default */
-	g_assert_cmpuint (pool->vcpus, <=, NF_CLI_VCPUS_MAX);
-	g_assert_true (pool->memory_mib == 0 ||
-		       (pool->memory_mib >= NF_CLI_MEMORY_MIN && pool->memory_mib <= NF_CLI_MEMORY_MAX));
-	g_assert_cmpuint (pool->disk_gib, <=, NF_CLI_DISK_MAX);
+	g_assert_cmpuint (pool->vcpus, <=, NF_NODE_VCPUS_MAX);
+	g_assert_true (pool->memory_mib == 0 || (pool->memory_mib >= NF_NODE_MEMORY_MIB_MIN &&
+						 pool->memory_mib <= NF_NODE_MEMORY_MIB_MAX));
+	g_assert_cmpuint (pool->disk_gib, <=, NF_NODE_DISK_GIB_MAX);
 	if (pool->profile != NULL)
 		g_assert_true (nf_pool_name_validate (pool->profile, NULL));
 	if (pool->image != NULL) {
@@ -52,8 +52,8 @@ check_pool (const NfLabPool *pool)
 		gsize len = strlen (pool->trunk_bridge);
 
 		g_assert_cmpuint (len, >=, 1);
-		g_assert_cmpuint (len, <=, NF_CLI_BRIDGE_MAX);
-		g_assert_cmpuint (strspn (pool->trunk_bridge, NF_CLI_BRIDGE_CHARS), ==, len);
+		g_assert_cmpuint (len, <=, NF_BRIDGE_NAME_MAX);
+		g_assert_cmpuint (strspn (pool->trunk_bridge, NF_BRIDGE_NAME_CHARS), ==, len);
 	}
 	if (pool->vlans != NULL) {
 		g_autoptr (NfVlanSet) set = nf_vlan_set_parse (pool->vlans, NULL);

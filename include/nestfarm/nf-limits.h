@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Every limit and shared default of what users may ask for, once: the CLI
+ * checks them so a bad value is a usage error naming its argument, the
+ * request layer checks D-Bus callers, the config checks nestfarmd.conf and
+ * the core checks specs and profiles, all against these. */
+
+/* Names. The pool name's is the interface contract's (an Instance name
+ * follows the same rules). */
+#define NF_POOL_NAME_MAX    32
+#define NF_NODE_INDEX_MAX   9999
+#define NF_PROFILE_NAME_MAX 64
+/* A bridge is a Linux interface (so are OVS ports): IFNAMSIZ less the NUL,
+ * of these characters. */
+#define NF_BRIDGE_NAME_MAX   15
+#define NF_BRIDGE_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+/* libvirt storage pool and network names; volume names (a file's name). */
+#define NF_LIBVIRT_NAME_MAX 64
+#define NF_VOLUME_NAME_MAX  255
+/* A base image: a path (PATH_MAX) or a volume name. */
+#define NF_IMAGE_PATH_MAX 4096
+
+/* A pool and its nodes (CreatePool, lab files, profiles). */
+#define NF_POOL_COUNT_MAX      1000
+#define NF_NODE_VCPUS_MAX      256
+#define NF_NODE_MEMORY_MIB_MIN 128
+#define NF_NODE_MEMORY_MIB_MAX (4u * 1024 * 1024)
+#define NF_NODE_DISK_GIB_MAX   65536
+
+/* The graceful wait of a stop or delete (seconds): the ShutdownTimeout
+ * setting, the shutdown-timeout option, --timeout. */
+#define NF_SHUTDOWN_TIMEOUT_MAX 3600
+
+/* Defaults more than one layer falls back on. */
+#define NF_DEFAULT_PROFILE     "kvm-compute"
+#define NF_DEFAULT_LIBVIRT_URI "qemu:///system"

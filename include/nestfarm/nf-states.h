@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The states of pools, nodes and jobs, and their names: the State
+ * properties of the interface contract, which the daemon shows and the CLI
+ * reads back (and the status of each CheckHost check). Each name comes
+ * from one table (nf-states.c). */
+
+typedef enum {
+	NF_POOL_STATE_CREATING,
+	NF_POOL_STATE_READY,
+	NF_POOL_STATE_DEGRADED,
+	NF_POOL_STATE_SCALING,
+	NF_POOL_STATE_STOPPING,
+	NF_POOL_STATE_STOPPED,
+	NF_POOL_STATE_DELETING,
+	NF_POOL_STATE_FAILED,
+	NF_POOL_STATE_LAST /*< skip >*/
+} NfPoolState;
+
+typedef enum {
+	NF_NODE_STATE_CREATING,
+	NF_NODE_STATE_RUNNING,
+	NF_NODE_STATE_STOPPED,
+	NF_NODE_STATE_PAUSED,
+	NF_NODE_STATE_CRASHED,
+	NF_NODE_STATE_DELETING,
+	NF_NODE_STATE_FAILED,
+	NF_NODE_STATE_LAST /*< skip >*/
+} NfNodeState;
+
+typedef enum {
+	NF_JOB_STATE_RUNNING,
+	NF_JOB_STATE_SUCCEEDED,
+	NF_JOB_STATE_FAILED,
+	NF_JOB_STATE_CANCELLED,
+	NF_JOB_STATE_LAST /*< skip >*/
+} NfJobState;
+
+/* One check of the host probe (nf-host.h), as CheckHost reports it. */
+typedef enum {
+	NF_CHECK_PASS,
+	NF_CHECK_WARN,
+	NF_CHECK_FAIL,
+	NF_CHECK_LAST /*< skip >*/
+} NfCheckStatus;
+
+/* The contract's name of a state; NULL for a value out of range. */
+const gchar *nf_pool_state_to_string (NfPoolState state);
+const gchar *nf_node_state_to_string (NfNodeState state);
+const gchar *nf_job_state_to_string (NfJobState state);
+const gchar *nf_check_status_to_string (NfCheckStatus status);
+/* The state a name stands for; FALSE for a name that is none (a newer or
+ * older daemon's, or no state at all). */
+gboolean nf_pool_state_from_string (const gchar *text, NfPoolState *state);
+gboolean nf_node_state_from_string (const gchar *text, NfNodeState *state);
+gboolean nf_job_state_from_string (const gchar *text, NfJobState *state);
+gboolean nf_check_status_from_string (const gchar *text, NfCheckStatus *status);
+
+G_END_DECLS

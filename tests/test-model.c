@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "test-model"
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "nestfarm/nf-error.h"
+#include "nf-manager-private.h"
+
+/* The daemon's model without libvirt: which nodes hold memory, what the
+ * manager counts as committed and what admission lets through, as libvirt's
+ * states and lifecycle events move a node's domain. The connection is never
+ * opened; the domain states and events are the test's. */
+
+#define NODE_MIB 2048
+
+typedef struct {
+	gchar *dir;
+	NfConfig *config;
+	NfEngine *engine;
+	NfManager *manager;
+	NfPool *pool;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *fx, gconstpointer data)
+{
+	g_autoptr (NfConnection) connection = nf_connection_new ("test:///default");
+	g_autoptr (NfPoolSpec) spec = nf_pool_spec_new ();
+	g_autoptr (GError) error = NULL;
+
+	fx->dir = g_dir_make_tmp ("nf-model-XXXXXX", &error);
+	g_assert_no_error (error);
+	fx->config = nf_config_new_defaults ();
+	g_free (fx->config->state_dir);
+	fx->config->state_dir = g_strdup (fx->dir);
+	fx->engine = nf_engine_new (connection, fx->config->engine);
+	fx->manager = nf_manager_new (fx->config, fx->engine);
+	spec->name = g_strdup ("m");
+	spec->count = 2;
+	spec->memory_mib = NODE_MIB;
+	fx->pool = nf_pool_new (spec);
+	nf_manager_add_pool (fx->manager, fx->pool);
+}
+
+static void
+fixture_tear_down (Fixture *fx, gconstpointer data)
+{
+	g_clear_object (&fx->pool);
+	g_clear_object (&fx->manager);
+	g_clear_object (&fx->engine);
+	nf_config_free (fx->config);
+	g_rmdir (fx->dir);
+	g_free (fx->dir);
+}
+
+/* A node of the pool whose domain libvirt lists in @state. */
+static NfNode *
+add_node (Fixture *fx, guint index, NfDomainState state)
+{
+	g_autoptr (NfNode) node = nf_node_new ("m", index);
+	g_autoptr (NfNodeInfo) info = g_new0 (NfNodeInfo, 1);
+
+	info->spec = nf_node_spec_new ();
+	info->spec->pool = g_strdup ("m");
+	info->spec->index = index;
+	info->spec->memory_mib = NODE_MIB;
+	info->name = g_strdup (nf_node_get_name (node));
+	info->uuid = g_strdup_printf ("00000000-0000-0000-0000-00000000000%u", index);
+	info->state = state;
+	nf_manager_apply_node_info (fx->manager, node, info);
+	nf_manager_add_node (fx->manager, fx->pool, node);
+	return g_steal_pointer (&node);
+}
+
+static void
+stopped_event (Fixture *fx, NfNode *node)
+{
+	nf_manager_apply_domain_event (fx->manager,
+				       nf_node_get_name (node),
+				       nf_node_get_domain_uuid (node),
+				       VIR_DOMAIN_EVENT_STOPPED,
+				       VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
+}
+
+/* A node holds its memory while its domain is active or while it is being
+ * made, whatever else its state says. */
+static void
+test_node_holds_memory (void)
+{
+	g_autoptr (NfNode) node = nf_node_new ("m", 1);
+	const NfNodeState states[] = {
+		NF_NODE_STATE_RUNNING,
+		NF_NODE_STATE_PAUSED,
+		NF_NODE_STATE_DELETING,
+		NF_NODE_STATE_FAILED,
+		NF_NODE_STATE_STOPPED,
+	};
+
+	g_assert_cmpint (nf_node_get_state (node), ==, NF_NODE_STATE_CREATING);
+	g_assert_true (nf_node_holds_memory (node));
+	for (guint i = 0; i < G_N_ELEMENTS (states); i++) {
+		nf_node_set_state (node, states[i]);
+		nf_node_set_domain_active (node, TRUE);
+		g_assert_true (nf_node_holds_memory (node));
+		nf_node_set_domain_active (node, FALSE);
+		g_assert_false (nf_node_holds_memory (node));
+	}
+}
+
+/* Deleting or failed with its domain still running: the node's memory is
+ * committed until libvirt says the domain stopped. */
+static void
+test_committed_until_off (Fixture *fx, gconstpointer data)
+{
+	g_autoptr (NfNode) one = add_node (fx, 1, NF_DOMAIN_STATE_RUNNING);
+	g_autoptr (NfNode) two = add_node (fx, 2, NF_DOMAIN_STATE_PAUSED);
+
+	g_assert_cmpint (nf_node_get_state (one), ==, NF_NODE_STATE_RUNNING);
+	g_assert_cmpint (nf_node_get_state (two), ==, NF_NODE_STATE_PAUSED);
+	g_assert_cmpuint (nf_manager_get_memory_committed_mib (fx->manager), ==, 2 * NODE_MIB);
+
+	/* what a delete's removal and a failed removal do to the model */
+	nf_node_set_state (one, NF_NODE_STATE_DELETING);
+	nf_node_set_state (two, NF_NODE_STATE_FAILED);
+	g_assert_cmpuint (nf_manager_get_memory_committed_mib (fx->manager), ==, 2 * NODE_MIB);
+
+	stopped_event (fx, one);
+	g_assert_false (nf_node_get_domain_active (one));
+	g_assert_cmpuint (nf_manager_get_memory_committed_mib (fx->manager), ==, NODE_MIB);
+	stopped_event (fx, two);
+	g_assert_cmpuint (nf_manager_get_memory_committed_mib (fx->manager), ==, 0);
+
+	/* and started again behind nestfarm's back */
+	nf_manager_apply_domain_event (fx->manager,
+				       nf_node_get_name (two),
+				       nf_node_get_domain_uuid (two),
+				       VIR_DOMAIN_EVENT_STARTED,
+				       VIR_DOMAIN_EVENT_STARTED_BOOTED);
+	g_assert_cmpint (nf_node_get_state (two), ==, NF_NODE_STATE_RUNNING);
+	g_assert_cmpuint (nf_manager_get_memory_committed_mib (fx->manager), ==, NODE_MIB);
+}
+
+static void
+count_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+	(*(guint *) user_data)++;
+}
+
+/* MemoryCommittedMiB follows: a change of a domain's activity alone is
+ * announced. */
+static void
+test_committed_notifies (Fixture *fx, gconstpointer data)
+{
+	g_autoptr (NfNode) one = add_node (fx, 1, NF_DOMAIN_STATE_RUNNING);
+	guint notified = 0;
+
+	nf_node_set_state (one, NF_NODE_STATE_FAILED);
+	g_signal_connect (fx->manager, "notify::memory-committed-mib", G_CALLBACK (count_notify), &notified);
+	nf_node_set_domain_active (one, FALSE);
+	g_assert_cmpuint (notified, ==, 1);
+	g_signal_handlers_disconnect_by_data (fx->manager, &notified);
+}
+
+/* Admission counts a node being deleted as long as it runs. */
+static void
+test_admission (Fixture *fx, gconstpointer data)
+{
+	g_autoptr (NfNode) one = add_node (fx, 1, NF_DOMAIN_STATE_RUNNING);
+	g_autoptr (NfNode) two = add_node (fx, 2, NF_DOMAIN_STATE_RUNNING);
+	g_autoptr (GError) error = NULL;
+
+	/* The probe's memory, as a started manager would have it: room for
+	 * three nodes beside the reserve. */
+	fx->manager->host = g_new0 (NfHostInfo, 1);
+	fx->manager->host->memory_total_mib = fx->config->memory_reserve_mib + 3 * NODE_MIB;
+	fx->config->overcommit = 1.0;
+
+	nf_node_set_state (one, NF_NODE_STATE_DELETING);
+	g_assert_false (nf_manager_admit (fx->manager, 2 * NODE_MIB, "two nodes", &error));
+	g_assert_error (error, NF_ERROR, NF_ERROR_INSUFFICIENT_RESOURCES);
+	g_clear_error (&error);
+	g_assert_true (nf_manager_admit (fx->manager, NODE_MIB, "one node", &error));
+	g_assert_no_error (error);
+
+	stopped_event (fx, one);
+	g_assert_true (nf_manager_admit (fx->manager, 2 * NODE_MIB, "two nodes", &error));
+	g_assert_no_error (error);
+}
+
+int
+main (int argc, char **argv)
+{
+	g_test_init (&argc, &argv, NULL);
+	g_test_add_func ("/model/node-holds-memory", test_node_holds_memory);
+	g_test_add ("/model/committed-until-off",
+		    Fixture,
+		    NULL,
+		    fixture_set_up,
+		    test_committed_until_off,
+		    fixture_tear_down);
+	g_test_add ("/model/committed-notifies",
+		    Fixture,
+		    NULL,
+		    fixture_set_up,
+		    test_committed_notifies,
+		    fixture_tear_down);
+	g_test_add ("/model/admission", Fixture, NULL, fixture_set_up, test_admission, fixture_tear_down);
+	return g_test_run ();
+}
