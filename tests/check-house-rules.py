@@ -266,6 +266,9 @@ def rule_workers(sources):
         workers |= {n for n, f in defs.items() if param_types(f['params']) == work_sig}
         workers |= {n for n, f in defs.items() if param_types(f['params']) ==
                     ['GTask *', 'gpointer', 'gpointer', 'GCancellable *']}
+        # g-authorize-method handlers: GDBus emits the signal in a thread of its own.
+        workers |= {n for n, f in defs.items() if param_types(f['params'])[:2] ==
+                    ['GDBusInterfaceSkeleton *', 'GDBusMethodInvocation *']}
         for w in sorted(workers & set(defs)):
             checked.add(w)
             seen, todo = set(), [(w, w)]

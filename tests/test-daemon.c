@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
@@ -415,6 +417,8 @@ static void
 test_unprivileged (void)
 {
 	g_autoptr (GVariant) reply = NULL;
+	g_autoptr (GVariant) count = NULL;
+	g_autoptr (GError) error = NULL;
 	g_autofree gchar *err = NULL;
 	const gchar *pool = ROOT "/pool/dpriv";
 	const gchar *node = ROOT "/node/dpriv_2d1";
@@ -434,6 +438,22 @@ test_unprivileged (void)
 	g_assert_null (err);
 	err = call_as_nobody (ROOT, MANAGER ".CheckHost", NULL, NULL, NULL);
 	g_assert_null (err);
+
+	/* No property is writable, for anyone: Properties.Set is refused. */
+	err = call_as_nobody (pool, "org.freedesktop.DBus.Properties.Set", POOL_IFACE, "Count", "<uint32 5>");
+	g_assert_nonnull (err);
+	g_assert_nonnull (strstr (err, "org.freedesktop.DBus.Error.InvalidArgs"));
+	g_clear_pointer (&err, g_free);
+	g_assert_null (nf_test_call (daemon_,
+				     pool,
+				     "org.freedesktop.DBus.Properties",
+				     "Set",
+				     g_variant_new ("(ssv)", POOL_IFACE, "Count", g_variant_new_uint32 (5)),
+				     &error));
+	g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS);
+	g_clear_error (&error);
+	count = nf_test_get_property (daemon_, pool, POOL_IFACE, "Count");
+	g_assert_cmpuint (g_variant_get_uint32 (count), ==, 1);
 
 	/* Every change is refused. */
 	assert_refused (err = call_as_nobody (ROOT, MANAGER ".CreatePool", "nobodys", "1", "{}"));

@@ -10,14 +10,16 @@
 #include "nestfarm/nf-error.h"
 #include "nf-auth.h"
 
-/* Authorization: one deny-by-default table from D-Bus method to polkit action,
- * asked after the arguments are validated (with --session: the daemon's own
- * user only). */
+/* Authorization: one deny-by-default table from D-Bus method to polkit action;
+ * a gate in every skeleton's dispatch that refuses what the table does not
+ * list, and the caller's check, asked after the arguments are validated
+ * (with --session: the daemon's own user only). */
 
 #define NF_AUTH_REFUSED_HINT "run as root or ask an administrator (polkit action " NF_AUTH_ACTION_MANAGE ")"
 
-/* Deny by default: a method missing here is refused, whatever it does.
- * tests/test-auth-table.c holds this table to the introspection XML. */
+/* Deny by default: a method missing here is refused at dispatch, whatever
+ * it does and whatever handler it has. tests/test-auth-table.c holds this
+ * table to the introspection XML. */
 static const NfAuthRule nf_auth_rules[] = {
 	{"org.nestfarm.Farm1.Manager", "CreatePool", NF_AUTH_ACTION_MANAGE},
 	{"org.nestfarm.Farm1.Manager", "DeletePool", NF_AUTH_ACTION_MANAGE},
@@ -30,6 +32,7 @@ static const NfAuthRule nf_auth_rules[] = {
 	{"org.nestfarm.Farm1.Node", "Stop", NF_AUTH_ACTION_MANAGE},
 	{"org.nestfarm.Farm1.Node", "Reset", NF_AUTH_ACTION_MANAGE},
 	{"org.nestfarm.Farm1.Job", "Cancel", NF_AUTH_ACTION_MANAGE},
+	{NULL, NULL, NULL},
 };
 
 struct _NfAuth {
@@ -78,28 +81,83 @@ nf_auth_check_free (NfAuthCheck *check)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfAuthCheck, nf_auth_check_free)
 
 gboolean
-nf_auth_lookup (const gchar *interface_name, const gchar *method_name, const gchar **action)
+nf_auth_rules_lookup (const NfAuthRule *rules,
+		      const gchar *interface_name,
+		      const gchar *method_name,
+		      const gchar **action)
 {
+	g_return_val_if_fail (rules != NULL, FALSE);
 	g_return_val_if_fail (interface_name != NULL, FALSE);
 	g_return_val_if_fail (method_name != NULL, FALSE);
 
-	for (gsize i = 0; i < G_N_ELEMENTS (nf_auth_rules); i++) {
-		if (g_strcmp0 (nf_auth_rules[i].interface_name, interface_name) != 0 ||
-		    g_strcmp0 (nf_auth_rules[i].method_name, method_name) != 0)
+	for (const NfAuthRule *rule = rules; rule->interface_name != NULL; rule++) {
+		if (g_strcmp0 (rule->interface_name, interface_name) != 0 ||
+		    g_strcmp0 (rule->method_name, method_name) != 0)
 			continue;
 		if (action != NULL)
-			*action = nf_auth_rules[i].action;
+			*action = rule->action;
 		return TRUE;
 	}
 	return FALSE;
+}
+
+gboolean
+nf_auth_lookup (const gchar *interface_name, const gchar *method_name, const gchar **action)
+{
+	return nf_auth_rules_lookup (nf_auth_rules, interface_name, method_name, action);
 }
 
 const NfAuthRule *
 nf_auth_get_rules (gsize *n_rules)
 {
 	g_return_val_if_fail (n_rules != NULL, NULL);
-	*n_rules = G_N_ELEMENTS (nf_auth_rules);
+	/* Without the closing line of NULLs. */
+	*n_rules = G_N_ELEMENTS (nf_auth_rules) - 1;
 	return nf_auth_rules;
+}
+
+/* Every method of the XML has its line: one without is a bug in nestfarmd,
+ * said in the log as well as to the caller. */
+static GError *
+unlisted_error (const gchar *interface_name, const gchar *method_name)
+{
+	g_warning ("%s.%s is missing from the authorization table; refused", interface_name, method_name);
+	return g_error_new (NF_ERROR,
+			    NF_ERROR_NOT_AUTHORIZED,
+			    "%s.%s is not in nestfarm's authorization table, so it is refused; this is a bug in nestfarmd.",
+			    interface_name,
+			    method_name);
+}
+
+gboolean
+nf_auth_gate_method (GDBusInterfaceSkeleton *skeleton,
+		     GDBusMethodInvocation *invocation,
+		     const NfAuthRule *rules)
+{
+	const gchar *interface_name = g_dbus_method_invocation_get_interface_name (invocation);
+	const gchar *method_name = g_dbus_method_invocation_get_method_name (invocation);
+	g_autoptr (GError) error = NULL;
+
+	/* A worker thread of GDBus's: the constant table is all it may read. */
+	if (interface_name == NULL)
+		interface_name = "(no interface)";
+	if (nf_auth_rules_lookup (rules, interface_name, method_name, NULL))
+		return TRUE;
+	/* The reply takes the call's reference, as a handler's would. */
+	error = unlisted_error (interface_name, method_name);
+	g_dbus_method_invocation_return_gerror (invocation, error);
+	return FALSE;
+}
+
+void
+nf_auth_gate_skeleton (GDBusInterfaceSkeleton *skeleton)
+{
+	g_return_if_fail (G_IS_DBUS_INTERFACE_SKELETON (skeleton));
+
+	g_signal_connect (skeleton,
+			  "g-authorize-method",
+			  G_CALLBACK (nf_auth_gate_method),
+			  (gpointer) nf_auth_rules);
 }
 
 static void
@@ -351,16 +409,10 @@ nf_auth_check_async (NfAuth *self,
 	/* D-Bus lets a call leave out its interface; such a call is refused too. */
 	if (interface_name == NULL)
 		interface_name = "(no interface)";
+	/* The gate refused an unlisted method already; a caller that has no
+	 * gate (tests/test-auth.c) gets the same answer. */
 	if (!nf_auth_lookup (interface_name, method_name, &check->action)) {
-		g_warning ("%s.%s is missing from the authorization table; refused",
-			   interface_name,
-			   method_name);
-		g_task_return_new_error (task,
-					 NF_ERROR,
-					 NF_ERROR_NOT_AUTHORIZED,
-					 "%s.%s is not in nestfarm's authorization table, so it is refused; this is a bug in nestfarmd.",
-					 interface_name,
-					 method_name);
+		g_task_return_error (task, unlisted_error (interface_name, method_name));
 		return;
 	}
 	if (check->action == NULL) {

@@ -5,8 +5,9 @@
 
 G_BEGIN_DECLS
 
-/* Who may call which method: the table, and the check nf-bus.c makes before
- * each call does anything. */
+/* Who may call which method: the table, the gate every skeleton's dispatch
+ * goes through, and the caller's check a method's handler makes, after
+ * validation, before the call does anything. */
 
 /* The one polkit action: every method that changes anything needs it. */
 #define NF_AUTH_ACTION_MANAGE "org.nestfarm.farm1.manage"
@@ -19,7 +20,8 @@ typedef enum {
 	NF_AUTH_SESSION_OWNER, /* --session: only the daemon's own user, polkit is not asked */
 } NfAuthMode;
 
-/* One line of the table: @action NULL means open to every caller. */
+/* One line of the table: @action NULL means open to every caller. A table
+ * ends with a line of NULLs. */
 typedef struct {
 	const gchar *interface_name;
 	const gchar *method_name;
@@ -55,5 +57,25 @@ gboolean nf_auth_check_finish (NfAuth *self, GAsyncResult *result, guint *caller
  * polkit action, or NULL for an open method. */
 gboolean nf_auth_lookup (const gchar *interface_name, const gchar *method_name, const gchar **action);
 const NfAuthRule *nf_auth_get_rules (gsize *n_rules);
+/* The same lookup in any table (@rules ends with a line of NULLs). */
+gboolean nf_auth_rules_lookup (const NfAuthRule *rules,
+			       const gchar *interface_name,
+			       const gchar *method_name,
+			       const gchar **action);
+
+/* The gate (bolt's bouncer): a g-authorize-method handler, @rules its data.
+ * A method @rules does not list is refused right there with
+ * NF_ERROR_NOT_AUTHORIZED, and no handler runs; a listed one goes on to its
+ * handler, which validates the arguments and then asks
+ * nf_auth_check_async (). The gate looks at the method only, never at the
+ * caller, so it decides nothing before validation that validation should
+ * answer first. GDBus emits the signal in a worker thread: @rules must not
+ * change. */
+gboolean nf_auth_gate_method (GDBusInterfaceSkeleton *skeleton,
+			      GDBusMethodInvocation *invocation,
+			      const NfAuthRule *rules);
+/* Puts @skeleton's methods behind the gate, with the daemon's table; before
+ * it is exported. */
+void nf_auth_gate_skeleton (GDBusInterfaceSkeleton *skeleton);
 
 G_END_DECLS

@@ -13,7 +13,8 @@
 
 /* Maps the state model onto D-Bus: one exported object per pool, node and
  * job, properties mirrored from the model's notify signals, and method
- * calls turned into manager operations after validation and polkit. */
+ * calls, past the authorization gate, turned into manager operations after
+ * validation and polkit. */
 
 #define NF_BUS_ROOT "/org/nestfarm/Farm1"
 
@@ -593,6 +594,7 @@ pool_added (NfManager *manager, NfPool *pool, NfBus *self)
 	g_object_set_data_full (G_OBJECT (iface), "nf-name", g_strdup (nf_pool_get_name (pool)), g_free);
 	sync_pool (pool, NULL, iface);
 	g_signal_connect_object (pool, "notify", G_CALLBACK (sync_pool), iface, 0);
+	nf_auth_gate_skeleton (G_DBUS_INTERFACE_SKELETON (iface));
 	g_signal_connect_object (iface, "handle-scale", G_CALLBACK (handle_pool_scale), self, 0);
 	g_signal_connect_object (iface, "handle-start", G_CALLBACK (handle_pool_start), self, 0);
 	g_signal_connect_object (iface, "handle-stop", G_CALLBACK (handle_pool_stop), self, 0);
@@ -609,6 +611,7 @@ node_added (NfManager *manager, NfNode *node, NfBus *self)
 	g_object_set_data_full (G_OBJECT (iface), "nf-name", g_strdup (nf_node_get_name (node)), g_free);
 	sync_node (node, NULL, iface);
 	g_signal_connect_object (node, "notify", G_CALLBACK (sync_node), iface, 0);
+	nf_auth_gate_skeleton (G_DBUS_INTERFACE_SKELETON (iface));
 	g_signal_connect_object (iface, "handle-start", G_CALLBACK (handle_node_start), self, 0);
 	g_signal_connect_object (iface, "handle-stop", G_CALLBACK (handle_node_stop), self, 0);
 	g_signal_connect_object (iface, "handle-reset", G_CALLBACK (handle_node_reset), self, 0);
@@ -625,6 +628,7 @@ job_added (NfManager *manager, NfJob *job, NfBus *self)
 	sync_job (job, NULL, iface);
 	g_signal_connect_object (job, "notify", G_CALLBACK (sync_job), iface, 0);
 	g_signal_connect_object (job, "completed", G_CALLBACK (job_completed), iface, 0);
+	nf_auth_gate_skeleton (G_DBUS_INTERFACE_SKELETON (iface));
 	g_signal_connect_object (iface, "handle-cancel", G_CALLBACK (handle_job_cancel), self, 0);
 	export_object (self, G_OBJECT (job), path, G_DBUS_INTERFACE_SKELETON (iface));
 }
@@ -690,6 +694,7 @@ nf_bus_export (NfBus *self, GDBusConnection *connection, GError **error)
 	self->manager_iface = nf_dbus_manager_skeleton_new ();
 	sync_manager (self->manager, NULL, self);
 	g_signal_connect_object (self->manager, "notify", G_CALLBACK (sync_manager), self, 0);
+	nf_auth_gate_skeleton (G_DBUS_INTERFACE_SKELETON (self->manager_iface));
 	g_signal_connect_object (self->manager_iface,
 				 "handle-create-pool",
 				 G_CALLBACK (handle_create_pool),
