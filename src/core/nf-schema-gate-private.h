@@ -5,6 +5,8 @@
 
 G_BEGIN_DECLS
 
+/* The schema gate (core-private): see nf-schema-gate.c for why. */
+
 /* Lets the first validated define on each connection to libvirtd run
  * alone, and every later one in parallel. A connection is a generation:
  * a number that grows with each (re)connect, and a newer one starts cold. */
