@@ -3,18 +3,16 @@
 
 #include "config.h"
 
-#include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
 #include "nf-auth.h"
+#include "nf-bus-methods.h"
 #include "nf-bus.h"
-#include "nf-create-check.h"
 #include "nf-dbus-generated.h"
-#include "nf-request.h"
 
 /* Maps the state model onto D-Bus: one exported object per pool, node and
- * job, properties mirrored from the model's notify signals, and method
- * calls, past the authorization gate, turned into manager operations after
- * validation and polkit. */
+ * job, properties mirrored from the model's notify signals; each skeleton's
+ * methods behind the authorization gate and wired to the method table
+ * (nf-bus-methods.c). */
 
 #define NF_BUS_ROOT "/org/nestfarm/Farm1"
 
@@ -162,247 +160,7 @@ job_completed (NfJob *job, gboolean success, const gchar *message, NfDBusJob *if
 	nf_dbus_job_emit_completed (iface, success, message);
 }
 
-/* --- requests: validate, authorize, act --- */
-
-typedef enum {
-	REQ_CREATE_POOL,
-	REQ_DELETE_POOL,
-	REQ_SCALE,
-	REQ_POOL_START,
-	REQ_POOL_STOP,
-	REQ_NODE_START,
-	REQ_NODE_STOP,
-	REQ_NODE_RESET,
-	REQ_JOB_CANCEL,
-} RequestKind;
-
-typedef struct {
-	NfBus *bus;
-	GDBusMethodInvocation *invocation;
-	RequestKind kind;
-	gchar *name;
-	guint count;
-	NfPoolSpec *spec;
-	gboolean force;
-	guint timeout_s;
-	guint job_id;
-	guint uid; /* the authorized caller */
-} Request;
-
-static void
-request_free (Request *req)
-{
-	g_object_unref (req->bus);
-	g_object_unref (req->invocation);
-	g_free (req->name);
-	nf_pool_spec_free (req->spec);
-	g_free (req);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Request, request_free)
-
-static void
-return_error (GDBusMethodInvocation *invocation, const GError *error)
-{
-	g_dbus_method_invocation_return_gerror (invocation, error);
-}
-
-static void
-reply_job (Request *req, NfJob *job)
-{
-	g_autofree gchar *path = nf_bus_job_path (nf_job_get_id (job));
-
-	if (req->kind == REQ_CREATE_POOL) {
-		g_autofree gchar *pool = nf_bus_pool_path (req->spec->name);
-
-		g_dbus_method_invocation_return_value (req->invocation, g_variant_new ("(oo)", pool, path));
-		return;
-	}
-	g_dbus_method_invocation_return_value (req->invocation, g_variant_new ("(o)", path));
-}
-
-/* The manager checks the model (exists, busy, admission) and makes the job. */
-static void
-request_act (Request *req)
-{
-	NfManager *manager = req->bus->manager;
-	g_autoptr (GError) error = NULL;
-	NfJob *job = NULL;
-	guint uid = req->uid;
-
-	switch (req->kind) {
-	case REQ_CREATE_POOL:
-		job = nf_manager_create_pool (manager, req->spec, uid, &error);
-		break;
-	case REQ_DELETE_POOL:
-		job = nf_manager_delete_pool (manager, req->name, req->force, req->timeout_s, uid, &error);
-		break;
-	case REQ_SCALE:
-		job = nf_manager_scale_pool (manager, req->name, req->count, uid, &error);
-		break;
-	case REQ_POOL_START:
-		job = nf_manager_start_pool (manager, req->name, uid, &error);
-		break;
-	case REQ_POOL_STOP:
-		job = nf_manager_stop_pool (manager, req->name, req->force, req->timeout_s, uid, &error);
-		break;
-	case REQ_NODE_START:
-		job = nf_manager_start_node (manager, req->name, uid, &error);
-		break;
-	case REQ_NODE_STOP:
-		job = nf_manager_stop_node (manager, req->name, req->force, req->timeout_s, uid, &error);
-		break;
-	case REQ_NODE_RESET:
-		job = nf_manager_reset_node (manager, req->name, uid, &error);
-		break;
-	case REQ_JOB_CANCEL: {
-		NfJob *target = nf_manager_lookup_job (manager, req->job_id);
-
-		if (target == NULL) {
-			g_set_error (&error, NF_ERROR, NF_ERROR_NOT_FOUND, "The job has ended and is gone.");
-			break;
-		}
-		nf_manager_cancel_job (manager, target);
-		g_dbus_method_invocation_return_value (req->invocation, NULL);
-		return;
-	}
-	default:
-		g_assert_not_reached ();
-	}
-	if (job == NULL) {
-		return_error (req->invocation, error);
-		return;
-	}
-	reply_job (req, job);
-}
-
-static void
-create_checked (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-	g_autoptr (Request) req = user_data;
-	g_autoptr (GError) error = NULL;
-	NfPoolSpec *spec = nf_create_check_finish (NF_ENGINE (source), res, &error);
-
-	if (spec == NULL) {
-		return_error (req->invocation, error);
-		return;
-	}
-	nf_pool_spec_free (req->spec);
-	req->spec = spec;
-	request_act (req);
-}
-
-static void
-request_authorized (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-	g_autoptr (Request) req = user_data;
-	g_autoptr (GError) error = NULL;
-	NfManager *manager;
-	const NfPoolSpec *spec;
-	NfMemoryBound bound;
-
-	if (!nf_auth_check_finish (NF_AUTH (source), res, &req->uid, &error)) {
-		const gchar *iface_name = g_dbus_method_invocation_get_interface_name (req->invocation);
-		const gchar *sender = g_dbus_method_invocation_get_sender (req->invocation);
-
-		/* Nothing was done; a caller that left never sees the reply. */
-		g_debug ("refused %s.%s from %s: %s",
-			 iface_name != NULL ? iface_name : "(no interface)",
-			 g_dbus_method_invocation_get_method_name (req->invocation),
-			 sender != NULL ? sender : "(no bus name)",
-			 error->message);
-		return_error (req->invocation, error);
-		return;
-	}
-	if (req->kind != REQ_CREATE_POOL) {
-		request_act (req);
-		return;
-	}
-	/* A create's profile, image and node size are checked on the host
-	 * before anything is made, and answered at the call; only an
-	 * authorized caller gets the host to open files and run qemu-img. */
-	manager = req->bus->manager;
-	spec = req->spec;
-	nf_manager_get_memory_bound (manager, &bound);
-	nf_create_check_async (nf_manager_get_engine (manager),
-			       spec,
-			       &bound,
-			       create_checked,
-			       g_steal_pointer (&req));
-}
-
-static Request *
-request_new (NfBus *self, GDBusMethodInvocation *invocation, RequestKind kind)
-{
-	Request *req = g_new0 (Request, 1);
-
-	req->bus = g_object_ref (self);
-	req->invocation = g_object_ref (invocation);
-	req->kind = kind;
-	return req;
-}
-
-static gboolean
-request_submit (Request *req)
-{
-	nf_auth_check_async (req->bus->auth, req->invocation, NULL, request_authorized, req);
-	return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-refuse (GDBusMethodInvocation *invocation, Request *req, GError *error)
-{
-	return_error (invocation, error);
-	g_error_free (error);
-	if (req != NULL)
-		request_free (req);
-	return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static const gchar *
-object_name (gpointer iface)
-{
-	return g_object_get_data (G_OBJECT (iface), "nf-name");
-}
-
-static gboolean
-handle_create_pool (NfDBusManager *iface,
-		    GDBusMethodInvocation *invocation,
-		    const gchar *name,
-		    guint count,
-		    GVariant *options,
-		    NfBus *self)
-{
-	GError *error = NULL;
-	Request *req = request_new (self, invocation, REQ_CREATE_POOL);
-
-	req->spec =
-		nf_request_parse_create (nf_manager_get_config (self->manager), name, count, options, &error);
-	if (req->spec == NULL)
-		return refuse (invocation, req, error);
-	return request_submit (req);
-}
-
-static gboolean
-handle_delete_pool (NfDBusManager *iface,
-		    GDBusMethodInvocation *invocation,
-		    const gchar *name,
-		    GVariant *options,
-		    NfBus *self)
-{
-	GError *error = NULL;
-	Request *req = request_new (self, invocation, REQ_DELETE_POOL);
-
-	if (!nf_pool_name_validate (name, &error) ||
-	    !nf_request_parse_stop (nf_manager_get_config (self->manager),
-				    options,
-				    &req->force,
-				    &req->timeout_s,
-				    &error))
-		return refuse (invocation, req, error);
-	req->name = g_strdup (name);
-	return request_submit (req);
-}
+/* --- CheckHost: a read, open to every caller --- */
 
 static void
 check_host_done (GObject *source, GAsyncResult *res, gpointer user_data)
@@ -413,7 +171,7 @@ check_host_done (GObject *source, GAsyncResult *res, gpointer user_data)
 	GVariantBuilder report, checks;
 
 	if (host == NULL) {
-		return_error (invocation, error);
+		g_dbus_method_invocation_return_gerror (invocation, error);
 		return;
 	}
 	g_variant_builder_init (&checks, G_VARIANT_TYPE ("aa{sv}"));
@@ -462,104 +220,6 @@ handle_check_host (NfDBusManager *iface, GDBusMethodInvocation *invocation, NfBu
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-static gboolean
-handle_pool_scale (NfDBusPool *iface, GDBusMethodInvocation *invocation, guint count, NfBus *self)
-{
-	GError *error = NULL;
-	Request *req;
-
-	if (!nf_request_check_count (count, 0, &error))
-		return refuse (invocation, NULL, error);
-	req = request_new (self, invocation, REQ_SCALE);
-	req->name = g_strdup (object_name (iface));
-	req->count = count;
-	return request_submit (req);
-}
-
-static gboolean
-handle_pool_start (NfDBusPool *iface, GDBusMethodInvocation *invocation, NfBus *self)
-{
-	Request *req = request_new (self, invocation, REQ_POOL_START);
-
-	req->name = g_strdup (object_name (iface));
-	return request_submit (req);
-}
-
-static gboolean
-handle_pool_stop (NfDBusPool *iface, GDBusMethodInvocation *invocation, GVariant *options, NfBus *self)
-{
-	GError *error = NULL;
-	Request *req = request_new (self, invocation, REQ_POOL_STOP);
-
-	if (!nf_request_parse_stop (nf_manager_get_config (self->manager),
-				    options,
-				    &req->force,
-				    &req->timeout_s,
-				    &error))
-		return refuse (invocation, req, error);
-	req->name = g_strdup (object_name (iface));
-	return request_submit (req);
-}
-
-static gboolean
-handle_pool_delete (NfDBusPool *iface, GDBusMethodInvocation *invocation, GVariant *options, NfBus *self)
-{
-	GError *error = NULL;
-	Request *req = request_new (self, invocation, REQ_DELETE_POOL);
-
-	if (!nf_request_parse_stop (nf_manager_get_config (self->manager),
-				    options,
-				    &req->force,
-				    &req->timeout_s,
-				    &error))
-		return refuse (invocation, req, error);
-	req->name = g_strdup (object_name (iface));
-	return request_submit (req);
-}
-
-static gboolean
-handle_node_start (NfDBusNode *iface, GDBusMethodInvocation *invocation, NfBus *self)
-{
-	Request *req = request_new (self, invocation, REQ_NODE_START);
-
-	req->name = g_strdup (object_name (iface));
-	return request_submit (req);
-}
-
-static gboolean
-handle_node_stop (NfDBusNode *iface, GDBusMethodInvocation *invocation, GVariant *options, NfBus *self)
-{
-	GError *error = NULL;
-	Request *req = request_new (self, invocation, REQ_NODE_STOP);
-
-	if (!nf_request_parse_stop (nf_manager_get_config (self->manager),
-				    options,
-				    &req->force,
-				    &req->timeout_s,
-				    &error))
-		return refuse (invocation, req, error);
-	req->name = g_strdup (object_name (iface));
-	return request_submit (req);
-}
-
-static gboolean
-handle_node_reset (NfDBusNode *iface, GDBusMethodInvocation *invocation, NfBus *self)
-{
-	Request *req = request_new (self, invocation, REQ_NODE_RESET);
-
-	req->name = g_strdup (object_name (iface));
-	return request_submit (req);
-}
-
-static gboolean
-handle_job_cancel (NfDBusJob *iface, GDBusMethodInvocation *invocation, NfBus *self)
-{
-	Request *req = request_new (self, invocation, REQ_JOB_CANCEL);
-
-	req->job_id = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (iface), "nf-job-id"));
-	return request_submit (req);
-}
-
 /* --- exporting model objects --- */
 
 static void
@@ -591,14 +251,13 @@ pool_added (NfManager *manager, NfPool *pool, NfBus *self)
 	g_autoptr (NfDBusPool) iface = nf_dbus_pool_skeleton_new ();
 	g_autofree gchar *path = nf_bus_pool_path (nf_pool_get_name (pool));
 
-	g_object_set_data_full (G_OBJECT (iface), "nf-name", g_strdup (nf_pool_get_name (pool)), g_free);
+	g_object_set_data_full (G_OBJECT (iface),
+				NF_BUS_METHODS_KEY_NAME,
+				g_strdup (nf_pool_get_name (pool)),
+				g_free);
 	sync_pool (pool, NULL, iface);
 	g_signal_connect_object (pool, "notify", G_CALLBACK (sync_pool), iface, 0);
-	nf_auth_gate_skeleton (G_DBUS_INTERFACE_SKELETON (iface));
-	g_signal_connect_object (iface, "handle-scale", G_CALLBACK (handle_pool_scale), self, 0);
-	g_signal_connect_object (iface, "handle-start", G_CALLBACK (handle_pool_start), self, 0);
-	g_signal_connect_object (iface, "handle-stop", G_CALLBACK (handle_pool_stop), self, 0);
-	g_signal_connect_object (iface, "handle-delete", G_CALLBACK (handle_pool_delete), self, 0);
+	nf_bus_methods_connect (G_DBUS_INTERFACE_SKELETON (iface), self->manager, self->auth);
 	export_object (self, G_OBJECT (pool), path, G_DBUS_INTERFACE_SKELETON (iface));
 }
 
@@ -608,13 +267,13 @@ node_added (NfManager *manager, NfNode *node, NfBus *self)
 	g_autoptr (NfDBusNode) iface = nf_dbus_node_skeleton_new ();
 	g_autofree gchar *path = nf_bus_node_path (nf_node_get_name (node));
 
-	g_object_set_data_full (G_OBJECT (iface), "nf-name", g_strdup (nf_node_get_name (node)), g_free);
+	g_object_set_data_full (G_OBJECT (iface),
+				NF_BUS_METHODS_KEY_NAME,
+				g_strdup (nf_node_get_name (node)),
+				g_free);
 	sync_node (node, NULL, iface);
 	g_signal_connect_object (node, "notify", G_CALLBACK (sync_node), iface, 0);
-	nf_auth_gate_skeleton (G_DBUS_INTERFACE_SKELETON (iface));
-	g_signal_connect_object (iface, "handle-start", G_CALLBACK (handle_node_start), self, 0);
-	g_signal_connect_object (iface, "handle-stop", G_CALLBACK (handle_node_stop), self, 0);
-	g_signal_connect_object (iface, "handle-reset", G_CALLBACK (handle_node_reset), self, 0);
+	nf_bus_methods_connect (G_DBUS_INTERFACE_SKELETON (iface), self->manager, self->auth);
 	export_object (self, G_OBJECT (node), path, G_DBUS_INTERFACE_SKELETON (iface));
 }
 
@@ -624,12 +283,13 @@ job_added (NfManager *manager, NfJob *job, NfBus *self)
 	g_autoptr (NfDBusJob) iface = nf_dbus_job_skeleton_new ();
 	g_autofree gchar *path = nf_bus_job_path (nf_job_get_id (job));
 
-	g_object_set_data (G_OBJECT (iface), "nf-job-id", GUINT_TO_POINTER (nf_job_get_id (job)));
+	g_object_set_data (G_OBJECT (iface),
+			   NF_BUS_METHODS_KEY_JOB_ID,
+			   GUINT_TO_POINTER (nf_job_get_id (job)));
 	sync_job (job, NULL, iface);
 	g_signal_connect_object (job, "notify", G_CALLBACK (sync_job), iface, 0);
 	g_signal_connect_object (job, "completed", G_CALLBACK (job_completed), iface, 0);
-	nf_auth_gate_skeleton (G_DBUS_INTERFACE_SKELETON (iface));
-	g_signal_connect_object (iface, "handle-cancel", G_CALLBACK (handle_job_cancel), self, 0);
+	nf_bus_methods_connect (G_DBUS_INTERFACE_SKELETON (iface), self->manager, self->auth);
 	export_object (self, G_OBJECT (job), path, G_DBUS_INTERFACE_SKELETON (iface));
 }
 
@@ -694,17 +354,7 @@ nf_bus_export (NfBus *self, GDBusConnection *connection, GError **error)
 	self->manager_iface = nf_dbus_manager_skeleton_new ();
 	sync_manager (self->manager, NULL, self);
 	g_signal_connect_object (self->manager, "notify", G_CALLBACK (sync_manager), self, 0);
-	nf_auth_gate_skeleton (G_DBUS_INTERFACE_SKELETON (self->manager_iface));
-	g_signal_connect_object (self->manager_iface,
-				 "handle-create-pool",
-				 G_CALLBACK (handle_create_pool),
-				 self,
-				 0);
-	g_signal_connect_object (self->manager_iface,
-				 "handle-delete-pool",
-				 G_CALLBACK (handle_delete_pool),
-				 self,
-				 0);
+	nf_bus_methods_connect (G_DBUS_INTERFACE_SKELETON (self->manager_iface), self->manager, self->auth);
 	g_signal_connect_object (self->manager_iface,
 				 "handle-check-host",
 				 G_CALLBACK (handle_check_host),
