@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "nestfarm/nf-error.h"
+#include "nestfarm/nf-tsan.h"
 #include "nf-store.h"
 
 /* The state file: pool specs, intents and the next job number, written whole
@@ -204,6 +205,7 @@ store_write_task (gpointer data, gpointer user_data)
 	NfStore *self = user_data;
 	GError *error = NULL;
 
+	NF_TSAN_ACQUIRE (task);
 	if (!store_write (self, g_task_get_task_data (task), &error)) {
 		g_task_return_error (task, error);
 		return;
@@ -223,6 +225,7 @@ nf_store_save_async (NfStore *self,
 
 	g_task_set_source_tag (task, nf_store_save_async);
 	g_task_set_task_data (task, store_render (pools, intents, next_job), g_free);
+	NF_TSAN_RELEASE (task);
 	g_thread_pool_push (self->writer, task, NULL);
 }
 
