@@ -28,6 +28,8 @@ NAME_ALLOWED = {
     'include/nestfarm/nf-template.h': (('nf_node_mac', 'nf_node_metadata_owned_by'), 'see nf-node-spec.c'),
     'src/core/nf-base-image.c': (('nf_storage_', 'nf_image_format_'),
                                  'the base-image half of nf-storage.h (NfStorage checks, NfImageFormat)'),
+    'src/core/nf-tsan.c': (('g_mutex_', 'g_cond_', 'g_task_'),
+                           'GLib\'s own functions, declared again under their names after nf-tsan.h renamed them'),
     'src/daemon/nf-operations.c': (('nf_manager_', 'nf_op_'),
                                    'the manager\'s jobs, split from nf-manager.c; NfOp is in nf-manager-private.h'),
 }

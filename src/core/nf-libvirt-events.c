@@ -6,6 +6,7 @@
 #include <glib-unix.h>
 #include <libvirt/libvirt.h>
 
+#include "nestfarm/nf-tsan.h"
 #include "nf-libvirt-private.h"
 
 /* libvirt's event loop, on a GMainContext of its own run by one thread.
@@ -164,6 +165,7 @@ source_release (gpointer data)
 {
 	NfEventSource *source = data;
 
+	NF_TSAN_ACQUIRE (source);
 	if (source->ff != NULL)
 		source->ff (source->opaque);
 	g_free (source);
@@ -194,6 +196,7 @@ source_remove (gint id, gboolean is_handle)
 	release = g_idle_source_new ();
 	g_source_set_callback (release, source_release, source, NULL);
 	g_source_set_static_name (release, "[nf-libvirt] release");
+	NF_TSAN_RELEASE (source);
 	g_source_attach (release, event_context);
 	return 0;
 }

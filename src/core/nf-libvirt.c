@@ -8,6 +8,7 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-libvirt.h"
 #include "nestfarm/nf-limits.h"
+#include "nestfarm/nf-tsan.h"
 #include "nf-libvirt-private.h"
 #include "nf-schema-gate-private.h"
 
@@ -195,6 +196,7 @@ link_post (NfLink *link, NfNotice *notice)
 	g_source_set_priority (source, G_PRIORITY_DEFAULT);
 	g_source_set_callback (source, notice_deliver, notice, notice_free);
 	g_source_set_static_name (source, "[nf-libvirt] notice");
+	NF_TSAN_RELEASE (notice);
 	g_source_attach (source, link->context);
 }
 
@@ -480,8 +482,10 @@ static gboolean
 notice_deliver (gpointer data)
 {
 	NfNotice *notice = data;
-	g_autoptr (NfConnection) self = g_weak_ref_get (&notice->link->owner);
+	g_autoptr (NfConnection) self = NULL;
 
+	NF_TSAN_ACQUIRE (notice);
+	self = g_weak_ref_get (&notice->link->owner);
 	if (self == NULL)
 		return G_SOURCE_REMOVE;
 	switch (notice->kind) {

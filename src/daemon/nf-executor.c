@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include "nestfarm/nf-tsan.h"
+
 #include "nf-executor.h"
 
 /* NfExecutor: worker threads of its own, a bounded lane per kind of work, and
@@ -53,6 +55,7 @@ work_finished (gpointer data)
 	Work *w = data;
 	NfExecutor *self = w->executor;
 
+	NF_TSAN_ACQUIRE (w);
 	self->lanes[w->kind].busy--;
 	w->done (w->item, w->result, w->error, w->user_data);
 	if (w->result != NULL && w->result_free != NULL)
@@ -69,6 +72,7 @@ work_run (gpointer data, gpointer user_data)
 	Work *w = data;
 	g_autoptr (GSource) source = g_idle_source_new ();
 
+	NF_TSAN_ACQUIRE (w);
 	if (!g_cancellable_set_error_if_cancelled (w->cancellable, &w->error))
 		w->result = w->work (w->item, w->cancellable, &w->error);
 	if (w->error != NULL && w->result != NULL && w->result_free != NULL)
@@ -78,6 +82,7 @@ work_run (gpointer data, gpointer user_data)
 	g_source_set_priority (source, G_PRIORITY_DEFAULT);
 	g_source_set_callback (source, work_finished, w, NULL);
 	g_source_set_static_name (source, "[nf-executor] done");
+	NF_TSAN_RELEASE (w);
 	g_source_attach (source, w->executor->context);
 }
 
@@ -134,8 +139,11 @@ executor_pump (NfExecutor *self)
 		Lane *lane = &self->lanes[i];
 
 		while (lane->busy < lane->parallelism && !g_queue_is_empty (&lane->queue)) {
+			Work *w = g_queue_pop_head (&lane->queue);
+
 			lane->busy++;
-			g_thread_pool_push (self->threads, g_queue_pop_head (&lane->queue), NULL);
+			NF_TSAN_RELEASE (w);
+			g_thread_pool_push (self->threads, w, NULL);
 		}
 	}
 }

@@ -9,6 +9,7 @@
 
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-string-table.h"
+#include "nestfarm/nf-tsan.h"
 #include "nf-store.h"
 
 /* The state file: pool specs, intents and the next job number, written whole
@@ -214,6 +215,7 @@ store_write_task (gpointer data, gpointer user_data)
 	NfStore *self = user_data;
 	GError *error = NULL;
 
+	NF_TSAN_ACQUIRE (task);
 	if (!store_write (self, g_task_get_task_data (task), &error)) {
 		g_task_return_error (task, error);
 		return;
@@ -233,6 +235,7 @@ nf_store_save_async (NfStore *self,
 
 	g_task_set_source_tag (task, nf_store_save_async);
 	g_task_set_task_data (task, store_render (pools, intents, next_job), g_free);
+	NF_TSAN_RELEASE (task);
 	g_thread_pool_push (self->writer, task, NULL);
 }
 
