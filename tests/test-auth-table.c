@@ -270,7 +270,6 @@ test_gate_unlisted (Gate *gate, gconstpointer rules)
 {
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GVariant) reply = NULL;
-	g_autofree gchar *remote = NULL;
 
 	g_test_expect_message ("nf-auth",
 			       G_LOG_LEVEL_WARNING,

@@ -171,6 +171,8 @@ test_admission (Fixture *fx, gconstpointer data)
 	g_autoptr (NfNode) two = add_node (fx, 2, NF_DOMAIN_STATE_RUNNING);
 	g_autoptr (GError) error = NULL;
 
+	/* both run; only one of them is being deleted */
+	g_assert_true (nf_node_holds_memory (two));
 	/* The probe's memory, as a started manager would have it: room for
 	 * three nodes beside the reserve. */
 	fx->manager->host = g_new0 (NfHostInfo, 1);
