@@ -412,6 +412,12 @@ rewalk (void)
 	guint jobs = 0;
 
 	walk (ROOT, targets, &jobs);
+	/* In a reconnect gap (in_bus_gap) nothing answers: keep the last walk. */
+	if (targets->len == 0 && fuzz.targets != NULL &&
+	    nf_test_log_count (daemon_->log, "lost the system bus") > 0) {
+		g_ptr_array_unref (targets);
+		return;
+	}
 	g_assert_cmpuint (targets->len, >, 0);
 	fuzz.gen->pools_now = 0;
 	g_ptr_array_set_size (fuzz.gen->paths, 0);
@@ -548,7 +554,7 @@ test_fuzz (void)
 				GPOINTER_TO_UINT (count),
 				(const gchar *) name,
 				(const gchar *) g_hash_table_lookup (fuzz.examples, name));
-	if (fuzz.gap_calls > 0) {
+	if (nf_test_log_count (daemon_->log, "lost the system bus") > 0) {
 		gint64 back = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
 
 		g_test_message ("the daemon lost its bus connection %u times (GLib's GDBus) and reconnected; "
