@@ -293,27 +293,6 @@ test_libvirtd_during_create (void)
 
 /* --- the bus restarts --- */
 
-static gboolean
-daemon_owns_name (NfTestDaemon *d)
-{
-	g_autoptr (GVariant) reply = g_dbus_connection_call_sync (d->bus,
-								  "org.freedesktop.DBus",
-								  "/org/freedesktop/DBus",
-								  "org.freedesktop.DBus",
-								  "NameHasOwner",
-								  g_variant_new ("(s)", "org.nestfarm.Farm1"),
-								  G_VARIANT_TYPE ("(b)"),
-								  G_DBUS_CALL_FLAGS_NONE,
-								  5000,
-								  NULL,
-								  NULL);
-	gboolean owned = FALSE;
-
-	if (reply != NULL)
-		g_variant_get (reply, "(b)", &owned);
-	return owned;
-}
-
 /* dbus-daemon restarted (with polkitd) while a create runs: nestfarmd
  * stays the same process, takes its name back, shows its pools, nodes and
  * the running job again, the job ends as it would have, and polkit
@@ -337,7 +316,7 @@ test_bus_restart_during_create (void)
 	nf_test_private_bus_restart (daemon_);
 
 	deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-	while (!daemon_owns_name (daemon_)) {
+	while (!nf_test_daemon_alive (daemon_)) {
 		if (g_get_monotonic_time () > deadline)
 			g_error ("nestfarmd did not take its name back within 30 s of the bus restart");
 		g_usleep (100 * 1000);
