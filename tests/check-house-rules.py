@@ -17,9 +17,9 @@ DIRS = ('src', 'include', 'tests', 'bench')
 # module it is part of (nf-host-facts.c beside nf-host.c: nf_host_), or a type
 # (Nf*) declared in it or in those modules' headers. Beyond that, by design:
 NAME_ALLOWED = {
-    'src/core/nf-names.c': (('nf_pool_name_', 'nf_node_name_', 'nf_path_component_'),
+    'src/core/nf-names.c': (('nf_pool_name_', 'nf_profile_name_', 'nf_node_name_', 'nf_path_component_'),
                             'the rules for each kind of name, one file; each function is named for its name'),
-    'include/nestfarm/nf-names.h': (('nf_pool_name_', 'nf_node_name_', 'nf_path_component_'),
+    'include/nestfarm/nf-names.h': (('nf_pool_name_', 'nf_profile_name_', 'nf_node_name_', 'nf_path_component_'),
                                     'see nf-names.c'),
     'src/core/nf-failpoint.c': (('nf_fail_point',), 'the one function, named for what it marks'),
     'include/nestfarm/nf-failpoint.h': (('nf_fail_point',), 'see nf-failpoint.c'),

@@ -7,10 +7,12 @@
 
 G_BEGIN_DECLS
 
-/* Pool and node names as the contract accepts them, node names built from a
+/* Pool, profile and node names as the contract accepts them, node names built from a
  * pool and an index, and names escaped into D-Bus object path components. */
 
 gboolean nf_pool_name_validate (const gchar *name, GError **error);
+/* [a-z0-9-]{1,64}: a profile name is a file name, never a path. */
+gboolean nf_profile_name_validate (const gchar *name, GError **error);
 gchar *nf_node_name_build (const gchar *pool, guint index);
 gboolean nf_node_name_parse (const gchar *node_name, gchar **pool, guint *index, GError **error);
 

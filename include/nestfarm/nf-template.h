@@ -5,6 +5,7 @@
 
 #include "nestfarm/nf-host.h"
 #include "nestfarm/nf-limits.h"
+#include "nestfarm/nf-names.h"
 #include "nestfarm/nf-vlan.h"
 
 G_BEGIN_DECLS
@@ -67,8 +68,6 @@ gchar *nf_node_mac (const gchar *pool, guint index, guint nic);
 #define NF_TYPE_PROFILE (nf_profile_get_type ())
 G_DECLARE_FINAL_TYPE (NfProfile, nf_profile, NF, PROFILE, GObject)
 
-/* [a-z0-9-]{1,64}: a profile name is a file name, never a path. */
-gboolean nf_profile_name_validate (const gchar *name, GError **error);
 /* @template_dir: NULL for the installed templates. A missing profile is
  * NF_ERROR_NOT_FOUND naming the available ones; a template that breaks the
  * format is NF_ERROR_FAILED naming what is wrong. The result is immutable:

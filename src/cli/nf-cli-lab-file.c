@@ -217,7 +217,7 @@ read_values (LabFile *lf, NfLabPool *pool)
 		get_uint (lf, "Count", 1, NF_POOL_COUNT_MAX, &pool->count);
 
 	pool->profile = get_value (lf, "Profile");
-	if (pool->profile != NULL && !nf_pool_name_validate (pool->profile, NULL))
+	if (pool->profile != NULL && !nf_profile_name_validate (pool->profile, NULL))
 		complain (lf, line_of (lf, "Profile"), "Profile '%s' is not a profile name", pool->profile);
 	pool->image = get_value (lf, "Image");
 	if (pool->image != NULL && (pool->image[0] == '\0' ||

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nestfarm/nf-names.h"
 #include "nestfarm/nf-vlan.h"
 #include "nf-cli.h"
 
@@ -95,8 +96,11 @@ nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	    !nf_cli_parse_uint (verb, "COUNT", argv[2], 1, NF_POOL_COUNT_MAX, &count, &code))
 		return code;
 	if (profile != NULL) {
-		if (!nf_cli_check_pool_name (verb, "--profile", profile, &code))
-			return code;
+		if (!nf_profile_name_validate (profile, &error))
+			return nf_cli_usage_error (verb,
+						   "--profile '%s' is not a profile name: %s",
+						   profile,
+						   error->message);
 		g_variant_builder_add (&options, "{sv}", "profile", g_variant_new_string (profile));
 	}
 	if (image != NULL) {

@@ -67,6 +67,26 @@ nf_pool_name_validate (const gchar *name, GError **error)
 	return TRUE;
 }
 
+gboolean
+nf_profile_name_validate (const gchar *name, GError **error)
+{
+	gsize len = name != NULL ? strnlen (name, NF_PROFILE_NAME_MAX + 1) : 0;
+
+	for (gsize i = 0; i < len; i++) {
+		if (!g_ascii_islower (name[i]) && !g_ascii_isdigit (name[i]) && name[i] != '-')
+			len = 0;
+	}
+	if (len == 0 || len > NF_PROFILE_NAME_MAX) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The profile name is not valid; use 1 to %d characters of a-z, 0-9 and '-'.",
+			     NF_PROFILE_NAME_MAX);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gchar *
 nf_node_name_build (const gchar *pool, guint index)
 {

@@ -8,6 +8,7 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-limits.h"
 #include "nestfarm/nf-names.h"
+#include "nestfarm/nf-template.h"
 #include "nestfarm/nf-vlan.h"
 #include "nf-request.h"
 
@@ -190,9 +191,10 @@ nf_request_parse_create (const NfConfig *config,
 	spec->count = count;
 	spec->profile =
 		g_strdup (g_variant_lookup (options, "profile", "&s", &s) ? s : config->default_profile);
-	if (!nf_pool_name_validate (spec->profile, NULL)) {
+	if (!nf_profile_name_validate (spec->profile, NULL)) {
 		/* Quote the start of it, not a megabyte of it. */
-		g_autofree gchar *shown = g_utf8_make_valid (spec->profile, MIN (strlen (spec->profile), 64));
+		g_autofree gchar *shown =
+			g_utf8_make_valid (spec->profile, MIN (strlen (spec->profile), NF_PROFILE_NAME_MAX));
 
 		g_set_error (error,
 			     NF_ERROR,
