@@ -250,6 +250,124 @@ test_live_reconnect (void)
 	watch_clear (&watch);
 }
 
+/* Connections libvirtd itself counts from this process (virt-admin). */
+static guint
+libvirtd_clients_of_mine (void)
+{
+	g_autofree gchar *list = NULL;
+	g_autofree gchar *mine = g_strdup_printf ("%d", (gint) getpid ());
+	g_auto (GStrv) lines = NULL;
+	g_autoptr (GError) error = NULL;
+	guint count = 0;
+
+	g_spawn_command_line_sync ("virt-admin -q srv-clients-list libvirtd", &list, NULL, NULL, &error);
+	g_assert_no_error (error);
+	lines = g_strsplit (list, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		g_auto (GStrv) fields = g_strsplit_set (g_strstrip (lines[i]), " ", 2);
+		g_autofree gchar *command = NULL;
+		g_autofree gchar *info = NULL;
+		g_auto (GStrv) rows = NULL;
+
+		if (fields[0] == NULL || !g_ascii_isdigit (fields[0][0]))
+			continue;
+		command = g_strdup_printf ("virt-admin -q client-info libvirtd %s", fields[0]);
+		/* A client that left meanwhile has no info: not ours. */
+		if (!g_spawn_command_line_sync (command, &info, NULL, NULL, NULL) || info == NULL)
+			continue;
+		rows = g_strsplit (info, "\n", -1);
+		for (guint j = 0; rows[j] != NULL; j++) {
+			g_auto (GStrv) kv = g_strsplit (rows[j], ":", 2);
+
+			if (kv[0] != NULL && kv[1] != NULL &&
+			    g_str_equal (g_strstrip (kv[0]), "unix_process_id") &&
+			    g_str_equal (g_strstrip (kv[1]), mine))
+				count++;
+		}
+	}
+	return count;
+}
+
+/* libvirtd notices a client that left a moment later. */
+static guint
+wait_for_clients_of_mine (guint wanted, guint timeout_s)
+{
+	gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+	guint count;
+
+	while ((count = libvirtd_clients_of_mine ()) != wanted && g_get_monotonic_time () < deadline)
+		g_usleep (100 * 1000);
+	return count;
+}
+
+static gboolean
+wait_for_open (NfConnection *connection, guint wanted, guint timeout_s)
+{
+	gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+
+	while (nf_connection_count_open (connection) < wanted && g_get_monotonic_time () < deadline) {
+		while (g_main_context_iteration (NULL, FALSE))
+			;
+		g_usleep (20 * 1000);
+	}
+	return nf_connection_count_open (connection) >= wanted;
+}
+
+/* Every call in a round of eight gets a live connection that answers. */
+static void
+assert_calls_answered (NfConnection *connection)
+{
+	g_autoptr (GPtrArray) seen = g_ptr_array_new ();
+
+	for (guint i = 0; i < 8; i++) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (virConnect) conn = nf_connection_ref_conn (connection, &error);
+		unsigned long version = 0;
+
+		g_assert_no_error (error);
+		if (virConnectGetLibVersion (conn, &version) < 0) {
+			nf_libvirt_set_error (&error, "call %u", i);
+			g_assert_no_error (error);
+		}
+		g_assert_cmpuint (version, >, 0);
+		if (!g_ptr_array_find (seen, conn, NULL))
+			g_ptr_array_add (seen, conn);
+	}
+	/* Handed out in turn: all four in eight calls. */
+	g_assert_cmpuint (seen->len, ==, 4);
+}
+
+/* Calls are spread over four connections (libvirtd serves five calls of
+ * one connection at a time), which libvirtd itself sees, and which come
+ * back after libvirtd restarts. */
+static void
+test_live_spares (void)
+{
+	g_autoptr (NfConnection) connection = nf_connection_new (LIVE_URI);
+	g_autoptr (GError) error = NULL;
+	Watch watch = {0};
+
+	watch_init (&watch, connection);
+	if (!nf_connection_open (connection, &error))
+		g_error ("%s (is libvirtd running? tools/services start)", error->message);
+	g_assert_true (wait_for_open (connection, 4, 30));
+	g_assert_cmpuint (wait_for_clients_of_mine (4, 10), ==, 4);
+	assert_calls_answered (connection);
+
+	restart_libvirtd ();
+	g_assert_true (wait_for_count (&watch.disconnected, 1, 30));
+	g_assert_true (wait_for_count (&watch.connected, 2, RECONNECT_TIMEOUT_S));
+	g_assert_true (wait_for_open (connection, 4, 30));
+	g_assert_cmpuint (wait_for_clients_of_mine (4, 10), ==, 4);
+	assert_calls_answered (connection);
+
+	/* Closed with the main one: libvirtd sees none left. */
+	nf_connection_close (connection);
+	g_assert_cmpuint (nf_connection_count_open (connection), ==, 0);
+	g_assert_cmpuint (wait_for_clients_of_mine (0, 10), ==, 0);
+	watch_clear (&watch);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -257,5 +375,6 @@ main (int argc, char **argv)
 	nf_libvirt_init ();
 	g_test_add_func ("/libvirt-live/events", test_live_events);
 	g_test_add_func ("/libvirt-live/reconnect", test_live_reconnect);
+	g_test_add_func ("/libvirt-live/spares", test_live_spares);
 	return g_test_run ();
 }

@@ -159,6 +159,8 @@ test_libvirt_open (void)
 	g_assert_no_error (error);
 	g_assert_nonnull (conn);
 	g_assert_cmpint (virConnectIsAlive (conn), ==, 1);
+	/* In-process: its state is per connection, so no spares. */
+	g_assert_cmpuint (nf_connection_count_open (connection), ==, 1);
 
 	/* Closing emits "disconnected"; a job's reference stays usable. */
 	nf_connection_close (connection);

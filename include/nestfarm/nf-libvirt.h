@@ -27,7 +27,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (virNetwork, virNetworkFree)
 gboolean nf_libvirt_set_error (GError **error, const gchar *what, ...) G_GNUC_PRINTF (2, 3);
 
 /* Makes libvirt log nothing to stderr by itself (errors reach us through
- * nf_libvirt_set_error only) and registers nestfarm's libvirt event loop:
+ * nf_libvirt_set_error only), ignores SIGPIPE in the whole process (as
+ * libvirt asks of its users: a peer that left must fail a call, not kill
+ * the process) and registers nestfarm's libvirt event loop:
  * a private GMainContext in a thread of its own, never GLib's default
  * context (which libvirt's default implementation would iterate). Call
  * before any virConnectOpen of the process; later calls do nothing.
@@ -60,9 +62,17 @@ const gchar *nf_connection_get_uri (NfConnection *self);
  * until nf_connection_close. Opening an open connection does nothing. */
 gboolean nf_connection_open (NfConnection *self, GError **error);
 gboolean nf_connection_is_alive (NfConnection *self);
-/* A new reference to the live virConnect, for one piece of work in any
- * thread; NF_ERROR_LIBVIRT "not connected" while reconnecting. */
+/* A new reference to a live virConnect, for one piece of work in any
+ * thread; NF_ERROR_LIBVIRT "not connected" while reconnecting. Where a
+ * libvirtd serves the URI, calls are spread over the main connection and
+ * up to three spares (opened in the background after each connect; a
+ * lost spare is reopened), since libvirtd serves only five calls of one
+ * client connection at once: each call gets the next one in turn. Domain
+ * events come from the main connection only. Never blocks on libvirt. */
 virConnectPtr nf_connection_ref_conn (NfConnection *self, GError **error);
+/* How many connections calls are spread over now: 0 while not connected,
+ * 1 on an in-process driver or until the spares are open, at most 4. */
+guint nf_connection_count_open (NfConnection *self);
 /* Defines the domain @xml, named @name, on @conn (a reference from
  * nf_connection_ref_conn) with libvirt's schema validation. The first such
  * define on each connection runs alone and the others wait for it (one

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <signal.h>
 #include <stdarg.h>
 
 #include "nestfarm/nf-error.h"
@@ -21,6 +22,13 @@
 
 #define NF_RECONNECT_FIRST_MS 500
 #define NF_RECONNECT_MAX_MS   30000
+
+/* libvirtd serves at most max_client_requests (5 by default) calls of one
+ * connection at a time, so parallel work over one connection queues behind
+ * it: next to the main connection (events, close watch) a link keeps spare
+ * connections for calls only, handed out in turn. 4 x 5 calls matches
+ * libvirtd's default of 20 workers. */
+#define NF_SPARE_CONNECTIONS 3
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -85,6 +93,11 @@ nf_libvirt_init (void)
 		return;
 	if (virInitialize () < 0)
 		g_warning ("libvirt failed to initialise");
+	/* libvirt's client writes to its sockets with write(2): a libvirtd
+	 * that went away between a check and a write (a restart, a keepalive
+	 * on a connection being closed) would kill the whole process with
+	 * SIGPIPE instead of failing that call. */
+	signal (SIGPIPE, SIG_IGN);
 	virSetErrorFunc (NULL, silent_error_handler);
 	/* Keepalive and events need it, before the first connection. */
 	nf_libvirt_events_start ();
@@ -113,6 +126,17 @@ typedef struct {
 	gboolean reconnect_wanted;
 	gboolean stopping;
 	GThread *supervisor;
+
+	/* Spares: opened by the supervisor once conn is up (only where there
+	 * is a libvirtd to talk to: in-process drivers such as test:/// keep
+	 * their state per connection), closed with conn. A spare that libvirt
+	 * closes is marked dead by on_spare_close and opened again by the
+	 * supervisor; until then calls go to the others. */
+	gboolean has_peer;
+	gboolean spares_wanted;
+	virConnectPtr spares[NF_SPARE_CONNECTIONS]; /* owned, NULL when not open */
+	gboolean spare_alive[NF_SPARE_CONNECTIONS];
+	guint turn; /* the next of conn and the spares to hand out */
 } NfLink;
 
 static void
@@ -122,6 +146,8 @@ link_clear (gpointer data)
 
 	g_assert (link->conn == NULL);
 	g_assert (link->supervisor == NULL);
+	for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++)
+		g_assert (link->spares[i] == NULL);
 	g_free (link->uri);
 	g_main_context_unref (link->context);
 	g_weak_ref_clear (&link->owner);
@@ -263,12 +289,25 @@ on_close (virConnectPtr conn, int reason, void *opaque)
 		g_message ("lost the connection to %s: %s", link->uri, close_reason_to_string (reason));
 }
 
-/* Detaches the connection from the link and closes it. Never called with
- * the lock held: libvirt calls on_close under its own lock. */
+static void on_spare_close (virConnectPtr conn, int reason, void *opaque);
+
+static void
+spare_close (virConnectPtr conn)
+{
+	if (virConnectUnregisterCloseCallback (conn, on_spare_close) < 0)
+		virResetLastError ();
+	if (virConnectClose (conn) < 0)
+		virResetLastError ();
+}
+
+/* Detaches the connection and its spares from the link and closes them.
+ * Never called with the lock held: libvirt calls on_close under its own
+ * lock. */
 static void
 link_take_down (NfLink *link)
 {
 	virConnectPtr conn;
+	virConnectPtr spares[NF_SPARE_CONNECTIONS];
 	gint lifecycle_id;
 
 	g_mutex_lock (&link->lock);
@@ -276,7 +315,16 @@ link_take_down (NfLink *link)
 	lifecycle_id = link->lifecycle_id;
 	link->lifecycle_id = -1;
 	link->alive = FALSE;
+	link->spares_wanted = FALSE;
+	for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++) {
+		spares[i] = g_steal_pointer (&link->spares[i]);
+		link->spare_alive[i] = FALSE;
+	}
 	g_mutex_unlock (&link->lock);
+	for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++) {
+		if (spares[i] != NULL)
+			spare_close (spares[i]);
+	}
 	if (conn == NULL)
 		return;
 
@@ -298,6 +346,30 @@ keepalive_unsupported (void)
 	return last != NULL && last->code == VIR_ERR_NO_SUPPORT;
 }
 
+/* Opens @uri with keepalive. *@has_peer: FALSE for in-process drivers
+ * (test:///), which have no libvirtd to probe. */
+static virConnectPtr
+open_with_keepalive (const gchar *uri, gboolean *has_peer, GError **error)
+{
+	virConnectPtr conn = virConnectOpen (uri);
+
+	if (conn == NULL) {
+		nf_libvirt_set_error (error, "cannot connect to libvirt at %s", uri);
+		return NULL;
+	}
+	*has_peer = TRUE;
+	if (virConnectSetKeepAlive (conn, NF_KEEPALIVE_INTERVAL_S, NF_KEEPALIVE_COUNT) < 0) {
+		if (!keepalive_unsupported ()) {
+			nf_libvirt_set_error (error, "cannot set keepalive on %s", uri);
+			virConnectClose (conn);
+			return NULL;
+		}
+		virResetLastError ();
+		*has_peer = FALSE;
+	}
+	return conn;
+}
+
 /* One attempt: open, keepalive, close callback, lifecycle events. */
 static gboolean
 link_connect (NfLink *link, GError **error)
@@ -305,19 +377,11 @@ link_connect (NfLink *link, GError **error)
 	virConnectPtr conn;
 	gint lifecycle_id;
 	gboolean alive;
+	gboolean has_peer;
 
-	conn = virConnectOpen (link->uri);
+	conn = open_with_keepalive (link->uri, &has_peer, error);
 	if (conn == NULL)
-		return nf_libvirt_set_error (error, "cannot connect to libvirt at %s", link->uri);
-	if (virConnectSetKeepAlive (conn, NF_KEEPALIVE_INTERVAL_S, NF_KEEPALIVE_COUNT) < 0) {
-		/* In-process drivers (test:///) have no peer to probe. */
-		if (!keepalive_unsupported ()) {
-			nf_libvirt_set_error (error, "cannot set keepalive on %s", link->uri);
-			virConnectClose (conn);
-			return FALSE;
-		}
-		virResetLastError ();
-	}
+		return FALSE;
 
 	/* Published (not yet alive) before the close callback exists, so a
 	 * connection that dies while being set up is noticed by on_close. */
@@ -353,6 +417,9 @@ link_connect (NfLink *link, GError **error)
 	link->lifecycle_id = lifecycle_id;
 	alive = !link->reconnect_wanted;
 	link->alive = alive;
+	link->has_peer = has_peer;
+	link->spares_wanted = alive && has_peer;
+	g_cond_broadcast (&link->cond);
 	g_mutex_unlock (&link->lock);
 	/* If it died meanwhile the supervisor reconnects at once. */
 	if (alive)
@@ -396,8 +463,94 @@ link_reconnect (NfLink *link)
 	} while (TRUE);
 }
 
-/* The link's own thread: reconnects whenever the connection is lost,
- * so no owner's main context ever waits for libvirtd. */
+/* May run in libvirt's event thread or in a thread doing an RPC: marks
+ * the spare dead (no more calls go to it) and wakes the supervisor. */
+static void
+on_spare_close (virConnectPtr conn, int reason, void *opaque)
+{
+	NfLink *link = opaque;
+	gboolean ours = FALSE;
+
+	g_mutex_lock (&link->lock);
+	for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++) {
+		if (link->spares[i] == conn && link->spare_alive[i]) {
+			link->spare_alive[i] = FALSE;
+			link->spares_wanted = TRUE;
+			g_cond_broadcast (&link->cond);
+			ours = TRUE;
+		}
+	}
+	g_mutex_unlock (&link->lock);
+	if (ours)
+		g_debug ("lost a spare connection to %s: %s", link->uri, close_reason_to_string (reason));
+}
+
+/* Whether spare @i of the connection of @generation is still to be opened. */
+static gboolean
+spare_needed (NfLink *link, guint i, guint64 generation)
+{
+	return link->alive && !link->stopping && !link->reconnect_wanted && link->generation == generation &&
+	       link->spares[i] == NULL;
+}
+
+/* Closes the dead spares and opens the missing ones, in the supervisor.
+ * A spare that cannot be opened is left out until the next loss: calls go
+ * to the connections there are. */
+static void
+link_renew_spares (NfLink *link)
+{
+	virConnectPtr dead[NF_SPARE_CONNECTIONS] = {NULL};
+	guint64 generation;
+
+	g_mutex_lock (&link->lock);
+	generation = link->generation;
+	for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++) {
+		if (link->spares[i] != NULL && !link->spare_alive[i])
+			dead[i] = g_steal_pointer (&link->spares[i]);
+	}
+	g_mutex_unlock (&link->lock);
+	for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++) {
+		if (dead[i] != NULL)
+			spare_close (dead[i]);
+	}
+
+	for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++) {
+		g_autoptr (GError) error = NULL;
+		virConnectPtr conn;
+		gboolean has_peer;
+		gboolean installed;
+
+		g_mutex_lock (&link->lock);
+		installed = !spare_needed (link, i, generation);
+		g_mutex_unlock (&link->lock);
+		if (installed)
+			continue;
+		conn = open_with_keepalive (link->uri, &has_peer, &error);
+		if (conn == NULL) {
+			g_message ("working with fewer connections to %s: %s", link->uri, error->message);
+			return;
+		}
+		/* Watched before it is handed out, so a loss is never missed. */
+		if (virConnectRegisterCloseCallback (conn, on_spare_close, link, NULL) < 0) {
+			virResetLastError ();
+			virConnectClose (conn);
+			return;
+		}
+		g_mutex_lock (&link->lock);
+		installed = spare_needed (link, i, generation);
+		if (installed) {
+			link->spares[i] = conn;
+			link->spare_alive[i] = virConnectIsAlive (conn) == 1;
+		}
+		g_mutex_unlock (&link->lock);
+		if (!installed)
+			spare_close (conn);
+	}
+}
+
+/* The link's own thread: reconnects whenever the connection is lost and
+ * keeps the spares open, so no owner's main context ever waits for
+ * libvirtd. */
 static gpointer
 link_supervise (gpointer data)
 {
@@ -405,10 +558,17 @@ link_supervise (gpointer data)
 
 	g_mutex_lock (&link->lock);
 	for (;;) {
-		while (!link->stopping && !link->reconnect_wanted)
+		while (!link->stopping && !link->reconnect_wanted && !link->spares_wanted)
 			g_cond_wait (&link->cond, &link->lock);
 		if (link->stopping)
 			break;
+		if (!link->reconnect_wanted) {
+			link->spares_wanted = FALSE;
+			g_mutex_unlock (&link->lock);
+			link_renew_spares (link);
+			g_mutex_lock (&link->lock);
+			continue;
+		}
 		link->reconnect_wanted = FALSE;
 		g_mutex_unlock (&link->lock);
 
@@ -697,8 +857,16 @@ nf_connection_ref_conn (NfConnection *self, GError **error)
 	link = self->link;
 	g_mutex_lock (&link->lock);
 	opened = link->supervisor != NULL;
-	if (link->alive && virConnectRef (link->conn) == 0)
-		conn = link->conn;
+	/* In turn: the main connection, then each live spare. */
+	for (guint k = 0; link->alive && conn == NULL && k <= NF_SPARE_CONNECTIONS; k++) {
+		guint slot = link->turn++ % (NF_SPARE_CONNECTIONS + 1);
+		virConnectPtr candidate = link->conn;
+
+		if (slot > 0)
+			candidate = link->spare_alive[slot - 1] ? link->spares[slot - 1] : NULL;
+		if (candidate != NULL && virConnectRef (candidate) == 0)
+			conn = candidate;
+	}
 	g_mutex_unlock (&link->lock);
 	if (conn != NULL)
 		return conn;
@@ -716,6 +884,24 @@ nf_connection_ref_conn (NfConnection *self, GError **error)
 			     "Not connected to libvirt at %s: the connection is not open.",
 			     self->uri);
 	return NULL;
+}
+
+guint
+nf_connection_count_open (NfConnection *self)
+{
+	NfLink *link;
+	guint count = 0;
+
+	g_return_val_if_fail (NF_IS_CONNECTION (self), 0);
+	link = self->link;
+	g_mutex_lock (&link->lock);
+	if (link->alive) {
+		count = 1;
+		for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++)
+			count += link->spare_alive[i];
+	}
+	g_mutex_unlock (&link->lock);
+	return count;
 }
 
 void
@@ -748,9 +934,14 @@ nf_connection_define_domain (NfConnection *self,
 	link = self->link;
 	g_mutex_lock (&link->lock);
 	/* The caller's reference keeps @conn's address from being reused,
-	 * so equal pointers are the same connection. */
+	 * so equal pointers are the same connection. The spares share the
+	 * main connection's libvirtd, and so its gate. */
 	if (link->conn == conn)
 		generation = link->generation;
+	for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++) {
+		if (link->spares[i] == conn)
+			generation = link->generation;
+	}
 	g_mutex_unlock (&link->lock);
 
 	/* A connection that is gone already needs no gate: it fails. */
