@@ -68,6 +68,7 @@ nf_test_install_policies (void)
 
 static gchar *private_bus_dir;
 static GPid private_bus_pid;
+static GPid private_polkit_pid;
 
 /* At a normal exit; after an abort the death signal stops dbus-daemon,
  * and polkitd (which changed its user, so that signal no longer reaches
@@ -246,7 +247,7 @@ private_bus_spawn (void)
 	/* From here on the test and its children use it as the system bus. */
 	if (g_strcmp0 (g_getenv ("DBUS_SYSTEM_BUS_ADDRESS"), address) != 0)
 		g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", address, TRUE);
-	spawn_logged (polkit_argv, polkit_log);
+	private_polkit_pid = spawn_logged (polkit_argv, polkit_log);
 	deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
 	while (!bus_name_owned (bus, "org.freedesktop.PolicyKit1")) {
 		if (g_get_monotonic_time () > deadline)
@@ -297,6 +298,10 @@ nf_test_private_bus_restart (NfTestDaemon *d)
 	kill (private_bus_pid, SIGTERM);
 	g_assert_cmpint (waitpid (private_bus_pid, &status, 0), ==, private_bus_pid);
 	private_bus_pid = 0;
+	/* The old polkitd goes with its bus: not a death to report. */
+	kill (private_polkit_pid, SIGTERM);
+	waitpid (private_polkit_pid, &status, 0);
+	private_polkit_pid = 0;
 	/* The old polkitd leaves with its bus; the new one starts fresh. */
 	g_clear_object (&d->bus);
 	g_object_unref (private_bus_spawn ());
@@ -415,6 +420,48 @@ write_all (gint fd, const gchar *buf, gssize len)
 }
 
 static void
+write_number (gint fd, gint value)
+{
+	gchar digits[16];
+	gsize at = sizeof (digits);
+
+	do {
+		digits[--at] = (gchar) ('0' + value % 10);
+		value /= 10;
+	} while (value > 0 && at > 0);
+	write_all (fd, digits + at, sizeof (digits) - at);
+}
+
+/* Whether the private bus's polkitd still runs, and if not how it ended:
+ * a test that is refused by "PolicyKit1 was not provided" says why. */
+static void
+show_polkit_state (void)
+{
+	static const gchar head[] = "\n--- the private bus's polkitd (pid ";
+	gint status = 0;
+	pid_t got;
+
+	if (private_polkit_pid <= 0)
+		return;
+	write_all (STDERR_FILENO, head, sizeof (head) - 1);
+	write_number (STDERR_FILENO, private_polkit_pid);
+	got = waitpid (private_polkit_pid, &status, WNOHANG);
+	if (got == 0) {
+		write_all (STDERR_FILENO, ") runs\n", 7);
+	} else if (got == private_polkit_pid && WIFSIGNALED (status)) {
+		write_all (STDERR_FILENO, ") was killed by signal ", 23);
+		write_number (STDERR_FILENO, WTERMSIG (status));
+		write_all (STDERR_FILENO, "\n", 1);
+	} else if (got == private_polkit_pid && WIFEXITED (status)) {
+		write_all (STDERR_FILENO, ") exited with status ", 21);
+		write_number (STDERR_FILENO, WEXITSTATUS (status));
+		write_all (STDERR_FILENO, "\n", 1);
+	} else {
+		write_all (STDERR_FILENO, ") is gone\n", 10);
+	}
+}
+
+static void
 show_daemon_log (gint sig)
 {
 	static const gchar head[] = "\n--- the last 64 KiB of the test daemon's log ---\n";
@@ -431,6 +478,7 @@ show_daemon_log (gint sig)
 			write_all (STDERR_FILENO, buf, n);
 		close (fd);
 	}
+	show_polkit_state ();
 	signal (sig, SIG_DFL);
 	raise (sig);
 }

@@ -430,9 +430,6 @@ test_daemon_start (void)
 	g_assert_true (g_file_get_contents (binary, &contents, &length, NULL));
 	g_assert_true (
 		g_file_set_contents_full (copy, contents, length, G_FILE_SET_CONTENTS_NONE, 0755, NULL));
-	/* what an aborted earlier run left */
-	for (guint i = 0; pools[i] != NULL; i++)
-		nf_test_cleanup_leftovers (pools[i], NULL);
 	farm = nf_test_daemon_new ("cli", NULL);
 	wait_until_name_free ();
 	nf_test_daemon_start (farm);

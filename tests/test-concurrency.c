@@ -271,8 +271,6 @@ test_concurrency (void)
 	const gchar *seed = g_getenv ("NF_TEST_SEED");
 	g_autoptr (GError) error = NULL;
 
-	for (guint i = 0; pools[i] != NULL; i++)
-		nf_test_cleanup_leftovers (pools[i], NULL);
 	d = nf_test_daemon_new ("conc", NULL);
 	nf_test_daemon_start (d);
 

@@ -57,7 +57,8 @@ make_pool (const gchar *pool, guint count)
 	nf_test_job_succeeds (daemon_, reply, 300);
 }
 
-static void
+/* Starts the operation; returns its job's path. */
+static gchar *
 trigger (const Crash *c)
 {
 	g_autofree gchar *pool_path = g_strdup_printf (ROOT "/pool/%s", c->pool);
@@ -79,6 +80,36 @@ trigger (const Crash *c)
 	} else {
 		reply = nf_test_call_ok (daemon_, pool_path, POOL_IFACE, "Delete", "({'force': <true>},)");
 	}
+	return nf_test_reply_job (reply);
+}
+
+/* TRUE when the daemon died at the fail point; FALSE when @job ended
+ * first (then it can no longer reach it). */
+static gboolean
+died_before_job_ended (const gchar *job, guint timeout_s)
+{
+	gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+	while (g_get_monotonic_time () < deadline) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GVariant) reply = NULL;
+		g_autoptr (GVariant) state = NULL;
+
+		if (nf_test_daemon_wait_death (daemon_, 1))
+			return TRUE;
+		reply = nf_test_call (daemon_,
+				      job,
+				      "org.freedesktop.DBus.Properties",
+				      "Get",
+				      g_variant_new ("(ss)", "org.nestfarm.Farm1.Job", "State"),
+				      &error);
+		if (reply == NULL)
+			continue; /* dying: the next wait sees it */
+		g_variant_get (reply, "(v)", &state);
+		if (g_strcmp0 (g_variant_get_string (state, NULL), "running") != 0)
+			return nf_test_daemon_wait_death (daemon_, 1);
+	}
+	g_error ("%s neither ended nor killed the daemon within %u s", job, timeout_s);
 }
 
 static void
@@ -87,6 +118,7 @@ test_crash (gconstpointer data)
 	const Crash *c = data;
 	g_autofree gchar *pool_path = g_strdup_printf (ROOT "/pool/%s", c->pool);
 	g_autofree gchar *prefix = g_strdup_printf ("%s-", c->pool);
+	g_autofree gchar *job = NULL;
 	gboolean died;
 	guint reported;
 
@@ -112,8 +144,8 @@ test_crash (gconstpointer data)
 	g_setenv ("NF_FAIL_POINT", c->point, TRUE);
 	nf_test_daemon_start (daemon_);
 	g_unsetenv ("NF_FAIL_POINT");
-	trigger (c);
-	died = nf_test_daemon_wait_death (daemon_, 120);
+	job = trigger (c);
+	died = died_before_job_ended (job, 120);
 	g_test_message ("%s during %s: %s", c->point, c->what, died ? "crashed" : "did not reach it");
 	if (g_strcmp0 (c->pool, "cj") != 0)
 		g_assert_true (died);
@@ -152,7 +184,6 @@ main (int argc, char **argv)
 		g_autofree gchar *name = g_strdup_printf ("/crash/%s/%s", crashes[i].what, crashes[i].point);
 
 		pools[i] = crashes[i].pool;
-		nf_test_cleanup_leftovers (crashes[i].pool, NULL);
 		g_strdelimit (name, " ", '-');
 		g_test_add_data_func (name, &crashes[i], test_crash);
 	}

@@ -699,8 +699,6 @@ main (int argc, char **argv)
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
-	for (guint i = 0; pools[i] != NULL; i++)
-		nf_test_cleanup_leftovers (pools[i], NULL);
 	daemon_ = nf_test_daemon_new ("daemon", "ShutdownTimeout=30\nParallelism=4\n");
 	nf_test_daemon_start (daemon_);
 	g_test_add_func ("/daemon/properties", test_properties);

@@ -643,8 +643,6 @@ main (int argc, char **argv)
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
-	for (guint i = 0; pools[i] != NULL; i++)
-		nf_test_cleanup_leftovers (pools[i], NULL);
 	daemon_ = nf_test_daemon_new ("faults", NULL);
 	templates = make_template_dir (daemon_->dir);
 	use_templates (daemon_, templates);

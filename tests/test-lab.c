@@ -250,9 +250,6 @@ node_line (const gchar *summary_text, const gchar *node)
 static void
 test_daemon_start (void)
 {
-	/* what an aborted earlier run left */
-	for (guint i = 0; pools[i] != NULL; i++)
-		nf_test_cleanup_leftovers (pools[i], NULL);
 	farm = nf_test_daemon_new ("lab", NULL);
 	nf_test_daemon_start (farm);
 	lab_dir = g_build_filename (scratch, "pools.d", NULL);

@@ -282,8 +282,6 @@ main (int argc, char **argv)
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
-	for (guint i = 0; pools[i] != NULL; i++)
-		nf_test_cleanup_leftovers (pools[i], NULL);
 	daemon_ = nf_test_daemon_new ("reconcile", "ShutdownTimeout=30\n");
 	nf_test_daemon_start (daemon_);
 	g_test_add_func ("/reconcile/events", test_events);
