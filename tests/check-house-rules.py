@@ -30,11 +30,9 @@ NAME_ALLOWED = {
                                  'the base-image half of nf-storage.h (NfStorage checks, NfImageFormat)'),
     'src/core/nf-tsan.c': (('g_mutex_', 'g_cond_', 'g_task_'),
                            'GLib\'s own functions, declared again under their names after nf-tsan.h renamed them'),
-    'src/daemon/nf-operations.c': (('nf_manager_', 'nf_op_'),
-                                   'the manager\'s jobs, split from nf-manager.c; NfOp is in nf-manager-private.h'),
 }
 
-# Rule e: what a worker may call among nf_pool_/nf_node_/nf_job_ names.
+# Rule e: what a worker may call among nf_model_/nf_pool_/nf_node_/nf_job_ names.
 # Everything declared in include/nestfarm/ (the engine: what workers exist to
 # call; it knows nothing of the daemon's model) is allowed too.
 WORKER_VALUE_HELPERS = {
@@ -252,7 +250,7 @@ def rule_names(sources):
 def rule_workers(sources):
     """Worker functions in src/daemon call nothing of the daemon's model."""
     engine = {f['name'] for s in sources if s.path.startswith('include/nestfarm/') for f in s.funcs()}
-    model = re.compile(r'\b(?:nf_manager|nf_pool|nf_node|nf_job)_\w+')
+    model = re.compile(r'\b(?:nf_manager|nf_scheduler|nf_model|nf_pool|nf_node|nf_job)_\w+')
     work_sig = None
     for s in sources:
         m = re.search(r'typedef gpointer \(\*NfWorkFunc\) \(([^)]*)\)', s.code)
@@ -292,7 +290,7 @@ def rule_workers(sources):
                     else:
                         bad.append(msg)
                 # Nor reaches the model through the operation it came from.
-                for m in re.finditer(r'->(?:op|manager)\b', s.code[a:b]):
+                for m in re.finditer(r'->(?:op|manager|model|context)\b', s.code[a:b]):
                     bad.append('%s: %s runs in a worker thread and reaches the model (%s)' %
                                (s.where(a + m.start()), path, m.group(0)))
                 for m in re.finditer(r'\b(\w+) \(', s.code[a:b]):
@@ -302,7 +300,7 @@ def rule_workers(sources):
         bad.append('found no NfWorkFunc typedef or no worker functions: the rule has lost track of them')
     notes.insert(0, 'workers checked: ' + ', '.join(sorted(checked)))
     bad += stale(KNOWN_WORKER_CALLS, used, 'KNOWN_WORKER_CALLS entry')
-    return 'worker threads never call nf_manager_* or the model\'s accessors', bad, notes
+    return 'worker threads never call nf_manager_*, nf_model_* or the model\'s accessors', bad, notes
 
 
 def param_types(params):
@@ -378,6 +376,7 @@ def rule_layers(sources):
                     bad.append('%s: %s: %s' % (s.where(m.start()), key[1], why))
     bad += stale(LAYER_ALLOWED, used, 'LAYER_ALLOWED entry')
     return 'core without D-Bus, daemon without libvirt, libvirt errors read in one place', bad, []
+
 
 RULES = [rule_purpose, rule_spdx, rule_goto, rule_names, rule_workers,
          rule_core_warnings, rule_print, rule_headers, rule_layers]

@@ -5,17 +5,17 @@
 
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
-#include "nf-manager-private.h"
+#include "nf-operations.h"
 
 /* The jobs. Each operation runs in phases; a phase is a batch of node
  * steps handed to the executor (bounded parallelism) whose results come
- * back on the main context, where the model is updated. Operations on one
- * pool run one after the other: a new one waits behind the running one. */
+ * back on the main context, where the model is updated. Which operation
+ * runs when is nf-scheduler.c's. */
 
 typedef void (*NfPhaseDone) (NfOp *op);
 
 struct _NfOp {
-	NfManager *manager;
+	const NfOpContext *context;
 	NfJob *job;
 	NfOpKind kind;
 	gchar *pool;
@@ -49,6 +49,8 @@ struct _NfOp {
 	gboolean made_pool;
 	gulong connected_id;
 	guint retry_source;
+	NfOpEnded ended;
+	gpointer ended_data;
 };
 
 /* One node's step: everything its worker needs is copied in when it is
@@ -67,15 +69,15 @@ typedef struct {
 } NodeStep;
 
 static void op_finish (NfOp *op);
-static void op_start (NfOp *op);
 
 NfOp *
-nf_op_new (NfManager *self, NfOpKind kind, const gchar *pool, NfJob *job)
+nf_op_new (const NfOpContext *context, NfOpKind kind, const gchar *pool, NfJob *job)
 {
 	NfOp *op = g_new0 (NfOp, 1);
 	g_autofree gchar *object = g_strdup_printf ("pool/%s", pool);
 
-	op->manager = g_object_ref (self);
+	op->context = context;
+	g_object_ref (context->owner);
 	op->kind = kind;
 	op->pool = g_strdup (pool);
 	op->job = g_object_ref (job);
@@ -92,7 +94,7 @@ nf_op_free (NfOp *op)
 	if (op == NULL)
 		return;
 	g_object_unref (op->job);
-	g_object_unref (op->manager);
+	g_object_unref (op->context->owner);
 	g_free (op->pool);
 	g_free (op->node);
 	nf_pool_spec_free (op->spec);
@@ -135,80 +137,25 @@ void
 nf_op_set_reserved (NfOp *op, guint64 reserved_mib)
 {
 	op->reserved_mib = reserved_mib;
-	op->manager->pending_mib += reserved_mib;
+	nf_model_reserve (op->context->model, reserved_mib);
 }
 
-/* --- scheduling: one operation per pool at a time --- */
-
-static GQueue *
-pool_queue (NfManager *self, const gchar *pool)
+NfJob *
+nf_op_get_job (NfOp *op)
 {
-	GQueue *queue = g_hash_table_lookup (self->pool_queues, pool);
-
-	if (queue == NULL) {
-		queue = g_queue_new ();
-		g_hash_table_insert (self->pool_queues, g_strdup (pool), queue);
-	}
-	return queue;
+	return op->job;
 }
 
-void
-nf_manager_schedule (NfManager *self, NfOp *op)
+const gchar *
+nf_op_get_pool (NfOp *op)
 {
-	NfOp *running = g_hash_table_lookup (self->busy_pools, op->pool);
-
-	if (running != NULL) {
-		g_autofree gchar *step = g_strdup_printf ("waiting for job %u", nf_job_get_id (running->job));
-
-		nf_job_set_step (op->job, step);
-		g_queue_push_tail (pool_queue (self, op->pool), op);
-		return;
-	}
-	op_start (op);
+	return op->pool;
 }
 
-void
-nf_manager_cancel_queued (NfManager *self, NfJob *job)
+guint64
+nf_op_get_reserved (NfOp *op)
 {
-	GHashTableIter iter;
-	gpointer value;
-
-	g_hash_table_iter_init (&iter, self->pool_queues);
-	while (g_hash_table_iter_next (&iter, NULL, &value)) {
-		GQueue *queue = value;
-
-		for (GList *l = queue->head; l != NULL; l = l->next) {
-			NfOp *op = l->data;
-			g_autoptr (GError) error = NULL;
-
-			if (op->job != job)
-				continue;
-			g_queue_delete_link (queue, l);
-			self->pending_mib -= op->reserved_mib;
-			error = g_error_new_literal (NF_ERROR,
-						     NF_ERROR_CANCELLED,
-						     "The job was cancelled before it started.");
-			nf_job_complete (job, error);
-			nf_op_free (op);
-			return;
-		}
-	}
-}
-
-static void
-run_next (NfManager *self, const gchar *pool)
-{
-	GQueue *queue = g_hash_table_lookup (self->pool_queues, pool);
-	NfOp *next;
-
-	if (queue == NULL)
-		return;
-	next = g_queue_pop_head (queue);
-	/* the table frees an emptied queue */
-	if (g_queue_is_empty (queue))
-		g_hash_table_remove (self->pool_queues, pool);
-	if (next != NULL)
-		op_start (next);
+	return op->reserved_mib;
 }
 
 /* --- progress --- */
@@ -237,7 +184,7 @@ node_step_new (NfOp *op, guint index)
 	NodeStep *step = g_new0 (NodeStep, 1);
 
 	step->op = op;
-	step->engine = g_object_ref (op->manager->engine);
+	step->engine = g_object_ref (op->context->engine);
 	step->index = index;
 	step->name = nf_node_name_build (op->pool, index);
 	return step;
@@ -305,12 +252,12 @@ op_run_phase (NfOp *op,
 	}
 	for (guint i = 0; i < indexes->len; i++) {
 		NodeStep *step = node_step_new (op, g_array_index (indexes, guint, i));
-		NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+		NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
 		const NfPoolSpec *pool_spec = pool != NULL ? nf_pool_get_spec (pool) : NULL;
 		const NfPoolSpec *ps = op->spec != NULL ? op->spec : pool_spec;
 
 		if (work == work_reset)
-			step->stop_timeout = op->manager->config->shutdown_timeout_s;
+			step->stop_timeout = op->context->config->shutdown_timeout_s;
 		else
 			step->stop_timeout = op->force ? 0 : op->timeout_s;
 		/* a create's nodes start as it says; a scale's as the pool does */
@@ -332,7 +279,7 @@ op_run_phase (NfOp *op,
 			step->spec->vlans = g_strdup (ps->vlans);
 			step->spec->mgmt_network = g_strdup (ps->mgmt_network);
 		}
-		nf_executor_submit (op->manager->executor,
+		nf_executor_submit (op->context->executor,
 				    work_kind (work),
 				    work,
 				    step,
@@ -419,7 +366,7 @@ work_prepare (gpointer item, GCancellable *cancellable, GError **error)
 static NfNode *
 op_node (NfOp *op, guint index)
 {
-	NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
 
 	return pool != NULL ? nf_pool_get_node (pool, index) : NULL;
 }
@@ -447,14 +394,14 @@ made_done (NodeStep *step, gpointer result, const GError *error)
 		if (g_error_matches (error, NF_ERROR, NF_ERROR_LIBVIRT))
 			g_array_append_val (op->made, step->index);
 		if (node != NULL)
-			nf_manager_remove_node (op->manager, node);
+			nf_model_remove_node (op->context->model, node);
 		/* The first failure stops the nodes not yet begun. */
 		g_cancellable_cancel (nf_job_get_cancellable (op->job));
 		return;
 	}
 	g_array_append_val (op->made, step->index);
 	if (node != NULL)
-		nf_manager_apply_node_info (op->manager, node, result);
+		nf_model_apply_node_info (op->context->model, node, result);
 	what = g_strdup_printf ("made %s", step->name);
 	op_step (op, what);
 }
@@ -484,7 +431,7 @@ removed_done (NodeStep *step, gpointer result, const GError *error)
 		return;
 	}
 	if (node != NULL)
-		nf_manager_remove_node (op->manager, node);
+		nf_model_remove_node (op->context->model, node);
 	what = g_strdup_printf ("removed %s", step->name);
 	op_step (op, what);
 }
@@ -511,7 +458,7 @@ stopped_done (NodeStep *step, gpointer result, const GError *error)
 	if (step->forced)
 		op->forced++;
 	if (node != NULL && result != NULL)
-		nf_manager_apply_node_info (op->manager, node, result);
+		nf_model_apply_node_info (op->context->model, node, result);
 	what = g_strdup_printf (step->forced ? "forced %s off" : "stopped %s", step->name);
 	op_step (op, what);
 }
@@ -538,7 +485,7 @@ started_done (NodeStep *step, gpointer result, const GError *error)
 		return;
 	}
 	if (node != NULL && result != NULL)
-		nf_manager_apply_node_info (op->manager, node, result);
+		nf_model_apply_node_info (op->context->model, node, result);
 	what = g_strdup_printf (op->kind == NF_OP_NODE_RESET ? "reset %s" : "started %s", step->name);
 	op_step (op, what);
 }
@@ -555,7 +502,7 @@ prepared_done (NodeStep *step, gpointer result, const GError *error)
 static GArray *
 all_indexes (NfOp *op)
 {
-	NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
 	GArray *indexes = g_array_new (FALSE, FALSE, sizeof (guint));
 	GPtrArray *nodes = pool != NULL ? nf_pool_get_nodes (pool) : NULL;
 
@@ -595,7 +542,7 @@ static void removal_phase_done (NfOp *op);
 static void
 stop_waiting (NfOp *op)
 {
-	NfConnection *connection = nf_engine_get_connection (op->manager->engine);
+	NfConnection *connection = nf_engine_get_connection (op->context->engine);
 
 	g_clear_signal_handler (&op->connected_id, connection);
 	g_clear_handle_id (&op->retry_source, g_source_remove);
@@ -635,7 +582,7 @@ connected_cb (NfConnection *connection, NfOp *op)
 static void
 removal_phase_done (NfOp *op)
 {
-	NfConnection *connection = nf_engine_get_connection (op->manager->engine);
+	NfConnection *connection = nf_engine_get_connection (op->context->engine);
 	g_autofree gchar *step = NULL;
 
 	if (op->unsettled->len == 0) {
@@ -647,7 +594,7 @@ removal_phase_done (NfOp *op)
 		op->after_removal (op);
 		return;
 	}
-	if (op->removal_rounds >= NF_REMOVAL_ROUNDS || nf_manager_is_shutting_down (op->manager)) {
+	if (op->removal_rounds >= NF_REMOVAL_ROUNDS || op->context->shutting_down) {
 		op->after_removal (op);
 		return;
 	}
@@ -704,7 +651,7 @@ made_all (NfOp *op)
 static void
 make_nodes (NfOp *op)
 {
-	NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
 
 	if (op->error != NULL || op_cancelled (op)) {
 		op_finish (op);
@@ -715,7 +662,7 @@ make_nodes (NfOp *op)
 		const NfPoolSpec *spec = nf_pool_get_spec (pool);
 
 		nf_node_set_memory_mib (node, spec->memory_mib);
-		nf_manager_add_node (op->manager, pool, node);
+		nf_model_add_node (op->context->model, pool, node);
 	}
 	op_run_phase (op,
 		      op->targets,
@@ -779,7 +726,7 @@ intent_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 	NfOp *op = user_data;
 	g_autoptr (GError) error = NULL;
 
-	if (!nf_manager_save_finish (op->manager, res, &error)) {
+	if (!nf_model_save_finish (op->context->model, res, &error)) {
 		g_prefix_error (&error, "Nothing was done: ");
 		op_fail (op, error);
 		op_finish (op);
@@ -795,10 +742,10 @@ intent_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 static void
 record_intent (NfOp *op, NfIntentKind kind, NfPhaseDone then)
 {
-	op->intent = nf_manager_add_intent (op->manager, nf_job_get_id (op->job), kind, op->pool);
+	op->intent = nf_model_add_intent (op->context->model, nf_job_get_id (op->job), kind, op->pool);
 	g_array_append_vals (op->intent->indexes, op->targets->data, op->targets->len);
 	op->after_intent = then;
-	nf_manager_save_async (op->manager, intent_saved, op);
+	nf_model_save_async (op->context->model, intent_saved, op);
 }
 
 static void
@@ -813,16 +760,17 @@ reset_node (NfOp *op)
 		      simple_done);
 }
 
-static void
-op_start (NfOp *op)
+void
+nf_op_run (NfOp *op, NfOpEnded ended, gpointer user_data)
 {
-	NfManager *self = op->manager;
+	NfModel *self = op->context->model;
 	NfPool *pool;
 	guint index;
 
-	g_hash_table_insert (self->busy_pools, g_strdup (op->pool), op);
+	op->ended = ended;
+	op->ended_data = user_data;
 	nf_job_set_step (op->job, "starting");
-	pool = nf_manager_lookup_pool (self, op->pool);
+	pool = nf_model_lookup_pool (self, op->pool);
 
 	if (op->kind == NF_OP_CREATE) {
 		g_autoptr (NfPool) created = nf_pool_new (op->spec);
@@ -838,7 +786,7 @@ op_start (NfOp *op)
 			return;
 		}
 		nf_pool_set_state (created, NF_POOL_STATE_CREATING);
-		nf_manager_add_pool (self, created);
+		nf_model_add_pool (self, created);
 		op->made_pool = TRUE;
 		for (index = 1; index <= op->spec->count; index++)
 			g_array_append_val (op->targets, index);
@@ -858,7 +806,7 @@ op_start (NfOp *op)
 		g_idle_add_once ((GSourceOnceFunc) op_finish, op);
 		return;
 	}
-	if (op->node != NULL && nf_manager_lookup_node (self, op->node) == NULL) {
+	if (op->node != NULL && nf_model_lookup_node (self, op->node) == NULL) {
 		g_autoptr (GError) error = g_error_new (NF_ERROR,
 							NF_ERROR_NOT_FOUND,
 							"The node '%s' was removed meanwhile.",
@@ -933,7 +881,7 @@ op_start (NfOp *op)
 	case NF_OP_NODE_START:
 	case NF_OP_NODE_STOP:
 	case NF_OP_NODE_RESET: {
-		NfNode *node = nf_manager_lookup_node (self, op->node);
+		NfNode *node = nf_model_lookup_node (self, op->node);
 
 		index = nf_node_get_index (node);
 		g_array_append_val (op->targets, index);
@@ -1021,8 +969,8 @@ static void op_saved (GObject *source, GAsyncResult *res, gpointer user_data);
 static void
 op_finish (NfOp *op)
 {
-	NfManager *self = op->manager;
-	NfPool *pool = nf_manager_lookup_pool (self, op->pool);
+	NfModel *self = op->context->model;
+	NfPool *pool = nf_model_lookup_pool (self, op->pool);
 	gboolean cancelled = op->error == NULL && op_cancelled (op);
 	gboolean failed = op->error != NULL || cancelled;
 
@@ -1034,9 +982,9 @@ op_finish (NfOp *op)
 	if (pool != NULL) {
 		/* create is all or nothing; delete and scale take effect when done */
 		if (op->kind == NF_OP_CREATE && failed && op->made_pool && op->unsettled->len == 0)
-			nf_manager_remove_pool (self, pool);
+			nf_model_remove_pool (self, pool);
 		else if (op->kind == NF_OP_DELETE && !failed)
-			nf_manager_remove_pool (self, pool);
+			nf_model_remove_pool (self, pool);
 		else if (op->kind == NF_OP_SCALE && !failed)
 			nf_pool_set_count (pool, op->count);
 	}
@@ -1050,29 +998,29 @@ op_finish (NfOp *op)
 			   op->pool);
 		op->intent = NULL;
 	} else if (op->intent != NULL) {
-		nf_manager_drop_intent (self, op->intent);
+		nf_model_drop_intent (self, op->intent);
 		op->intent = NULL;
 	}
 	/* The job ends once its outcome is on disk. */
-	nf_manager_save_async (self, op_saved, op);
+	nf_model_save_async (self, op_saved, op);
 }
 
 static void
 op_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	NfOp *op = user_data;
-	NfManager *self = op->manager;
+	NfModel *self = op->context->model;
 	gboolean failed = op->error != NULL;
 	NfPool *pool;
 	g_autoptr (GError) error = NULL;
 
-	if (!nf_manager_save_finish (self, res, &error))
+	if (!nf_model_save_finish (self, res, &error))
 		g_warning ("%s", error->message);
-	g_hash_table_remove (self->busy_pools, op->pool);
-	self->pending_mib -= op->reserved_mib;
-	pool = nf_manager_lookup_pool (self, op->pool);
+	nf_model_set_idle (self, op->pool);
+	nf_model_release (self, op->reserved_mib);
+	pool = nf_model_lookup_pool (self, op->pool);
 	if (pool != NULL) {
-		nf_manager_refresh_pool_state (self, pool);
+		nf_model_refresh_pool_state (self, pool);
 		if (failed && (op->kind != NF_OP_CREATE || op->unsettled->len > 0) &&
 		    nf_pool_get_state (pool) != NF_POOL_STATE_READY)
 			nf_pool_set_state (pool, NF_POOL_STATE_FAILED);
@@ -1091,10 +1039,5 @@ op_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 		nf_job_set_step (op->job, summary);
 		nf_job_complete (op->job, NULL);
 	}
-	{
-		g_autofree gchar *pool_name = g_strdup (op->pool);
-
-		nf_op_free (op);
-		run_next (self, pool_name);
-	}
+	op->ended (op, op->ended_data);
 }
