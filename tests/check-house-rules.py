@@ -378,8 +378,46 @@ def rule_layers(sources):
     return 'core without D-Bus, daemon without libvirt, libvirt errors read in one place', bad, []
 
 
+def daemon_graph(sources):
+    """src/daemon's modules (a .c and its .h) -> the modules each one includes or calls."""
+    daemon = [s for s in sources if s.path.startswith('src/daemon/')]
+    module = lambda path: os.path.basename(path)[:-2]
+    owner = {f['name']: module(s.path) for s in daemon if s.path.endswith('.h') for f in s.funcs()}
+    graph = {}
+    for s in daemon:
+        m = module(s.path)
+        deps = graph.setdefault(m, set())
+        deps |= {n for n in re.findall(r'^#include "(nf-[\w-]+)\.h"', s.text, re.M)
+                 if os.path.exists(os.path.join(ROOT, 'src/daemon', n + '.h'))}
+        deps |= {owner[n] for n in re.findall(r'\b(\w+) \(', s.code) if n in owner}
+        deps.discard(m)
+    return graph
+
+
+def rule_daemon_cycles(sources):
+    graph = daemon_graph(sources)
+    bad, done, path = [], set(), []
+
+    def visit(m):
+        if m in path:
+            bad.append('src/daemon: %s depend on each other in a cycle (an include or a call each)'
+                       % ' -> '.join(path[path.index(m):] + [m]))
+            return
+        if m in done:
+            return
+        path.append(m)
+        for n in sorted(graph.get(m, ())):
+            visit(n)
+        path.pop()
+        done.add(m)
+
+    for m in sorted(graph):
+        visit(m)
+    notes = ['%s -> %s' % (m, ', '.join(sorted(graph[m])) or '-') for m in sorted(graph)]
+    return 'the daemon\'s files depend on each other one way (no include or call cycle)', bad, notes
+
 RULES = [rule_purpose, rule_spdx, rule_goto, rule_names, rule_workers,
-         rule_core_warnings, rule_print, rule_headers, rule_layers]
+         rule_core_warnings, rule_print, rule_headers, rule_layers, rule_daemon_cycles]
 
 
 def main():

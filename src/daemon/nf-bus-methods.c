@@ -6,7 +6,7 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
 #include "nf-bus-methods.h"
-#include "nf-bus.h"
+#include "nf-bus-paths.h"
 #include "nf-create-check.h"
 #include "nf-request.h"
 

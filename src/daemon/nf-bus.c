@@ -3,9 +3,9 @@
 
 #include "config.h"
 
-#include "nestfarm/nf-names.h"
 #include "nf-auth.h"
 #include "nf-bus-methods.h"
+#include "nf-bus-paths.h"
 #include "nf-bus.h"
 #include "nf-dbus-generated.h"
 
@@ -13,8 +13,6 @@
  * job, properties mirrored from the model's notify signals; each skeleton's
  * methods behind the authorization gate and wired to the method table
  * (nf-bus-methods.c). */
-
-#define NF_BUS_ROOT "/org/nestfarm/Farm1"
 
 struct _NfBus {
 	GObject parent_instance;
@@ -28,29 +26,6 @@ struct _NfBus {
 
 G_DEFINE_TYPE (NfBus, nf_bus, G_TYPE_OBJECT)
 
-gchar *
-nf_bus_pool_path (const gchar *name)
-{
-	g_autofree gchar *escaped = nf_path_component_escape (name);
-
-	return g_strdup_printf (NF_BUS_ROOT "/pool/%s", escaped);
-}
-
-gchar *
-nf_bus_node_path (const gchar *name)
-{
-	g_autofree gchar *escaped = nf_path_component_escape (name);
-
-	return g_strdup_printf (NF_BUS_ROOT "/node/%s", escaped);
-}
-
-gchar *
-nf_bus_job_path (guint id)
-{
-	return g_strdup_printf (NF_BUS_ROOT "/job/%u", id);
-}
-
-/* "pool/NAME" or "node/NAME" -> object path */
 static gchar *
 object_ref_to_path (const gchar *ref)
 {
