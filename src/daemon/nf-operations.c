@@ -760,156 +760,176 @@ reset_node (NfOp *op)
 		      simple_done);
 }
 
+static void
+start_targets (NfOp *op)
+{
+	op_run_phase (op,
+		      op->targets,
+		      work_start,
+		      started_done,
+		      (GDestroyNotify) nf_node_info_free,
+		      TRUE,
+		      simple_done);
+}
+
+static void
+stop_targets (NfOp *op)
+{
+	op_run_phase (op,
+		      op->targets,
+		      work_stop,
+		      stopped_done,
+		      (GDestroyNotify) nf_node_info_free,
+		      TRUE,
+		      simple_done);
+}
+
+/* --- which nodes an operation works on --- */
+
+/* create: the new pool's nodes */
+static void
+targets_new (NfOp *op, NfPool *pool)
+{
+	for (guint index = 1; index <= op->spec->count; index++)
+		g_array_append_val (op->targets, index);
+}
+
+static void
+targets_all (NfOp *op, NfPool *pool)
+{
+	g_autoptr (GArray) indexes = all_indexes (op);
+
+	g_array_append_vals (op->targets, indexes->data, indexes->len);
+}
+
+/* scale up: new indexes above the highest there is */
+static void
+targets_added (NfOp *op, NfPool *pool)
+{
+	guint have = nf_pool_get_nodes (pool)->len;
+	guint next = nf_pool_get_highest_index (pool);
+
+	for (guint i = have; i < op->count; i++) {
+		next++;
+		g_array_append_val (op->targets, next);
+	}
+}
+
+/* scale down: the highest indexes go */
+static void
+targets_highest (NfOp *op, NfPool *pool)
+{
+	g_autoptr (GArray) indexes = all_indexes (op);
+
+	for (guint i = op->count; i < indexes->len; i++)
+		g_array_append_val (op->targets, g_array_index (indexes, guint, i));
+}
+
+static void
+targets_node (NfOp *op, NfPool *pool)
+{
+	guint index = nf_node_get_index (nf_model_lookup_node (op->context->model, op->node));
+
+	g_array_append_val (op->targets, index);
+}
+
+/* --- the operations: what differs between them, one row each --- */
+
+#define NF_OP_NO_INTENT NF_INTENT_KIND_LAST
+#define NF_OP_NO_STATE  NF_POOL_STATE_LAST
+
+typedef struct {
+	gboolean makes_pool;    /* the pool must not exist: the operation makes it */
+	NfPoolState pool_state; /* what the pool shows meanwhile (NO_STATE: what its nodes do) */
+	void (*targets) (NfOp *op, NfPool *pool);
+	guint steps_per_target;  /* 2: stopped, then removed */
+	NfIntentKind intent;     /* journaled before anything changes (NO_INTENT: not) */
+	NfPhaseDone first_phase; /* once the journal is on disk */
+} OpRow;
+
+static const OpRow op_rows[] = {
+	[NF_OP_CREATE] =
+		{TRUE, NF_POOL_STATE_CREATING, targets_new, 1, NF_INTENT_KIND_CREATE, prepare_then_make},
+	[NF_OP_DELETE] =
+		{FALSE, NF_POOL_STATE_DELETING, targets_all, 2, NF_INTENT_KIND_DELETE, stop_then_remove},
+	[NF_OP_SCALE] =
+		{FALSE, NF_POOL_STATE_SCALING, targets_added, 1, NF_INTENT_KIND_SCALE_UP, prepare_then_make},
+	[NF_OP_START] = {FALSE, NF_OP_NO_STATE, targets_all, 1, NF_OP_NO_INTENT, start_targets},
+	[NF_OP_STOP] = {FALSE, NF_POOL_STATE_STOPPING, targets_all, 1, NF_OP_NO_INTENT, stop_targets},
+	[NF_OP_NODE_START] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_OP_NO_INTENT, start_targets},
+	[NF_OP_NODE_STOP] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_OP_NO_INTENT, stop_targets},
+	[NF_OP_NODE_RESET] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_INTENT_KIND_RESET, reset_node},
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (op_rows) == NF_OP_NODE_RESET + 1);
+
+/* A scale to as many nodes as there are, or fewer. */
+static const OpRow scale_down_row =
+	{FALSE, NF_POOL_STATE_SCALING, targets_highest, 2, NF_INTENT_KIND_SCALE_DOWN, stop_then_remove};
+
+/* @op ends, failed with @code, from an idle (its caller never re-enters). */
+static void G_GNUC_PRINTF (3, 4) op_fail_soon (NfOp *op, gint code, const gchar *format, ...)
+{
+	g_autoptr (GError) error = NULL;
+	va_list args;
+
+	va_start (args, format);
+	error = g_error_new_valist (NF_ERROR, code, format, args);
+	va_end (args);
+	op_fail (op, error);
+	g_idle_add_once ((GSourceOnceFunc) op_finish, op);
+}
+
+/* What the operation works on is still (or, for a create, not yet) there:
+ * it may have gone while the operation waited. */
+static gboolean
+op_check (NfOp *op, const OpRow *row, NfPool *pool)
+{
+	if (row->makes_pool && pool != NULL) {
+		op_fail_soon (op,
+			      NF_ERROR_EXISTS,
+			      "The pool '%s' exists already; scale it, or delete it first.",
+			      op->pool);
+		return FALSE;
+	}
+	if (!row->makes_pool && pool == NULL) {
+		op_fail_soon (op, NF_ERROR_NOT_FOUND, "The pool '%s' was removed meanwhile.", op->pool);
+		return FALSE;
+	}
+	if (op->node != NULL && nf_model_lookup_node (op->context->model, op->node) == NULL) {
+		op_fail_soon (op, NF_ERROR_NOT_FOUND, "The node '%s' was removed meanwhile.", op->node);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 void
 nf_op_run (NfOp *op, NfOpEnded ended, gpointer user_data)
 {
-	NfModel *self = op->context->model;
-	NfPool *pool;
-	guint index;
+	const OpRow *row = &op_rows[op->kind];
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
+	g_autoptr (NfPool) made = NULL;
 
 	op->ended = ended;
 	op->ended_data = user_data;
 	nf_job_set_step (op->job, "starting");
-	pool = nf_model_lookup_pool (self, op->pool);
-
-	if (op->kind == NF_OP_CREATE) {
-		g_autoptr (NfPool) created = nf_pool_new (op->spec);
-
-		if (pool != NULL) {
-			g_autoptr (GError) error =
-				g_error_new (NF_ERROR,
-					     NF_ERROR_EXISTS,
-					     "The pool '%s' exists already; scale it, or delete it first.",
-					     op->pool);
-			op_fail (op, error);
-			g_idle_add_once ((GSourceOnceFunc) op_finish, op);
-			return;
-		}
-		nf_pool_set_state (created, NF_POOL_STATE_CREATING);
-		nf_model_add_pool (self, created);
+	if (!op_check (op, row, pool))
+		return;
+	if (row->makes_pool)
+		pool = made = nf_pool_new (op->spec);
+	else if (op->kind == NF_OP_SCALE && op->count <= nf_pool_get_nodes (pool)->len)
+		row = &scale_down_row;
+	if (row->pool_state != NF_OP_NO_STATE)
+		nf_pool_set_state (pool, row->pool_state);
+	if (made != NULL) {
+		nf_model_add_pool (op->context->model, made);
 		op->made_pool = TRUE;
-		for (index = 1; index <= op->spec->count; index++)
-			g_array_append_val (op->targets, index);
-		op->steps_total = op->spec->count;
-		record_intent (op, NF_INTENT_KIND_CREATE, prepare_then_make);
-		return;
 	}
-
-	/* Every other operation needs its pool (it may have gone while this
-	 * one waited). */
-	if (pool == NULL) {
-		g_autoptr (GError) error = g_error_new (NF_ERROR,
-							NF_ERROR_NOT_FOUND,
-							"The pool '%s' was removed meanwhile.",
-							op->pool);
-		op_fail (op, error);
-		g_idle_add_once ((GSourceOnceFunc) op_finish, op);
-		return;
-	}
-	if (op->node != NULL && nf_model_lookup_node (self, op->node) == NULL) {
-		g_autoptr (GError) error = g_error_new (NF_ERROR,
-							NF_ERROR_NOT_FOUND,
-							"The node '%s' was removed meanwhile.",
-							op->node);
-		op_fail (op, error);
-		g_idle_add_once ((GSourceOnceFunc) op_finish, op);
-		return;
-	}
-
-	switch (op->kind) {
-	case NF_OP_DELETE: {
-		g_autoptr (GArray) indexes = all_indexes (op);
-
-		g_array_append_vals (op->targets, indexes->data, indexes->len);
-		nf_pool_set_state (pool, NF_POOL_STATE_DELETING);
-		op->steps_total = op->targets->len * 2;
-		record_intent (op, NF_INTENT_KIND_DELETE, stop_then_remove);
-		break;
-	}
-	case NF_OP_SCALE: {
-		g_autoptr (GArray) indexes = all_indexes (op);
-		guint have = indexes->len;
-
-		nf_pool_set_state (pool, NF_POOL_STATE_SCALING);
-		if (op->count > have) {
-			guint next = nf_pool_get_highest_index (pool);
-
-			for (guint i = have; i < op->count; i++) {
-				next++;
-				g_array_append_val (op->targets, next);
-			}
-			op->steps_total = op->targets->len;
-			record_intent (op, NF_INTENT_KIND_SCALE_UP, prepare_then_make);
-		} else {
-			/* the highest indexes go */
-			for (guint i = op->count; i < have; i++)
-				g_array_append_val (op->targets, g_array_index (indexes, guint, i));
-			op->steps_total = op->targets->len * 2;
-			record_intent (op, NF_INTENT_KIND_SCALE_DOWN, stop_then_remove);
-		}
-		break;
-	}
-	case NF_OP_START: {
-		g_autoptr (GArray) indexes = all_indexes (op);
-
-		g_array_append_vals (op->targets, indexes->data, indexes->len);
-		op->steps_total = op->targets->len;
-		op_run_phase (op,
-			      op->targets,
-			      work_start,
-			      started_done,
-			      (GDestroyNotify) nf_node_info_free,
-			      TRUE,
-			      simple_done);
-		break;
-	}
-	case NF_OP_STOP: {
-		g_autoptr (GArray) indexes = all_indexes (op);
-
-		g_array_append_vals (op->targets, indexes->data, indexes->len);
-		nf_pool_set_state (pool, NF_POOL_STATE_STOPPING);
-		op->steps_total = op->targets->len;
-		op_run_phase (op,
-			      op->targets,
-			      work_stop,
-			      stopped_done,
-			      (GDestroyNotify) nf_node_info_free,
-			      TRUE,
-			      simple_done);
-		break;
-	}
-	case NF_OP_NODE_START:
-	case NF_OP_NODE_STOP:
-	case NF_OP_NODE_RESET: {
-		NfNode *node = nf_model_lookup_node (self, op->node);
-
-		index = nf_node_get_index (node);
-		g_array_append_val (op->targets, index);
-		op->steps_total = 1;
-		if (op->kind == NF_OP_NODE_START)
-			op_run_phase (op,
-				      op->targets,
-				      work_start,
-				      started_done,
-				      (GDestroyNotify) nf_node_info_free,
-				      TRUE,
-				      simple_done);
-		else if (op->kind == NF_OP_NODE_STOP)
-			op_run_phase (op,
-				      op->targets,
-				      work_stop,
-				      stopped_done,
-				      (GDestroyNotify) nf_node_info_free,
-				      TRUE,
-				      simple_done);
-		else
-			record_intent (op, NF_INTENT_KIND_RESET, reset_node);
-		break;
-	}
-	case NF_OP_CREATE:
-	default:
-		g_assert_not_reached ();
-	}
+	row->targets (op, pool);
+	op->steps_total = op->targets->len * row->steps_per_target;
+	if (row->intent != NF_OP_NO_INTENT)
+		record_intent (op, row->intent, row->first_phase);
+	else
+		row->first_phase (op);
 }
 
 static const gchar *
