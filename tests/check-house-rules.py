@@ -53,7 +53,6 @@ CORE_WARNING_KNOWN = {
     ('src/core/nf-engine.c', 'nf_engine_list_nodes'): 'skips a domain it cannot read, lists the rest',
     ('src/core/nf-engine.c', 'nf_engine_remove_node'): 'node removed, its console log left behind',
     ('src/core/nf-engine.c', 'nf_engine_reset_node'): 'the new overlay has another path than the old',
-    ('src/core/nf-engine.c', 'nf_engine_remove_orphan_overlays'): 'one orphan overlay cannot be removed; the sweep goes on',
 }
 
 # Rule g: printing in the daemon and the core.

@@ -96,7 +96,9 @@ gboolean nf_engine_check_base (NfEngine *self, const gchar *image, GError **erro
 gboolean nf_engine_prepare_bridge (NfEngine *self, const gchar *bridge, GError **error);
 
 /* overlay -> define -> start (when @start). Every failed step undoes the
- * ones before it; a name already taken is NF_ERROR_EXISTS. */
+ * ones before it (an undo stack); what the rollback could not undo is added
+ * to the error's message ("...; rollback: ..."). A name already taken is
+ * NF_ERROR_EXISTS. */
 NfNodeInfo *nf_engine_make_node (NfEngine *self,
 				 const NfNodeSpec *spec,
 				 gboolean start,
@@ -130,7 +132,8 @@ GPtrArray *nf_engine_list_nodes (NfEngine *self, GError **error);
 /* Deletes overlays in the storage directory that carry nestfarm's tag but
  * that no node of that name uses (a crash between making the overlay and
  * defining the domain). Files without the tag are never touched. Returns
- * how many it deleted. */
+ * how many it deleted; one it cannot delete does not stop the sweep, and
+ * those are named in @error at the end. */
 guint nf_engine_remove_orphan_overlays (NfEngine *self, GError **error);
 
 G_END_DECLS
