@@ -55,6 +55,12 @@ CORE_WARNING_KNOWN = {
     ('src/core/nf-engine.c', 'nf_engine_reset_node'): 'the new overlay has another path than the old',
 }
 
+# Rule j: a function's body in src/ is at most this many lines; beyond that,
+# by exception only: (file, function) -> why it cannot be split. Tests and
+# the bench are not held to it (a test is often one long list of cases).
+FUNCTION_LINES_MAX = 80
+LONG_FUNCTION_ALLOWED = {}
+
 # Rule g: printing in the daemon and the core.
 PRINT_ALLOWED = {
     'src/daemon/nf-main.c': 'the command line front door: --version and start-up errors before logging',
@@ -415,8 +421,33 @@ def rule_daemon_cycles(sources):
     notes = ['%s -> %s' % (m, ', '.join(sorted(graph[m])) or '-') for m in sorted(graph)]
     return 'the daemon\'s files depend on each other one way (no include or call cycle)', bad, notes
 
+
+def rule_function_length(sources):
+    bad, notes, used = [], [], set()
+    for s in sources:
+        if not s.path.startswith('src/'):
+            continue
+        for f in s.funcs():
+            if not f['body']:
+                continue
+            a, b = f['body']
+            lines = s.line(b) - s.line(a) - 1
+            if lines <= FUNCTION_LINES_MAX:
+                continue
+            key = (s.path, f['name'])
+            msg = '%s: %s is %d lines long (at most %d; split it)' % (
+                s.where(f['offset']), f['name'], lines, FUNCTION_LINES_MAX)
+            if key in LONG_FUNCTION_ALLOWED:
+                used.add(key)
+                notes.append('allowed: %s (%s)' % (msg, LONG_FUNCTION_ALLOWED[key]))
+            else:
+                bad.append(msg)
+    bad += stale(LONG_FUNCTION_ALLOWED, used, 'LONG_FUNCTION_ALLOWED entry')
+    return 'no function body in src/ over %d lines' % FUNCTION_LINES_MAX, bad, notes
+
 RULES = [rule_purpose, rule_spdx, rule_goto, rule_names, rule_workers,
-         rule_core_warnings, rule_print, rule_headers, rule_layers, rule_daemon_cycles]
+         rule_core_warnings, rule_print, rule_headers, rule_layers, rule_daemon_cycles,
+         rule_function_length]
 
 
 def main():
