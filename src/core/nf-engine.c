@@ -573,8 +573,20 @@ node_info_compare (gconstpointer a, gconstpointer b)
 	return na->spec->index < nb->spec->index ? -1 : na->spec->index > nb->spec->index;
 }
 
+/* A line for the caller to warn about (see nf-engine.h), when it wants them. */
+static void G_GNUC_PRINTF (2, 3) add_warning (GPtrArray *warnings, const gchar *format, ...)
+{
+	va_list args;
+
+	if (warnings == NULL)
+		return;
+	va_start (args, format);
+	g_ptr_array_add (warnings, g_strdup_vprintf (format, args));
+	va_end (args);
+}
+
 GPtrArray *
-nf_engine_list_nodes (NfEngine *self, GError **error)
+nf_engine_list_nodes (NfEngine *self, GPtrArray *warnings, GError **error)
 {
 	g_autoptr (virConnect) conn = NULL;
 	virDomainPtr *domains = NULL;
@@ -602,9 +614,10 @@ nf_engine_list_nodes (NfEngine *self, GError **error)
 		if (info == NULL) {
 			/* A domain removed meanwhile is simply gone. */
 			if (!g_error_matches (error_local, NF_ERROR, NF_ERROR_NOT_FOUND))
-				g_warning ("skipping domain %s: %s",
-					   virDomainGetName (dom),
-					   error_local->message);
+				add_warning (warnings,
+					     "skipping domain %s: %s",
+					     virDomainGetName (dom),
+					     error_local->message);
 			continue;
 		}
 		g_ptr_array_add (nodes, info);
@@ -924,7 +937,7 @@ nf_engine_stop_node (NfEngine *self,
 }
 
 gboolean
-nf_engine_remove_node (NfEngine *self, const gchar *name, GError **error)
+nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, GError **error)
 {
 	g_autoptr (virConnect) conn = NULL;
 	g_autoptr (virDomain) dom = NULL;
@@ -948,7 +961,10 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GError **error)
 	    !nf_storage_delete_overlay (conn, info->spec->overlay, name, error))
 		return FALSE;
 	if (info->spec->console_log != NULL && g_unlink (info->spec->console_log) != 0 && errno != ENOENT)
-		g_warning ("cannot remove console log %s: %s", info->spec->console_log, g_strerror (errno));
+		add_warning (warnings,
+			     "cannot remove console log %s: %s",
+			     info->spec->console_log,
+			     g_strerror (errno));
 	return TRUE;
 }
 
@@ -957,6 +973,7 @@ nf_engine_reset_node (NfEngine *self,
 		      const gchar *name,
 		      guint timeout_s,
 		      GCancellable *cancellable,
+		      GPtrArray *warnings,
 		      GError **error)
 {
 	g_autoptr (virConnect) conn = NULL;
@@ -999,7 +1016,11 @@ nf_engine_reset_node (NfEngine *self,
 	if (overlay == NULL)
 		return FALSE;
 	if (g_strcmp0 (overlay, info->spec->overlay) != 0)
-		g_warning ("overlay of %s moved from %s to %s", name, info->spec->overlay, overlay);
+		add_warning (warnings,
+			     "overlay of %s moved from %s to %s",
+			     name,
+			     info->spec->overlay,
+			     overlay);
 	nf_fail_point ("reset:after-overlay");
 	if (virDomainCreate (dom) < 0)
 		return nf_libvirt_set_error (error, "Cannot start %s after its reset", name);

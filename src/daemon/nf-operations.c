@@ -300,13 +300,24 @@ work_make (gpointer item, GCancellable *cancellable, GError **error)
 	return nf_engine_make_node (step->engine, step->spec, step->start, cancellable, error);
 }
 
+/* What the engine said besides its result (see nf-engine.h). */
+static void
+log_warnings (GPtrArray *warnings)
+{
+	for (guint i = 0; i < warnings->len; i++)
+		g_warning ("%s", (const gchar *) g_ptr_array_index (warnings, i));
+}
+
 static gpointer
 work_remove (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
 	g_autoptr (GError) error_local = NULL;
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+	gboolean removed = nf_engine_remove_node (step->engine, step->name, warnings, &error_local);
 
-	if (!nf_engine_remove_node (step->engine, step->name, &error_local)) {
+	log_warnings (warnings);
+	if (!removed) {
 		/* Already gone is what we wanted (a domain of that name that is
 		 * not ours is NF_ERROR_EXISTS, and a failure). */
 		if (g_error_matches (error_local, NF_ERROR, NF_ERROR_NOT_FOUND))
@@ -345,8 +356,16 @@ static gpointer
 work_reset (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+	gboolean reset = nf_engine_reset_node (step->engine,
+					       step->name,
+					       step->stop_timeout,
+					       cancellable,
+					       warnings,
+					       error);
 
-	if (!nf_engine_reset_node (step->engine, step->name, step->stop_timeout, cancellable, error))
+	log_warnings (warnings);
+	if (!reset)
 		return NULL;
 	return nf_engine_get_node (step->engine, step->name, error);
 }

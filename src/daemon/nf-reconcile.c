@@ -14,12 +14,25 @@
  * after a reconnect, libvirt's nodes read again. The manager applies both to
  * the model; nothing here reads or changes it. */
 
+/* The engine's calls here keep what they would warn about (see
+ * nf-engine.h) in a GPtrArray: logged, then freed. */
+static void
+log_warnings (GPtrArray *warnings)
+{
+	for (guint i = 0; i < warnings->len; i++)
+		g_warning ("%s", (const gchar *) g_ptr_array_index (warnings, i));
+	g_ptr_array_set_size (warnings, 0);
+}
+
 static void
 remove_quietly (NfEngine *engine, const gchar *name, const gchar *why)
 {
 	g_autoptr (GError) error = NULL;
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+	gboolean removed = nf_engine_remove_node (engine, name, warnings, &error);
 
-	if (nf_engine_remove_node (engine, name, &error)) {
+	log_warnings (warnings);
+	if (removed) {
 		g_message ("reconcile: removed %s (%s)", name, why);
 		return;
 	}
@@ -91,8 +104,11 @@ settle_intent (NfEngine *engine, NfIntent *intent, GPtrArray *specs, GPtrArray *
 			g_autofree gchar *name =
 				nf_node_name_build (intent->pool, g_array_index (intent->indexes, guint, i));
 			g_autoptr (GError) error = NULL;
+			g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+			gboolean reset = nf_engine_reset_node (engine, name, 0, NULL, warnings, &error);
 
-			if (!nf_engine_reset_node (engine, name, 0, NULL, &error))
+			log_warnings (warnings);
+			if (!reset)
 				g_warning ("reconcile: cannot finish the reset of %s: %s",
 					   name,
 					   error->message);
@@ -195,13 +211,18 @@ load_state (NfStore *store, GPtrArray **specs, GPtrArray **intents, guint *next_
 static GPtrArray *
 settle_intents (NfEngine *engine, GPtrArray *intents, GPtrArray *specs, GError **error)
 {
-	g_autoptr (GPtrArray) nodes = nf_engine_list_nodes (engine, error);
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GPtrArray) nodes = nf_engine_list_nodes (engine, warnings, error);
 
+	log_warnings (warnings);
 	if (nodes == NULL || intents->len == 0)
 		return g_steal_pointer (&nodes);
 	for (guint i = 0; i < intents->len; i++)
 		settle_intent (engine, g_ptr_array_index (intents, i), specs, nodes);
-	return nf_engine_list_nodes (engine, error);
+	g_clear_pointer (&nodes, g_ptr_array_unref);
+	nodes = nf_engine_list_nodes (engine, warnings, error);
+	log_warnings (warnings);
+	return g_steal_pointer (&nodes);
 }
 
 static void
@@ -261,8 +282,10 @@ static void
 list_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
 	GError *error = NULL;
-	GPtrArray *nodes = nf_engine_list_nodes (NF_ENGINE (source), &error);
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+	GPtrArray *nodes = nf_engine_list_nodes (NF_ENGINE (source), warnings, &error);
 
+	log_warnings (warnings);
 	if (nodes == NULL) {
 		g_task_return_error (task, error);
 		return;
