@@ -182,7 +182,7 @@ test_trunk_ports (void)
 	g_autoptr (GPtrArray) nodes = NULL;
 	g_autoptr (GError) error = NULL;
 
-	nodes = nf_engine_list_nodes (fx.engine, &error);
+	nodes = nf_engine_list_nodes (fx.engine, NULL, &error);
 	g_assert_no_error (error);
 	for (guint i = 0; i < nodes->len; i++) {
 		NfNodeInfo *info = g_ptr_array_index (nodes, i);
@@ -231,7 +231,7 @@ test_remake_keeps_macs (void)
 	g_autoptr (NfNodeSpec) spec = make_spec (1, "100-102,200");
 
 	g_assert_no_error (error);
-	g_assert_true (nf_engine_remove_node (fx.engine, POOL "-1", &error));
+	g_assert_true (nf_engine_remove_node (fx.engine, POOL "-1", NULL, &error));
 	g_assert_no_error (error);
 	g_assert_false (domain_exists (POOL "-1"));
 	g_assert_false (g_file_test (before->spec->overlay, G_FILE_TEST_EXISTS));
@@ -260,7 +260,7 @@ test_reset (void)
 	g_assert_nonnull (out);
 	g_assert_true (nf_test_overlay_has_own_data (info->spec->overlay));
 
-	g_assert_true (nf_engine_reset_node (fx.engine, POOL "-2", 30, NULL, &error));
+	g_assert_true (nf_engine_reset_node (fx.engine, POOL "-2", 30, NULL, NULL, &error));
 	g_assert_no_error (error);
 	after = nf_engine_get_node (fx.engine, POOL "-2", &error);
 	g_assert_no_error (error);
@@ -280,7 +280,7 @@ static void
 test_remove_all (void)
 {
 	g_autoptr (GError) error = NULL;
-	g_autoptr (GPtrArray) nodes = nf_engine_list_nodes (fx.engine, &error);
+	g_autoptr (GPtrArray) nodes = nf_engine_list_nodes (fx.engine, NULL, &error);
 	g_autofree gchar *sha = NULL;
 
 	g_assert_no_error (error);
@@ -290,7 +290,7 @@ test_remove_all (void)
 
 		if (g_strcmp0 (info->spec->pool, POOL) != 0)
 			continue;
-		g_assert_true (nf_engine_remove_node (fx.engine, info->name, &error));
+		g_assert_true (nf_engine_remove_node (fx.engine, info->name, NULL, &error));
 		g_assert_no_error (error);
 		g_assert_false (domain_exists (info->name));
 		g_assert_false (g_file_test (info->spec->overlay, G_FILE_TEST_EXISTS));
@@ -343,7 +343,7 @@ test_taken_name (void)
 
 	/* The engine never touches it: the name is taken (Exists), which a
 	 * removal must not take for "already gone" (NotFound). */
-	g_assert_false (nf_engine_remove_node (fx.engine, POOL "-5", &error));
+	g_assert_false (nf_engine_remove_node (fx.engine, POOL "-5", NULL, &error));
 	g_assert_error (error, NF_ERROR, NF_ERROR_EXISTS);
 	g_clear_error (&error);
 	g_assert_false (nf_engine_stop_node (fx.engine, POOL "-5", 0, NULL, NULL, &error));

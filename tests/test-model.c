@@ -6,10 +6,10 @@
 #include <glib/gstdio.h>
 
 #include "nestfarm/nf-error.h"
-#include "nf-manager-private.h"
+#include "nf-scheduler.h"
 
 /* The daemon's model without libvirt: which nodes hold memory, what the
- * manager counts as committed and what admission lets through, as libvirt's
+ * model counts as committed and what admission lets through, as libvirt's
  * states and lifecycle events move a node's domain. The connection is never
  * opened; the domain states and events are the test's. */
 
@@ -18,15 +18,14 @@
 typedef struct {
 	gchar *dir;
 	NfConfig *config;
-	NfEngine *engine;
-	NfManager *manager;
+	NfModel *model;
+	NfScheduler *scheduler;
 	NfPool *pool;
 } Fixture;
 
 static void
 fixture_set_up (Fixture *fx, gconstpointer data)
 {
-	g_autoptr (NfConnection) connection = nf_connection_new ("test:///default");
 	g_autoptr (NfPoolSpec) spec = nf_pool_spec_new ();
 	g_autoptr (GError) error = NULL;
 
@@ -35,21 +34,21 @@ fixture_set_up (Fixture *fx, gconstpointer data)
 	fx->config = nf_config_new_defaults ();
 	g_free (fx->config->state_dir);
 	fx->config->state_dir = g_strdup (fx->dir);
-	fx->engine = nf_engine_new (connection, fx->config->engine);
-	fx->manager = nf_manager_new (fx->config, fx->engine);
+	fx->model = nf_model_new (fx->config->state_dir);
+	fx->scheduler = nf_scheduler_new (fx->model);
 	spec->name = g_strdup ("m");
 	spec->count = 2;
 	spec->memory_mib = NODE_MIB;
 	fx->pool = nf_pool_new (spec);
-	nf_manager_add_pool (fx->manager, fx->pool);
+	nf_model_add_pool (fx->model, fx->pool);
 }
 
 static void
 fixture_tear_down (Fixture *fx, gconstpointer data)
 {
 	g_clear_object (&fx->pool);
-	g_clear_object (&fx->manager);
-	g_clear_object (&fx->engine);
+	g_clear_pointer (&fx->scheduler, nf_scheduler_free);
+	g_clear_object (&fx->model);
 	nf_config_free (fx->config);
 	g_rmdir (fx->dir);
 	g_free (fx->dir);
@@ -69,19 +68,19 @@ add_node (Fixture *fx, guint index, NfDomainState state)
 	info->name = g_strdup (nf_node_get_name (node));
 	info->uuid = g_strdup_printf ("00000000-0000-0000-0000-00000000000%u", index);
 	info->state = state;
-	nf_manager_apply_node_info (fx->manager, node, info);
-	nf_manager_add_node (fx->manager, fx->pool, node);
+	nf_model_apply_node_info (fx->model, node, info);
+	nf_model_add_node (fx->model, fx->pool, node);
 	return g_steal_pointer (&node);
 }
 
 static void
 stopped_event (Fixture *fx, NfNode *node)
 {
-	nf_manager_apply_domain_event (fx->manager,
-				       nf_node_get_name (node),
-				       nf_node_get_domain_uuid (node),
-				       VIR_DOMAIN_EVENT_STOPPED,
-				       VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
+	nf_model_apply_domain_event (fx->model,
+				     nf_node_get_name (node),
+				     nf_node_get_domain_uuid (node),
+				     VIR_DOMAIN_EVENT_STOPPED,
+				     VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
 }
 
 /* A node holds its memory while its domain is active or while it is being
@@ -119,27 +118,27 @@ test_committed_until_off (Fixture *fx, gconstpointer data)
 
 	g_assert_cmpint (nf_node_get_state (one), ==, NF_NODE_STATE_RUNNING);
 	g_assert_cmpint (nf_node_get_state (two), ==, NF_NODE_STATE_PAUSED);
-	g_assert_cmpuint (nf_manager_get_memory_committed_mib (fx->manager), ==, 2 * NODE_MIB);
+	g_assert_cmpuint (nf_model_get_memory_committed_mib (fx->model), ==, 2 * NODE_MIB);
 
 	/* what a delete's removal and a failed removal do to the model */
 	nf_node_set_state (one, NF_NODE_STATE_DELETING);
 	nf_node_set_state (two, NF_NODE_STATE_FAILED);
-	g_assert_cmpuint (nf_manager_get_memory_committed_mib (fx->manager), ==, 2 * NODE_MIB);
+	g_assert_cmpuint (nf_model_get_memory_committed_mib (fx->model), ==, 2 * NODE_MIB);
 
 	stopped_event (fx, one);
 	g_assert_false (nf_node_get_domain_active (one));
-	g_assert_cmpuint (nf_manager_get_memory_committed_mib (fx->manager), ==, NODE_MIB);
+	g_assert_cmpuint (nf_model_get_memory_committed_mib (fx->model), ==, NODE_MIB);
 	stopped_event (fx, two);
-	g_assert_cmpuint (nf_manager_get_memory_committed_mib (fx->manager), ==, 0);
+	g_assert_cmpuint (nf_model_get_memory_committed_mib (fx->model), ==, 0);
 
 	/* and started again behind nestfarm's back */
-	nf_manager_apply_domain_event (fx->manager,
-				       nf_node_get_name (two),
-				       nf_node_get_domain_uuid (two),
-				       VIR_DOMAIN_EVENT_STARTED,
-				       VIR_DOMAIN_EVENT_STARTED_BOOTED);
+	nf_model_apply_domain_event (fx->model,
+				     nf_node_get_name (two),
+				     nf_node_get_domain_uuid (two),
+				     VIR_DOMAIN_EVENT_STARTED,
+				     VIR_DOMAIN_EVENT_STARTED_BOOTED);
 	g_assert_cmpint (nf_node_get_state (two), ==, NF_NODE_STATE_RUNNING);
-	g_assert_cmpuint (nf_manager_get_memory_committed_mib (fx->manager), ==, NODE_MIB);
+	g_assert_cmpuint (nf_model_get_memory_committed_mib (fx->model), ==, NODE_MIB);
 }
 
 static void
@@ -157,10 +156,10 @@ test_committed_notifies (Fixture *fx, gconstpointer data)
 	guint notified = 0;
 
 	nf_node_set_state (one, NF_NODE_STATE_FAILED);
-	g_signal_connect (fx->manager, "notify::memory-committed-mib", G_CALLBACK (count_notify), &notified);
+	g_signal_connect (fx->model, "notify::memory-committed-mib", G_CALLBACK (count_notify), &notified);
 	nf_node_set_domain_active (one, FALSE);
 	g_assert_cmpuint (notified, ==, 1);
-	g_signal_handlers_disconnect_by_data (fx->manager, &notified);
+	g_signal_handlers_disconnect_by_data (fx->model, &notified);
 }
 
 /* Admission counts a node being deleted as long as it runs. */
@@ -170,24 +169,25 @@ test_admission (Fixture *fx, gconstpointer data)
 	g_autoptr (NfNode) one = add_node (fx, 1, NF_DOMAIN_STATE_RUNNING);
 	g_autoptr (NfNode) two = add_node (fx, 2, NF_DOMAIN_STATE_RUNNING);
 	g_autoptr (GError) error = NULL;
+	/* The host's memory: room for three nodes beside the reserve. */
+	const NfMemoryBound bound = {
+		.total_mib = fx->config->memory_reserve_mib + 3 * NODE_MIB,
+		.reserve_mib = fx->config->memory_reserve_mib,
+		.overcommit = 1.0,
+	};
 
 	/* both run; only one of them is being deleted */
 	g_assert_true (nf_node_holds_memory (two));
-	/* The probe's memory, as a started manager would have it: room for
-	 * three nodes beside the reserve. */
-	fx->manager->host = g_new0 (NfHostInfo, 1);
-	fx->manager->host->memory_total_mib = fx->config->memory_reserve_mib + 3 * NODE_MIB;
-	fx->config->overcommit = 1.0;
 
 	nf_node_set_state (one, NF_NODE_STATE_DELETING);
-	g_assert_false (nf_manager_admit (fx->manager, 2 * NODE_MIB, "two nodes", &error));
+	g_assert_false (nf_scheduler_admit (fx->scheduler, &bound, 2 * NODE_MIB, "two nodes", &error));
 	g_assert_error (error, NF_ERROR, NF_ERROR_INSUFFICIENT_RESOURCES);
 	g_clear_error (&error);
-	g_assert_true (nf_manager_admit (fx->manager, NODE_MIB, "one node", &error));
+	g_assert_true (nf_scheduler_admit (fx->scheduler, &bound, NODE_MIB, "one node", &error));
 	g_assert_no_error (error);
 
 	stopped_event (fx, one);
-	g_assert_true (nf_manager_admit (fx->manager, 2 * NODE_MIB, "two nodes", &error));
+	g_assert_true (nf_scheduler_admit (fx->scheduler, &bound, 2 * NODE_MIB, "two nodes", &error));
 	g_assert_no_error (error);
 }
 

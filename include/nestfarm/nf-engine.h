@@ -96,7 +96,9 @@ gboolean nf_engine_check_base (NfEngine *self, const gchar *image, GError **erro
 gboolean nf_engine_prepare_bridge (NfEngine *self, const gchar *bridge, GError **error);
 
 /* overlay -> define -> start (when @start). Every failed step undoes the
- * ones before it; a name already taken is NF_ERROR_EXISTS. */
+ * ones before it (an undo stack); what the rollback could not undo is added
+ * to the error's message ("...; rollback: ..."). A name already taken is
+ * NF_ERROR_EXISTS. */
 NfNodeInfo *nf_engine_make_node (NfEngine *self,
 				 const NfNodeSpec *spec,
 				 gboolean start,
@@ -112,25 +114,34 @@ gboolean nf_engine_stop_node (NfEngine *self,
 			      gboolean *forced,
 			      GCancellable *cancellable,
 			      GError **error);
+/* Warnings: the calls that take @warnings (a GPtrArray of gchar *, or
+ * NULL to drop them) can succeed with something the caller should know of
+ * and log; they add one line each to it rather than log it themselves. */
+
 /* Destroys (if running), undefines and deletes the overlay and console
- * log. The OVS port goes with the domain. For a node's name: no such
+ * log (one it cannot delete: a warning). The OVS port goes with the
+ * domain. For a node's name: no such
  * domain is NF_ERROR_NOT_FOUND; a domain of that name this nestfarm did not
  * make (untagged, or another instance's) is NF_ERROR_EXISTS, and is left
  * alone; the same holds for the other calls that take a node's name. */
-gboolean nf_engine_remove_node (NfEngine *self, const gchar *name, GError **error);
-/* stop, recreate the overlay empty over the base, start. */
+gboolean nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, GError **error);
+/* stop, recreate the overlay empty over the base, start (an overlay made
+ * at another path than the old one: a warning). */
 gboolean nf_engine_reset_node (NfEngine *self,
 			       const gchar *name,
 			       guint timeout_s,
 			       GCancellable *cancellable,
+			       GPtrArray *warnings,
 			       GError **error);
 NfNodeInfo *nf_engine_get_node (NfEngine *self, const gchar *name, GError **error);
-/* Every domain tagged as nestfarm's, of NfNodeInfo, sorted by name. */
-GPtrArray *nf_engine_list_nodes (NfEngine *self, GError **error);
+/* Every domain tagged as nestfarm's, of NfNodeInfo, sorted by name. One
+ * that cannot be read is left out, with a warning. */
+GPtrArray *nf_engine_list_nodes (NfEngine *self, GPtrArray *warnings, GError **error);
 /* Deletes overlays in the storage directory that carry nestfarm's tag but
  * that no node of that name uses (a crash between making the overlay and
  * defining the domain). Files without the tag are never touched. Returns
- * how many it deleted. */
+ * how many it deleted; one it cannot delete does not stop the sweep, and
+ * those are named in @error at the end. */
 guint nf_engine_remove_orphan_overlays (NfEngine *self, GError **error);
 
 G_END_DECLS

@@ -302,6 +302,15 @@ nf_cli_proxy_allow_slow_auth (gpointer proxy)
 	g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), G_MAXINT);
 }
 
+void
+nf_cli_add_stop_options (GVariantBuilder *options, gboolean force, guint timeout)
+{
+	if (force)
+		g_variant_builder_add (options, "{sv}", "force", g_variant_new_boolean (TRUE));
+	if (timeout > 0)
+		g_variant_builder_add (options, "{sv}", "shutdown-timeout", g_variant_new_uint32 (timeout));
+}
+
 gchar *
 nf_cli_pool_path (const gchar *name)
 {

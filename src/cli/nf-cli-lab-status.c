@@ -137,23 +137,15 @@ status_text (Row *row, gchar **owned)
 	}
 }
 
-NfExit
-nf_cli_lab_status (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+/* A row for each pool of the lab file (@lab), then for each pool the
+ * daemon has that no file names. */
+static GArray *
+collect_rows (NfCli *cli, GPtrArray *lab)
 {
-	g_autoptr (GPtrArray) lab = NULL;
-	g_autoptr (GPtrArray) pools = NULL;
 	g_autoptr (GArray) rows = g_array_new (FALSE, TRUE, sizeof (Row));
-	NfExit code = nf_cli_parse_args (cli, verb, NULL, &argc, &argv, 1, 0);
+	g_autoptr (GPtrArray) pools = NULL;
 
 	g_array_set_clear_func (rows, (GDestroyNotify) row_clear);
-	if (code != NF_EXIT_OK)
-		return code;
-	lab = nf_cli_lab_load (argv[1], &code);
-	if (lab == NULL)
-		return code;
-	code = nf_cli_connect (cli);
-	if (code != NF_EXIT_OK)
-		return code;
 	for (guint i = 0; i < lab->len; i++) {
 		Row row = {((NfLabPool *) g_ptr_array_index (lab, i))->name, g_ptr_array_index (lab, i)};
 
@@ -175,47 +167,58 @@ nf_cli_lab_status (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 			g_array_append_val (rows, row);
 		}
 	}
+	return g_steal_pointer (&rows);
+}
 
-	if (cli->json) {
-		g_autoptr (JsonArray) array = json_array_new ();
-		JsonNode *root = json_node_new (JSON_NODE_ARRAY);
+static void
+print_rows_json (GArray *rows)
+{
+	g_autoptr (JsonArray) array = json_array_new ();
+	JsonNode *root = json_node_new (JSON_NODE_ARRAY);
 
-		for (guint r = 0; r < rows->len; r++)
-			json_array_add_element (array, row_to_json (&g_array_index (rows, Row, r)));
-		json_node_set_array (root, array);
-		nf_cli_print_json (root);
-		return NF_EXIT_OK;
+	for (guint r = 0; r < rows->len; r++)
+		json_array_add_element (array, row_to_json (&g_array_index (rows, Row, r)));
+	json_node_set_array (root, array);
+	nf_cli_print_json (root);
+}
+
+static void
+print_rows_table (GArray *rows)
+{
+	g_autoptr (NfTable) table = nf_table_new ();
+
+	nf_table_add_column (table, "POOL", NF_TABLE_COLUMN_DEFAULT);
+	nf_table_add_column (table, "STATE", NF_TABLE_COLUMN_DEFAULT);
+	nf_table_add_column (table, "NODES", NF_TABLE_COLUMN_RIGHT);
+	nf_table_add_column (table, "IN FILE", NF_TABLE_COLUMN_RIGHT);
+	nf_table_add_column (table, "STATUS", NF_TABLE_COLUMN_WRAP);
+	for (guint r = 0; r < rows->len; r++) {
+		Row *row = &g_array_index (rows, Row, r);
+		g_autofree gchar *nodes = NULL;
+		g_autofree gchar *in_file = NULL;
+		g_autofree gchar *owned = NULL;
+
+		if (row->pool != NULL)
+			nodes = g_strdup_printf ("%u/%u",
+						 nf_cli_pool_node_count (row->pool),
+						 nf_dbus_pool_get_count (row->pool));
+		if (row->lab != NULL)
+			in_file = g_strdup_printf ("%u", row->lab->count);
+		nf_table_add_row (table,
+				  row->name,
+				  row->pool != NULL ? nf_dbus_pool_get_state (row->pool) : "-",
+				  nodes != NULL ? nodes : "-",
+				  in_file != NULL ? in_file : "-",
+				  status_text (row, &owned),
+				  NULL);
 	}
-	{
-		g_autoptr (NfTable) table = nf_table_new ();
+	nf_table_print (table, NF_CLI_WIDTH);
+}
 
-		nf_table_add_column (table, "POOL", NF_TABLE_COLUMN_DEFAULT);
-		nf_table_add_column (table, "STATE", NF_TABLE_COLUMN_DEFAULT);
-		nf_table_add_column (table, "NODES", NF_TABLE_COLUMN_RIGHT);
-		nf_table_add_column (table, "IN FILE", NF_TABLE_COLUMN_RIGHT);
-		nf_table_add_column (table, "STATUS", NF_TABLE_COLUMN_WRAP);
-		for (guint r = 0; r < rows->len; r++) {
-			Row *row = &g_array_index (rows, Row, r);
-			g_autofree gchar *nodes = NULL;
-			g_autofree gchar *in_file = NULL;
-			g_autofree gchar *owned = NULL;
-
-			if (row->pool != NULL)
-				nodes = g_strdup_printf ("%u/%u",
-							 nf_cli_pool_node_count (row->pool),
-							 nf_dbus_pool_get_count (row->pool));
-			if (row->lab != NULL)
-				in_file = g_strdup_printf ("%u", row->lab->count);
-			nf_table_add_row (table,
-					  row->name,
-					  row->pool != NULL ? nf_dbus_pool_get_state (row->pool) : "-",
-					  nodes != NULL ? nodes : "-",
-					  in_file != NULL ? in_file : "-",
-					  status_text (row, &owned),
-					  NULL);
-		}
-		nf_table_print (table, NF_CLI_WIDTH);
-	}
+/* What differs, a line each, below the table. */
+static void
+print_differences (GArray *rows)
+{
 	for (guint r = 0; r < rows->len; r++) {
 		Row *row = &g_array_index (rows, Row, r);
 
@@ -229,6 +232,27 @@ nf_cli_lab_status (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 			nf_cli_print_wrapped ("", "  ", line);
 		}
 	}
+}
+
+NfExit
+nf_cli_lab_status (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	g_autoptr (GPtrArray) lab = NULL;
+	g_autoptr (GArray) rows = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, NULL, &argc, &argv, 1, 0);
+
+	if (code != NF_EXIT_OK)
+		return code;
+	lab = nf_cli_lab_load (cli, argv[1], &code);
+	if (lab == NULL)
+		return code;
+	rows = collect_rows (cli, lab);
+	if (cli->json) {
+		print_rows_json (rows);
+		return NF_EXIT_OK;
+	}
+	print_rows_table (rows);
+	print_differences (rows);
 	return NF_EXIT_OK;
 }
 
@@ -264,11 +288,8 @@ nf_cli_lab_stop (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	if (timeout_text != NULL &&
 	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_SHUTDOWN_TIMEOUT_MAX, &timeout, &code))
 		return code;
-	lab = nf_cli_lab_load (argv[1], &code);
+	lab = nf_cli_lab_load (cli, argv[1], &code);
 	if (lab == NULL)
-		return code;
-	code = nf_cli_connect (cli);
-	if (code != NF_EXIT_OK)
 		return code;
 	/* every pool gets its chance, whatever befell the one before */
 	for (guint i = 0; i < lab->len; i++) {
@@ -289,13 +310,7 @@ nf_cli_lab_stop (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		if (!cli->quiet)
 			printf ("%s: stopping pool %s\n", one->file, one->name);
 		fflush (stdout);
-		if (force)
-			g_variant_builder_add (&options, "{sv}", "force", g_variant_new_boolean (TRUE));
-		if (timeout > 0)
-			g_variant_builder_add (&options,
-					       "{sv}",
-					       "shutdown-timeout",
-					       g_variant_new_uint32 (timeout));
+		nf_cli_add_stop_options (&options, force, timeout);
 		nf_cli_proxy_allow_slow_auth (pool);
 		if (!nf_dbus_pool_call_stop_sync (pool,
 						  g_variant_builder_end (&options),

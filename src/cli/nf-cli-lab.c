@@ -96,14 +96,16 @@ nf_cli_lab_nodes_to_start (NfCli *cli, const NfLabPool *lab, NfDBusPool *pool)
 }
 
 GPtrArray *
-nf_cli_lab_load (const gchar *path, NfExit *exit_code)
+nf_cli_lab_load (NfCli *cli, const gchar *path, NfExit *exit_code)
 {
 	g_autoptr (GError) error = NULL;
-	GPtrArray *lab = nf_cli_lab_file_load (path, &error);
+	g_autoptr (GPtrArray) lab = nf_cli_lab_file_load (path, &error);
 	g_auto (GStrv) lines = NULL;
 
-	if (lab != NULL)
-		return lab;
+	if (lab != NULL) {
+		*exit_code = nf_cli_connect (cli);
+		return *exit_code == NF_EXIT_OK ? g_steal_pointer (&lab) : NULL;
+	}
 	lines = g_strsplit (error->message, "\n", -1);
 	for (guint i = 0; lines[i] != NULL; i++)
 		fprintf (stderr, "nestfarmctl: %s\n", lines[i]);
@@ -405,11 +407,8 @@ nf_cli_lab_apply (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 
 	if (code != NF_EXIT_OK)
 		return code;
-	lab = nf_cli_lab_load (argv[1], &code);
+	lab = nf_cli_lab_load (cli, argv[1], &code);
 	if (lab == NULL)
-		return code;
-	code = nf_cli_connect (cli);
-	if (code != NF_EXIT_OK)
 		return code;
 
 	/* every decision before any change */

@@ -40,9 +40,10 @@ GPtrArray *nf_cli_lab_file_load (const gchar *path, GError **error);
  * with a NUL after them; @file names it in the complaints. */
 NfLabPool *nf_cli_lab_file_parse (const gchar *file, const gchar *text, gsize length, GError **error);
 
-/* nf-cli-lab.c: nf_cli_lab_file_load for a verb, each problem on its own line;
- * NULL with *exit_code set when a file is refused. */
-GPtrArray *nf_cli_lab_load (const gchar *path, NfExit *exit_code);
+/* nf-cli-lab.c: nf_cli_lab_file_load for a verb, each problem on its own line,
+ * then connected to the daemon; NULL with *exit_code set when a file is
+ * refused or the daemon cannot be reached. */
+GPtrArray *nf_cli_lab_load (NfCli *cli, const gchar *path, NfExit *exit_code);
 /* What differs between @lab and @pool besides Count, one phrase each. */
 GPtrArray *nf_cli_lab_differences (const NfLabPool *lab, NfDBusPool *pool);
 /* How many of @pool's nodes lab apply starts: its file says Start=true

@@ -96,6 +96,53 @@ typedef enum {
 	NODE_RESET,
 } NodeAction;
 
+/* Asks the daemon for @action on @node: the job's path in @job_path. */
+static gboolean
+call_action (NfDBusNode *node,
+	     NodeAction action,
+	     gboolean force,
+	     guint timeout,
+	     gchar **job_path,
+	     GError **error)
+{
+	switch (action) {
+	case NODE_START:
+		return nf_dbus_node_call_start_sync (node, job_path, NULL, error);
+	case NODE_STOP: {
+		g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+		nf_cli_add_stop_options (&options, force, timeout);
+		return nf_dbus_node_call_stop_sync (node,
+						    g_variant_builder_end (&options),
+						    job_path,
+						    NULL,
+						    error);
+	}
+	case NODE_RESET:
+		return nf_dbus_node_call_reset_sync (node, job_path, NULL, error);
+	default:
+		g_assert_not_reached ();
+	}
+}
+
+/* The node @name as it is after its job. */
+static NfExit
+show_after (NfCli *cli, const gchar *name)
+{
+	g_autoptr (NfDBusNode) node = NULL;
+	g_autoptr (GError) error = NULL;
+
+	if (!nf_cli_refresh (cli, &error))
+		return nf_cli_fail (error);
+	node = nf_cli_lookup_node (cli, name, &error);
+	if (node == NULL)
+		return nf_cli_fail (error);
+	if (!cli->json)
+		printf ("\n");
+	print_node (cli, node);
+	return NF_EXIT_OK;
+}
+
 static NfExit
 node_action (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, NodeAction action)
 {
@@ -125,7 +172,6 @@ node_action (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, NodeAct
 	NfExit code =
 		nf_cli_parse_args (cli, verb, action == NODE_STOP ? stop_entries : NULL, &argc, &argv, 1, 0);
 	guint timeout = 0;
-	gboolean called = FALSE;
 
 	if (code != NF_EXIT_OK)
 		return code;
@@ -139,48 +185,13 @@ node_action (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, NodeAct
 	if (node == NULL)
 		return code;
 	nf_cli_proxy_allow_slow_auth (node);
-	switch (action) {
-	case NODE_START:
-		called = nf_dbus_node_call_start_sync (node, &job_path, NULL, &error);
-		break;
-	case NODE_STOP: {
-		g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-
-		if (force)
-			g_variant_builder_add (&options, "{sv}", "force", g_variant_new_boolean (TRUE));
-		if (timeout > 0)
-			g_variant_builder_add (&options,
-					       "{sv}",
-					       "shutdown-timeout",
-					       g_variant_new_uint32 (timeout));
-		called = nf_dbus_node_call_stop_sync (node,
-						      g_variant_builder_end (&options),
-						      &job_path,
-						      NULL,
-						      &error);
-		break;
-	}
-	case NODE_RESET:
-		called = nf_dbus_node_call_reset_sync (node, &job_path, NULL, &error);
-		break;
-	default:
-		g_assert_not_reached ();
-	}
-	if (!called)
+	if (!call_action (node, action, force, timeout, &job_path, &error))
 		return nf_cli_fail (error);
 	code = nf_cli_follow_job (cli, job_path, 1);
 	if (code != NF_EXIT_OK || cli->quiet)
 		return code;
 	g_clear_object (&node);
-	if (!nf_cli_refresh (cli, &error))
-		return nf_cli_fail (error);
-	node = nf_cli_lookup_node (cli, name, &error);
-	if (node == NULL)
-		return nf_cli_fail (error);
-	if (!cli->json)
-		printf ("\n");
-	print_node (cli, node);
-	return NF_EXIT_OK;
+	return show_after (cli, name);
 }
 
 NfExit

@@ -47,38 +47,142 @@ image_argument (const gchar *image)
 	return g_strdup (image); /* a volume name */
 }
 
+/* pool create's flags, as given */
+typedef struct {
+	gchar *profile;
+	gchar *image;
+	gchar *vcpus_text;
+	gchar *memory_text;
+	gchar *disk_text;
+	gchar *bridge;
+	gchar *vlans;
+	gboolean no_start;
+} CreateFlags;
+
+static void
+create_flags_clear (CreateFlags *flags)
+{
+	g_free (flags->profile);
+	g_free (flags->image);
+	g_free (flags->vcpus_text);
+	g_free (flags->memory_text);
+	g_free (flags->disk_text);
+	g_free (flags->bridge);
+	g_free (flags->vlans);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CreateFlags, create_flags_clear)
+
+/* CreatePool's options from @flags, each checked first; FALSE with @code
+ * set when one is wrong. */
+static gboolean
+create_options (const NfCliVerb *verb, const CreateFlags *flags, GVariantBuilder *options, NfExit *code)
+{
+	g_autoptr (GError) error = NULL;
+	guint value = 0;
+
+	if (flags->profile != NULL) {
+		if (!nf_profile_name_validate (flags->profile, &error)) {
+			*code = nf_cli_usage_error (verb,
+						    "--profile '%s' is not a profile name: %s",
+						    flags->profile,
+						    error->message);
+			return FALSE;
+		}
+		g_variant_builder_add (options, "{sv}", "profile", g_variant_new_string (flags->profile));
+	}
+	if (flags->image != NULL) {
+		g_autofree gchar *absolute = image_argument (flags->image);
+
+		if (flags->image[0] == '\0') {
+			*code = nf_cli_usage_error (verb, "--image must not be empty");
+			return FALSE;
+		}
+		g_variant_builder_add (options, "{sv}", "image", g_variant_new_string (absolute));
+	}
+	if (flags->vcpus_text != NULL) {
+		if (!nf_cli_parse_uint (verb, "--vcpus", flags->vcpus_text, 1, NF_NODE_VCPUS_MAX, &value, code))
+			return FALSE;
+		g_variant_builder_add (options, "{sv}", "vcpus", g_variant_new_uint32 (value));
+	}
+	if (flags->memory_text != NULL) {
+		if (!nf_cli_parse_uint (verb,
+					"--memory",
+					flags->memory_text,
+					NF_NODE_MEMORY_MIB_MIN,
+					NF_NODE_MEMORY_MIB_MAX,
+					&value,
+					code))
+			return FALSE;
+		g_variant_builder_add (options, "{sv}", "memory-mib", g_variant_new_uint32 (value));
+	}
+	if (flags->disk_text != NULL) {
+		if (!nf_cli_parse_uint (verb,
+					"--disk",
+					flags->disk_text,
+					1,
+					NF_NODE_DISK_GIB_MAX,
+					&value,
+					code))
+			return FALSE;
+		g_variant_builder_add (options, "{sv}", "disk-gib", g_variant_new_uint32 (value));
+	}
+	if (flags->bridge != NULL) {
+		if (!nf_cli_check_bridge (verb, flags->bridge, code))
+			return FALSE;
+		g_variant_builder_add (options, "{sv}", "trunk-bridge", g_variant_new_string (flags->bridge));
+	}
+	if (flags->vlans != NULL) {
+		g_autoptr (NfVlanSet) set = nf_vlan_set_parse (flags->vlans, &error);
+
+		if (set == NULL) {
+			*code = nf_cli_usage_error (verb, "--vlans '%s': %s", flags->vlans, error->message);
+			return FALSE;
+		}
+		g_variant_builder_add (options, "{sv}", "vlans", g_variant_new_string (flags->vlans));
+	}
+	if (flags->no_start)
+		g_variant_builder_add (options, "{sv}", "start", g_variant_new_boolean (FALSE));
+	return TRUE;
+}
+
 NfExit
 nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 {
-	g_autofree gchar *profile = NULL;
-	g_autofree gchar *image = NULL;
-	g_autofree gchar *vcpus_text = NULL;
-	g_autofree gchar *memory_text = NULL;
-	g_autofree gchar *disk_text = NULL;
-	g_autofree gchar *bridge = NULL;
-	g_autofree gchar *vlans = NULL;
-	gboolean no_start = FALSE;
+	g_auto (CreateFlags) flags = {NULL};
 	const GOptionEntry entries[] = {
-		{"profile", 0, 0, G_OPTION_ARG_STRING, &profile, "The profile (default kvm-compute)", "P"},
+		{"profile",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &flags.profile,
+		 "The profile (default kvm-compute)",
+		 "P"},
 		{"image",
 		 0,
 		 0,
 		 G_OPTION_ARG_FILENAME,
-		 &image,
+		 &flags.image,
 		 "The base image: a path or a volume name",
 		 "PATH"},
-		{"vcpus", 0, 0, G_OPTION_ARG_STRING, &vcpus_text, "Virtual CPUs per node", "N"},
-		{"memory", 0, 0, G_OPTION_ARG_STRING, &memory_text, "Memory per node in MiB", "MIB"},
-		{"disk", 0, 0, G_OPTION_ARG_STRING, &disk_text, "Disk size per node in GiB", "GIB"},
-		{"bridge", 0, 0, G_OPTION_ARG_STRING, &bridge, "The Open vSwitch trunk bridge", "BR"},
+		{"vcpus", 0, 0, G_OPTION_ARG_STRING, &flags.vcpus_text, "Virtual CPUs per node", "N"},
+		{"memory", 0, 0, G_OPTION_ARG_STRING, &flags.memory_text, "Memory per node in MiB", "MIB"},
+		{"disk", 0, 0, G_OPTION_ARG_STRING, &flags.disk_text, "Disk size per node in GiB", "GIB"},
+		{"bridge", 0, 0, G_OPTION_ARG_STRING, &flags.bridge, "The Open vSwitch trunk bridge", "BR"},
 		{"vlans",
 		 0,
 		 0,
 		 G_OPTION_ARG_STRING,
-		 &vlans,
+		 &flags.vlans,
 		 "VLANs on the trunk: all, or a list like 100-199,300",
 		 "all|LIST"},
-		{"no-start", 0, 0, G_OPTION_ARG_NONE, &no_start, "Make the nodes but do not start them", NULL},
+		{"no-start",
+		 0,
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &flags.no_start,
+		 "Make the nodes but do not start them",
+		 NULL},
 		{NULL},
 	};
 	g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
@@ -87,7 +191,7 @@ nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	g_autofree gchar *job_path = NULL;
 	NfExit code = nf_cli_parse_args (cli, verb, entries, &argc, &argv, 2, 0);
 	const gchar *name;
-	guint count = 0, value = 0;
+	guint count = 0;
 
 	if (code != NF_EXIT_OK)
 		return code;
@@ -95,56 +199,8 @@ nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	if (!nf_cli_check_pool_name (verb, "NAME", name, &code) ||
 	    !nf_cli_parse_uint (verb, "COUNT", argv[2], 1, NF_POOL_COUNT_MAX, &count, &code))
 		return code;
-	if (profile != NULL) {
-		if (!nf_profile_name_validate (profile, &error))
-			return nf_cli_usage_error (verb,
-						   "--profile '%s' is not a profile name: %s",
-						   profile,
-						   error->message);
-		g_variant_builder_add (&options, "{sv}", "profile", g_variant_new_string (profile));
-	}
-	if (image != NULL) {
-		g_autofree gchar *absolute = image_argument (image);
-
-		if (image[0] == '\0')
-			return nf_cli_usage_error (verb, "--image must not be empty");
-		g_variant_builder_add (&options, "{sv}", "image", g_variant_new_string (absolute));
-	}
-	if (vcpus_text != NULL) {
-		if (!nf_cli_parse_uint (verb, "--vcpus", vcpus_text, 1, NF_NODE_VCPUS_MAX, &value, &code))
-			return code;
-		g_variant_builder_add (&options, "{sv}", "vcpus", g_variant_new_uint32 (value));
-	}
-	if (memory_text != NULL) {
-		if (!nf_cli_parse_uint (verb,
-					"--memory",
-					memory_text,
-					NF_NODE_MEMORY_MIB_MIN,
-					NF_NODE_MEMORY_MIB_MAX,
-					&value,
-					&code))
-			return code;
-		g_variant_builder_add (&options, "{sv}", "memory-mib", g_variant_new_uint32 (value));
-	}
-	if (disk_text != NULL) {
-		if (!nf_cli_parse_uint (verb, "--disk", disk_text, 1, NF_NODE_DISK_GIB_MAX, &value, &code))
-			return code;
-		g_variant_builder_add (&options, "{sv}", "disk-gib", g_variant_new_uint32 (value));
-	}
-	if (bridge != NULL) {
-		if (!nf_cli_check_bridge (verb, bridge, &code))
-			return code;
-		g_variant_builder_add (&options, "{sv}", "trunk-bridge", g_variant_new_string (bridge));
-	}
-	if (vlans != NULL) {
-		g_autoptr (NfVlanSet) set = nf_vlan_set_parse (vlans, &error);
-
-		if (set == NULL)
-			return nf_cli_usage_error (verb, "--vlans '%s': %s", vlans, error->message);
-		g_variant_builder_add (&options, "{sv}", "vlans", g_variant_new_string (vlans));
-	}
-	if (no_start)
-		g_variant_builder_add (&options, "{sv}", "start", g_variant_new_boolean (FALSE));
+	if (!create_options (verb, &flags, &options, &code))
+		return code;
 
 	code = nf_cli_connect (cli);
 	if (code != NF_EXIT_OK)
@@ -160,15 +216,6 @@ nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 						    &error))
 		return nf_cli_fail (error);
 	return show_result (cli, name, nf_cli_follow_job (cli, job_path, count));
-}
-
-static void
-add_stop_options (GVariantBuilder *options, gboolean force, guint timeout)
-{
-	if (force)
-		g_variant_builder_add (options, "{sv}", "force", g_variant_new_boolean (TRUE));
-	if (timeout > 0)
-		g_variant_builder_add (options, "{sv}", "shutdown-timeout", g_variant_new_uint32 (timeout));
 }
 
 /* pool delete and pool stop share their options */
@@ -209,7 +256,7 @@ stop_or_delete (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, gboo
 	if (timeout_text != NULL &&
 	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_SHUTDOWN_TIMEOUT_MAX, &timeout, &code))
 		return code;
-	add_stop_options (&options, force, timeout);
+	nf_cli_add_stop_options (&options, force, timeout);
 	code = nf_cli_connect (cli);
 	if (code != NF_EXIT_OK)
 		return code;

@@ -88,6 +88,8 @@ NfExit nf_cli_connect (NfCli *cli);
 gboolean nf_cli_refresh (NfCli *cli, GError **error);
 void nf_cli_free (NfCli *cli);
 void nf_cli_proxy_allow_slow_auth (gpointer proxy);
+/* A Stop call's options: force, and the graceful wait (0: the daemon's). */
+void nf_cli_add_stop_options (GVariantBuilder *options, gboolean force, guint timeout);
 
 gchar *nf_cli_pool_path (const gchar *name);
 gchar *nf_cli_node_path (const gchar *name);

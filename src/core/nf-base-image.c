@@ -238,19 +238,16 @@ json_member_object (JsonObject *object, const gchar *name)
 	return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 }
 
-/* qemu-img with the pinned format: the image must open as that format,
- * and a qcow2 must stand alone (no backing file, no external data). */
-static gboolean
-inspect_base (NfBaseImage *base, GError **error)
+/* What qemu-img, with the pinned format, says of @base: its JSON object,
+ * kept in @parser. */
+static JsonObject *
+base_info (NfBaseImage *base, JsonParser *parser, GError **error)
 {
 	const gchar *format = nf_image_format_to_string (base->format);
 	const gchar *argv[] =
 		{"qemu-img", "info", "--force-share", "--output=json", "-f", format, base->path, NULL};
-	g_autoptr (JsonParser) parser = json_parser_new ();
 	g_autoptr (GError) error_local = NULL;
 	g_autofree gchar *out = NULL;
-	JsonObject *info, *specific;
-	gint64 virtual_size;
 
 	out = qemu_img_run (argv, &error_local);
 	if (out == NULL) {
@@ -264,7 +261,7 @@ inspect_base (NfBaseImage *base, GError **error)
 				     error_local->message);
 		else
 			g_propagate_error (error, g_steal_pointer (&error_local));
-		return FALSE;
+		return NULL;
 	}
 	if (!json_parser_load_from_data (parser, out, -1, &error_local) ||
 	    json_parser_get_root (parser) == NULL ||
@@ -274,9 +271,19 @@ inspect_base (NfBaseImage *base, GError **error)
 			     NF_ERROR_FAILED,
 			     "qemu-img gave unreadable output for %s.",
 			     base->path);
-		return FALSE;
+		return NULL;
 	}
-	info = json_node_get_object (json_parser_get_root (parser));
+	return json_node_get_object (json_parser_get_root (parser));
+}
+
+/* @info opens as @base's format, and stands alone: no backing file, no
+ * external data, not encrypted, not marked corrupt. */
+static gboolean
+check_base_info (NfBaseImage *base, JsonObject *info, GError **error)
+{
+	const gchar *format = nf_image_format_to_string (base->format);
+	JsonObject *specific;
+
 	if (g_strcmp0 (json_object_get_string_member_with_default (info, "format", NULL), format) != 0) {
 		g_set_error (error,
 			     NF_ERROR,
@@ -320,6 +327,20 @@ inspect_base (NfBaseImage *base, GError **error)
 			     base->path);
 		return FALSE;
 	}
+	return TRUE;
+}
+
+/* qemu-img with the pinned format: the image must open as that format,
+ * and a qcow2 must stand alone (no backing file, no external data). */
+static gboolean
+inspect_base (NfBaseImage *base, GError **error)
+{
+	g_autoptr (JsonParser) parser = json_parser_new ();
+	JsonObject *info = base_info (base, parser, error);
+	gint64 virtual_size;
+
+	if (info == NULL || !check_base_info (base, info, error))
+		return FALSE;
 	virtual_size = json_object_get_int_member_with_default (info, "virtual-size", 0);
 	if (virtual_size <= 0) {
 		g_set_error (error,

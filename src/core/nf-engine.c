@@ -16,6 +16,7 @@
 #include "nestfarm/nf-names.h"
 #include "nestfarm/nf-ovs.h"
 #include "nestfarm/nf-storage.h"
+#include "nf-undo-private.h"
 
 /* The engine: node lifecycles (overlay, define, start, stop, reset, remove) on
  * libvirt, each failed step undoing the ones before it; the host probe, profiles
@@ -572,8 +573,20 @@ node_info_compare (gconstpointer a, gconstpointer b)
 	return na->spec->index < nb->spec->index ? -1 : na->spec->index > nb->spec->index;
 }
 
+/* A line for the caller to warn about (see nf-engine.h), when it wants them. */
+static void G_GNUC_PRINTF (2, 3) add_warning (GPtrArray *warnings, const gchar *format, ...)
+{
+	va_list args;
+
+	if (warnings == NULL)
+		return;
+	va_start (args, format);
+	g_ptr_array_add (warnings, g_strdup_vprintf (format, args));
+	va_end (args);
+}
+
 GPtrArray *
-nf_engine_list_nodes (NfEngine *self, GError **error)
+nf_engine_list_nodes (NfEngine *self, GPtrArray *warnings, GError **error)
 {
 	g_autoptr (virConnect) conn = NULL;
 	virDomainPtr *domains = NULL;
@@ -601,9 +614,10 @@ nf_engine_list_nodes (NfEngine *self, GError **error)
 		if (info == NULL) {
 			/* A domain removed meanwhile is simply gone. */
 			if (!g_error_matches (error_local, NF_ERROR, NF_ERROR_NOT_FOUND))
-				g_warning ("skipping domain %s: %s",
-					   virDomainGetName (dom),
-					   error_local->message);
+				add_warning (warnings,
+					     "skipping domain %s: %s",
+					     virDomainGetName (dom),
+					     error_local->message);
 			continue;
 		}
 		g_ptr_array_add (nodes, info);
@@ -613,33 +627,197 @@ nf_engine_list_nodes (NfEngine *self, GError **error)
 	return g_steal_pointer (&nodes);
 }
 
-static gboolean
-undo_overlay (virConnectPtr conn, const gchar *path, const gchar *name)
-{
-	g_autoptr (GError) error = NULL;
+/* --- making a node: overlay, define, start; each step done pushes its
+ * undo, and a failure unwinds them --- */
 
-	if (!nf_storage_delete_overlay (conn, path, name, &error)) {
-		g_warning ("rollback of %s: cannot delete overlay %s: %s", name, path, error->message);
+/* What a make works with, once its spec is complete. */
+typedef struct {
+	virConnectPtr conn;
+	NfNodeSpec *spec;
+	NfProfile *profile;
+	NfHostInfo *host;
+	NfBaseImage *base;
+	gchar *name;
+} Make;
+
+static void
+make_clear (Make *make)
+{
+	g_clear_pointer (&make->conn, virConnectClose);
+	g_clear_pointer (&make->spec, nf_node_spec_free);
+	g_clear_pointer (&make->host, nf_host_info_free);
+	g_clear_pointer (&make->base, nf_base_image_free);
+	g_clear_pointer (&make->name, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Make, make_clear)
+
+/* The make's spec completed, its profile, its connection and its checked
+ * base; a domain of its name must not exist yet. */
+static gboolean
+make_prepare (NfEngine *self, const NfNodeSpec *spec_in, Make *make, GError **error)
+{
+	g_autoptr (virDomain) existing = NULL;
+
+	make->spec = nf_node_spec_copy (spec_in);
+	make->host = nf_engine_dup_host (self);
+	g_return_val_if_fail (make->host != NULL, FALSE);
+	if (!nf_engine_complete_spec (self, make->spec, error))
+		return FALSE;
+	g_free (make->spec->instance);
+	make->spec->instance = g_strdup (self->config->instance);
+	make->name = nf_node_name_build (make->spec->pool, make->spec->index);
+	make->profile = nf_engine_get_profile (self, make->spec->profile, error);
+	if (make->profile == NULL)
+		return FALSE;
+	make->conn = nf_connection_ref_conn (self->connection, error);
+	if (make->conn == NULL)
+		return FALSE;
+	existing = virDomainLookupByName (make->conn, make->name);
+	if (existing != NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_EXISTS,
+			     "A domain named %s exists already; remove it or choose another pool name.",
+			     make->name);
+		return FALSE;
+	}
+	virResetLastError ();
+	make->base = check_base_cached (self, make->conn, make->spec->image, error);
+	return make->base != NULL;
+}
+
+typedef struct {
+	virConnectPtr conn;
+	gchar *path;
+	gchar *name;
+} UndoOverlay;
+
+static void
+undo_overlay_free (UndoOverlay *undo)
+{
+	virConnectClose (undo->conn);
+	g_free (undo->path);
+	g_free (undo->name);
+	g_free (undo);
+}
+
+static gboolean
+undo_overlay (gpointer data, GError **error)
+{
+	UndoOverlay *undo = data;
+
+	if (nf_storage_delete_overlay (undo->conn, undo->path, undo->name, error))
+		return TRUE;
+	g_prefix_error (error, "cannot delete overlay %s: ", undo->path);
+	return FALSE;
+}
+
+/* Step 1: the overlay, tagged as this node's. */
+static gboolean
+make_overlay (NfEngine *self, Make *make, NfUndo *undo, GError **error)
+{
+	UndoOverlay *undone;
+
+	make->spec->overlay = nf_storage_create_overlay (make->conn,
+							 self->config->storage_pool,
+							 make->name,
+							 make->base,
+							 (guint64) make->spec->disk_gib * 1024 * 1024 * 1024,
+							 error);
+	if (make->spec->overlay == NULL)
+		return FALSE;
+	undone = g_new0 (UndoOverlay, 1);
+	virConnectRef (make->conn);
+	undone->conn = make->conn;
+	undone->path = g_strdup (make->spec->overlay);
+	undone->name = g_strdup (make->name);
+	nf_undo_push (undo, undo_overlay, undone, (GDestroyNotify) undo_overlay_free);
+	nf_fail_point ("make:after-overlay");
+	return TRUE;
+}
+
+/* Off (if it runs) and undefined; both are tried. */
+static gboolean
+undo_define (gpointer data, GError **error)
+{
+	virDomainPtr dom = data;
+	g_autoptr (GError) destroy_error = NULL;
+	g_autoptr (GError) undefine_error = NULL;
+
+	if (virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0)
+		nf_libvirt_set_error (&destroy_error, "cannot destroy the domain");
+	if (virDomainUndefineFlags (dom, VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) < 0)
+		nf_libvirt_set_error (&undefine_error, "cannot undefine the domain");
+	if (undefine_error != NULL) {
+		if (destroy_error != NULL)
+			g_prefix_error (&undefine_error, "%s; ", destroy_error->message);
+		g_propagate_error (error, g_steal_pointer (&undefine_error));
+		return FALSE;
+	}
+	if (destroy_error != NULL) {
+		g_propagate_error (error, g_steal_pointer (&destroy_error));
 		return FALSE;
 	}
 	return TRUE;
 }
 
 static void
-undo_define (virDomainPtr dom, const gchar *name)
+undo_define_free (gpointer data)
 {
-	if (virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0) {
-		g_autoptr (GError) error = NULL;
+	virDomainFree (data);
+}
 
-		nf_libvirt_set_error (&error, "rollback of %s: cannot destroy the domain", name);
-		g_warning ("%s", error->message);
-	}
-	if (virDomainUndefineFlags (dom, VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) < 0) {
-		g_autoptr (GError) error = NULL;
+/* Step 2: the domain, carrying nestfarm's metadata. */
+static virDomainPtr
+make_define (NfEngine *self, Make *make, NfUndo *undo, GCancellable *cancellable, GError **error)
+{
+	g_autofree gchar *xml = nf_profile_render_domain (make->profile, make->spec, make->host, error);
+	virDomainPtr dom;
 
-		nf_libvirt_set_error (&error, "rollback of %s: cannot undefine the domain", name);
-		g_warning ("%s", error->message);
-	}
+	if (xml == NULL || g_cancellable_set_error_if_cancelled (cancellable, error))
+		return NULL;
+	dom = nf_connection_define_domain (self->connection, make->conn, xml, make->name, error);
+	if (dom == NULL)
+		return NULL;
+	virDomainRef (dom);
+	nf_undo_push (undo, undo_define, dom, undo_define_free);
+	nf_fail_point ("make:after-define");
+	return dom;
+}
+
+/* Step 3: power on. */
+static gboolean
+make_start (virDomainPtr dom, const gchar *name, GCancellable *cancellable, GError **error)
+{
+	if (g_cancellable_set_error_if_cancelled (cancellable, error))
+		return FALSE;
+	if (virDomainCreate (dom) < 0)
+		return nf_libvirt_set_error (error, "Cannot start %s", name);
+	nf_fail_point ("make:after-start");
+	return TRUE;
+}
+
+static NfNodeInfo *
+make_steps (NfEngine *self,
+	    Make *make,
+	    gboolean start,
+	    NfUndo *undo,
+	    GCancellable *cancellable,
+	    GError **error)
+{
+	g_autoptr (virDomain) dom = NULL;
+
+	if (g_cancellable_set_error_if_cancelled (cancellable, error))
+		return NULL;
+	if (!make_overlay (self, make, undo, error))
+		return NULL;
+	dom = make_define (self, make, undo, cancellable, error);
+	if (dom == NULL)
+		return NULL;
+	if (start && !make_start (dom, make->name, cancellable, error))
+		return NULL;
+	return node_info_from_domain (dom, error);
 }
 
 NfNodeInfo *
@@ -649,93 +827,17 @@ nf_engine_make_node (NfEngine *self,
 		     GCancellable *cancellable,
 		     GError **error)
 {
-	g_autoptr (virConnect) conn = NULL;
-	g_autoptr (virDomain) existing = NULL;
-	g_autoptr (virDomain) dom = NULL;
-	g_autoptr (NfNodeSpec) spec = nf_node_spec_copy (spec_in);
-	g_autoptr (NfBaseImage) base = NULL;
-	g_autoptr (NfHostInfo) host = nf_engine_dup_host (self);
-	g_autofree gchar *name = NULL;
-	g_autofree gchar *xml = NULL;
-	NfProfile *profile;
+	g_auto (Make) make = {0};
+	g_autoptr (NfUndo) undo = nf_undo_new ();
 	NfNodeInfo *info;
 
 	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
-	g_return_val_if_fail (host != NULL, NULL);
 
-	if (!nf_engine_complete_spec (self, spec, error))
+	if (!make_prepare (self, spec_in, &make, error))
 		return NULL;
-	g_free (spec->instance);
-	spec->instance = g_strdup (self->config->instance);
-	name = nf_node_name_build (spec->pool, spec->index);
-	profile = nf_engine_get_profile (self, spec->profile, error);
-	if (profile == NULL)
-		return NULL;
-	conn = nf_connection_ref_conn (self->connection, error);
-	if (conn == NULL)
-		return NULL;
-
-	existing = virDomainLookupByName (conn, name);
-	if (existing != NULL) {
-		g_set_error (error,
-			     NF_ERROR,
-			     NF_ERROR_EXISTS,
-			     "A domain named %s exists already; remove it or choose another pool name.",
-			     name);
-		return NULL;
-	}
-	virResetLastError ();
-	base = check_base_cached (self, conn, spec->image, error);
-	if (base == NULL)
-		return NULL;
-	if (g_cancellable_set_error_if_cancelled (cancellable, error))
-		return NULL;
-
-	/* Step 1: the overlay, tagged as this node's. */
-	spec->overlay = nf_storage_create_overlay (conn,
-						   self->config->storage_pool,
-						   name,
-						   base,
-						   (guint64) spec->disk_gib * 1024 * 1024 * 1024,
-						   error);
-	if (spec->overlay == NULL)
-		return NULL;
-	nf_fail_point ("make:after-overlay");
-
-	/* Step 2: the domain, carrying nestfarm's metadata. */
-	xml = nf_profile_render_domain (profile, spec, host, error);
-	if (xml == NULL || g_cancellable_set_error_if_cancelled (cancellable, error)) {
-		undo_overlay (conn, spec->overlay, name);
-		return NULL;
-	}
-	dom = nf_connection_define_domain (self->connection, conn, xml, name, error);
-	if (dom == NULL) {
-		undo_overlay (conn, spec->overlay, name);
-		return NULL;
-	}
-	nf_fail_point ("make:after-define");
-
-	/* Step 3: power on. */
-	if (start) {
-		if (g_cancellable_set_error_if_cancelled (cancellable, error)) {
-			undo_define (dom, name);
-			undo_overlay (conn, spec->overlay, name);
-			return NULL;
-		}
-		if (virDomainCreate (dom) < 0) {
-			nf_libvirt_set_error (error, "Cannot start %s", name);
-			undo_define (dom, name);
-			undo_overlay (conn, spec->overlay, name);
-			return NULL;
-		}
-		nf_fail_point ("make:after-start");
-	}
-	info = node_info_from_domain (dom, error);
-	if (info == NULL) {
-		undo_define (dom, name);
-		undo_overlay (conn, spec->overlay, name);
-		return NULL;
-	}
+	info = make_steps (self, &make, start, undo, cancellable, error);
+	if (info == NULL)
+		nf_undo_unwind (undo, error);
 	return info;
 }
 
@@ -835,7 +937,7 @@ nf_engine_stop_node (NfEngine *self,
 }
 
 gboolean
-nf_engine_remove_node (NfEngine *self, const gchar *name, GError **error)
+nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, GError **error)
 {
 	g_autoptr (virConnect) conn = NULL;
 	g_autoptr (virDomain) dom = NULL;
@@ -859,7 +961,10 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GError **error)
 	    !nf_storage_delete_overlay (conn, info->spec->overlay, name, error))
 		return FALSE;
 	if (info->spec->console_log != NULL && g_unlink (info->spec->console_log) != 0 && errno != ENOENT)
-		g_warning ("cannot remove console log %s: %s", info->spec->console_log, g_strerror (errno));
+		add_warning (warnings,
+			     "cannot remove console log %s: %s",
+			     info->spec->console_log,
+			     g_strerror (errno));
 	return TRUE;
 }
 
@@ -868,6 +973,7 @@ nf_engine_reset_node (NfEngine *self,
 		      const gchar *name,
 		      guint timeout_s,
 		      GCancellable *cancellable,
+		      GPtrArray *warnings,
 		      GError **error)
 {
 	g_autoptr (virConnect) conn = NULL;
@@ -910,11 +1016,30 @@ nf_engine_reset_node (NfEngine *self,
 	if (overlay == NULL)
 		return FALSE;
 	if (g_strcmp0 (overlay, info->spec->overlay) != 0)
-		g_warning ("overlay of %s moved from %s to %s", name, info->spec->overlay, overlay);
+		add_warning (warnings,
+			     "overlay of %s moved from %s to %s",
+			     name,
+			     info->spec->overlay,
+			     overlay);
 	nf_fail_point ("reset:after-overlay");
 	if (virDomainCreate (dom) < 0)
 		return nf_libvirt_set_error (error, "Cannot start %s after its reset", name);
 	return TRUE;
+}
+
+/* Whether a domain (of any instance) has @path, the overlay tagged as
+ * @owner's, as its disk. */
+static gboolean
+overlay_in_use (virConnectPtr conn, const gchar *path, const gchar *owner)
+{
+	g_autoptr (virDomain) dom = virDomainLookupByName (conn, owner);
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *disk = NULL;
+
+	if (dom == NULL || !domain_is_ours (dom, NULL, TRUE))
+		return FALSE;
+	xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+	return xml != NULL && parse_domain_facts (xml, &disk, NULL, NULL) && g_strcmp0 (disk, path) == 0;
 }
 
 guint
@@ -922,8 +1047,10 @@ nf_engine_remove_orphan_overlays (NfEngine *self, GError **error)
 {
 	g_autoptr (virConnect) conn = NULL;
 	g_autoptr (GDir) dir = NULL;
+	g_autoptr (GString) failed = NULL;
 	const gchar *entry;
 	guint removed = 0;
+	guint n_failed = 0;
 
 	g_return_val_if_fail (NF_IS_ENGINE (self), 0);
 
@@ -939,31 +1066,32 @@ nf_engine_remove_orphan_overlays (NfEngine *self, GError **error)
 	while ((entry = g_dir_read_name (dir)) != NULL) {
 		g_autofree gchar *path = g_build_filename (self->config->storage_path, entry, NULL);
 		g_autofree gchar *owner = NULL;
-		g_autoptr (virDomain) dom = NULL;
 		g_autoptr (GError) error_local = NULL;
 
 		if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
 			continue;
 		owner = nf_storage_overlay_owner (path);
-		if (owner == NULL)
-			continue;
-		dom = virDomainLookupByName (conn, owner);
 		/* Whichever instance's domain uses it, it is in use. */
-		if (dom != NULL && domain_is_ours (dom, NULL, TRUE)) {
-			g_autofree gchar *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
-			g_autofree gchar *disk = NULL;
-
-			if (xml != NULL && parse_domain_facts (xml, &disk, NULL, NULL) &&
-			    g_strcmp0 (disk, path) == 0)
-				continue;
-		}
+		if (owner == NULL || overlay_in_use (conn, path, owner))
+			continue;
 		virResetLastError ();
 		if (!nf_storage_delete_overlay (conn, path, owner, &error_local)) {
-			g_warning ("cannot remove the orphan overlay %s: %s", path, error_local->message);
+			/* The sweep goes on; what is left is said at the end. */
+			failed = failed != NULL ? g_string_append (failed, "; ") : g_string_new (NULL);
+			g_string_append_printf (failed, "%s: %s", path, error_local->message);
+			n_failed++;
 			continue;
 		}
 		g_message ("removed overlay %s: no node %s uses it", path, owner);
 		removed++;
 	}
+	if (failed != NULL)
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "Cannot remove %u orphan overlays (%u others removed): %s",
+			     n_failed,
+			     removed,
+			     failed->str);
 	return removed;
 }

@@ -370,6 +370,62 @@ check_memory (NfHostFacts *facts)
 			  g_strdup ("Free memory or add RAM: every node needs its memory-mib."));
 }
 
+/* Nested KVM chosen: accel, feature, reason and the accelerator check. */
+static void
+decide_kvm (NfHostFacts *facts, NfHostCheck *qemu)
+{
+	NfHostInfo *info = facts->info;
+
+	info->accel = NF_ACCEL_KVM;
+	info->feature = info->vendor == NF_CPU_VENDOR_INTEL ? "vmx" : "svm";
+	info->reason = g_strdup_printf ("Nested KVM works: the CPU offers %s, %s has nested=%s, /dev/kvm is "
+					"usable and libvirt supports host-passthrough.",
+					info->feature,
+					facts->module,
+					info->nested_param);
+	add_check (facts,
+		   "accelerator",
+		   TRUE,
+		   g_strdup_printf ("Nodes run with nested KVM and get %s through host-passthrough.",
+				    info->feature),
+		   NULL);
+	/* Emulation is a fallback nobody needs here. */
+	if (qemu->status == NF_CHECK_FAIL)
+		qemu->status = NF_CHECK_WARN;
+}
+
+/* Emulation chosen (forced, or nested KVM @missing): accel, feature,
+ * reason and the accelerator check. */
+static void
+decide_emulated (NfHostFacts *facts, NfAccel forced, NfHostCheck *missing)
+{
+	NfHostInfo *info = facts->info;
+
+	info->accel = NF_ACCEL_EMULATED;
+	info->feature = "svm"; /* TCG emulates SVM, never VMX */
+	downgrade_kvm_checks (facts);
+	if (forced == NF_ACCEL_EMULATED) {
+		info->reason = g_strdup ("Emulated, because the configuration says so.");
+		add_check (facts,
+			   "accelerator",
+			   TRUE,
+			   g_strdup_printf ("The configuration forces emulation: nodes run under QEMU TCG on an "
+					    "emulated %s CPU with svm.",
+					    info->emulated_cpu_model),
+			   NULL);
+		return;
+	}
+	info->reason = g_strdup_printf ("Emulated, because nested KVM is unavailable: %s", missing->detail);
+	add_check_status (facts,
+			  "accelerator",
+			  NF_CHECK_WARN,
+			  g_strdup_printf ("Nested KVM is unavailable (check %s), so nodes run under QEMU TCG on an "
+					   "emulated %s CPU with svm: they work, slowly.",
+					   missing->id,
+					   info->emulated_cpu_model),
+			  g_strdup (missing->fix));
+}
+
 /* Sets accel, feature, reason and the accelerator check; FALSE where the
  * wanted accelerator cannot work. */
 static gboolean
@@ -391,23 +447,7 @@ decide (NfHostFacts *facts, NfAccel forced, GError **error)
 				     missing->fix);
 			return FALSE;
 		}
-		info->accel = NF_ACCEL_KVM;
-		info->feature = info->vendor == NF_CPU_VENDOR_INTEL ? "vmx" : "svm";
-		info->reason =
-			g_strdup_printf ("Nested KVM works: the CPU offers %s, %s has nested=%s, /dev/kvm is "
-					 "usable and libvirt supports host-passthrough.",
-					 info->feature,
-					 facts->module,
-					 info->nested_param);
-		add_check (facts,
-			   "accelerator",
-			   TRUE,
-			   g_strdup_printf ("Nodes run with nested KVM and get %s through host-passthrough.",
-					    info->feature),
-			   NULL);
-		/* Emulation is a fallback nobody needs here. */
-		if (qemu->status == NF_CHECK_FAIL)
-			qemu->status = NF_CHECK_WARN;
+		decide_kvm (facts, qemu);
 		return TRUE;
 	}
 
@@ -432,30 +472,7 @@ decide (NfHostFacts *facts, NfAccel forced, GError **error)
 				     missing->fix);
 		return FALSE;
 	}
-
-	info->accel = NF_ACCEL_EMULATED;
-	info->feature = "svm"; /* TCG emulates SVM, never VMX */
-	downgrade_kvm_checks (facts);
-	if (forced == NF_ACCEL_EMULATED) {
-		info->reason = g_strdup ("Emulated, because the configuration says so.");
-		add_check (facts,
-			   "accelerator",
-			   TRUE,
-			   g_strdup_printf ("The configuration forces emulation: nodes run under QEMU TCG on an "
-					    "emulated %s CPU with svm.",
-					    info->emulated_cpu_model),
-			   NULL);
-		return TRUE;
-	}
-	info->reason = g_strdup_printf ("Emulated, because nested KVM is unavailable: %s", missing->detail);
-	add_check_status (facts,
-			  "accelerator",
-			  NF_CHECK_WARN,
-			  g_strdup_printf ("Nested KVM is unavailable (check %s), so nodes run under QEMU TCG on an "
-					   "emulated %s CPU with svm: they work, slowly.",
-					   missing->id,
-					   info->emulated_cpu_model),
-			  g_strdup (missing->fix));
+	decide_emulated (facts, forced, missing);
 	return TRUE;
 }
 

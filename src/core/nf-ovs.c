@@ -449,22 +449,14 @@ delete_bridge (NfOvsdbClient *client, const gchar *bridge, const gchar *uuid)
 		g_debug ("cannot remove bridge %s that did not come up: %s", bridge, error_local->message);
 }
 
-gboolean
-nf_ovs_ensure_bridge (NfOvs *self,
-		      const gchar *bridge,
-		      const gchar *datapath,
-		      guint mac_aging_seconds,
-		      guint mac_table_size,
-		      GError **error)
+/* The bridge's settings as asked, before anything is changed. */
+static gboolean
+validate_bridge_settings (const gchar *bridge,
+			  const gchar *datapath,
+			  guint mac_aging_seconds,
+			  guint mac_table_size,
+			  GError **error)
 {
-	g_autoptr (NfOvsdbClient) client = NULL;
-	g_autofree gchar *created = NULL;
-	g_autofree gchar *what = NULL;
-	g_auto (GStrv) limits = NULL;
-	gint64 next_cfg = 0;
-
-	g_return_val_if_fail (NF_IS_OVS (self), FALSE);
-
 	if (!nf_ovs_validate_ifname (bridge, "bridge", error))
 		return FALSE;
 	if (g_strcmp0 (datapath, "system") != 0 && g_strcmp0 (datapath, "netdev") != 0) {
@@ -483,11 +475,70 @@ nf_ovs_ensure_bridge (NfOvs *self,
 			     "MAC aging time (seconds)",
 			     error))
 		return FALSE;
-	if (!validate_limit (mac_table_size,
-			     NF_OVS_MAC_TABLE_MIN,
-			     NF_OVS_MAC_TABLE_MAX,
-			     "MAC table size",
-			     error))
+	return validate_limit (mac_table_size,
+			       NF_OVS_MAC_TABLE_MIN,
+			       NF_OVS_MAC_TABLE_MAX,
+			       "MAC table size",
+			       error);
+}
+
+/* One look at the bridge, and the write that makes it as asked: created
+ * (its uuid in @created), or its limits updated. @raced: another writer
+ * changed it between the two, nothing was written. */
+static gboolean
+bridge_attempt (NfOvsdbClient *client,
+		const gchar *bridge,
+		const gchar *datapath,
+		const gchar *const *limits,
+		gchar **created,
+		gint64 *next_cfg,
+		gboolean *raced,
+		GError **error)
+{
+	g_auto (BridgeState) state = {NULL};
+	const gchar *current;
+
+	if (!read_bridge (client, bridge, &state, error))
+		return FALSE;
+	*next_cfg = state.next_cfg;
+	if (state.uuid == NULL)
+		return create_bridge (client, bridge, datapath, limits, created, next_cfg, raced, error);
+	/* An empty datapath_type is the kernel's. */
+	current = state.datapath != NULL && state.datapath[0] != '\0' ? state.datapath : "system";
+	if (g_strcmp0 (current, datapath) != 0) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_EXISTS,
+			     "Bridge '%s' already exists with datapath '%s', not '%s'; set the datapath to '%s' in the configuration or remove the bridge (ovs-vsctl del-br %s).",
+			     bridge,
+			     current,
+			     datapath,
+			     current,
+			     bridge);
+		return FALSE;
+	}
+	if (!limits_differ (state.other_config, limits))
+		return TRUE;
+	return update_limits (client, bridge, state.uuid, limits, next_cfg, raced, error);
+}
+
+gboolean
+nf_ovs_ensure_bridge (NfOvs *self,
+		      const gchar *bridge,
+		      const gchar *datapath,
+		      guint mac_aging_seconds,
+		      guint mac_table_size,
+		      GError **error)
+{
+	g_autoptr (NfOvsdbClient) client = NULL;
+	g_autofree gchar *created = NULL;
+	g_autofree gchar *what = NULL;
+	g_auto (GStrv) limits = NULL;
+	gint64 next_cfg = 0;
+
+	g_return_val_if_fail (NF_IS_OVS (self), FALSE);
+
+	if (!validate_bridge_settings (bridge, datapath, mac_aging_seconds, mac_table_size, error))
 		return FALSE;
 	limits = limit_pairs (mac_aging_seconds, mac_table_size);
 
@@ -497,50 +548,17 @@ nf_ovs_ensure_bridge (NfOvs *self,
 	/* Another writer may make or remove the bridge between our read and
 	 * our write; the guarded transaction fails and we look again. */
 	for (guint attempt = 0;; attempt++) {
-		g_auto (BridgeState) state = {NULL};
 		gboolean raced = FALSE;
 
-		if (!read_bridge (client, bridge, &state, error))
+		if (!bridge_attempt (client,
+				     bridge,
+				     datapath,
+				     (const gchar *const *) limits,
+				     &created,
+				     &next_cfg,
+				     &raced,
+				     error))
 			return FALSE;
-		next_cfg = state.next_cfg;
-		if (state.uuid == NULL) {
-			if (!create_bridge (client,
-					    bridge,
-					    datapath,
-					    (const gchar *const *) limits,
-					    &created,
-					    &next_cfg,
-					    &raced,
-					    error))
-				return FALSE;
-		} else {
-			/* An empty datapath_type is the kernel's. */
-			const gchar *current = state.datapath != NULL && state.datapath[0] != '\0'
-						       ? state.datapath
-						       : "system";
-
-			if (g_strcmp0 (current, datapath) != 0) {
-				g_set_error (error,
-					     NF_ERROR,
-					     NF_ERROR_EXISTS,
-					     "Bridge '%s' already exists with datapath '%s', not '%s'; set the datapath to '%s' in the configuration or remove the bridge (ovs-vsctl del-br %s).",
-					     bridge,
-					     current,
-					     datapath,
-					     current,
-					     bridge);
-				return FALSE;
-			}
-			if (limits_differ (state.other_config, (const gchar *const *) limits) &&
-			    !update_limits (client,
-					    bridge,
-					    state.uuid,
-					    (const gchar *const *) limits,
-					    &next_cfg,
-					    &raced,
-					    error))
-				return FALSE;
-		}
 		if (!raced)
 			break;
 		if (attempt >= 2) {

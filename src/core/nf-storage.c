@@ -229,6 +229,121 @@ nf_storage_overlay_owner (const gchar *path)
 	return g_strndup (value, (gsize) length);
 }
 
+/* Where @node's overlay goes: the pool's directory (@directory), the file
+ * (@target, which must not exist yet) and the staging pool it is made in. */
+static virStoragePoolPtr
+overlay_place (virConnectPtr conn,
+	       const gchar *pool_name,
+	       const gchar *node,
+	       gchar **directory,
+	       gchar **target,
+	       GError **error)
+{
+	g_autoptr (virStoragePool) pool = NULL;
+	g_autoptr (virStoragePool) staging = NULL;
+	g_autofree gchar *staging_name = NULL;
+	g_autofree gchar *name = g_strdup_printf ("%s.qcow2", node);
+	struct stat st;
+
+	if (!nf_node_name_parse (node, NULL, NULL, error))
+		return NULL;
+	pool = nf_storage_lookup_pool (conn, pool_name, error);
+	if (pool == NULL)
+		return NULL;
+	*directory = pool_directory (pool, error);
+	if (*directory == NULL)
+		return NULL;
+	staging_name = staging_pool_name (pool_name);
+	staging = nf_storage_lookup_pool (conn, staging_name, error);
+	if (staging == NULL)
+		return NULL;
+	/* libvirt would let qemu-img overwrite a file it has not seen yet. */
+	*target = g_build_filename (*directory, name, NULL);
+	if (lstat (*target, &st) == 0) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_EXISTS,
+			     "The overlay %s already exists; delete or reset node %s instead.",
+			     *target,
+			     node);
+		return NULL;
+	}
+	return g_steal_pointer (&staging);
+}
+
+/* The volume @name over @base, at least @size_bytes. */
+static gchar *
+overlay_volume_xml (const gchar *name, const NfBaseImage *base, guint64 size_bytes)
+{
+	/* libvirt hands qemu-img the size in KiB, rounded up: say so here. */
+	guint64 capacity = MAX (base->virtual_size, size_bytes);
+
+	capacity = (capacity + 1023) / 1024 * 1024;
+	/* compat 1.1: libvirt would make qcow2 v2 (compat 0.10) otherwise. */
+	return g_markup_printf_escaped ("<volume>\n"
+					"  <name>%s</name>\n"
+					"  <capacity unit='bytes'>%" G_GUINT64_FORMAT "</capacity>\n"
+					"  <allocation unit='bytes'>0</allocation>\n"
+					"  <target>\n"
+					"    <format type='qcow2'/>\n"
+					"    <compat>1.1</compat>\n"
+					"  </target>\n"
+					"  <backingStore>\n"
+					"    <path>%s</path>\n"
+					"    <format type='%s'/>\n"
+					"  </backingStore>\n"
+					"</volume>\n",
+					name,
+					capacity,
+					base->path,
+					nf_image_format_to_string (base->format));
+}
+
+/* The staged volume @vol (file @path) tagged as @node's and moved to
+ * @target; deleted again if either fails. */
+static gboolean
+overlay_settle (virStorageVolPtr vol,
+		const gchar *path,
+		const gchar *node,
+		const gchar *directory,
+		const gchar *target,
+		GError **error)
+{
+	gint saved_errno;
+
+	/* Untagged files are never deleted, so an overlay we cannot tag must
+	 * not survive. */
+	if (lsetxattr (path, NF_OVERLAY_XATTR, node, strlen (node), XATTR_CREATE) < 0) {
+		saved_errno = errno;
+		if (virStorageVolDelete (vol, 0) < 0)
+			virResetLastError ();
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "Cannot tag overlay %s: %s; the image directory must be on a file system with user extended attributes.",
+			     path,
+			     g_strerror (saved_errno));
+		return FALSE;
+	}
+	/* Into place, never over a file that appeared meanwhile. */
+	if (renameat2 (AT_FDCWD, path, AT_FDCWD, target, RENAME_NOREPLACE) < 0) {
+		g_autofree gchar *name = g_path_get_basename (target);
+
+		saved_errno = errno;
+		if (virStorageVolDelete (vol, 0) < 0)
+			virResetLastError ();
+		g_set_error (error,
+			     NF_ERROR,
+			     saved_errno == EEXIST ? NF_ERROR_EXISTS : NF_ERROR_FAILED,
+			     "Cannot move overlay %s into %s: %s.",
+			     name,
+			     directory,
+			     g_strerror (saved_errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gchar *
 nf_storage_create_overlay (virConnectPtr conn,
 			   const gchar *pool_name,
@@ -237,69 +352,24 @@ nf_storage_create_overlay (virConnectPtr conn,
 			   guint64 size_bytes,
 			   GError **error)
 {
-	g_autoptr (virStoragePool) pool = NULL;
 	g_autoptr (virStoragePool) staging = NULL;
 	g_autoptr (virStorageVol) vol = NULL;
-	g_autofree gchar *staging_name = NULL;
 	g_autofree gchar *name = NULL;
 	g_autofree gchar *directory = NULL;
 	g_autofree gchar *target = NULL;
 	g_autofree gchar *xml = NULL;
 	g_autofree gchar *path = NULL;
-	guint64 capacity;
-	struct stat st;
 
 	g_return_val_if_fail (conn != NULL, NULL);
 	g_return_val_if_fail (pool_name != NULL, NULL);
 	g_return_val_if_fail (node != NULL, NULL);
 	g_return_val_if_fail (base != NULL && base->path != NULL, NULL);
 
-	if (!nf_node_name_parse (node, NULL, NULL, error))
-		return NULL;
-	pool = nf_storage_lookup_pool (conn, pool_name, error);
-	if (pool == NULL)
-		return NULL;
-	directory = pool_directory (pool, error);
-	if (directory == NULL)
-		return NULL;
-	staging_name = staging_pool_name (pool_name);
-	staging = nf_storage_lookup_pool (conn, staging_name, error);
+	staging = overlay_place (conn, pool_name, node, &directory, &target, error);
 	if (staging == NULL)
 		return NULL;
 	name = g_strdup_printf ("%s.qcow2", node);
-	/* libvirt would let qemu-img overwrite a file it has not seen yet. */
-	target = g_build_filename (directory, name, NULL);
-	if (lstat (target, &st) == 0) {
-		g_set_error (error,
-			     NF_ERROR,
-			     NF_ERROR_EXISTS,
-			     "The overlay %s already exists; delete or reset node %s instead.",
-			     target,
-			     node);
-		return NULL;
-	}
-
-	/* libvirt hands qemu-img the size in KiB, rounded up: say so here. */
-	capacity = MAX (base->virtual_size, size_bytes);
-	capacity = (capacity + 1023) / 1024 * 1024;
-	/* compat 1.1: libvirt would make qcow2 v2 (compat 0.10) otherwise. */
-	xml = g_markup_printf_escaped ("<volume>\n"
-				       "  <name>%s</name>\n"
-				       "  <capacity unit='bytes'>%" G_GUINT64_FORMAT "</capacity>\n"
-				       "  <allocation unit='bytes'>0</allocation>\n"
-				       "  <target>\n"
-				       "    <format type='qcow2'/>\n"
-				       "    <compat>1.1</compat>\n"
-				       "  </target>\n"
-				       "  <backingStore>\n"
-				       "    <path>%s</path>\n"
-				       "    <format type='%s'/>\n"
-				       "  </backingStore>\n"
-				       "</volume>\n",
-				       name,
-				       capacity,
-				       base->path,
-				       nf_image_format_to_string (base->format));
+	xml = overlay_volume_xml (name, base, size_bytes);
 	vol = virStorageVolCreateXML (staging, xml, 0);
 	if (vol == NULL) {
 		nf_libvirt_set_error (error, "cannot create overlay %s for node %s", name, node);
@@ -312,36 +382,8 @@ nf_storage_create_overlay (virConnectPtr conn,
 			virResetLastError ();
 		return NULL;
 	}
-	/* Untagged files are never deleted, so an overlay we cannot tag must
-	 * not survive. */
-	if (lsetxattr (path, NF_OVERLAY_XATTR, node, strlen (node), XATTR_CREATE) < 0) {
-		gint saved_errno = errno;
-
-		if (virStorageVolDelete (vol, 0) < 0)
-			virResetLastError ();
-		g_set_error (error,
-			     NF_ERROR,
-			     NF_ERROR_FAILED,
-			     "Cannot tag overlay %s: %s; the image directory must be on a file system with user extended attributes.",
-			     path,
-			     g_strerror (saved_errno));
+	if (!overlay_settle (vol, path, node, directory, target, error))
 		return NULL;
-	}
-	/* Into place, never over a file that appeared meanwhile. */
-	if (renameat2 (AT_FDCWD, path, AT_FDCWD, target, RENAME_NOREPLACE) < 0) {
-		gint saved_errno = errno;
-
-		if (virStorageVolDelete (vol, 0) < 0)
-			virResetLastError ();
-		g_set_error (error,
-			     NF_ERROR,
-			     saved_errno == EEXIST ? NF_ERROR_EXISTS : NF_ERROR_FAILED,
-			     "Cannot move overlay %s into %s: %s.",
-			     name,
-			     directory,
-			     g_strerror (saved_errno));
-		return NULL;
-	}
 	/* libvirt still lists the staged volume: forget it. */
 	if (virStoragePoolRefresh (staging, 0) < 0)
 		virResetLastError ();

@@ -6,7 +6,7 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
 #include "nf-bus-methods.h"
-#include "nf-bus.h"
+#include "nf-bus-paths.h"
 #include "nf-create-check.h"
 #include "nf-request.h"
 
@@ -181,7 +181,7 @@ call_reset_node (Request *req, GError **error)
 static NfJob *
 call_cancel_job (Request *req, GError **error)
 {
-	NfJob *job = nf_manager_lookup_job (req->manager, req->job_id);
+	NfJob *job = nf_model_lookup_job (nf_manager_get_model (req->manager), req->job_id);
 
 	if (job == NULL) {
 		g_set_error (error, NF_ERROR, NF_ERROR_NOT_FOUND, "The job has ended and is gone.");

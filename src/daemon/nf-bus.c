@@ -3,9 +3,9 @@
 
 #include "config.h"
 
-#include "nestfarm/nf-names.h"
 #include "nf-auth.h"
 #include "nf-bus-methods.h"
+#include "nf-bus-paths.h"
 #include "nf-bus.h"
 #include "nf-dbus-generated.h"
 
@@ -13,8 +13,6 @@
  * job, properties mirrored from the model's notify signals; each skeleton's
  * methods behind the authorization gate and wired to the method table
  * (nf-bus-methods.c). */
-
-#define NF_BUS_ROOT "/org/nestfarm/Farm1"
 
 struct _NfBus {
 	GObject parent_instance;
@@ -28,29 +26,6 @@ struct _NfBus {
 
 G_DEFINE_TYPE (NfBus, nf_bus, G_TYPE_OBJECT)
 
-gchar *
-nf_bus_pool_path (const gchar *name)
-{
-	g_autofree gchar *escaped = nf_path_component_escape (name);
-
-	return g_strdup_printf (NF_BUS_ROOT "/pool/%s", escaped);
-}
-
-gchar *
-nf_bus_node_path (const gchar *name)
-{
-	g_autofree gchar *escaped = nf_path_component_escape (name);
-
-	return g_strdup_printf (NF_BUS_ROOT "/node/%s", escaped);
-}
-
-gchar *
-nf_bus_job_path (guint id)
-{
-	return g_strdup_printf (NF_BUS_ROOT "/job/%u", id);
-}
-
-/* "pool/NAME" or "node/NAME" -> object path */
 static gchar *
 object_ref_to_path (const gchar *ref)
 {
@@ -246,7 +221,7 @@ unexport_object (NfBus *self, GObject *model)
 }
 
 static void
-pool_added (NfManager *manager, NfPool *pool, NfBus *self)
+pool_added (NfModel *from, NfPool *pool, NfBus *self)
 {
 	g_autoptr (NfDBusPool) iface = nf_dbus_pool_skeleton_new ();
 	g_autofree gchar *path = nf_bus_pool_path (nf_pool_get_name (pool));
@@ -262,7 +237,7 @@ pool_added (NfManager *manager, NfPool *pool, NfBus *self)
 }
 
 static void
-node_added (NfManager *manager, NfNode *node, NfBus *self)
+node_added (NfModel *from, NfNode *node, NfBus *self)
 {
 	g_autoptr (NfDBusNode) iface = nf_dbus_node_skeleton_new ();
 	g_autofree gchar *path = nf_bus_node_path (nf_node_get_name (node));
@@ -278,7 +253,7 @@ node_added (NfManager *manager, NfNode *node, NfBus *self)
 }
 
 static void
-job_added (NfManager *manager, NfJob *job, NfBus *self)
+job_added (NfModel *from, NfJob *job, NfBus *self)
 {
 	g_autoptr (NfDBusJob) iface = nf_dbus_job_skeleton_new ();
 	g_autofree gchar *path = nf_bus_job_path (nf_job_get_id (job));
@@ -294,7 +269,7 @@ job_added (NfManager *manager, NfJob *job, NfBus *self)
 }
 
 static void
-model_removed (NfManager *manager, GObject *model, NfBus *self)
+model_removed (NfModel *from, GObject *model, NfBus *self)
 {
 	unexport_object (self, model);
 }
@@ -304,8 +279,10 @@ nf_bus_dispose (GObject *object)
 {
 	NfBus *self = NF_BUS (object);
 
-	if (self->manager != NULL)
+	if (self->manager != NULL) {
 		g_signal_handlers_disconnect_by_data (self->manager, self);
+		g_signal_handlers_disconnect_by_data (nf_manager_get_model (self->manager), self);
+	}
 	if (self->manager_iface != NULL)
 		g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->manager_iface));
 	g_clear_pointer (&self->objects, g_hash_table_unref);
@@ -345,6 +322,7 @@ gboolean
 nf_bus_export (NfBus *self, GDBusConnection *connection, GError **error)
 {
 	g_autoptr (GList) pools = NULL;
+	NfModel *model = nf_manager_get_model (self->manager);
 	g_autoptr (GList) jobs = NULL;
 
 	g_return_val_if_fail (NF_IS_BUS (self), FALSE);
@@ -367,24 +345,24 @@ nf_bus_export (NfBus *self, GDBusConnection *connection, GError **error)
 		return FALSE;
 
 	/* What the model has already, then whatever comes. */
-	pools = nf_manager_get_pools (self->manager);
+	pools = nf_model_get_pools (model);
 	for (GList *l = pools; l != NULL; l = l->next) {
 		GPtrArray *nodes = nf_pool_get_nodes (l->data);
 
-		pool_added (self->manager, l->data, self);
+		pool_added (model, l->data, self);
 		for (guint i = 0; i < nodes->len; i++)
-			node_added (self->manager, g_ptr_array_index (nodes, i), self);
+			node_added (model, g_ptr_array_index (nodes, i), self);
 	}
 	/* Jobs too: after a reconnect the running ones carry on. */
-	jobs = nf_manager_get_jobs (self->manager);
+	jobs = nf_model_get_jobs (model);
 	for (GList *l = jobs; l != NULL; l = l->next)
-		job_added (self->manager, l->data, self);
-	g_signal_connect_object (self->manager, "pool-added", G_CALLBACK (pool_added), self, 0);
-	g_signal_connect_object (self->manager, "node-added", G_CALLBACK (node_added), self, 0);
-	g_signal_connect_object (self->manager, "job-added", G_CALLBACK (job_added), self, 0);
-	g_signal_connect_object (self->manager, "pool-removed", G_CALLBACK (model_removed), self, 0);
-	g_signal_connect_object (self->manager, "node-removed", G_CALLBACK (model_removed), self, 0);
-	g_signal_connect_object (self->manager, "job-removed", G_CALLBACK (model_removed), self, 0);
+		job_added (model, l->data, self);
+	g_signal_connect_object (model, "pool-added", G_CALLBACK (pool_added), self, 0);
+	g_signal_connect_object (model, "node-added", G_CALLBACK (node_added), self, 0);
+	g_signal_connect_object (model, "job-added", G_CALLBACK (job_added), self, 0);
+	g_signal_connect_object (model, "pool-removed", G_CALLBACK (model_removed), self, 0);
+	g_signal_connect_object (model, "node-removed", G_CALLBACK (model_removed), self, 0);
+	g_signal_connect_object (model, "job-removed", G_CALLBACK (model_removed), self, 0);
 	g_dbus_object_manager_server_set_connection (self->server, connection);
 	return TRUE;
 }

@@ -19,9 +19,4 @@ NfBus *nf_bus_new (NfManager *manager, NfAuth *auth);
  * /org/nestfarm/Farm1 on @connection, and keeps them in step. */
 gboolean nf_bus_export (NfBus *self, GDBusConnection *connection, GError **error);
 
-/* Object paths, with names escaped as sd_bus_path_encode does. */
-gchar *nf_bus_pool_path (const gchar *name);
-gchar *nf_bus_node_path (const gchar *name);
-gchar *nf_bus_job_path (guint id);
-
 G_END_DECLS

@@ -4,7 +4,7 @@
 #include <gio/gio.h>
 
 #include "nestfarm/nf-engine.h"
-#include "nf-manager.h"
+#include "nf-scheduler.h"
 #include "nf-pool.h"
 
 G_BEGIN_DECLS

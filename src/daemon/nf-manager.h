@@ -5,22 +5,20 @@
 
 #include "nestfarm/nf-config.h"
 #include "nestfarm/nf-engine.h"
-#include "nf-job.h"
-#include "nf-node.h"
-#include "nf-pool.h"
+#include "nf-model.h"
+#include "nf-scheduler.h"
 
 G_BEGIN_DECLS
 
-/* NfManager: the daemon's state model, and the operations clients ask of it. */
+/* NfManager: the daemon's front: start, shutdown, and the operations clients
+ * ask of it, checked against the model, admitted and scheduled. */
 
 #define NF_TYPE_MANAGER (nf_manager_get_type ())
 G_DECLARE_FINAL_TYPE (NfManager, nf_manager, NF, MANAGER, GObject)
 
-/* The daemon's state model: pools, nodes and jobs, kept true to libvirt.
- * Signals (main context): pool-added/pool-removed (NfPool), node-added/
- * node-removed (NfNode), job-added/job-removed (NfJob). Properties mirror
- * the Manager interface: version, accelerator, nested-feature, libvirt-uri,
- * memory-total-mib, memory-committed-mib. */
+/* Properties mirror the Manager interface: version, accelerator,
+ * nested-feature, libvirt-uri, memory-total-mib, memory-committed-mib. The
+ * pools, nodes and jobs are the model's (nf_manager_get_model). */
 NfManager *nf_manager_new (const NfConfig *config, NfEngine *engine);
 const NfConfig *nf_manager_get_config (NfManager *self);
 NfEngine *nf_manager_get_engine (NfManager *self);
@@ -38,24 +36,11 @@ void nf_manager_shutdown_async (NfManager *self, GAsyncReadyCallback cb, gpointe
 gboolean nf_manager_shutdown_finish (NfManager *self, GAsyncResult *res, GError **error);
 gboolean nf_manager_is_shutting_down (NfManager *self);
 
-/* What the host can give nodes at all: its memory less MemoryReserveMiB,
- * times Overcommit. A copy, for checks that run in worker threads. */
-typedef struct {
-	guint64 total_mib;
-	guint64 reserve_mib;
-	gdouble overcommit;
-} NfMemoryBound;
-
+/* What the host can give nodes at all (NfMemoryBound, nf-scheduler.h). */
 void nf_manager_get_memory_bound (NfManager *self, NfMemoryBound *bound);
-gdouble nf_memory_bound_limit_mib (const NfMemoryBound *bound);
 
-GList *nf_manager_get_pools (NfManager *self);
-/* The jobs still kept (running, or ended less than a while ago), by id. */
-GList *nf_manager_get_jobs (NfManager *self);
-NfPool *nf_manager_lookup_pool (NfManager *self, const gchar *name);
-NfNode *nf_manager_lookup_node (NfManager *self, const gchar *name);
-NfJob *nf_manager_lookup_job (NfManager *self, guint id);
-guint64 nf_manager_get_memory_committed_mib (NfManager *self);
+/* The model the bus shows: pools, nodes, jobs and their signals. */
+NfModel *nf_manager_get_model (NfManager *self);
 
 /* Operations. Arguments are validated already and the caller authorized;
  * each checks the model (exists, not found, admission) and returns the Job

@@ -5,17 +5,17 @@
 
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
-#include "nf-manager-private.h"
+#include "nf-operations.h"
 
 /* The jobs. Each operation runs in phases; a phase is a batch of node
  * steps handed to the executor (bounded parallelism) whose results come
- * back on the main context, where the model is updated. Operations on one
- * pool run one after the other: a new one waits behind the running one. */
+ * back on the main context, where the model is updated. Which operation
+ * runs when is nf-scheduler.c's. */
 
 typedef void (*NfPhaseDone) (NfOp *op);
 
 struct _NfOp {
-	NfManager *manager;
+	const NfOpContext *context;
 	NfJob *job;
 	NfOpKind kind;
 	gchar *pool;
@@ -49,6 +49,8 @@ struct _NfOp {
 	gboolean made_pool;
 	gulong connected_id;
 	guint retry_source;
+	NfOpEnded ended;
+	gpointer ended_data;
 };
 
 /* One node's step: everything its worker needs is copied in when it is
@@ -67,15 +69,15 @@ typedef struct {
 } NodeStep;
 
 static void op_finish (NfOp *op);
-static void op_start (NfOp *op);
 
 NfOp *
-nf_op_new (NfManager *self, NfOpKind kind, const gchar *pool, NfJob *job)
+nf_op_new (const NfOpContext *context, NfOpKind kind, const gchar *pool, NfJob *job)
 {
 	NfOp *op = g_new0 (NfOp, 1);
 	g_autofree gchar *object = g_strdup_printf ("pool/%s", pool);
 
-	op->manager = g_object_ref (self);
+	op->context = context;
+	g_object_ref (context->owner);
 	op->kind = kind;
 	op->pool = g_strdup (pool);
 	op->job = g_object_ref (job);
@@ -92,7 +94,7 @@ nf_op_free (NfOp *op)
 	if (op == NULL)
 		return;
 	g_object_unref (op->job);
-	g_object_unref (op->manager);
+	g_object_unref (op->context->owner);
 	g_free (op->pool);
 	g_free (op->node);
 	nf_pool_spec_free (op->spec);
@@ -135,80 +137,25 @@ void
 nf_op_set_reserved (NfOp *op, guint64 reserved_mib)
 {
 	op->reserved_mib = reserved_mib;
-	op->manager->pending_mib += reserved_mib;
+	nf_model_reserve (op->context->model, reserved_mib);
 }
 
-/* --- scheduling: one operation per pool at a time --- */
-
-static GQueue *
-pool_queue (NfManager *self, const gchar *pool)
+NfJob *
+nf_op_get_job (NfOp *op)
 {
-	GQueue *queue = g_hash_table_lookup (self->pool_queues, pool);
-
-	if (queue == NULL) {
-		queue = g_queue_new ();
-		g_hash_table_insert (self->pool_queues, g_strdup (pool), queue);
-	}
-	return queue;
+	return op->job;
 }
 
-void
-nf_manager_schedule (NfManager *self, NfOp *op)
+const gchar *
+nf_op_get_pool (NfOp *op)
 {
-	NfOp *running = g_hash_table_lookup (self->busy_pools, op->pool);
-
-	if (running != NULL) {
-		g_autofree gchar *step = g_strdup_printf ("waiting for job %u", nf_job_get_id (running->job));
-
-		nf_job_set_step (op->job, step);
-		g_queue_push_tail (pool_queue (self, op->pool), op);
-		return;
-	}
-	op_start (op);
+	return op->pool;
 }
 
-void
-nf_manager_cancel_queued (NfManager *self, NfJob *job)
+guint64
+nf_op_get_reserved (NfOp *op)
 {
-	GHashTableIter iter;
-	gpointer value;
-
-	g_hash_table_iter_init (&iter, self->pool_queues);
-	while (g_hash_table_iter_next (&iter, NULL, &value)) {
-		GQueue *queue = value;
-
-		for (GList *l = queue->head; l != NULL; l = l->next) {
-			NfOp *op = l->data;
-			g_autoptr (GError) error = NULL;
-
-			if (op->job != job)
-				continue;
-			g_queue_delete_link (queue, l);
-			self->pending_mib -= op->reserved_mib;
-			error = g_error_new_literal (NF_ERROR,
-						     NF_ERROR_CANCELLED,
-						     "The job was cancelled before it started.");
-			nf_job_complete (job, error);
-			nf_op_free (op);
-			return;
-		}
-	}
-}
-
-static void
-run_next (NfManager *self, const gchar *pool)
-{
-	GQueue *queue = g_hash_table_lookup (self->pool_queues, pool);
-	NfOp *next;
-
-	if (queue == NULL)
-		return;
-	next = g_queue_pop_head (queue);
-	/* the table frees an emptied queue */
-	if (g_queue_is_empty (queue))
-		g_hash_table_remove (self->pool_queues, pool);
-	if (next != NULL)
-		op_start (next);
+	return op->reserved_mib;
 }
 
 /* --- progress --- */
@@ -237,7 +184,7 @@ node_step_new (NfOp *op, guint index)
 	NodeStep *step = g_new0 (NodeStep, 1);
 
 	step->op = op;
-	step->engine = g_object_ref (op->manager->engine);
+	step->engine = g_object_ref (op->context->engine);
 	step->index = index;
 	step->name = nf_node_name_build (op->pool, index);
 	return step;
@@ -305,12 +252,12 @@ op_run_phase (NfOp *op,
 	}
 	for (guint i = 0; i < indexes->len; i++) {
 		NodeStep *step = node_step_new (op, g_array_index (indexes, guint, i));
-		NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+		NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
 		const NfPoolSpec *pool_spec = pool != NULL ? nf_pool_get_spec (pool) : NULL;
 		const NfPoolSpec *ps = op->spec != NULL ? op->spec : pool_spec;
 
 		if (work == work_reset)
-			step->stop_timeout = op->manager->config->shutdown_timeout_s;
+			step->stop_timeout = op->context->config->shutdown_timeout_s;
 		else
 			step->stop_timeout = op->force ? 0 : op->timeout_s;
 		/* a create's nodes start as it says; a scale's as the pool does */
@@ -332,7 +279,7 @@ op_run_phase (NfOp *op,
 			step->spec->vlans = g_strdup (ps->vlans);
 			step->spec->mgmt_network = g_strdup (ps->mgmt_network);
 		}
-		nf_executor_submit (op->manager->executor,
+		nf_executor_submit (op->context->executor,
 				    work_kind (work),
 				    work,
 				    step,
@@ -353,13 +300,24 @@ work_make (gpointer item, GCancellable *cancellable, GError **error)
 	return nf_engine_make_node (step->engine, step->spec, step->start, cancellable, error);
 }
 
+/* What the engine said besides its result (see nf-engine.h). */
+static void
+log_warnings (GPtrArray *warnings)
+{
+	for (guint i = 0; i < warnings->len; i++)
+		g_warning ("%s", (const gchar *) g_ptr_array_index (warnings, i));
+}
+
 static gpointer
 work_remove (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
 	g_autoptr (GError) error_local = NULL;
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+	gboolean removed = nf_engine_remove_node (step->engine, step->name, warnings, &error_local);
 
-	if (!nf_engine_remove_node (step->engine, step->name, &error_local)) {
+	log_warnings (warnings);
+	if (!removed) {
 		/* Already gone is what we wanted (a domain of that name that is
 		 * not ours is NF_ERROR_EXISTS, and a failure). */
 		if (g_error_matches (error_local, NF_ERROR, NF_ERROR_NOT_FOUND))
@@ -398,8 +356,16 @@ static gpointer
 work_reset (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+	gboolean reset = nf_engine_reset_node (step->engine,
+					       step->name,
+					       step->stop_timeout,
+					       cancellable,
+					       warnings,
+					       error);
 
-	if (!nf_engine_reset_node (step->engine, step->name, step->stop_timeout, cancellable, error))
+	log_warnings (warnings);
+	if (!reset)
 		return NULL;
 	return nf_engine_get_node (step->engine, step->name, error);
 }
@@ -419,7 +385,7 @@ work_prepare (gpointer item, GCancellable *cancellable, GError **error)
 static NfNode *
 op_node (NfOp *op, guint index)
 {
-	NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
 
 	return pool != NULL ? nf_pool_get_node (pool, index) : NULL;
 }
@@ -447,14 +413,14 @@ made_done (NodeStep *step, gpointer result, const GError *error)
 		if (g_error_matches (error, NF_ERROR, NF_ERROR_LIBVIRT))
 			g_array_append_val (op->made, step->index);
 		if (node != NULL)
-			nf_manager_remove_node (op->manager, node);
+			nf_model_remove_node (op->context->model, node);
 		/* The first failure stops the nodes not yet begun. */
 		g_cancellable_cancel (nf_job_get_cancellable (op->job));
 		return;
 	}
 	g_array_append_val (op->made, step->index);
 	if (node != NULL)
-		nf_manager_apply_node_info (op->manager, node, result);
+		nf_model_apply_node_info (op->context->model, node, result);
 	what = g_strdup_printf ("made %s", step->name);
 	op_step (op, what);
 }
@@ -484,7 +450,7 @@ removed_done (NodeStep *step, gpointer result, const GError *error)
 		return;
 	}
 	if (node != NULL)
-		nf_manager_remove_node (op->manager, node);
+		nf_model_remove_node (op->context->model, node);
 	what = g_strdup_printf ("removed %s", step->name);
 	op_step (op, what);
 }
@@ -511,7 +477,7 @@ stopped_done (NodeStep *step, gpointer result, const GError *error)
 	if (step->forced)
 		op->forced++;
 	if (node != NULL && result != NULL)
-		nf_manager_apply_node_info (op->manager, node, result);
+		nf_model_apply_node_info (op->context->model, node, result);
 	what = g_strdup_printf (step->forced ? "forced %s off" : "stopped %s", step->name);
 	op_step (op, what);
 }
@@ -538,7 +504,7 @@ started_done (NodeStep *step, gpointer result, const GError *error)
 		return;
 	}
 	if (node != NULL && result != NULL)
-		nf_manager_apply_node_info (op->manager, node, result);
+		nf_model_apply_node_info (op->context->model, node, result);
 	what = g_strdup_printf (op->kind == NF_OP_NODE_RESET ? "reset %s" : "started %s", step->name);
 	op_step (op, what);
 }
@@ -555,7 +521,7 @@ prepared_done (NodeStep *step, gpointer result, const GError *error)
 static GArray *
 all_indexes (NfOp *op)
 {
-	NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
 	GArray *indexes = g_array_new (FALSE, FALSE, sizeof (guint));
 	GPtrArray *nodes = pool != NULL ? nf_pool_get_nodes (pool) : NULL;
 
@@ -595,7 +561,7 @@ static void removal_phase_done (NfOp *op);
 static void
 stop_waiting (NfOp *op)
 {
-	NfConnection *connection = nf_engine_get_connection (op->manager->engine);
+	NfConnection *connection = nf_engine_get_connection (op->context->engine);
 
 	g_clear_signal_handler (&op->connected_id, connection);
 	g_clear_handle_id (&op->retry_source, g_source_remove);
@@ -635,7 +601,7 @@ connected_cb (NfConnection *connection, NfOp *op)
 static void
 removal_phase_done (NfOp *op)
 {
-	NfConnection *connection = nf_engine_get_connection (op->manager->engine);
+	NfConnection *connection = nf_engine_get_connection (op->context->engine);
 	g_autofree gchar *step = NULL;
 
 	if (op->unsettled->len == 0) {
@@ -647,7 +613,7 @@ removal_phase_done (NfOp *op)
 		op->after_removal (op);
 		return;
 	}
-	if (op->removal_rounds >= NF_REMOVAL_ROUNDS || nf_manager_is_shutting_down (op->manager)) {
+	if (op->removal_rounds >= NF_REMOVAL_ROUNDS || op->context->shutting_down) {
 		op->after_removal (op);
 		return;
 	}
@@ -704,7 +670,7 @@ made_all (NfOp *op)
 static void
 make_nodes (NfOp *op)
 {
-	NfPool *pool = nf_manager_lookup_pool (op->manager, op->pool);
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
 
 	if (op->error != NULL || op_cancelled (op)) {
 		op_finish (op);
@@ -715,7 +681,7 @@ make_nodes (NfOp *op)
 		const NfPoolSpec *spec = nf_pool_get_spec (pool);
 
 		nf_node_set_memory_mib (node, spec->memory_mib);
-		nf_manager_add_node (op->manager, pool, node);
+		nf_model_add_node (op->context->model, pool, node);
 	}
 	op_run_phase (op,
 		      op->targets,
@@ -779,7 +745,7 @@ intent_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 	NfOp *op = user_data;
 	g_autoptr (GError) error = NULL;
 
-	if (!nf_manager_save_finish (op->manager, res, &error)) {
+	if (!nf_model_save_finish (op->context->model, res, &error)) {
 		g_prefix_error (&error, "Nothing was done: ");
 		op_fail (op, error);
 		op_finish (op);
@@ -795,10 +761,10 @@ intent_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 static void
 record_intent (NfOp *op, NfIntentKind kind, NfPhaseDone then)
 {
-	op->intent = nf_manager_add_intent (op->manager, nf_job_get_id (op->job), kind, op->pool);
+	op->intent = nf_model_add_intent (op->context->model, nf_job_get_id (op->job), kind, op->pool);
 	g_array_append_vals (op->intent->indexes, op->targets->data, op->targets->len);
 	op->after_intent = then;
-	nf_manager_save_async (op->manager, intent_saved, op);
+	nf_model_save_async (op->context->model, intent_saved, op);
 }
 
 static void
@@ -814,154 +780,175 @@ reset_node (NfOp *op)
 }
 
 static void
-op_start (NfOp *op)
+start_targets (NfOp *op)
 {
-	NfManager *self = op->manager;
-	NfPool *pool;
-	guint index;
+	op_run_phase (op,
+		      op->targets,
+		      work_start,
+		      started_done,
+		      (GDestroyNotify) nf_node_info_free,
+		      TRUE,
+		      simple_done);
+}
 
-	g_hash_table_insert (self->busy_pools, g_strdup (op->pool), op);
-	nf_job_set_step (op->job, "starting");
-	pool = nf_manager_lookup_pool (self, op->pool);
+static void
+stop_targets (NfOp *op)
+{
+	op_run_phase (op,
+		      op->targets,
+		      work_stop,
+		      stopped_done,
+		      (GDestroyNotify) nf_node_info_free,
+		      TRUE,
+		      simple_done);
+}
 
-	if (op->kind == NF_OP_CREATE) {
-		g_autoptr (NfPool) created = nf_pool_new (op->spec);
+/* --- which nodes an operation works on --- */
 
-		if (pool != NULL) {
-			g_autoptr (GError) error =
-				g_error_new (NF_ERROR,
-					     NF_ERROR_EXISTS,
-					     "The pool '%s' exists already; scale it, or delete it first.",
-					     op->pool);
-			op_fail (op, error);
-			g_idle_add_once ((GSourceOnceFunc) op_finish, op);
-			return;
-		}
-		nf_pool_set_state (created, NF_POOL_STATE_CREATING);
-		nf_manager_add_pool (self, created);
-		op->made_pool = TRUE;
-		for (index = 1; index <= op->spec->count; index++)
-			g_array_append_val (op->targets, index);
-		op->steps_total = op->spec->count;
-		record_intent (op, NF_INTENT_KIND_CREATE, prepare_then_make);
-		return;
-	}
-
-	/* Every other operation needs its pool (it may have gone while this
-	 * one waited). */
-	if (pool == NULL) {
-		g_autoptr (GError) error = g_error_new (NF_ERROR,
-							NF_ERROR_NOT_FOUND,
-							"The pool '%s' was removed meanwhile.",
-							op->pool);
-		op_fail (op, error);
-		g_idle_add_once ((GSourceOnceFunc) op_finish, op);
-		return;
-	}
-	if (op->node != NULL && nf_manager_lookup_node (self, op->node) == NULL) {
-		g_autoptr (GError) error = g_error_new (NF_ERROR,
-							NF_ERROR_NOT_FOUND,
-							"The node '%s' was removed meanwhile.",
-							op->node);
-		op_fail (op, error);
-		g_idle_add_once ((GSourceOnceFunc) op_finish, op);
-		return;
-	}
-
-	switch (op->kind) {
-	case NF_OP_DELETE: {
-		g_autoptr (GArray) indexes = all_indexes (op);
-
-		g_array_append_vals (op->targets, indexes->data, indexes->len);
-		nf_pool_set_state (pool, NF_POOL_STATE_DELETING);
-		op->steps_total = op->targets->len * 2;
-		record_intent (op, NF_INTENT_KIND_DELETE, stop_then_remove);
-		break;
-	}
-	case NF_OP_SCALE: {
-		g_autoptr (GArray) indexes = all_indexes (op);
-		guint have = indexes->len;
-
-		nf_pool_set_state (pool, NF_POOL_STATE_SCALING);
-		if (op->count > have) {
-			guint next = nf_pool_get_highest_index (pool);
-
-			for (guint i = have; i < op->count; i++) {
-				next++;
-				g_array_append_val (op->targets, next);
-			}
-			op->steps_total = op->targets->len;
-			record_intent (op, NF_INTENT_KIND_SCALE_UP, prepare_then_make);
-		} else {
-			/* the highest indexes go */
-			for (guint i = op->count; i < have; i++)
-				g_array_append_val (op->targets, g_array_index (indexes, guint, i));
-			op->steps_total = op->targets->len * 2;
-			record_intent (op, NF_INTENT_KIND_SCALE_DOWN, stop_then_remove);
-		}
-		break;
-	}
-	case NF_OP_START: {
-		g_autoptr (GArray) indexes = all_indexes (op);
-
-		g_array_append_vals (op->targets, indexes->data, indexes->len);
-		op->steps_total = op->targets->len;
-		op_run_phase (op,
-			      op->targets,
-			      work_start,
-			      started_done,
-			      (GDestroyNotify) nf_node_info_free,
-			      TRUE,
-			      simple_done);
-		break;
-	}
-	case NF_OP_STOP: {
-		g_autoptr (GArray) indexes = all_indexes (op);
-
-		g_array_append_vals (op->targets, indexes->data, indexes->len);
-		nf_pool_set_state (pool, NF_POOL_STATE_STOPPING);
-		op->steps_total = op->targets->len;
-		op_run_phase (op,
-			      op->targets,
-			      work_stop,
-			      stopped_done,
-			      (GDestroyNotify) nf_node_info_free,
-			      TRUE,
-			      simple_done);
-		break;
-	}
-	case NF_OP_NODE_START:
-	case NF_OP_NODE_STOP:
-	case NF_OP_NODE_RESET: {
-		NfNode *node = nf_manager_lookup_node (self, op->node);
-
-		index = nf_node_get_index (node);
+/* create: the new pool's nodes */
+static void
+targets_new (NfOp *op, NfPool *pool)
+{
+	for (guint index = 1; index <= op->spec->count; index++)
 		g_array_append_val (op->targets, index);
-		op->steps_total = 1;
-		if (op->kind == NF_OP_NODE_START)
-			op_run_phase (op,
-				      op->targets,
-				      work_start,
-				      started_done,
-				      (GDestroyNotify) nf_node_info_free,
-				      TRUE,
-				      simple_done);
-		else if (op->kind == NF_OP_NODE_STOP)
-			op_run_phase (op,
-				      op->targets,
-				      work_stop,
-				      stopped_done,
-				      (GDestroyNotify) nf_node_info_free,
-				      TRUE,
-				      simple_done);
-		else
-			record_intent (op, NF_INTENT_KIND_RESET, reset_node);
-		break;
+}
+
+static void
+targets_all (NfOp *op, NfPool *pool)
+{
+	g_autoptr (GArray) indexes = all_indexes (op);
+
+	g_array_append_vals (op->targets, indexes->data, indexes->len);
+}
+
+/* scale up: new indexes above the highest there is */
+static void
+targets_added (NfOp *op, NfPool *pool)
+{
+	guint have = nf_pool_get_nodes (pool)->len;
+	guint next = nf_pool_get_highest_index (pool);
+
+	for (guint i = have; i < op->count; i++) {
+		next++;
+		g_array_append_val (op->targets, next);
 	}
-	case NF_OP_CREATE:
-	default:
-		g_assert_not_reached ();
+}
+
+/* scale down: the highest indexes go */
+static void
+targets_highest (NfOp *op, NfPool *pool)
+{
+	g_autoptr (GArray) indexes = all_indexes (op);
+
+	for (guint i = op->count; i < indexes->len; i++)
+		g_array_append_val (op->targets, g_array_index (indexes, guint, i));
+}
+
+static void
+targets_node (NfOp *op, NfPool *pool)
+{
+	guint index = nf_node_get_index (nf_model_lookup_node (op->context->model, op->node));
+
+	g_array_append_val (op->targets, index);
+}
+
+/* --- the operations: what differs between them, one row each --- */
+
+#define NF_OP_NO_INTENT NF_INTENT_KIND_LAST
+#define NF_OP_NO_STATE  NF_POOL_STATE_LAST
+
+typedef struct {
+	gboolean makes_pool;    /* the pool must not exist: the operation makes it */
+	NfPoolState pool_state; /* what the pool shows meanwhile (NO_STATE: what its nodes do) */
+	void (*targets) (NfOp *op, NfPool *pool);
+	guint steps_per_target;  /* 2: stopped, then removed */
+	NfIntentKind intent;     /* journaled before anything changes (NO_INTENT: not) */
+	NfPhaseDone first_phase; /* once the journal is on disk */
+} OpRow;
+
+static const OpRow op_rows[] = {
+	[NF_OP_CREATE] =
+		{TRUE, NF_POOL_STATE_CREATING, targets_new, 1, NF_INTENT_KIND_CREATE, prepare_then_make},
+	[NF_OP_DELETE] =
+		{FALSE, NF_POOL_STATE_DELETING, targets_all, 2, NF_INTENT_KIND_DELETE, stop_then_remove},
+	[NF_OP_SCALE] =
+		{FALSE, NF_POOL_STATE_SCALING, targets_added, 1, NF_INTENT_KIND_SCALE_UP, prepare_then_make},
+	[NF_OP_START] = {FALSE, NF_OP_NO_STATE, targets_all, 1, NF_OP_NO_INTENT, start_targets},
+	[NF_OP_STOP] = {FALSE, NF_POOL_STATE_STOPPING, targets_all, 1, NF_OP_NO_INTENT, stop_targets},
+	[NF_OP_NODE_START] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_OP_NO_INTENT, start_targets},
+	[NF_OP_NODE_STOP] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_OP_NO_INTENT, stop_targets},
+	[NF_OP_NODE_RESET] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_INTENT_KIND_RESET, reset_node},
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (op_rows) == NF_OP_NODE_RESET + 1);
+
+/* A scale to as many nodes as there are, or fewer. */
+static const OpRow scale_down_row =
+	{FALSE, NF_POOL_STATE_SCALING, targets_highest, 2, NF_INTENT_KIND_SCALE_DOWN, stop_then_remove};
+
+/* @op ends, failed with @code, from an idle (its caller never re-enters). */
+static void G_GNUC_PRINTF (3, 4) op_fail_soon (NfOp *op, gint code, const gchar *format, ...)
+{
+	g_autoptr (GError) error = NULL;
+	va_list args;
+
+	va_start (args, format);
+	error = g_error_new_valist (NF_ERROR, code, format, args);
+	va_end (args);
+	op_fail (op, error);
+	g_idle_add_once ((GSourceOnceFunc) op_finish, op);
+}
+
+/* What the operation works on is still (or, for a create, not yet) there:
+ * it may have gone while the operation waited. */
+static gboolean
+op_check (NfOp *op, const OpRow *row, NfPool *pool)
+{
+	if (row->makes_pool && pool != NULL) {
+		op_fail_soon (op,
+			      NF_ERROR_EXISTS,
+			      "The pool '%s' exists already; scale it, or delete it first.",
+			      op->pool);
+		return FALSE;
 	}
+	if (!row->makes_pool && pool == NULL) {
+		op_fail_soon (op, NF_ERROR_NOT_FOUND, "The pool '%s' was removed meanwhile.", op->pool);
+		return FALSE;
+	}
+	if (op->node != NULL && nf_model_lookup_node (op->context->model, op->node) == NULL) {
+		op_fail_soon (op, NF_ERROR_NOT_FOUND, "The node '%s' was removed meanwhile.", op->node);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+void
+nf_op_run (NfOp *op, NfOpEnded ended, gpointer user_data)
+{
+	const OpRow *row = &op_rows[op->kind];
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
+	g_autoptr (NfPool) made = NULL;
+
+	op->ended = ended;
+	op->ended_data = user_data;
+	nf_job_set_step (op->job, "starting");
+	if (!op_check (op, row, pool))
+		return;
+	if (row->makes_pool)
+		pool = made = nf_pool_new (op->spec);
+	else if (op->kind == NF_OP_SCALE && op->count <= nf_pool_get_nodes (pool)->len)
+		row = &scale_down_row;
+	if (row->pool_state != NF_OP_NO_STATE)
+		nf_pool_set_state (pool, row->pool_state);
+	if (made != NULL) {
+		nf_model_add_pool (op->context->model, made);
+		op->made_pool = TRUE;
+	}
+	row->targets (op, pool);
+	op->steps_total = op->targets->len * row->steps_per_target;
+	if (row->intent != NF_OP_NO_INTENT)
+		record_intent (op, row->intent, row->first_phase);
+	else
+		row->first_phase (op);
 }
 
 static const gchar *
@@ -1021,8 +1008,8 @@ static void op_saved (GObject *source, GAsyncResult *res, gpointer user_data);
 static void
 op_finish (NfOp *op)
 {
-	NfManager *self = op->manager;
-	NfPool *pool = nf_manager_lookup_pool (self, op->pool);
+	NfModel *self = op->context->model;
+	NfPool *pool = nf_model_lookup_pool (self, op->pool);
 	gboolean cancelled = op->error == NULL && op_cancelled (op);
 	gboolean failed = op->error != NULL || cancelled;
 
@@ -1034,9 +1021,9 @@ op_finish (NfOp *op)
 	if (pool != NULL) {
 		/* create is all or nothing; delete and scale take effect when done */
 		if (op->kind == NF_OP_CREATE && failed && op->made_pool && op->unsettled->len == 0)
-			nf_manager_remove_pool (self, pool);
+			nf_model_remove_pool (self, pool);
 		else if (op->kind == NF_OP_DELETE && !failed)
-			nf_manager_remove_pool (self, pool);
+			nf_model_remove_pool (self, pool);
 		else if (op->kind == NF_OP_SCALE && !failed)
 			nf_pool_set_count (pool, op->count);
 	}
@@ -1050,29 +1037,29 @@ op_finish (NfOp *op)
 			   op->pool);
 		op->intent = NULL;
 	} else if (op->intent != NULL) {
-		nf_manager_drop_intent (self, op->intent);
+		nf_model_drop_intent (self, op->intent);
 		op->intent = NULL;
 	}
 	/* The job ends once its outcome is on disk. */
-	nf_manager_save_async (self, op_saved, op);
+	nf_model_save_async (self, op_saved, op);
 }
 
 static void
 op_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	NfOp *op = user_data;
-	NfManager *self = op->manager;
+	NfModel *self = op->context->model;
 	gboolean failed = op->error != NULL;
 	NfPool *pool;
 	g_autoptr (GError) error = NULL;
 
-	if (!nf_manager_save_finish (self, res, &error))
+	if (!nf_model_save_finish (self, res, &error))
 		g_warning ("%s", error->message);
-	g_hash_table_remove (self->busy_pools, op->pool);
-	self->pending_mib -= op->reserved_mib;
-	pool = nf_manager_lookup_pool (self, op->pool);
+	nf_model_set_idle (self, op->pool);
+	nf_model_release (self, op->reserved_mib);
+	pool = nf_model_lookup_pool (self, op->pool);
 	if (pool != NULL) {
-		nf_manager_refresh_pool_state (self, pool);
+		nf_model_refresh_pool_state (self, pool);
 		if (failed && (op->kind != NF_OP_CREATE || op->unsettled->len > 0) &&
 		    nf_pool_get_state (pool) != NF_POOL_STATE_READY)
 			nf_pool_set_state (pool, NF_POOL_STATE_FAILED);
@@ -1091,10 +1078,5 @@ op_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 		nf_job_set_step (op->job, summary);
 		nf_job_complete (op->job, NULL);
 	}
-	{
-		g_autofree gchar *pool_name = g_strdup (op->pool);
-
-		nf_op_free (op);
-		run_next (self, pool_name);
-	}
+	op->ended (op, op->ended_data);
 }

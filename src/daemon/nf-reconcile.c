@@ -7,33 +7,32 @@
 
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
-#include "nf-manager-private.h"
 #include "nf-reconcile.h"
 
 /* Reconciliation: at start, the state file and libvirt made to agree (intents
- * settled, domains adopted, orphan overlays removed); after a reconnect, the
- * nodes of idle pools read again. */
+ * settled, orphan overlays removed) and the model planned from what is left;
+ * after a reconnect, libvirt's nodes read again. The manager applies both to
+ * the model; nothing here reads or changes it. */
 
-typedef struct {
-	guint next_job;
-	GPtrArray *specs; /* NfPoolSpec */
-	GPtrArray *nodes; /* NfNodeInfo */
-} Found;
-
+/* The engine's calls here keep what they would warn about (see
+ * nf-engine.h) in a GPtrArray: logged, then freed. */
 static void
-found_free (Found *found)
+log_warnings (GPtrArray *warnings)
 {
-	g_clear_pointer (&found->specs, g_ptr_array_unref);
-	g_clear_pointer (&found->nodes, g_ptr_array_unref);
-	g_free (found);
+	for (guint i = 0; i < warnings->len; i++)
+		g_warning ("%s", (const gchar *) g_ptr_array_index (warnings, i));
+	g_ptr_array_set_size (warnings, 0);
 }
 
 static void
 remove_quietly (NfEngine *engine, const gchar *name, const gchar *why)
 {
 	g_autoptr (GError) error = NULL;
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+	gboolean removed = nf_engine_remove_node (engine, name, warnings, &error);
 
-	if (nf_engine_remove_node (engine, name, &error)) {
+	log_warnings (warnings);
+	if (removed) {
 		g_message ("reconcile: removed %s (%s)", name, why);
 		return;
 	}
@@ -105,8 +104,11 @@ settle_intent (NfEngine *engine, NfIntent *intent, GPtrArray *specs, GPtrArray *
 			g_autofree gchar *name =
 				nf_node_name_build (intent->pool, g_array_index (intent->indexes, guint, i));
 			g_autoptr (GError) error = NULL;
+			g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+			gboolean reset = nf_engine_reset_node (engine, name, 0, NULL, warnings, &error);
 
-			if (!nf_engine_reset_node (engine, name, 0, NULL, &error))
+			log_warnings (warnings);
+			if (!reset)
 				g_warning ("reconcile: cannot finish the reset of %s: %s",
 					   name,
 					   error->message);
@@ -118,73 +120,6 @@ settle_intent (NfEngine *engine, NfIntent *intent, GPtrArray *specs, GPtrArray *
 	default:
 		g_assert_not_reached ();
 	}
-}
-
-static void
-reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-	NfManager *self = NF_MANAGER (source);
-	NfEngine *engine = self->engine;
-	g_autoptr (GPtrArray) specs = NULL;
-	g_autoptr (GPtrArray) intents = NULL;
-	g_autoptr (GPtrArray) nodes = NULL;
-	GError *error = NULL;
-	g_autoptr (GError) store_error = NULL;
-	Found *found;
-	guint orphans;
-	guint next_job = 1;
-
-	if (!nf_engine_prepare (engine, &error)) {
-		g_task_return_error (task, error);
-		return;
-	}
-	if (!nf_store_load (self->store, &specs, &intents, &next_job, &store_error)) {
-		g_autofree gchar *aside = g_strdup_printf ("%s.broken-%" G_GINT64_FORMAT,
-							   nf_store_get_path (self->store),
-							   g_get_real_time () / G_USEC_PER_SEC);
-
-		/* Keep the evidence, rebuild from libvirt's metadata. */
-		g_warning ("%s Moving it to %s and rebuilding from libvirt.", store_error->message, aside);
-		if (g_rename (nf_store_get_path (self->store), aside) != 0)
-			g_warning ("cannot move %s aside", nf_store_get_path (self->store));
-		specs = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_spec_free);
-		intents = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
-	}
-	nodes = nf_engine_list_nodes (engine, &error);
-	if (nodes == NULL) {
-		g_task_return_error (task, error);
-		return;
-	}
-	if (intents->len > 0) {
-		for (guint i = 0; i < intents->len; i++)
-			settle_intent (engine, g_ptr_array_index (intents, i), specs, nodes);
-		g_clear_pointer (&nodes, g_ptr_array_unref);
-		nodes = nf_engine_list_nodes (engine, &error);
-		if (nodes == NULL) {
-			g_task_return_error (task, error);
-			return;
-		}
-	}
-	orphans = nf_engine_remove_orphan_overlays (engine, &error);
-	if (error != NULL) {
-		g_warning ("reconcile: %s", error->message);
-		g_clear_error (&error);
-	} else if (orphans > 0) {
-		g_message ("reconcile: removed %u overlays that no node used", orphans);
-	}
-	found = g_new0 (Found, 1);
-	found->next_job = next_job;
-	found->specs = g_steal_pointer (&specs);
-	found->nodes = g_steal_pointer (&nodes);
-	g_task_return_pointer (task, found, (GDestroyNotify) found_free);
-}
-
-void
-nf_reconcile_async (NfManager *self, GCancellable *cancellable, GAsyncReadyCallback cb, gpointer user_data)
-{
-	g_autoptr (GTask) task = g_task_new (self, cancellable, cb, user_data);
-
-	g_task_run_in_thread (task, reconcile_thread);
 }
 
 static NfPoolSpec *
@@ -205,66 +140,152 @@ spec_from_node (const NfNodeInfo *info)
 	return spec;
 }
 
-gboolean
-nf_reconcile_finish (NfManager *self, GAsyncResult *res, GError **error)
+void
+nf_reconcile_plan_free (NfReconcilePlan *plan)
 {
-	Found *found = g_task_propagate_pointer (G_TASK (res), error);
-	guint adopted = 0, rebuilt = 0;
+	if (plan == NULL)
+		return;
+	g_clear_pointer (&plan->pools, g_ptr_array_unref);
+	g_clear_pointer (&plan->nodes, g_ptr_array_unref);
+	g_free (plan);
+}
 
-	if (found == NULL)
-		return FALSE;
-	self->next_job_id = MAX (self->next_job_id, found->next_job);
-	/* Pools the state file knows... */
-	for (guint i = 0; i < found->specs->len; i++) {
-		g_autoptr (NfPool) pool = nf_pool_new (g_ptr_array_index (found->specs, i));
+/* The model to start from: the state file's pools (@specs), and every node
+ * libvirt lists. A node of a pool the state file does not know (it was
+ * lost) rebuilds its pool from its metadata; once one was rebuilt, a pool
+ * with more nodes than its count takes their number. */
+static NfReconcilePlan *
+plan_model (guint next_job, GPtrArray *specs, GPtrArray *nodes)
+{
+	NfReconcilePlan *plan = g_new0 (NfReconcilePlan, 1);
+	g_autoptr (GHashTable) adopted = g_hash_table_new (g_str_hash, g_str_equal);
+	guint rebuilt = 0;
 
-		nf_manager_add_pool (self, pool);
-	}
-	/* ...and those only libvirt remembers (a lost state file). */
-	for (guint i = 0; i < found->nodes->len; i++) {
-		NfNodeInfo *info = g_ptr_array_index (found->nodes, i);
-		NfPool *pool = nf_manager_lookup_pool (self, info->spec->pool);
-		g_autoptr (NfNode) node = NULL;
+	plan->next_job = next_job;
+	plan->pools = g_ptr_array_ref (specs);
+	plan->nodes = g_ptr_array_ref (nodes);
+	for (guint i = 0; i < nodes->len; i++) {
+		NfNodeInfo *info = g_ptr_array_index (nodes, i);
+		gint at = find_spec (specs, info->spec->pool);
+		NfPoolSpec *spec;
+		guint held;
 
-		if (pool == NULL) {
-			g_autoptr (NfPoolSpec) spec = spec_from_node (info);
-			g_autoptr (NfPool) made = nf_pool_new (spec);
-
-			nf_manager_add_pool (self, made);
-			pool = made;
+		if (at < 0) {
+			g_ptr_array_add (specs, spec_from_node (info));
+			at = (gint) specs->len - 1;
 			rebuilt++;
 			g_message ("reconcile: rebuilt pool %s from the metadata of its nodes",
 				   info->spec->pool);
 		}
-		if (nf_manager_lookup_node (self, info->name) != NULL)
-			continue;
-		node = nf_node_new (info->spec->pool, info->spec->index);
-		nf_manager_apply_node_info (self, node, info);
-		nf_manager_add_node (self, pool, node);
-		if (rebuilt > 0 && nf_pool_get_spec (pool)->count < nf_pool_get_nodes (pool)->len)
-			nf_pool_set_count (pool, nf_pool_get_nodes (pool)->len);
-		adopted++;
+		spec = g_ptr_array_index (specs, (guint) at);
+		held = GPOINTER_TO_UINT (g_hash_table_lookup (adopted, spec->name)) + 1;
+		g_hash_table_insert (adopted, spec->name, GUINT_TO_POINTER (held));
+		if (rebuilt > 0 && spec->count < held)
+			spec->count = held;
 	}
-	{
-		g_autoptr (GList) pools = nf_manager_get_pools (self);
+	return plan;
+}
 
-		for (GList *l = pools; l != NULL; l = l->next)
-			nf_manager_refresh_pool_state (self, l->data);
+/* The state file's pools and intents, or none when it does not parse: it
+ * is kept aside and the model rebuilt from libvirt's metadata. */
+static void
+load_state (NfStore *store, GPtrArray **specs, GPtrArray **intents, guint *next_job)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *aside = NULL;
+
+	if (nf_store_load (store, specs, intents, next_job, &error))
+		return;
+	aside = g_strdup_printf ("%s.broken-%" G_GINT64_FORMAT,
+				 nf_store_get_path (store),
+				 g_get_real_time () / G_USEC_PER_SEC);
+	g_warning ("%s Moving it to %s and rebuilding from libvirt.", error->message, aside);
+	if (g_rename (nf_store_get_path (store), aside) != 0)
+		g_warning ("cannot move %s aside", nf_store_get_path (store));
+	*specs = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_spec_free);
+	*intents = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
+}
+
+/* libvirt's nodes once every intent is settled (a settled intent changed
+ * them: they are listed again). */
+static GPtrArray *
+settle_intents (NfEngine *engine, GPtrArray *intents, GPtrArray *specs, GError **error)
+{
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GPtrArray) nodes = nf_engine_list_nodes (engine, warnings, error);
+
+	log_warnings (warnings);
+	if (nodes == NULL || intents->len == 0)
+		return g_steal_pointer (&nodes);
+	for (guint i = 0; i < intents->len; i++)
+		settle_intent (engine, g_ptr_array_index (intents, i), specs, nodes);
+	g_clear_pointer (&nodes, g_ptr_array_unref);
+	nodes = nf_engine_list_nodes (engine, warnings, error);
+	log_warnings (warnings);
+	return g_steal_pointer (&nodes);
+}
+
+static void
+reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	NfEngine *engine = NF_ENGINE (source);
+	NfStore *store = task_data;
+	g_autoptr (GPtrArray) specs = NULL;
+	g_autoptr (GPtrArray) intents = NULL;
+	g_autoptr (GPtrArray) nodes = NULL;
+	GError *error = NULL;
+	guint orphans;
+	guint next_job = 1;
+
+	if (!nf_engine_prepare (engine, &error)) {
+		g_task_return_error (task, error);
+		return;
 	}
-	g_message ("reconcile: %u pools, %u nodes adopted from libvirt",
-		   g_hash_table_size (self->pools),
-		   adopted);
-	found_free (found);
-	return TRUE;
+	load_state (store, &specs, &intents, &next_job);
+	nodes = settle_intents (engine, intents, specs, &error);
+	if (nodes == NULL) {
+		g_task_return_error (task, error);
+		return;
+	}
+	orphans = nf_engine_remove_orphan_overlays (engine, &error);
+	if (error != NULL) {
+		g_warning ("reconcile: %s", error->message);
+		g_clear_error (&error);
+	} else if (orphans > 0) {
+		g_message ("reconcile: removed %u overlays that no node used", orphans);
+	}
+	g_task_return_pointer (task,
+			       plan_model (next_job, specs, nodes),
+			       (GDestroyNotify) nf_reconcile_plan_free);
+}
+
+void
+nf_reconcile_async (NfEngine *engine,
+		    NfStore *store,
+		    GCancellable *cancellable,
+		    GAsyncReadyCallback cb,
+		    gpointer user_data)
+{
+	g_autoptr (GTask) task = g_task_new (engine, cancellable, cb, user_data);
+
+	g_task_set_task_data (task, store, NULL);
+	g_task_run_in_thread (task, reconcile_thread);
+}
+
+NfReconcilePlan *
+nf_reconcile_finish (GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_pointer (G_TASK (res), error);
 }
 
 static void
 list_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
-	NfManager *self = NF_MANAGER (source);
 	GError *error = NULL;
-	GPtrArray *nodes = nf_engine_list_nodes (self->engine, &error);
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+	GPtrArray *nodes = nf_engine_list_nodes (NF_ENGINE (source), warnings, &error);
 
+	log_warnings (warnings);
 	if (nodes == NULL) {
 		g_task_return_error (task, error);
 		return;
@@ -272,64 +293,16 @@ list_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 	g_task_return_pointer (task, nodes, (GDestroyNotify) g_ptr_array_unref);
 }
 
-static void
-relisted (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-	NfManager *self = NF_MANAGER (source);
-	g_autoptr (GError) error = NULL;
-	g_autoptr (GPtrArray) nodes = g_task_propagate_pointer (G_TASK (res), &error);
-	g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-	g_autoptr (GList) pools = NULL;
-
-	if (nodes == NULL) {
-		g_warning ("reconcile after reconnect: %s", error->message);
-		return;
-	}
-	for (guint i = 0; i < nodes->len; i++) {
-		NfNodeInfo *info = g_ptr_array_index (nodes, i);
-		NfPool *pool = nf_manager_lookup_pool (self, info->spec->pool);
-		NfNode *node;
-
-		g_hash_table_add (seen, info->name);
-		if (pool == NULL || g_hash_table_contains (self->busy_pools, info->spec->pool))
-			continue;
-		node = nf_manager_lookup_node (self, info->name);
-		if (node == NULL) {
-			g_autoptr (NfNode) adopted = nf_node_new (info->spec->pool, info->spec->index);
-
-			nf_manager_apply_node_info (self, adopted, info);
-			nf_manager_add_node (self, pool, adopted);
-			continue;
-		}
-		nf_manager_apply_node_info (self, node, info);
-	}
-	pools = nf_manager_get_pools (self);
-	for (GList *l = pools; l != NULL; l = l->next) {
-		NfPool *pool = l->data;
-		g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_object_unref);
-		GPtrArray *pool_nodes = nf_pool_get_nodes (pool);
-
-		if (g_hash_table_contains (self->busy_pools, nf_pool_get_name (pool)))
-			continue;
-		for (guint i = 0; i < pool_nodes->len; i++) {
-			NfNode *node = g_ptr_array_index (pool_nodes, i);
-
-			if (!g_hash_table_contains (seen, nf_node_get_name (node)))
-				g_ptr_array_add (gone, g_object_ref (node));
-		}
-		for (guint i = 0; i < gone->len; i++) {
-			g_message ("node %s vanished from libvirt while it was unreachable",
-				   nf_node_get_name (g_ptr_array_index (gone, i)));
-			nf_manager_remove_node (self, g_ptr_array_index (gone, i));
-		}
-	}
-	g_message ("reconciled with libvirt after reconnecting: %u nodes", nodes->len);
-}
-
 void
-nf_reconcile_after_reconnect (NfManager *self)
+nf_reconcile_list_async (NfEngine *engine, GAsyncReadyCallback cb, gpointer user_data)
 {
-	g_autoptr (GTask) task = g_task_new (self, NULL, relisted, NULL);
+	g_autoptr (GTask) task = g_task_new (engine, NULL, cb, user_data);
 
 	g_task_run_in_thread (task, list_thread);
+}
+
+GPtrArray *
+nf_reconcile_list_finish (GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_pointer (G_TASK (res), error);
 }

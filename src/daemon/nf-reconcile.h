@@ -3,24 +3,41 @@
 
 #include <gio/gio.h>
 
-#include "nf-manager.h"
+#include "nestfarm/nf-engine.h"
+#include "nf-store.h"
 
 G_BEGIN_DECLS
 
-/* Bringing the model in line with libvirt: at start, and after libvirt comes
- * back. */
+/* Bringing the model in line with libvirt, at start and after libvirt comes
+ * back: what libvirt and the state file say, as plain data for the manager
+ * to apply. Nothing here reads or changes the model. */
 
-/* Makes the model match libvirt at start: adopts tagged domains, finishes
- * or rolls back what a crashed daemon left half-done (the intents in the
- * state file), removes overlays nestfarm made that no domain uses, and
- * logs what it did. Never touches what is not nestfarm's. */
-void nf_reconcile_async (NfManager *self,
+/* What the model starts from. */
+typedef struct {
+	guint next_job;   /* job numbers go on from here */
+	GPtrArray *pools; /* NfPoolSpec: the state file's pools, then those
+			   * rebuilt from their nodes' metadata */
+	GPtrArray *nodes; /* NfNodeInfo: the nodes to adopt, each of one of @pools */
+} NfReconcilePlan;
+
+void nf_reconcile_plan_free (NfReconcilePlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfReconcilePlan, nf_reconcile_plan_free)
+
+/* In a worker thread: prepares the engine, loads @store's state file,
+ * finishes or rolls back what a crashed daemon left half-done (its
+ * intents), removes overlays nestfarm made that no domain uses, and plans
+ * the model from what is left; logs what it did. Never touches what is not
+ * nestfarm's. */
+void nf_reconcile_async (NfEngine *engine,
+			 NfStore *store,
 			 GCancellable *cancellable,
 			 GAsyncReadyCallback cb,
 			 gpointer user_data);
-gboolean nf_reconcile_finish (NfManager *self, GAsyncResult *res, GError **error);
+NfReconcilePlan *nf_reconcile_finish (GAsyncResult *res, GError **error);
 
-/* After libvirt came back: re-reads the nodes of every idle pool. */
-void nf_reconcile_after_reconnect (NfManager *self);
+/* After libvirt came back: the nodes it lists now (NfNodeInfo), read in a
+ * worker thread. */
+void nf_reconcile_list_async (NfEngine *engine, GAsyncReadyCallback cb, gpointer user_data);
+GPtrArray *nf_reconcile_list_finish (GAsyncResult *res, GError **error);
 
 G_END_DECLS

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "nestfarm/nf-engine.h"
+#include "nf-job.h"
+#include "nf-node.h"
+#include "nf-pool.h"
+#include "nf-store.h"
+
+G_BEGIN_DECLS
+
+/* NfModel: what the daemon shows, and the state file that keeps it. */
+
+#define NF_TYPE_MODEL (nf_model_get_type ())
+G_DECLARE_FINAL_TYPE (NfModel, nf_model, NF, MODEL, GObject)
+
+/* Pools, nodes and jobs, kept true to libvirt; the intents of running
+ * operations and the state file they are written to; which pools an
+ * operation is running on, and the memory admitted to operations that have
+ * not yet made their nodes. Main thread only. The bottom of the daemon's
+ * model layers: it calls nothing above it.
+ * Signals: pool-added/pool-removed (NfPool), node-added/node-removed
+ * (NfNode), job-added/job-removed (NfJob). Property: memory-committed-mib. */
+NfModel *nf_model_new (const gchar *state_dir);
+NfStore *nf_model_get_store (NfModel *self);
+
+GList *nf_model_get_pools (NfModel *self);
+/* The jobs still kept (running, or ended less than a while ago), by id. */
+GList *nf_model_get_jobs (NfModel *self);
+NfPool *nf_model_lookup_pool (NfModel *self, const gchar *name);
+NfNode *nf_model_lookup_node (NfModel *self, const gchar *name);
+NfJob *nf_model_lookup_job (NfModel *self, guint id);
+
+void nf_model_add_pool (NfModel *self, NfPool *pool);
+void nf_model_remove_pool (NfModel *self, NfPool *pool);
+void nf_model_add_node (NfModel *self, NfPool *pool, NfNode *node);
+void nf_model_remove_node (NfModel *self, NfNode *node);
+void nf_model_apply_node_info (NfModel *self, NfNode *node, const NfNodeInfo *info);
+/* A libvirt lifecycle event (VIR_DOMAIN_EVENT_*) of the domain @name with
+ * @uuid, applied to its node if the model has it. */
+void nf_model_apply_domain_event (NfModel *self,
+				  const gchar *name,
+				  const gchar *uuid,
+				  gint event,
+				  gint detail);
+/* @nodes (NfNodeInfo), all that libvirt lists now, applied to the pools no
+ * operation is running on: nodes adopted, updated, or gone. */
+void nf_model_apply_listing (NfModel *self, GPtrArray *nodes);
+
+/* Memory: what nodes hold (their domain active, or being made) and what is
+ * admitted to operations but not yet held. */
+guint64 nf_model_get_memory_committed_mib (NfModel *self);
+guint64 nf_model_get_memory_pending_mib (NfModel *self);
+void nf_model_reserve (NfModel *self, guint64 mib);
+void nf_model_release (NfModel *self, guint64 mib);
+
+/* An operation running on @pool (its @job): the pool shows what the
+ * operation does until it is idle again. */
+void nf_model_set_busy (NfModel *self, const gchar *pool, NfJob *job);
+void nf_model_set_idle (NfModel *self, const gchar *pool);
+NfJob *nf_model_get_busy_job (NfModel *self, const gchar *pool);
+guint nf_model_get_n_busy (NfModel *self);
+void nf_model_refresh_pool_state (NfModel *self, NfPool *pool);
+
+NfJob *nf_model_new_job (NfModel *self, const gchar *operation, guint uid);
+/* Job numbers go on from @next_job at least (they never repeat). */
+void nf_model_set_next_job_id (NfModel *self, guint next_job);
+
+NfIntent *nf_model_add_intent (NfModel *self, guint job, NfIntentKind kind, const gchar *pool);
+void nf_model_drop_intent (NfModel *self, NfIntent *intent);
+/* Writes the state file in the store's writer thread; @callback runs once
+ * it is on disk. Saves land in the order they were asked for. */
+void nf_model_save_async (NfModel *self, GAsyncReadyCallback callback, gpointer user_data);
+gboolean nf_model_save_finish (NfModel *self, GAsyncResult *result, GError **error);
+
+G_END_DECLS

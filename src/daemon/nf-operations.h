@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "nestfarm/nf-config.h"
+#include "nf-executor.h"
+#include "nf-model.h"
+
+G_BEGIN_DECLS
+
+/* The operations on pools and nodes (create, scale, start, stop, reset,
+ * delete), each a job run in phases of node steps. An operation reads and
+ * changes the model and hands node steps to the executor; it knows nothing
+ * of the queue it waited in, nor of the manager that made it. */
+
+typedef enum {
+	NF_OP_CREATE,
+	NF_OP_DELETE,
+	NF_OP_SCALE,
+	NF_OP_START,
+	NF_OP_STOP,
+	NF_OP_NODE_START,
+	NF_OP_NODE_STOP,
+	NF_OP_NODE_RESET,
+} NfOpKind;
+
+/* What operations work with, set up once by their owner. */
+typedef struct {
+	GObject *owner; /* held by every operation, so the rest outlives it */
+	NfModel *model;
+	NfEngine *engine;
+	NfExecutor *executor;
+	const NfConfig *config;
+	gboolean shutting_down; /* removals stop waiting for libvirt */
+} NfOpContext;
+
+typedef struct _NfOp NfOp;
+
+/* Runs once @op's job is complete; @op is the caller's to free. */
+typedef void (*NfOpEnded) (NfOp *op, gpointer user_data);
+
+NfOp *nf_op_new (const NfOpContext *context, NfOpKind kind, const gchar *pool, NfJob *job);
+void nf_op_free (NfOp *op);
+void nf_op_set_spec (NfOp *op, const NfPoolSpec *spec);
+void nf_op_set_count (NfOp *op, guint count);
+void nf_op_set_stop (NfOp *op, gboolean force, guint timeout_s);
+void nf_op_set_node (NfOp *op, const gchar *node);
+/* Memory admitted for @op: reserved in the model until it ends. */
+void nf_op_set_reserved (NfOp *op, guint64 reserved_mib);
+NfJob *nf_op_get_job (NfOp *op);
+const gchar *nf_op_get_pool (NfOp *op);
+guint64 nf_op_get_reserved (NfOp *op);
+/* Runs @op (its pool is marked busy in the model already); @ended when
+ * its job is complete. */
+void nf_op_run (NfOp *op, NfOpEnded ended, gpointer user_data);
+
+G_END_DECLS
