@@ -76,6 +76,31 @@ test_pool_name_huge (void)
 	g_assert_nonnull (strstr (error->message, "longer than 32"));
 }
 
+/* Profiles are file names of up to 64 characters, pools of up to 32: a
+ * profile name is never held to the pool-name limit. */
+static void
+test_profile_name (void)
+{
+	g_autofree gchar *longest = g_strnfill (NF_PROFILE_NAME_MAX, 'p');
+	g_autofree gchar *too_long = g_strnfill (NF_PROFILE_NAME_MAX + 1, 'p');
+	const gchar *const bad[] = {"", "../etc/passwd", "Kvm", "a b", "kvm.xml"};
+	g_autoptr (GError) error = NULL;
+
+	g_assert_cmpint (NF_PROFILE_NAME_MAX, >, NF_POOL_NAME_MAX);
+	g_assert_true (nf_profile_name_validate ("kvm-compute", NULL));
+	g_assert_true (nf_profile_name_validate ("9lives", NULL));
+	g_assert_true (nf_profile_name_validate (longest, NULL));
+	g_assert_false (nf_pool_name_validate (longest, NULL));
+	for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+		g_assert_false (nf_profile_name_validate (bad[i], &error));
+		g_assert_error (error, NF_ERROR, NF_ERROR_INVALID_ARGUMENT);
+		g_clear_error (&error);
+	}
+	g_assert_false (nf_profile_name_validate (NULL, NULL));
+	g_assert_false (nf_profile_name_validate (too_long, &error));
+	g_assert_nonnull (strstr (error->message, "64"));
+}
+
 static void
 test_node_name_roundtrip (void)
 {
@@ -217,6 +242,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/names/pool/good", test_pool_name_good);
 	g_test_add_func ("/names/pool/bad", test_pool_name_bad);
 	g_test_add_func ("/names/pool/huge", test_pool_name_huge);
+	g_test_add_func ("/names/profile", test_profile_name);
 	g_test_add_func ("/names/node/roundtrip", test_node_name_roundtrip);
 	g_test_add_func ("/names/node/bad", test_node_name_bad);
 	g_test_add_func ("/names/path/escape", test_path_escape);
