@@ -25,6 +25,8 @@
 # shellcheck disable=SC2317
 
 set -u
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 meson=${1:?usage: systemd-boot.sh MESON}
 src=${NF_SOURCE_ROOT:?}
@@ -59,42 +61,14 @@ fi
 # build of nestfarm is kept beside the test's build so a second run is
 # incremental.
 tmp=$(mktemp -d /var/tmp/nf-systemd-boot.XXXXXX)
+tap_out=$tmp/out
 root=$tmp/root
 build=${NF_BUILD_ROOT:-$tmp}/systemd-boot-install
 nspawn_pid=""
 leader=""
 boot_began=0
 
-echo "1..24"
-
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-	[ -s "$tmp/out" ] && tail -n 60 "$tmp/out" | sed 's/^/# /'
-	return 0
-}
-# check DESCRIPTION COMMAND...: ok when the command succeeds; its output
-# is shown when it does not.
-check() {
-	local what=$1
-	shift
-	if "$@" >"$tmp/out" 2>&1; then
-		ok "$what"
-		sed -n 's/^NOTE: /# /p' "$tmp/out"
-	else
-		not_ok "$what"
-	fi
-}
-note() { echo "# $*"; }
-# A figure worth keeping from inside a check: shown after its ok line.
-figure() { echo "NOTE: $*"; }
+tap_plan 24
 
 # inside COMMAND...: run in the container (all its namespaces, a clean
 # environment), as `machinectl shell` would on a host with machined.
@@ -253,6 +227,15 @@ check "systemd boots the container to multi-user.target, no unit failed" booted
 
 # Unit property, from the container's systemd.
 prop() { inside systemctl show -P "$2" "$1"; }
+# state_is UNIT STATE: the unit's ActiveState is STATE.
+state_is() { [ "$(prop "$1" ActiveState)" = "$2" ]; }
+settled() { ! state_is "$1" activating; }
+# restarted UNIT PID: active again, under a main process other than PID.
+restarted() {
+	local pid
+	state_is "$1" active && pid=$(prop "$1" MainPID) &&
+		[ "$pid" != "$2" ] && [ "$pid" != 0 ]
+}
 # started_after A B: A left 'inactive' after B became active.
 started_after() {
 	local a b
@@ -265,7 +248,7 @@ in_order() {
 	local u
 	# nestfarm.target is reached before the lab is applied (the boot does
 	# not wait for pools): wait for the lab's oneshot to finish.
-	wait_for 60 eval '[ "$(prop nestfarm-lab.service ActiveState)" != activating ]'
+	wait_for 60 settled nestfarm-lab.service
 	for u in dbus.service libvirtd.service ovs-vswitchd.service nestfarmd.service nestfarm-lab.service; do
 		echo "$u: $(prop "$u" ActiveState)"
 		[ "$(prop "$u" ActiveState)" = active ] || return 1
@@ -327,6 +310,8 @@ mark() {
 node_names() {
 	pool_json "$1" | python3 -c 'import json, sys; print(" ".join(n["name"] for n in json.load(sys.stdin)["nodes"]))'
 }
+# NAME's node names into the array nodes.
+read_nodes() { read -ra nodes <<<"$(node_names "$1")"; }
 wait_nodes() { wait_for "$NODE_TIMEOUT" nodes_running "$@"; }
 
 check "pool 'lab' from lab.pool is up: 1 node running under libvirt, its guest READY" wait_nodes lab 1
@@ -354,7 +339,7 @@ killed_and_back() {
 	pid0=$(prop nestfarmd.service MainPID)
 	inside systemctl kill --signal=KILL nestfarmd.service || return 1
 	# RestartSec=5s, then Type=dbus waits for the name.
-	wait_for 60 eval '[ "$(prop nestfarmd.service ActiveState)" = active ] && [ "$(prop nestfarmd.service MainPID)" != "$pid0" ] && [ "$(prop nestfarmd.service MainPID)" != 0 ]' || {
+	wait_for 60 restarted nestfarmd.service "$pid0" || {
 		inside systemctl status --no-pager nestfarmd.service
 		return 1
 	}
@@ -404,7 +389,9 @@ stopped_gracefully() {
 	done
 }
 pool_unit_stop() {
-	mark_off $(node_names solo)
+	local -a nodes
+	read_nodes solo
+	mark_off "${nodes[@]}"
 	inside systemctl stop nestfarm-pool@solo.service || return 1
 	stopped_gracefully solo || return 1
 	# The rest of the test runs on 'lab' alone.
@@ -417,7 +404,9 @@ target_stop() {
 	local libvirtd nestfarmd
 	libvirtd=$(prop libvirtd.service MainPID)
 	nestfarmd=$(prop nestfarmd.service MainPID)
-	mark_off $(node_names lab)
+	local -a nodes
+	read_nodes lab
+	mark_off "${nodes[@]}"
 	inside systemctl stop nestfarm.target || return 1
 	echo "nestfarm-lab.service: $(prop nestfarm-lab.service ActiveState)"
 	[ "$(prop nestfarm-lab.service ActiveState)" = inactive ] || return 1
@@ -443,14 +432,19 @@ check "nestfarmd disabled and stopped: the first D-Bus call activates nestfarmd.
 # A change through the activated daemon: polkit, libvirt, OVS and the
 # storage pool from inside the sandbox.
 activated_works() {
-	mark $(node_names lab)
+	local -a nodes
+	read_nodes lab
+	mark "${nodes[@]}"
 	inside nestfarmctl --no-progress pool start lab && wait_nodes lab 2
 }
 check "the activated nestfarmd starts the pool again (polkit, libvirt, OVS, storage from its sandbox)" activated_works
 
 # The lab back under its unit, as before the stop, for the poweroff.
-check "systemctl start nestfarm.target: nestfarm-lab.service active again" \
-	eval 'inside systemctl start nestfarm.target && wait_for 60 eval "[ \"\$(prop nestfarm-lab.service ActiveState)\" = active ]"'
+target_started() {
+	inside systemctl start nestfarm.target &&
+		wait_for 60 state_is nestfarm-lab.service active
+}
+check "systemctl start nestfarm.target: nestfarm-lab.service active again" target_started
 
 # --- the security score ---------------------------------------------------
 security() {
@@ -465,18 +459,19 @@ check "systemd-analyze security nestfarmd.service on the running system: exposur
 
 # --- poweroff and the next boot ------------------------------------------
 inside systemctl enable --quiet nestfarmd.service
-lab_nodes=$(node_names lab)
-mark_off $lab_nodes
+read_nodes lab
+lab_nodes=("${nodes[@]}")
+mark_off "${lab_nodes[@]}"
 check "poweroff of the container with the lab running: systemd stops everything, nspawn exits 0" power_off
 graceful_at_poweroff() {
 	local node
-	for node in $lab_nodes; do
+	for node in "${lab_nodes[@]}"; do
 		[ "$(poweroff_count "$node")" -gt "${offs[$node]:-0}" ] || { echo "$node: no NESTFARM-POWEROFF on its console"; return 1; }
 	done
 }
 check "at poweroff every node of the lab powered off by ACPI" graceful_at_poweroff
 
-mark $lab_nodes
+mark "${lab_nodes[@]}"
 if ! boot; then
 	not_ok "the container boots again"
 	echo "Bail out! no second boot"
@@ -497,14 +492,14 @@ stop_order() {
 	[ -n "$lab" ] && [ -n "$nf" ] && [ -n "$lv" ] && [ "$lab" -lt "$nf" ] && [ "$nf" -lt "$lv" ] || return 1
 	# The lab's ExecStop (not libvirt-guests) stopped each node.
 	local node
-	for node in $lab_nodes; do
+	for node in "${lab_nodes[@]}"; do
 		echo "$j" | grep -q "nestfarmctl.*stopped $node " || { echo "the lab's ExecStop did not stop $node"; return 1; }
 	done
 }
 check "at poweroff nestfarm-lab stopped before nestfarmd, nestfarmd before libvirtd (journal of boot -1)" stop_order
 check "the next boot brings pool 'lab' back as lab.pool says: 2 nodes running, READY again" wait_nodes lab 2
-check "nestfarm-lab.service is active after the second boot" eval '[ "$(prop nestfarm-lab.service ActiveState)" = active ]'
+check "nestfarm-lab.service is active after the second boot" state_is nestfarm-lab.service active
 last_poweroff() { power_off; }
 check "the container powers off again cleanly" last_poweroff
 
-exit $failed
+tap_done
