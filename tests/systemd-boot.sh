@@ -12,8 +12,13 @@
 # the container) what the units promise: start order, the pool up with its
 # nodes running (QEMU TCG), the lab's journal, bus activation, restart on
 # failure, reload, one pool's unit, a graceful stop of the target and of
-# the whole container, and the pools back at the next boot. TAP output.
-# Usage: systemd-boot.sh MESON
+# the whole container, and the pools back at the next boot. tools/services
+# runs inside too: where systemd is PID 1 it must work through systemctl.
+# TAP output. Usage: systemd-boot.sh MESON
+#
+# It boots a whole system on the host's two cores: like the test daemons
+# and bench/run it takes /run/lock/nestfarm-test.lock first, and holds it
+# to the end (meson runs the tests that take it one at a time).
 #
 # The host has no systemd: nspawn runs with --register=no --keep-unit, its
 # console is a pipe into a log (console-getty is masked, agetty cannot run
@@ -38,6 +43,8 @@ readonly STOP_TIMEOUT=180
 readonly POOLS=/etc/nestfarm/pools.d
 readonly IMAGES=/var/lib/nestfarm/images
 readonly CONSOLE=/var/log/nestfarm/console
+# tools/services, copied into the root.
+readonly SERVICES=/usr/local/lib/nestfarm-test/services
 # nestfarmd.service's exposure in `systemd-analyze security`, as the
 # offline check in system-install.sh holds it to.
 readonly EXPOSURE_MAX=2.0
@@ -68,13 +75,22 @@ nspawn_pid=""
 leader=""
 boot_began=0
 
-tap_plan 24
+tap_plan 28
+
+# The lock is fd 9, which nothing started here keeps: nspawn and nsenter
+# get it closed.
+mkdir -p /run/lock
+exec 9>/run/lock/nestfarm-test.lock
+if ! flock -n 9; then
+	note "waiting for another test run (/run/lock/nestfarm-test.lock)"
+	flock 9
+fi
 
 # inside COMMAND...: run in the container (all its namespaces, a clean
 # environment), as `machinectl shell` would on a host with machined.
 inside() {
 	nsenter -t "$leader" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
+		LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@" 9>&-
 }
 
 # wait_for SECONDS COMMAND...: until the command succeeds.
@@ -106,7 +122,7 @@ boot() {
 	systemd-nspawn --quiet --boot --directory="$root" --machine="$MACHINE" \
 		--register=no --keep-unit --private-network --console=pipe \
 		--bind=/dev/net/tun \
-		</dev/null >>"$tmp/console.log" 2>&1 &
+		</dev/null >>"$tmp/console.log" 2>&1 9>&- &
 	nspawn_pid=$!
 	wait_for 30 find_leader || return 1
 	# `is-system-running --wait` returns once start-up is over, whatever
@@ -198,6 +214,7 @@ prepare() {
 			'Datapath=netdev' >>"$root/etc/nestfarm/nestfarmd.conf" &&
 		write_pool lab 1 &&
 		ln -sf /dev/null "$root/etc/systemd/system/console-getty.service" &&
+		install -D -m 0755 "$src/tools/services" "$root$SERVICES" &&
 		printf '%s\n' '' '# systemd-boot.sh: the container'"'"'s cgroup v1 controllers are read-only' \
 			'cgroup_controllers = [ ]' >>"$root/etc/libvirt/qemu.conf" &&
 		systemctl --root="$root" --quiet enable nestfarmd.service nestfarm.target
@@ -329,6 +346,109 @@ lab_journal() {
 		echo "$j" | grep -q "Finished nestfarm-lab.service\|Finished nestfarm lab"
 }
 check "journalctl -u nestfarm-lab.service says what was done" lab_journal
+
+# --- tools/services under systemd ------------------------------------------
+# Where systemd is PID 1, tools/services must go through systemctl: the
+# daemons it reports are the units' main processes, a start of what runs
+# changes nothing, a restart is systemd's (a new MainPID), and no daemon of
+# its own runs beside the units (its non-systemd branch logs to
+# /var/log/nestfarm-services).
+declare -A DAEMON_UNITS=([dbus-daemon]=dbus.service [polkitd]=polkit.service
+	[virtlogd]=virtlogd.service [libvirtd]=libvirtd.service
+	[ovsdb-server]=ovsdb-server.service [ovs-vswitchd]=ovs-vswitchd.service)
+# in_units: each daemon's processes are in its unit's cgroup, and one of
+# them is the unit's main process.
+in_units() {
+	local comm unit main pid cg path found
+	for comm in "${!DAEMON_UNITS[@]}"; do
+		unit=${DAEMON_UNITS[$comm]}
+		main=$(prop "$unit" MainPID)
+		found=0
+		for pid in $(inside pgrep -x "$comm"); do
+			cg=$(inside cat "/proc/$pid/cgroup")
+			path=$(sed -n 's/^[0-9]*:name=systemd://p' <<<"$cg")
+			[ -n "$path" ] || path=$(sed -n 's/^0:://p' <<<"$cg")
+			echo "$comm pid $pid in ${path:-?}"
+			[[ $path == */"$unit" ]] || { echo "$comm pid $pid is outside $unit"; return 1; }
+			[ "$pid" = "$main" ] && found=1
+		done
+		[ "$found" = 1 ] || { echo "$unit: its MainPID ${main:-?} is no $comm"; return 1; }
+	done
+	if inside test -e /var/log/nestfarm-services; then
+		echo "/var/log/nestfarm-services exists: tools/services started daemons itself"
+		return 1
+	fi
+}
+# reports_units OUTPUT: tools/services said each unit's MainPID.
+reports_units() {
+	local unit
+	for unit in "${DAEMON_UNITS[@]}"; do
+		grep -q "$unit pid $(prop "$unit" MainPID)\b" <<<"$1" ||
+			{ echo "no '$unit pid $(prop "$unit" MainPID)' in its output"; return 1; }
+	done
+}
+services_start() {
+	local -A before=()
+	local unit out
+	for unit in "${DAEMON_UNITS[@]}"; do before[$unit]=$(prop "$unit" MainPID); done
+	out=$(inside "$SERVICES" start 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	for unit in "${!before[@]}"; do
+		# polkit.service runs on demand: this may be its first need.
+		[ "${before[$unit]}" != 0 ] || { echo "$unit: started"; continue; }
+		[ "$(prop "$unit" MainPID)" = "${before[$unit]}" ] ||
+			{ echo "$unit: MainPID ${before[$unit]} -> $(prop "$unit" MainPID): start restarted it"; return 1; }
+	done
+	reports_units "$out" && in_units
+}
+check "tools/services start: systemctl starts what is not running, the running units keep their main process" services_start
+services_status() {
+	local out
+	out=$(inside "$SERVICES" status 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	reports_units "$out" || return 1
+	local line
+	while IFS= read -r line; do figure "$line"; done <<<"$out"
+}
+check "tools/services status: every service running, with the main process systemd reports" services_status
+# journal_count UNIT TEXT: lines of this boot's journal of UNIT with TEXT.
+journal_count() { inside journalctl -b -u "$1" --no-pager -o cat | grep -c "$2"; }
+services_restart() {
+	local out lv0 lv1 nf0 dom0 dom1 started0 node
+	node=$(node_names lab)
+	lv0=$(prop libvirtd.service MainPID)
+	nf0=$(prop nestfarmd.service MainPID)
+	dom0=$(inside virsh -c qemu:///system domid "$node")
+	started0=$(journal_count libvirtd.service '^Started libvirtd.service')
+	out=$(inside "$SERVICES" restart libvirtd 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	lv1=$(prop libvirtd.service MainPID)
+	echo "libvirtd.service MainPID $lv0 -> $lv1"
+	[ "$lv1" != "$lv0" ] && [ "$lv1" != 0 ] || return 1
+	grep -q "libvirtd: running (libvirtd.service pid $lv1)" <<<"$out" || return 1
+	[ "$(journal_count libvirtd.service '^Started libvirtd.service')" -gt "$started0" ] ||
+		{ echo "no new 'Started libvirtd.service' in the journal"; return 1; }
+	in_units || return 1
+	# QEMU outlives libvirtd (KillMode=process) and nestfarmd reconnects.
+	dom1=$(inside virsh -c qemu:///system domid "$node")
+	echo "domain $node: id $dom0 -> $dom1; nestfarmd MainPID $nf0 -> $(prop nestfarmd.service MainPID)"
+	[ "$dom0" = "$dom1" ] && [ "$(prop nestfarmd.service MainPID)" = "$nf0" ] &&
+		wait_for 60 nodes_running lab 1 || return 1
+	figure "libvirtd.service MainPID $lv0 -> $lv1, domain id $dom0 kept"
+}
+check "tools/services restart libvirtd: systemd restarts libvirtd.service (new MainPID), the node runs on, nestfarmd reconnects" services_restart
+services_keep_bus() {
+	local dbus0 out
+	dbus0=$(prop dbus.service MainPID)
+	if out=$(inside "$SERVICES" restart dbus 2>&1); then
+		echo "$out"
+		echo "tools/services restart dbus succeeded"
+		return 1
+	fi
+	echo "$out"
+	[ "$(prop dbus.service MainPID)" = "$dbus0" ]
+}
+check "tools/services restart dbus refuses under systemd, and the bus runs on" services_keep_bus
 
 # --- Restart=on-failure ----------------------------------------------------
 killed_and_back() {
