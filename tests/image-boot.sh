@@ -13,6 +13,8 @@
 # shellcheck disable=SC2317
 
 set -u
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 readonly READY_TIMEOUT=30
 readonly POWEROFF_TIMEOUT=20
@@ -29,11 +31,11 @@ for tool in qemu-img qemu-system-x86_64 sha256sum perl; do
 	fi
 done
 
-echo "1..10"
+tap_plan 10
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nf-image-boot.XXXXXX")
+tap_out=$tmp/out
 qemu_pid=""
-failed=0
 
 # Only ever kill the QEMU this script started, by PID.
 stop_qemu() {
@@ -56,21 +58,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-n=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-}
-check() { # description, command...
-	local desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
 diag_log() {
 	echo "# last console lines of $1:"
 	tr -d '\r' <"$1" 2>/dev/null | tail -n 15 | sed 's/^/#   /'
@@ -209,8 +196,4 @@ stop_qemu
 check "base image checksum unchanged" \
 	test "$(sha256sum <"$image" | cut -d' ' -f1)" = "$base_sum"
 
-[ "$n" = 10 ] || {
-	echo "# internal error: ran $n tests, planned 10"
-	failed=1
-}
-exit "$failed"
+tap_done

@@ -13,10 +13,12 @@
 # (sysinit.target, dbus.socket, ...), as on a real system. It needs no
 # systemd as PID 1.
 #
-# Functions run through expect() and quiet() look unreachable to shellcheck.
+# Functions run through check() and quiet() look unreachable to shellcheck.
 # shellcheck disable=SC2317
 
 set -u
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 meson=${1:?usage: system-install.sh MESON}
 src=${NF_SOURCE_ROOT:?}
@@ -36,37 +38,12 @@ readonly EXPOSURE_MAX=20
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nf-system-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+tap_out=$tmp/out
 build=$tmp/build
 dest=$tmp/root
 
-echo "1..$((18 + ${#UNITS[@]}))"
+tap_plan $((18 + ${#UNITS[@]}))
 
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-	[ -s "$tmp/out" ] && sed 's/^/# /' "$tmp/out"
-	return 0
-}
-# expect DESCRIPTION COMMAND...: ok when the command succeeds.
-expect() {
-	local what=$1
-	shift
-	if "$@" >"$tmp/out" 2>&1; then ok "$what"; else not_ok "$what"; fi
-}
-# quiet DESCRIPTION COMMAND...: ok when the command succeeds and says
-# nothing (systemd-analyze and systemd-tmpfiles only warn about problems).
-quiet() {
-	local what=$1
-	shift
-	if "$@" >"$tmp/out" 2>&1 && [ ! -s "$tmp/out" ]; then ok "$what"; else not_ok "$what"; fi
-}
 same_file() { cmp "$1" "$2"; }
 is_executable() {
 	[ -f "$1" ] && [ -x "$1" ] && return 0
@@ -74,22 +51,21 @@ is_executable() {
 	return 1
 }
 
-if "$meson" setup "$build" "$src" --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
-	-Dbuildtype=plain >"$tmp/out" 2>&1 &&
-	"$meson" compile -C "$build" >>"$tmp/out" 2>&1 &&
-	DESTDIR=$dest "$meson" install -C "$build" --no-rebuild >>"$tmp/out" 2>&1; then
-	ok "meson setup --prefix=/usr --sysconfdir=/etc --localstatedir=/var, compile, install into DESTDIR"
-else
-	tail -n 40 "$tmp/out" >"$tmp/tail"
-	mv "$tmp/tail" "$tmp/out"
-	not_ok "meson setup --prefix=/usr --sysconfdir=/etc --localstatedir=/var, compile, install into DESTDIR"
+install_into_destdir() {
+	"$meson" setup "$build" "$src" --prefix=/usr --sysconfdir=/etc \
+		--localstatedir=/var -Dbuildtype=plain &&
+		"$meson" compile -C "$build" &&
+		DESTDIR=$dest "$meson" install -C "$build" --no-rebuild
+}
+if ! check "meson setup --prefix=/usr --sysconfdir=/etc --localstatedir=/var, compile, install into DESTDIR" \
+	install_into_destdir; then
 	echo "Bail out! the install failed"
 	exit 1
 fi
 
 # --- the programs and their data ---
-expect "nestfarmd in /usr/sbin" is_executable "$dest/usr/sbin/nestfarmd"
-expect "nestfarmctl in /usr/bin" is_executable "$dest/usr/bin/nestfarmctl"
+check "nestfarmd in /usr/sbin" is_executable "$dest/usr/sbin/nestfarmd"
+check "nestfarmctl in /usr/bin" is_executable "$dest/usr/bin/nestfarmctl"
 templates_installed() {
 	local t count=0
 	for t in "$src"/xml-templates/*.xml; do
@@ -98,7 +74,7 @@ templates_installed() {
 	done
 	[ "$count" -gt 0 ]
 }
-expect "every profile template in /usr/share/nestfarm/templates" templates_installed
+check "every profile template in /usr/share/nestfarm/templates" templates_installed
 
 # The path nestfarmd reads without --config (the contract's default).
 conf_path=$(sed -n 's/^#define NF_CONFIG_DEFAULT_PATH "\(.*\)"$/\1/p' "$src/include/nestfarm/nf-config.h")
@@ -108,17 +84,17 @@ conf_installed() {
 		grep -qx '\[Daemon\]' "$dest$conf_path" &&
 		grep -qx '#StateDirectory=/var/lib/nestfarm' "$dest$conf_path"
 }
-expect "nestfarmd.conf in /etc/nestfarm, where nestfarmd reads it, with /var/lib/nestfarm" conf_installed
-expect "/etc/nestfarm/pools.d is made" test -d "$dest/etc/nestfarm/pools.d"
+check "nestfarmd.conf in /etc/nestfarm, where nestfarmd reads it, with /var/lib/nestfarm" conf_installed
+check "/etc/nestfarm/pools.d is made" test -d "$dest/etc/nestfarm/pools.d"
 
 # --- D-Bus and polkit ---
 # dbus-daemon's system.conf includes system.d next to it and reads the
 # standard system service directories; polkitd reads its actions dir.
-expect "bus policy in /usr/share/dbus-1/system.d" \
+check "bus policy in /usr/share/dbus-1/system.d" \
 	same_file "$src/systemd/$BUS_NAME.conf" "$dest/usr/share/dbus-1/system.d/$BUS_NAME.conf"
-expect "D-Bus activation file in /usr/share/dbus-1/system-services" \
+check "D-Bus activation file in /usr/share/dbus-1/system-services" \
 	same_file "$src/systemd/$BUS_NAME.service" "$dest/usr/share/dbus-1/system-services/$BUS_NAME.service"
-expect "polkit action in /usr/share/polkit-1/actions" \
+check "polkit action in /usr/share/polkit-1/actions" \
 	same_file "$src/systemd/org.nestfarm.farm1.policy" "$dest/usr/share/polkit-1/actions/org.nestfarm.farm1.policy"
 
 # --- systemd ---
@@ -136,13 +112,13 @@ units_installed() {
 		[ -f "$dest$unitdir/$u" ] || { echo "$unitdir/$u missing"; return 1; }
 	done
 }
-expect "units in ${unitdir:-a directory systemd reads}" units_installed
+check "units in ${unitdir:-a directory systemd reads}" units_installed
 
 tmpfiles=""
 for d in /usr/lib/tmpfiles.d /lib/tmpfiles.d; do
 	[ -f "$dest$d/nestfarm.conf" ] && tmpfiles=$d/nestfarm.conf
 done
-expect "tmpfiles.d snippet in ${tmpfiles%/*}" test -n "$tmpfiles"
+check "tmpfiles.d snippet in ${tmpfiles%/*}" test -n "$tmpfiles"
 tmpfiles_made() {
 	local want path mode
 	systemd-tmpfiles --root="$dest" --create nestfarm.conf || return 1
@@ -165,7 +141,7 @@ names_agree() {
 	echo "BusName=$busname, SystemdService=$activates"
 	return 1
 }
-expect "BusName=, the activation file and the bus policy name the same service" names_agree
+check "BusName=, the activation file and the bus policy name the same service" names_agree
 
 # The commands the units run: installed, and each nestfarmctl verb known.
 exec_lines() { sed -n 's/^Exec[A-Za-z]*=[-@:+!]*//p' "${UNITS[@]/#/$dest$unitdir/}"; }
@@ -175,7 +151,7 @@ commands_installed() {
 		is_executable "$dest$cmd" || return 1
 	done < <(exec_lines)
 }
-expect "every command the units run is installed" commands_installed
+check "every command the units run is installed" commands_installed
 verbs_known() {
 	local cmd words i argv
 	while read -r cmd words; do
@@ -187,7 +163,7 @@ verbs_known() {
 			{ echo "nestfarmctl has no verb '${argv[$i]} ${argv[$((i + 1))]}'"; return 1; }
 	done < <(exec_lines)
 }
-expect "nestfarmctl knows every verb the units run" verbs_known
+check "nestfarmctl knows every verb the units run" verbs_known
 
 # The host's own vendor units, so that dependencies load as they would here.
 host_units() {
@@ -200,7 +176,7 @@ host_units() {
 	done
 	[ -f "$dest/usr/lib/systemd/system/sysinit.target" ] || [ -f "$dest/lib/systemd/system/sysinit.target" ]
 }
-expect "the host's systemd units copied into the DESTDIR" host_units
+check "the host's systemd units copied into the DESTDIR" host_units
 for u in "${UNITS[@]}"; do
 	# A template is verified through an instance, as systemd would run it.
 	name=${u/@./@demo.}
@@ -215,7 +191,7 @@ exposure() {
 	return "$rc"
 }
 for u in nestfarmd.service nestfarm-lab.service; do
-	expect "$u exposure at most $((EXPOSURE_MAX / 10)).$((EXPOSURE_MAX % 10)) (systemd-analyze security)" exposure "$u"
+	check "$u exposure at most $((EXPOSURE_MAX / 10)).$((EXPOSURE_MAX % 10)) (systemd-analyze security)" exposure "$u"
 done
 
-exit $failed
+tap_done

@@ -10,6 +10,8 @@
 # action is validated against polkit's DTD, offline through the XML
 # catalog that polkitd installs.
 set -u
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 root=${NF_SOURCE_ROOT:?}
 policy=$root/systemd/org.nestfarm.Farm1.conf
@@ -28,33 +30,15 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nf-system-policy.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+tap_out=$tmp/out
 
 # The interfaces nestfarmd exports, from the single source of the API.
 mapfile -t interfaces < <(xmllint --nonet --xpath '//interface/@name' "$api" | sed -n 's/.*name="\([^"]*\)".*/\1/p')
 standard=(org.freedesktop.DBus.Properties org.freedesktop.DBus.Introspectable
 	org.freedesktop.DBus.Peer org.freedesktop.DBus.ObjectManager)
 
-echo "1..$((17 + ${#interfaces[@]} + ${#standard[@]}))"
+tap_plan $((17 + ${#interfaces[@]} + ${#standard[@]}))
 
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-	[ -s "$tmp/out" ] && sed 's/^/# /' "$tmp/out"
-	return 0
-}
-# check DESCRIPTION COMMAND...: ok when the command succeeds.
-check() {
-	local what=$1
-	shift
-	if "$@" >"$tmp/out" 2>&1; then ok "$what"; else not_ok "$what"; fi
-}
 # xpath_is DESCRIPTION FILE EXPRESSION EXPECTED
 xpath_is() {
 	local got
@@ -135,4 +119,4 @@ for pair in "Name=$BUS_NAME" "Exec=/bin/false" "User=root" "SystemdService=nestf
 	fi
 done
 
-exit $failed
+tap_done

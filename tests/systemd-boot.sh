@@ -12,8 +12,13 @@
 # the container) what the units promise: start order, the pool up with its
 # nodes running (QEMU TCG), the lab's journal, bus activation, restart on
 # failure, reload, one pool's unit, a graceful stop of the target and of
-# the whole container, and the pools back at the next boot. TAP output.
-# Usage: systemd-boot.sh MESON
+# the whole container, and the pools back at the next boot. tools/services
+# runs inside too: where systemd is PID 1 it must work through systemctl.
+# TAP output. Usage: systemd-boot.sh MESON
+#
+# It boots a whole system on the host's two cores: like the test daemons
+# and bench/run it takes /run/lock/nestfarm-test.lock first, and holds it
+# to the end (meson runs the tests that take it one at a time).
 #
 # The host has no systemd: nspawn runs with --register=no --keep-unit, its
 # console is a pipe into a log (console-getty is masked, agetty cannot run
@@ -25,6 +30,8 @@
 # shellcheck disable=SC2317
 
 set -u
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 meson=${1:?usage: systemd-boot.sh MESON}
 src=${NF_SOURCE_ROOT:?}
@@ -36,6 +43,8 @@ readonly STOP_TIMEOUT=180
 readonly POOLS=/etc/nestfarm/pools.d
 readonly IMAGES=/var/lib/nestfarm/images
 readonly CONSOLE=/var/log/nestfarm/console
+# tools/services, copied into the root.
+readonly SERVICES=/usr/local/lib/nestfarm-test/services
 # nestfarmd.service's exposure in `systemd-analyze security`, as the
 # offline check in system-install.sh holds it to.
 readonly EXPOSURE_MAX=2.0
@@ -59,48 +68,29 @@ fi
 # build of nestfarm is kept beside the test's build so a second run is
 # incremental.
 tmp=$(mktemp -d /var/tmp/nf-systemd-boot.XXXXXX)
+tap_out=$tmp/out
 root=$tmp/root
 build=${NF_BUILD_ROOT:-$tmp}/systemd-boot-install
 nspawn_pid=""
 leader=""
 boot_began=0
 
-echo "1..24"
+tap_plan 28
 
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-	[ -s "$tmp/out" ] && tail -n 60 "$tmp/out" | sed 's/^/# /'
-	return 0
-}
-# check DESCRIPTION COMMAND...: ok when the command succeeds; its output
-# is shown when it does not.
-check() {
-	local what=$1
-	shift
-	if "$@" >"$tmp/out" 2>&1; then
-		ok "$what"
-		sed -n 's/^NOTE: /# /p' "$tmp/out"
-	else
-		not_ok "$what"
-	fi
-}
-note() { echo "# $*"; }
-# A figure worth keeping from inside a check: shown after its ok line.
-figure() { echo "NOTE: $*"; }
+# The lock is fd 9, which nothing started here keeps: nspawn and nsenter
+# get it closed.
+mkdir -p /run/lock
+exec 9>/run/lock/nestfarm-test.lock
+if ! flock -n 9; then
+	note "waiting for another test run (/run/lock/nestfarm-test.lock)"
+	flock 9
+fi
 
 # inside COMMAND...: run in the container (all its namespaces, a clean
 # environment), as `machinectl shell` would on a host with machined.
 inside() {
 	nsenter -t "$leader" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
+		LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@" 9>&-
 }
 
 # wait_for SECONDS COMMAND...: until the command succeeds.
@@ -132,7 +122,7 @@ boot() {
 	systemd-nspawn --quiet --boot --directory="$root" --machine="$MACHINE" \
 		--register=no --keep-unit --private-network --console=pipe \
 		--bind=/dev/net/tun \
-		</dev/null >>"$tmp/console.log" 2>&1 &
+		</dev/null >>"$tmp/console.log" 2>&1 9>&- &
 	nspawn_pid=$!
 	wait_for 30 find_leader || return 1
 	# `is-system-running --wait` returns once start-up is over, whatever
@@ -224,6 +214,7 @@ prepare() {
 			'Datapath=netdev' >>"$root/etc/nestfarm/nestfarmd.conf" &&
 		write_pool lab 1 &&
 		ln -sf /dev/null "$root/etc/systemd/system/console-getty.service" &&
+		install -D -m 0755 "$src/tools/services" "$root$SERVICES" &&
 		printf '%s\n' '' '# systemd-boot.sh: the container'"'"'s cgroup v1 controllers are read-only' \
 			'cgroup_controllers = [ ]' >>"$root/etc/libvirt/qemu.conf" &&
 		systemctl --root="$root" --quiet enable nestfarmd.service nestfarm.target
@@ -253,6 +244,15 @@ check "systemd boots the container to multi-user.target, no unit failed" booted
 
 # Unit property, from the container's systemd.
 prop() { inside systemctl show -P "$2" "$1"; }
+# state_is UNIT STATE: the unit's ActiveState is STATE.
+state_is() { [ "$(prop "$1" ActiveState)" = "$2" ]; }
+settled() { ! state_is "$1" activating; }
+# restarted UNIT PID: active again, under a main process other than PID.
+restarted() {
+	local pid
+	state_is "$1" active && pid=$(prop "$1" MainPID) &&
+		[ "$pid" != "$2" ] && [ "$pid" != 0 ]
+}
 # started_after A B: A left 'inactive' after B became active.
 started_after() {
 	local a b
@@ -265,7 +265,7 @@ in_order() {
 	local u
 	# nestfarm.target is reached before the lab is applied (the boot does
 	# not wait for pools): wait for the lab's oneshot to finish.
-	wait_for 60 eval '[ "$(prop nestfarm-lab.service ActiveState)" != activating ]'
+	wait_for 60 settled nestfarm-lab.service
 	for u in dbus.service libvirtd.service ovs-vswitchd.service nestfarmd.service nestfarm-lab.service; do
 		echo "$u: $(prop "$u" ActiveState)"
 		[ "$(prop "$u" ActiveState)" = active ] || return 1
@@ -327,6 +327,8 @@ mark() {
 node_names() {
 	pool_json "$1" | python3 -c 'import json, sys; print(" ".join(n["name"] for n in json.load(sys.stdin)["nodes"]))'
 }
+# NAME's node names into the array nodes.
+read_nodes() { read -ra nodes <<<"$(node_names "$1")"; }
 wait_nodes() { wait_for "$NODE_TIMEOUT" nodes_running "$@"; }
 
 check "pool 'lab' from lab.pool is up: 1 node running under libvirt, its guest READY" wait_nodes lab 1
@@ -345,6 +347,109 @@ lab_journal() {
 }
 check "journalctl -u nestfarm-lab.service says what was done" lab_journal
 
+# --- tools/services under systemd ------------------------------------------
+# Where systemd is PID 1, tools/services must go through systemctl: the
+# daemons it reports are the units' main processes, a start of what runs
+# changes nothing, a restart is systemd's (a new MainPID), and no daemon of
+# its own runs beside the units (its non-systemd branch logs to
+# /var/log/nestfarm-services).
+declare -A DAEMON_UNITS=([dbus-daemon]=dbus.service [polkitd]=polkit.service
+	[virtlogd]=virtlogd.service [libvirtd]=libvirtd.service
+	[ovsdb-server]=ovsdb-server.service [ovs-vswitchd]=ovs-vswitchd.service)
+# in_units: each daemon's processes are in its unit's cgroup, and one of
+# them is the unit's main process.
+in_units() {
+	local comm unit main pid cg path found
+	for comm in "${!DAEMON_UNITS[@]}"; do
+		unit=${DAEMON_UNITS[$comm]}
+		main=$(prop "$unit" MainPID)
+		found=0
+		for pid in $(inside pgrep -x "$comm"); do
+			cg=$(inside cat "/proc/$pid/cgroup")
+			path=$(sed -n 's/^[0-9]*:name=systemd://p' <<<"$cg")
+			[ -n "$path" ] || path=$(sed -n 's/^0:://p' <<<"$cg")
+			echo "$comm pid $pid in ${path:-?}"
+			[[ $path == */"$unit" ]] || { echo "$comm pid $pid is outside $unit"; return 1; }
+			[ "$pid" = "$main" ] && found=1
+		done
+		[ "$found" = 1 ] || { echo "$unit: its MainPID ${main:-?} is no $comm"; return 1; }
+	done
+	if inside test -e /var/log/nestfarm-services; then
+		echo "/var/log/nestfarm-services exists: tools/services started daemons itself"
+		return 1
+	fi
+}
+# reports_units OUTPUT: tools/services said each unit's MainPID.
+reports_units() {
+	local unit
+	for unit in "${DAEMON_UNITS[@]}"; do
+		grep -q "$unit pid $(prop "$unit" MainPID)\b" <<<"$1" ||
+			{ echo "no '$unit pid $(prop "$unit" MainPID)' in its output"; return 1; }
+	done
+}
+services_start() {
+	local -A before=()
+	local unit out
+	for unit in "${DAEMON_UNITS[@]}"; do before[$unit]=$(prop "$unit" MainPID); done
+	out=$(inside "$SERVICES" start 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	for unit in "${!before[@]}"; do
+		# polkit.service runs on demand: this may be its first need.
+		[ "${before[$unit]}" != 0 ] || { echo "$unit: started"; continue; }
+		[ "$(prop "$unit" MainPID)" = "${before[$unit]}" ] ||
+			{ echo "$unit: MainPID ${before[$unit]} -> $(prop "$unit" MainPID): start restarted it"; return 1; }
+	done
+	reports_units "$out" && in_units
+}
+check "tools/services start: systemctl starts what is not running, the running units keep their main process" services_start
+services_status() {
+	local out
+	out=$(inside "$SERVICES" status 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	reports_units "$out" || return 1
+	local line
+	while IFS= read -r line; do figure "$line"; done <<<"$out"
+}
+check "tools/services status: every service running, with the main process systemd reports" services_status
+# journal_count UNIT TEXT: lines of this boot's journal of UNIT with TEXT.
+journal_count() { inside journalctl -b -u "$1" --no-pager -o cat | grep -c "$2"; }
+services_restart() {
+	local out lv0 lv1 nf0 dom0 dom1 started0 node
+	node=$(node_names lab)
+	lv0=$(prop libvirtd.service MainPID)
+	nf0=$(prop nestfarmd.service MainPID)
+	dom0=$(inside virsh -c qemu:///system domid "$node")
+	started0=$(journal_count libvirtd.service '^Started libvirtd.service')
+	out=$(inside "$SERVICES" restart libvirtd 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	lv1=$(prop libvirtd.service MainPID)
+	echo "libvirtd.service MainPID $lv0 -> $lv1"
+	[ "$lv1" != "$lv0" ] && [ "$lv1" != 0 ] || return 1
+	grep -q "libvirtd: running (libvirtd.service pid $lv1)" <<<"$out" || return 1
+	[ "$(journal_count libvirtd.service '^Started libvirtd.service')" -gt "$started0" ] ||
+		{ echo "no new 'Started libvirtd.service' in the journal"; return 1; }
+	in_units || return 1
+	# QEMU outlives libvirtd (KillMode=process) and nestfarmd reconnects.
+	dom1=$(inside virsh -c qemu:///system domid "$node")
+	echo "domain $node: id $dom0 -> $dom1; nestfarmd MainPID $nf0 -> $(prop nestfarmd.service MainPID)"
+	[ "$dom0" = "$dom1" ] && [ "$(prop nestfarmd.service MainPID)" = "$nf0" ] &&
+		wait_for 60 nodes_running lab 1 || return 1
+	figure "libvirtd.service MainPID $lv0 -> $lv1, domain id $dom0 kept"
+}
+check "tools/services restart libvirtd: systemd restarts libvirtd.service (new MainPID), the node runs on, nestfarmd reconnects" services_restart
+services_keep_bus() {
+	local dbus0 out
+	dbus0=$(prop dbus.service MainPID)
+	if out=$(inside "$SERVICES" restart dbus 2>&1); then
+		echo "$out"
+		echo "tools/services restart dbus succeeded"
+		return 1
+	fi
+	echo "$out"
+	[ "$(prop dbus.service MainPID)" = "$dbus0" ]
+}
+check "tools/services restart dbus refuses under systemd, and the bus runs on" services_keep_bus
+
 # --- Restart=on-failure ----------------------------------------------------
 killed_and_back() {
 	local before after pid0 pid1 dom0 dom1 node
@@ -354,7 +459,7 @@ killed_and_back() {
 	pid0=$(prop nestfarmd.service MainPID)
 	inside systemctl kill --signal=KILL nestfarmd.service || return 1
 	# RestartSec=5s, then Type=dbus waits for the name.
-	wait_for 60 eval '[ "$(prop nestfarmd.service ActiveState)" = active ] && [ "$(prop nestfarmd.service MainPID)" != "$pid0" ] && [ "$(prop nestfarmd.service MainPID)" != 0 ]' || {
+	wait_for 60 restarted nestfarmd.service "$pid0" || {
 		inside systemctl status --no-pager nestfarmd.service
 		return 1
 	}
@@ -404,7 +509,9 @@ stopped_gracefully() {
 	done
 }
 pool_unit_stop() {
-	mark_off $(node_names solo)
+	local -a nodes
+	read_nodes solo
+	mark_off "${nodes[@]}"
 	inside systemctl stop nestfarm-pool@solo.service || return 1
 	stopped_gracefully solo || return 1
 	# The rest of the test runs on 'lab' alone.
@@ -417,7 +524,9 @@ target_stop() {
 	local libvirtd nestfarmd
 	libvirtd=$(prop libvirtd.service MainPID)
 	nestfarmd=$(prop nestfarmd.service MainPID)
-	mark_off $(node_names lab)
+	local -a nodes
+	read_nodes lab
+	mark_off "${nodes[@]}"
 	inside systemctl stop nestfarm.target || return 1
 	echo "nestfarm-lab.service: $(prop nestfarm-lab.service ActiveState)"
 	[ "$(prop nestfarm-lab.service ActiveState)" = inactive ] || return 1
@@ -443,14 +552,19 @@ check "nestfarmd disabled and stopped: the first D-Bus call activates nestfarmd.
 # A change through the activated daemon: polkit, libvirt, OVS and the
 # storage pool from inside the sandbox.
 activated_works() {
-	mark $(node_names lab)
+	local -a nodes
+	read_nodes lab
+	mark "${nodes[@]}"
 	inside nestfarmctl --no-progress pool start lab && wait_nodes lab 2
 }
 check "the activated nestfarmd starts the pool again (polkit, libvirt, OVS, storage from its sandbox)" activated_works
 
 # The lab back under its unit, as before the stop, for the poweroff.
-check "systemctl start nestfarm.target: nestfarm-lab.service active again" \
-	eval 'inside systemctl start nestfarm.target && wait_for 60 eval "[ \"\$(prop nestfarm-lab.service ActiveState)\" = active ]"'
+target_started() {
+	inside systemctl start nestfarm.target &&
+		wait_for 60 state_is nestfarm-lab.service active
+}
+check "systemctl start nestfarm.target: nestfarm-lab.service active again" target_started
 
 # --- the security score ---------------------------------------------------
 security() {
@@ -465,18 +579,19 @@ check "systemd-analyze security nestfarmd.service on the running system: exposur
 
 # --- poweroff and the next boot ------------------------------------------
 inside systemctl enable --quiet nestfarmd.service
-lab_nodes=$(node_names lab)
-mark_off $lab_nodes
+read_nodes lab
+lab_nodes=("${nodes[@]}")
+mark_off "${lab_nodes[@]}"
 check "poweroff of the container with the lab running: systemd stops everything, nspawn exits 0" power_off
 graceful_at_poweroff() {
 	local node
-	for node in $lab_nodes; do
+	for node in "${lab_nodes[@]}"; do
 		[ "$(poweroff_count "$node")" -gt "${offs[$node]:-0}" ] || { echo "$node: no NESTFARM-POWEROFF on its console"; return 1; }
 	done
 }
 check "at poweroff every node of the lab powered off by ACPI" graceful_at_poweroff
 
-mark $lab_nodes
+mark "${lab_nodes[@]}"
 if ! boot; then
 	not_ok "the container boots again"
 	echo "Bail out! no second boot"
@@ -497,14 +612,14 @@ stop_order() {
 	[ -n "$lab" ] && [ -n "$nf" ] && [ -n "$lv" ] && [ "$lab" -lt "$nf" ] && [ "$nf" -lt "$lv" ] || return 1
 	# The lab's ExecStop (not libvirt-guests) stopped each node.
 	local node
-	for node in $lab_nodes; do
+	for node in "${lab_nodes[@]}"; do
 		echo "$j" | grep -q "nestfarmctl.*stopped $node " || { echo "the lab's ExecStop did not stop $node"; return 1; }
 	done
 }
 check "at poweroff nestfarm-lab stopped before nestfarmd, nestfarmd before libvirtd (journal of boot -1)" stop_order
 check "the next boot brings pool 'lab' back as lab.pool says: 2 nodes running, READY again" wait_nodes lab 2
-check "nestfarm-lab.service is active after the second boot" eval '[ "$(prop nestfarm-lab.service ActiveState)" = active ]'
+check "nestfarm-lab.service is active after the second boot" state_is nestfarm-lab.service active
 last_poweroff() { power_off; }
 check "the container powers off again cleanly" last_poweroff
 
-exit $failed
+tap_done
