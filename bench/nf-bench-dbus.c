@@ -7,11 +7,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Read latency as a client sees it: GetManagedObjects on nestfarmd every
- * 10 ms for SECONDS (or until the file STOP_FILE exists); prints the
- * median, 99th percentile and worst in milliseconds.
+/* Read latency as a client sees it, on the system bus: one kind of call to
+ * nestfarmd, over and over for SECONDS (or until the file STOP_FILE
+ * exists), with PAUSE_MS between calls; prints the median, 99th percentile
+ * and worst in milliseconds, and how many calls were made.
  *
- * nf-bench-dbus SECONDS [STOP_FILE] */
+ *   nf-bench-dbus KIND SECONDS PAUSE_MS [STOP_FILE]
+ *
+ * KIND:
+ *   managed  ObjectManager.GetManagedObjects on /org/nestfarm/Farm1
+ *   get      Properties.Get of a node's State (the first node found)
+ *   ping     Peer.Ping, answered by GDBus inside nestfarmd without any of
+ *            nestfarm's code: the floor of a round trip to the daemon */
+
+#define NF_BUS_NAME "org.nestfarm.Farm1"
+#define NF_ROOT     "/org/nestfarm/Farm1"
+
+typedef struct {
+	const gchar *path;
+	const gchar *interface;
+	const gchar *method;
+	GVariant *args; /* floating until the first call */
+} Call;
 
 static gint
 compare_double (gconstpointer a, gconstpointer b)
@@ -21,38 +38,105 @@ compare_double (gconstpointer a, gconstpointer b)
 	return x < y ? -1 : x > y;
 }
 
+static GVariant *
+call_sync (GDBusConnection *bus, const Call *call, GError **error)
+{
+	return g_dbus_connection_call_sync (bus,
+					    NF_BUS_NAME,
+					    call->path,
+					    call->interface,
+					    call->method,
+					    call->args,
+					    NULL,
+					    G_DBUS_CALL_FLAGS_NONE,
+					    10000,
+					    NULL,
+					    error);
+}
+
+/* The object path of some node, or NULL when there is none. */
+static gchar *
+find_node (GDBusConnection *bus, GError **error)
+{
+	const Call managed = {NF_ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL};
+	g_autoptr (GVariant) reply = call_sync (bus, &managed, error);
+	g_autoptr (GVariant) objects = NULL;
+	GVariantIter iter;
+	const gchar *path;
+	GVariant *interfaces;
+
+	if (reply == NULL)
+		return NULL;
+	objects = g_variant_get_child_value (reply, 0);
+	g_variant_iter_init (&iter, objects);
+	while (g_variant_iter_loop (&iter, "{&o@a{sa{sv}}}", &path, &interfaces)) {
+		g_autoptr (GVariant) node =
+			g_variant_lookup_value (interfaces, "org.nestfarm.Farm1.Node", NULL);
+
+		if (node != NULL) {
+			gchar *found = g_strdup (path);
+
+			g_variant_unref (interfaces);
+			return found;
+		}
+	}
+	g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "nestfarmd has no node to read");
+	return NULL;
+}
+
 int
 main (int argc, char **argv)
 {
 	g_autoptr (GDBusConnection) bus = NULL;
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GArray) samples = g_array_new (FALSE, FALSE, sizeof (gdouble));
-	gdouble seconds = argc > 1 ? g_ascii_strtod (argv[1], NULL) : 10;
-	const gchar *stop_file = argc > 2 ? argv[2] : NULL;
+	g_autofree gchar *node = NULL;
+	const gchar *kind;
+	gdouble seconds;
+	gulong pause_us;
+	const gchar *stop_file;
+	Call call = {NF_ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL};
 	gint64 end;
+
+	if (argc < 4) {
+		g_printerr ("usage: nf-bench-dbus managed|get|ping SECONDS PAUSE_MS [STOP_FILE]\n");
+		return 2;
+	}
+	kind = argv[1];
+	seconds = g_ascii_strtod (argv[2], NULL);
+	pause_us = (gulong) g_ascii_strtoull (argv[3], NULL, 10) * 1000;
+	stop_file = argc > 4 ? argv[4] : NULL;
 
 	bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
 	if (bus == NULL) {
 		g_printerr ("nf-bench-dbus: %s\n", error->message);
 		return 1;
 	}
+	if (g_str_equal (kind, "get")) {
+		node = find_node (bus, &error);
+		if (node == NULL) {
+			g_printerr ("nf-bench-dbus: %s\n", error->message);
+			return 1;
+		}
+		call = (Call){node, "org.freedesktop.DBus.Properties", "Get", NULL};
+	} else if (g_str_equal (kind, "ping")) {
+		call = (Call){NF_ROOT, "org.freedesktop.DBus.Peer", "Ping", NULL};
+	} else if (!g_str_equal (kind, "managed")) {
+		g_printerr ("nf-bench-dbus: unknown kind %s\n", kind);
+		return 2;
+	}
+
 	end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
 	while (g_get_monotonic_time () < end) {
-		gint64 t0 = g_get_monotonic_time ();
-		g_autoptr (GVariant) reply =
-			g_dbus_connection_call_sync (bus,
-						     "org.nestfarm.Farm1",
-						     "/org/nestfarm/Farm1",
-						     "org.freedesktop.DBus.ObjectManager",
-						     "GetManagedObjects",
-						     NULL,
-						     NULL,
-						     G_DBUS_CALL_FLAGS_NONE,
-						     10000,
-						     NULL,
-						     &error);
-		gdouble ms = (g_get_monotonic_time () - t0) / 1000.0;
+		g_autoptr (GVariant) reply = NULL;
+		gint64 t0;
+		gdouble ms;
 
+		if (g_str_equal (kind, "get"))
+			call.args = g_variant_new ("(ss)", "org.nestfarm.Farm1.Node", "State");
+		t0 = g_get_monotonic_time ();
+		reply = call_sync (bus, &call, &error);
+		ms = (g_get_monotonic_time () - t0) / 1000.0;
 		if (reply == NULL) {
 			g_printerr ("nf-bench-dbus: %s\n", error->message);
 			return 1;
@@ -60,7 +144,8 @@ main (int argc, char **argv)
 		g_array_append_val (samples, ms);
 		if (stop_file != NULL && g_file_test (stop_file, G_FILE_TEST_EXISTS))
 			break;
-		g_usleep (10 * 1000);
+		if (pause_us > 0)
+			g_usleep (pause_us);
 	}
 	if (samples->len == 0)
 		return 1;
