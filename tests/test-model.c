@@ -141,6 +141,39 @@ test_committed_until_off (Fixture *fx, gconstpointer data)
 	g_assert_cmpuint (nf_model_get_memory_committed_mib (fx->model), ==, NODE_MIB);
 }
 
+/* A listing after a reconnect that misses nodes drops them and leaves the
+ * pool degraded; the next one that has them again makes it ready. */
+static void
+test_listing_readopts (Fixture *fx, gconstpointer data)
+{
+	g_autoptr (NfNode) one = add_node (fx, 1, NF_DOMAIN_STATE_RUNNING);
+	g_autoptr (NfNode) two = add_node (fx, 2, NF_DOMAIN_STATE_RUNNING);
+	g_autoptr (GPtrArray) none = g_ptr_array_new ();
+	g_autoptr (GPtrArray) both = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_node_info_free);
+
+	g_assert_cmpint (nf_pool_get_state (fx->pool), ==, NF_POOL_STATE_READY);
+	nf_model_apply_listing (fx->model, none);
+	g_assert_null (nf_model_lookup_node (fx->model, "m-1"));
+	g_assert_cmpint (nf_pool_get_state (fx->pool), ==, NF_POOL_STATE_DEGRADED);
+
+	for (guint index = 1; index <= 2; index++) {
+		NfNodeInfo *info = g_new0 (NfNodeInfo, 1);
+
+		info->spec = nf_node_spec_new ();
+		info->spec->pool = g_strdup ("m");
+		info->spec->index = index;
+		info->spec->memory_mib = NODE_MIB;
+		info->name = g_strdup_printf ("m-%u", index);
+		info->uuid = g_strdup_printf ("00000000-0000-0000-0000-00000000000%u", index);
+		info->state = NF_DOMAIN_STATE_RUNNING;
+		g_ptr_array_add (both, info);
+	}
+	nf_model_apply_listing (fx->model, both);
+	g_assert_nonnull (nf_model_lookup_node (fx->model, "m-1"));
+	g_assert_nonnull (nf_model_lookup_node (fx->model, "m-2"));
+	g_assert_cmpint (nf_pool_get_state (fx->pool), ==, NF_POOL_STATE_READY);
+}
+
 static void
 count_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
 {
@@ -207,6 +240,12 @@ main (int argc, char **argv)
 		    NULL,
 		    fixture_set_up,
 		    test_committed_notifies,
+		    fixture_tear_down);
+	g_test_add ("/model/listing-readopts",
+		    Fixture,
+		    NULL,
+		    fixture_set_up,
+		    test_listing_readopts,
 		    fixture_tear_down);
 	g_test_add ("/model/admission", Fixture, NULL, fixture_set_up, test_admission, fixture_tear_down);
 	return g_test_run ();

@@ -623,6 +623,18 @@ nf_engine_list_nodes (NfEngine *self, GPtrArray *warnings, GError **error)
 		g_ptr_array_add (nodes, info);
 	}
 	free (domains);
+	/* A connection lost half-way makes every later read fail, and those
+	 * domains look not ours or unreadable: such a listing is not the
+	 * truth (nodes would be taken for vanished), so it fails. */
+	if (virConnectIsAlive (conn) != 1) {
+		virResetLastError ();
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_LIBVIRT,
+			     "The connection to libvirt at %s was lost while listing the domains.",
+			     nf_connection_get_uri (self->connection));
+		return NULL;
+	}
 	g_ptr_array_sort (nodes, node_info_compare);
 	return g_steal_pointer (&nodes);
 }

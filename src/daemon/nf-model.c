@@ -310,6 +310,8 @@ nf_model_add_node (NfModel *self, NfPool *pool, NfNode *node)
 	nf_pool_add_node (pool, node);
 	g_signal_emit (self, signals[SIGNAL_NODE_ADDED], 0, node);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_COMMITTED_MIB]);
+	/* as a removal does: a node adopted back makes a degraded pool whole */
+	nf_model_refresh_pool_state (self, pool);
 }
 
 void
