@@ -530,21 +530,30 @@ link_renew_spares (NfLink *link)
 			g_message ("working with fewer connections to %s: %s", link->uri, error->message);
 			return;
 		}
-		/* Watched before it is handed out, so a loss is never missed. */
-		if (virConnectRegisterCloseCallback (conn, on_spare_close, link, NULL) < 0) {
-			virResetLastError ();
-			virConnectClose (conn);
-			return;
-		}
 		g_mutex_lock (&link->lock);
 		installed = spare_needed (link, i, generation);
 		if (installed) {
 			link->spares[i] = conn;
-			link->spare_alive[i] = virConnectIsAlive (conn) == 1;
+			link->spare_alive[i] = TRUE;
 		}
 		g_mutex_unlock (&link->lock);
-		if (!installed)
-			spare_close (conn);
+		if (!installed) {
+			virConnectClose (conn);
+			continue;
+		}
+		/* No libvirt call under our lock: libvirt calls on_spare_close
+		 * with its own locks held. Watched first, then checked: a loss
+		 * before the watch shows here, one after it in the callback. */
+		if (virConnectRegisterCloseCallback (conn, on_spare_close, link, NULL) < 0 ||
+		    virConnectIsAlive (conn) != 1) {
+			virResetLastError ();
+			g_mutex_lock (&link->lock);
+			if (link->spares[i] == conn && link->spare_alive[i]) {
+				link->spare_alive[i] = FALSE;
+				link->spares_wanted = TRUE;
+			}
+			g_mutex_unlock (&link->lock);
+		}
 	}
 }
 

@@ -42,7 +42,7 @@ check_pool (const NfLabPool *pool)
 						 pool->memory_mib <= NF_NODE_MEMORY_MIB_MAX));
 	g_assert_cmpuint (pool->disk_gib, <=, NF_NODE_DISK_GIB_MAX);
 	if (pool->profile != NULL)
-		g_assert_true (nf_pool_name_validate (pool->profile, NULL));
+		g_assert_true (nf_profile_name_validate (pool->profile, NULL));
 	if (pool->image != NULL) {
 		g_assert_true (pool->image[0] != '\0');
 		g_assert_true (g_path_is_absolute (pool->image) || strchr (pool->image, '/') == NULL);

@@ -51,7 +51,7 @@ check_spec (const NfPoolSpec *spec, GVariant *options)
 
 	g_assert_cmpstr (spec->name, ==, POOL_NAME);
 	g_assert_cmpuint (spec->count, ==, POOL_COUNT);
-	g_assert_true (nf_pool_name_validate (spec->profile, NULL));
+	g_assert_true (nf_profile_name_validate (spec->profile, NULL));
 	g_assert_true (nf_request_check_image (spec->image, NULL));
 	g_assert_true (nf_request_check_bridge (spec->trunk_bridge, NULL));
 	g_assert_cmpuint (spec->vcpus, >=, 1);
