@@ -548,10 +548,10 @@ link_renew_spares (NfLink *link)
 		    virConnectIsAlive (conn) != 1) {
 			virResetLastError ();
 			g_mutex_lock (&link->lock);
-			if (link->spares[i] == conn && link->spare_alive[i]) {
+			/* Left out until the next loss: reopening at once could
+			 * spin against a libvirtd that keeps refusing. */
+			if (link->spares[i] == conn)
 				link->spare_alive[i] = FALSE;
-				link->spares_wanted = TRUE;
-			}
 			g_mutex_unlock (&link->lock);
 		}
 	}
