@@ -151,6 +151,8 @@ test_listing_readopts (Fixture *fx, gconstpointer data)
 	g_autoptr (GPtrArray) none = g_ptr_array_new ();
 	g_autoptr (GPtrArray) both = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_node_info_free);
 
+	g_assert_true (nf_model_lookup_node (fx->model, "m-1") == one);
+	g_assert_true (nf_model_lookup_node (fx->model, "m-2") == two);
 	g_assert_cmpint (nf_pool_get_state (fx->pool), ==, NF_POOL_STATE_READY);
 	nf_model_apply_listing (fx->model, none);
 	g_assert_null (nf_model_lookup_node (fx->model, "m-1"));
