@@ -363,7 +363,9 @@ nf_test_daemon_new (const gchar *tag, const gchar *extra_config)
 	d->bridge = g_strdup_printf ("nft-%s", tag);
 	g_assert_cmpuint (strlen (d->bridge), <=, 15);
 	g_mkdir_with_parents (d->storage_dir, 0755);
+	/* what a run of this test that failed halfway left */
 	nf_test_remove_storage_pool (d->storage_pool);
+	g_free (nf_test_run ("ovs-vsctl", "--timeout=5", "--if-exists", "del-br", d->bridge, NULL));
 	text = g_strdup_printf ("[Daemon]\n"
 				"StateDirectory=%s\n"
 				"StoragePool=%s\n"

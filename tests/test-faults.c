@@ -28,7 +28,7 @@
 static NfTestDaemon *daemon_;
 
 static const gchar *const pools[] =
-	{"fla", "flb", "flbus", "flc", "flo", "flp", "fli", "flq", "fds", "fdt", NULL};
+	{"fla", "flb", "flbus", "flc", "flo", "fls", "flp", "fli", "flq", "fds", "fdt", NULL};
 
 static void
 services (const gchar *verb, const gchar *service)
@@ -128,39 +128,28 @@ ports_of (NfTestDaemon *d, const gchar *pool)
 	return n;
 }
 
-/* An OVS interface is attached when ovs-vswitchd gave it a port number. */
+/* Whether every port of @pool's nodes on the daemon's bridge is attached:
+ * ovs-vswitchd gave its interface a port number. Ports of other domains
+ * (a stale one of a machine's own pool, say) are not the test's. */
 static gboolean
-ports_attached (NfTestDaemon *d)
+ports_attached (NfTestDaemon *d, const gchar *pool)
 {
-	g_autofree gchar *out = nf_test_run ("ovs-vsctl",
-					     "--timeout=5",
-					     "--bare",
-					     "--columns=name,ofport",
-					     "find",
-					     "Interface",
-					     "type=\"\"",
-					     NULL);
-	g_auto (GStrv) words = NULL;
+	g_autoptr (GHashTable) ports = nf_test_bridge_port_domains (d);
+	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
+	GHashTableIter iter;
+	gpointer port, domain;
 	guint attached = 0;
 
-	if (out == NULL)
-		return FALSE;
-	words = g_strsplit_set (g_strstrip (out), " \n", -1);
-	for (guint i = 0; words[i] != NULL; i++) {
-		if (g_str_has_prefix (words[i], "vnet") && words[i + 1] != NULL) {
-			g_autofree gchar *ofport = NULL;
+	g_hash_table_iter_init (&iter, ports);
+	while (g_hash_table_iter_next (&iter, &port, &domain)) {
+		g_autofree gchar *ofport = NULL;
 
-			/* the next non-empty word is its ofport */
-			for (guint j = i + 1; words[j] != NULL; j++) {
-				if (words[j][0] == '\0')
-					continue;
-				ofport = g_strdup (words[j]);
-				break;
-			}
-			if (ofport == NULL || g_ascii_strtoll (ofport, NULL, 10) <= 0)
-				return FALSE;
-			attached++;
-		}
+		if (domain == NULL || !g_str_has_prefix (domain, prefix))
+			continue;
+		ofport = nf_test_run ("ovs-vsctl", "--timeout=5", "get", "Interface", port, "ofport", NULL);
+		if (ofport == NULL || g_ascii_strtoll (ofport, NULL, 10) <= 0)
+			return FALSE;
+		attached++;
 	}
 	return attached > 0;
 }
@@ -350,11 +339,11 @@ test_ovs_restart (void)
 
 	/* the ports are there and attached again */
 	deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-	while (!(ports_of (daemon_, "flo") == 2 && ports_attached (daemon_)) &&
+	while (!(ports_of (daemon_, "flo") == 2 && ports_attached (daemon_, "flo")) &&
 	       g_get_monotonic_time () < deadline)
 		g_usleep (200 * 1000);
 	g_assert_cmpuint (ports_of (daemon_, "flo"), ==, 2);
-	g_assert_true (ports_attached (daemon_));
+	g_assert_true (ports_attached (daemon_, "flo"));
 	for (guint i = 1; i <= 2; i++)
 		wait_node_state (daemon_, "flo", i, "running", 10);
 
@@ -365,6 +354,70 @@ test_ovs_restart (void)
 	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "flo", 0), ==, 3);
 	delete_pool (daemon_, "flo");
 	g_assert_cmpuint (ports_of (daemon_, "flo"), ==, 0);
+}
+
+/* Puts a port on the daemon's bridge as libvirt would for a domain's
+ * interface, with no device behind it: what is left when QEMU went away
+ * without libvirt seeing it. */
+static void
+add_stale_port (NfTestDaemon *d, const gchar *port, const gchar *vm_uuid)
+{
+	g_autofree gchar *ids = g_strdup_printf ("external_ids:vm-id=%s", vm_uuid);
+
+	nf_test_assert_command_ok ("ovs-vsctl",
+				   "--timeout=5",
+				   "add-port",
+				   d->bridge,
+				   port,
+				   "--",
+				   "set",
+				   "Interface",
+				   port,
+				   ids,
+				   NULL);
+}
+
+static gboolean
+port_exists (const gchar *port)
+{
+	g_autofree gchar *bridge = nf_test_run ("ovs-vsctl", "--timeout=5", "port-to-br", port, NULL);
+
+	return bridge != NULL;
+}
+
+static gchar *
+domain_uuid (const gchar *name)
+{
+	g_autofree gchar *out = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domuuid", name, NULL);
+
+	g_assert_nonnull (out);
+	return g_strdup (g_strstrip (out));
+}
+
+/* A port libvirt left on the trunk for a node that does not run is taken
+ * off at the next reconcile (here: after a libvirtd restart) and when the
+ * node is removed; a port of a domain nestfarm does not know stays. */
+static void
+test_stale_ports (void)
+{
+	g_autofree gchar *one = NULL;
+	g_autofree gchar *two = NULL;
+	g_autofree gchar *foreign = g_uuid_string_random ();
+
+	make_pool (daemon_, "fls", 2, "'start': <false>");
+	one = domain_uuid ("fls-1");
+	two = domain_uuid ("fls-2");
+	add_stale_port (daemon_, "nfstale1", one);
+	add_stale_port (daemon_, "nfstalex", foreign);
+	restart_libvirtd ();
+	g_assert_false (port_exists ("nfstale1"));
+	g_assert_true (port_exists ("nfstalex"));
+
+	nf_test_assert_command_ok ("ovs-vsctl", "--timeout=5", "del-port", daemon_->bridge, "nfstalex", NULL);
+
+	add_stale_port (daemon_, "nfstale2", two);
+	delete_pool (daemon_, "fls");
+	g_assert_false (port_exists ("nfstale2"));
 }
 
 static void
@@ -652,6 +705,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/faults/libvirtd/during-create", test_libvirtd_during_create);
 	g_test_add_func ("/faults/bus/restart-during-create", test_bus_restart_during_create);
 	g_test_add_func ("/faults/ovs/restart", test_ovs_restart);
+	g_test_add_func ("/faults/ovs/stale-ports", test_stale_ports);
 	g_test_add_func ("/faults/ovs/down-during-create", test_ovs_down_create);
 	g_test_add_func ("/faults/acpi/ignored", test_acpi_ignored);
 	g_test_add_func ("/faults/acpi/queue-bound", test_queue_bound);

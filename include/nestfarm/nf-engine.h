@@ -143,5 +143,13 @@ GPtrArray *nf_engine_list_nodes (NfEngine *self, GPtrArray *warnings, GError **e
  * how many it deleted; one it cannot delete does not stop the sweep, and
  * those are named in @error at the end. */
 guint nf_engine_remove_orphan_overlays (NfEngine *self, GError **error);
+/* Takes off their bridges the ports libvirt left for this instance's nodes
+ * that do not run: QEMU went away without libvirt seeing it (the host lost
+ * power, libvirtd was killed during a start), so the ports stayed, with no
+ * device behind them. A port of a running node, of another instance's or
+ * of a domain that is not nestfarm's is never touched. Returns how many it
+ * removed; one it cannot remove does not stop the sweep, and those are
+ * named in @error at the end, as is Open vSwitch not answering. */
+guint nf_engine_remove_stale_ports (NfEngine *self, GError **error);
 
 G_END_DECLS

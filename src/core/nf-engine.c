@@ -948,6 +948,73 @@ nf_engine_stop_node (NfEngine *self,
 	return stop_domain (dom, name, timeout_s, forced, cancellable, error);
 }
 
+/* Whether @port is one libvirt left for a node of @instance that does not
+ * run. */
+static gboolean
+port_is_stale (virConnectPtr conn, const NfOvsPort *port, const gchar *instance)
+{
+	g_autoptr (virDomain) dom = NULL;
+
+	if (port->vm_uuid == NULL)
+		return FALSE;
+	dom = virDomainLookupByUUIDString (conn, port->vm_uuid);
+	if (dom == NULL) {
+		virResetLastError ();
+		return FALSE;
+	}
+	return domain_is_ours (dom, instance, FALSE) && virDomainIsActive (dom) == 0;
+}
+
+/* The sweep of nf_engine_remove_stale_ports, of one node's ports when
+ * @uuid is given. Failures to remove are collected in @failed. */
+static guint
+remove_stale_ports (NfEngine *self, virConnectPtr conn, const gchar *uuid, GString *failed, GError **error)
+{
+	g_autoptr (GPtrArray) ports = nf_ovs_list_ports (self->ovs, NULL, error);
+	guint removed = 0;
+
+	if (ports == NULL)
+		return 0;
+	for (guint i = 0; i < ports->len; i++) {
+		const NfOvsPort *port = g_ptr_array_index (ports, i);
+		g_autoptr (GError) error_local = NULL;
+
+		if (uuid != NULL && (port->vm_uuid == NULL || g_ascii_strcasecmp (uuid, port->vm_uuid) != 0))
+			continue;
+		if (!port_is_stale (conn, port, self->config->instance))
+			continue;
+		if (!nf_ovs_remove_port (self->ovs, port->name, port->vm_uuid, &error_local)) {
+			g_string_append_printf (failed,
+						"%s%s",
+						failed->len > 0 ? "; " : "",
+						error_local->message);
+			continue;
+		}
+		g_message ("removed port %s from %s: its node (domain %s) does not run",
+			   port->name,
+			   port->bridge,
+			   port->vm_uuid);
+		removed++;
+	}
+	return removed;
+}
+
+/* A node that does not run may still have ports libvirt left (see
+ * nf_engine_remove_stale_ports); they go with it, or are named in
+ * @warnings. A running node's go when libvirt stops it. */
+static void
+remove_ports_left (NfEngine *self, virConnectPtr conn, const gchar *uuid, GPtrArray *warnings)
+{
+	g_autoptr (GString) failed = g_string_new (NULL);
+	g_autoptr (GError) error = NULL;
+
+	remove_stale_ports (self, conn, uuid, failed, &error);
+	if (error != NULL)
+		add_warning (warnings, "cannot look for ports left on the trunk: %s", error->message);
+	if (failed->len > 0)
+		add_warning (warnings, "cannot remove ports left on the trunk: %s", failed->str);
+}
+
 gboolean
 nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, GError **error)
 {
@@ -963,6 +1030,8 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, G
 	info = node_info_from_domain (dom, error);
 	if (info == NULL)
 		return FALSE;
+	if (virDomainIsActive (dom) == 0)
+		remove_ports_left (self, conn, info->uuid, warnings);
 	if (!stop_domain (dom, name, 0, NULL, NULL, error))
 		return FALSE;
 	nf_fail_point ("remove:after-destroy");
@@ -1052,6 +1121,29 @@ overlay_in_use (virConnectPtr conn, const gchar *path, const gchar *owner)
 		return FALSE;
 	xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
 	return xml != NULL && parse_domain_facts (xml, &disk, NULL, NULL) && g_strcmp0 (disk, path) == 0;
+}
+
+guint
+nf_engine_remove_stale_ports (NfEngine *self, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (GString) failed = g_string_new (NULL);
+	guint removed;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), 0);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return 0;
+	removed = remove_stale_ports (self, conn, NULL, failed, error);
+	if (failed->len > 0 && (error == NULL || *error == NULL))
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_OPENVSWITCH,
+			     "Cannot remove stale ports (%u others removed): %s",
+			     removed,
+			     failed->str);
+	return removed;
 }
 
 guint

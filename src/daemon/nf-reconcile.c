@@ -225,6 +225,19 @@ settle_intents (NfEngine *engine, GPtrArray *intents, GPtrArray *specs, GError *
 	return g_steal_pointer (&nodes);
 }
 
+/* Ports libvirt left on a trunk for nodes that do not run (see
+ * nf_engine_remove_stale_ports): at each start and after each reconnect,
+ * as libvirtd going away is when QEMU can end unseen. */
+static void
+remove_stale_ports (NfEngine *engine)
+{
+	g_autoptr (GError) error = NULL;
+
+	nf_engine_remove_stale_ports (engine, &error);
+	if (error != NULL)
+		g_warning ("reconcile: %s", error->message);
+}
+
 static void
 reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -254,6 +267,7 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 	} else if (orphans > 0) {
 		g_message ("reconcile: removed %u overlays that no node used", orphans);
 	}
+	remove_stale_ports (engine);
 	g_task_return_pointer (task,
 			       plan_model (next_job, specs, nodes),
 			       (GDestroyNotify) nf_reconcile_plan_free);
@@ -290,6 +304,7 @@ list_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 		g_task_return_error (task, error);
 		return;
 	}
+	remove_stale_ports (NF_ENGINE (source));
 	g_task_return_pointer (task, nodes, (GDestroyNotify) g_ptr_array_unref);
 }
 
