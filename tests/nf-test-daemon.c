@@ -308,40 +308,6 @@ nf_test_private_bus_restart (NfTestDaemon *d)
 	d->bus = nf_test_private_bus_connect ();
 }
 
-/* One hold per process, counted: a test may run two daemons one after the
- * other, or keep one while it makes another. */
-static gint test_lock_fd = -1;
-static guint test_lock_holds;
-
-static void
-take_test_lock (void)
-{
-	if (test_lock_holds++ > 0)
-		return;
-	g_mkdir_with_parents ("/run/lock", 01777);
-	test_lock_fd = g_open (NF_TEST_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	g_assert_cmpint (test_lock_fd, >=, 0);
-	if (flock (test_lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		g_test_message ("waiting for another test daemon (%s)", NF_TEST_LOCK_FILE);
-		g_assert_cmpint (flock (test_lock_fd, LOCK_EX), ==, 0);
-	}
-	/* Whoever held it before is done: what its instance left is a
-	 * leftover of a test that failed or was killed. */
-	nf_test_cleanup_leftovers (NULL, NULL);
-}
-
-static void
-drop_test_lock (void)
-{
-	g_assert_cmpuint (test_lock_holds, >, 0);
-	if (--test_lock_holds > 0)
-		return;
-	/* A test that failed halfway leaves nothing for the next one. */
-	nf_test_cleanup_leftovers (NULL, NULL);
-	close (test_lock_fd);
-	test_lock_fd = -1;
-}
-
 NfTestDaemon *
 nf_test_daemon_new (const gchar *tag, const gchar *extra_config)
 {
@@ -350,7 +316,7 @@ nf_test_daemon_new (const gchar *tag, const gchar *extra_config)
 	g_autoptr (GError) error = NULL;
 	g_autofree gchar *image = nf_test_require_image ();
 
-	take_test_lock ();
+	nf_test_lock_take ();
 	nf_test_install_policies ();
 	nf_test_private_bus_up ();
 	d->dir = nf_test_make_world_dir ("nf-daemon");
@@ -647,7 +613,7 @@ nf_test_daemon_free (NfTestDaemon *d, const gchar *const *pools)
 	g_free (d->bridge);
 	g_free (d->log);
 	g_free (d);
-	drop_test_lock ();
+	nf_test_lock_release ();
 }
 
 GVariant *

@@ -28,7 +28,6 @@ typedef struct {
 /* Every test daemon (and bench/run) holds this lock from
  * nf_test_daemon_new() to nf_test_daemon_free(): runs started side by side
  * take turns on the bus name instead of failing each other. */
-#define NF_TEST_LOCK_FILE "/run/lock/nestfarm-test.lock"
 
 /* Starts the private system bus and its polkitd once per test process and
  * points DBUS_SYSTEM_BUS_ADDRESS at it; call before anything connects to

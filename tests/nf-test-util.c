@@ -10,6 +10,8 @@
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "nestfarm/nf-template.h"
@@ -374,4 +376,38 @@ nf_test_remove_storage_pool (const gchar *name)
 	remove_one_pool (conn, name);
 	remove_one_pool (conn, staging);
 	virConnectClose (conn);
+}
+
+/* One hold per process, counted: a test may run two daemons one after the
+ * other, or keep one while it makes another. */
+static gint test_lock_fd = -1;
+static guint test_lock_holds;
+
+void
+nf_test_lock_take (void)
+{
+	if (test_lock_holds++ > 0)
+		return;
+	g_mkdir_with_parents ("/run/lock", 01777);
+	test_lock_fd = g_open (NF_TEST_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	g_assert_cmpint (test_lock_fd, >=, 0);
+	if (flock (test_lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		g_test_message ("waiting for another test (%s)", NF_TEST_LOCK_FILE);
+		g_assert_cmpint (flock (test_lock_fd, LOCK_EX), ==, 0);
+	}
+	/* Whoever held it before is done: what its instance left is a
+	 * leftover of a test that failed or was killed. */
+	nf_test_cleanup_leftovers (NULL, NULL);
+}
+
+void
+nf_test_lock_release (void)
+{
+	g_assert_cmpuint (test_lock_holds, >, 0);
+	if (--test_lock_holds > 0)
+		return;
+	/* A test that failed halfway leaves nothing for the next one. */
+	nf_test_cleanup_leftovers (NULL, NULL);
+	close (test_lock_fd);
+	test_lock_fd = -1;
 }

@@ -34,5 +34,12 @@ gboolean nf_test_ovs_bridge_exists (const gchar *bridge);
  * (NF_TEST_INSTANCE or NF_TEST_LOOKALIKE; nothing else), and @bridge. */
 void nf_test_cleanup_leftovers (const gchar *pool, const gchar *bridge);
 void nf_test_remove_storage_pool (const gchar *name);
+/* Tests that use the machine's libvirtd, Open vSwitch or the bus name
+ * (and bench/run) run one at a time: each takes this lock for as long as
+ * it uses them. Counted per process; taking it first removes what a test
+ * that failed or was killed left, and so does the last release. */
+#define NF_TEST_LOCK_FILE "/run/lock/nestfarm-test.lock"
+void nf_test_lock_take (void);
+void nf_test_lock_release (void);
 
 G_END_DECLS

@@ -439,6 +439,7 @@ main (int argc, char **argv)
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
+	nf_test_lock_take ();
 	nf_libvirt_init ();
 	fixture_setup ();
 	g_test_add_func ("/engine/prepare", test_prepare);
@@ -454,6 +455,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/engine/fail/unreachable-ovs", test_unreachable_ovs);
 	g_test_add_func ("/engine/remove-all", test_remove_all);
 	rc = g_test_run ();
+	nf_test_lock_release ();
 	fixture_teardown ();
 	return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-libvirt.h"
+#include "nf-test-util.h"
 
 /* Against the host's real libvirtd (qemu:///system): domain events for a
  * transient TCG domain, and reconnection across a libvirtd restart. */
@@ -371,10 +372,14 @@ test_live_spares (void)
 int
 main (int argc, char **argv)
 {
+	gint rc;
 	g_test_init (&argc, &argv, NULL);
+	nf_test_lock_take ();
 	nf_libvirt_init ();
 	g_test_add_func ("/libvirt-live/events", test_live_events);
 	g_test_add_func ("/libvirt-live/reconnect", test_live_reconnect);
 	g_test_add_func ("/libvirt-live/spares", test_live_spares);
-	return g_test_run ();
+	rc = g_test_run ();
+	nf_test_lock_release ();
+	return rc;
 }

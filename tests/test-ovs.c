@@ -14,6 +14,7 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-ovs.h"
 #include "nestfarm/nf-vlan.h"
+#include "nf-test-util.h"
 
 /* NfOvs against the host's real Open vSwitch (tools/services start ovs),
  * checked with ovs-vsctl, an independent client. The bridge has the
@@ -631,7 +632,9 @@ test_cleanup (void)
 int
 main (int argc, char **argv)
 {
+	gint rc;
 	g_test_init (&argc, &argv, NULL);
+	nf_test_lock_take ();
 	/* One flat suite: GLib runs a suite's own cases in the order added,
 	 * and these build on each other. */
 	/* Left behind by a run that failed half-way. */
@@ -648,5 +651,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/ovs/stuck", test_stuck);
 	g_test_add_func ("/ovs/no-vswitchd", test_no_vswitchd);
 	g_test_add_func ("/ovs/cleanup", test_cleanup);
-	return g_test_run ();
+	rc = g_test_run ();
+	nf_test_lock_release ();
+	return rc;
 }

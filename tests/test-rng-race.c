@@ -39,7 +39,6 @@
 #define DEFAULT_ROUNDS 25
 #define READAHEAD_KB   "16"
 #define SCHEMA_FILE    "/usr/share/libvirt/schemas/domain.rng"
-#define TEST_LOCK_FILE "/run/lock/nestfarm-test.lock"
 /* "<sysfs file> <its value>" while lowered: a run that aborts leaves it
  * for the next run to restore. */
 #define READAHEAD_SAVED "/run/nestfarm-test-rng-race.readahead"
@@ -66,22 +65,6 @@ static void
 on_connected (NfConnection *self, gpointer user_data)
 {
 	connected_count++;
-}
-
-/* Other tests restart libvirtd too: one at a time, for the whole run. */
-static gint
-take_test_lock (void)
-{
-	gint fd;
-
-	g_mkdir_with_parents ("/run/lock", 01777);
-	fd = g_open (TEST_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	g_assert_cmpint (fd, >=, 0);
-	if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
-		g_test_message ("waiting for another test (%s)", TEST_LOCK_FILE);
-		g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
-	}
-	return fd;
 }
 
 /* The readahead file of the disk that holds @path, or NULL (overlayfs,
@@ -315,11 +298,10 @@ int
 main (int argc, char **argv)
 {
 	g_autoptr (GError) error = NULL;
-	gint lock_fd;
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
-	lock_fd = take_test_lock ();
+	nf_test_lock_take ();
 	/* A run that aborted half-way may have left the readahead low. */
 	readahead_restore ();
 	nf_libvirt_init ();
@@ -338,6 +320,6 @@ main (int argc, char **argv)
 	nf_test_cleanup_leftovers (PREFIX, NULL);
 	nf_connection_close (connection);
 	g_clear_object (&connection);
-	close (lock_fd);
+	nf_test_lock_release ();
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-libvirt.h"
 #include "nestfarm/nf-storage.h"
+#include "nf-test-util.h"
 
 /* Against the host's real libvirtd (qemu:///system), in a pool of its own
  * in a temporary directory; everything made is removed at the end. */
@@ -594,6 +595,7 @@ main (int argc, char **argv)
 	gint status;
 
 	g_test_init (&argc, &argv, NULL);
+	nf_test_lock_take ();
 	nf_libvirt_init ();
 
 	fx.image = g_strdup (g_getenv ("NF_TEST_IMAGE"));
@@ -619,6 +621,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/storage/overlay/sparse-sizes", test_storage_overlay_sparse_sizes);
 	g_test_add_func ("/storage/overlay/untagged", test_storage_overlay_untagged);
 	status = g_test_run ();
+	nf_test_lock_release ();
 
 	remove_pool (fx.pool_name);
 	{

@@ -9,6 +9,7 @@
 
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-template.h"
+#include "nf-test-util.h"
 
 /* Rendered domains defined, read back and undefined; never started. Every
  * case is defined with schema validation on libvirt's test driver, which
@@ -257,10 +258,12 @@ connect_libvirt (void)
 int
 main (int argc, char **argv)
 {
+	gint rc;
 	g_autoptr (virConnect) connection = NULL;
 	g_autoptr (virConnect) test_connection = NULL;
 
 	g_test_init (&argc, &argv, NULL);
+	nf_test_lock_take ();
 	virSetErrorFunc (NULL, quiet_libvirt);
 	connection = connect_libvirt ();
 	if (connection == NULL) {
@@ -276,5 +279,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/template-live/define/kvm-amd", test_define_kvm_amd);
 	g_test_add_func ("/template-live/define/emulated", test_define_emulated);
 	g_test_add_func ("/template-live/define/esxi-host", test_define_esxi);
-	return g_test_run ();
+	rc = g_test_run ();
+	nf_test_lock_release ();
+	return rc;
 }
