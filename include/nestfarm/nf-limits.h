@@ -28,6 +28,14 @@
 #define NF_NODE_MEMORY_MIB_MAX (4u * 1024 * 1024)
 #define NF_NODE_DISK_GIB_MAX   65536
 
+/* A node's cloud-init seed: the ssh-user option (Debian's useradd limit),
+ * one public key line (an RSA key of 16384 bits is under 3 KiB), how many
+ * keys, and the user-data option. */
+#define NF_SSH_USER_MAX       32
+#define NF_SSH_KEY_LINE_MAX   (16 * 1024)
+#define NF_SSH_KEYS_MAX       64
+#define NF_SEED_USER_DATA_MAX (64 * 1024)
+
 /* The graceful wait of a stop or delete (seconds): the ShutdownTimeout
  * setting, the shutdown-timeout option, --timeout. */
 #define NF_SHUTDOWN_TIMEOUT_MAX 3600
