@@ -7,7 +7,9 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
+#include "nestfarm/nf-limits.h"
 #include "nf-test-daemon.h"
 #include "nf-test-util.h"
 
@@ -24,6 +26,10 @@
 #define POOL_PATH  ROOT "/pool/" POOL
 #define NF_ERR     "org.nestfarm.Farm1.Error."
 #define SMALL_NODE "{'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
+/* A real ed25519 public key line (its private half is nowhere). */
+#define KEY_AS_TEXT                                                                         \
+	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKR06hbD7CvadRlB1Prpb/aAvCyL0qul5zw2mYzpzowY " \
+	"fixture-ed25519"
 
 static NfTestDaemon *daemon_;
 
@@ -241,12 +247,116 @@ test_delete (void)
 	g_assert_cmpstr (ports, ==, "");
 }
 
+/* What the seed ISO of @node holds, read back through libvirt (the volume
+ * downloaded) and opened with xorriso: file name -> contents. */
+static GHashTable *
+read_seed (const gchar *node, gchar **volume_id)
+{
+	g_autofree gchar *dir = nf_test_make_world_dir ("nf-seed");
+	g_autofree gchar *iso = g_build_filename (dir, "seed.iso", NULL);
+	g_autofree gchar *out = g_build_filename (dir, "out", NULL);
+	g_autofree gchar *volume = g_strdup_printf ("%s.seed.iso", node);
+	g_autofree gchar *pvd = NULL;
+	GHashTable *files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	const gchar *names[] = {"meta-data", "user-data", "network-config"};
+
+	nf_test_assert_command_ok ("virsh",
+				   "-q",
+				   "-c",
+				   "qemu:///system",
+				   "vol-download",
+				   "--pool",
+				   daemon_->storage_pool,
+				   volume,
+				   iso,
+				   NULL);
+	nf_test_assert_command_ok ("xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/", out, NULL);
+	pvd = nf_test_run ("xorriso", "-indev", iso, "-pvd_info", NULL);
+	g_assert_nonnull (pvd);
+	if ((*volume_id = g_strdup (strstr (pvd, "Volume Id    : "))) != NULL) {
+		memmove (*volume_id, *volume_id + 15, strlen (*volume_id + 15) + 1);
+		(*volume_id)[strcspn (*volume_id, "\n")] = '\0';
+		g_strstrip (*volume_id);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+		g_autofree gchar *path = g_build_filename (out, names[i], NULL);
+		gchar *text = NULL;
+
+		g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+		g_hash_table_insert (files, g_strdup (names[i]), text);
+	}
+	nf_test_rm_rf (dir);
+	return files;
+}
+
+static gchar *
+json_member (const gchar *json, const gchar *member)
+{
+	g_autoptr (JsonParser) parser = json_parser_new ();
+
+	g_assert_true (json_parser_load_from_data (parser, json, -1, NULL));
+	return g_strdup (
+		json_object_get_string_member (json_node_get_object (json_parser_get_root (parser)), member));
+}
+
+/* Every node of a profile with a seed gets its own cloud-init NoCloud seed,
+ * made through libvirt: the domain's CD-ROM, an ISO labelled cidata that
+ * names the node and carries the login user, the key and the pool's
+ * user-data. The seed goes with its node. */
+static void
+test_seed (void)
+{
+	g_autoptr (GVariant) reply =
+		nf_test_call_ok (daemon_,
+				 ROOT,
+				 MANAGER,
+				 "CreatePool",
+				 "('dseed', uint32 2, " SMALL_NODE
+				 ", 'start': <false>, 'ssh-user': <'tester'>, "
+				 "'ssh-keys': <['" KEY_AS_TEXT "']>, "
+				 "'user-data': <'#cloud-config\\nbootcmd: [\"echo dseed-user-data\"]\\n'>})");
+	g_autoptr (GVariant) deleted = NULL;
+
+	nf_test_job_succeeds (daemon_, reply, 300);
+	for (guint i = 1; i <= 2; i++) {
+		g_autofree gchar *node = g_strdup_printf ("dseed-%u", i);
+		g_autofree gchar *seed = g_strdup_printf ("%s/%s.seed.iso", daemon_->storage_dir, node);
+		g_autofree gchar *xml =
+			nf_test_run ("virsh", "-q", "-c", "qemu:///system", "dumpxml", node, NULL);
+		g_autofree gchar *cdrom =
+			g_strdup_printf ("/domain/devices/disk[@device='cdrom']/source/@file = '%s'", seed);
+		g_autofree gchar *volume_id = NULL;
+		g_autoptr (GHashTable) files = read_seed (node, &volume_id);
+		g_autofree gchar *hostname =
+			json_member (g_hash_table_lookup (files, "meta-data"), "local-hostname");
+		const gchar *user_data = g_hash_table_lookup (files, "user-data");
+
+		g_assert_true (nf_test_xpath_bool (xml, cdrom));
+		g_assert_cmpstr (volume_id, ==, "cidata");
+		g_assert_cmpstr (hostname, ==, node);
+		g_assert_nonnull (strstr (user_data, "tester"));
+		g_assert_nonnull (strstr (user_data, "AAAAC3NzaC1lZDI1NTE5AAAAIKR06hbD7CvadRlB1Prpb"));
+		g_assert_nonnull (strstr (user_data, "multipart/mixed"));
+		g_assert_nonnull (strstr (g_hash_table_lookup (files, "network-config"), "52:54:00"));
+	}
+	deleted = nf_test_call_ok (daemon_, ROOT, MANAGER, "DeletePool", "('dseed', @a{sv} {})");
+	nf_test_job_succeeds (daemon_, deleted, 300);
+	for (guint i = 1; i <= 2; i++) {
+		g_autofree gchar *seed = g_strdup_printf ("%s/dseed-%u.seed.iso", daemon_->storage_dir, i);
+
+		g_assert_false (g_file_test (seed, G_FILE_TEST_EXISTS));
+	}
+}
+
 static void
 test_hostile_input (void)
 {
 	g_autofree gchar *huge = g_strnfill (60 * 1024, 'a');
 	g_autofree gchar *huge_args = g_strdup_printf ("('%s', uint32 1, @a{sv} {})", huge);
 	g_autofree gchar *huge_image = g_strdup_printf ("('ok', uint32 1, {'image': <'/%s'>})", huge);
+	g_autofree gchar *big = g_strnfill (NF_SEED_USER_DATA_MAX, 'a');
+	g_autofree gchar *huge_user_data =
+		g_strdup_printf ("('ok', uint32 1, {'user-data': <'#cloud-config\\n%s'>})", big);
 	struct {
 		const gchar *args;
 		const gchar *error;
@@ -271,6 +381,16 @@ test_hostile_input (void)
 		{"('ok', uint32 1, {'start': <uint32 1>})", NF_ERR "InvalidArgument"},
 		{huge_args, NF_ERR "InvalidArgument"},
 		{huge_image, NF_ERR "InvalidArgument"},
+		{"('ok', uint32 1, {'ssh-keys': <['" KEY_AS_TEXT "\\nssh-ed25519 AAAA']>})",
+		 NF_ERR "InvalidArgument"},
+		{"('ok', uint32 1, {'ssh-keys': <['command=\"x\" " KEY_AS_TEXT "']>})",
+		 NF_ERR "InvalidArgument"},
+		{"('ok', uint32 1, {'ssh-keys': <['ssh-ed25519 AAAA!!!!']>})", NF_ERR "InvalidArgument"},
+		{"('ok', uint32 1, {'ssh-keys': <'" KEY_AS_TEXT "'>})", NF_ERR "InvalidArgument"},
+		{"('ok', uint32 1, {'ssh-user': <'root'>})", NF_ERR "InvalidArgument"},
+		{"('ok', uint32 1, {'ssh-user': <'Bad User'>})", NF_ERR "InvalidArgument"},
+		{"('ok', uint32 1, {'user-data': <'hello'>})", NF_ERR "InvalidArgument"},
+		{huge_user_data, NF_ERR "InvalidArgument"},
 	};
 	g_autoptr (GVariant) objects_before = nf_test_call_ok (daemon_,
 							       ROOT,
@@ -695,7 +815,8 @@ test_clean_exit (void)
 int
 main (int argc, char **argv)
 {
-	const gchar *const pools[] = {POOL, "dpriv", "dkill", "dmem", "dearly", "ok", "nobodys", NULL};
+	const gchar *const pools[] =
+		{POOL, "dpriv", "dkill", "dmem", "dearly", "dseed", "ok", "nobodys", NULL};
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
@@ -708,6 +829,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/daemon/stop-start", test_stop_start);
 	g_test_add_func ("/daemon/reset", test_reset);
 	g_test_add_func ("/daemon/delete", test_delete);
+	g_test_add_func ("/daemon/seed", test_seed);
 	g_test_add_func ("/daemon/hostile-input", test_hostile_input);
 	g_test_add_func ("/daemon/unprivileged", test_unprivileged);
 	g_test_add_func ("/daemon/insufficient-memory", test_insufficient_memory);

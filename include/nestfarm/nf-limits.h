@@ -43,3 +43,5 @@
 /* Defaults more than one layer falls back on. */
 #define NF_DEFAULT_PROFILE     "kvm-compute"
 #define NF_DEFAULT_LIBVIRT_URI "qemu:///system"
+/* The login user a node's seed makes when the pool names none. */
+#define NF_SSH_USER_DEFAULT "lab"

@@ -80,4 +80,26 @@ gboolean nf_storage_delete_overlay (virConnectPtr conn, const gchar *path, const
 /* The node an overlay file is tagged for, or NULL if untagged. */
 gchar *nf_storage_overlay_owner (const gchar *path);
 
+/* Seeds (nf-storage-seed.c): volume <node>.seed.iso in the node's storage
+ * pool, tagged by the ISO's owner tag "nestfarm:<node>". */
+#define NF_STORAGE_SEED_SUFFIX ".seed.iso"
+gchar *nf_storage_seed_name (const gchar *node);
+gchar *nf_storage_seed_owner_tag (const gchar *node);
+/* Makes the seed volume of @node from the ISO @iso (uploaded through a
+ * libvirt stream) and returns its path. A volume of that name that is
+ * @node's own seed (left by a crash) is replaced; any other is
+ * NF_ERROR_EXISTS and left alone. Nothing is left when it fails. */
+gchar *nf_storage_seed_put (virConnectPtr conn,
+			    const gchar *pool_name,
+			    const gchar *node,
+			    GBytes *iso,
+			    GError **error);
+/* The owner tag of the seed ISO in @vol (read through a stream), or NULL
+ * and an error when it is not a nestfarm seed. */
+gchar *nf_storage_seed_read_owner (virConnectPtr conn, virStorageVolPtr vol, GError **error);
+/* Deletes the seed volume at @path only if its ISO names @node; another
+ * volume is NF_ERROR_NOT_FOUND and left alone; no volume there is
+ * success. */
+gboolean nf_storage_seed_delete (virConnectPtr conn, const gchar *path, const gchar *node, GError **error);
+
 G_END_DECLS

@@ -35,6 +35,13 @@ typedef struct {
 	gchar *console_log;  /* serial console log file */
 	gint64 created;      /* creation time, unix seconds; 0: now */
 	gchar *instance;     /* the nestfarmd instance that owns it; NULL: the default one */
+	/* The cloud-init seed (a profile with a <disk profile:role='seed'>):
+	 * its volume's path, NULL when the node has none; the login user, the
+	 * public key lines and the pool's own user-data document it carries. */
+	gchar *seed;
+	gchar *ssh_user;
+	GStrv ssh_keys;
+	gchar *user_data;
 } NfNodeSpec;
 
 NfNodeSpec *nf_node_spec_new (void);
@@ -47,7 +54,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfNodeSpec, nf_node_spec_free)
  * index 1..9999, vcpus/memory/disk (0 or in range), image given, overlay
  * and console log absolute paths, trunk bridge a valid interface name
  * (1..15 of [A-Za-z0-9_.-]), VLAN list, management network (NULL or a
- * name without '/'). Strings must be UTF-8 without control characters. */
+ * name without '/'), seed an absolute path, ssh user, keys and user-data
+ * as nf_seed_check_* accepts them. Strings must be UTF-8 without control
+ * characters. */
 gboolean nf_node_spec_validate (const NfNodeSpec *spec, GError **error);
 
 /* Does the nestfarm metadata element @metadata, as virDomainGetMetadata
@@ -58,7 +67,9 @@ gboolean nf_node_spec_validate (const NfNodeSpec *spec, GError **error);
 gboolean nf_node_metadata_owned_by (const gchar *metadata, const gchar *instance);
 
 /* Stable MACs: the same pool, index and NIC always give the same address
- * (52:54:00 prefix, the rest from a hash). @nic: 0 management, 1 trunk. */
+ * (52:54:00 prefix, the rest from a hash). @nic: NF_NIC_*. */
+#define NF_NIC_MANAGEMENT 0
+#define NF_NIC_TRUNK      1
 gchar *nf_node_mac (const gchar *pool, guint index, guint nic);
 
 /* A profile is one template file, xml-templates/<name>.xml: a libvirt
@@ -79,6 +90,9 @@ const gchar *nf_profile_get_description (NfProfile *self);
 guint nf_profile_get_default_vcpus (NfProfile *self);
 guint nf_profile_get_default_memory_mib (NfProfile *self);
 guint nf_profile_get_default_disk_gib (NfProfile *self);
+/* Does a node of this profile get a cloud-init seed (the template has a
+ * <disk profile:role='seed'>, a CD-ROM rendering points at it)? */
+gboolean nf_profile_takes_seed (NfProfile *self);
 /* Sets each of the sizes that is 0 (not asked for) to the profile's default. */
 void nf_profile_fill_defaults (NfProfile *self, guint *vcpus, guint *memory_mib, guint *disk_gib);
 /* Names of every profile in @template_dir (NULL: installed), sorted; other

@@ -57,6 +57,9 @@ typedef struct {
 	gchar *bridge;
 	gchar *vlans;
 	gboolean no_start;
+	gchar **ssh_keys;
+	gchar *ssh_user;
+	gchar *user_data;
 } CreateFlags;
 
 static void
@@ -69,6 +72,9 @@ create_flags_clear (CreateFlags *flags)
 	g_free (flags->disk_text);
 	g_free (flags->bridge);
 	g_free (flags->vlans);
+	g_strfreev (flags->ssh_keys);
+	g_free (flags->ssh_user);
+	g_free (flags->user_data);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CreateFlags, create_flags_clear)
@@ -143,7 +149,33 @@ create_options (const NfCliVerb *verb, const CreateFlags *flags, GVariantBuilder
 	}
 	if (flags->no_start)
 		g_variant_builder_add (options, "{sv}", "start", g_variant_new_boolean (FALSE));
-	return TRUE;
+	return nf_cli_seed_options (verb, flags->ssh_keys, flags->ssh_user, flags->user_data, options, code);
+}
+
+/* CreatePool with @options, then the job followed to its end. */
+static NfExit
+create_call (NfCli *cli, const gchar *name, guint count, GVariant *options)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *pool_path = NULL;
+	g_autofree gchar *job_path = NULL;
+	NfExit code = nf_cli_connect (cli);
+
+	if (code != NF_EXIT_OK) {
+		g_variant_unref (g_variant_ref_sink (options));
+		return code;
+	}
+	nf_cli_proxy_allow_slow_auth (cli->manager);
+	if (!nf_dbus_manager_call_create_pool_sync (cli->manager,
+						    name,
+						    count,
+						    options,
+						    &pool_path,
+						    &job_path,
+						    NULL,
+						    &error))
+		return nf_cli_fail (error);
+	return show_result (cli, name, nf_cli_follow_job (cli, job_path, count));
 }
 
 NfExit
@@ -183,12 +215,30 @@ nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		 &flags.no_start,
 		 "Make the nodes but do not start them",
 		 NULL},
+		{"ssh-key",
+		 0,
+		 0,
+		 G_OPTION_ARG_FILENAME_ARRAY,
+		 &flags.ssh_keys,
+		 "A public key file for the nodes' login (again for more; default ~/.ssh/*.pub)",
+		 "FILE"},
+		{"ssh-user",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &flags.ssh_user,
+		 "The nodes' login user (default " NF_SSH_USER_DEFAULT ")",
+		 "NAME"},
+		{"user-data",
+		 0,
+		 0,
+		 G_OPTION_ARG_FILENAME,
+		 &flags.user_data,
+		 "A cloud-init user-data document for every node",
+		 "FILE"},
 		{NULL},
 	};
 	g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-	g_autoptr (GError) error = NULL;
-	g_autofree gchar *pool_path = NULL;
-	g_autofree gchar *job_path = NULL;
 	NfExit code = nf_cli_parse_args (cli, verb, entries, &argc, &argv, 2, 0);
 	const gchar *name;
 	guint count = 0;
@@ -201,21 +251,7 @@ nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		return code;
 	if (!create_options (verb, &flags, &options, &code))
 		return code;
-
-	code = nf_cli_connect (cli);
-	if (code != NF_EXIT_OK)
-		return code;
-	nf_cli_proxy_allow_slow_auth (cli->manager);
-	if (!nf_dbus_manager_call_create_pool_sync (cli->manager,
-						    name,
-						    count,
-						    g_variant_builder_end (&options),
-						    &pool_path,
-						    &job_path,
-						    NULL,
-						    &error))
-		return nf_cli_fail (error);
-	return show_result (cli, name, nf_cli_follow_job (cli, job_path, count));
+	return create_call (cli, name, count, g_variant_builder_end (&options));
 }
 
 /* pool delete and pool stop share their options */

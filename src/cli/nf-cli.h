@@ -59,6 +59,16 @@ struct _NfCli {
 /* nf-cli-main.c: the global options, so each verb also accepts them. */
 const GOptionEntry *nf_cli_global_entries (NfCli *cli);
 
+/* nf-cli-seed.c: the seed options of `pool create` (--ssh-key, read from
+ * the caller's ~/.ssh/ public keys when @key_files is NULL, --ssh-user,
+ * --user-data). */
+gboolean nf_cli_seed_options (const NfCliVerb *verb,
+			      gchar **key_files,
+			      const gchar *ssh_user,
+			      const gchar *user_data_file,
+			      GVariantBuilder *options,
+			      NfExit *code);
+
 /* nf-cli-common.c */
 NfExit nf_cli_usage_error (const NfCliVerb *verb, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
 NfExit nf_cli_parse_args (NfCli *cli,

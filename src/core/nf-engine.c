@@ -15,6 +15,7 @@
 #include "nestfarm/nf-limits.h"
 #include "nestfarm/nf-names.h"
 #include "nestfarm/nf-ovs.h"
+#include "nestfarm/nf-seed.h"
 #include "nestfarm/nf-storage.h"
 #include "nf-undo-private.h"
 
@@ -749,6 +750,66 @@ make_overlay (NfEngine *self, Make *make, NfUndo *undo, GError **error)
 	return TRUE;
 }
 
+static gboolean
+undo_seed (gpointer data, GError **error)
+{
+	UndoOverlay *undo = data;
+
+	if (nf_storage_seed_delete (undo->conn, undo->path, undo->name, error))
+		return TRUE;
+	g_prefix_error (error, "cannot delete seed %s: ", undo->path);
+	return FALSE;
+}
+
+/* What the node's seed says: its name, a new instance (so cloud-init runs
+ * on this make), the login, the pool's user-data, and the MAC of its
+ * management NIC. */
+static NfSeedSpec *
+seed_spec_for (const Make *make)
+{
+	NfSeedSpec *seed = nf_seed_spec_new ();
+	g_autofree gchar *nonce = g_uuid_string_random ();
+
+	seed->node_name = g_strdup (make->name);
+	seed->instance_id = g_strdup_printf ("%s-%.8s", make->name, nonce);
+	seed->ssh_user = g_strdup (make->spec->ssh_user != NULL ? make->spec->ssh_user : NF_SSH_USER_DEFAULT);
+	seed->ssh_keys = g_strdupv (make->spec->ssh_keys);
+	seed->user_data = g_strdup (make->spec->user_data);
+	seed->mac = nf_node_mac (make->spec->pool, make->spec->index, NF_NIC_MANAGEMENT);
+	seed->owner = nf_storage_seed_owner_tag (make->name);
+	return seed;
+}
+
+/* Step 1b: the cloud-init seed, for a profile that takes one. */
+static gboolean
+make_seed (NfEngine *self, Make *make, NfUndo *undo, GError **error)
+{
+	g_autoptr (NfSeedSpec) seed = NULL;
+	g_autoptr (GBytes) iso = NULL;
+	UndoOverlay *undone;
+
+	if (!nf_profile_takes_seed (make->profile))
+		return TRUE;
+	seed = seed_spec_for (make);
+	iso = nf_seed_build_iso (seed, error);
+	if (iso == NULL)
+		return FALSE;
+	make->spec->seed =
+		nf_storage_seed_put (make->conn, self->config->storage_pool, make->name, iso, error);
+	if (make->spec->seed == NULL)
+		return FALSE;
+	g_free (make->spec->ssh_user);
+	make->spec->ssh_user = g_strdup (seed->ssh_user);
+	undone = g_new0 (UndoOverlay, 1);
+	virConnectRef (make->conn);
+	undone->conn = make->conn;
+	undone->path = g_strdup (make->spec->seed);
+	undone->name = g_strdup (make->name);
+	nf_undo_push (undo, undo_seed, undone, (GDestroyNotify) undo_overlay_free);
+	nf_fail_point ("make:after-seed");
+	return TRUE;
+}
+
 /* Off (if it runs) and undefined; both are tried. */
 static gboolean
 undo_define (gpointer data, GError **error)
@@ -822,7 +883,7 @@ make_steps (NfEngine *self,
 
 	if (g_cancellable_set_error_if_cancelled (cancellable, error))
 		return NULL;
-	if (!make_overlay (self, make, undo, error))
+	if (!make_overlay (self, make, undo, error) || !make_seed (self, make, undo, error))
 		return NULL;
 	dom = make_define (self, make, undo, cancellable, error);
 	if (dom == NULL)
@@ -1041,6 +1102,8 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, G
 	if (info->spec->overlay != NULL &&
 	    !nf_storage_delete_overlay (conn, info->spec->overlay, name, error))
 		return FALSE;
+	if (info->spec->seed != NULL && !nf_storage_seed_delete (conn, info->spec->seed, name, error))
+		return FALSE;
 	if (info->spec->console_log != NULL && g_unlink (info->spec->console_log) != 0 && errno != ENOENT)
 		add_warning (warnings,
 			     "cannot remove console log %s: %s",
@@ -1146,6 +1209,64 @@ nf_engine_remove_stale_ports (NfEngine *self, GError **error)
 	return removed;
 }
 
+/* Whether a domain (of any instance) named @node has @path as its seed. */
+static gboolean
+seed_in_use (virConnectPtr conn, const gchar *path, const gchar *node)
+{
+	g_autoptr (virDomain) dom = virDomainLookupByName (conn, node);
+	g_autofree gchar *xml = NULL;
+	g_autoptr (NfNodeSpec) spec = NULL;
+
+	if (dom == NULL) {
+		virResetLastError ();
+		return FALSE;
+	}
+	xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+	spec = xml != NULL ? nf_node_spec_from_domain_xml (xml, NULL) : NULL;
+	/* A domain that cannot be read keeps its seed: never guess. */
+	return spec == NULL || g_strcmp0 (spec->seed, path) == 0;
+}
+
+/* The seeds in the storage pool that name a node no domain has (a crash
+ * between the seed and the define); others are never touched. */
+static guint
+remove_orphan_seeds (NfEngine *self, virConnectPtr conn, GString *failed)
+{
+	g_autoptr (virStoragePool) pool = virStoragePoolLookupByName (conn, self->config->storage_pool);
+	virStorageVolPtr *vols = NULL;
+	gint n = pool != NULL ? virStoragePoolListAllVolumes (pool, &vols, 0) : -1;
+	guint removed = 0;
+
+	for (gint i = 0; i < n; i++) {
+		g_autoptr (virStorageVol) vol = vols[i];
+		g_autofree gchar *owner = NULL;
+		g_autofree gchar *path = NULL;
+		const gchar *node;
+		g_autoptr (GError) error = NULL;
+
+		if (!g_str_has_suffix (virStorageVolGetName (vol), NF_STORAGE_SEED_SUFFIX) ||
+		    (owner = nf_storage_seed_read_owner (conn, vol, NULL)) == NULL ||
+		    (path = virStorageVolGetPath (vol)) == NULL)
+			continue;
+		node = owner + strlen (NF_SEED_OWNER_PREFIX);
+		if (seed_in_use (conn, path, node))
+			continue;
+		if (!nf_storage_seed_delete (conn, path, node, &error)) {
+			g_string_append_printf (failed,
+						"%s%s: %s",
+						failed->len > 0 ? "; " : "",
+						path,
+						error->message);
+			continue;
+		}
+		g_message ("removed seed %s: no node %s uses it", path, node);
+		removed++;
+	}
+	g_free (vols);
+	virResetLastError ();
+	return removed;
+}
+
 guint
 nf_engine_remove_orphan_overlays (NfEngine *self, GError **error)
 {
@@ -1189,11 +1310,14 @@ nf_engine_remove_orphan_overlays (NfEngine *self, GError **error)
 		g_message ("removed overlay %s: no node %s uses it", path, owner);
 		removed++;
 	}
-	if (failed != NULL)
+	if (failed == NULL)
+		failed = g_string_new (NULL);
+	removed += remove_orphan_seeds (self, conn, failed);
+	if (failed->len > 0)
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_FAILED,
-			     "Cannot remove %u orphan overlays (%u others removed): %s",
+			     "Cannot remove %u orphan overlays or seeds (%u others removed): %s",
 			     n_failed,
 			     removed,
 			     failed->str);

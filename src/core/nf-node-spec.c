@@ -8,6 +8,7 @@
 
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
+#include "nestfarm/nf-seed.h"
 #include "nestfarm/nf-template.h"
 #include "nf-template-private.h"
 #include "nf-xml-private.h"
@@ -38,6 +39,10 @@ nf_node_spec_copy (const NfNodeSpec *spec)
 	copy->mgmt_network = g_strdup (spec->mgmt_network);
 	copy->console_log = g_strdup (spec->console_log);
 	copy->instance = g_strdup (spec->instance);
+	copy->seed = g_strdup (spec->seed);
+	copy->ssh_user = g_strdup (spec->ssh_user);
+	copy->ssh_keys = g_strdupv (spec->ssh_keys);
+	copy->user_data = g_strdup (spec->user_data);
 	return copy;
 }
 
@@ -55,6 +60,10 @@ nf_node_spec_free (NfNodeSpec *spec)
 	g_free (spec->mgmt_network);
 	g_free (spec->console_log);
 	g_free (spec->instance);
+	g_free (spec->seed);
+	g_free (spec->ssh_user);
+	g_strfreev (spec->ssh_keys);
+	g_free (spec->user_data);
 	g_free (spec);
 }
 
@@ -116,6 +125,31 @@ validate_range (guint value, guint min, guint max, const gchar *what, GError **e
 		     min,
 		     max);
 	return FALSE;
+}
+
+/* What the node's seed is made of, as nf-seed checks it. */
+static gboolean
+validate_seed (const NfNodeSpec *spec, GError **error)
+{
+	if (spec->seed != NULL && !validate_path (spec->seed, "seed path", error))
+		return FALSE;
+	if (spec->ssh_user != NULL && !nf_seed_check_ssh_user (spec->ssh_user, error))
+		return FALSE;
+	for (guint i = 0; spec->ssh_keys != NULL && spec->ssh_keys[i] != NULL; i++) {
+		if (!nf_seed_check_ssh_key (spec->ssh_keys[i], error))
+			return FALSE;
+	}
+	if (spec->ssh_keys != NULL && g_strv_length (spec->ssh_keys) > NF_SSH_KEYS_MAX) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "%u SSH keys are too many; give at most %d.",
+			     g_strv_length (spec->ssh_keys),
+			     NF_SSH_KEYS_MAX);
+		return FALSE;
+	}
+	return spec->user_data == NULL ||
+	       nf_seed_check_user_data (spec->user_data, strlen (spec->user_data), error);
 }
 
 gboolean
@@ -180,7 +214,7 @@ nf_node_spec_validate (const NfNodeSpec *spec, GError **error)
 				     "The management network name is not valid; give a libvirt network name (no '/').");
 		return FALSE;
 	}
-	return TRUE;
+	return validate_seed (spec, error);
 }
 
 gchar *
@@ -206,6 +240,8 @@ typedef enum {
 	FIELD_STRING,
 	FIELD_UINT,
 	FIELD_TIME,
+	FIELD_LINES,  /* a GStrv, one line each */
+	FIELD_BASE64, /* a document of any text, base64 in the XML */
 } FieldKind;
 
 /* The metadata's children, in document order; one table for writing and
@@ -229,6 +265,10 @@ static const struct {
 	{"vlans", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, vlans), FALSE},
 	{"management-network", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, mgmt_network), TRUE},
 	{"console-log", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, console_log), FALSE},
+	{"seed", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, seed), TRUE},
+	{"ssh-user", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, ssh_user), TRUE},
+	{"ssh-keys", FIELD_LINES, G_STRUCT_OFFSET (NfNodeSpec, ssh_keys), TRUE},
+	{"user-data", FIELD_BASE64, G_STRUCT_OFFSET (NfNodeSpec, user_data), TRUE},
 	/* Last and only where set: the default instance's XML is as before. */
 	{"instance", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, instance), TRUE},
 };
@@ -261,6 +301,18 @@ nf_node_spec_write_metadata (const NfNodeSpec *spec, xmlNode *metadata)
 				G_STRUCT_MEMBER (gint64, spec, fields[i].offset));
 
 			value = time != NULL ? g_date_time_format (time, "%Y-%m-%dT%H:%M:%SZ") : NULL;
+			break;
+		}
+		case FIELD_LINES: {
+			GStrv lines = G_STRUCT_MEMBER (GStrv, spec, fields[i].offset);
+
+			value = lines != NULL && lines[0] != NULL ? g_strjoinv ("\n", lines) : NULL;
+			break;
+		}
+		case FIELD_BASE64: {
+			const gchar *text = G_STRUCT_MEMBER (const gchar *, spec, fields[i].offset);
+
+			value = text != NULL ? g_base64_encode ((const guchar *) text, strlen (text)) : NULL;
 			break;
 		}
 		default:
@@ -316,6 +368,20 @@ find_field (xmlNode *node, const gchar *name)
 	return NULL;
 }
 
+/* A document of text, or FALSE when @text is not one in base64. */
+static gboolean
+read_base64 (NfNodeSpec *spec, guint i, const gchar *text)
+{
+	gsize len = 0;
+	g_autofree guchar *bytes = g_base64_decode (text, &len);
+
+	if (len == 0 || memchr (bytes, '\0', len) != NULL ||
+	    !g_utf8_validate ((const gchar *) bytes, len, NULL))
+		return FALSE;
+	G_STRUCT_MEMBER (gchar *, spec, fields[i].offset) = g_strndup ((const gchar *) bytes, len);
+	return TRUE;
+}
+
 static gboolean
 read_field (NfNodeSpec *spec, guint i, const gchar *text, const gchar *domain, GError **error)
 {
@@ -341,6 +407,13 @@ read_field (NfNodeSpec *spec, guint i, const gchar *text, const gchar *domain, G
 		G_STRUCT_MEMBER (gint64, spec, fields[i].offset) = g_date_time_to_unix (time);
 		return TRUE;
 	}
+	case FIELD_LINES:
+		G_STRUCT_MEMBER (GStrv, spec, fields[i].offset) = g_strsplit (text, "\n", -1);
+		return TRUE;
+	case FIELD_BASE64:
+		if (read_base64 (spec, i, text))
+			return TRUE;
+		break;
 	default:
 		g_assert_not_reached ();
 	}

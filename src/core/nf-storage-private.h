@@ -6,7 +6,7 @@
 
 G_BEGIN_DECLS
 
-/* What nf-storage.c shares with nf-base-image.c. */
+/* What nf-storage.c shares with nf-base-image.c and nf-storage-seed.c. */
 
 /* The storage pool @pool_name; NF_ERROR_NOT_FOUND if libvirt has none. */
 virStoragePoolPtr nf_storage_lookup_pool (virConnectPtr conn, const gchar *pool_name, GError **error);

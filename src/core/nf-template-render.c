@@ -14,8 +14,6 @@
  * and the profile markup is removed. No user string is ever parsed. */
 
 #define NF_DEFAULT_EMULATED_CPU "qemu64"
-#define NF_NIC_MANAGEMENT       0
-#define NF_NIC_TRUNK            1
 
 /* The spec with every value decided: defaults, canonical VLANs, time. */
 static NfNodeSpec *
@@ -141,6 +139,34 @@ set_mac (xmlNode *interface, const NfNodeSpec *node, guint nic)
 	nf_xml_set_prop (nf_xml_ensure_child (interface, "mac"), "address", mac);
 }
 
+/* A disk of the file @path in @format, said explicitly, never probed. */
+static void
+render_file_disk (xmlNode *disk, const gchar *format, const gchar *path)
+{
+	xmlNode *driver;
+
+	nf_xml_set_prop (disk, "type", "file");
+	driver = nf_xml_ensure_child (disk, "driver");
+	if (xmlHasProp (driver, (const xmlChar *) "name") == NULL)
+		nf_xml_set_prop (driver, "name", "qemu");
+	nf_xml_set_prop (driver, "type", format);
+	nf_xml_set_prop (nf_xml_ensure_child (disk, "source"), "file", path);
+}
+
+/* The seed's CD-ROM, or none when the node has no seed. */
+static void
+render_seed (xmlNode *disk, const NfNodeSpec *node)
+{
+	if (disk == NULL)
+		return;
+	if (node->seed == NULL) {
+		nf_xml_remove (disk);
+		return;
+	}
+	render_file_disk (disk, "raw", node->seed);
+	nf_xml_ensure_child (disk, "readonly");
+}
+
 static void
 render_devices (xmlXPathContext *ctx, xmlNode *devices, const NfNodeSpec *node)
 {
@@ -155,12 +181,7 @@ render_devices (xmlXPathContext *ctx, xmlNode *devices, const NfNodeSpec *node)
 
 	/* The overlay: qcow2 said explicitly, never probed; libvirt reads the
 	 * backing chain (its format is fixed in the overlay's header). */
-	nf_xml_set_prop (disk, "type", "file");
-	element = nf_xml_ensure_child (disk, "driver");
-	if (xmlHasProp (element, (const xmlChar *) "name") == NULL)
-		nf_xml_set_prop (element, "name", "qemu");
-	nf_xml_set_prop (element, "type", "qcow2");
-	nf_xml_set_prop (nf_xml_ensure_child (disk, "source"), "file", node->overlay);
+	render_file_disk (disk, "qcow2", node->overlay);
 
 	if (node->mgmt_network == NULL) {
 		nf_xml_remove (management);
@@ -192,6 +213,7 @@ render_devices (xmlXPathContext *ctx, xmlNode *devices, const NfNodeSpec *node)
 	element = nf_xml_ensure_child (console, "log");
 	nf_xml_set_prop (element, "file", node->console_log);
 	nf_xml_set_prop (element, "append", "on");
+	render_seed (nf_xml_find (ctx, devices, "disk[@p:role='seed']"), node);
 }
 
 /* Removes comments and every trace of the profile namespace below @node

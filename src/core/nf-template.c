@@ -27,6 +27,7 @@ struct _NfProfile {
 	guint vcpus;
 	guint memory_mib;
 	guint disk_gib;
+	gboolean seed; /* it has a <disk profile:role='seed'> */
 };
 
 G_DEFINE_FINAL_TYPE (NfProfile, nf_profile, G_TYPE_OBJECT)
@@ -201,6 +202,7 @@ static const struct {
 	{"management", "interface"},
 	{"trunk", "interface"},
 	{"console", "serial"},
+	{"seed", "disk"},
 };
 
 static gboolean
@@ -321,6 +323,7 @@ check_template (NfProfile *self, xmlDoc *doc, xmlNode *profile, GError **error)
 	description = nf_xml_find (ctx, profile, "p:description");
 	if (description != NULL)
 		self->description = g_strstrip (nf_xml_get_text (description));
+	self->seed = nf_xml_find (ctx, NULL, "/domain/devices/disk[@p:role='seed']") != NULL;
 	return TRUE;
 }
 
@@ -404,6 +407,13 @@ nf_profile_get_default_disk_gib (NfProfile *self)
 {
 	g_return_val_if_fail (NF_IS_PROFILE (self), 0);
 	return self->disk_gib;
+}
+
+gboolean
+nf_profile_takes_seed (NfProfile *self)
+{
+	g_return_val_if_fail (NF_IS_PROFILE (self), FALSE);
+	return self->seed;
 }
 
 void

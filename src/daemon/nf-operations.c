@@ -278,6 +278,9 @@ op_run_phase (NfOp *op,
 			step->spec->trunk_bridge = g_strdup (ps->trunk_bridge);
 			step->spec->vlans = g_strdup (ps->vlans);
 			step->spec->mgmt_network = g_strdup (ps->mgmt_network);
+			step->spec->ssh_user = g_strdup (ps->ssh_user);
+			step->spec->ssh_keys = g_strdupv (ps->ssh_keys);
+			step->spec->user_data = g_strdup (ps->user_data);
 		}
 		nf_executor_submit (op->context->executor,
 				    work_kind (work),

@@ -54,6 +54,9 @@ nf_pool_spec_copy (const NfPoolSpec *spec)
 	copy->trunk_bridge = g_strdup (spec->trunk_bridge);
 	copy->vlans = g_strdup (spec->vlans);
 	copy->mgmt_network = g_strdup (spec->mgmt_network);
+	copy->ssh_user = g_strdup (spec->ssh_user);
+	copy->ssh_keys = g_strdupv (spec->ssh_keys);
+	copy->user_data = g_strdup (spec->user_data);
 	return copy;
 }
 
@@ -68,6 +71,9 @@ nf_pool_spec_free (NfPoolSpec *spec)
 	g_free (spec->trunk_bridge);
 	g_free (spec->vlans);
 	g_free (spec->mgmt_network);
+	g_free (spec->ssh_user);
+	g_strfreev (spec->ssh_keys);
+	g_free (spec->user_data);
 	g_free (spec);
 }
 

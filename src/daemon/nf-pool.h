@@ -22,6 +22,9 @@ typedef struct {
 	gchar *trunk_bridge;
 	gchar *vlans;
 	gchar *mgmt_network; /* NULL: none */
+	gchar *ssh_user;     /* the seed's login user; NULL: the default */
+	GStrv ssh_keys;      /* public key lines for it; NULL: none */
+	gchar *user_data;    /* the pool's own cloud-init user-data; NULL: none */
 	gboolean start;
 } NfPoolSpec;
 

@@ -136,6 +136,9 @@ spec_from_node (const NfNodeInfo *info)
 	spec->trunk_bridge = g_strdup (info->spec->trunk_bridge);
 	spec->vlans = g_strdup (info->spec->vlans);
 	spec->mgmt_network = g_strdup (info->spec->mgmt_network);
+	spec->ssh_user = g_strdup (info->spec->ssh_user);
+	spec->ssh_keys = g_strdupv (info->spec->ssh_keys);
+	spec->user_data = g_strdup (info->spec->user_data);
 	spec->count = 0;
 	return spec;
 }

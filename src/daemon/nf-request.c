@@ -8,6 +8,7 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-limits.h"
 #include "nestfarm/nf-names.h"
+#include "nestfarm/nf-seed.h"
 #include "nestfarm/nf-template.h"
 #include "nestfarm/nf-vlan.h"
 #include "nf-request.h"
@@ -30,6 +31,9 @@ static const OptionRule create_options[] = {
 	{"trunk-bridge", "s"},
 	{"vlans", "s"},
 	{"start", "b"},
+	{"ssh-user", "s"},
+	{"ssh-keys", "as"},
+	{"user-data", "s"},
 };
 
 static const OptionRule stop_options[] = {
@@ -167,6 +171,45 @@ nf_request_check_bridge (const gchar *bridge, GError **error)
 	return ok;
 }
 
+/* What the nodes' cloud-init seeds carry, checked as nf-seed checks it:
+ * each refusal names the bad value and why. */
+static gboolean
+parse_seed (GVariant *options, NfPoolSpec *spec, GError **error)
+{
+	const gchar *s;
+	g_autofree const gchar **keys = NULL;
+
+	if (g_variant_lookup (options, "ssh-user", "&s", &s)) {
+		if (!nf_seed_check_ssh_user (s, error))
+			return FALSE;
+		spec->ssh_user = g_strdup (s);
+	}
+	if (g_variant_lookup (options, "ssh-keys", "^a&s", &keys)) {
+		if (g_strv_length ((gchar **) keys) > NF_SSH_KEYS_MAX) {
+			g_set_error (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "ssh-keys: %u keys are too many; give at most %d.",
+				     g_strv_length ((gchar **) keys),
+				     NF_SSH_KEYS_MAX);
+			return FALSE;
+		}
+		for (guint i = 0; keys[i] != NULL; i++) {
+			if (!nf_seed_check_ssh_key (keys[i], error)) {
+				g_prefix_error (error, "ssh-keys[%u]: ", i);
+				return FALSE;
+			}
+		}
+		spec->ssh_keys = g_strdupv ((gchar **) keys);
+	}
+	if (g_variant_lookup (options, "user-data", "&s", &s)) {
+		if (!nf_seed_check_user_data (s, strlen (s), error))
+			return FALSE;
+		spec->user_data = g_strdup (s);
+	}
+	return TRUE;
+}
+
 NfPoolSpec *
 nf_request_parse_create (const NfConfig *config,
 			 const gchar *name,
@@ -241,6 +284,8 @@ nf_request_parse_create (const NfConfig *config,
 	if (g_variant_lookup (options, "start", "b", &b))
 		spec->start = b;
 	spec->mgmt_network = g_strdup (config->mgmt_network);
+	if (!parse_seed (options, spec, error))
+		return NULL;
 	return g_steal_pointer (&spec);
 }
 

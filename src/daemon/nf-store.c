@@ -88,6 +88,27 @@ nf_store_get_path (NfStore *self)
 	return self->path;
 }
 
+/* The seed's options, where the pool has them (older files have none). */
+static void
+write_seed (JsonBuilder *b, const NfPoolSpec *spec)
+{
+	if (spec->ssh_user != NULL) {
+		json_builder_set_member_name (b, "ssh-user");
+		json_builder_add_string_value (b, spec->ssh_user);
+	}
+	if (spec->ssh_keys != NULL) {
+		json_builder_set_member_name (b, "ssh-keys");
+		json_builder_begin_array (b);
+		for (guint i = 0; spec->ssh_keys[i] != NULL; i++)
+			json_builder_add_string_value (b, spec->ssh_keys[i]);
+		json_builder_end_array (b);
+	}
+	if (spec->user_data != NULL) {
+		json_builder_set_member_name (b, "user-data");
+		json_builder_add_string_value (b, spec->user_data);
+	}
+}
+
 static void
 add_pool (JsonBuilder *b, const NfPoolSpec *spec)
 {
@@ -114,6 +135,7 @@ add_pool (JsonBuilder *b, const NfPoolSpec *spec)
 		json_builder_set_member_name (b, "management-network");
 		json_builder_add_string_value (b, spec->mgmt_network);
 	}
+	write_seed (b, spec);
 	json_builder_set_member_name (b, "start");
 	json_builder_add_boolean_value (b, spec->start);
 	json_builder_end_object (b);
@@ -283,6 +305,35 @@ read_string (JsonObject *obj, const gchar *key, gboolean required, GError **erro
 	return g_strdup (json_node_get_string (node));
 }
 
+static gboolean
+read_seed (JsonObject *obj, NfPoolSpec *spec, GError **error)
+{
+	JsonNode *keys = json_object_get_member (obj, "ssh-keys");
+
+	spec->ssh_user = read_string (obj, "ssh-user", FALSE, NULL);
+	spec->user_data = read_string (obj, "user-data", FALSE, NULL);
+	if (keys == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_ARRAY (keys)) {
+		g_set_error_literal (error, NF_ERROR, NF_ERROR_FAILED, "'ssh-keys' is not an array");
+		return FALSE;
+	}
+	spec->ssh_keys = g_new0 (gchar *, json_array_get_length (json_node_get_array (keys)) + 1);
+	for (guint i = 0; i < json_array_get_length (json_node_get_array (keys)); i++) {
+		JsonNode *key = json_array_get_element (json_node_get_array (keys), i);
+
+		if (json_node_get_value_type (key) != G_TYPE_STRING) {
+			g_set_error_literal (error,
+					     NF_ERROR,
+					     NF_ERROR_FAILED,
+					     "'ssh-keys' holds a non-string");
+			return FALSE;
+		}
+		spec->ssh_keys[i] = g_strdup (json_node_get_string (key));
+	}
+	return TRUE;
+}
+
 static NfPoolSpec *
 read_pool (JsonNode *node, GError **error)
 {
@@ -301,6 +352,8 @@ read_pool (JsonNode *node, GError **error)
 	    (spec->vlans = read_string (obj, "vlans", TRUE, error)) == NULL)
 		return NULL;
 	spec->mgmt_network = read_string (obj, "management-network", FALSE, NULL);
+	if (!read_seed (obj, spec, error))
+		return NULL;
 	if (!read_uint (obj, "count", &spec->count, error) ||
 	    !read_uint (obj, "vcpus", &spec->vcpus, error) ||
 	    !read_uint (obj, "memory-mib", &spec->memory_mib, error) ||
