@@ -273,6 +273,8 @@ nf_test_assert_dir_has_no_overlays (const gchar *dir)
 	while ((name = g_dir_read_name (d)) != NULL) {
 		if (g_str_has_suffix (name, ".qcow2"))
 			g_error ("leftover overlay %s/%s", dir, name);
+		if (g_str_has_suffix (name, ".seed.iso"))
+			g_error ("leftover seed %s/%s", dir, name);
 	}
 }
 

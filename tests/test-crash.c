@@ -32,6 +32,7 @@ typedef struct {
 
 static const Crash crashes[] = {
 	{"make:after-overlay", "ca", 0, "create", GONE},
+	{"make:after-seed", "ck", 0, "create", GONE},
 	{"make:after-define", "cb", 0, "create", GONE},
 	{"make:after-start", "cc", 0, "create", GONE},
 	{"make:after-define", "cd", 1, "scale 3", 1},

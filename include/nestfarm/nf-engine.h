@@ -151,5 +151,10 @@ guint nf_engine_remove_orphan_overlays (NfEngine *self, GError **error);
  * removed; one it cannot remove does not stop the sweep, and those are
  * named in @error at the end, as is Open vSwitch not answering. */
 guint nf_engine_remove_stale_ports (NfEngine *self, GError **error);
+/* For a node an interrupted create or scale named, that has no domain:
+ * removes its seed volume, even one whose upload the crash cut short (no
+ * tag yet: the intent is what says it was this instance's to make). A
+ * volume tagged for another node is left alone. */
+gboolean nf_engine_remove_unfinished_seed (NfEngine *self, const gchar *name, GError **error);
 
 G_END_DECLS

@@ -1186,6 +1186,39 @@ overlay_in_use (virConnectPtr conn, const gchar *path, const gchar *owner)
 	return xml != NULL && parse_domain_facts (xml, &disk, NULL, NULL) && g_strcmp0 (disk, path) == 0;
 }
 
+gboolean
+nf_engine_remove_unfinished_seed (NfEngine *self, const gchar *name, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) dom = NULL;
+	g_autoptr (virStoragePool) pool = NULL;
+	g_autoptr (virStorageVol) vol = NULL;
+	g_autofree gchar *volume = nf_storage_seed_name (name);
+	g_autofree gchar *owner = NULL;
+	g_autofree gchar *tag = nf_storage_seed_owner_tag (name);
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return FALSE;
+	/* A node with a domain has its seed removed with it. */
+	if ((dom = virDomainLookupByName (conn, name)) != NULL)
+		return TRUE;
+	pool = virStoragePoolLookupByName (conn, self->config->storage_pool);
+	vol = pool != NULL ? virStorageVolLookupByName (pool, volume) : NULL;
+	virResetLastError ();
+	if (vol == NULL)
+		return TRUE;
+	owner = nf_storage_seed_read_owner (conn, vol, NULL);
+	if (owner != NULL && g_strcmp0 (owner, tag) != 0)
+		return TRUE;
+	if (virStorageVolDelete (vol, 0) < 0)
+		return nf_libvirt_set_error (error, "cannot delete the unfinished seed %s", volume);
+	g_message ("removed the seed %s of %s, which a restart interrupted", volume, name);
+	return TRUE;
+}
+
 guint
 nf_engine_remove_stale_ports (NfEngine *self, GError **error)
 {

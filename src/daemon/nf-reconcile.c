@@ -60,7 +60,11 @@ remove_touched (NfEngine *engine, NfIntent *intent, const gchar *why)
 		g_autofree gchar *name =
 			nf_node_name_build (intent->pool, g_array_index (intent->indexes, guint, i));
 
+		g_autoptr (GError) error = NULL;
+
 		remove_quietly (engine, name, why);
+		if (!nf_engine_remove_unfinished_seed (engine, name, &error))
+			g_warning ("reconcile: %s", error->message);
 	}
 }
 
