@@ -50,22 +50,24 @@ set_iso_error (GError **error, const gchar *what, int code)
 }
 
 /* libisofs is set up once per process; it never prints (the core returns
- * its errors). */
+ * its errors). The outcome travels in the once value itself (1, or the
+ * negative libisofs code as an unsigned), so a thread that finds it set
+ * reads nothing that the one-time set-up wrote elsewhere. */
 static gboolean
 isofs_init_once (GError **error)
 {
-	static gsize done = 0;
-	static int result = 0;
+	static gsize state = 0;
+	int result;
 
-	if (g_once_init_enter (&done)) {
+	if (g_once_init_enter (&state)) {
 		result = iso_init_with_flag (1);
 		if (result >= 0)
 			iso_set_msgs_severities ((char *) "NEVER", (char *) "NEVER", (char *) "nestfarm");
-		g_once_init_leave (&done, 1);
+		g_once_init_leave (&state, result >= 0 ? 1 : (gsize) (guint) result);
 	}
-	if (result < 0)
-		return set_iso_error (error, "cannot set up libisofs", result);
-	return TRUE;
+	if (state == 1)
+		return TRUE;
+	return set_iso_error (error, "cannot set up libisofs", (int) (guint) state);
 }
 
 static gboolean
