@@ -70,19 +70,29 @@ sync_manager (NfManager *manager, GParamSpec *pspec, NfBus *self)
 }
 
 static void
-sync_pool (NfPool *pool, GParamSpec *pspec, NfDBusPool *iface)
+sync_pool_nodes (NfPool *pool, NfDBusPool *iface)
 {
-	const NfPoolSpec *spec = nf_pool_get_spec (pool);
 	GPtrArray *nodes = nf_pool_get_nodes (pool);
-	g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GPtrArray) paths = g_ptr_array_new_full (nodes->len + 1, g_free);
 
 	for (guint i = 0; i < nodes->len; i++)
 		g_ptr_array_add (paths, nf_bus_node_path (nf_node_get_name (g_ptr_array_index (nodes, i))));
 	g_ptr_array_add (paths, NULL);
+	nf_dbus_pool_set_nodes (iface, (const gchar *const *) paths->pdata);
+}
+
+static void
+sync_pool (NfPool *pool, GParamSpec *pspec, NfDBusPool *iface)
+{
+	const NfPoolSpec *spec = nf_pool_get_spec (pool);
+
+	/* The node list is the one property whose making grows with the
+	 * pool: only when it changed. */
+	if (pspec == NULL || g_str_equal (pspec->name, "nodes"))
+		sync_pool_nodes (pool, iface);
 	nf_dbus_pool_set_name (iface, spec->name);
 	nf_dbus_pool_set_profile (iface, spec->profile);
 	nf_dbus_pool_set_count (iface, spec->count);
-	nf_dbus_pool_set_nodes (iface, (const gchar *const *) paths->pdata);
 	nf_dbus_pool_set_state (iface, nf_pool_state_to_string (nf_pool_get_state (pool)));
 	nf_dbus_pool_set_vcpus (iface, spec->vcpus);
 	nf_dbus_pool_set_memory_mib (iface, spec->memory_mib);
