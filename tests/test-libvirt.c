@@ -339,7 +339,7 @@ define_worker (gpointer data)
 	g_autoptr (virDomain) domain = NULL;
 
 	g_assert_no_error (error);
-	domain = nf_connection_define_domain (definer->connection, conn, xml, name, &error);
+	domain = nf_connection_define_domain (definer->connection, conn, xml, name, NULL, &error);
 	g_assert_no_error (error);
 	g_assert_nonnull (domain);
 	g_assert_cmpint (virDomainUndefine (domain), ==, 0);
@@ -382,6 +382,7 @@ test_libvirt_define_domain (void)
 					      conn,
 					      "<domain type='test'><name>broken</name><bogus/></domain>",
 					      "broken",
+					      NULL,
 					      &error);
 	g_assert_null (domain);
 	g_assert_error (error, NF_ERROR, NF_ERROR_LIBVIRT);
@@ -402,11 +403,62 @@ test_libvirt_define_domain (void)
 					     "<domain type='test'><name>nf-define-old</name><memory>65536</memory>"
 					     "<os><type>hvm</type></os></domain>",
 					     "nf-define-old",
+					     NULL,
 					     &error);
 	g_assert_no_error (error);
 	g_assert_nonnull (domain);
 	g_assert_cmpint (virDomainUndefine (domain), ==, 0);
 	define_at_once (connection);
+	drain_main_context ();
+}
+
+/* Defines @xml with @shape on @connection; whether libvirt took it. */
+static gboolean
+define_shaped (NfConnection *connection, const gchar *xml, const gchar *name, const gchar *shape)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) domain = NULL;
+	g_autoptr (GError) error = NULL;
+
+	conn = nf_connection_ref_conn (connection, &error);
+	g_assert_no_error (error);
+	domain = nf_connection_define_domain (connection, conn, xml, name, shape, &error);
+	if (domain == NULL) {
+		g_assert_error (error, NF_ERROR, NF_ERROR_LIBVIRT);
+		return FALSE;
+	}
+	g_assert_cmpint (virDomainUndefine (domain), ==, 0);
+	return TRUE;
+}
+
+#define SHAPED_XML(extra)                                                                                 \
+	"<domain type='test'><name>nf-shaped</name><memory>65536</memory><os><type>hvm</type></os>" extra \
+	"</domain>"
+
+static void
+test_libvirt_define_shape (void)
+{
+	g_autoptr (NfConnection) connection = nf_connection_new (TEST_URI);
+	g_autoptr (GError) error = NULL;
+
+	g_assert_true (nf_connection_open (connection, &error));
+	g_assert_no_error (error);
+	/* An element the schema refuses and the parser ignores tells
+	 * whether the schema check ran. No shape: always checked. */
+	g_assert_false (define_shaped (connection, SHAPED_XML ("<bogus/>"), "nf-shaped", NULL));
+	/* A shape is learnt only from XML that passed the check. */
+	g_assert_false (define_shaped (connection, SHAPED_XML ("<bogus/>"), "nf-shaped", "a"));
+	g_assert_false (define_shaped (connection, SHAPED_XML ("<bogus/>"), "nf-shaped", "a"));
+	g_assert_true (define_shaped (connection, SHAPED_XML (""), "nf-shaped", "a"));
+	/* Then that shape skips the check; another shape does not. */
+	g_assert_true (define_shaped (connection, SHAPED_XML ("<bogus/>"), "nf-shaped", "a"));
+	g_assert_false (define_shaped (connection, SHAPED_XML ("<bogus/>"), "nf-shaped", "b"));
+	g_assert_false (define_shaped (connection, SHAPED_XML ("<bogus/>"), "nf-shaped", NULL));
+	/* A new connection (maybe to a new libvirtd) forgets what it learnt. */
+	nf_connection_close (connection);
+	g_assert_true (nf_connection_open (connection, &error));
+	g_assert_no_error (error);
+	g_assert_false (define_shaped (connection, SHAPED_XML ("<bogus/>"), "nf-shaped", "a"));
 	drain_main_context ();
 }
 
@@ -489,6 +541,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/libvirt/ref-conn-threads", test_libvirt_ref_conn_threads);
 	g_test_add_func ("/libvirt/error-mapping", test_libvirt_error_mapping);
 	g_test_add_func ("/libvirt/define-domain", test_libvirt_define_domain);
+	g_test_add_func ("/libvirt/define-shape", test_libvirt_define_shape);
 	g_test_add_func ("/libvirt/domain-events", test_libvirt_domain_events);
 	g_test_add_func ("/libvirt/dispose-pending", test_libvirt_dispose_pending);
 	return g_test_run ();

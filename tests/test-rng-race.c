@@ -209,7 +209,7 @@ define_one (gpointer data)
 
 	if (conn == NULL)
 		return NULL;
-	dom = nf_connection_define_domain (definer->connection, conn, xml, name, &definer->error);
+	dom = nf_connection_define_domain (definer->connection, conn, xml, name, NULL, &definer->error);
 	return NULL;
 }
 

@@ -3,7 +3,8 @@
 
 /* The schema gate on its own, without libvirt: the first validated define
  * of a connection runs alone, a failed one hands the turn on, and a new
- * connection starts cold (test-rng-race drives it against libvirtd). */
+ * connection starts cold, and shapes learnt hold for their connection only
+ * (test-rng-race drives it against libvirtd). */
 
 #include "config.h"
 
@@ -132,6 +133,27 @@ test_new_connection_starts_cold (void)
 	g_assert_false (waiter_finish (waiter));
 }
 
+static void
+test_shapes (void)
+{
+	g_autoptr (NfSchemaGate) gate = nf_schema_gate_new ();
+
+	g_assert_false (nf_schema_gate_knows_shape (gate, 1, "a"));
+	nf_schema_gate_learn_shape (gate, 1, "a");
+	g_assert_true (nf_schema_gate_knows_shape (gate, 1, "a"));
+	g_assert_false (nf_schema_gate_knows_shape (gate, 1, "b"));
+	/* Another connection's libvirtd may have another schema. */
+	g_assert_false (nf_schema_gate_knows_shape (gate, 2, "a"));
+	nf_schema_gate_learn_shape (gate, 2, "b");
+	g_assert_true (nf_schema_gate_knows_shape (gate, 2, "b"));
+	g_assert_false (nf_schema_gate_knows_shape (gate, 2, "a"));
+	g_assert_false (nf_schema_gate_knows_shape (gate, 1, "a"));
+	/* A late define on an old connection teaches nothing. */
+	nf_schema_gate_learn_shape (gate, 1, "c");
+	g_assert_false (nf_schema_gate_knows_shape (gate, 1, "c"));
+	g_assert_false (nf_schema_gate_knows_shape (gate, 2, "c"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -139,5 +161,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/schema-gate/first-runs-alone", test_first_runs_alone);
 	g_test_add_func ("/schema-gate/failed-warm-up-hands-on", test_failed_warm_up_hands_on);
 	g_test_add_func ("/schema-gate/new-connection-starts-cold", test_new_connection_starts_cold);
+	g_test_add_func ("/schema-gate/shapes", test_shapes);
 	return g_test_run ();
 }

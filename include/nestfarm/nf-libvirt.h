@@ -79,12 +79,19 @@ guint nf_connection_count_open (NfConnection *self);
  * define on each connection runs alone and the others wait for it (one
  * define's time): libvirtd's libxml2 sets its schema types up lazily and
  * not thread-safely, so validated defines at once on a libvirtd that has
- * not done one yet can fail. Blocking: worker threads only. On failure
- * NULL and "libvirt refused the domain of <name>: <libvirt's reason>". */
+ * not done one yet can fail. @shape (nullable): a key for the form of
+ * @xml, equal for XML that differs only in values any schema-valid XML may
+ * carry there (names, paths, addresses nestfarm made and checked): once
+ * XML of a shape passed the schema check on this connection, later ones of
+ * that shape skip it (libvirtd reads its whole schema again for each check)
+ * and get libvirt's parsing and semantic checks alone. NULL: always checked.
+ * Blocking: worker threads only. On failure NULL and "libvirt refused the
+ * domain of <name>: <libvirt's reason>". */
 virDomainPtr nf_connection_define_domain (NfConnection *self,
 					  virConnectPtr conn,
 					  const gchar *xml,
 					  const gchar *name,
+					  const gchar *shape,
 					  GError **error);
 /* Stops reconnecting, deregisters the callbacks and closes the connection
  * (references from nf_connection_ref_conn stay valid until unreffed).

@@ -841,16 +841,43 @@ undo_define_free (gpointer data)
 	virDomainFree (data);
 }
 
+/* The shape of @make's domain XML (see nf_connection_define_domain): the
+ * XML its spec renders as node 1 of its pool, with fixed file names and
+ * time. Every node of a pool has the same; what differs from node to node
+ * (name, serial, MAC, overlay, seed and log paths, creation time) is made
+ * and checked by nestfarm and valid in any of them. */
+static gchar *
+make_shape (const Make *make)
+{
+	g_autoptr (NfNodeSpec) shape = nf_node_spec_copy (make->spec);
+
+	shape->index = 1;
+	shape->created = 1;
+	g_free (shape->overlay);
+	shape->overlay = g_strdup ("/nestfarm-shape/overlay.qcow2");
+	if (shape->console_log != NULL) {
+		g_free (shape->console_log);
+		shape->console_log = g_strdup ("/nestfarm-shape/console.log");
+	}
+	if (shape->seed != NULL) {
+		g_free (shape->seed);
+		shape->seed = g_strdup ("/nestfarm-shape/seed.iso");
+	}
+	return nf_profile_render_domain (make->profile, shape, make->host, NULL);
+}
+
 /* Step 2: the domain, carrying nestfarm's metadata. */
 static virDomainPtr
 make_define (NfEngine *self, Make *make, NfUndo *undo, GCancellable *cancellable, GError **error)
 {
 	g_autofree gchar *xml = nf_profile_render_domain (make->profile, make->spec, make->host, error);
+	g_autofree gchar *shape = NULL;
 	virDomainPtr dom;
 
 	if (xml == NULL || g_cancellable_set_error_if_cancelled (cancellable, error))
 		return NULL;
-	dom = nf_connection_define_domain (self->connection, make->conn, xml, make->name, error);
+	shape = make_shape (make);
+	dom = nf_connection_define_domain (self->connection, make->conn, xml, make->name, shape, error);
 	if (dom == NULL)
 		return NULL;
 	virDomainRef (dom);

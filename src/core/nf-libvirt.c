@@ -923,15 +923,34 @@ nf_connection_close (NfConnection *self)
 	link_stop (self->link, TRUE);
 }
 
+/* The generation of @conn if it is the link's connection or one of its
+ * spares (which share its libvirtd, and so its gate); 0 if it is neither. */
+static guint64
+link_generation_of (NfLink *link, virConnectPtr conn)
+{
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&link->lock);
+
+	/* The caller's reference keeps @conn's address from being reused,
+	 * so equal pointers are the same connection. */
+	if (link->conn == conn)
+		return link->generation;
+	for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++) {
+		if (link->spares[i] == conn)
+			return link->generation;
+	}
+	return 0;
+}
+
 virDomainPtr
 nf_connection_define_domain (NfConnection *self,
 			     virConnectPtr conn,
 			     const gchar *xml,
 			     const gchar *name,
+			     const gchar *shape,
 			     GError **error)
 {
 	NfLink *link;
-	guint64 generation = 0;
+	guint64 generation;
 	gboolean alone;
 	virDomainPtr dom;
 
@@ -941,23 +960,20 @@ nf_connection_define_domain (NfConnection *self,
 	g_return_val_if_fail (name != NULL, NULL);
 
 	link = self->link;
-	g_mutex_lock (&link->lock);
-	/* The caller's reference keeps @conn's address from being reused,
-	 * so equal pointers are the same connection. The spares share the
-	 * main connection's libvirtd, and so its gate. */
-	if (link->conn == conn)
-		generation = link->generation;
-	for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++) {
-		if (link->spares[i] == conn)
-			generation = link->generation;
+	generation = link_generation_of (link, conn);
+	if (shape != NULL && generation != 0 &&
+	    nf_schema_gate_knows_shape (link->schema, generation, shape)) {
+		/* libvirtd still parses it and checks what it means. */
+		dom = virDomainDefineXMLFlags (conn, xml, 0);
+	} else {
+		/* A connection that is gone already needs no gate: it fails. */
+		alone = generation != 0 && nf_schema_gate_enter (link->schema, generation);
+		dom = virDomainDefineXMLFlags (conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+		if (alone)
+			nf_schema_gate_leave (link->schema, generation, dom != NULL);
+		if (dom != NULL && shape != NULL && generation != 0)
+			nf_schema_gate_learn_shape (link->schema, generation, shape);
 	}
-	g_mutex_unlock (&link->lock);
-
-	/* A connection that is gone already needs no gate: it fails. */
-	alone = generation != 0 && nf_schema_gate_enter (link->schema, generation);
-	dom = virDomainDefineXMLFlags (conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
-	if (alone)
-		nf_schema_gate_leave (link->schema, generation, dom != NULL);
 	if (dom == NULL)
 		nf_libvirt_set_error (error, "libvirt refused the domain of %s", name);
 	return dom;

@@ -26,5 +26,10 @@ gboolean nf_schema_gate_enter (NfSchemaGate *gate, guint64 generation);
  * succeeded, so libvirtd has its schema ready; otherwise the next caller
  * warms up, alone, in turn. */
 void nf_schema_gate_leave (NfSchemaGate *gate, guint64 generation, gboolean warmed);
+/* Whether XML of the shape @shape (an opaque key) passed libvirtd's schema
+ * check on connection @generation; nf_schema_gate_learn_shape records it. A
+ * newer generation forgets every shape learnt before it. */
+gboolean nf_schema_gate_knows_shape (NfSchemaGate *gate, guint64 generation, const gchar *shape);
+void nf_schema_gate_learn_shape (NfSchemaGate *gate, guint64 generation, const gchar *shape);
 
 G_END_DECLS

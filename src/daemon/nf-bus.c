@@ -36,6 +36,73 @@ object_ref_to_path (const gchar *ref)
 	return g_strdup (NF_BUS_ROOT);
 }
 
+/* --- skeletons that keep their properties ---
+ *
+ * GetManagedObjects (and InterfacesAdded) asks every exported interface for
+ * all its properties, and the generated skeletons build each set anew from
+ * their GValues. These subclasses keep the last set, serialized, until a
+ * property of theirs changes (the generated setters notify only then). */
+
+static GQuark
+cached_properties_quark (void)
+{
+	return g_quark_from_static_string ("nf-bus-cached-properties");
+}
+
+static void
+cached_properties_drop (GObject *iface, GParamSpec *pspec, gpointer user_data)
+{
+	g_object_set_qdata (iface, cached_properties_quark (), NULL);
+}
+
+static GVariant *
+cached_properties_get (GDBusInterfaceSkeleton *iface)
+{
+	GBytes *cached = g_object_get_qdata (G_OBJECT (iface), cached_properties_quark ());
+
+	if (cached == NULL) {
+		GDBusInterfaceSkeletonClass *parent =
+			g_type_class_peek_parent (G_DBUS_INTERFACE_SKELETON_GET_CLASS (iface));
+		g_autoptr (GVariant) built = g_variant_ref_sink (parent->get_properties (iface));
+
+		cached = g_variant_get_data_as_bytes (built);
+		g_object_set_qdata_full (G_OBJECT (iface),
+					 cached_properties_quark (),
+					 cached,
+					 (GDestroyNotify) g_bytes_unref);
+	}
+	/* Floating, as the generated ones are; it shares the bytes. */
+	return g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, cached, TRUE);
+}
+
+#define NF_BUS_CACHED_SKELETON(Type, type, ParentType, PARENT_TYPE)                              \
+	typedef struct {                                                                         \
+		ParentType parent_instance;                                                      \
+	} Type;                                                                                  \
+	typedef struct {                                                                         \
+		ParentType##Class parent_class;                                                  \
+	} Type##Class;                                                                           \
+	GType type##_get_type (void);                                                            \
+	G_DEFINE_TYPE (Type, type, PARENT_TYPE)                                                  \
+	static void type##_class_init (Type##Class *klass)                                       \
+	{                                                                                        \
+		G_DBUS_INTERFACE_SKELETON_CLASS (klass)->get_properties = cached_properties_get; \
+	}                                                                                        \
+	static void type##_init (Type *self)                                                     \
+	{                                                                                        \
+		g_signal_connect (self, "notify", G_CALLBACK (cached_properties_drop), NULL);    \
+	}
+
+NF_BUS_CACHED_SKELETON (NfBusPoolSkeleton,
+			nf_bus_pool_skeleton,
+			NfDBusPoolSkeleton,
+			NF_DBUS_TYPE_POOL_SKELETON)
+NF_BUS_CACHED_SKELETON (NfBusNodeSkeleton,
+			nf_bus_node_skeleton,
+			NfDBusNodeSkeleton,
+			NF_DBUS_TYPE_NODE_SKELETON)
+NF_BUS_CACHED_SKELETON (NfBusJobSkeleton, nf_bus_job_skeleton, NfDBusJobSkeleton, NF_DBUS_TYPE_JOB_SKELETON)
+
 /* --- property mirrors --- */
 
 static void
@@ -70,19 +137,29 @@ sync_manager (NfManager *manager, GParamSpec *pspec, NfBus *self)
 }
 
 static void
-sync_pool (NfPool *pool, GParamSpec *pspec, NfDBusPool *iface)
+sync_pool_nodes (NfPool *pool, NfDBusPool *iface)
 {
-	const NfPoolSpec *spec = nf_pool_get_spec (pool);
 	GPtrArray *nodes = nf_pool_get_nodes (pool);
-	g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GPtrArray) paths = g_ptr_array_new_full (nodes->len + 1, g_free);
 
 	for (guint i = 0; i < nodes->len; i++)
 		g_ptr_array_add (paths, nf_bus_node_path (nf_node_get_name (g_ptr_array_index (nodes, i))));
 	g_ptr_array_add (paths, NULL);
+	nf_dbus_pool_set_nodes (iface, (const gchar *const *) paths->pdata);
+}
+
+static void
+sync_pool (NfPool *pool, GParamSpec *pspec, NfDBusPool *iface)
+{
+	const NfPoolSpec *spec = nf_pool_get_spec (pool);
+
+	/* The node list is the one property whose making grows with the
+	 * pool: only when it changed. */
+	if (pspec == NULL || g_str_equal (pspec->name, "nodes"))
+		sync_pool_nodes (pool, iface);
 	nf_dbus_pool_set_name (iface, spec->name);
 	nf_dbus_pool_set_profile (iface, spec->profile);
 	nf_dbus_pool_set_count (iface, spec->count);
-	nf_dbus_pool_set_nodes (iface, (const gchar *const *) paths->pdata);
 	nf_dbus_pool_set_state (iface, nf_pool_state_to_string (nf_pool_get_state (pool)));
 	nf_dbus_pool_set_vcpus (iface, spec->vcpus);
 	nf_dbus_pool_set_memory_mib (iface, spec->memory_mib);
@@ -223,7 +300,7 @@ unexport_object (NfBus *self, GObject *model)
 static void
 pool_added (NfModel *from, NfPool *pool, NfBus *self)
 {
-	g_autoptr (NfDBusPool) iface = nf_dbus_pool_skeleton_new ();
+	g_autoptr (NfDBusPool) iface = g_object_new (nf_bus_pool_skeleton_get_type (), NULL);
 	g_autofree gchar *path = nf_bus_pool_path (nf_pool_get_name (pool));
 
 	g_object_set_data_full (G_OBJECT (iface),
@@ -239,7 +316,7 @@ pool_added (NfModel *from, NfPool *pool, NfBus *self)
 static void
 node_added (NfModel *from, NfNode *node, NfBus *self)
 {
-	g_autoptr (NfDBusNode) iface = nf_dbus_node_skeleton_new ();
+	g_autoptr (NfDBusNode) iface = g_object_new (nf_bus_node_skeleton_get_type (), NULL);
 	g_autofree gchar *path = nf_bus_node_path (nf_node_get_name (node));
 
 	g_object_set_data_full (G_OBJECT (iface),
@@ -255,7 +332,7 @@ node_added (NfModel *from, NfNode *node, NfBus *self)
 static void
 job_added (NfModel *from, NfJob *job, NfBus *self)
 {
-	g_autoptr (NfDBusJob) iface = nf_dbus_job_skeleton_new ();
+	g_autoptr (NfDBusJob) iface = g_object_new (nf_bus_job_skeleton_get_type (), NULL);
 	g_autofree gchar *path = nf_bus_job_path (nf_job_get_id (job));
 
 	g_object_set_data (G_OBJECT (iface),
