@@ -342,6 +342,7 @@ nf_test_daemon_new (const gchar *tag, const gchar *extra_config)
 				"TrunkBridge=%s\n"
 				"Datapath=netdev\n"
 				"Instance=" NF_TEST_INSTANCE "\n"
+				"%s"
 				"%s",
 				d->state_dir,
 				d->storage_pool,
@@ -350,6 +351,11 @@ nf_test_daemon_new (const gchar *tag, const gchar *extra_config)
 				g_getenv ("NF_TEMPLATE_DIR"),
 				image,
 				d->bridge,
+				/* Never the installed daemon's network: a test
+				 * that wants one names its own. */
+				extra_config != NULL && strstr (extra_config, "ManagementNetwork=") != NULL
+					? ""
+					: "ManagementNetwork=\n",
 				extra_config != NULL ? extra_config : "");
 	g_assert_true (g_file_set_contents (d->config, text, -1, &error));
 	d->bus = nf_test_private_bus_connect ();

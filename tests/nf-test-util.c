@@ -367,6 +367,22 @@ remove_one_pool (virConnectPtr conn, const gchar *name)
 	virResetLastError ();
 }
 
+void
+nf_test_remove_network (const gchar *name)
+{
+	g_free (nf_test_run ("virsh", "-q", "net-destroy", name, NULL));
+	g_free (nf_test_run ("virsh", "-q", "net-undefine", name, NULL));
+}
+
+gchar *
+nf_test_network_xml (const gchar *name)
+{
+	gchar *xml = nf_test_run ("virsh", "-q", "net-dumpxml", name, "--inactive", NULL);
+
+	g_assert_nonnull (xml);
+	return xml;
+}
+
 /* The pool and its staging pool. */
 void
 nf_test_remove_storage_pool (const gchar *name)

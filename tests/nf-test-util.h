@@ -34,6 +34,10 @@ gboolean nf_test_ovs_bridge_exists (const gchar *bridge);
  * (NF_TEST_INSTANCE or NF_TEST_LOOKALIKE; nothing else), and @bridge. */
 void nf_test_cleanup_leftovers (const gchar *pool, const gchar *bridge);
 void nf_test_remove_storage_pool (const gchar *name);
+/* Stops and undefines libvirt network @name, if it is there. */
+void nf_test_remove_network (const gchar *name);
+/* The persistent XML of libvirt network @name (fails the test without it). */
+gchar *nf_test_network_xml (const gchar *name);
 /* Tests that use the machine's libvirtd, Open vSwitch or the bus name
  * (and bench/run) run one at a time: each takes this lock for as long as
  * it uses them. Counted per process; taking it first removes what a test

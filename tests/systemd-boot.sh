@@ -211,7 +211,10 @@ prepare() {
 		cp --sparse=always "$image" "$root$IMAGES/nestfarm-tiny.qcow2" &&
 		chmod 0644 "$root$IMAGES/nestfarm-tiny.qcow2" &&
 		printf '%s\n' '' '# systemd-boot.sh: no kernel datapath in a container' \
-			'Datapath=netdev' >>"$root/etc/nestfarm/nestfarmd.conf" &&
+			'Datapath=netdev' \
+			'# systemd-boot.sh: the container shares the host'"'"'s network; its' \
+			'# libvirtd must not make a second NAT network beside the host'"'"'s' \
+			'ManagementNetwork=' >>"$root/etc/nestfarm/nestfarmd.conf" &&
 		write_pool lab 1 &&
 		ln -sf /dev/null "$root/etc/systemd/system/console-getty.service" &&
 		install -D -m 0755 "$src/tools/services" "$root$SERVICES" &&

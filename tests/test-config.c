@@ -15,11 +15,12 @@
 
 /* Every key of [Daemon], as nestfarmd.conf documents them. */
 static const gchar *const all_keys[] = {
-	"LibvirtURI",          "StateDirectory",    "Instance",     "StoragePool",      "StorageDirectory",
-	"ConsoleLogDirectory", "TemplateDirectory", "DefaultImage", "DefaultProfile",   "TrunkBridge",
-	"ManagementNetwork",   "Accelerator",       "Parallelism",  "MemoryReserveMiB", "Overcommit",
-	"ShutdownTimeout",     "Datapath",          "MacAgingTime", "MacTableSize",     "OvsTimeout",
-	"OvsDatabase",
+	"LibvirtURI",       "StateDirectory",        "Instance",          "StoragePool",
+	"StorageDirectory", "ConsoleLogDirectory",   "TemplateDirectory", "DefaultImage",
+	"DefaultProfile",   "TrunkBridge",           "ManagementNetwork", "Accelerator",
+	"Parallelism",      "MemoryReserveMiB",      "Overcommit",        "ShutdownTimeout",
+	"Datapath",         "MacAgingTime",          "MacTableSize",      "OvsTimeout",
+	"OvsDatabase",      "ManagementNetworkMode",
 };
 
 /* A temporary config file, removed with its path. */
@@ -84,7 +85,9 @@ test_config_defaults (void)
 	g_assert_null (config->default_image);
 	g_assert_cmpstr (config->default_profile, ==, "kvm-compute");
 	g_assert_cmpstr (config->trunk_bridge, ==, "nftrunk0");
-	g_assert_null (config->mgmt_network);
+	g_assert_cmpstr (config->mgmt_network, ==, "nestfarm");
+	g_assert_cmpstr (config->engine->mgmt_network, ==, "nestfarm");
+	g_assert_false (config->engine->mgmt_isolated);
 	g_assert_cmpuint (config->parallelism, ==, nf_config_auto_parallelism ());
 	g_assert_cmpuint (config->memory_reserve_mib, ==, 2048);
 	g_assert_cmpfloat (config->overcommit, ==, 1.0);
@@ -116,6 +119,7 @@ test_config_full (void)
 						     "DefaultProfile=esxi-host\n"
 						     "TrunkBridge=br-trunk.100\n"
 						     "ManagementNetwork=default\n"
+						     "ManagementNetworkMode=isolated\n"
 						     "Accelerator=emulated\n"
 						     "Parallelism=7\n"
 						     "MemoryReserveMiB=512\n"
@@ -140,6 +144,8 @@ test_config_full (void)
 	g_assert_cmpstr (config->default_profile, ==, "esxi-host");
 	g_assert_cmpstr (config->trunk_bridge, ==, "br-trunk.100");
 	g_assert_cmpstr (config->mgmt_network, ==, "default");
+	g_assert_cmpstr (config->engine->mgmt_network, ==, "default");
+	g_assert_true (config->engine->mgmt_isolated);
 	g_assert_cmpuint (config->parallelism, ==, 7);
 	g_assert_cmpuint (config->memory_reserve_mib, ==, 512);
 	g_assert_cmpfloat (config->overcommit, ==, 1.5);
@@ -172,6 +178,8 @@ test_config_good_values (void)
 		{"DefaultProfile", "kvm-compute"},
 		{"TrunkBridge", "abcdefghijklmno"},
 		{"ManagementNetwork", ""},
+		{"ManagementNetworkMode", "nat"},
+		{"ManagementNetworkMode", "isolated"},
 		{"Accelerator", "auto"},
 		{"Accelerator", "kvm"},
 		{"Parallelism", "0"},
@@ -247,6 +255,8 @@ test_config_bad_values (void)
 		{"Datapath", "dpdk", "system or netdev"},
 		{"Datapath", "System", "system or netdev"},
 		{"ManagementNetwork", "my net", "libvirt network name"},
+		{"ManagementNetworkMode", "", "nat or isolated"},
+		{"ManagementNetworkMode", "route", "nat or isolated"},
 		{"Accelerator", "", "auto, kvm or emulated"},
 		{"Accelerator", "tcg", "auto, kvm or emulated"},
 		{"Accelerator", "KVM", "auto, kvm or emulated"},

@@ -12,7 +12,7 @@
 /* Crash anywhere: nestfarmd kills itself (SIGKILL) at a fail point in the
  * middle of a create, scale, reset or delete, or in the middle of a
  * rollback; it is started again and must report exactly what libvirt has,
- * with no overlay, domain or port orphaned, and a following delete must
+ * with no overlay, seed, DHCP host entry, domain or port orphaned, and a following delete must
  * leave nothing. Needs a build with -Dfail_points=true (tools/test). */
 
 #define ROOT       "/org/nestfarm/Farm1"
@@ -21,6 +21,9 @@
 #define NODE_IFACE "org.nestfarm.Farm1.Node"
 #define SMALL      "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
 #define GONE       G_MAXUINT
+/* The management network the daemon makes (isolated): every node gets a
+ * DHCP host entry, which a crash must not orphan either. */
+#define NET "nftest-cnet"
 
 typedef struct {
 	const gchar *point; /* where the daemon dies */
@@ -33,6 +36,7 @@ typedef struct {
 static const Crash crashes[] = {
 	{"make:after-overlay", "ca", 0, "create", GONE},
 	{"make:after-seed", "ck", 0, "create", GONE},
+	{"make:after-address", "cl", 0, "create", GONE},
 	{"make:after-define", "cb", 0, "create", GONE},
 	{"make:after-start", "cc", 0, "create", GONE},
 	{"make:after-define", "cd", 1, "scale 3", 1},
@@ -120,6 +124,8 @@ test_crash (gconstpointer data)
 	g_autofree gchar *pool_path = g_strdup_printf (ROOT "/pool/%s", c->pool);
 	g_autofree gchar *prefix = g_strdup_printf ("%s-", c->pool);
 	g_autofree gchar *job = NULL;
+	g_autofree gchar *net = NULL;
+	g_autofree gchar *entries = NULL;
 	gboolean died;
 	guint reported;
 
@@ -172,6 +178,10 @@ test_crash (gconstpointer data)
 	}
 	g_assert_cmpuint (nf_test_domains_named (prefix), ==, 0);
 	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
+	net = nf_test_network_xml (NET);
+	g_assert_nonnull (net);
+	entries = g_strdup_printf ("count(/network/ip/dhcp/host[starts-with(@name,'%s')])=0", prefix);
+	g_assert_true (nf_test_xpath_bool (net, entries));
 }
 
 int
@@ -188,9 +198,11 @@ main (int argc, char **argv)
 		g_strdelimit (name, " ", '-');
 		g_test_add_data_func (name, &crashes[i], test_crash);
 	}
-	daemon_ = nf_test_daemon_new ("crash", NULL);
+	daemon_ = nf_test_daemon_new ("crash", "ManagementNetwork=" NET "\nManagementNetworkMode=isolated\n");
+	nf_test_remove_network (NET);
 	nf_test_daemon_start (daemon_);
 	rc = g_test_run ();
 	nf_test_daemon_free (daemon_, pools);
+	nf_test_remove_network (NET);
 	return rc;
 }

@@ -25,6 +25,9 @@
 #define POOL       "dtest"
 #define POOL_PATH  ROOT "/pool/" POOL
 #define NF_ERR     "org.nestfarm.Farm1.Error."
+/* The management network the test daemon makes (isolated: no traffic
+ * leaves the machine). */
+#define NET        "nftest-dnet"
 #define SMALL_NODE "{'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
 /* A real ed25519 public key line (its private half is nowhere). */
 #define KEY_AS_TEXT                                                                         \
@@ -234,6 +237,7 @@ test_delete (void)
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GVariant) gone = NULL;
 	g_autofree gchar *ports = NULL;
+	g_autofree gchar *xml = NULL;
 
 	watch_memory_during (reply);
 	nf_test_job_succeeds (daemon_, reply, 300);
@@ -245,6 +249,95 @@ test_delete (void)
 	/* Only the bridge's own port is left on it. */
 	ports = nf_test_run ("ovs-vsctl", "--timeout=5", "list-ports", daemon_->bridge, NULL);
 	g_assert_cmpstr (ports, ==, "");
+	/* The nodes' addresses went with them; the network stays. */
+	xml = nf_test_network_xml (NET);
+	g_assert_true (nf_test_xpath_bool (xml, "count(/network/ip/dhcp/host)=0"));
+}
+
+/* Node @i's management address, checked against the network's host entry
+ * for its management MAC (the first NIC's). */
+static gchar *
+node_address (guint i, const gchar *xml)
+{
+	g_autofree gchar *path = g_strdup_printf (ROOT "/node/" POOL "_2d%u", i);
+	g_autoptr (GVariant) addresses = nf_test_get_property (daemon_, path, NODE_IFACE, "Addresses");
+	g_autoptr (GVariant) macs = nf_test_get_property (daemon_, path, NODE_IFACE, "MACs");
+	const gchar *mac = NULL;
+	gchar *address = NULL;
+	g_autofree gchar *entry = NULL;
+
+	g_assert_cmpuint (g_variant_n_children (addresses), ==, 1);
+	g_assert_cmpuint (g_variant_n_children (macs), ==, 2);
+	g_variant_get_child (addresses, 0, "s", &address);
+	g_variant_get_child (macs, 0, "&s", &mac);
+	entry = g_strdup_printf ("count(/network/ip/dhcp/host[@mac='%s'][@ip='%s'][@name='" POOL "-%u'])=1",
+				 mac,
+				 address,
+				 i);
+	g_assert_true (nf_test_xpath_bool (xml, entry));
+	return address;
+}
+
+/* The network made when missing: tagged, isolated, DHCP, started with the
+ * host; each node a fixed address, the same across a daemon restart. */
+static void
+test_addresses (void)
+{
+	g_autofree gchar *xml = nf_test_network_xml (NET);
+	g_autofree gchar *info = nf_test_run ("virsh", "-q", "net-info", NET, NULL);
+	g_autoptr (GPtrArray) before = g_ptr_array_new_with_free_func (g_free);
+	g_autofree gchar *xml_after = NULL;
+	g_autofree gchar *gateway = NULL;
+	guint n = pool_node_count ();
+
+	g_assert_true (
+		nf_test_xpath_bool (xml,
+				    "count(/network/metadata/*[local-name()='network'][@instance='" NF_TEST_INSTANCE
+				    "'])=1"));
+	g_assert_true (nf_test_xpath_bool (xml, "count(/network/forward)=0"));
+	g_assert_true (nf_test_xpath_bool (xml, "count(/network/ip/dhcp/range)=1"));
+	/* Two nodes left after the scale down: its nodes' entries went. */
+	g_assert_cmpuint (n, ==, 2);
+	g_assert_true (nf_test_xpath_bool (xml, "count(/network/ip/dhcp/host)=2"));
+	g_assert_nonnull (strstr (info, "Active:         yes"));
+	g_assert_nonnull (strstr (info, "Autostart:      yes"));
+	for (guint i = 1; i <= n; i++) {
+		gchar *address = node_address (i, xml);
+
+		g_assert_true (g_str_has_prefix (address, "192.168."));
+		for (guint j = 0; j < before->len; j++)
+			g_assert_cmpstr (address, !=, g_ptr_array_index (before, j));
+		g_ptr_array_add (before, address);
+	}
+	/* The daemon learns them again from libvirt alone. */
+	nf_test_daemon_stop (daemon_);
+	nf_test_daemon_start (daemon_);
+	xml_after = nf_test_network_xml (NET);
+	for (guint i = 1; i <= n; i++) {
+		g_autofree gchar *address = node_address (i, xml_after);
+
+		g_assert_cmpstr (address, ==, g_ptr_array_index (before, i - 1));
+	}
+}
+
+/* A pool's own network must exist: nestfarm makes only its own. */
+static void
+test_network_option (void)
+{
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "CreatePool",
+			    "('dnet', uint32 1, " SMALL_NODE ", 'network': <'nftest-no-such-net'>})",
+			    NF_ERR "InvalidArgument");
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "CreatePool",
+			    "('dnet', uint32 1, " SMALL_NODE ", 'network': <'a/b'>})",
+			    NF_ERR "InvalidArgument");
+	g_assert_false (nf_test_object_exists (daemon_, ROOT "/pool/dnet"));
+	g_assert_null (nf_test_run ("virsh", "-q", "net-info", "nftest-no-such-net", NULL));
 }
 
 /* What the seed ISO of @node holds, read back through libvirt (the volume
@@ -820,7 +913,10 @@ main (int argc, char **argv)
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
-	daemon_ = nf_test_daemon_new ("daemon", "ShutdownTimeout=30\nParallelism=4\n");
+	daemon_ = nf_test_daemon_new ("daemon",
+				      "ShutdownTimeout=30\nParallelism=4\nManagementNetwork=" NET
+				      "\nManagementNetworkMode=isolated\n");
+	nf_test_remove_network (NET);
 	nf_test_daemon_start (daemon_);
 	g_test_add_func ("/daemon/properties", test_properties);
 	g_test_add_func ("/daemon/check-host", test_check_host);
@@ -828,6 +924,8 @@ main (int argc, char **argv)
 	g_test_add_func ("/daemon/scale", test_scale);
 	g_test_add_func ("/daemon/stop-start", test_stop_start);
 	g_test_add_func ("/daemon/reset", test_reset);
+	g_test_add_func ("/daemon/addresses", test_addresses);
+	g_test_add_func ("/daemon/network-option", test_network_option);
 	g_test_add_func ("/daemon/delete", test_delete);
 	g_test_add_func ("/daemon/seed", test_seed);
 	g_test_add_func ("/daemon/hostile-input", test_hostile_input);
@@ -838,5 +936,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/daemon/clean-exit", test_clean_exit);
 	rc = g_test_run ();
 	nf_test_daemon_free (daemon_, pools);
+	nf_test_remove_network (NET);
 	return rc;
 }

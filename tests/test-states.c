@@ -75,6 +75,12 @@ test_check_statuses (void)
 	ASSERT_TABLE (nf_check_status, NfCheckStatus, NF_CHECK_LAST, "pass", "warn", "fail");
 }
 
+static void
+test_nestings (void)
+{
+	ASSERT_TABLE (nf_nesting, NfNesting, NF_NESTING_LAST, "unknown", "verified", "missing");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -83,5 +89,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/states/node", test_node_states);
 	g_test_add_func ("/states/job", test_job_states);
 	g_test_add_func ("/states/check", test_check_statuses);
+	g_test_add_func ("/states/nesting", test_nestings);
 	return g_test_run ();
 }

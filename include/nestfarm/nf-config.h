@@ -20,6 +20,9 @@ G_BEGIN_DECLS
 
 /* nestfarmd's settings, from nestfarmd.conf [Daemon] (see
  * systemd/nestfarmd.conf.in for what each key means). */
+/* The management network nestfarm makes when missing, by default. */
+#define NF_MGMT_NETWORK_DEFAULT "nestfarm"
+
 typedef struct {
 	gchar *path;                /* the file read; NULL: none, built-in defaults */
 	gchar *libvirt_uri;         /* LibvirtURI */

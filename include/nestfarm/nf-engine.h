@@ -5,6 +5,7 @@
 
 #include "nestfarm/nf-host.h"
 #include "nestfarm/nf-libvirt.h"
+#include "nestfarm/nf-states.h"
 #include "nestfarm/nf-template.h"
 
 G_BEGIN_DECLS
@@ -26,6 +27,10 @@ typedef struct {
 	guint mac_table_size;
 	NfAccel accel;   /* NF_ACCEL_AUTO: decided by the probe */
 	gchar *instance; /* Instance: whose domains these are; NULL: the default */
+	/* ManagementNetwork: the libvirt network made when missing (NULL:
+	 * none), isolated (no forward) or NAT (ManagementNetworkMode). */
+	gchar *mgmt_network;
+	gboolean mgmt_isolated;
 } NfEngineConfig;
 
 NfEngineConfig *nf_engine_config_new (void);
@@ -52,6 +57,20 @@ typedef struct {
 
 void nf_node_info_free (NfNodeInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfNodeInfo, nf_node_info_free)
+
+/* What a look inside a node found (nf_engine_probe_guest). Ready is
+ * running, seeded and ssh together. */
+typedef struct {
+	gboolean running;  /* its domain runs */
+	gboolean agent;    /* its guest agent ran the check */
+	gboolean seeded;   /* cloud-init finished booting it from its seed */
+	gboolean ssh;      /* its management address answered with SSH */
+	NfNesting nesting; /* UNKNOWN unless the agent answered after the boot */
+	gchar *detail;     /* what is missing for ready, NULL when ready */
+} NfGuestReport;
+
+void nf_guest_report_free (NfGuestReport *report);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfGuestReport, nf_guest_report_free)
 NfDomainState nf_domain_state_from_libvirt (gint state);
 /* Running or paused: its QEMU process is there and holds its memory. */
 gboolean nf_domain_state_is_active (NfDomainState state);
@@ -92,6 +111,10 @@ gboolean nf_engine_complete_spec (NfEngine *self, NfNodeSpec *spec, GError **err
  * base, the way nf_engine_make_node does: NF_ERROR_NOT_FOUND,
  * NF_ERROR_INVALID_ARGUMENT. The result is kept until the file changes. */
 gboolean nf_engine_check_base (NfEngine *self, const gchar *image, GError **error);
+/* Makes sure the libvirt network @name runs: the ManagementNetwork one is
+ * made when missing (nestfarm's, tagged); any other must exist, else
+ * NF_ERROR_INVALID_ARGUMENT. */
+gboolean nf_engine_ensure_network (NfEngine *self, const gchar *name, GError **error);
 /* Makes the trunk bridge of a pool ready (idempotent). */
 gboolean nf_engine_prepare_bridge (NfEngine *self, const gchar *bridge, GError **error);
 
@@ -134,6 +157,11 @@ gboolean nf_engine_reset_node (NfEngine *self,
 			       GPtrArray *warnings,
 			       GError **error);
 NfNodeInfo *nf_engine_get_node (NfEngine *self, const gchar *name, GError **error);
+/* Looks inside node @name through its guest agent (cloud-init done, vmx or
+ * svm, a working /dev/kvm) and at @address's SSH port (NULL: its fixed
+ * address, if it has one). NULL with an error only when the node cannot be
+ * found; a node that does not answer is a report saying why. */
+NfGuestReport *nf_engine_probe_guest (NfEngine *self, const gchar *name, const gchar *address, GError **error);
 /* Every domain tagged as nestfarm's, of NfNodeInfo, sorted by name. One
  * that cannot be read is left out, with a warning. */
 GPtrArray *nf_engine_list_nodes (NfEngine *self, GPtrArray *warnings, GError **error);

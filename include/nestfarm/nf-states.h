@@ -49,16 +49,28 @@ typedef enum {
 	NF_CHECK_LAST /*< skip >*/
 } NfCheckStatus;
 
+/* What was seen inside a running node (the Node's Nesting): vmx or svm and
+ * a working /dev/kvm, a node that cannot run KVM itself, or nothing inside
+ * answered (no guest agent, or not asked yet). */
+typedef enum {
+	NF_NESTING_UNKNOWN,
+	NF_NESTING_VERIFIED,
+	NF_NESTING_MISSING,
+	NF_NESTING_LAST /*< skip >*/
+} NfNesting;
+
 /* The contract's name of a state; NULL for a value out of range. */
 const gchar *nf_pool_state_to_string (NfPoolState state);
 const gchar *nf_node_state_to_string (NfNodeState state);
 const gchar *nf_job_state_to_string (NfJobState state);
 const gchar *nf_check_status_to_string (NfCheckStatus status);
+const gchar *nf_nesting_to_string (NfNesting nesting);
 /* The state a name stands for; FALSE for a name that is none (a newer or
  * older daemon's, or no state at all). */
 gboolean nf_pool_state_from_string (const gchar *text, NfPoolState *state);
 gboolean nf_node_state_from_string (const gchar *text, NfNodeState *state);
 gboolean nf_job_state_from_string (const gchar *text, NfJobState *state);
 gboolean nf_check_status_from_string (const gchar *text, NfCheckStatus *status);
+gboolean nf_nesting_from_string (const gchar *text, NfNesting *nesting);
 
 G_END_DECLS

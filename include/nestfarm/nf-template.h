@@ -42,6 +42,9 @@ typedef struct {
 	gchar *ssh_user;
 	GStrv ssh_keys;
 	gchar *user_data;
+	/* The fixed IPv4 address of the management NIC (a DHCP host entry on
+	 * a network nestfarm made), NULL when it has none. */
+	gchar *address;
 } NfNodeSpec;
 
 NfNodeSpec *nf_node_spec_new (void);

@@ -288,13 +288,21 @@ add_int (JsonBuilder *builder, const gchar *key, gint64 value)
 	json_builder_add_int_value (builder, value);
 }
 
+static void
+add_strings (JsonBuilder *builder, const gchar *key, const gchar *const *values)
+{
+	json_builder_set_member_name (builder, key);
+	json_builder_begin_array (builder);
+	for (guint i = 0; values != NULL && values[i] != NULL; i++)
+		json_builder_add_string_value (builder, values[i]);
+	json_builder_end_array (builder);
+}
+
 JsonNode *
 nf_cli_node_to_json (NfCli *cli, NfDBusNode *node)
 {
 	g_autoptr (JsonBuilder) builder = json_builder_new ();
 	g_autofree gchar *pool = nf_cli_name_from_path (nf_dbus_node_get_pool (node));
-	const gchar *const *macs = nf_dbus_node_get_macs (node);
-
 	json_builder_begin_object (builder);
 	add_string (builder, "name", nf_dbus_node_get_name (node));
 	add_string (builder, "pool", pool);
@@ -303,11 +311,11 @@ nf_cli_node_to_json (NfCli *cli, NfDBusNode *node)
 	add_string (builder, "domain_uuid", nf_dbus_node_get_domain_uuid (node));
 	add_string (builder, "overlay", nf_dbus_node_get_overlay (node));
 	add_string (builder, "console_log", nf_dbus_node_get_console_log (node));
-	json_builder_set_member_name (builder, "macs");
-	json_builder_begin_array (builder);
-	for (guint i = 0; macs != NULL && macs[i] != NULL; i++)
-		json_builder_add_string_value (builder, macs[i]);
-	json_builder_end_array (builder);
+	add_strings (builder, "macs", nf_dbus_node_get_macs (node));
+	add_strings (builder, "addresses", nf_dbus_node_get_addresses (node));
+	json_builder_set_member_name (builder, "ready");
+	json_builder_add_boolean_value (builder, nf_dbus_node_get_ready (node));
+	add_string (builder, "nesting", nf_dbus_node_get_nesting (node));
 	json_builder_end_object (builder);
 	return json_builder_get_root (builder);
 }
@@ -348,10 +356,8 @@ print_field (const gchar *label, const gchar *value)
 }
 
 static gchar *
-join_macs (NfDBusNode *node)
+join_words (const gchar *const *macs)
 {
-	const gchar *const *macs = nf_dbus_node_get_macs (node);
-
 	if (macs == NULL || macs[0] == NULL)
 		return g_strdup ("-");
 	return g_strjoinv (" ", (gchar **) macs);
@@ -364,15 +370,18 @@ nf_cli_print_node_table (NfCli *cli, GPtrArray *nodes)
 
 	nf_table_add_column (table, "NODE", NF_TABLE_COLUMN_DEFAULT);
 	nf_table_add_column (table, "STATE", NF_TABLE_COLUMN_DEFAULT);
+	nf_table_add_column (table, "ADDRESSES", NF_TABLE_COLUMN_WRAP);
 	nf_table_add_column (table, "MACS", NF_TABLE_COLUMN_WRAP);
 	nf_table_add_column (table, "DOMAIN UUID", NF_TABLE_COLUMN_OPTIONAL);
 	for (guint i = 0; i < nodes->len; i++) {
 		NfDBusNode *node = g_ptr_array_index (nodes, i);
-		g_autofree gchar *macs = join_macs (node);
+		g_autofree gchar *macs = join_words (nf_dbus_node_get_macs (node));
+		g_autofree gchar *addresses = join_words (nf_dbus_node_get_addresses (node));
 
 		nf_table_add_row (table,
 				  nf_dbus_node_get_name (node),
 				  nf_dbus_node_get_state (node),
+				  addresses,
 				  macs,
 				  nf_dbus_node_get_domain_uuid (node),
 				  NULL);
@@ -408,12 +417,16 @@ nf_cli_print_node (NfCli *cli, NfDBusNode *node)
 {
 	g_autofree gchar *pool = nf_cli_name_from_path (nf_dbus_node_get_pool (node));
 	g_autofree gchar *index = g_strdup_printf ("%u", nf_dbus_node_get_index (node));
-	g_autofree gchar *macs = join_macs (node);
+	g_autofree gchar *macs = join_words (nf_dbus_node_get_macs (node));
+	g_autofree gchar *addresses = join_words (nf_dbus_node_get_addresses (node));
 
 	print_field ("Node:", nf_dbus_node_get_name (node));
 	print_field ("State:", nf_dbus_node_get_state (node));
 	print_field ("Pool:", pool);
 	print_field ("Index:", index);
+	print_field ("Addresses:", addresses);
+	print_field ("Ready:", nf_dbus_node_get_ready (node) ? "yes" : "no");
+	print_field ("Nesting:", nf_dbus_node_get_nesting (node));
 	print_field ("MACs:", macs);
 	print_field ("Domain UUID:", nf_dbus_node_get_domain_uuid (node));
 	print_field ("Overlay:", nf_dbus_node_get_overlay (node));

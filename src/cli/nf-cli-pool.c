@@ -60,6 +60,8 @@ typedef struct {
 	gchar **ssh_keys;
 	gchar *ssh_user;
 	gchar *user_data;
+	gchar *network;
+	gboolean wait_ready;
 } CreateFlags;
 
 static void
@@ -75,6 +77,7 @@ create_flags_clear (CreateFlags *flags)
 	g_strfreev (flags->ssh_keys);
 	g_free (flags->ssh_user);
 	g_free (flags->user_data);
+	g_free (flags->network);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CreateFlags, create_flags_clear)
@@ -149,12 +152,20 @@ create_options (const NfCliVerb *verb, const CreateFlags *flags, GVariantBuilder
 	}
 	if (flags->no_start)
 		g_variant_builder_add (options, "{sv}", "start", g_variant_new_boolean (FALSE));
+	if (flags->network != NULL) {
+		if (flags->network[0] == '\0') {
+			*code = nf_cli_usage_error (verb, "--network must not be empty");
+			return FALSE;
+		}
+		g_variant_builder_add (options, "{sv}", "network", g_variant_new_string (flags->network));
+	}
 	return nf_cli_seed_options (verb, flags->ssh_keys, flags->ssh_user, flags->user_data, options, code);
 }
 
-/* CreatePool with @options, then the job followed to its end. */
+/* CreatePool with @options, then the job followed to its end (and the
+ * nodes until they are Ready, when @wait_ready). */
 static NfExit
-create_call (NfCli *cli, const gchar *name, guint count, GVariant *options)
+create_call (NfCli *cli, const gchar *name, guint count, GVariant *options, gboolean wait_ready)
 {
 	g_autoptr (GError) error = NULL;
 	g_autofree gchar *pool_path = NULL;
@@ -175,71 +186,96 @@ create_call (NfCli *cli, const gchar *name, guint count, GVariant *options)
 						    NULL,
 						    &error))
 		return nf_cli_fail (error);
-	return show_result (cli, name, nf_cli_follow_job (cli, job_path, count));
+	code = nf_cli_follow_job (cli, job_path, count);
+	if (code == NF_EXIT_OK && wait_ready)
+		code = nf_cli_wait_ready (cli, name, NF_CLI_READY_TIMEOUT_S);
+	return show_result (cli, name, code);
 }
 
-NfExit
-nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+/* pool create's options into @flags, and its arguments checked. */
+static NfExit
+create_parse (NfCli *cli, const NfCliVerb *verb, CreateFlags *flags, gint *argc, gchar ***argv)
 {
-	g_auto (CreateFlags) flags = {NULL};
 	const GOptionEntry entries[] = {
 		{"profile",
 		 0,
 		 0,
 		 G_OPTION_ARG_STRING,
-		 &flags.profile,
+		 &flags->profile,
 		 "The profile (default kvm-compute)",
 		 "P"},
 		{"image",
 		 0,
 		 0,
 		 G_OPTION_ARG_FILENAME,
-		 &flags.image,
+		 &flags->image,
 		 "The base image: a path or a volume name",
 		 "PATH"},
-		{"vcpus", 0, 0, G_OPTION_ARG_STRING, &flags.vcpus_text, "Virtual CPUs per node", "N"},
-		{"memory", 0, 0, G_OPTION_ARG_STRING, &flags.memory_text, "Memory per node in MiB", "MIB"},
-		{"disk", 0, 0, G_OPTION_ARG_STRING, &flags.disk_text, "Disk size per node in GiB", "GIB"},
-		{"bridge", 0, 0, G_OPTION_ARG_STRING, &flags.bridge, "The Open vSwitch trunk bridge", "BR"},
+		{"vcpus", 0, 0, G_OPTION_ARG_STRING, &flags->vcpus_text, "Virtual CPUs per node", "N"},
+		{"memory", 0, 0, G_OPTION_ARG_STRING, &flags->memory_text, "Memory per node in MiB", "MIB"},
+		{"disk", 0, 0, G_OPTION_ARG_STRING, &flags->disk_text, "Disk size per node in GiB", "GIB"},
+		{"bridge", 0, 0, G_OPTION_ARG_STRING, &flags->bridge, "The Open vSwitch trunk bridge", "BR"},
 		{"vlans",
 		 0,
 		 0,
 		 G_OPTION_ARG_STRING,
-		 &flags.vlans,
+		 &flags->vlans,
 		 "VLANs on the trunk: all, or a list like 100-199,300",
 		 "all|LIST"},
 		{"no-start",
 		 0,
 		 0,
 		 G_OPTION_ARG_NONE,
-		 &flags.no_start,
+		 &flags->no_start,
 		 "Make the nodes but do not start them",
 		 NULL},
 		{"ssh-key",
 		 0,
 		 0,
 		 G_OPTION_ARG_FILENAME_ARRAY,
-		 &flags.ssh_keys,
+		 &flags->ssh_keys,
 		 "A public key file for the nodes' login (again for more; default ~/.ssh/*.pub)",
 		 "FILE"},
 		{"ssh-user",
 		 0,
 		 0,
 		 G_OPTION_ARG_STRING,
-		 &flags.ssh_user,
+		 &flags->ssh_user,
 		 "The nodes' login user (default " NF_SSH_USER_DEFAULT ")",
 		 "NAME"},
 		{"user-data",
 		 0,
 		 0,
 		 G_OPTION_ARG_FILENAME,
-		 &flags.user_data,
+		 &flags->user_data,
 		 "A cloud-init user-data document for every node",
 		 "FILE"},
+		{"network",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &flags->network,
+		 "The libvirt network of the nodes' management NIC (default: nestfarmd's ManagementNetwork)",
+		 "NAME"},
+		{"wait-ready",
+		 0,
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &flags->wait_ready,
+		 "Wait until every node is Ready (booted, seeded, answering on SSH; at most 30 minutes)",
+		 NULL},
 		{NULL},
 	};
+
+	return nf_cli_parse_args (cli, verb, entries, argc, argv, 2, 0);
+}
+
+NfExit
+nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	g_auto (CreateFlags) flags = {NULL};
 	g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-	NfExit code = nf_cli_parse_args (cli, verb, entries, &argc, &argv, 2, 0);
+	NfExit code = create_parse (cli, verb, &flags, &argc, &argv);
 	const gchar *name;
 	guint count = 0;
 
@@ -251,7 +287,7 @@ nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		return code;
 	if (!create_options (verb, &flags, &options, &code))
 		return code;
-	return create_call (cli, name, count, g_variant_builder_end (&options));
+	return create_call (cli, name, count, g_variant_builder_end (&options), flags.wait_ready);
 }
 
 /* pool delete and pool stop share their options */

@@ -118,6 +118,11 @@ gboolean nf_cli_node_in_state (NfDBusNode *node, NfNodeState state);
 /* nf-cli-job.c: follows a job to its end and returns the exit status;
  * @node_count (0: unknown) labels the progress "node k of N". */
 NfExit nf_cli_follow_job (NfCli *cli, const gchar *job_path, guint node_count);
+/* How long `pool create --wait-ready` waits for the nodes to be Ready. */
+#define NF_CLI_READY_TIMEOUT_S 1800
+/* Waits until every node of pool @pool_name is Ready, at most @timeout_s;
+ * else names the nodes that are not, why, and their consoles' ends. */
+NfExit nf_cli_wait_ready (NfCli *cli, const gchar *pool_name, guint timeout_s);
 
 /* nf-cli-output.c */
 typedef struct _NfTable NfTable;

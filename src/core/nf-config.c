@@ -48,6 +48,8 @@ nf_config_new_defaults (void)
 	config->overcommit = 1.0;
 	config->shutdown_timeout_s = 30;
 	config->engine = nf_engine_config_new ();
+	config->mgmt_network = g_strdup (NF_MGMT_NETWORK_DEFAULT);
+	config->engine->mgmt_network = g_strdup (NF_MGMT_NETWORK_DEFAULT);
 	return config;
 }
 
@@ -249,6 +251,16 @@ set_mgmt_network (NfConfig *config, const gchar *value)
 	if (value[0] != '\0' && !is_simple_name (value, NF_LIBVIRT_NAME_MAX))
 		return FALSE;
 	set_optional_string (&config->mgmt_network, value);
+	set_optional_string (&config->engine->mgmt_network, value);
+	return TRUE;
+}
+
+static gboolean
+set_mgmt_network_mode (NfConfig *config, const gchar *value)
+{
+	if (!g_str_equal (value, "nat") && !g_str_equal (value, "isolated"))
+		return FALSE;
+	config->engine->mgmt_isolated = g_str_equal (value, "isolated");
 	return TRUE;
 }
 
@@ -364,7 +376,9 @@ static const NfConfigKey config_keys[] = {
 	{"TrunkBridge", set_trunk_bridge, "a bridge name: " NF_BRIDGE_NAME_ACCEPTS},
 	{"ManagementNetwork",
 	 set_mgmt_network,
-	 "a libvirt network name such as default, or nothing for no management NIC"},
+	 "a libvirt network name such as " NF_MGMT_NETWORK_DEFAULT " (made when missing), or nothing for no "
+	 "management NIC"},
+	{"ManagementNetworkMode", set_mgmt_network_mode, "nat or isolated"},
 	{"Accelerator", set_accelerator, "auto, kvm or emulated"},
 	{"Parallelism", set_parallelism, "1 to 64, or 0 for automatic (two per CPU, at most 16)"},
 	{"MemoryReserveMiB", set_memory_reserve, "0 to 1048576 (MiB)"},

@@ -17,6 +17,8 @@
 #include "nestfarm/nf-ovs.h"
 #include "nestfarm/nf-seed.h"
 #include "nestfarm/nf-storage.h"
+#include "nf-guest-private.h"
+#include "nf-network-private.h"
 #include "nf-undo-private.h"
 
 /* The engine: node lifecycles (overlay, define, start, stop, reset, remove) on
@@ -93,6 +95,7 @@ nf_engine_config_copy (const NfEngineConfig *config)
 	copy->datapath = g_strdup (config->datapath);
 	copy->ovs_db = g_strdup (config->ovs_db);
 	copy->instance = g_strdup (config->instance);
+	copy->mgmt_network = g_strdup (config->mgmt_network);
 	return copy;
 }
 
@@ -108,6 +111,7 @@ nf_engine_config_free (NfEngineConfig *config)
 	g_free (config->datapath);
 	g_free (config->ovs_db);
 	g_free (config->instance);
+	g_free (config->mgmt_network);
 	g_free (config);
 }
 
@@ -562,6 +566,40 @@ nf_engine_get_node (NfEngine *self, const gchar *name, GError **error)
 	return node_info_from_domain (dom, error);
 }
 
+void
+nf_guest_report_free (NfGuestReport *report)
+{
+	if (report == NULL)
+		return;
+	g_free (report->detail);
+	g_free (report);
+}
+
+NfGuestReport *
+nf_engine_probe_guest (NfEngine *self, const gchar *name, const gchar *address, GError **error)
+{
+	g_autoptr (virDomain) dom = NULL;
+	g_autoptr (NfNodeInfo) info = NULL;
+	g_autoptr (NfGuestReport) report = g_new0 (NfGuestReport, 1);
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+	g_return_val_if_fail (name != NULL, NULL);
+
+	dom = open_own_domain (self, name, NULL, error);
+	if (dom == NULL)
+		return NULL;
+	info = node_info_from_domain (dom, error);
+	if (info == NULL)
+		return NULL;
+	report->running = info->state == NF_DOMAIN_STATE_RUNNING;
+	if (!report->running) {
+		report->detail = g_strdup ("it does not run");
+		return g_steal_pointer (&report);
+	}
+	nf_guest_probe (dom, address != NULL ? address : info->spec->address, report);
+	return g_steal_pointer (&report);
+}
+
 static gint
 node_info_compare (gconstpointer a, gconstpointer b)
 {
@@ -841,6 +879,85 @@ undo_define_free (gpointer data)
 	virDomainFree (data);
 }
 
+typedef struct {
+	virConnectPtr conn;
+	gchar *network;
+	gchar *instance;
+	gchar *mac;
+} UndoAddress;
+
+static void
+undo_address_free (UndoAddress *undo)
+{
+	virConnectClose (undo->conn);
+	g_free (undo->network);
+	g_free (undo->instance);
+	g_free (undo->mac);
+	g_free (undo);
+}
+
+static gboolean
+undo_address (gpointer data, GError **error)
+{
+	UndoAddress *undo = data;
+
+	return nf_network_release (undo->conn, undo->network, undo->instance, undo->mac, error);
+}
+
+gboolean
+nf_engine_ensure_network (NfEngine *self, const gchar *name, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+	g_return_val_if_fail (name != NULL, FALSE);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return FALSE;
+	return nf_network_ensure (conn,
+				  name,
+				  g_strcmp0 (name, self->config->mgmt_network) == 0,
+				  self->config->mgmt_isolated,
+				  self->config->instance,
+				  error);
+}
+
+/* Step 1c: the management network running, and the node's fixed address
+ * on it when nestfarm made it (a DHCP host entry for its MAC). */
+static gboolean
+make_address (NfEngine *self, Make *make, NfUndo *undo, GError **error)
+{
+	const gchar *network = make->spec->mgmt_network;
+	g_autofree gchar *mac = NULL;
+	UndoAddress *undone;
+
+	if (network == NULL)
+		return TRUE;
+	if (!nf_network_ensure (make->conn,
+				network,
+				g_strcmp0 (network, self->config->mgmt_network) == 0,
+				self->config->mgmt_isolated,
+				self->config->instance,
+				error))
+		return FALSE;
+	mac = nf_node_mac (make->spec->pool, make->spec->index, NF_NIC_MANAGEMENT);
+	g_clear_pointer (&make->spec->address, g_free);
+	make->spec->address =
+		nf_network_reserve (make->conn, network, self->config->instance, mac, make->name, error);
+	if (make->spec->address == NULL)
+		return error == NULL || *error == NULL;
+	undone = g_new0 (UndoAddress, 1);
+	virConnectRef (make->conn);
+	undone->conn = make->conn;
+	undone->network = g_strdup (network);
+	undone->instance = g_strdup (self->config->instance);
+	undone->mac = g_steal_pointer (&mac);
+	nf_undo_push (undo, undo_address, undone, (GDestroyNotify) undo_address_free);
+	nf_fail_point ("make:after-address");
+	return TRUE;
+}
+
 /* The shape of @make's domain XML (see nf_connection_define_domain): the
  * XML its spec renders as node 1 of its pool, with fixed file names and
  * time. Every node of a pool has the same; what differs from node to node
@@ -862,6 +979,10 @@ make_shape (const Make *make)
 	if (shape->seed != NULL) {
 		g_free (shape->seed);
 		shape->seed = g_strdup ("/nestfarm-shape/seed.iso");
+	}
+	if (shape->address != NULL) {
+		g_free (shape->address);
+		shape->address = g_strdup ("192.0.2.1");
 	}
 	return nf_profile_render_domain (make->profile, shape, make->host, NULL);
 }
@@ -910,7 +1031,8 @@ make_steps (NfEngine *self,
 
 	if (g_cancellable_set_error_if_cancelled (cancellable, error))
 		return NULL;
-	if (!make_overlay (self, make, undo, error) || !make_seed (self, make, undo, error))
+	if (!make_overlay (self, make, undo, error) || !make_seed (self, make, undo, error) ||
+	    !make_address (self, make, undo, error))
 		return NULL;
 	dom = make_define (self, make, undo, cancellable, error);
 	if (dom == NULL)
@@ -1103,6 +1225,15 @@ remove_ports_left (NfEngine *self, virConnectPtr conn, const gchar *uuid, GPtrAr
 		add_warning (warnings, "cannot remove ports left on the trunk: %s", failed->str);
 }
 
+/* The node's DHCP host entry, when it has one on a network nestfarm made. */
+static gboolean
+release_address (NfEngine *self, virConnectPtr conn, const NfNodeSpec *spec, GError **error)
+{
+	g_autofree gchar *mac = nf_node_mac (spec->pool, spec->index, NF_NIC_MANAGEMENT);
+
+	return nf_network_release (conn, spec->mgmt_network, self->config->instance, mac, error);
+}
+
 gboolean
 nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, GError **error)
 {
@@ -1130,6 +1261,8 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, G
 	    !nf_storage_delete_overlay (conn, info->spec->overlay, name, error))
 		return FALSE;
 	if (info->spec->seed != NULL && !nf_storage_seed_delete (conn, info->spec->seed, name, error))
+		return FALSE;
+	if (info->spec->mgmt_network != NULL && !release_address (self, conn, info->spec, error))
 		return FALSE;
 	if (info->spec->console_log != NULL && g_unlink (info->spec->console_log) != 0 && errno != ENOENT)
 		add_warning (warnings,
@@ -1373,6 +1506,7 @@ nf_engine_remove_orphan_overlays (NfEngine *self, GError **error)
 	if (failed == NULL)
 		failed = g_string_new (NULL);
 	removed += remove_orphan_seeds (self, conn, failed);
+	removed += nf_network_remove_orphan_entries (conn, self->config->instance, failed);
 	if (failed->len > 0)
 		g_set_error (error,
 			     NF_ERROR,

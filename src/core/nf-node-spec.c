@@ -39,6 +39,7 @@ nf_node_spec_copy (const NfNodeSpec *spec)
 	copy->mgmt_network = g_strdup (spec->mgmt_network);
 	copy->console_log = g_strdup (spec->console_log);
 	copy->instance = g_strdup (spec->instance);
+	copy->address = g_strdup (spec->address);
 	copy->seed = g_strdup (spec->seed);
 	copy->ssh_user = g_strdup (spec->ssh_user);
 	copy->ssh_keys = g_strdupv (spec->ssh_keys);
@@ -60,6 +61,7 @@ nf_node_spec_free (NfNodeSpec *spec)
 	g_free (spec->mgmt_network);
 	g_free (spec->console_log);
 	g_free (spec->instance);
+	g_free (spec->address);
 	g_free (spec->seed);
 	g_free (spec->ssh_user);
 	g_strfreev (spec->ssh_keys);
@@ -269,6 +271,7 @@ static const struct {
 	{"ssh-user", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, ssh_user), TRUE},
 	{"ssh-keys", FIELD_LINES, G_STRUCT_OFFSET (NfNodeSpec, ssh_keys), TRUE},
 	{"user-data", FIELD_BASE64, G_STRUCT_OFFSET (NfNodeSpec, user_data), TRUE},
+	{"address", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, address), TRUE},
 	/* Last and only where set: the default instance's XML is as before. */
 	{"instance", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, instance), TRUE},
 };

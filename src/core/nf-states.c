@@ -46,3 +46,10 @@ static const gchar *const check_statuses[] = {
 	[NF_CHECK_FAIL] = "fail",
 };
 NF_DEFINE_STRING_TABLE (nf_check_status, NfCheckStatus, check_statuses, NF_CHECK_LAST)
+
+static const gchar *const nestings[] = {
+	[NF_NESTING_UNKNOWN] = "unknown",
+	[NF_NESTING_VERIFIED] = "verified",
+	[NF_NESTING_MISSING] = "missing",
+};
+NF_DEFINE_STRING_TABLE (nf_nesting, NfNesting, nestings, NF_NESTING_LAST)

@@ -181,6 +181,9 @@ sync_node (NfNode *node, GParamSpec *pspec, NfDBusNode *iface)
 	nf_dbus_node_set_overlay (iface, nf_node_get_overlay (node));
 	nf_dbus_node_set_console_log (iface, nf_node_get_console_log (node));
 	nf_dbus_node_set_macs (iface, nf_node_get_macs (node));
+	nf_dbus_node_set_addresses (iface, nf_node_get_addresses (node));
+	nf_dbus_node_set_ready (iface, nf_node_get_ready (node));
+	nf_dbus_node_set_nesting (iface, nf_nesting_to_string (nf_node_get_nesting (node)));
 }
 
 static void

@@ -90,7 +90,9 @@ create_check_thread (GTask *task, gpointer source, gpointer task_data, GCancella
 	 * last: it may run qemu-img. */
 	if (!nf_request_apply_profile (engine, check->spec, &error) ||
 	    !check_node_fits (check->spec, &check->bound, &error) ||
-	    !check_image (engine, check->spec->image, &error)) {
+	    !check_image (engine, check->spec->image, &error) ||
+	    (check->spec->mgmt_network != NULL &&
+	     !nf_engine_ensure_network (engine, check->spec->mgmt_network, &error))) {
 		g_task_return_error (task, error);
 		return;
 	}

@@ -13,8 +13,9 @@ G_BEGIN_DECLS
 
 /* The checks of a CreatePool that only the host can answer, run before
  * anything is made: the profile exists (its defaults complete the spec),
- * the base image exists and is a usable base, and one node's memory fits
- * within @bound at all. In a worker thread, on copies of @spec and @bound;
+ * the base image exists and is a usable base, one node's memory fits
+ * within @bound at all, and the management network exists and runs (the
+ * ManagementNetwork one is made when missing). In a worker thread, on copies of @spec and @bound;
  * @callback runs on the caller's main context. */
 void nf_create_check_async (NfEngine *engine,
 			    const NfPoolSpec *spec,

@@ -5,6 +5,7 @@
 
 #include "nestfarm/nf-error.h"
 #include "nf-manager.h"
+#include "nf-readiness.h"
 #include "nf-reconcile.h"
 
 /* NfManager: the daemon's front: what the bus asks of it. It starts the
@@ -25,6 +26,7 @@ struct _NfManager {
 	NfModel *model;
 	NfScheduler *scheduler;
 	NfExecutor *executor;
+	NfReadiness *readiness;
 	NfOpContext ops;  /* what its operations work with */
 	NfHostInfo *host; /* the probe, once started (main thread's copy) */
 	gboolean started;
@@ -95,6 +97,7 @@ nf_manager_dispose (GObject *object)
 		g_clear_signal_handler (&self->event_id, connection);
 		g_clear_signal_handler (&self->connected_id, connection);
 	}
+	g_clear_object (&self->readiness);
 	G_OBJECT_CLASS (nf_manager_parent_class)->dispose (object);
 }
 
@@ -159,6 +162,7 @@ nf_manager_new (const NfConfig *config, NfEngine *engine)
 	self->executor = nf_executor_new (config->parallelism,
 					  MIN (config->parallelism * NF_WAITING_PER_PARALLELISM,
 					       NF_CONFIG_PARALLELISM_MAX));
+	self->readiness = nf_readiness_new (self->model, self->engine);
 	self->ops.owner = G_OBJECT (self);
 	self->ops.model = self->model;
 	self->ops.engine = self->engine;

@@ -388,10 +388,14 @@ node_follow_domain (NfNode *node, NfDomainState state)
 void
 nf_model_apply_node_info (NfModel *self, NfNode *node, const NfNodeInfo *info)
 {
+	/* The fixed address; a leased one is learnt later (nf_node_set_addresses). */
+	const gchar *const addresses[] = {info->spec->address, NULL};
+
 	nf_node_set_domain_uuid (node, info->uuid);
 	nf_node_set_overlay (node, info->spec->overlay);
 	nf_node_set_console_log (node, info->spec->console_log);
 	nf_node_set_macs (node, (const gchar *const *) info->macs);
+	nf_node_set_addresses (node, addresses);
 	nf_node_set_memory_mib (node, info->spec->memory_mib);
 	node_follow_domain (node, info->state);
 }

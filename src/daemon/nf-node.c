@@ -20,6 +20,9 @@ struct _NfNode {
 	gchar *overlay;
 	gchar *console_log;
 	gchar **macs;
+	gchar **addresses;
+	gboolean ready;
+	NfNesting nesting;
 	guint memory_mib;
 };
 
@@ -34,6 +37,9 @@ enum {
 	PROP_OVERLAY,
 	PROP_CONSOLE_LOG,
 	PROP_MACS,
+	PROP_ADDRESSES,
+	PROP_READY,
+	PROP_NESTING,
 	PROP_MEMORY_MIB,
 	N_PROPS
 };
@@ -74,6 +80,15 @@ nf_node_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec 
 	case PROP_MACS:
 		g_value_set_boxed (value, self->macs);
 		break;
+	case PROP_ADDRESSES:
+		g_value_set_boxed (value, self->addresses);
+		break;
+	case PROP_READY:
+		g_value_set_boolean (value, self->ready);
+		break;
+	case PROP_NESTING:
+		g_value_set_string (value, nf_nesting_to_string (self->nesting));
+		break;
 	case PROP_MEMORY_MIB:
 		g_value_set_uint (value, self->memory_mib);
 		break;
@@ -93,6 +108,7 @@ nf_node_finalize (GObject *object)
 	g_free (self->overlay);
 	g_free (self->console_log);
 	g_strfreev (self->macs);
+	g_strfreev (self->addresses);
 	G_OBJECT_CLASS (nf_node_parent_class)->finalize (object);
 }
 
@@ -118,6 +134,10 @@ nf_node_class_init (NfNodeClass *klass)
 	props[PROP_OVERLAY] = g_param_spec_string ("overlay", NULL, NULL, "", ro);
 	props[PROP_CONSOLE_LOG] = g_param_spec_string ("console-log", NULL, NULL, "", ro);
 	props[PROP_MACS] = g_param_spec_boxed ("macs", NULL, NULL, G_TYPE_STRV, ro);
+	props[PROP_ADDRESSES] = g_param_spec_boxed ("addresses", NULL, NULL, G_TYPE_STRV, ro);
+	props[PROP_READY] = g_param_spec_boolean ("ready", NULL, NULL, FALSE, ro);
+	props[PROP_NESTING] =
+		g_param_spec_string ("nesting", NULL, NULL, nf_nesting_to_string (NF_NESTING_UNKNOWN), ro);
 	props[PROP_MEMORY_MIB] = g_param_spec_uint ("memory-mib", NULL, NULL, 0, G_MAXUINT, 0, ro);
 	g_object_class_install_properties (object_class, N_PROPS, props);
 }
@@ -130,6 +150,7 @@ nf_node_init (NfNode *self)
 	self->overlay = g_strdup ("");
 	self->console_log = g_strdup ("");
 	self->macs = g_new0 (gchar *, 1);
+	self->addresses = g_new0 (gchar *, 1);
 }
 
 NfNode *
@@ -275,6 +296,64 @@ nf_node_set_macs (NfNode *self, const gchar *const *macs)
 	g_strfreev (self->macs);
 	self->macs = g_strdupv ((gchar **) macs);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MACS]);
+}
+
+gboolean
+nf_node_get_ready (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), FALSE);
+	return self->ready;
+}
+
+void
+nf_node_set_ready (NfNode *self, gboolean ready)
+{
+	g_return_if_fail (NF_IS_NODE (self));
+	ready = !!ready;
+	if (self->ready == ready)
+		return;
+	self->ready = ready;
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_READY]);
+}
+
+NfNesting
+nf_node_get_nesting (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), NF_NESTING_UNKNOWN);
+	return self->nesting;
+}
+
+void
+nf_node_set_nesting (NfNode *self, NfNesting nesting)
+{
+	g_return_if_fail (NF_IS_NODE (self));
+	g_return_if_fail (nesting < NF_NESTING_LAST);
+	if (self->nesting == nesting)
+		return;
+	self->nesting = nesting;
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NESTING]);
+}
+
+const gchar *const *
+nf_node_get_addresses (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), NULL);
+	return (const gchar *const *) self->addresses;
+}
+
+void
+nf_node_set_addresses (NfNode *self, const gchar *const *addresses)
+{
+	const gchar *const empty[] = {NULL};
+
+	g_return_if_fail (NF_IS_NODE (self));
+	if (addresses == NULL)
+		addresses = empty;
+	if (g_strv_equal ((const gchar *const *) self->addresses, addresses))
+		return;
+	g_strfreev (self->addresses);
+	self->addresses = g_strdupv ((gchar **) addresses);
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ADDRESSES]);
 }
 
 guint

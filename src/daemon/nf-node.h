@@ -34,6 +34,15 @@ const gchar *nf_node_get_console_log (NfNode *self);
 void nf_node_set_console_log (NfNode *self, const gchar *path);
 const gchar *const *nf_node_get_macs (NfNode *self);
 void nf_node_set_macs (NfNode *self, const gchar *const *macs);
+/* The management IP addresses (empty: none known). */
+const gchar *const *nf_node_get_addresses (NfNode *self);
+void nf_node_set_addresses (NfNode *self, const gchar *const *addresses);
+/* Booted, its seed applied, answering on SSH (nf-readiness.c finds out). */
+gboolean nf_node_get_ready (NfNode *self);
+void nf_node_set_ready (NfNode *self, gboolean ready);
+/* What was seen inside it last ("nesting": the name). */
+NfNesting nf_node_get_nesting (NfNode *self);
+void nf_node_set_nesting (NfNode *self, NfNesting nesting);
 guint nf_node_get_memory_mib (NfNode *self);
 void nf_node_set_memory_mib (NfNode *self, guint memory_mib);
 /* Its domain is active (whatever the node's state: a node being deleted

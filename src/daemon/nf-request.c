@@ -34,6 +34,7 @@ static const OptionRule create_options[] = {
 	{"ssh-user", "s"},
 	{"ssh-keys", "as"},
 	{"user-data", "s"},
+	{"network", "s"},
 };
 
 static const OptionRule stop_options[] = {
@@ -171,6 +172,26 @@ nf_request_check_bridge (const gchar *bridge, GError **error)
 	return ok;
 }
 
+/* A libvirt network name as libvirt takes one and nestfarm can put into
+ * XML and metadata unchanged: printable, no '/', at most 64 bytes. */
+static gboolean
+check_network (const gchar *network, GError **error)
+{
+	gsize len = strnlen (network, NF_LIBVIRT_NAME_MAX + 1);
+	gboolean ok = len >= 1 && len <= NF_LIBVIRT_NAME_MAX && g_utf8_validate (network, -1, NULL);
+
+	for (gsize i = 0; ok && i < len; i++)
+		ok = g_ascii_isgraph (network[i]) && network[i] != '/';
+	if (!ok)
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The network must be a libvirt network name: 1 to %d printable ASCII characters, no "
+			     "space or '/'.",
+			     NF_LIBVIRT_NAME_MAX);
+	return ok;
+}
+
 /* What the nodes' cloud-init seeds carry, checked as nf-seed checks it:
  * each refusal names the bad value and why. */
 static gboolean
@@ -283,7 +304,13 @@ nf_request_parse_create (const NfConfig *config,
 	spec->vlans = nf_vlan_set_to_string (vlans);
 	if (g_variant_lookup (options, "start", "b", &b))
 		spec->start = b;
-	spec->mgmt_network = g_strdup (config->mgmt_network);
+	if (g_variant_lookup (options, "network", "&s", &s)) {
+		if (!check_network (s, error))
+			return NULL;
+		spec->mgmt_network = g_strdup (s);
+	} else {
+		spec->mgmt_network = g_strdup (config->mgmt_network);
+	}
 	if (!parse_seed (options, spec, error))
 		return NULL;
 	return g_steal_pointer (&spec);

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "test-cloud"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "nf-test-cli.h"
+#include "nf-test-daemon.h"
+#include "nf-test-util.h"
+
+/* Nodes a user can log into (issue 13), end to end on the real Debian 12
+ * cloud image (tools/mkimage --cloud) under TCG: a pool of two made by
+ * nestfarmd with a key, a user and user-data; each node gets its fixed
+ * address on the isolated management network nestfarm makes, becomes
+ * Ready, shows Nesting verified; SSH with the key reaches it, it has its
+ * name, the user-data ran, /dev/kvm is inside; a reset node comes back
+ * Ready and takes the same key; the delete leaves no seed, overlay or
+ * DHCP entry. Slow (each boot is 1.5 to 3 minutes of CPU): the 'guest'
+ * suite, the default setup only. */
+
+#define ROOT       "/org/nestfarm/Farm1"
+#define MANAGER    "org.nestfarm.Farm1.Manager"
+#define POOL_IFACE "org.nestfarm.Farm1.Pool"
+#define NODE_IFACE "org.nestfarm.Farm1.Node"
+#define POOL       "cloud"
+#define POOL_PATH  ROOT "/pool/" POOL
+#define NET        "nftest-cloudnet"
+#define USER       "lab"
+#define NODES      2
+/* How long a node may take from its start to Ready, on two busy cores. */
+#define READY_TIMEOUT_S 900
+/* What the pool's user-data writes into each node. */
+#define MARK "nestfarm-user-data-applied"
+
+static NfTestDaemon *daemon_;
+static gchar *key_path;
+
+static gchar *
+node_path (guint i)
+{
+	return g_strdup_printf (ROOT "/node/" POOL "_2d%u", i);
+}
+
+static gboolean
+node_ready (guint i)
+{
+	g_autofree gchar *path = node_path (i);
+	g_autoptr (GVariant) ready = nf_test_get_property (daemon_, path, NODE_IFACE, "Ready");
+
+	return g_variant_get_boolean (ready);
+}
+
+/* Waits until every node is Ready; the time it took. */
+static gdouble
+wait_ready (guint first, guint last)
+{
+	gint64 began = g_get_monotonic_time ();
+	gint64 deadline = began + (gint64) READY_TIMEOUT_S * G_USEC_PER_SEC;
+
+	for (guint i = first; i <= last; i++) {
+		while (!node_ready (i)) {
+			if (g_get_monotonic_time () > deadline) {
+				g_autofree gchar *path = node_path (i);
+				g_autofree gchar *log =
+					nf_test_prop_string (daemon_, path, NODE_IFACE, "ConsoleLog");
+				g_autofree gchar *text = NULL;
+
+				g_file_get_contents (log, &text, NULL, NULL);
+				g_error ("%s-%u not Ready within %d s; its console ends:\n%s",
+					 POOL,
+					 i,
+					 READY_TIMEOUT_S,
+					 text != NULL ? text + MAX ((gssize) strlen (text) - 3000, 0)
+						      : "(none)");
+			}
+			g_usleep (G_USEC_PER_SEC);
+		}
+	}
+	return (g_get_monotonic_time () - began) / (gdouble) G_USEC_PER_SEC;
+}
+
+static gchar *
+node_address (guint i)
+{
+	g_autofree gchar *path = node_path (i);
+	g_autoptr (GVariant) addresses = nf_test_get_property (daemon_, path, NODE_IFACE, "Addresses");
+	gchar *address = NULL;
+
+	g_assert_cmpuint (g_variant_n_children (addresses), ==, 1);
+	g_variant_get_child (addresses, 0, "s", &address);
+	return address;
+}
+
+/* @command run on node @i over SSH as the pool's user, with the test's
+ * key; its output, NULL if ssh failed. */
+static gchar *
+ssh_run (guint i, const gchar *command)
+{
+	g_autofree gchar *address = node_address (i);
+	g_autofree gchar *target = g_strdup_printf (USER "@%s", address);
+
+	return nf_test_run ("ssh",
+			    "-i",
+			    key_path,
+			    "-o",
+			    "BatchMode=yes",
+			    "-o",
+			    "IdentitiesOnly=yes",
+			    "-o",
+			    "StrictHostKeyChecking=no",
+			    "-o",
+			    "UserKnownHostsFile=/dev/null",
+			    "-o",
+			    "ConnectTimeout=20",
+			    "-o",
+			    "LogLevel=ERROR",
+			    target,
+			    command,
+			    NULL);
+}
+
+static void
+assert_logs_in (guint i)
+{
+	g_autofree gchar *out = ssh_run (i,
+					 "hostname; cat /run/" MARK
+					 "; test -c /dev/kvm && echo kvm; sudo -n true && echo sudo");
+	g_autofree gchar *expect = g_strdup_printf (POOL "-%u\n" MARK "\nkvm\nsudo\n", i);
+
+	g_assert_nonnull (out);
+	g_assert_cmpstr (out, ==, expect);
+}
+
+/* The README's flow: nestfarmctl makes the pool and waits until the nodes
+ * are Ready; then each one is logged into. */
+static void
+test_create_ready (void)
+{
+	g_autofree gchar *pub_path = g_strdup_printf ("%s.pub", key_path);
+	g_autofree gchar *user_data = g_build_filename (daemon_->dir, "user-data", NULL);
+	g_autofree gchar *binary =
+		g_build_filename (g_getenv ("NF_BUILD_ROOT"), "src", "cli", "nestfarmctl", NULL);
+	g_autofree gchar *count = g_strdup_printf ("%d", NODES);
+	g_autofree gchar *progress = g_strdup_printf ("%d of %d nodes ready", NODES, NODES);
+	g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+	g_autoptr (NfCliRun) run = NULL;
+	g_autoptr (GError) error = NULL;
+	gint64 began = g_get_monotonic_time ();
+	const gchar *const args[] = {"pool",
+				     "create",
+				     POOL,
+				     count,
+				     "--image",
+				     g_getenv ("NF_CLOUD_IMAGE"),
+				     "--memory",
+				     "1024",
+				     "--vcpus",
+				     "1",
+				     "--disk",
+				     "4",
+				     "--ssh-key",
+				     pub_path,
+				     "--ssh-user",
+				     USER,
+				     "--user-data",
+				     user_data,
+				     "--wait-ready"};
+
+	g_assert_true (g_file_set_contents (user_data,
+					    "#cloud-config\nruncmd:\n  - [sh, -c, \"echo " MARK
+					    " > /run/" MARK "\"]\n",
+					    -1,
+					    &error));
+	g_assert_no_error (error);
+	g_ptr_array_add (argv, binary);
+	for (guint i = 0; i < G_N_ELEMENTS (args); i++)
+		g_ptr_array_add (argv, (gpointer) args[i]);
+	run = nf_test_cli_run_argv (argv, NULL);
+	nf_test_cli_assert_status (run, 0);
+	g_assert_nonnull (strstr (run->out, progress));
+	g_test_message ("%d cloud nodes Ready %.0f s after `pool create`",
+			NODES,
+			(g_get_monotonic_time () - began) / (gdouble) G_USEC_PER_SEC);
+	for (guint i = 1; i <= NODES; i++) {
+		g_autofree gchar *path = node_path (i);
+		g_autofree gchar *nesting = nf_test_prop_string (daemon_, path, NODE_IFACE, "Nesting");
+
+		g_assert_true (node_ready (i));
+		g_assert_cmpstr (nesting, ==, "verified");
+		assert_logs_in (i);
+	}
+}
+
+static void
+test_reset (void)
+{
+	g_autofree gchar *path = node_path (1);
+	g_autofree gchar *before = node_address (1);
+	g_autofree gchar *after = NULL;
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, path, NODE_IFACE, "Reset", NULL);
+	gdouble took;
+
+	nf_test_job_succeeds (daemon_, reply, 600);
+	took = wait_ready (1, 1);
+	g_test_message ("the reset node Ready %.0f s after its reset", took);
+	after = node_address (1);
+	g_assert_cmpstr (after, ==, before);
+	assert_logs_in (1);
+}
+
+static void
+test_delete (void)
+{
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_,
+						      ROOT,
+						      MANAGER,
+						      "DeletePool",
+						      "('" POOL "', @a{sv} {'force': <true>})");
+	g_autofree gchar *net = NULL;
+	g_autofree gchar *vols = NULL;
+
+	nf_test_job_succeeds (daemon_, reply, 600);
+	g_assert_cmpuint (nf_test_domains_named (POOL "-"), ==, 0);
+	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
+	vols = nf_test_run ("virsh", "-q", "vol-list", daemon_->storage_pool, NULL);
+	g_assert_nonnull (vols);
+	g_assert_null (strstr (vols, ".seed.iso"));
+	net = nf_test_network_xml (NET);
+	g_assert_nonnull (net);
+	g_assert_true (nf_test_xpath_bool (net, "count(/network/ip/dhcp/host)=0"));
+}
+
+int
+main (int argc, char **argv)
+{
+	const gchar *const pools[] = {POOL, NULL};
+	const gchar *image = g_getenv ("NF_CLOUD_IMAGE");
+	int rc;
+
+	g_test_init (&argc, &argv, NULL);
+	if (image == NULL || !g_file_test (image, G_FILE_TEST_IS_REGULAR))
+		g_error ("NF_CLOUD_IMAGE (%s) is not an image: run tools/mkimage --cloud", image);
+	daemon_ = nf_test_daemon_new ("cloud", "ManagementNetwork=" NET "\nManagementNetworkMode=isolated\n");
+	nf_test_remove_network (NET);
+	key_path = g_build_filename (daemon_->dir, "id_ed25519", NULL);
+	nf_test_assert_command_ok ("ssh-keygen",
+				   "-q",
+				   "-t",
+				   "ed25519",
+				   "-N",
+				   "",
+				   "-C",
+				   "nestfarm-test",
+				   "-f",
+				   key_path,
+				   NULL);
+	nf_test_daemon_start (daemon_);
+	g_test_add_func ("/cloud/create-ready", test_create_ready);
+	g_test_add_func ("/cloud/reset", test_reset);
+	g_test_add_func ("/cloud/delete", test_delete);
+	rc = g_test_run ();
+	nf_test_daemon_free (daemon_, pools);
+	nf_test_remove_network (NET);
+	g_free (key_path);
+	return rc;
+}
