@@ -161,6 +161,9 @@ ssh_answers (const gchar *address, GError **error)
 	gssize n;
 
 	g_socket_client_set_timeout (client, NF_GUEST_SSH_TIMEOUT_S);
+	/* A node's address is direct: no proxy resolver (and none of the
+	 * desktop modules GIO would load for one). */
+	g_socket_client_set_enable_proxy (client, FALSE);
 	connection = g_socket_client_connect_to_host (client, address, 22, NULL, error);
 	if (connection == NULL)
 		return FALSE;
