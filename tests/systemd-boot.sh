@@ -212,8 +212,8 @@ prepare() {
 		chmod 0644 "$root$IMAGES/nestfarm-tiny.qcow2" &&
 		printf '%s\n' '' '# systemd-boot.sh: no kernel datapath in a container' \
 			'Datapath=netdev' \
-			'# systemd-boot.sh: the container shares the host'"'"'s network; its' \
-			'# libvirtd must not make a second NAT network beside the host'"'"'s' \
+			'# systemd-boot.sh: the lab here is about units, not addresses: no' \
+			'# management network (the root has no dnsmasq for one)' \
 			'ManagementNetwork=' >>"$root/etc/nestfarm/nestfarmd.conf" &&
 		write_pool lab 1 &&
 		ln -sf /dev/null "$root/etc/systemd/system/console-getty.service" &&

@@ -38,11 +38,47 @@
 
 static NfTestDaemon *daemon_;
 static gchar *key_path;
+static gchar *cli_binary;
 
 static gchar *
 node_path (guint i)
 {
 	return g_strdup_printf (ROOT "/node/" POOL "_2d%u", i);
+}
+
+/* nestfarmctl with @args (NULL-terminated), on the test's bus. */
+static NfCliRun *G_GNUC_NULL_TERMINATED
+cli (const gchar *first, ...)
+{
+	g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+	va_list ap;
+
+	g_ptr_array_add (argv, cli_binary);
+	va_start (ap, first);
+	for (const gchar *arg = first; arg != NULL; arg = va_arg (ap, const gchar *))
+		g_ptr_array_add (argv, (gpointer) arg);
+	va_end (ap);
+	return nf_test_cli_run_argv (argv, NULL);
+}
+
+/* The lines of nestfarm's known-hosts file (XDG_STATE_HOME is the
+ * test's) for @address. */
+static guint
+pinned_keys (const gchar *address)
+{
+	g_autofree gchar *path =
+		g_build_filename (g_getenv ("XDG_STATE_HOME"), "nestfarm", "known_hosts", NULL);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *prefix = g_strdup_printf ("%s ", address);
+	g_auto (GStrv) lines = NULL;
+	guint n = 0;
+
+	if (!g_file_get_contents (path, &text, NULL, NULL))
+		return 0;
+	lines = g_strsplit (text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++)
+		n += g_str_has_prefix (lines[i], prefix) ? 1 : 0;
+	return n;
 }
 
 static gboolean
@@ -95,6 +131,21 @@ node_address (guint i)
 	return address;
 }
 
+/* `nestfarmctl node ssh` as a user would: the key in an agent, the host
+ * keys pinned from the console. */
+static void
+assert_node_ssh (guint i)
+{
+	g_autofree gchar *name = g_strdup_printf (POOL "-%u", i);
+	g_autofree gchar *expect = g_strdup_printf ("%s\n", name);
+	g_autofree gchar *address = node_address (i);
+	g_autoptr (NfCliRun) run = cli ("node", "ssh", name, "--", "hostname", NULL);
+
+	nf_test_cli_assert_status (run, 0);
+	g_assert_cmpstr (run->out, ==, expect);
+	g_assert_cmpuint (pinned_keys (address), >=, 1);
+}
+
 /* @command run on node @i over SSH as the pool's user, with the test's
  * key; its output, NULL if ssh failed. */
 static gchar *
@@ -142,8 +193,6 @@ test_create_ready (void)
 {
 	g_autofree gchar *pub_path = g_strdup_printf ("%s.pub", key_path);
 	g_autofree gchar *user_data = g_build_filename (daemon_->dir, "user-data", NULL);
-	g_autofree gchar *binary =
-		g_build_filename (g_getenv ("NF_BUILD_ROOT"), "src", "cli", "nestfarmctl", NULL);
 	g_autofree gchar *count = g_strdup_printf ("%d", NODES);
 	g_autofree gchar *progress = g_strdup_printf ("%d of %d nodes ready", NODES, NODES);
 	g_autoptr (GPtrArray) argv = g_ptr_array_new ();
@@ -176,7 +225,7 @@ test_create_ready (void)
 					    -1,
 					    &error));
 	g_assert_no_error (error);
-	g_ptr_array_add (argv, binary);
+	g_ptr_array_add (argv, cli_binary);
 	for (guint i = 0; i < G_N_ELEMENTS (args); i++)
 		g_ptr_array_add (argv, (gpointer) args[i]);
 	run = nf_test_cli_run_argv (argv, NULL);
@@ -192,6 +241,49 @@ test_create_ready (void)
 		g_assert_true (node_ready (i));
 		g_assert_cmpstr (nesting, ==, "verified");
 		assert_logs_in (i);
+		assert_node_ssh (i);
+	}
+}
+
+/* `pool inventory` as Ansible reads it, and an Ansible ping of every node
+ * through it (the host keys checked against nestfarm's pins). */
+static void
+test_inventory (void)
+{
+	g_autofree gchar *path = g_build_filename (daemon_->dir, "inventory.ini", NULL);
+	g_autofree gchar *home = g_strdup_printf ("HOME=%s", daemon_->dir);
+	g_autoptr (NfCliRun) run = cli ("pool", "inventory", POOL, NULL);
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *listed = NULL;
+	g_autofree gchar *pinged = NULL;
+
+	nf_test_cli_assert_status (run, 0);
+	g_assert_true (g_file_set_contents (path, run->out, -1, &error));
+	listed = nf_test_run ("env", home, "ansible-inventory", "-i", path, "--list", NULL);
+	g_assert_nonnull (listed);
+	for (guint i = 1; i <= NODES; i++) {
+		g_autofree gchar *address = node_address (i);
+		g_autofree gchar *host = g_strdup_printf ("\"ansible_host\": \"%s\"", address);
+
+		g_assert_nonnull (strstr (listed, host));
+	}
+	g_assert_nonnull (strstr (listed, "\"ansible_user\": \"" USER "\""));
+	pinged = nf_test_run ("env",
+			      home,
+			      "ANSIBLE_NOCOLOR=1",
+			      "ansible",
+			      "-i",
+			      path,
+			      "all",
+			      "-m",
+			      "ping",
+			      "-o",
+			      NULL);
+	g_assert_nonnull (pinged);
+	for (guint i = 1; i <= NODES; i++) {
+		g_autofree gchar *line = g_strdup_printf (POOL "-%u | SUCCESS", i);
+
+		g_assert_nonnull (strstr (pinged, line));
 	}
 }
 
@@ -210,20 +302,22 @@ test_reset (void)
 	after = node_address (1);
 	g_assert_cmpstr (after, ==, before);
 	assert_logs_in (1);
+	/* New host keys: pinned anew from the console's latest boot. */
+	assert_node_ssh (1);
 }
 
 static void
 test_delete (void)
 {
-	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_,
-						      ROOT,
-						      MANAGER,
-						      "DeletePool",
-						      "('" POOL "', @a{sv} {'force': <true>})");
+	g_autofree gchar *address1 = node_address (1);
+	g_autofree gchar *address2 = node_address (2);
+	g_autoptr (NfCliRun) run = cli ("pool", "delete", POOL, "--force", NULL);
 	g_autofree gchar *net = NULL;
 	g_autofree gchar *vols = NULL;
 
-	nf_test_job_succeeds (daemon_, reply, 600);
+	nf_test_cli_assert_status (run, 0);
+	g_assert_cmpuint (pinned_keys (address1), ==, 0);
+	g_assert_cmpuint (pinned_keys (address2), ==, 0);
 	g_assert_cmpuint (nf_test_domains_named (POOL "-"), ==, 0);
 	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
 	vols = nf_test_run ("virsh", "-q", "vol-list", daemon_->storage_pool, NULL);
@@ -239,6 +333,10 @@ main (int argc, char **argv)
 {
 	const gchar *const pools[] = {POOL, NULL};
 	const gchar *image = g_getenv ("NF_CLOUD_IMAGE");
+	g_autoptr (GSubprocess) agent = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *agent_socket = NULL;
+	g_autofree gchar *state_home = NULL;
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
@@ -258,13 +356,33 @@ main (int argc, char **argv)
 				   "-f",
 				   key_path,
 				   NULL);
+	/* The user's key in an agent, nestfarm's pins in the test's dir. */
+	agent_socket = g_build_filename (daemon_->dir, "agent.sock", NULL);
+	state_home = g_build_filename (daemon_->dir, "state-home", NULL);
+	g_setenv ("XDG_STATE_HOME", state_home, TRUE);
+	g_setenv ("SSH_AUTH_SOCK", agent_socket, TRUE);
+	agent = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE,
+				  &error,
+				  "ssh-agent",
+				  "-D",
+				  "-a",
+				  agent_socket,
+				  NULL);
+	g_assert_no_error (error);
+	for (guint i = 0; i < 100 && !g_file_test (agent_socket, G_FILE_TEST_EXISTS); i++)
+		g_usleep (50 * 1000);
+	nf_test_assert_command_ok ("ssh-add", "-q", key_path, NULL);
+	cli_binary = g_build_filename (g_getenv ("NF_BUILD_ROOT"), "src", "cli", "nestfarmctl", NULL);
 	nf_test_daemon_start (daemon_);
 	g_test_add_func ("/cloud/create-ready", test_create_ready);
+	g_test_add_func ("/cloud/inventory", test_inventory);
 	g_test_add_func ("/cloud/reset", test_reset);
 	g_test_add_func ("/cloud/delete", test_delete);
 	rc = g_test_run ();
+	g_subprocess_force_exit (agent);
 	nf_test_daemon_free (daemon_, pools);
 	nf_test_remove_network (NET);
 	g_free (key_path);
+	g_free (cli_binary);
 	return rc;
 }

@@ -66,6 +66,8 @@ typedef struct {
 	gboolean seeded;   /* cloud-init finished booting it from its seed */
 	gboolean ssh;      /* its management address answered with SSH */
 	NfNesting nesting; /* UNKNOWN unless the agent answered after the boot */
+	gchar *address;    /* the management address probed: the fixed one, else
+			    * the network's lease or the agent's; NULL: none */
 	gchar *detail;     /* what is missing for ready, NULL when ready */
 } NfGuestReport;
 
@@ -158,10 +160,11 @@ gboolean nf_engine_reset_node (NfEngine *self,
 			       GError **error);
 NfNodeInfo *nf_engine_get_node (NfEngine *self, const gchar *name, GError **error);
 /* Looks inside node @name through its guest agent (cloud-init done, vmx or
- * svm, a working /dev/kvm) and at @address's SSH port (NULL: its fixed
- * address, if it has one). NULL with an error only when the node cannot be
- * found; a node that does not answer is a report saying why. */
-NfGuestReport *nf_engine_probe_guest (NfEngine *self, const gchar *name, const gchar *address, GError **error);
+ * svm, a working /dev/kvm) and at its management address's SSH port (its
+ * fixed address; on a network nestfarm did not make, what the network's
+ * leases or the guest agent say). NULL with an error only when the node
+ * cannot be found; a node that does not answer is a report saying why. */
+NfGuestReport *nf_engine_probe_guest (NfEngine *self, const gchar *name, GError **error);
 /* Every domain tagged as nestfarm's, of NfNodeInfo, sorted by name. One
  * that cannot be read is left out, with a warning. */
 GPtrArray *nf_engine_list_nodes (NfEngine *self, GPtrArray *warnings, GError **error);

@@ -20,8 +20,8 @@ _nestfarmctl()
 
 	local global_opts="--session --json --quiet --no-progress --help"
 	local -A verbs=(
-		[pool]="create delete list show scale start stop"
-		[node]="list show start stop reset console"
+		[pool]="create delete list show scale start stop inventory"
+		[node]="list show start stop reset console ssh"
 		[host]="check"
 		[lab]="apply status stop"
 	)
@@ -86,10 +86,10 @@ _nestfarmctl()
 	fi
 	((nargs > 0)) && return
 	case $group/$verb in
-	pool/delete | pool/show | pool/scale | pool/start | pool/stop | node/list)
+	pool/delete | pool/show | pool/scale | pool/start | pool/stop | pool/inventory | node/list)
 		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names pool)" -- "$cur")
 		;;
-	node/show | node/start | node/stop | node/reset | node/console)
+	node/show | node/start | node/stop | node/reset | node/console | node/ssh)
 		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names node)" -- "$cur")
 		;;
 	lab/*)

@@ -336,6 +336,7 @@ nf_cli_pool_to_json (NfCli *cli, NfDBusPool *pool)
 	add_string (builder, "image", nf_dbus_pool_get_image (pool));
 	add_string (builder, "trunk_bridge", nf_dbus_pool_get_trunk_bridge (pool));
 	add_string (builder, "vlans", nf_dbus_pool_get_vlans (pool));
+	add_string (builder, "ssh_user", nf_dbus_pool_get_sshuser (pool));
 	json_builder_set_member_name (builder, "nodes");
 	json_builder_begin_array (builder);
 	for (guint i = 0; i < nodes->len; i++)
@@ -405,6 +406,7 @@ nf_cli_print_pool (NfCli *cli, NfDBusPool *pool)
 	print_field ("Memory:", memory);
 	print_field ("Image:", nf_dbus_pool_get_image (pool));
 	print_field ("Trunk bridge:", nf_dbus_pool_get_trunk_bridge (pool));
+	print_field ("SSH user:", nf_dbus_pool_get_sshuser (pool));
 	print_field ("VLANs:", nf_dbus_pool_get_vlans (pool));
 	if (nodes->len == 0)
 		return;

@@ -317,6 +317,7 @@ stop_or_delete (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, gboo
 	g_autoptr (NfDBusPool) pool = NULL;
 	g_autoptr (GError) error = NULL;
 	g_autofree gchar *job_path = NULL;
+	g_autoptr (GPtrArray) addresses = NULL;
 	NfExit code = nf_cli_parse_args (cli, verb, entries, &argc, &argv, 1, 0);
 	guint timeout = 0;
 	guint nodes;
@@ -336,6 +337,7 @@ stop_or_delete (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, gboo
 	if (pool == NULL)
 		return nf_cli_fail (error);
 	nodes = nf_cli_pool_node_count (pool);
+	addresses = nf_cli_pool_addresses (cli, pool);
 	nf_cli_proxy_allow_slow_auth (pool);
 	if (delete ? !nf_dbus_pool_call_delete_sync (pool,
 						     g_variant_builder_end (&options),
@@ -351,7 +353,11 @@ stop_or_delete (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, gboo
 	code = nf_cli_follow_job (cli, job_path, nodes);
 	if (!delete)
 		return show_result (cli, argv[1], code);
-	if (code == NF_EXIT_OK && !cli->quiet)
+	if (code != NF_EXIT_OK)
+		return code;
+	/* Its nodes' addresses may go to other nodes now. */
+	nf_cli_forget_host_keys (addresses);
+	if (!cli->quiet)
 		printf ("Pool %s is deleted.\n", argv[1]);
 	return code;
 }

@@ -118,6 +118,15 @@ gboolean nf_cli_node_in_state (NfDBusNode *node, NfNodeState state);
 /* nf-cli-job.c: follows a job to its end and returns the exit status;
  * @node_count (0: unknown) labels the progress "node k of N". */
 NfExit nf_cli_follow_job (NfCli *cli, const gchar *job_path, guint node_count);
+/* nestfarm's known-hosts file: the nodes' SSH host keys, pinned from
+ * their consoles by node ssh and pool inventory. */
+gchar *nf_cli_known_hosts_path (void);
+/* Drops the pinned host keys of @addresses (gchar *). */
+void nf_cli_forget_host_keys (GPtrArray *addresses);
+/* The management addresses of @pool's nodes (gchar *). */
+GPtrArray *nf_cli_pool_addresses (NfCli *cli, NfDBusPool *pool);
+NfExit nf_cli_node_ssh (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
+NfExit nf_cli_pool_inventory (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 /* How long `pool create --wait-ready` waits for the nodes to be Ready. */
 #define NF_CLI_READY_TIMEOUT_S 1800
 /* Waits until every node of pool @pool_name is Ready, at most @timeout_s;

@@ -571,12 +571,13 @@ nf_guest_report_free (NfGuestReport *report)
 {
 	if (report == NULL)
 		return;
+	g_free (report->address);
 	g_free (report->detail);
 	g_free (report);
 }
 
 NfGuestReport *
-nf_engine_probe_guest (NfEngine *self, const gchar *name, const gchar *address, GError **error)
+nf_engine_probe_guest (NfEngine *self, const gchar *name, GError **error)
 {
 	g_autoptr (virDomain) dom = NULL;
 	g_autoptr (NfNodeInfo) info = NULL;
@@ -596,7 +597,13 @@ nf_engine_probe_guest (NfEngine *self, const gchar *name, const gchar *address, 
 		report->detail = g_strdup ("it does not run");
 		return g_steal_pointer (&report);
 	}
-	nf_guest_probe (dom, address != NULL ? address : info->spec->address, report);
+	report->address = g_strdup (info->spec->address);
+	if (report->address == NULL && info->spec->mgmt_network != NULL) {
+		g_autofree gchar *mac = nf_node_mac (info->spec->pool, info->spec->index, NF_NIC_MANAGEMENT);
+
+		report->address = nf_guest_address (dom, mac);
+	}
+	nf_guest_probe (dom, report->address, report);
 	return g_steal_pointer (&report);
 }
 

@@ -20,6 +20,11 @@ G_BEGIN_DECLS
 /* How long the SSH port may take to connect and send its banner. */
 #define NF_GUEST_SSH_TIMEOUT_S 5
 
+/* The IPv4 address of @dom's NIC with MAC @mac, as its network's DHCP
+ * leases (libvirt's network driver) or else its guest agent say; NULL
+ * when neither knows one. */
+gchar *nf_guest_address (virDomainPtr dom, const gchar *mac);
+
 /* Fills @report (running already set) for the running domain @dom whose
  * management address is @address (NULL: unknown, no SSH check). */
 void nf_guest_probe (virDomainPtr dom, const gchar *address, NfGuestReport *report);

@@ -181,6 +181,40 @@ ssh_answers (const gchar *address, GError **error)
 	return TRUE;
 }
 
+static gchar *
+address_from (virDomainPtr dom, const gchar *mac, guint source)
+{
+	virDomainInterfacePtr *ifaces = NULL;
+	gint n = virDomainInterfaceAddresses (dom, &ifaces, source, 0);
+	gchar *address = NULL;
+
+	for (gint i = 0; i < n; i++) {
+		for (guint j = 0; address == NULL && ifaces[i]->hwaddr != NULL &&
+				  g_ascii_strcasecmp (ifaces[i]->hwaddr, mac) == 0 && j < ifaces[i]->naddrs;
+		     j++) {
+			if (ifaces[i]->addrs[j].type == VIR_IP_ADDR_TYPE_IPV4)
+				address = g_strdup (ifaces[i]->addrs[j].addr);
+		}
+		virDomainInterfaceFree (ifaces[i]);
+	}
+	free (ifaces);
+	virResetLastError ();
+	return address;
+}
+
+gchar *
+nf_guest_address (virDomainPtr dom, const gchar *mac)
+{
+	gchar *address;
+
+	g_return_val_if_fail (dom != NULL && mac != NULL, NULL);
+
+	address = address_from (dom, mac, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE);
+	if (address == NULL)
+		address = address_from (dom, mac, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT);
+	return address;
+}
+
 static gboolean
 has_line (gchar **lines, const gchar *word)
 {

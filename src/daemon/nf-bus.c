@@ -165,6 +165,7 @@ sync_pool (NfPool *pool, GParamSpec *pspec, NfDBusPool *iface)
 	nf_dbus_pool_set_memory_mib (iface, spec->memory_mib);
 	nf_dbus_pool_set_image (iface, spec->image);
 	nf_dbus_pool_set_trunk_bridge (iface, spec->trunk_bridge);
+	nf_dbus_pool_set_sshuser (iface, spec->ssh_user != NULL ? spec->ssh_user : "");
 	nf_dbus_pool_set_vlans (iface, spec->vlans);
 }
 

@@ -34,7 +34,6 @@ typedef struct {
 /* What a probe works on, and what it reports to. */
 typedef struct {
 	gchar *name;
-	gchar *address;
 	NfNode *node;
 } Probe;
 
@@ -42,7 +41,6 @@ static void
 probe_free (Probe *probe)
 {
 	g_free (probe->name);
-	g_free (probe->address);
 	g_object_unref (probe->node);
 	g_free (probe);
 }
@@ -78,7 +76,7 @@ probe_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 	NfReadiness *self = NF_READINESS (source);
 	Probe *probe = task_data;
 	GError *error = NULL;
-	NfGuestReport *report = nf_engine_probe_guest (self->engine, probe->name, probe->address, &error);
+	NfGuestReport *report = nf_engine_probe_guest (self->engine, probe->name, &error);
 
 	if (report == NULL)
 		g_task_return_error (task, error);
@@ -107,6 +105,12 @@ probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
 	if (report == NULL) {
 		g_debug ("%s: cannot look inside: %s", probe->name, error->message);
 	} else {
+		const gchar *const addresses[] = {report->address, NULL};
+
+		/* A leased address (a network nestfarm did not make) shows
+		 * once known; a fixed one is there already. */
+		if (report->address != NULL)
+			nf_node_set_addresses (watch->node, addresses);
 		if (report->nesting != NF_NESTING_UNKNOWN)
 			nf_node_set_nesting (watch->node, report->nesting);
 		nf_node_set_ready (watch->node, report->running && report->seeded && report->ssh);
@@ -128,13 +132,11 @@ probe_due (gpointer user_data)
 {
 	Watch *watch = user_data;
 	NfReadiness *self = watch->owner;
-	const gchar *const *addresses = nf_node_get_addresses (watch->node);
 	g_autoptr (GTask) task = NULL;
 	Probe *probe = g_new0 (Probe, 1);
 
 	watch->timeout_id = 0;
 	probe->name = g_strdup (nf_node_get_name (watch->node));
-	probe->address = g_strdup (addresses != NULL ? addresses[0] : NULL);
 	probe->node = g_object_ref (watch->node);
 	watch->probing = g_cancellable_new ();
 	task = g_task_new (self, watch->probing, probe_done, NULL);

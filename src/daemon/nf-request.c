@@ -329,6 +329,11 @@ nf_request_apply_profile (NfEngine *engine, NfPoolSpec *spec, GError **error)
 		return FALSE;
 	}
 	nf_profile_fill_defaults (profile, &spec->vcpus, &spec->memory_mib, &spec->disk_gib);
+	/* The login user the seeds make; a profile without seeds has none. */
+	if (!nf_profile_takes_seed (profile))
+		g_clear_pointer (&spec->ssh_user, g_free);
+	else if (spec->ssh_user == NULL)
+		spec->ssh_user = g_strdup (NF_SSH_USER_DEFAULT);
 	return TRUE;
 }
 
