@@ -165,8 +165,18 @@ is_mac (const gchar *text)
 static void
 check_node_json (JsonObject *node, const gchar *pool)
 {
-	static const gchar *const keys[] =
-		{"name", "pool", "index", "state", "domain_uuid", "overlay", "console_log", "macs", NULL};
+	static const gchar *const keys[] = {"name",
+					    "pool",
+					    "index",
+					    "state",
+					    "domain_uuid",
+					    "overlay",
+					    "console_log",
+					    "macs",
+					    "addresses",
+					    "ready",
+					    "nesting",
+					    NULL};
 	JsonArray *macs;
 	g_autofree gchar *name = NULL;
 
@@ -174,12 +184,19 @@ check_node_json (JsonObject *node, const gchar *pool)
 	for (guint i = 0; keys[i] != NULL; i++) {
 		if (g_str_equal (keys[i], "index"))
 			assert_member_type (node, keys[i], G_TYPE_INT64);
-		else if (g_str_equal (keys[i], "macs"))
+		else if (g_str_equal (keys[i], "macs") || g_str_equal (keys[i], "addresses"))
 			assert_member_type (node, keys[i], JSON_TYPE_ARRAY);
+		else if (g_str_equal (keys[i], "ready"))
+			assert_member_type (node, keys[i], G_TYPE_BOOLEAN);
 		else
 			assert_member_type (node, keys[i], G_TYPE_STRING);
 	}
 	g_assert_cmpstr (json_object_get_string_member (node, "pool"), ==, pool);
+	/* The tiny image has no guest agent, and this daemon no management
+	 * network: never ready, nothing seen inside, no address. */
+	g_assert_false (json_object_get_boolean_member (node, "ready"));
+	g_assert_cmpstr (json_object_get_string_member (node, "nesting"), ==, "unknown");
+	g_assert_cmpuint (json_array_get_length (json_object_get_array_member (node, "addresses")), ==, 0);
 	name = g_strdup_printf ("%s-%" G_GINT64_FORMAT, pool, json_object_get_int_member (node, "index"));
 	g_assert_cmpstr (json_object_get_string_member (node, "name"), ==, name);
 	g_assert_cmpuint (strlen (json_object_get_string_member (node, "domain_uuid")), ==, 36);
@@ -203,6 +220,7 @@ check_pool_json (JsonObject *pool, const gchar *name, guint count)
 					    "image",
 					    "trunk_bridge",
 					    "vlans",
+					    "ssh_user",
 					    "nodes",
 					    NULL};
 	JsonArray *nodes;
@@ -223,6 +241,7 @@ check_pool_json (JsonObject *pool, const gchar *name, guint count)
 	g_assert_cmpint (json_object_get_int_member (pool, "memory_mib"), ==, 256);
 	g_assert_cmpstr (json_object_get_string_member (pool, "profile"), ==, "kvm-compute");
 	g_assert_cmpstr (json_object_get_string_member (pool, "trunk_bridge"), ==, farm->bridge);
+	g_assert_cmpstr (json_object_get_string_member (pool, "ssh_user"), ==, "lab");
 	nodes = json_object_get_array_member (pool, "nodes");
 	g_assert_cmpuint (json_array_get_length (nodes), ==, count);
 	for (guint i = 0; i < json_array_get_length (nodes); i++) {
@@ -756,6 +775,26 @@ test_node_reset (void)
 				 json_array_get_string_element (macs_before, i));
 }
 
+/* node ssh refuses a node it cannot log into safely; pool inventory says
+ * why a node is left out (the real logins: test-cloud.c). */
+static void
+test_ssh_refusals (void)
+{
+	g_autoptr (NfCliRun) ssh = cli ("node", "ssh", POOL_A "-1", "--", "true", NULL);
+	g_autoptr (NfCliRun) missing = cli ("node", "ssh", "nfcli-none-1", NULL);
+	g_autoptr (NfCliRun) inventory = cli ("pool", "inventory", POOL_A, NULL);
+
+	nf_test_cli_assert_status (ssh, 1);
+	g_assert_nonnull (strstr (ssh->err, "has no known management address"));
+	g_assert_cmpstr (missing->out, ==, "");
+	g_assert_cmpint (missing->status, !=, 0);
+	nf_test_cli_assert_status (inventory, 0);
+	/* an Ansible group name: the pool's with _ for - */
+	g_assert_nonnull (strstr (inventory->out, "[nfcli_a]\n"));
+	g_assert_nonnull (strstr (inventory->out, "# " POOL_A "-1: no known management address\n"));
+	g_assert_nonnull (strstr (inventory->out, "ansible_user=lab\n"));
+}
+
 static void
 test_node_console (void)
 {
@@ -898,6 +937,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/cli/node-stop-start", test_node_stop_start);
 	g_test_add_func ("/cli/node-reset", test_node_reset);
 	g_test_add_func ("/cli/node-console", test_node_console);
+	g_test_add_func ("/cli/ssh-refusals", test_ssh_refusals);
 	g_test_add_func ("/cli/pool-stop-start", test_pool_stop_start);
 	g_test_add_func ("/cli/interrupt-cancels", test_interrupt_cancels);
 	g_test_add_func ("/cli/pool-delete", test_pool_delete);

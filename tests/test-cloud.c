@@ -13,14 +13,15 @@
 #include "nf-test-util.h"
 
 /* Nodes a user can log into (issue 13), end to end on the real Debian 12
- * cloud image (tools/mkimage --cloud) under TCG: a pool of two made by
- * nestfarmd with a key, a user and user-data; each node gets its fixed
- * address on the isolated management network nestfarm makes, becomes
- * Ready, shows Nesting verified; SSH with the key reaches it, it has its
- * name, the user-data ran, /dev/kvm is inside; a reset node comes back
- * Ready and takes the same key; the delete leaves no seed, overlay or
- * DHCP entry. Slow (each boot is 1.5 to 3 minutes of CPU): the 'guest'
- * suite, the default setup only. */
+ * cloud image (tools/mkimage --cloud) under TCG: a pool of two made with
+ * nestfarmctl (a key, a user, user-data, --wait-ready); each node gets its
+ * fixed address on the isolated management network nestfarm makes,
+ * becomes Ready, shows Nesting verified; SSH (plain, and nestfarmctl node
+ * ssh with pinned host keys) reaches it: its name, the user-data ran,
+ * sudo, /dev/kvm, kvm_amd with nested paging; Ansible pings both through
+ * pool inventory; a reset node comes back Ready at the same address; the
+ * delete leaves no seed, overlay, DHCP entry or pinned key. Slow (each
+ * boot is 1 to 3 minutes of CPU): the 'guest' suite, default setup only. */
 
 #define ROOT       "/org/nestfarm/Farm1"
 #define MANAGER    "org.nestfarm.Farm1.Manager"
@@ -179,8 +180,9 @@ assert_logs_in (guint i)
 {
 	g_autofree gchar *out = ssh_run (i,
 					 "hostname; cat /run/" MARK
-					 "; test -c /dev/kvm && echo kvm; sudo -n true && echo sudo");
-	g_autofree gchar *expect = g_strdup_printf (POOL "-%u\n" MARK "\nkvm\nsudo\n", i);
+					 "; test -c /dev/kvm && echo kvm; sudo -n true && echo sudo; "
+					 "sudo -n dmesg | grep -q 'Nested Paging enabled' && echo npt");
+	g_autofree gchar *expect = g_strdup_printf (POOL "-%u\n" MARK "\nkvm\nsudo\nnpt\n", i);
 
 	g_assert_nonnull (out);
 	g_assert_cmpstr (out, ==, expect);

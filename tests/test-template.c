@@ -214,15 +214,18 @@ assert_parts (const gchar *xml, const gchar *profile_name, const NfNodeSpec *spe
 		assert_xpath_str (ctx, "/domain/cpu/@mode", "host-passthrough");
 		assert_xpath_count (ctx, "/domain/cpu/model", 0);
 		assert_xpath_str (ctx, "/domain/cpu/feature[@policy='require']/@name", host->feature);
+		assert_xpath_count (ctx, "/domain/cpu/feature", 1);
 	} else {
 		assert_xpath_str (ctx, "/domain/@type", "qemu");
 		assert_xpath_str (ctx, "/domain/cpu/@mode", "custom");
 		assert_xpath_str (ctx,
 				  "/domain/cpu/model[@fallback='forbid']",
 				  host->emulated_cpu_model != NULL ? host->emulated_cpu_model : "qemu64");
-		assert_xpath_str (ctx, "/domain/cpu/feature[@policy='require']/@name", "svm");
+		assert_xpath_count (ctx, "/domain/cpu/feature[@policy='require'][@name='svm']", 1);
+		/* with SVM's nested paging, which TCG emulates too */
+		assert_xpath_count (ctx, "/domain/cpu/feature[@policy='require'][@name='npt']", 1);
+		assert_xpath_count (ctx, "/domain/cpu/feature", 2);
 	}
-	assert_xpath_count (ctx, "/domain/cpu/feature", 1);
 	assert_xpath_count (ctx, "/domain/features/acpi", 1);
 	assert_xpath_str (ctx, "/domain/on_poweroff", "destroy");
 	assert_xpath_str (ctx, "/domain/on_reboot", "restart");

@@ -85,6 +85,50 @@ print_json (GVariant *report, GVariant *checks, const gchar *error)
 	nf_cli_print_json (json_builder_get_root (builder));
 }
 
+/* What was seen inside the nodes: the proof the host's checks predict. */
+static void
+print_nesting (NfCli *cli)
+{
+	g_autoptr (GPtrArray) nodes = nf_cli_list_nodes (cli, NULL);
+	g_autoptr (GString) missing = g_string_new (NULL);
+	guint verified = 0, unknown = 0, n_missing = 0;
+	g_autofree gchar *line = NULL;
+
+	if (nodes->len == 0)
+		return;
+	for (guint i = 0; i < nodes->len; i++) {
+		NfDBusNode *node = g_ptr_array_index (nodes, i);
+		const gchar *nesting = nf_dbus_node_get_nesting (node);
+
+		if (g_strcmp0 (nesting, "verified") == 0) {
+			verified++;
+		} else if (g_strcmp0 (nesting, "missing") == 0) {
+			g_string_append_printf (missing,
+						"%s%s",
+						n_missing > 0 ? ", " : "",
+						nf_dbus_node_get_name (node));
+			n_missing++;
+		} else {
+			unknown++;
+		}
+	}
+	line = g_strdup_printf ("Inside the nodes: nesting verified in %u, missing in %u%s%s%s, unknown in %u "
+				"(no guest agent, or not booted).",
+				verified,
+				n_missing,
+				n_missing > 0 ? " (" : "",
+				missing->str,
+				n_missing > 0 ? ")" : "",
+				unknown);
+	nf_cli_print_wrapped ("", "", line);
+	if (n_missing > 0)
+		nf_cli_print_wrapped ("fix: ",
+				      "     ",
+				      "a node with 'missing' booted but cannot run KVM itself: its CPU shows no vmx/svm or "
+				      "its kernel has no kvm_intel/kvm_amd. Fix what the checks above say, use an image "
+				      "whose kernel has the KVM modules, then reset or re-create the node.");
+}
+
 static void
 print_human (NfCli *cli, GVariant *report, GVariant *checks)
 {
@@ -133,6 +177,7 @@ print_human (NfCli *cli, GVariant *report, GVariant *checks)
 								       : "emulated (QEMU TCG, slowly)");
 	printf ("\n");
 	nf_cli_print_wrapped ("", "", summary);
+	print_nesting (cli);
 }
 
 NfExit

@@ -428,7 +428,10 @@ nf_cli_print_node (NfCli *cli, NfDBusNode *node)
 	print_field ("Index:", index);
 	print_field ("Addresses:", addresses);
 	print_field ("Ready:", nf_dbus_node_get_ready (node) ? "yes" : "no");
-	print_field ("Nesting:", nf_dbus_node_get_nesting (node));
+	print_field ("Nesting:",
+		     g_strcmp0 (nf_dbus_node_get_nesting (node), "missing") == 0
+			     ? "missing: it cannot run KVM itself (see `nestfarmctl host check` for the fix)"
+			     : nf_dbus_node_get_nesting (node));
 	print_field ("MACs:", macs);
 	print_field ("Domain UUID:", nf_dbus_node_get_domain_uuid (node));
 	print_field ("Overlay:", nf_dbus_node_get_overlay (node));

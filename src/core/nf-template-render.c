@@ -89,6 +89,14 @@ build_cpu (xmlDoc *doc, const NfHostInfo *host, GError **error)
 	child = xmlNewChild (cpu, NULL, (const xmlChar *) "feature", NULL);
 	nf_xml_set_prop (child, "policy", "require");
 	nf_xml_set_prop (child, "name", feature);
+	/* TCG emulates SVM's nested paging too: a guest hypervisor then runs
+	 * its own guests with NPT ("Nested Paging enabled"), not with shadow
+	 * page tables. Under KVM, host-passthrough carries what the host has. */
+	if (host->accel != NF_ACCEL_KVM) {
+		child = xmlNewChild (cpu, NULL, (const xmlChar *) "feature", NULL);
+		nf_xml_set_prop (child, "policy", "require");
+		nf_xml_set_prop (child, "name", "npt");
+	}
 	return g_steal_pointer (&cpu);
 }
 
