@@ -287,7 +287,6 @@ test_addresses (void)
 	g_autofree gchar *info = nf_test_run ("virsh", "-q", "net-info", NET, NULL);
 	g_autoptr (GPtrArray) before = g_ptr_array_new_with_free_func (g_free);
 	g_autofree gchar *xml_after = NULL;
-	g_autofree gchar *gateway = NULL;
 	guint n = pool_node_count ();
 
 	g_assert_true (

@@ -263,12 +263,36 @@ test_apply_creates (void)
 	g_autoptr (NfCliRun) run = NULL;
 	g_autofree gchar *readme = lab_path (NULL, "README");
 
+	g_autofree gchar *keys_dir = lab_path (NULL, "keys");
+	g_autofree gchar *key = lab_path (keys_dir, "ops.pub");
+	g_autofree gchar *user_data = lab_path (NULL, "user-data.yaml");
+	g_autoptr (NfCliRun) show = NULL;
+	g_autoptr (JsonNode) shown = NULL;
+
 	write_pool (NULL, "10-a.pool", POOL_A, "1", NULL);
-	write_pool (NULL, "20-b.pool", POOL_B, "1", "Profile=kvm-compute\nVLANs=all\nStart=true\n");
+	/* the seed's keys and user-data files named relative to the file */
+	write_pool (NULL,
+		    "20-b.pool",
+		    POOL_B,
+		    "1",
+		    "Profile=kvm-compute\nVLANs=all\nStart=true\nSSHUser=ops\nSSHKeys=keys/ops.pub\n"
+		    "UserData=user-data.yaml\nWaitReady=false\n");
+	g_assert_cmpint (g_mkdir_with_parents (keys_dir, 0755), ==, 0);
+	g_assert_true (
+		g_file_set_contents (key,
+				     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKR06hbD7CvadRlB1Prpb/aAvCyL0qul5zw2mYzpzowY "
+				     "fixture-ed25519\n",
+				     -1,
+				     NULL));
+	g_assert_true (g_file_set_contents (user_data, "#cloud-config\nruncmd: [[true]]\n", -1, NULL));
 	g_assert_true (g_file_set_contents (readme, "not a lab file: no .pool suffix\n", -1, NULL));
 
 	run = cli ("--no-progress", "lab", "apply", lab_dir, NULL);
 	nf_test_cli_assert_status (run, 0);
+	show = cli ("pool", "show", POOL_B, "--json", NULL);
+	nf_test_cli_assert_status (show, 0);
+	shown = parse_json (show->out);
+	g_assert_cmpstr (json_object_get_string_member (json_node_get_object (shown), "ssh_user"), ==, "ops");
 	assert_says (run->out, "10-a.pool: creating pool " POOL_A " with 1 node");
 	assert_says (run->out, "20-b.pool: creating pool " POOL_B " with 1 node");
 	/* in name order */
@@ -425,6 +449,10 @@ test_apply_refuses (void)
 		{"[Pool]\nName=" POOL_X "\nColour=red\nCount=1\n", "unknown key 'Colour'", 3},
 		{"[Pool]\nName=" POOL_X "\nCount=1\n\nVLANs=4095\n", "VLANs '4095'", 5},
 		{"# three\n[Pool]\nName=" POOL_X "\nCount=abc\n", "Count must be a whole number", 4},
+		{"[Pool]\nName=" POOL_X "\nCount=1\nSSHUser=root\n", "SSHUser: ", 4},
+		{"[Pool]\nName=" POOL_X "\nCount=1\nNetwork=a/b\n", "Network 'a/b'", 4},
+		{"[Pool]\nName=" POOL_X "\nCount=1\nWaitReady=soon\n", "WaitReady must be true or false", 4},
+		{"[Pool]\nName=" POOL_X "\nCount=1\nSSHKeys=\n", "SSHKeys names no file", 4},
 	};
 	g_autofree gchar *dir = g_build_filename (scratch, "bad", NULL);
 	g_autofree gchar *bad_file = lab_path (dir, "30-bad.pool");

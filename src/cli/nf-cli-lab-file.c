@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "nestfarm/nf-error.h"
+#include "nestfarm/nf-limits.h"
 #include "nestfarm/nf-names.h"
+#include "nestfarm/nf-seed.h"
 #include "nestfarm/nf-vlan.h"
 #include "nf-cli-lab.h"
 
@@ -27,6 +29,11 @@ static const gchar *const lab_keys[] = {
 	"TrunkBridge",
 	"VLANs",
 	"Start",
+	"SSHKeys",
+	"SSHUser",
+	"UserData",
+	"Network",
+	"WaitReady",
 };
 
 void
@@ -40,6 +47,10 @@ nf_lab_pool_free (NfLabPool *pool)
 	g_free (pool->image);
 	g_free (pool->trunk_bridge);
 	g_free (pool->vlans);
+	g_strfreev (pool->ssh_key_files);
+	g_free (pool->ssh_user);
+	g_free (pool->user_data_file);
+	g_free (pool->network);
 	g_free (pool);
 }
 
@@ -135,7 +146,7 @@ scan_lines (LabFile *lf, const gchar *text)
 			complain (lf,
 				  number,
 				  "unknown key '%s'; [Pool] knows Name, Count, Profile, Image, VCPUs, MemoryMiB, DiskGiB, "
-				  "TrunkBridge, VLANs and Start",
+				  "TrunkBridge, VLANs, Start, SSHKeys, SSHUser, UserData, Network and WaitReady",
 				  line);
 			continue;
 		}
@@ -257,6 +268,77 @@ read_values (LabFile *lf, NfLabPool *pool)
 	}
 }
 
+/* true/false (or 1/0) of @key into @value; FALSE when absent. */
+static gboolean
+get_bool (LabFile *lf, const gchar *key, gboolean *value)
+{
+	g_autofree gchar *text = get_value (lf, key);
+
+	if (text == NULL)
+		return FALSE;
+	if (g_str_equal (text, "true") || g_str_equal (text, "1"))
+		*value = TRUE;
+	else if (g_str_equal (text, "false") || g_str_equal (text, "0"))
+		*value = FALSE;
+	else
+		complain (lf, line_of (lf, key), "%s must be true or false, not '%s'", key, text);
+	return TRUE;
+}
+
+/* @path as given, or beside the lab file when relative. */
+static gchar *
+beside_file (LabFile *lf, const gchar *path)
+{
+	g_autofree gchar *dir = NULL;
+
+	if (g_path_is_absolute (path))
+		return g_strdup (path);
+	dir = g_path_get_dirname (lf->file);
+	return g_build_filename (dir, path, NULL);
+}
+
+/* What the nodes' seeds and management NIC get; the files are read (and
+ * their contents checked) when the pool is made. */
+static void
+read_node_values (LabFile *lf, NfLabPool *pool)
+{
+	g_autoptr (GError) error = NULL;
+	g_auto (GStrv) keys = NULL;
+	g_autofree gchar *user_data = get_value (lf, "UserData");
+	gsize n = 0;
+
+	if (line_of (lf, "SSHKeys") > 0) {
+		keys = g_key_file_get_string_list (lf->keys, LAB_GROUP, "SSHKeys", &n, NULL);
+		if (keys == NULL || n == 0)
+			complain (lf,
+				  line_of (lf, "SSHKeys"),
+				  "SSHKeys names no file; give public key files, ';' between");
+		for (gsize i = 0; keys != NULL && i < n; i++) {
+			g_autofree gchar *path = keys[i];
+
+			keys[i] = beside_file (lf, g_strstrip (path));
+		}
+		pool->ssh_key_files = g_steal_pointer (&keys);
+	}
+	pool->ssh_user = get_value (lf, "SSHUser");
+	if (pool->ssh_user != NULL && !nf_seed_check_ssh_user (pool->ssh_user, &error))
+		complain (lf, line_of (lf, "SSHUser"), "SSHUser: %s", error->message);
+	if (user_data != NULL && user_data[0] == '\0')
+		complain (lf, line_of (lf, "UserData"), "UserData names no file");
+	else if (user_data != NULL)
+		pool->user_data_file = beside_file (lf, user_data);
+	pool->network = get_value (lf, "Network");
+	if (pool->network != NULL &&
+	    (pool->network[0] == '\0' || strlen (pool->network) > NF_LIBVIRT_NAME_MAX ||
+	     strpbrk (pool->network, " /\t") != NULL))
+		complain (lf,
+			  line_of (lf, "Network"),
+			  "Network '%s' is not a libvirt network name (1 to %d characters, no space or '/')",
+			  pool->network,
+			  NF_LIBVIRT_NAME_MAX);
+	get_bool (lf, "WaitReady", &pool->wait_ready);
+}
+
 /* One file's text: @length bytes, NUL-terminated after them. */
 static NfLabPool *
 parse_text (const gchar *file, const gchar *text, gsize length, GPtrArray *problems)
@@ -289,6 +371,7 @@ parse_text (const gchar *file, const gchar *text, gsize length, GPtrArray *probl
 		return NULL;
 	}
 	read_values (&lf, pool);
+	read_node_values (&lf, pool);
 	if (problems->len > before)
 		return NULL;
 	return g_steal_pointer (&pool);

@@ -201,12 +201,13 @@ describe_start (NfCli *cli, const Plan *plan, gboolean dry_run)
 	fflush (out);
 }
 
+/* CreatePool's options for @lab; NULL with @code set when a key or
+ * user-data file it names cannot be used. */
 static GVariant *
-create_options (const NfLabPool *lab)
+create_options (const NfCliVerb *verb, const NfLabPool *lab, NfExit *code)
 {
-	GVariantBuilder options;
+	g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
 
-	g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
 	if (lab->profile != NULL)
 		g_variant_builder_add (&options, "{sv}", "profile", g_variant_new_string (lab->profile));
 	if (lab->image != NULL)
@@ -226,11 +227,16 @@ create_options (const NfLabPool *lab)
 		g_variant_builder_add (&options, "{sv}", "vlans", g_variant_new_string (lab->vlans));
 	if (lab->start_set)
 		g_variant_builder_add (&options, "{sv}", "start", g_variant_new_boolean (lab->start));
+	if (lab->network != NULL)
+		g_variant_builder_add (&options, "{sv}", "network", g_variant_new_string (lab->network));
+	/* As `pool create` reads them: without SSHKeys, the .pub files of ~/.ssh. */
+	if (!nf_cli_seed_options (verb, lab->ssh_key_files, lab->ssh_user, lab->user_data_file, &options, code))
+		return NULL;
 	return g_variant_builder_end (&options);
 }
 
 static NfExit
-carry_out (NfCli *cli, const Plan *plan)
+carry_out (NfCli *cli, const NfCliVerb *verb, const Plan *plan)
 {
 	const NfLabPool *lab = plan->lab;
 	g_autoptr (GError) error = NULL;
@@ -238,18 +244,25 @@ carry_out (NfCli *cli, const Plan *plan)
 
 	if (plan->action == ACTION_CREATE) {
 		g_autofree gchar *pool_path = NULL;
+		NfExit code = NF_EXIT_OK;
+		GVariant *options = create_options (verb, lab, &code);
 
+		if (options == NULL)
+			return code;
 		nf_cli_proxy_allow_slow_auth (cli->manager);
 		if (!nf_dbus_manager_call_create_pool_sync (cli->manager,
 							    lab->name,
 							    lab->count,
-							    create_options (lab),
+							    options,
 							    &pool_path,
 							    &job_path,
 							    NULL,
 							    &error))
 			return nf_cli_fail (error);
-		return nf_cli_follow_job (cli, job_path, lab->count);
+		code = nf_cli_follow_job (cli, job_path, lab->count);
+		if (code == NF_EXIT_OK && lab->wait_ready)
+			code = nf_cli_wait_ready (cli, lab->name, NF_CLI_READY_TIMEOUT_S);
+		return code;
 	}
 	if (plan->action == ACTION_SCALE) {
 		g_autoptr (NfDBusPool) pool = nf_cli_lookup_pool (cli, lab->name, &error);
@@ -424,7 +437,7 @@ nf_cli_lab_apply (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		if (dry_run || (plans[i].action == ACTION_NONE && plans[i].to_start == 0))
 			continue;
 		changed = TRUE;
-		code = carry_out (cli, &plans[i]);
+		code = carry_out (cli, verb, &plans[i]);
 		if (code == NF_EXIT_OK && plans[i].to_start > 0)
 			code = start_stopped (cli, &plans[i]);
 		if (code != NF_EXIT_OK) {

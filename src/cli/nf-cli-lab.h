@@ -26,6 +26,14 @@ typedef struct {
 	gchar *vlans; /* normalized */
 	gboolean start;
 	gboolean start_set;
+	/* For the nodes' seeds and network, used when the pool is made: key
+	 * and user-data files, a relative name in the file made one beside
+	 * the lab file; NULL: the defaults, as `pool create`'s. */
+	gchar **ssh_key_files;
+	gchar *ssh_user;
+	gchar *user_data_file;
+	gchar *network;
+	gboolean wait_ready; /* WaitReady: apply waits until its nodes are Ready */
 } NfLabPool;
 
 void nf_lab_pool_free (NfLabPool *pool);

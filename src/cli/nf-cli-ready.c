@@ -129,6 +129,12 @@ nf_cli_wait_ready (NfCli *cli, const gchar *pool_name, guint timeout_s)
 	pool = nf_cli_lookup_pool (cli, pool_name, &error);
 	if (pool == NULL)
 		return nf_cli_fail (error);
+	/* Ready needs the seed's boot and a login: not for such a profile. */
+	if (nf_dbus_pool_get_sshuser (pool) == NULL || nf_dbus_pool_get_sshuser (pool)[0] == '\0')
+		return nf_cli_fail_literal (NF_EXIT_FAILED,
+					    "pool %s's profile takes no cloud-init seed, so its nodes never report Ready; "
+					    "drop --wait-ready",
+					    pool_name);
 	nodes = nf_cli_list_nodes (cli, pool);
 	loop = g_main_loop_new (NULL, FALSE);
 	w.nodes = nodes;

@@ -928,17 +928,19 @@ nf_connection_close (NfConnection *self)
 static guint64
 link_generation_of (NfLink *link, virConnectPtr conn)
 {
-	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&link->lock);
+	guint64 generation = 0;
 
+	g_mutex_lock (&link->lock);
 	/* The caller's reference keeps @conn's address from being reused,
 	 * so equal pointers are the same connection. */
 	if (link->conn == conn)
-		return link->generation;
+		generation = link->generation;
 	for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++) {
 		if (link->spares[i] == conn)
-			return link->generation;
+			generation = link->generation;
 	}
-	return 0;
+	g_mutex_unlock (&link->lock);
+	return generation;
 }
 
 virDomainPtr

@@ -25,6 +25,11 @@ static const gchar *const lab_keys[] = {
 	"TrunkBridge",
 	"VLANs",
 	"Start",
+	"SSHKeys",
+	"SSHUser",
+	"UserData",
+	"Network",
+	"WaitReady",
 	NULL,
 };
 
@@ -96,6 +101,9 @@ check_against_keyfile (const NfLabPool *pool, const gchar *text, gsize size)
 	g_autofree gchar *bridge = NULL;
 	g_autofree gchar *vlans = NULL;
 	g_autofree gchar *start = NULL;
+	g_autofree gchar *user = NULL;
+	g_autofree gchar *network = NULL;
+	g_autofree gchar *user_data = NULL;
 	g_auto (GStrv) names = NULL;
 
 	g_assert_true (g_key_file_load_from_data (keys, text, size, G_KEY_FILE_NONE, NULL));
@@ -121,6 +129,17 @@ check_against_keyfile (const NfLabPool *pool, const gchar *text, gsize size)
 	g_assert_cmpint (vlans != NULL, ==, pool->vlans != NULL);
 	start = keyfile_value (keys, "Start");
 	g_assert_cmpint (start != NULL, ==, pool->start_set);
+	user = keyfile_value (keys, "SSHUser");
+	g_assert_cmpstr (user, ==, pool->ssh_user);
+	network = keyfile_value (keys, "Network");
+	g_assert_cmpstr (network, ==, pool->network);
+	/* files are made absolute: beside the lab file when relative */
+	user_data = keyfile_value (keys, "UserData");
+	g_assert_cmpint (user_data != NULL, ==, pool->user_data_file != NULL);
+	g_assert_true (pool->user_data_file == NULL || g_path_is_absolute (pool->user_data_file) ||
+		       g_str_has_suffix (pool->user_data_file, user_data));
+	for (guint i = 0; pool->ssh_key_files != NULL && pool->ssh_key_files[i] != NULL; i++)
+		g_assert_cmpstr (pool->ssh_key_files[i], !=, "");
 }
 
 /* Every problem is a line of its own that says which file it is about. */
