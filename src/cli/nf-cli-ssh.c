@@ -142,12 +142,25 @@ known_host (const gchar *address)
 static gboolean
 pin_host_keys (NfDBusNode *node, const gchar *address, GError **error)
 {
-	g_autoptr (GPtrArray) keys = console_host_keys (nf_dbus_node_get_console_log (node));
+	const gchar *console = nf_dbus_node_get_console_log (node);
+	g_autoptr (GPtrArray) keys = console_host_keys (console);
 
 	if (keys != NULL)
 		return rewrite_known_hosts (address, keys, error);
 	if (known_host (address))
 		return TRUE;
+	if (console != NULL && console[0] != '\0' && g_access (console, R_OK) != 0) {
+		gint saved_errno = errno;
+
+		g_set_error (error,
+			     G_IO_ERROR,
+			     g_io_error_from_errno (saved_errno),
+			     "cannot read node %s's console log %s to learn its SSH host keys: %s (it is root's)",
+			     nf_dbus_node_get_name (node),
+			     console,
+			     g_strerror (saved_errno));
+		return FALSE;
+	}
 	g_set_error (error,
 		     G_IO_ERROR,
 		     G_IO_ERROR_NOT_FOUND,
