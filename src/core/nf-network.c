@@ -171,27 +171,49 @@ net_doc_dhcp_subnet (NetDoc *net, Subnet *subnet, xmlNode **ip_out)
 
 /* --- making the network --- */
 
-/* Whether any libvirt network of @conn, running or not, uses a subnet
- * overlapping 192.168.@third.0/24. */
-static gboolean
-subnet_taken (virNetworkPtr *nets, gint n, guint32 candidate)
+/* The IPv4 subnets (Subnet) every libvirt network of @conn uses, running
+ * or not, read once. One that cannot be read is left out: libvirtd's own
+ * checks still apply when the new network starts. */
+static GArray *
+used_subnets (virConnectPtr conn, GError **error)
 {
+	virNetworkPtr *nets = NULL;
+	gint n = virConnectListAllNetworks (conn, &nets, 0);
+	GArray *used;
+
+	if (n < 0) {
+		nf_libvirt_set_error (error, "Cannot list the libvirt networks");
+		return NULL;
+	}
+	used = g_array_new (FALSE, FALSE, sizeof (Subnet));
 	for (gint i = 0; i < n; i++) {
 		g_auto (NetDoc) net = {0};
 		g_autoptr (GPtrArray) ips = NULL;
 
-		/* One that cannot be read could use anything: keep off none
-		 * for it, libvirtd's own checks still apply at start. */
-		if (!net_doc_read (nets[i], &net, NULL))
-			continue;
-		ips = nf_xml_find_all (net.ctx, NULL, "/network/ip");
-		for (guint j = 0; j < ips->len; j++) {
-			Subnet subnet;
+		if (net_doc_read (nets[i], &net, NULL)) {
+			ips = nf_xml_find_all (net.ctx, NULL, "/network/ip");
+			for (guint j = 0; j < ips->len; j++) {
+				Subnet subnet;
 
-			if (subnet_from_ip (net.ctx, g_ptr_array_index (ips, j), &subnet) &&
-			    subnets_overlap (subnet.address, subnet.prefix, candidate, 24))
-				return TRUE;
+				if (subnet_from_ip (net.ctx, g_ptr_array_index (ips, j), &subnet))
+					g_array_append_val (used, subnet);
+			}
 		}
+		virNetworkFree (nets[i]);
+	}
+	g_free (nets);
+	return used;
+}
+
+/* Whether one of @used overlaps 192.168.X.0/24 @candidate. */
+static gboolean
+subnet_taken (GArray *used, guint32 candidate)
+{
+	for (guint i = 0; i < used->len; i++) {
+		const Subnet *subnet = &g_array_index (used, Subnet, i);
+
+		if (subnets_overlap (subnet->address, subnet->prefix, candidate, 24))
+			return TRUE;
 	}
 	return FALSE;
 }
@@ -260,13 +282,12 @@ lookup_says_missing (const gchar *name, GError **error)
 static gboolean
 network_make (virConnectPtr conn, const gchar *name, gboolean isolated, const gchar *instance, GError **error)
 {
-	virNetworkPtr *nets = NULL;
-	gint n = virConnectListAllNetworks (conn, &nets, 0);
+	g_autoptr (GArray) used = used_subnets (conn, error);
 	g_autoptr (GString) refused = g_string_new (NULL);
 	gboolean made = FALSE;
 
-	if (n < 0)
-		return nf_libvirt_set_error (error, "Cannot list the libvirt networks");
+	if (used == NULL)
+		return FALSE;
 	for (guint third = NF_NETWORK_THIRD_OCTET_FIRST; third <= NF_NETWORK_THIRD_OCTET_LAST && !made;
 	     third++) {
 		guint32 candidate = (192u << 24) | (168u << 16) | (third << 8);
@@ -274,7 +295,7 @@ network_make (virConnectPtr conn, const gchar *name, gboolean isolated, const gc
 		g_autoptr (virNetwork) net = NULL;
 		g_autoptr (GError) error_local = NULL;
 
-		if (subnet_taken (nets, n, candidate))
+		if (subnet_taken (used, candidate))
 			continue;
 		xml = network_xml (name, isolated, instance, candidate);
 		net = virNetworkDefineXML (conn, xml);
@@ -309,9 +330,6 @@ network_make (virConnectPtr conn, const gchar *name, gboolean isolated, const gc
 		}
 		g_string_append_printf (refused, " 192.168.%u.0/24", third);
 	}
-	for (gint i = 0; i < n; i++)
-		virNetworkFree (nets[i]);
-	g_free (nets);
 	if (!made && (error == NULL || *error == NULL))
 		g_set_error (error,
 			     NF_ERROR,
