@@ -34,6 +34,9 @@
 #define NODES      2
 /* How long a node may take from its start to Ready, on two busy cores. */
 #define READY_TIMEOUT_S 900
+/* A stopped guest agent is noticed by libvirt's agent event at once; a
+ * generous bound for two busy cores. */
+#define AGENT_GONE_TIMEOUT_S 120
 /* What the pool's user-data writes into each node. */
 #define MARK "nestfarm-user-data-applied"
 
@@ -289,6 +292,43 @@ test_inventory (void)
 	}
 }
 
+/* Waits until node @i is not Ready; the time it took. */
+static gdouble
+wait_not_ready (guint i)
+{
+	gint64 began = g_get_monotonic_time ();
+
+	while (node_ready (i)) {
+		if (g_get_monotonic_time () - began > (gint64) AGENT_GONE_TIMEOUT_S * G_USEC_PER_SEC)
+			g_error ("%s-%u still Ready %d s after its guest agent stopped",
+				 POOL,
+				 i,
+				 AGENT_GONE_TIMEOUT_S);
+		g_usleep (G_USEC_PER_SEC / 4);
+	}
+	return (g_get_monotonic_time () - began) / (gdouble) G_USEC_PER_SEC;
+}
+
+/* The guest agent is how nestfarm looks inside: a node whose agent stops
+ * (a reboot inside, or a user stopping it) is not Ready until the agent
+ * is back and a look inside says so again; libvirt's agent events make
+ * both known without waiting for the next paced probe. */
+static void
+test_agent (void)
+{
+	g_autofree gchar *stopped = ssh_run (2, "sudo -n systemctl stop qemu-guest-agent && echo stopped");
+	g_autofree gchar *started = NULL;
+	gdouble took;
+
+	g_assert_cmpstr (stopped, ==, "stopped\n");
+	took = wait_not_ready (2);
+	g_test_message ("not Ready %.1f s after the agent stopped", took);
+	started = ssh_run (2, "sudo -n systemctl start qemu-guest-agent && echo started");
+	g_assert_cmpstr (started, ==, "started\n");
+	took = wait_ready (2, 2);
+	g_test_message ("Ready again %.1f s after the agent started", took);
+}
+
 static void
 test_reset (void)
 {
@@ -363,7 +403,8 @@ main (int argc, char **argv)
 	state_home = g_build_filename (daemon_->dir, "state-home", NULL);
 	g_setenv ("XDG_STATE_HOME", state_home, TRUE);
 	g_setenv ("SSH_AUTH_SOCK", agent_socket, TRUE);
-	agent = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE,
+	/* Its stdout (the shell lines it prints) is not for the TAP stream. */
+	agent = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE,
 				  &error,
 				  "ssh-agent",
 				  "-D",
@@ -378,6 +419,7 @@ main (int argc, char **argv)
 	nf_test_daemon_start (daemon_);
 	g_test_add_func ("/cloud/create-ready", test_create_ready);
 	g_test_add_func ("/cloud/inventory", test_inventory);
+	g_test_add_func ("/cloud/agent", test_agent);
 	g_test_add_func ("/cloud/reset", test_reset);
 	g_test_add_func ("/cloud/delete", test_delete);
 	rc = g_test_run ();

@@ -45,6 +45,9 @@ G_DECLARE_FINAL_TYPE (NfConnection, nf_connection, NF, CONNECTION, GObject)
  *   void (*domain_event) (NfConnection *, const gchar *name,
  *                         const gchar *uuid, gint event, gint detail)
  * where event/detail are virDomainEventType and its detail enum.
+ * "agent-event": a domain's guest agent connected or went away:
+ *   void (*agent_event) (NfConnection *, const gchar *name,
+ *                        const gchar *uuid, gboolean connected)
  * Other signals: "connected" and "disconnected" (no arguments), emitted on
  * the same context, in order. "connected" follows every successful
  * connection, the first open included; "disconnected" follows a lost

@@ -64,6 +64,9 @@ nf_cli_lab_differences (const NfLabPool *lab, NfDBusPool *pool)
 	add_number_difference (differences, "MemoryMiB", nf_dbus_pool_get_memory_mib (pool), lab->memory_mib);
 	add_difference (differences, "TrunkBridge", nf_dbus_pool_get_trunk_bridge (pool), lab->trunk_bridge);
 	add_difference (differences, "VLANs", nf_dbus_pool_get_vlans (pool), lab->vlans);
+	/* SSHKeys, UserData and Network are the seeds' and NICs' at create
+	 * time; the API does not show them, so they are not compared. */
+	add_difference (differences, "SSHUser", nf_dbus_pool_get_sshuser (pool), lab->ssh_user);
 	return differences;
 }
 

@@ -122,6 +122,7 @@ typedef struct {
 	guint64 generation;   /* of conn: grows with each connection */
 	NfSchemaGate *schema; /* own lock; never taken inside ours */
 	gint lifecycle_id;    /* -1: not registered */
+	gint agent_id;        /* the guest agent's events; -1: not registered */
 	gboolean alive;
 	gboolean reconnect_wanted;
 	gboolean stopping;
@@ -179,6 +180,7 @@ link_new (const gchar *uri, GObject *owner)
 	g_mutex_init (&link->lock);
 	g_cond_init (&link->cond);
 	link->lifecycle_id = -1;
+	link->agent_id = -1;
 	link->schema = nf_schema_gate_new ();
 	return link;
 }
@@ -187,6 +189,7 @@ typedef enum {
 	NOTICE_CONNECTED,
 	NOTICE_DISCONNECTED,
 	NOTICE_DOMAIN_EVENT,
+	NOTICE_AGENT_EVENT,
 } NfNoticeKind;
 
 typedef struct {
@@ -235,20 +238,40 @@ link_post_state (NfLink *link, NfNoticeKind kind)
 	link_post (link, notice);
 }
 
-static int
-on_lifecycle (virConnectPtr conn, virDomainPtr domain, int event, int detail, void *opaque)
+/* Queues a notice about @domain for the owner's context. */
+static void
+post_domain_notice (NfLink *link, virDomainPtr domain, NfNoticeKind kind, gint event, gint detail)
 {
 	NfNotice *notice = g_new0 (NfNotice, 1);
 	char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
 	if (virDomainGetUUIDString (domain, uuid) < 0)
 		virResetLastError ();
-	notice->kind = NOTICE_DOMAIN_EVENT;
+	notice->kind = kind;
 	notice->name = g_strdup (virDomainGetName (domain));
 	notice->uuid = g_strdup (uuid);
 	notice->event = event;
 	notice->detail = detail;
-	link_post (opaque, notice);
+	link_post (link, notice);
+}
+
+static int
+on_lifecycle (virConnectPtr conn, virDomainPtr domain, int event, int detail, void *opaque)
+{
+	post_domain_notice (opaque, domain, NOTICE_DOMAIN_EVENT, event, detail);
+	return 0;
+}
+
+/* The guest agent of a domain connected or went away (its channel's
+ * state, which QEMU reports when the agent opens or closes it). */
+static int
+on_agent (virConnectPtr conn, virDomainPtr domain, int state, int reason, void *opaque)
+{
+	post_domain_notice (opaque,
+			    domain,
+			    NOTICE_AGENT_EVENT,
+			    state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED,
+			    reason);
 	return 0;
 }
 
@@ -309,11 +332,14 @@ link_take_down (NfLink *link)
 	virConnectPtr conn;
 	virConnectPtr spares[NF_SPARE_CONNECTIONS];
 	gint lifecycle_id;
+	gint agent_id;
 
 	g_mutex_lock (&link->lock);
 	conn = g_steal_pointer (&link->conn);
 	lifecycle_id = link->lifecycle_id;
 	link->lifecycle_id = -1;
+	agent_id = link->agent_id;
+	link->agent_id = -1;
 	link->alive = FALSE;
 	link->spares_wanted = FALSE;
 	for (guint i = 0; i < NF_SPARE_CONNECTIONS; i++) {
@@ -331,6 +357,8 @@ link_take_down (NfLink *link)
 	/* On a dead connection these fail after the local part is done; and
 	 * libvirt drops the close callback by itself once it has fired. */
 	if (lifecycle_id >= 0 && virConnectDomainEventDeregisterAny (conn, lifecycle_id) < 0)
+		virResetLastError ();
+	if (agent_id >= 0 && virConnectDomainEventDeregisterAny (conn, agent_id) < 0)
 		virResetLastError ();
 	if (virConnectUnregisterCloseCallback (conn, on_close) < 0)
 		virResetLastError ();
@@ -370,12 +398,45 @@ open_with_keepalive (const gchar *uri, gboolean *has_peer, GError **error)
 	return conn;
 }
 
-/* One attempt: open, keepalive, close callback, lifecycle events. */
+/* Subscribes @link to the lifecycle and guest agent events of @conn; on
+ * failure neither is left registered. */
+static gboolean
+link_subscribe (NfLink *link, virConnectPtr conn, gint *lifecycle_id, gint *agent_id, GError **error)
+{
+	*lifecycle_id = virConnectDomainEventRegisterAny (conn,
+							  NULL,
+							  VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+							  VIR_DOMAIN_EVENT_CALLBACK (on_lifecycle),
+							  link_ref (link),
+							  link_unref);
+	if (*lifecycle_id < 0) {
+		nf_libvirt_set_error (error, "cannot subscribe to domain events on %s", link->uri);
+		link_unref (link);
+		return FALSE;
+	}
+	*agent_id = virConnectDomainEventRegisterAny (conn,
+						      NULL,
+						      VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+						      VIR_DOMAIN_EVENT_CALLBACK (on_agent),
+						      link_ref (link),
+						      link_unref);
+	if (*agent_id < 0) {
+		nf_libvirt_set_error (error, "cannot subscribe to guest agent events on %s", link->uri);
+		link_unref (link);
+		if (virConnectDomainEventDeregisterAny (conn, *lifecycle_id) < 0)
+			virResetLastError ();
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* One attempt: open, keepalive, close callback, domain events. */
 static gboolean
 link_connect (NfLink *link, GError **error)
 {
 	virConnectPtr conn;
 	gint lifecycle_id;
+	gint agent_id;
 	gboolean alive;
 	gboolean has_peer;
 
@@ -400,21 +461,14 @@ link_connect (NfLink *link, GError **error)
 		link_take_down (link);
 		return FALSE;
 	}
-	lifecycle_id = virConnectDomainEventRegisterAny (conn,
-							 NULL,
-							 VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-							 VIR_DOMAIN_EVENT_CALLBACK (on_lifecycle),
-							 link_ref (link),
-							 link_unref);
-	if (lifecycle_id < 0) {
-		nf_libvirt_set_error (error, "cannot subscribe to domain events on %s", link->uri);
-		link_unref (link);
+	if (!link_subscribe (link, conn, &lifecycle_id, &agent_id, error)) {
 		link_take_down (link);
 		return FALSE;
 	}
 
 	g_mutex_lock (&link->lock);
 	link->lifecycle_id = lifecycle_id;
+	link->agent_id = agent_id;
 	alive = !link->reconnect_wanted;
 	link->alive = alive;
 	link->has_peer = has_peer;
@@ -638,6 +692,7 @@ enum {
 	SIGNAL_DOMAIN_EVENT,
 	SIGNAL_CONNECTED,
 	SIGNAL_DISCONNECTED,
+	SIGNAL_AGENT_EVENT,
 	N_SIGNALS,
 };
 
@@ -672,6 +727,14 @@ notice_deliver (gpointer data)
 			       notice->uuid,
 			       notice->event,
 			       notice->detail);
+		break;
+	case NOTICE_AGENT_EVENT:
+		g_signal_emit (self,
+			       signals[SIGNAL_AGENT_EVENT],
+			       0,
+			       notice->name,
+			       notice->uuid,
+			       (gboolean) notice->event);
 		break;
 	default:
 		g_assert_not_reached ();
@@ -776,6 +839,18 @@ nf_connection_class_init (NfConnectionClass *klass)
 						     G_TYPE_STRING,
 						     G_TYPE_INT,
 						     G_TYPE_INT);
+	signals[SIGNAL_AGENT_EVENT] = g_signal_new ("agent-event",
+						    G_TYPE_FROM_CLASS (klass),
+						    G_SIGNAL_RUN_LAST,
+						    0,
+						    NULL,
+						    NULL,
+						    NULL,
+						    G_TYPE_NONE,
+						    3,
+						    G_TYPE_STRING,
+						    G_TYPE_STRING,
+						    G_TYPE_BOOLEAN);
 	signals[SIGNAL_CONNECTED] = g_signal_new ("connected",
 						  G_TYPE_FROM_CLASS (klass),
 						  G_SIGNAL_RUN_LAST,

@@ -423,6 +423,21 @@ free_address (const Subnet *subnet, GPtrArray *hosts)
 	return 0;
 }
 
+/* The DHCP host entries of @net's subnet when the network is @instance's
+ * own and has one; else NULL (with @error set only when its XML could not
+ * be read). @doc and @subnet are filled for the caller. */
+static GPtrArray *
+own_dhcp_hosts (virNetworkPtr net, const gchar *instance, NetDoc *doc, Subnet *subnet, GError **error)
+{
+	xmlNode *ip = NULL;
+
+	if (!net_doc_read (net, doc, error))
+		return NULL;
+	if (!net_doc_is_own (doc, instance) || !net_doc_dhcp_subnet (doc, subnet, &ip))
+		return NULL;
+	return nf_xml_find_all (doc->ctx, ip, "dhcp/host");
+}
+
 gchar *
 nf_network_reserve (virConnectPtr conn,
 		    const gchar *network,
@@ -438,7 +453,6 @@ nf_network_reserve (virConnectPtr conn,
 	g_autoptr (xmlDoc) entry_doc = NULL;
 	g_autofree gchar *entry = NULL;
 	g_autofree gchar *address = NULL;
-	xmlNode *ip = NULL;
 	xmlNode *host;
 	Subnet subnet;
 	guint32 chosen;
@@ -451,11 +465,9 @@ nf_network_reserve (virConnectPtr conn,
 		nf_libvirt_set_error (error, "Cannot reserve an address on network %s", network);
 		return NULL;
 	}
-	if (!net_doc_read (net, &doc, error))
+	hosts = own_dhcp_hosts (net, instance, &doc, &subnet, error);
+	if (hosts == NULL)
 		return NULL;
-	if (!net_doc_is_own (&doc, instance) || !net_doc_dhcp_subnet (&doc, &subnet, &ip))
-		return NULL;
-	hosts = nf_xml_find_all (doc.ctx, ip, "dhcp/host");
 	for (guint i = 0; i < hosts->len; i++) {
 		g_autofree gchar *host_mac = nf_xml_get_prop (g_ptr_array_index (hosts, i), "mac");
 
@@ -530,7 +542,7 @@ nf_network_release (virConnectPtr conn,
 	g_autoptr (virNetwork) net = NULL;
 	g_auto (NetDoc) doc = {0};
 	g_autoptr (GPtrArray) hosts = NULL;
-	xmlNode *ip = NULL;
+	GError *read_error = NULL;
 	Subnet subnet;
 
 	g_return_val_if_fail (conn != NULL && network != NULL && mac != NULL, FALSE);
@@ -539,11 +551,14 @@ nf_network_release (virConnectPtr conn,
 	net = virNetworkLookupByName (conn, network);
 	if (net == NULL)
 		return lookup_says_missing (network, error);
-	if (!net_doc_read (net, &doc, error))
+	hosts = own_dhcp_hosts (net, instance, &doc, &subnet, &read_error);
+	if (read_error != NULL) {
+		g_propagate_error (error, read_error);
 		return FALSE;
-	if (!net_doc_is_own (&doc, instance) || !net_doc_dhcp_subnet (&doc, &subnet, &ip))
+	}
+	/* Not nestfarm's network, or no DHCP: nothing of ours there. */
+	if (hosts == NULL)
 		return TRUE;
-	hosts = nf_xml_find_all (doc.ctx, ip, "dhcp/host");
 	for (guint i = 0; i < hosts->len; i++) {
 		xmlNode *host = g_ptr_array_index (hosts, i);
 		g_autofree gchar *host_mac = nf_xml_get_prop (host, "mac");
@@ -571,15 +586,12 @@ static guint
 remove_orphans_of (virConnectPtr conn, virNetworkPtr net, const gchar *instance, GString *failed)
 {
 	g_auto (NetDoc) doc = {0};
-	g_autoptr (GPtrArray) hosts = NULL;
-	xmlNode *ip = NULL;
 	Subnet subnet;
+	g_autoptr (GPtrArray) hosts = own_dhcp_hosts (net, instance, &doc, &subnet, NULL);
 	guint removed = 0;
 
-	if (!net_doc_read (net, &doc, NULL) || !net_doc_is_own (&doc, instance) ||
-	    !net_doc_dhcp_subnet (&doc, &subnet, &ip))
+	if (hosts == NULL)
 		return 0;
-	hosts = nf_xml_find_all (doc.ctx, ip, "dhcp/host");
 	for (guint i = 0; i < hosts->len; i++) {
 		xmlNode *host = g_ptr_array_index (hosts, i);
 		g_autofree gchar *name = nf_xml_get_prop (host, "name");

@@ -8,7 +8,8 @@
 #include "nf-node.h"
 #include "nf-readiness.h"
 
-/* Readiness and nesting of running nodes, probed at a growing pace (see
+/* Readiness and nesting of running nodes, probed at a growing pace, and
+ * briskly while a node's guest agent is up and its boot is ending (see
  * nf-readiness.h). The probes run in GLib's worker threads on copies (a
  * node's name and address); only their results, on the main context,
  * touch the model. */
@@ -28,6 +29,7 @@ typedef struct {
 	NfNode *node;
 	guint timeout_id;
 	guint interval_s;
+	gint64 agent_since;    /* monotonic µs the guest agent came up; 0: not up */
 	GCancellable *probing; /* the probe in flight, or NULL */
 } Watch;
 
@@ -86,6 +88,26 @@ probe_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 
 static void watch_schedule (Watch *watch);
 
+/* The agent came up (an event, or it answered a probe). */
+static void
+watch_agent_up (Watch *watch)
+{
+	if (watch->agent_since == 0)
+		watch->agent_since = g_get_monotonic_time ();
+}
+
+/* After a probe that found the node not ready: soon while its agent has
+ * been up for a short while (the boot is ending), else at a growing pace. */
+static guint
+watch_next_interval (Watch *watch)
+{
+	gint64 up_for = g_get_monotonic_time () - watch->agent_since;
+
+	if (watch->agent_since != 0 && up_for < NF_READY_AGENT_BRISK_S * G_USEC_PER_SEC)
+		return NF_READY_PROBE_AGENT_S;
+	return MIN (watch->interval_s * 2, NF_READY_PROBE_MAX_S);
+}
+
 static void
 probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -107,6 +129,8 @@ probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
 	} else {
 		const gchar *const addresses[] = {report->address, NULL};
 
+		if (report->agent)
+			watch_agent_up (watch);
 		/* A leased address (a network nestfarm did not make) shows
 		 * once known; a fixed one is there already. */
 		if (report->address != NULL)
@@ -122,7 +146,7 @@ probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
 				   nf_nesting_to_string (nf_node_get_nesting (watch->node)));
 	}
 	if (!nf_node_get_ready (watch->node) && node_runs (watch->node)) {
-		watch->interval_s = MIN (watch->interval_s * 2, NF_READY_PROBE_MAX_S);
+		watch->interval_s = watch_next_interval (watch);
 		watch_schedule (watch);
 	}
 }
@@ -164,6 +188,7 @@ node_changed (NfNode *node, GParamSpec *pspec, Watch *watch)
 	if (!node_runs (node)) {
 		watch_stop (watch);
 		watch->interval_s = NF_READY_PROBE_FIRST_S;
+		watch->agent_since = 0;
 		nf_node_set_ready (node, FALSE);
 		return;
 	}
@@ -186,6 +211,37 @@ node_added (NfModel *model, NfNode *node, NfReadiness *self)
 	g_signal_connect (node, "notify::state", G_CALLBACK (node_changed), watch);
 	g_signal_connect (node, "notify::domain-active", G_CALLBACK (node_changed), watch);
 	node_changed (node, NULL, watch);
+}
+
+/* A node's guest agent connected: its boot is well on, so look soon and
+ * then briskly. It went away: the guest is rebooting or lost its agent,
+ * and is not ready until a probe says so again. */
+static void
+agent_event (NfConnection *connection,
+	     const gchar *name,
+	     const gchar *uuid,
+	     gboolean connected,
+	     NfReadiness *self)
+{
+	NfNode *node = nf_model_lookup_node (self->model, name);
+	Watch *watch = node != NULL ? g_hash_table_lookup (self->watches, node) : NULL;
+
+	if (watch == NULL || g_strcmp0 (nf_node_get_domain_uuid (node), uuid) != 0 || !node_runs (node))
+		return;
+	g_debug ("%s: guest agent %s", name, connected ? "connected" : "gone");
+	if (!connected) {
+		watch->agent_since = 0;
+		watch->interval_s = NF_READY_PROBE_FIRST_S;
+		nf_node_set_ready (node, FALSE);
+		watch_schedule (watch);
+		return;
+	}
+	watch_agent_up (watch);
+	if (nf_node_get_ready (node) || watch->probing != NULL)
+		return;
+	g_clear_handle_id (&watch->timeout_id, g_source_remove);
+	watch->interval_s = NF_READY_PROBE_AGENT_S;
+	watch_schedule (watch);
 }
 
 static void
@@ -245,5 +301,10 @@ nf_readiness_new (NfModel *model, NfEngine *engine)
 	self->engine = g_object_ref (engine);
 	g_signal_connect (model, "node-added", G_CALLBACK (node_added), self);
 	g_signal_connect (model, "node-removed", G_CALLBACK (node_removed), self);
+	g_signal_connect_object (nf_engine_get_connection (engine),
+				 "agent-event",
+				 G_CALLBACK (agent_event),
+				 self,
+				 0);
 	return self;
 }
