@@ -440,6 +440,117 @@ test_seed (void)
 	}
 }
 
+/* The network namespace and veth of the DHCP client below. */
+#define LEASE_NS   "nftest-dhcp"
+#define LEASE_HOST "nftdh0"
+#define LEASE_PEER "nftdh1"
+
+static void
+lease_client_remove (void)
+{
+	/* Either may be gone already. */
+	g_free (nf_test_run ("ip", "netns", "del", LEASE_NS, NULL));
+	g_free (nf_test_run ("ip", "link", "del", LEASE_HOST, NULL));
+}
+
+/* The address that NET's dnsmasq leases to a DHCP client with @mac: a
+ * real client (busybox udhcpc) on a veth of a network namespace of its
+ * own, plugged into the network's bridge, as a node's NIC would be. */
+static gchar *
+dhcp_lease_for (const gchar *mac)
+{
+	g_autofree gchar *xml = nf_test_network_xml (NET);
+	g_autoptr (GRegex) bridge_re = g_regex_new ("<bridge name='([^']+)'", 0, 0, NULL);
+	g_autoptr (GRegex) lease_re = g_regex_new ("lease of ([0-9.]+) obtained", 0, 0, NULL);
+	g_autoptr (GMatchInfo) bridge = NULL;
+	g_autoptr (GMatchInfo) lease = NULL;
+	g_autofree gchar *bridge_name = NULL;
+	g_autofree gchar *said = NULL;
+
+	g_assert_true (g_regex_match (bridge_re, xml, 0, &bridge));
+	bridge_name = g_match_info_fetch (bridge, 1);
+	lease_client_remove ();
+	nf_test_assert_command_ok ("ip", "netns", "add", LEASE_NS, NULL);
+	nf_test_assert_command_ok ("ip",
+				   "link",
+				   "add",
+				   LEASE_HOST,
+				   "type",
+				   "veth",
+				   "peer",
+				   "name",
+				   LEASE_PEER,
+				   "netns",
+				   LEASE_NS,
+				   NULL);
+	nf_test_assert_command_ok ("ip", "link", "set", LEASE_HOST, "master", bridge_name, "up", NULL);
+	nf_test_assert_command_ok ("ip", "-n", LEASE_NS, "link", "set", LEASE_PEER, "address", mac, "up", NULL);
+	/* Its script does nothing: the address is only read from its log. */
+	said = nf_test_run ("ip",
+			    "netns",
+			    "exec",
+			    LEASE_NS,
+			    "sh",
+			    "-c",
+			    "busybox udhcpc -f -q -n -t 10 -T 1 -s /bin/true -i " LEASE_PEER " 2>&1",
+			    NULL);
+	lease_client_remove ();
+	g_assert_nonnull (said);
+	if (!g_regex_match (lease_re, said, 0, &lease))
+		g_error ("no DHCP lease for %s on %s: %s", mac, NET, said);
+	return g_match_info_fetch (lease, 1);
+}
+
+/* Pool @name of one node, not started; the node's management address and
+ * MAC. */
+static void
+one_node_pool (const gchar *name, gchar **address, gchar **mac)
+{
+	g_autofree gchar *args =
+		g_strdup_printf ("('%s', uint32 1, " SMALL_NODE ", 'start': <false>})", name);
+	g_autofree gchar *escaped = g_strdup_printf (ROOT "/node/%s_2d1", name);
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
+	g_autoptr (GVariant) addresses = NULL;
+	g_autoptr (GVariant) macs = NULL;
+
+	nf_test_job_succeeds (daemon_, reply, 300);
+	addresses = nf_test_get_property (daemon_, escaped, NODE_IFACE, "Addresses");
+	macs = nf_test_get_property (daemon_, escaped, NODE_IFACE, "MACs");
+	g_variant_get_child (addresses, 0, "s", address);
+	g_variant_get_child (macs, 0, "s", mac);
+}
+
+static void
+delete_pool (const gchar *name)
+{
+	g_autofree gchar *args = g_strdup_printf ("('%s', @a{sv} {})", name);
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "DeletePool", args);
+
+	nf_test_job_succeeds (daemon_, reply, 300);
+}
+
+/* A deleted node's DHCP lease outlives its host entry: its address is not
+ * given to the next node, which dnsmasq would then send to its dynamic
+ * range instead of the address nestfarm shows. Checked with a real DHCP
+ * client for each node's MAC. */
+static void
+test_lease_kept (void)
+{
+	g_autofree gchar *first = NULL, *first_mac = NULL, *first_lease = NULL;
+	g_autofree gchar *next = NULL, *next_mac = NULL, *next_lease = NULL;
+
+	one_node_pool ("dlease", &first, &first_mac);
+	first_lease = dhcp_lease_for (first_mac);
+	g_assert_cmpstr (first_lease, ==, first);
+	delete_pool ("dlease");
+	one_node_pool ("dlnext", &next, &next_mac);
+	g_assert_cmpstr (next_mac, !=, first_mac);
+	g_assert_cmpstr (next, !=, first);
+	next_lease = dhcp_lease_for (next_mac);
+	g_assert_cmpstr (next_lease, ==, next);
+	delete_pool ("dlnext");
+}
+
 static void
 test_hostile_input (void)
 {
@@ -908,7 +1019,7 @@ int
 main (int argc, char **argv)
 {
 	const gchar *const pools[] =
-		{POOL, "dpriv", "dkill", "dmem", "dearly", "dseed", "ok", "nobodys", NULL};
+		{POOL, "dpriv", "dkill", "dmem", "dearly", "dseed", "dlease", "dlnext", "ok", "nobodys", NULL};
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
@@ -927,6 +1038,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/daemon/network-option", test_network_option);
 	g_test_add_func ("/daemon/delete", test_delete);
 	g_test_add_func ("/daemon/seed", test_seed);
+	g_test_add_func ("/daemon/lease-kept", test_lease_kept);
 	g_test_add_func ("/daemon/hostile-input", test_hostile_input);
 	g_test_add_func ("/daemon/unprivileged", test_unprivileged);
 	g_test_add_func ("/daemon/insufficient-memory", test_insufficient_memory);

@@ -367,7 +367,7 @@ test_status (void)
 	g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
 	write_pool (dir, "10-a.pool", POOL_A, "3", NULL);
 	g_assert_true (g_file_set_contents (b_file,
-					    "[Pool]\nName=" POOL_B "\nCount=1\nMemoryMiB=512\nSSHUser=ops\n",
+					    "[Pool]\nName=" POOL_B "\nCount=1\nMemoryMiB=512\nSSHUser=dev\n",
 					    -1,
 					    NULL));
 	write_pool (dir, "30-x.pool", POOL_X, "1", NULL);
@@ -376,7 +376,7 @@ test_status (void)
 	assert_says (run->out, "lab apply scales it to 3");
 	assert_says (run->out, "missing: lab apply creates it");
 	assert_says (run->out, "MemoryMiB is 512 in the file, 256 in the pool");
-	assert_says (run->out, "SSHUser is ops in the file, lab in the pool");
+	assert_says (run->out, "SSHUser is dev in the file, ops in the pool");
 	lines = g_strsplit (run->out, "\n", -1);
 	for (guint i = 0; lines[i] != NULL; i++)
 		g_assert_cmpuint (g_utf8_strlen (lines[i], -1), <=, 80);

@@ -380,6 +380,39 @@ nf_cli_lookup_node (NfCli *cli, const gchar *name, GError **error)
 	return node;
 }
 
+/* For a verb that acts on one pool: the bus connected and the pool
+ * looked up; NULL with *@code set (the error said) otherwise. */
+NfDBusPool *
+nf_cli_find_pool (NfCli *cli, const gchar *name, NfExit *code)
+{
+	g_autoptr (GError) error = NULL;
+	NfDBusPool *pool;
+
+	*code = nf_cli_connect (cli);
+	if (*code != NF_EXIT_OK)
+		return NULL;
+	pool = nf_cli_lookup_pool (cli, name, &error);
+	if (pool == NULL)
+		*code = nf_cli_fail (error);
+	return pool;
+}
+
+/* The same for a verb that acts on one node. */
+NfDBusNode *
+nf_cli_find_node (NfCli *cli, const gchar *name, NfExit *code)
+{
+	g_autoptr (GError) error = NULL;
+	NfDBusNode *node;
+
+	*code = nf_cli_connect (cli);
+	if (*code != NF_EXIT_OK)
+		return NULL;
+	node = nf_cli_lookup_node (cli, name, &error);
+	if (node == NULL)
+		*code = nf_cli_fail (error);
+	return node;
+}
+
 static gint
 compare_pools (gconstpointer a, gconstpointer b)
 {

@@ -156,7 +156,6 @@ nf_cli_node_console (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		{NULL},
 	};
 	g_autoptr (NfDBusNode) node = NULL;
-	g_autoptr (GError) error = NULL;
 	g_autofree gchar *node_path = NULL;
 	NfExit code = nf_cli_parse_args (cli, verb, entries, &argc, &argv, 1, 0);
 	Console c = {.fd = -1, .code = NF_EXIT_OK};
@@ -168,12 +167,9 @@ nf_cli_node_console (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		return nf_cli_usage_error (verb, "--follow and --no-follow exclude each other");
 	if (!nf_cli_check_node_name (verb, argv[1], &code))
 		return code;
-	code = nf_cli_connect (cli);
-	if (code != NF_EXIT_OK)
-		return code;
-	node = nf_cli_lookup_node (cli, argv[1], &error);
+	node = nf_cli_find_node (cli, argv[1], &code);
 	if (node == NULL)
-		return nf_cli_fail (error);
+		return code;
 	if (nf_dbus_node_get_console_log (node) == NULL || nf_dbus_node_get_console_log (node)[0] == '\0')
 		return nf_cli_fail_literal (NF_EXIT_FAILED, "node %s has no console log", argv[1]);
 	if (!want_follow && !no_follow)

@@ -49,21 +49,6 @@ nf_cli_node_list (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	return NF_EXIT_OK;
 }
 
-static NfDBusNode *
-find_node (NfCli *cli, const gchar *name, NfExit *code)
-{
-	g_autoptr (GError) error = NULL;
-	NfDBusNode *node;
-
-	*code = nf_cli_connect (cli);
-	if (*code != NF_EXIT_OK)
-		return NULL;
-	node = nf_cli_lookup_node (cli, name, &error);
-	if (node == NULL)
-		*code = nf_cli_fail (error);
-	return node;
-}
-
 static void
 print_node (NfCli *cli, NfDBusNode *node)
 {
@@ -83,7 +68,7 @@ nf_cli_node_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		return code;
 	if (!nf_cli_check_node_name (verb, argv[1], &code))
 		return code;
-	node = find_node (cli, argv[1], &code);
+	node = nf_cli_find_node (cli, argv[1], &code);
 	if (node == NULL)
 		return code;
 	print_node (cli, node);
@@ -181,7 +166,7 @@ node_action (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, NodeAct
 	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_SHUTDOWN_TIMEOUT_MAX, &timeout, &code))
 		return code;
 	name = g_strdup (argv[1]);
-	node = find_node (cli, name, &code);
+	node = nf_cli_find_node (cli, name, &code);
 	if (node == NULL)
 		return code;
 	nf_cli_proxy_allow_slow_auth (node);

@@ -330,12 +330,9 @@ stop_or_delete (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, gboo
 	    !nf_cli_parse_uint (verb, "--timeout", timeout_text, 1, NF_SHUTDOWN_TIMEOUT_MAX, &timeout, &code))
 		return code;
 	nf_cli_add_stop_options (&options, force, timeout);
-	code = nf_cli_connect (cli);
-	if (code != NF_EXIT_OK)
-		return code;
-	pool = nf_cli_lookup_pool (cli, argv[1], &error);
+	pool = nf_cli_find_pool (cli, argv[1], &code);
 	if (pool == NULL)
-		return nf_cli_fail (error);
+		return code;
 	nodes = nf_cli_pool_node_count (pool);
 	addresses = nf_cli_pool_addresses (cli, pool);
 	nf_cli_proxy_allow_slow_auth (pool);
@@ -436,19 +433,15 @@ NfExit
 nf_cli_pool_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 {
 	g_autoptr (NfDBusPool) pool = NULL;
-	g_autoptr (GError) error = NULL;
 	NfExit code = nf_cli_parse_args (cli, verb, NULL, &argc, &argv, 1, 0);
 
 	if (code != NF_EXIT_OK)
 		return code;
 	if (!nf_cli_check_pool_name (verb, "NAME", argv[1], &code))
 		return code;
-	code = nf_cli_connect (cli);
-	if (code != NF_EXIT_OK)
-		return code;
-	pool = nf_cli_lookup_pool (cli, argv[1], &error);
+	pool = nf_cli_find_pool (cli, argv[1], &code);
 	if (pool == NULL)
-		return nf_cli_fail (error);
+		return code;
 	if (cli->json)
 		nf_cli_print_json (nf_cli_pool_to_json (cli, pool));
 	else
@@ -470,12 +463,9 @@ nf_cli_pool_scale (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	if (!nf_cli_check_pool_name (verb, "NAME", argv[1], &code) ||
 	    !nf_cli_parse_uint (verb, "COUNT", argv[2], 0, NF_POOL_COUNT_MAX, &count, &code))
 		return code;
-	code = nf_cli_connect (cli);
-	if (code != NF_EXIT_OK)
-		return code;
-	pool = nf_cli_lookup_pool (cli, argv[1], &error);
+	pool = nf_cli_find_pool (cli, argv[1], &code);
 	if (pool == NULL)
-		return nf_cli_fail (error);
+		return code;
 	have = nf_cli_pool_node_count (pool);
 	nf_cli_proxy_allow_slow_auth (pool);
 	if (!nf_dbus_pool_call_scale_sync (pool, count, &job_path, NULL, &error))
@@ -496,12 +486,9 @@ nf_cli_pool_start (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		return code;
 	if (!nf_cli_check_pool_name (verb, "NAME", argv[1], &code))
 		return code;
-	code = nf_cli_connect (cli);
-	if (code != NF_EXIT_OK)
-		return code;
-	pool = nf_cli_lookup_pool (cli, argv[1], &error);
+	pool = nf_cli_find_pool (cli, argv[1], &code);
 	if (pool == NULL)
-		return nf_cli_fail (error);
+		return code;
 	nf_cli_proxy_allow_slow_auth (pool);
 	if (!nf_dbus_pool_call_start_sync (pool, &job_path, NULL, &error))
 		return nf_cli_fail (error);

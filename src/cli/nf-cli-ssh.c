@@ -236,12 +236,9 @@ nf_cli_node_ssh (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		return code;
 	if (!nf_cli_check_node_name (verb, argv[1], &code))
 		return code;
-	code = nf_cli_connect (cli);
-	if (code != NF_EXIT_OK)
-		return code;
-	node = nf_cli_lookup_node (cli, argv[1], &error);
+	node = nf_cli_find_node (cli, argv[1], &code);
 	if (node == NULL)
-		return nf_cli_fail (error);
+		return code;
 	pool_name = nf_cli_name_from_path (nf_dbus_node_get_pool (node));
 	pool = nf_cli_lookup_pool (cli, pool_name, &error);
 	if (pool == NULL)
@@ -300,12 +297,9 @@ nf_cli_pool_inventory (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **arg
 		return code;
 	if (!nf_cli_check_pool_name (verb, "NAME", argv[1], &code))
 		return code;
-	code = nf_cli_connect (cli);
-	if (code != NF_EXIT_OK)
-		return code;
-	pool = nf_cli_lookup_pool (cli, argv[1], &error);
+	pool = nf_cli_find_pool (cli, argv[1], &code);
 	if (pool == NULL)
-		return nf_cli_fail (error);
+		return code;
 	nodes = nf_cli_list_nodes (cli, pool);
 	group = group_name (argv[1]);
 	user = nf_dbus_pool_get_sshuser (pool);

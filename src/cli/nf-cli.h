@@ -106,6 +106,8 @@ gchar *nf_cli_node_path (const gchar *name);
 gchar *nf_cli_name_from_path (const gchar *path);
 NfDBusPool *nf_cli_lookup_pool (NfCli *cli, const gchar *name, GError **error);
 NfDBusNode *nf_cli_lookup_node (NfCli *cli, const gchar *name, GError **error);
+NfDBusPool *nf_cli_find_pool (NfCli *cli, const gchar *name, NfExit *code);
+NfDBusNode *nf_cli_find_node (NfCli *cli, const gchar *name, NfExit *code);
 NfDBusNode *nf_cli_node_at (NfCli *cli, const gchar *path);
 GPtrArray *nf_cli_list_pools (NfCli *cli);
 GPtrArray *nf_cli_list_nodes (NfCli *cli, NfDBusPool *pool);

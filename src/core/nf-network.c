@@ -3,8 +3,10 @@
 
 #include "config.h"
 
-#include <gio/gio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <gio/gio.h>
 
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-libvirt.h"
@@ -398,29 +400,93 @@ update_flags (virNetworkPtr net)
 	       (virNetworkIsActive (net) == 1 ? VIR_NETWORK_UPDATE_AFFECT_LIVE : 0);
 }
 
+static void
+take_address (GHashTable *taken, const gchar *text)
+{
+	guint32 value;
+
+	if (parse_ipv4 (text, &value))
+		g_hash_table_add (taken, GUINT_TO_POINTER (value));
+}
+
+/* The addresses no new node may get: those of @hosts, and those dnsmasq
+ * still has leased to another MAC than @mac. A deleted node's lease
+ * outlives its host entry (until it expires, an hour by default): dnsmasq
+ * will not give that address to another MAC meanwhile, and the new node
+ * would boot with an address from the range instead of its own. */
+static GHashTable *
+taken_addresses (virNetworkPtr net, GPtrArray *hosts, const gchar *mac)
+{
+	GHashTable *taken = g_hash_table_new (g_direct_hash, g_direct_equal);
+	virNetworkDHCPLeasePtr *leases = NULL;
+	gint n;
+
+	for (guint i = 0; i < hosts->len; i++) {
+		g_autofree gchar *ip = nf_xml_get_prop (g_ptr_array_index (hosts, i), "ip");
+
+		take_address (taken, ip);
+	}
+	n = virNetworkGetDHCPLeases (net, NULL, &leases, 0);
+	/* No leases to read (a driver without them): the host entries. */
+	if (n < 0)
+		virResetLastError ();
+	for (gint i = 0; i < n; i++) {
+		if (leases[i]->type == VIR_IP_ADDR_TYPE_IPV4 && !same_mac (leases[i]->mac, mac))
+			take_address (taken, leases[i]->ipaddr);
+		virNetworkDHCPLeaseFree (leases[i]);
+	}
+	free (leases);
+	return taken;
+}
+
 /* The lowest address of @subnet that is not the host's, not in the DHCP
- * range and not in @hosts; 0 when none is left. */
+ * range and not @taken; 0 when none is left. */
 static guint32
-free_address (const Subnet *subnet, GPtrArray *hosts)
+free_address (const Subnet *subnet, GHashTable *taken)
 {
 	guint32 mask = prefix_mask (subnet->prefix);
 	guint32 first = (subnet->address & mask) + 1;
 	guint32 last = (subnet->address | ~mask) - 1;
 
 	for (guint32 candidate = first; candidate <= last && candidate != 0; candidate++) {
-		gboolean used = candidate == subnet->address ||
-				(candidate >= subnet->range_start && candidate <= subnet->range_end);
-
-		for (guint i = 0; i < hosts->len && !used; i++) {
-			g_autofree gchar *ip = nf_xml_get_prop (g_ptr_array_index (hosts, i), "ip");
-			guint32 value;
-
-			used = parse_ipv4 (ip, &value) && value == candidate;
-		}
-		if (!used)
+		if (candidate != subnet->address &&
+		    (candidate < subnet->range_start || candidate > subnet->range_end) &&
+		    !g_hash_table_contains (taken, GUINT_TO_POINTER (candidate)))
 			return candidate;
 	}
 	return 0;
+}
+
+/* Adds the host entry @mac -> @address (@host_name) to <ip> number @index. */
+static gboolean
+add_entry (virNetworkPtr net,
+	   gint index,
+	   const gchar *mac,
+	   const gchar *host_name,
+	   const gchar *address,
+	   GError **error)
+{
+	g_autoptr (xmlDoc) entry_doc = xmlNewDoc ((const xmlChar *) "1.0");
+	xmlNode *host = xmlNewNode (NULL, (const xmlChar *) "host");
+	g_autofree gchar *entry = NULL;
+
+	xmlDocSetRootElement (entry_doc, host);
+	nf_xml_set_prop (host, "mac", mac);
+	nf_xml_set_prop (host, "name", host_name);
+	nf_xml_set_prop (host, "ip", address);
+	entry = nf_xml_to_string (entry_doc);
+	if (virNetworkUpdate (net,
+			      VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+			      VIR_NETWORK_SECTION_IP_DHCP_HOST,
+			      index,
+			      entry,
+			      update_flags (net)) < 0)
+		return nf_libvirt_set_error (error,
+					     "Cannot reserve %s for %s on network %s",
+					     address,
+					     host_name,
+					     virNetworkGetName (net));
+	return TRUE;
 }
 
 /* The DHCP host entries of @net's subnet when the network is @instance's
@@ -450,10 +516,8 @@ nf_network_reserve (virConnectPtr conn,
 	g_autoptr (virNetwork) net = NULL;
 	g_auto (NetDoc) doc = {0};
 	g_autoptr (GPtrArray) hosts = NULL;
-	g_autoptr (xmlDoc) entry_doc = NULL;
-	g_autofree gchar *entry = NULL;
+	g_autoptr (GHashTable) taken = NULL;
 	g_autofree gchar *address = NULL;
-	xmlNode *host;
 	Subnet subnet;
 	guint32 chosen;
 
@@ -475,7 +539,8 @@ nf_network_reserve (virConnectPtr conn,
 		if (same_mac (host_mac, mac))
 			return nf_xml_get_prop (g_ptr_array_index (hosts, i), "ip");
 	}
-	chosen = free_address (&subnet, hosts);
+	taken = taken_addresses (net, hosts, mac);
+	chosen = free_address (&subnet, taken);
 	if (chosen == 0) {
 		g_set_error (error,
 			     NF_ERROR,
@@ -487,26 +552,8 @@ nf_network_reserve (virConnectPtr conn,
 		return NULL;
 	}
 	address = format_ipv4 (chosen);
-	entry_doc = xmlNewDoc ((const xmlChar *) "1.0");
-	host = xmlNewNode (NULL, (const xmlChar *) "host");
-	xmlDocSetRootElement (entry_doc, host);
-	nf_xml_set_prop (host, "mac", mac);
-	nf_xml_set_prop (host, "name", host_name);
-	nf_xml_set_prop (host, "ip", address);
-	entry = nf_xml_to_string (entry_doc);
-	if (virNetworkUpdate (net,
-			      VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
-			      VIR_NETWORK_SECTION_IP_DHCP_HOST,
-			      subnet.index,
-			      entry,
-			      update_flags (net)) < 0) {
-		nf_libvirt_set_error (error,
-				      "Cannot reserve %s for %s on network %s",
-				      address,
-				      host_name,
-				      network);
+	if (!add_entry (net, subnet.index, mac, host_name, address, error))
 		return NULL;
-	}
 	return g_steal_pointer (&address);
 }
 
