@@ -576,6 +576,24 @@ nf_guest_report_free (NfGuestReport *report)
 	g_free (report);
 }
 
+/* A node with a fixed address that does not answer there: if the guest
+ * has another address (its lease or its agent says so), that is the
+ * reason to give. */
+static void
+say_other_address (virDomainPtr dom, const NfNodeSpec *spec, NfGuestReport *report)
+{
+	g_autofree gchar *mac = nf_node_mac (spec->pool, spec->index, NF_NIC_MANAGEMENT);
+	g_autofree gchar *actual = nf_guest_address (dom, mac);
+
+	if (actual == NULL || g_str_equal (actual, spec->address))
+		return;
+	g_free (report->detail);
+	report->detail = g_strdup_printf ("it has the address %s, not its reserved %s "
+					  "(did the DHCP server give that one to another client?)",
+					  actual,
+					  spec->address);
+}
+
 NfGuestReport *
 nf_engine_probe_guest (NfEngine *self, const gchar *name, GError **error)
 {
@@ -604,6 +622,8 @@ nf_engine_probe_guest (NfEngine *self, const gchar *name, GError **error)
 		report->address = nf_guest_address (dom, mac);
 	}
 	nf_guest_probe (dom, report->address, report);
+	if (report->seeded && !report->ssh && info->spec->address != NULL)
+		say_other_address (dom, info->spec, report);
 	return g_steal_pointer (&report);
 }
 
