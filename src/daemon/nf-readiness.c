@@ -230,6 +230,8 @@ agent_event (NfConnection *connection,
 		return;
 	g_debug ("%s: guest agent %s", name, connected ? "connected" : "gone");
 	if (!connected) {
+		/* A look begun before it went must not make it ready. */
+		watch_stop (watch);
 		watch->agent_since = 0;
 		watch->interval_s = NF_READY_PROBE_FIRST_S;
 		nf_node_set_ready (node, FALSE);
