@@ -576,14 +576,22 @@ nf_guest_report_free (NfGuestReport *report)
 	g_free (report);
 }
 
+/* The address the guest has on its management NIC, by its DHCP lease or
+ * its guest agent; NULL when neither says. */
+static gchar *
+address_seen (virDomainPtr dom, const NfNodeSpec *spec)
+{
+	g_autofree gchar *mac = nf_node_mac (spec->pool, spec->index, NF_NIC_MANAGEMENT);
+
+	return nf_guest_address (dom, mac);
+}
+
 /* A node with a fixed address that does not answer there: if the guest
- * has another address (its lease or its agent says so), that is the
- * reason to give. */
+ * has another address, that is the reason to give. */
 static void
 say_other_address (virDomainPtr dom, const NfNodeSpec *spec, NfGuestReport *report)
 {
-	g_autofree gchar *mac = nf_node_mac (spec->pool, spec->index, NF_NIC_MANAGEMENT);
-	g_autofree gchar *actual = nf_guest_address (dom, mac);
+	g_autofree gchar *actual = address_seen (dom, spec);
 
 	if (actual == NULL || g_str_equal (actual, spec->address))
 		return;
@@ -616,11 +624,8 @@ nf_engine_probe_guest (NfEngine *self, const gchar *name, GError **error)
 		return g_steal_pointer (&report);
 	}
 	report->address = g_strdup (info->spec->address);
-	if (report->address == NULL && info->spec->mgmt_network != NULL) {
-		g_autofree gchar *mac = nf_node_mac (info->spec->pool, info->spec->index, NF_NIC_MANAGEMENT);
-
-		report->address = nf_guest_address (dom, mac);
-	}
+	if (report->address == NULL && info->spec->mgmt_network != NULL)
+		report->address = address_seen (dom, info->spec);
 	nf_guest_probe (dom, report->address, report);
 	if (report->seeded && !report->ssh && info->spec->address != NULL)
 		say_other_address (dom, info->spec, report);
