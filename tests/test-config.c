@@ -20,7 +20,7 @@ static const gchar *const all_keys[] = {
 	"DefaultProfile",   "TrunkBridge",           "ManagementNetwork", "Accelerator",
 	"Parallelism",      "MemoryReserveMiB",      "Overcommit",        "ShutdownTimeout",
 	"Datapath",         "MacAgingTime",          "MacTableSize",      "OvsTimeout",
-	"OvsDatabase",      "ManagementNetworkMode",
+	"OvsDatabase",      "ManagementNetworkMode", "BootsAtOnce",
 };
 
 /* A temporary config file, removed with its path. */
@@ -89,6 +89,7 @@ test_config_defaults (void)
 	g_assert_cmpstr (config->engine->mgmt_network, ==, "nestfarm");
 	g_assert_false (config->engine->mgmt_isolated);
 	g_assert_cmpuint (config->parallelism, ==, nf_config_auto_parallelism ());
+	g_assert_cmpuint (config->boots_at_once, ==, nf_config_auto_boots_at_once ());
 	g_assert_cmpuint (config->memory_reserve_mib, ==, 2048);
 	g_assert_cmpfloat (config->overcommit, ==, 1.0);
 	g_assert_cmpuint (config->shutdown_timeout_s, ==, 30);
@@ -122,6 +123,7 @@ test_config_full (void)
 						     "ManagementNetworkMode=isolated\n"
 						     "Accelerator=emulated\n"
 						     "Parallelism=7\n"
+						     "BootsAtOnce=3\n"
 						     "MemoryReserveMiB=512\n"
 						     "Overcommit=1.5\n"
 						     "ShutdownTimeout=90\n"
@@ -147,6 +149,7 @@ test_config_full (void)
 	g_assert_cmpstr (config->engine->mgmt_network, ==, "default");
 	g_assert_true (config->engine->mgmt_isolated);
 	g_assert_cmpuint (config->parallelism, ==, 7);
+	g_assert_cmpuint (config->boots_at_once, ==, 3);
 	g_assert_cmpuint (config->memory_reserve_mib, ==, 512);
 	g_assert_cmpfloat (config->overcommit, ==, 1.5);
 	g_assert_cmpuint (config->shutdown_timeout_s, ==, 90);
@@ -185,6 +188,9 @@ test_config_good_values (void)
 		{"Parallelism", "0"},
 		{"Parallelism", "1"},
 		{"Parallelism", "64"},
+		{"BootsAtOnce", "auto"},
+		{"BootsAtOnce", "0"},
+		{"BootsAtOnce", "64"},
 		{"MemoryReserveMiB", "0"},
 		{"MemoryReserveMiB", "1048576"},
 		{"Overcommit", "10"},
@@ -267,6 +273,10 @@ test_config_bad_values (void)
 		{"Parallelism", "4.0", "1 to 64, or 0"},
 		{"Parallelism", "0x10", "1 to 64, or 0"},
 		{"Parallelism", "18446744073709551617", "1 to 64, or 0"},
+		{"BootsAtOnce", "", "auto (one per CPU), 1 to 64, or 0"},
+		{"BootsAtOnce", "65", "auto (one per CPU), 1 to 64, or 0"},
+		{"BootsAtOnce", "Auto", "auto (one per CPU), 1 to 64, or 0"},
+		{"BootsAtOnce", "-1", "auto (one per CPU), 1 to 64, or 0"},
 		{"MemoryReserveMiB", "1048577", "0 to 1048576"},
 		{"MemoryReserveMiB", "2G", "0 to 1048576"},
 		{"MemoryReserveMiB", "", "0 to 1048576"},

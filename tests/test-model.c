@@ -6,12 +6,15 @@
 #include <glib/gstdio.h>
 
 #include "nestfarm/nf-error.h"
+#include "nf-node.h"
+#include "nf-pacer.h"
 #include "nf-scheduler.h"
 
 /* The daemon's model without libvirt: which nodes hold memory, what the
  * model counts as committed and what admission lets through, as libvirt's
  * states and lifecycle events move a node's domain. The connection is never
- * opened; the domain states and events are the test's. */
+ * opened; the domain states and events are the test's. Then the boot
+ * pacer (nf-pacer.h), which lets starts through as those nodes boot. */
 
 #define NODE_MIB 2048
 
@@ -226,6 +229,137 @@ test_admission (Fixture *fx, gconstpointer data)
 	g_assert_no_error (error);
 }
 
+/* --- the boot pacer --- */
+
+typedef struct {
+	guint went; /* how many waiting starts were let through */
+} Gone;
+
+static void
+count_go (gpointer user_data)
+{
+	Gone *gone = user_data;
+
+	gone->went++;
+}
+
+static void
+settle (void)
+{
+	while (g_main_context_iteration (NULL, FALSE))
+		;
+}
+
+/* Two slots: two starts go, the third waits until a booting node is
+ * ready; a failed start gives its slot back; a stop ends a boot. (The CPU
+ * going quiet is the daemon tests' to show: it needs a real guest.) */
+static void
+test_pacer_slots (Fixture *fx, gconstpointer data)
+{
+	g_autoptr (NfPacer) pacer = nf_pacer_new (fx->model, NULL, 2, 600);
+	g_autoptr (NfNode) one = add_node (fx, 1, NF_DOMAIN_STATE_RUNNING);
+	g_autoptr (NfNode) two = add_node (fx, 2, NF_DOMAIN_STATE_RUNNING);
+	Gone gone = {0};
+
+	for (guint i = 0; i < 4; i++)
+		nf_pacer_wait (pacer, NULL, count_go, &gone);
+	/* never from within the call */
+	g_assert_cmpuint (gone.went, ==, 0);
+	settle ();
+	g_assert_cmpuint (gone.went, ==, 2);
+	g_assert_cmpuint (nf_pacer_get_waiting (pacer), ==, 2);
+	nf_pacer_booted (pacer, one);
+	nf_pacer_booted (pacer, two);
+	settle ();
+	g_assert_cmpuint (gone.went, ==, 2);
+	g_assert_cmpuint (nf_pacer_get_held (pacer), ==, 2);
+
+	nf_node_set_ready (one, TRUE);
+	settle ();
+	g_assert_cmpuint (gone.went, ==, 3);
+	g_assert_cmpuint (nf_pacer_get_held (pacer), ==, 2);
+	/* the third start failed: its slot lets the fourth through */
+	nf_pacer_give_back (pacer);
+	settle ();
+	g_assert_cmpuint (gone.went, ==, 4);
+	g_assert_cmpuint (nf_pacer_get_waiting (pacer), ==, 0);
+	/* the fourth boots one again (a reset): it holds until ready */
+	nf_node_set_ready (one, FALSE);
+	nf_pacer_booted (pacer, one);
+	g_assert_cmpuint (nf_pacer_get_held (pacer), ==, 2);
+	nf_node_set_ready (one, TRUE);
+	g_assert_cmpuint (nf_pacer_get_held (pacer), ==, 1);
+	/* two stops, then is removed: its slot is given back once */
+	stopped_event (fx, two);
+	g_assert_cmpuint (nf_pacer_get_held (pacer), ==, 0);
+	nf_model_remove_node (fx->model, two);
+	g_assert_cmpuint (nf_pacer_get_held (pacer), ==, 0);
+	nf_model_remove_node (fx->model, one);
+}
+
+/* A node removed while it boots, and one that never gets ready: both give
+ * their slot back (the second after the hold time). */
+static void
+test_pacer_hold_ends (Fixture *fx, gconstpointer data)
+{
+	g_autoptr (NfPacer) pacer = nf_pacer_new (fx->model, NULL, 1, 1);
+	g_autoptr (NfNode) one = add_node (fx, 1, NF_DOMAIN_STATE_RUNNING);
+	g_autoptr (NfNode) two = add_node (fx, 2, NF_DOMAIN_STATE_RUNNING);
+	Gone gone = {0};
+	gint64 began;
+
+	for (guint i = 0; i < 3; i++)
+		nf_pacer_wait (pacer, NULL, count_go, &gone);
+	settle ();
+	g_assert_cmpuint (gone.went, ==, 1);
+	nf_pacer_booted (pacer, one);
+	nf_model_remove_node (fx->model, one);
+	settle ();
+	g_assert_cmpuint (gone.went, ==, 2);
+	nf_pacer_booted (pacer, two);
+	began = g_get_monotonic_time ();
+	while (gone.went < 3)
+		g_main_context_iteration (NULL, TRUE);
+	g_assert_cmpint (g_get_monotonic_time () - began, >=, G_USEC_PER_SEC / 2);
+	g_assert_cmpuint (nf_pacer_get_held (pacer), ==, 1);
+	nf_pacer_give_back (pacer);
+	nf_model_remove_node (fx->model, two);
+}
+
+/* A cancelled start goes through at once, whatever the slots say; no
+ * pacing (0 slots) lets every start through. */
+static void
+test_pacer_cancel_and_off (Fixture *fx, gconstpointer data)
+{
+	g_autoptr (NfPacer) pacer = nf_pacer_new (fx->model, NULL, 1, 600);
+	g_autoptr (NfPacer) off = nf_pacer_new (fx->model, NULL, 0, 600);
+	g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+	Gone gone = {0};
+	Gone all = {0};
+
+	nf_pacer_wait (pacer, NULL, count_go, &gone);
+	nf_pacer_wait (pacer, cancellable, count_go, &gone);
+	nf_pacer_wait (pacer, NULL, count_go, &gone);
+	settle ();
+	g_assert_cmpuint (gone.went, ==, 1);
+	g_cancellable_cancel (cancellable);
+	settle ();
+	g_assert_cmpuint (gone.went, ==, 2);
+	g_assert_cmpuint (nf_pacer_get_held (pacer), ==, 2);
+	nf_pacer_give_back (pacer);
+	nf_pacer_give_back (pacer);
+	settle ();
+	g_assert_cmpuint (gone.went, ==, 3);
+	nf_pacer_give_back (pacer);
+
+	for (guint i = 0; i < 5; i++)
+		nf_pacer_wait (off, NULL, count_go, &all);
+	settle ();
+	g_assert_cmpuint (all.went, ==, 5);
+	for (guint i = 0; i < 5; i++)
+		nf_pacer_give_back (off);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -250,5 +384,18 @@ main (int argc, char **argv)
 		    test_listing_readopts,
 		    fixture_tear_down);
 	g_test_add ("/model/admission", Fixture, NULL, fixture_set_up, test_admission, fixture_tear_down);
+	g_test_add ("/pacer/slots", Fixture, NULL, fixture_set_up, test_pacer_slots, fixture_tear_down);
+	g_test_add ("/pacer/hold-ends",
+		    Fixture,
+		    NULL,
+		    fixture_set_up,
+		    test_pacer_hold_ends,
+		    fixture_tear_down);
+	g_test_add ("/pacer/cancel-and-off",
+		    Fixture,
+		    NULL,
+		    fixture_set_up,
+		    test_pacer_cancel_and_off,
+		    fixture_tear_down);
 	return g_test_run ();
 }

@@ -17,6 +17,7 @@ G_BEGIN_DECLS
 
 #define NF_CONFIG_PARALLELISM_MAX      64
 #define NF_CONFIG_PARALLELISM_AUTO_MAX 16
+#define NF_CONFIG_BOOTS_AT_ONCE_MAX    64
 
 /* nestfarmd's settings, from nestfarmd.conf [Daemon] (see
  * systemd/nestfarmd.conf.in for what each key means). */
@@ -32,6 +33,7 @@ typedef struct {
 	gchar *trunk_bridge;        /* TrunkBridge */
 	gchar *mgmt_network;        /* ManagementNetwork: a libvirt network; NULL: no management NIC */
 	guint parallelism;          /* Parallelism, resolved: never 0 */
+	guint boots_at_once;        /* BootsAtOnce, resolved: 0 is no pacing */
 	guint64 memory_reserve_mib; /* MemoryReserveMiB: kept free for the host */
 	gdouble overcommit;         /* Overcommit: memory promised per MiB of RAM */
 	guint shutdown_timeout_s;   /* ShutdownTimeout */
@@ -59,5 +61,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfConfig, nf_config_free)
 
 /* Parallelism=0: twice the CPUs this process may run on, at most 16. */
 guint nf_config_auto_parallelism (void);
+/* BootsAtOnce=auto: one per CPU this process may run on. */
+guint nf_config_auto_boots_at_once (void);
 
 G_END_DECLS

@@ -159,6 +159,13 @@ gboolean nf_engine_reset_node (NfEngine *self,
 			       GPtrArray *warnings,
 			       GError **error);
 NfNodeInfo *nf_engine_get_node (NfEngine *self, const gchar *name, GError **error);
+/* The CPU time node @name's domain has used so far (ns, all its vCPUs and
+ * QEMU's own threads) and its vCPU count: how busy its boot still is. */
+gboolean nf_engine_get_cpu_time (NfEngine *self,
+				 const gchar *name,
+				 guint64 *cpu_ns,
+				 guint *vcpus,
+				 GError **error);
 /* Looks inside node @name through its guest agent (cloud-init done, vmx or
  * svm, a working /dev/kvm) and at its management address's SSH port (its
  * fixed address; on a network nestfarm did not make, what the network's

@@ -34,6 +34,12 @@ nf_config_auto_parallelism (void)
 	return MAX (1, MIN (2 * cpus, NF_CONFIG_PARALLELISM_AUTO_MAX));
 }
 
+guint
+nf_config_auto_boots_at_once (void)
+{
+	return MAX (1, MIN (g_get_num_processors (), NF_CONFIG_BOOTS_AT_ONCE_MAX));
+}
+
 NfConfig *
 nf_config_new_defaults (void)
 {
@@ -44,6 +50,7 @@ nf_config_new_defaults (void)
 	config->default_profile = g_strdup (NF_DEFAULT_PROFILE);
 	config->trunk_bridge = g_strdup ("nftrunk0");
 	config->parallelism = nf_config_auto_parallelism ();
+	config->boots_at_once = nf_config_auto_boots_at_once ();
 	config->memory_reserve_mib = 2048;
 	config->overcommit = 1.0;
 	config->shutdown_timeout_s = 30;
@@ -282,6 +289,21 @@ set_parallelism (NfConfig *config, const gchar *value)
 }
 
 static gboolean
+set_boots_at_once (NfConfig *config, const gchar *value)
+{
+	guint64 number = 0;
+
+	if (g_str_equal (value, "auto")) {
+		config->boots_at_once = nf_config_auto_boots_at_once ();
+		return TRUE;
+	}
+	if (!parse_uint (value, 0, NF_CONFIG_BOOTS_AT_ONCE_MAX, &number))
+		return FALSE;
+	config->boots_at_once = (guint) number;
+	return TRUE;
+}
+
+static gboolean
 set_memory_reserve (NfConfig *config, const gchar *value)
 {
 	return parse_uint (value, 0, 1024 * 1024, &config->memory_reserve_mib);
@@ -381,6 +403,9 @@ static const NfConfigKey config_keys[] = {
 	{"ManagementNetworkMode", set_mgmt_network_mode, "nat or isolated"},
 	{"Accelerator", set_accelerator, "auto, kvm or emulated"},
 	{"Parallelism", set_parallelism, "1 to 64, or 0 for automatic (two per CPU, at most 16)"},
+	{"BootsAtOnce",
+	 set_boots_at_once,
+	 "auto (one per CPU), 1 to " G_STRINGIFY (NF_CONFIG_BOOTS_AT_ONCE_MAX) ", or 0 for no pacing"},
 	{"MemoryReserveMiB", set_memory_reserve, "0 to 1048576 (MiB)"},
 	{"Overcommit", set_overcommit, "a number above 0 and at most 10, such as 1.5"},
 	{"ShutdownTimeout", set_shutdown_timeout, "1 to " G_STRINGIFY (NF_SHUTDOWN_TIMEOUT_MAX) " (seconds)"},

@@ -566,6 +566,26 @@ nf_engine_get_node (NfEngine *self, const gchar *name, GError **error)
 	return node_info_from_domain (dom, error);
 }
 
+gboolean
+nf_engine_get_cpu_time (NfEngine *self, const gchar *name, guint64 *cpu_ns, guint *vcpus, GError **error)
+{
+	g_autoptr (virDomain) dom = NULL;
+	virDomainInfo info = {0};
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+
+	dom = open_own_domain (self, name, NULL, error);
+	if (dom == NULL)
+		return FALSE;
+	if (virDomainGetInfo (dom, &info) < 0) {
+		nf_libvirt_set_error (error, "Cannot read the CPU time of %s", name);
+		return FALSE;
+	}
+	*cpu_ns = info.cpuTime;
+	*vcpus = info.nrVirtCpu;
+	return TRUE;
+}
+
 void
 nf_guest_report_free (NfGuestReport *report)
 {

@@ -27,6 +27,7 @@ struct _NfManager {
 	NfScheduler *scheduler;
 	NfExecutor *executor;
 	NfReadiness *readiness;
+	NfPacer *pacer;
 	NfOpContext ops;  /* what its operations work with */
 	NfHostInfo *host; /* the probe, once started (main thread's copy) */
 	gboolean started;
@@ -109,6 +110,7 @@ nf_manager_finalize (GObject *object)
 	nf_host_info_free (self->host);
 	nf_scheduler_free (self->scheduler);
 	nf_executor_free (self->executor);
+	nf_pacer_free (self->pacer);
 	g_clear_object (&self->model);
 	g_clear_object (&self->engine);
 	G_OBJECT_CLASS (nf_manager_parent_class)->finalize (object);
@@ -163,6 +165,8 @@ nf_manager_new (const NfConfig *config, NfEngine *engine)
 					  MIN (config->parallelism * NF_WAITING_PER_PARALLELISM,
 					       NF_CONFIG_PARALLELISM_MAX));
 	self->readiness = nf_readiness_new (self->model, self->engine);
+	self->pacer = nf_pacer_new (self->model, self->engine, config->boots_at_once, NF_PACER_HOLD_MAX_S);
+	self->ops.pacer = self->pacer;
 	self->ops.owner = G_OBJECT (self);
 	self->ops.model = self->model;
 	self->ops.engine = self->engine;
@@ -639,7 +643,7 @@ static void
 shutdown_check (NfManager *self)
 {
 	if (self->shutdown_task == NULL || nf_model_get_n_busy (self->model) > 0 ||
-	    nf_executor_get_busy (self->executor) > 0)
+	    nf_executor_get_busy (self->executor) > 0 || nf_pacer_get_waiting (self->pacer) > 0)
 		return;
 	g_task_return_boolean (self->shutdown_task, TRUE);
 	g_clear_object (&self->shutdown_task);

@@ -66,9 +66,20 @@ typedef struct {
 	gchar *bridge;      /* prepare: the trunk bridge */
 	guint stop_timeout; /* stop: 0 forces at once; reset: the graceful wait */
 	gboolean forced;    /* stop: result, it had to be forced */
+	/* A step that boots its node goes through the pacer (nf-pacer.h):
+	 * what to submit once it has a slot. */
+	gboolean paced;
+	NfWorkFunc work;
+	GDestroyNotify result_free;
+	GCancellable *cancellable;
+	gpointer done;
 } NodeStep;
 
 static void op_finish (NfOp *op);
+static gpointer work_start (gpointer item, GCancellable *cancellable, GError **error);
+static gpointer work_make (gpointer item, GCancellable *cancellable, GError **error);
+static NfNode *op_node (NfOp *op, guint index);
+static void step_unpace (NodeStep *step, const GError *error);
 
 NfOp *
 nf_op_new (const NfOpContext *context, NfOpKind kind, const gchar *pool, NfJob *job)
@@ -197,6 +208,7 @@ node_step_free (NodeStep *step)
 	g_free (step->name);
 	g_free (step->bridge);
 	nf_node_spec_free (step->spec);
+	g_clear_object (&step->cancellable);
 	g_free (step);
 }
 
@@ -214,6 +226,8 @@ phase_item_done (gpointer item, gpointer result, const GError *error, gpointer u
 	NodeStepDone done = (NodeStepDone) user_data;
 
 	done (step, result, error);
+	if (step->paced)
+		step_unpace (step, error);
 	node_step_free (step);
 	g_assert (op->outstanding > 0);
 	if (--op->outstanding == 0)
@@ -230,6 +244,82 @@ static NfWorkKind
 work_kind (NfWorkFunc work)
 {
 	return work == work_stop || work == work_remove ? NF_WORK_WAITING : NF_WORK_BUSY;
+}
+
+/* What a make step needs of its pool's spec, copied in. */
+static NfNodeSpec *
+step_spec_new (const NfPoolSpec *ps, guint index)
+{
+	NfNodeSpec *spec = nf_node_spec_new ();
+
+	spec->pool = g_strdup (ps->name);
+	spec->index = index;
+	spec->profile = g_strdup (ps->profile);
+	spec->vcpus = ps->vcpus;
+	spec->memory_mib = ps->memory_mib;
+	spec->disk_gib = ps->disk_gib;
+	spec->image = g_strdup (ps->image);
+	spec->trunk_bridge = g_strdup (ps->trunk_bridge);
+	spec->vlans = g_strdup (ps->vlans);
+	spec->mgmt_network = g_strdup (ps->mgmt_network);
+	spec->ssh_user = g_strdup (ps->ssh_user);
+	spec->ssh_keys = g_strdupv (ps->ssh_keys);
+	spec->user_data = g_strdup (ps->user_data);
+	return spec;
+}
+
+static void
+step_go (gpointer user_data)
+{
+	NodeStep *step = user_data;
+
+	nf_executor_submit (step->op->context->executor,
+			    work_kind (step->work),
+			    step->work,
+			    step,
+			    step->result_free,
+			    step->cancellable,
+			    phase_item_done,
+			    step->done);
+}
+
+/* A paced step is back: its node holds the slot while it boots, or the
+ * slot is free again. */
+static void
+step_unpace (NodeStep *step, const GError *error)
+{
+	NfPacer *pacer = step->op->context->pacer;
+	NfNode *node = op_node (step->op, step->index);
+
+	if (error == NULL && node != NULL)
+		nf_pacer_booted (pacer, node);
+	else
+		nf_pacer_give_back (pacer);
+}
+
+/* Queues one node's step: through the pacer if it boots the node. */
+static void
+step_submit (NodeStep *step)
+{
+	NfOp *op = step->op;
+	NfPacer *pacer = op->context->pacer;
+	guint slots = nf_pacer_get_slots (pacer);
+
+	step->paced = step->work == work_start || step->work == work_reset ||
+		      (step->work == work_make && step->start);
+	if (!step->paced) {
+		step_go (step);
+		return;
+	}
+	if (slots > 0 && nf_pacer_get_held (pacer) + nf_pacer_get_waiting (pacer) >= slots) {
+		g_autofree gchar *what =
+			g_strdup_printf ("%s waits to boot: %u node(s) boot at once, the next when one is ready",
+					 step->name,
+					 slots);
+
+		nf_job_set_step (op->job, what);
+	}
+	nf_pacer_wait (pacer, nf_job_get_cancellable (op->job), step_go, step);
 }
 
 /* Runs @work for every index in @indexes; @done per node, @phase_done when
@@ -266,30 +356,14 @@ op_run_phase (NfOp *op,
 		else
 			step->start = op->spec != NULL ? op->spec->start : TRUE;
 		step->bridge = ps != NULL ? g_strdup (ps->trunk_bridge) : NULL;
-		if ((op->kind == NF_OP_CREATE || op->kind == NF_OP_SCALE) && ps != NULL) {
-			step->spec = nf_node_spec_new ();
-			step->spec->pool = g_strdup (ps->name);
-			step->spec->index = step->index;
-			step->spec->profile = g_strdup (ps->profile);
-			step->spec->vcpus = ps->vcpus;
-			step->spec->memory_mib = ps->memory_mib;
-			step->spec->disk_gib = ps->disk_gib;
-			step->spec->image = g_strdup (ps->image);
-			step->spec->trunk_bridge = g_strdup (ps->trunk_bridge);
-			step->spec->vlans = g_strdup (ps->vlans);
-			step->spec->mgmt_network = g_strdup (ps->mgmt_network);
-			step->spec->ssh_user = g_strdup (ps->ssh_user);
-			step->spec->ssh_keys = g_strdupv (ps->ssh_keys);
-			step->spec->user_data = g_strdup (ps->user_data);
-		}
-		nf_executor_submit (op->context->executor,
-				    work_kind (work),
-				    work,
-				    step,
-				    result_free,
-				    honour_cancel ? nf_job_get_cancellable (op->job) : NULL,
-				    phase_item_done,
-				    (gpointer) done);
+		if ((op->kind == NF_OP_CREATE || op->kind == NF_OP_SCALE) && ps != NULL)
+			step->spec = step_spec_new (ps, step->index);
+		step->work = work;
+		step->result_free = result_free;
+		step->done = (gpointer) done;
+		if (honour_cancel)
+			step->cancellable = g_object_ref (nf_job_get_cancellable (op->job));
+		step_submit (step);
 	}
 }
 

@@ -4,6 +4,7 @@
 #include "nestfarm/nf-config.h"
 #include "nf-executor.h"
 #include "nf-model.h"
+#include "nf-pacer.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +30,7 @@ typedef struct {
 	NfModel *model;
 	NfEngine *engine;
 	NfExecutor *executor;
+	NfPacer *pacer; /* starts of nodes that boot, paced */
 	const NfConfig *config;
 	gboolean shutting_down; /* removals stop waiting for libvirt */
 } NfOpContext;
