@@ -89,7 +89,7 @@ test_config_defaults (void)
 	g_assert_cmpstr (config->engine->mgmt_network, ==, "nestfarm");
 	g_assert_false (config->engine->mgmt_isolated);
 	g_assert_cmpuint (config->parallelism, ==, nf_config_auto_parallelism ());
-	g_assert_cmpuint (config->boots_at_once, ==, nf_config_auto_boots_at_once ());
+	g_assert_cmpuint (config->boots_at_once, ==, 0);
 	g_assert_cmpuint (config->memory_reserve_mib, ==, 2048);
 	g_assert_cmpfloat (config->overcommit, ==, 1.0);
 	g_assert_cmpuint (config->shutdown_timeout_s, ==, 30);

@@ -33,7 +33,7 @@ typedef struct {
 	gchar *trunk_bridge;        /* TrunkBridge */
 	gchar *mgmt_network;        /* ManagementNetwork: a libvirt network; NULL: no management NIC */
 	guint parallelism;          /* Parallelism, resolved: never 0 */
-	guint boots_at_once;        /* BootsAtOnce, resolved: 0 is no pacing */
+	guint boots_at_once;        /* BootsAtOnce, resolved: 0 (the default) is no pacing */
 	guint64 memory_reserve_mib; /* MemoryReserveMiB: kept free for the host */
 	gdouble overcommit;         /* Overcommit: memory promised per MiB of RAM */
 	guint shutdown_timeout_s;   /* ShutdownTimeout */

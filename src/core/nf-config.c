@@ -50,7 +50,7 @@ nf_config_new_defaults (void)
 	config->default_profile = g_strdup (NF_DEFAULT_PROFILE);
 	config->trunk_bridge = g_strdup ("nftrunk0");
 	config->parallelism = nf_config_auto_parallelism ();
-	config->boots_at_once = nf_config_auto_boots_at_once ();
+	config->boots_at_once = 0;
 	config->memory_reserve_mib = 2048;
 	config->overcommit = 1.0;
 	config->shutdown_timeout_s = 30;
