@@ -305,8 +305,9 @@ step_submit (NodeStep *step)
 	NfPacer *pacer = op->context->pacer;
 	guint slots = nf_pacer_get_slots (pacer);
 
-	step->paced = step->work == work_start || step->work == work_reset ||
-		      (step->work == work_make && step->start);
+	/* without pacing (BootsAtOnce=0) a start goes at once, unwatched */
+	step->paced = slots > 0 && (step->work == work_start || step->work == work_reset ||
+				    (step->work == work_make && step->start));
 	if (!step->paced) {
 		step_go (step);
 		return;
