@@ -312,7 +312,7 @@ step_submit (NodeStep *step)
 		step_go (step);
 		return;
 	}
-	if (slots > 0 && nf_pacer_get_held (pacer) + nf_pacer_get_waiting (pacer) >= slots) {
+	if (nf_pacer_get_held (pacer) + nf_pacer_get_waiting (pacer) >= slots) {
 		g_autofree gchar *what =
 			g_strdup_printf ("%s waits to boot: %u node(s) boot at once, the next when one is ready",
 					 step->name,
