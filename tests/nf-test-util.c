@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "nestfarm/nf-storage.h"
 #include "nestfarm/nf-template.h"
 #include "nf-test-util.h"
 
@@ -276,6 +277,13 @@ nf_test_assert_dir_has_no_overlays (const gchar *dir)
 		if (g_str_has_suffix (name, ".seed.iso"))
 			g_error ("leftover seed %s/%s", dir, name);
 	}
+	/* and seeds in the seeds pool's directory */
+	if (!g_str_has_suffix (dir, "/" NF_STORAGE_SEEDS_DIR)) {
+		g_autofree gchar *seeds = g_build_filename (dir, NF_STORAGE_SEEDS_DIR, NULL);
+
+		if (g_file_test (seeds, G_FILE_TEST_IS_DIR))
+			nf_test_assert_dir_has_no_overlays (seeds);
+	}
 }
 
 gboolean
@@ -383,16 +391,18 @@ nf_test_network_xml (const gchar *name)
 	return xml;
 }
 
-/* The pool and its staging pool. */
+/* The pool, its staging pool and its seeds pool. */
 void
 nf_test_remove_storage_pool (const gchar *name)
 {
 	virConnectPtr conn = connect_system ();
 	g_autofree gchar *staging = g_strdup_printf ("%s-staging", name);
+	g_autofree gchar *seeds = g_strdup_printf ("%s-seeds", name);
 
 	g_assert_nonnull (conn);
 	remove_one_pool (conn, name);
 	remove_one_pool (conn, staging);
+	remove_one_pool (conn, seeds);
 	virConnectClose (conn);
 }
 

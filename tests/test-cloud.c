@@ -356,13 +356,14 @@ test_delete (void)
 	g_autoptr (NfCliRun) run = cli ("pool", "delete", POOL, "--force", NULL);
 	g_autofree gchar *net = NULL;
 	g_autofree gchar *vols = NULL;
+	g_autofree gchar *seeds = g_strdup_printf ("%s-seeds", daemon_->storage_pool);
 
 	nf_test_cli_assert_status (run, 0);
 	g_assert_cmpuint (pinned_keys (address1), ==, 0);
 	g_assert_cmpuint (pinned_keys (address2), ==, 0);
 	g_assert_cmpuint (nf_test_domains_named (POOL "-"), ==, 0);
 	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
-	vols = nf_test_run ("virsh", "-q", "vol-list", daemon_->storage_pool, NULL);
+	vols = nf_test_run ("virsh", "-q", "vol-list", seeds, NULL);
 	g_assert_nonnull (vols);
 	g_assert_null (strstr (vols, ".seed.iso"));
 	net = nf_test_network_xml (NET);

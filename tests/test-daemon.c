@@ -348,6 +348,7 @@ read_seed (const gchar *node, gchar **volume_id)
 	g_autofree gchar *iso = g_build_filename (dir, "seed.iso", NULL);
 	g_autofree gchar *out = g_build_filename (dir, "out", NULL);
 	g_autofree gchar *volume = g_strdup_printf ("%s.seed.iso", node);
+	g_autofree gchar *seeds = g_strdup_printf ("%s-seeds", daemon_->storage_pool);
 	g_autofree gchar *pvd = NULL;
 	GHashTable *files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	const gchar *names[] = {"meta-data", "user-data", "network-config"};
@@ -358,7 +359,7 @@ read_seed (const gchar *node, gchar **volume_id)
 				   "qemu:///system",
 				   "vol-download",
 				   "--pool",
-				   daemon_->storage_pool,
+				   seeds,
 				   volume,
 				   iso,
 				   NULL);
@@ -412,7 +413,8 @@ test_seed (void)
 	nf_test_job_succeeds (daemon_, reply, 300);
 	for (guint i = 1; i <= 2; i++) {
 		g_autofree gchar *node = g_strdup_printf ("dseed-%u", i);
-		g_autofree gchar *seed = g_strdup_printf ("%s/%s.seed.iso", daemon_->storage_dir, node);
+		g_autofree gchar *seed =
+			g_strdup_printf ("%s/.seeds/%s.seed.iso", daemon_->storage_dir, node);
 		g_autofree gchar *xml =
 			nf_test_run ("virsh", "-q", "-c", "qemu:///system", "dumpxml", node, NULL);
 		g_autofree gchar *cdrom =
@@ -434,7 +436,8 @@ test_seed (void)
 	deleted = nf_test_call_ok (daemon_, ROOT, MANAGER, "DeletePool", "('dseed', @a{sv} {})");
 	nf_test_job_succeeds (daemon_, deleted, 300);
 	for (guint i = 1; i <= 2; i++) {
-		g_autofree gchar *seed = g_strdup_printf ("%s/dseed-%u.seed.iso", daemon_->storage_dir, i);
+		g_autofree gchar *seed =
+			g_strdup_printf ("%s/.seeds/dseed-%u.seed.iso", daemon_->storage_dir, i);
 
 		g_assert_false (g_file_test (seed, G_FILE_TEST_EXISTS));
 	}

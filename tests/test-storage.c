@@ -556,9 +556,11 @@ remove_stale_pools (void)
 
 		g_autofree gchar *base = g_strdup (name);
 
-		/* the staging pool goes with its pool */
+		/* the staging and seeds pools go with their pool */
 		if (g_str_has_suffix (base, "-staging"))
 			base[strlen (base) - strlen ("-staging")] = '\0';
+		if (g_str_has_suffix (base, "-seeds"))
+			base[strlen (base) - strlen ("-seeds")] = '\0';
 		if (g_str_has_prefix (base, POOL_PREFIX) &&
 		    g_ascii_string_to_unsigned (base + strlen (POOL_PREFIX), 10, 1, G_MAXINT, &pid, NULL) &&
 		    kill ((pid_t) pid, 0) < 0 && errno == ESRCH)
@@ -626,8 +628,10 @@ main (int argc, char **argv)
 	remove_pool (fx.pool_name);
 	{
 		g_autofree gchar *staging = g_strdup_printf ("%s-staging", fx.pool_name);
+		g_autofree gchar *seeds = g_strdup_printf ("%s-seeds", fx.pool_name);
 
 		remove_pool (staging);
+		remove_pool (seeds);
 	}
 	if (!remove_tree (fx.tmpdir))
 		g_warning ("cannot remove %s", fx.tmpdir);

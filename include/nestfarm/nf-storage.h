@@ -36,13 +36,20 @@ const gchar *nf_image_format_to_string (NfImageFormat format);
  * libvirt pool, <pool>-staging). */
 #define NF_STORAGE_STAGING_DIR ".staging"
 
+/* Where seeds live, inside the image directory (its own libvirt pool,
+ * <pool>-seeds). libvirtd rescans every file of the pool a volume is
+ * uploaded to after each upload; beside the overlays, whose qcow2 headers
+ * it reads, making N seeds cost N^2 header reads. */
+#define NF_STORAGE_SEEDS_DIR ".seeds"
+gchar *nf_storage_seeds_pool_name (const gchar *pool_name);
+
 /* Deletes every half-made overlay left in staging by a crash; returns how
  * many. */
 guint nf_storage_clear_staging (virConnectPtr conn, const gchar *pool_name, GError **error);
 
 /* Makes the dir-type storage pool @pool_name at @path if missing (its
- * directory too), and its staging pool <pool>-staging at @path/.staging,
- * starts them, and marks them autostart. Idempotent.
+ * directory too), its staging pool <pool>-staging at @path/.staging and
+ * its seeds pool <pool>-seeds at @path/.seeds, starts them, and marks them autostart. Idempotent.
  * NF_ERROR_EXISTS if a pool of that name exists elsewhere or is not a
  * directory pool. */
 gboolean nf_storage_ensure_pool (virConnectPtr conn,
@@ -80,8 +87,9 @@ gboolean nf_storage_delete_overlay (virConnectPtr conn, const gchar *path, const
 /* The node an overlay file is tagged for, or NULL if untagged. */
 gchar *nf_storage_overlay_owner (const gchar *path);
 
-/* Seeds (nf-storage-seed.c): volume <node>.seed.iso in the node's storage
- * pool, tagged by the ISO's owner tag "nestfarm:<node>". */
+/* Seeds (nf-storage-seed.c): volume <node>.seed.iso in the seeds pool of
+ * the node's storage pool (earlier builds put them in the storage pool
+ * itself: removals look in both), tagged by the ISO's owner tag "nestfarm:<node>". */
 #define NF_STORAGE_SEED_SUFFIX ".seed.iso"
 gchar *nf_storage_seed_name (const gchar *node);
 gchar *nf_storage_seed_owner_tag (const gchar *node);

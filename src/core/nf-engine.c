@@ -1398,26 +1398,27 @@ overlay_in_use (virConnectPtr conn, const gchar *path, const gchar *owner)
 	return xml != NULL && parse_domain_facts (xml, &disk, NULL, NULL) && g_strcmp0 (disk, path) == 0;
 }
 
-gboolean
-nf_engine_remove_unfinished_seed (NfEngine *self, const gchar *name, GError **error)
+/* The storage pools seeds may be in: the seeds pool, and the storage pool
+ * itself, where earlier builds put them. */
+static GStrv
+seed_pools (NfEngine *self)
 {
-	g_autoptr (virConnect) conn = NULL;
-	g_autoptr (virDomain) dom = NULL;
-	g_autoptr (virStoragePool) pool = NULL;
+	GStrv pools = g_new0 (gchar *, 3);
+
+	pools[0] = nf_storage_seeds_pool_name (self->config->storage_pool);
+	pools[1] = g_strdup (self->config->storage_pool);
+	return pools;
+}
+
+static gboolean
+remove_unfinished_seed_in (virConnectPtr conn, const gchar *pool_name, const gchar *name, GError **error)
+{
+	g_autoptr (virStoragePool) pool = virStoragePoolLookupByName (conn, pool_name);
 	g_autoptr (virStorageVol) vol = NULL;
 	g_autofree gchar *volume = nf_storage_seed_name (name);
 	g_autofree gchar *owner = NULL;
 	g_autofree gchar *tag = nf_storage_seed_owner_tag (name);
 
-	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
-
-	conn = nf_connection_ref_conn (self->connection, error);
-	if (conn == NULL)
-		return FALSE;
-	/* A node with a domain has its seed removed with it. */
-	if ((dom = virDomainLookupByName (conn, name)) != NULL)
-		return TRUE;
-	pool = virStoragePoolLookupByName (conn, self->config->storage_pool);
 	vol = pool != NULL ? virStorageVolLookupByName (pool, volume) : NULL;
 	virResetLastError ();
 	if (vol == NULL)
@@ -1428,6 +1429,30 @@ nf_engine_remove_unfinished_seed (NfEngine *self, const gchar *name, GError **er
 	if (virStorageVolDelete (vol, 0) < 0)
 		return nf_libvirt_set_error (error, "cannot delete the unfinished seed %s", volume);
 	g_message ("removed the seed %s of %s, which a restart interrupted", volume, name);
+	return TRUE;
+}
+
+gboolean
+nf_engine_remove_unfinished_seed (NfEngine *self, const gchar *name, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) dom = NULL;
+	g_auto (GStrv) pools = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return FALSE;
+	/* A node with a domain has its seed removed with it. */
+	if ((dom = virDomainLookupByName (conn, name)) != NULL)
+		return TRUE;
+	virResetLastError ();
+	pools = seed_pools (self);
+	for (guint i = 0; pools[i] != NULL; i++) {
+		if (!remove_unfinished_seed_in (conn, pools[i], name, error))
+			return FALSE;
+	}
 	return TRUE;
 }
 
@@ -1475,9 +1500,9 @@ seed_in_use (virConnectPtr conn, const gchar *path, const gchar *node)
 /* The seeds in the storage pool that name a node no domain has (a crash
  * between the seed and the define); others are never touched. */
 static guint
-remove_orphan_seeds (NfEngine *self, virConnectPtr conn, GString *failed)
+remove_orphan_seeds_in (virConnectPtr conn, const gchar *pool_name, GString *failed)
 {
-	g_autoptr (virStoragePool) pool = virStoragePoolLookupByName (conn, self->config->storage_pool);
+	g_autoptr (virStoragePool) pool = virStoragePoolLookupByName (conn, pool_name);
 	virStorageVolPtr *vols = NULL;
 	gint n = pool != NULL ? virStoragePoolListAllVolumes (pool, &vols, 0) : -1;
 	guint removed = 0;
@@ -1509,6 +1534,17 @@ remove_orphan_seeds (NfEngine *self, virConnectPtr conn, GString *failed)
 	}
 	g_free (vols);
 	virResetLastError ();
+	return removed;
+}
+
+static guint
+remove_orphan_seeds (NfEngine *self, virConnectPtr conn, GString *failed)
+{
+	g_auto (GStrv) pools = seed_pools (self);
+	guint removed = 0;
+
+	for (guint i = 0; pools[i] != NULL; i++)
+		removed += remove_orphan_seeds_in (conn, pools[i], failed);
 	return removed;
 }
 

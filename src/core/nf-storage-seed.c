@@ -120,11 +120,13 @@ nf_storage_seed_put (virConnectPtr conn,
 	g_autoptr (virStorageVol) vol = NULL;
 	g_autofree gchar *name = nf_storage_seed_name (node);
 	g_autofree gchar *xml = NULL;
+	g_autofree gchar *seeds = NULL;
 	gchar *path;
 
 	g_return_val_if_fail (conn != NULL && pool_name != NULL && node != NULL && iso != NULL, NULL);
 
-	pool = nf_storage_lookup_pool (conn, pool_name, error);
+	seeds = nf_storage_seeds_pool_name (pool_name);
+	pool = nf_storage_lookup_pool (conn, seeds, error);
 	if (pool == NULL || !clear_old (conn, pool, name, node, error))
 		return NULL;
 	xml = g_markup_printf_escaped ("<volume><name>%s</name>"

@@ -165,16 +165,26 @@ staging_pool_name (const gchar *pool_name)
 	return g_strdup_printf ("%s-staging", pool_name);
 }
 
+gchar *
+nf_storage_seeds_pool_name (const gchar *pool_name)
+{
+	return g_strdup_printf ("%s-seeds", pool_name);
+}
+
 gboolean
 nf_storage_ensure_pool (virConnectPtr conn, const gchar *pool_name, const gchar *path, GError **error)
 {
 	g_autofree gchar *staging = staging_pool_name (pool_name);
+	g_autofree gchar *seeds = nf_storage_seeds_pool_name (pool_name);
 	g_autofree gchar *staging_path = NULL;
+	g_autofree gchar *seeds_path = NULL;
 
 	if (!ensure_one_pool (conn, pool_name, path, error))
 		return FALSE;
 	staging_path = g_build_filename (path, NF_STORAGE_STAGING_DIR, NULL);
-	return ensure_one_pool (conn, staging, staging_path, error);
+	seeds_path = g_build_filename (path, NF_STORAGE_SEEDS_DIR, NULL);
+	return ensure_one_pool (conn, staging, staging_path, error) &&
+	       ensure_one_pool (conn, seeds, seeds_path, error);
 }
 
 guint
