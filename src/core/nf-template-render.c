@@ -65,7 +65,10 @@ build_cpu (xmlDoc *doc, const NfHostInfo *host, GError **error)
 		}
 		nf_xml_set_prop (cpu, "mode", "host-passthrough");
 		nf_xml_set_prop (cpu, "check", "none");
-		nf_xml_set_prop (cpu, "migratable", "off");
+		/* Migratable: the host's CPU less what cannot move with a
+		 * guest (invtsc and the like), which QEMU would otherwise
+		 * refuse to save (memory snapshots) or migrate. */
+		nf_xml_set_prop (cpu, "migratable", "on");
 	} else {
 		const gchar *model =
 			host->emulated_cpu_model != NULL ? host->emulated_cpu_model : NF_DEFAULT_EMULATED_CPU;
