@@ -290,6 +290,19 @@ test_remove_all (void)
 
 		if (g_strcmp0 (info->spec->pool, POOL) != 0)
 			continue;
+		/* A snapshot a user took with virsh does not keep the node. */
+		if (i == 0) {
+			g_assert_true (nf_engine_stop_node (fx.engine, info->name, 0, NULL, NULL, &error));
+			g_assert_no_error (error);
+			nf_test_assert_command_ok ("virsh",
+						   "-q",
+						   "-c",
+						   "qemu:///system",
+						   "snapshot-create-as",
+						   info->name,
+						   "by-hand",
+						   NULL);
+		}
 		g_assert_true (nf_engine_remove_node (fx.engine, info->name, NULL, &error));
 		g_assert_no_error (error);
 		g_assert_false (domain_exists (info->name));
