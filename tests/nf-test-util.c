@@ -347,7 +347,12 @@ nf_test_cleanup_leftovers (const gchar *pool, const gchar *bridge)
 				g_test_message ("removing leftover domain %s", name);
 				if (virDomainIsActive (domains[i]) == 1)
 					virDomainDestroy (domains[i]);
-				virDomainUndefineFlags (domains[i], VIR_DOMAIN_UNDEFINE_NVRAM);
+				/* with any snapshot, which libvirt would
+				 * otherwise refuse to undefine */
+				virDomainUndefineFlags (domains[i],
+							VIR_DOMAIN_UNDEFINE_NVRAM |
+								VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+								VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA);
 			} else if (prefix != NULL) {
 				g_test_message ("leaving %s alone: no test made it", name);
 			}
