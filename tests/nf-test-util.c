@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "nestfarm/nf-engine.h"
 #include "nestfarm/nf-storage.h"
 #include "nestfarm/nf-template.h"
 #include "nf-test-util.h"
@@ -347,12 +348,7 @@ nf_test_cleanup_leftovers (const gchar *pool, const gchar *bridge)
 				g_test_message ("removing leftover domain %s", name);
 				if (virDomainIsActive (domains[i]) == 1)
 					virDomainDestroy (domains[i]);
-				/* with any snapshot, which libvirt would
-				 * otherwise refuse to undefine */
-				virDomainUndefineFlags (domains[i],
-							VIR_DOMAIN_UNDEFINE_NVRAM |
-								VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
-								VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA);
+				virDomainUndefineFlags (domains[i], NF_ENGINE_UNDEFINE_FLAGS);
 			} else if (prefix != NULL) {
 				g_test_message ("leaving %s alone: no test made it", name);
 			}

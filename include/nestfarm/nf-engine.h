@@ -88,6 +88,15 @@ typedef enum {
 	NF_STEP_DELETE_OVERLAY,
 } NfStep;
 
+/* How a node's domain is undefined (and the tests' leftovers): with its
+ * NVRAM, a managed save, and the metadata of its snapshots (a user's,
+ * taken with virsh): internal snapshots live in the overlay, which goes
+ * with the node, and libvirt refuses to undefine a domain whose snapshots
+ * it still lists. */
+#define NF_ENGINE_UNDEFINE_FLAGS                                        \
+	(VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | \
+	 VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA)
+
 #define NF_TYPE_ENGINE (nf_engine_get_type ())
 G_DECLARE_FINAL_TYPE (NfEngine, nf_engine, NF, ENGINE, GObject)
 

@@ -46,14 +46,6 @@ struct _NfEngine {
 	GHashTable *bases;    /* image as given -> CheckedBase */
 };
 
-/* How a node's domain is undefined: with its NVRAM, a managed save, and
- * the metadata of its snapshots (a user's, taken with virsh): internal
- * snapshots live in the overlay, which goes with the node, and libvirt
- * refuses to undefine a domain whose snapshots it still lists. */
-#define NF_UNDEFINE_FLAGS                                               \
-	(VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | \
-	 VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA)
-
 /* A base image checked once: qemu-img runs again only when the file
  * changed (another inode, size or modification time). */
 typedef struct {
@@ -918,7 +910,7 @@ undo_define (gpointer data, GError **error)
 
 	if (virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0)
 		nf_libvirt_set_error (&destroy_error, "cannot destroy the domain");
-	if (virDomainUndefineFlags (dom, NF_UNDEFINE_FLAGS) < 0)
+	if (virDomainUndefineFlags (dom, NF_ENGINE_UNDEFINE_FLAGS) < 0)
 		nf_libvirt_set_error (&undefine_error, "cannot undefine the domain");
 	if (undefine_error != NULL) {
 		if (destroy_error != NULL)
@@ -1314,7 +1306,7 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, G
 	if (!stop_domain (dom, name, 0, NULL, NULL, error))
 		return FALSE;
 	nf_fail_point ("remove:after-destroy");
-	if (virDomainUndefineFlags (dom, NF_UNDEFINE_FLAGS) < 0)
+	if (virDomainUndefineFlags (dom, NF_ENGINE_UNDEFINE_FLAGS) < 0)
 		return nf_libvirt_set_error (error, "Cannot undefine %s", name);
 	nf_fail_point ("remove:after-undefine");
 	if (info->spec->overlay != NULL &&
