@@ -179,7 +179,17 @@ wait_domain_running (const gchar *name, guint timeout_s)
 						       name,
 						       NULL);
 
-		if (state != NULL && g_str_has_prefix (g_strstrip (state), "running"))
+		g_autofree gchar *control =
+			nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domcontrol", name, NULL);
+
+		/* Listed running is not enough: a restarted libvirtd lists a
+		 * domain from its status file while a thread of its own still
+		 * reconnects to the QEMU monitor, holding the domain's job
+		 * (domcontrol says "occupied"). A destroy in that window kills
+		 * QEMU, the reconnect fails and stops the domain, and the
+		 * destroy then answers "domain is not running". */
+		if (state != NULL && g_str_has_prefix (g_strstrip (state), "running") && control != NULL &&
+		    g_str_equal (g_strstrip (control), "ok"))
 			return;
 		if (g_get_monotonic_time () > deadline) {
 			g_autofree gchar *qemu_log = g_strdup_printf ("/var/log/libvirt/qemu/%s.log", name);
@@ -187,10 +197,11 @@ wait_domain_running (const gchar *name, guint timeout_s)
 			g_autofree gchar *libvirtd =
 				nf_test_run ("tail", "-n", "20", "/var/log/libvirt/libvirtd.log", NULL);
 
-			g_error ("%s is not running %u s after libvirtd restarted: %s\n%s:\n%s\nlibvirtd.log:\n%s",
+			g_error ("%s is not running %u s after libvirtd restarted: %s (control: %s)\n%s:\n%s\nlibvirtd.log:\n%s",
 				 name,
 				 timeout_s,
 				 state != NULL ? state : "(no state)",
+				 control != NULL ? control : "(none)",
 				 qemu_log,
 				 tail != NULL ? tail : "",
 				 libvirtd != NULL ? libvirtd : "");

@@ -908,8 +908,13 @@ undo_define (gpointer data, GError **error)
 	g_autoptr (GError) destroy_error = NULL;
 	g_autoptr (GError) undefine_error = NULL;
 
-	if (virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0)
+	/* A domain that went off meanwhile (libvirtd may stop one it failed
+	 * to reconnect to) makes the destroy fail: it is off all the same. */
+	if (virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0) {
 		nf_libvirt_set_error (&destroy_error, "cannot destroy the domain");
+		if (virDomainIsActive (dom) == 0)
+			g_clear_error (&destroy_error);
+	}
 	if (virDomainUndefineFlags (dom, NF_ENGINE_UNDEFINE_FLAGS) < 0)
 		nf_libvirt_set_error (&undefine_error, "cannot undefine the domain");
 	if (undefine_error != NULL) {
