@@ -15,6 +15,7 @@
 
 #include "nestfarm/nf-ovs.h"
 #include "nestfarm/nf-storage.h"
+#include "nestfarm/nf-names.h"
 #include "nf-test-daemon.h"
 #include "nf-test-util.h"
 
@@ -923,4 +924,21 @@ nf_test_assert_consistent (NfTestDaemon *d, const gchar *pool, guint foreign)
 			g_error ("port %s belongs to no domain", (const gchar *) port);
 	}
 	return reported;
+}
+
+gchar *
+nf_test_pool_path (const gchar *pool)
+{
+	g_autofree gchar *escaped = nf_path_component_escape (pool);
+
+	return g_strdup_printf ("/org/nestfarm/Farm1/pool/%s", escaped);
+}
+
+gchar *
+nf_test_node_path (const gchar *pool, guint index)
+{
+	g_autofree gchar *name = nf_node_name_build (pool, index);
+	g_autofree gchar *escaped = nf_path_component_escape (name);
+
+	return g_strdup_printf ("/org/nestfarm/Farm1/node/%s", escaped);
 }

@@ -101,6 +101,9 @@ void nf_test_wait_prop (NfTestDaemon *d,
 			const gchar *want,
 			guint timeout_s);
 gboolean nf_test_object_exists (NfTestDaemon *d, const gchar *path);
+/* The object paths of pool @pool and of its node @index. */
+gchar *nf_test_pool_path (const gchar *pool);
+gchar *nf_test_node_path (const gchar *pool, guint index);
 /* How many libvirt domains have names starting with @prefix. */
 guint nf_test_domains_named (const gchar *prefix);
 /* How many of those libvirt runs (or has paused). */

@@ -440,3 +440,23 @@ nf_test_lock_release (void)
 	close (test_lock_fd);
 	test_lock_fd = -1;
 }
+
+guint
+nf_test_ensure_user (const gchar *user)
+{
+	g_autofree gchar *id = nf_test_run ("id", "-u", user, NULL);
+
+	if (id == NULL) {
+		nf_test_assert_command_ok ("useradd",
+					   "--system",
+					   "--no-create-home",
+					   "--shell",
+					   "/usr/sbin/nologin",
+					   user,
+					   NULL);
+		id = nf_test_run ("id", "-u", user, NULL);
+	}
+	if (id == NULL)
+		g_error ("useradd did not make the user %s", user);
+	return (guint) g_ascii_strtoull (id, NULL, 10);
+}

@@ -16,6 +16,10 @@ guint64 nf_test_file_inode (const gchar *path);
 gboolean nf_test_overlay_has_own_data (const gchar *path);
 gchar *nf_test_run (const gchar *first_arg, ...) G_GNUC_NULL_TERMINATED;
 void nf_test_assert_command_ok (const gchar *first_arg, ...) G_GNUC_NULL_TERMINATED;
+/* The uid of the unprivileged system user @user, made when missing (each
+ * test program that acts as it makes sure of it: none may rely on another
+ * having run first). */
+guint nf_test_ensure_user (const gchar *user);
 gboolean nf_test_xpath_bool (const gchar *xml, const gchar *expr);
 void nf_test_qemu_img_backing (const gchar *path, gchar **backing, gchar **format);
 void nf_test_wait_for_log_line (const gchar *path, const gchar *line, guint timeout_s);

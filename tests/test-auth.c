@@ -3,7 +3,6 @@
 
 #include "config.h"
 
-#include <pwd.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 
 #include "nestfarm/nf-error.h"
 #include "nf-auth.h"
+#include "nf-test-util.h"
 
 /* NfAuth against this machine's real system bus and polkitd. The test owns
  * a bus name of its own, exports the Manager's methods there with handlers
@@ -605,31 +605,7 @@ reload_bus_config (void)
 static void
 ensure_user (void)
 {
-	struct passwd *pw = getpwnam (TEST_USER);
-	g_autoptr (GError) error = NULL;
-	gint status = 0;
-	const gchar *argv[] =
-		{"useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER, NULL};
-
-	if (pw == NULL) {
-		g_spawn_sync (NULL,
-			      (gchar **) argv,
-			      NULL,
-			      G_SPAWN_SEARCH_PATH,
-			      NULL,
-			      NULL,
-			      NULL,
-			      NULL,
-			      &status,
-			      &error);
-		g_assert_no_error (error);
-		g_spawn_check_wait_status (status, &error);
-		g_assert_no_error (error);
-		pw = getpwnam (TEST_USER);
-		if (pw == NULL)
-			g_error ("useradd did not make the user %s", TEST_USER);
-	}
-	test.user_uid = pw->pw_uid;
+	test.user_uid = nf_test_ensure_user (TEST_USER);
 	g_assert_cmpuint (test.user_uid, !=, 0);
 }
 

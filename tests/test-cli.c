@@ -221,6 +221,7 @@ check_pool_json (JsonObject *pool, const gchar *name, guint count)
 					    "trunk_bridge",
 					    "vlans",
 					    "ssh_user",
+					    "snapshots",
 					    "nodes",
 					    NULL};
 	JsonArray *nodes;
@@ -230,7 +231,7 @@ check_pool_json (JsonObject *pool, const gchar *name, guint count)
 		if (g_str_equal (keys[i], "count") || g_str_equal (keys[i], "vcpus") ||
 		    g_str_equal (keys[i], "memory_mib"))
 			assert_member_type (pool, keys[i], G_TYPE_INT64);
-		else if (g_str_equal (keys[i], "nodes"))
+		else if (g_str_equal (keys[i], "nodes") || g_str_equal (keys[i], "snapshots"))
 			assert_member_type (pool, keys[i], JSON_TYPE_ARRAY);
 		else
 			assert_member_type (pool, keys[i], G_TYPE_STRING);
@@ -363,6 +364,11 @@ test_usage (void)
 		{"node", "stop"},
 		{"node", "reset"},
 		{"node", "console"},
+		/* a whole pool's snapshots */
+		{"snapshot", "create"},
+		{"snapshot", "list"},
+		{"snapshot", "revert"},
+		{"snapshot", "delete"},
 		{"host", "check"},
 		{"lab", "apply"},
 	};
@@ -381,6 +387,12 @@ test_usage (void)
 		{{"pool", "delete", POOL_A, "--timeout=0", NULL}, "--timeout"},
 		{{"node", "show", "nodash", NULL}, "'nodash'"},
 		{{"node", "console", NULL}, "NAME"},
+		{{"snapshot", "create", POOL_A, NULL}, "NAME"},
+		{{"snapshot", "create", POOL_A, "Bad_Name", NULL}, "'Bad_Name'"},
+		{{"snapshot", "revert", "Bad_Pool", "x", NULL}, "'Bad_Pool'"},
+		{{"snapshot", "delete", POOL_A, "x", "extra", NULL}, "'extra'"},
+		{{"snapshot", "list", NULL}, "POOL"},
+		{{"snapshot", "create", POOL_A, "x", "--memory", NULL}, "--memory"},
 		{{"pool", "frobnicate", NULL}, "frobnicate"},
 		{{"flock", NULL}, "flock"},
 		{{"--bogus", "pool", "list", NULL}, "--bogus"},
@@ -919,6 +931,7 @@ main (int argc, char **argv)
 	binary = g_build_filename (g_getenv ("NF_BUILD_ROOT"), "src", "cli", "nestfarmctl", NULL);
 	g_assert_true (g_file_test (binary, G_FILE_TEST_IS_EXECUTABLE));
 	scratch = nf_test_make_world_dir ("nf-cli");
+	nf_test_ensure_user (TEST_USER);
 	/* The private bus comes up here (the daemon starts later): even the
 	 * cases with no daemon run on it, so an installed nestfarmd on the
 	 * machine's bus neither answers them nor is asked. */

@@ -667,24 +667,6 @@ test_hostile_input (void)
 	g_assert_cmpuint (nf_test_domains_named ("ok-"), ==, 0);
 }
 
-static gboolean
-ensure_user (const gchar *user)
-{
-	g_autofree gchar *id = nf_test_run ("id", "-u", user, NULL);
-
-	if (id != NULL)
-		return TRUE;
-	g_free (nf_test_run ("useradd",
-			     "--system",
-			     "--no-create-home",
-			     "--shell",
-			     "/usr/sbin/nologin",
-			     user,
-			     NULL));
-	id = nf_test_run ("id", "-u", user, NULL);
-	return id != NULL;
-}
-
 /* Runs gdbus as the unprivileged user; returns its stderr (NULL: it worked). */
 static gchar *
 call_as_nobody (const gchar *path,
@@ -749,7 +731,7 @@ test_unprivileged (void)
 	const gchar *pool = ROOT "/pool/dpriv";
 	const gchar *node = ROOT "/node/dpriv_2d1";
 
-	g_assert_true (ensure_user ("nftest"));
+	nf_test_ensure_user ("nftest");
 	reply = nf_test_call_ok (daemon_,
 				 ROOT,
 				 MANAGER,

@@ -740,24 +740,6 @@ test_long_input (void)
 	}
 }
 
-static gboolean
-ensure_user (const gchar *user)
-{
-	g_autofree gchar *id = nf_test_run ("id", "-u", user, NULL);
-
-	if (id == NULL)
-		g_free (nf_test_run ("useradd",
-				     "--system",
-				     "--no-create-home",
-				     "--shell",
-				     "/usr/sbin/nologin",
-				     user,
-				     NULL));
-	g_free (id);
-	id = nf_test_run ("id", "-u", user, NULL);
-	return id != NULL;
-}
-
 static GSubprocess *
 spawn_as_user (const gchar *method, const gchar *arg)
 {
@@ -847,7 +829,7 @@ test_caller_left_during_polkit (void)
 	gint64 deadline;
 	gint64 called;
 
-	g_assert_true (ensure_user (TEST_USER));
+	nf_test_ensure_user (TEST_USER);
 	reply = nf_test_call_ok (daemon_,
 				 ROOT,
 				 MANAGER,

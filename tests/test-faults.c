@@ -51,18 +51,6 @@ restart_libvirtd (void)
 }
 
 static gchar *
-pool_path (const gchar *pool)
-{
-	return g_strdup_printf (ROOT "/pool/%s", pool);
-}
-
-static gchar *
-node_path (const gchar *pool, guint index)
-{
-	return g_strdup_printf (ROOT "/node/%s_2d%u", pool, index);
-}
-
-static gchar *
 create (NfTestDaemon *d, const gchar *pool, guint count, const gchar *options)
 {
 	g_autofree gchar *args = g_strdup_printf ("('%s', uint32 %u, {" SMALL "%s%s})",
@@ -90,7 +78,7 @@ make_pool (NfTestDaemon *d, const gchar *pool, guint count, const gchar *options
 static void
 delete_pool (NfTestDaemon *d, const gchar *pool)
 {
-	g_autofree gchar *path = pool_path (pool);
+	g_autofree gchar *path = nf_test_pool_path (pool);
 	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
 	g_autoptr (GVariant) reply = nf_test_call_ok (d, path, POOL_IFACE, "Delete", "({'force': <true>},)");
 
@@ -157,7 +145,7 @@ ports_attached (NfTestDaemon *d, const gchar *pool)
 static void
 wait_node_state (NfTestDaemon *d, const gchar *pool, guint index, const gchar *want, guint timeout_s)
 {
-	g_autofree gchar *path = node_path (pool, index);
+	g_autofree gchar *path = nf_test_node_path (pool, index);
 
 	nf_test_wait_prop (d, path, NODE_IFACE, "State", want, timeout_s);
 }
@@ -213,7 +201,7 @@ wait_domain_running (const gchar *name, guint timeout_s)
 static void
 test_libvirtd_idle (void)
 {
-	g_autofree gchar *node = node_path ("fla", 1);
+	g_autofree gchar *node = nf_test_node_path ("fla", 1);
 	g_autoptr (GVariant) reply = NULL;
 
 	make_pool (daemon_, "fla", 1, NULL);
@@ -243,7 +231,7 @@ test_libvirtd_during_create (void)
 	g_autofree gchar *job = NULL;
 	g_autofree gchar *state = NULL;
 	g_autofree gchar *message = NULL;
-	g_autofree gchar *path = pool_path ("flb");
+	g_autofree gchar *path = nf_test_pool_path ("flb");
 	gint64 deadline;
 	guint reported;
 
@@ -303,7 +291,7 @@ test_bus_restart_during_create (void)
 	g_autofree gchar *job = NULL;
 	g_autofree gchar *state = NULL;
 	g_autofree gchar *message = NULL;
-	g_autofree gchar *path = pool_path ("flbus");
+	g_autofree gchar *path = nf_test_pool_path ("flbus");
 	GPid pid = daemon_->pid;
 	gint64 deadline;
 
@@ -340,7 +328,7 @@ static void
 test_ovs_restart (void)
 {
 	g_autoptr (GVariant) reply = NULL;
-	g_autofree gchar *path = pool_path ("flo");
+	g_autofree gchar *path = nf_test_pool_path ("flo");
 	gint64 deadline;
 
 	make_pool (daemon_, "flo", 2, NULL);
@@ -437,7 +425,7 @@ test_ovs_down_create (void)
 	g_autofree gchar *job = NULL;
 	g_autofree gchar *message = NULL;
 	g_autofree gchar *name = NULL;
-	g_autofree gchar *path = pool_path ("flp");
+	g_autofree gchar *path = nf_test_pool_path ("flp");
 
 	services ("stop", "ovs");
 	job = create (daemon_, "flp", 2, NULL);
@@ -463,8 +451,8 @@ test_ovs_down_create (void)
 static void
 test_acpi_ignored (void)
 {
-	g_autofree gchar *node = node_path ("fli", 1);
-	g_autofree gchar *path = pool_path ("fli");
+	g_autofree gchar *node = nf_test_node_path ("fli", 1);
+	g_autofree gchar *path = nf_test_pool_path ("fli");
 	g_autofree gchar *console = NULL;
 	g_autofree gchar *job = NULL;
 	g_autofree gchar *step = NULL;
@@ -500,8 +488,8 @@ test_acpi_ignored (void)
 static void
 test_queue_bound (void)
 {
-	g_autofree gchar *node = node_path ("flq", 1);
-	g_autofree gchar *path = pool_path ("flq");
+	g_autofree gchar *node = nf_test_node_path ("flq", 1);
+	g_autofree gchar *path = nf_test_pool_path ("flq");
 	g_autofree gchar *console = NULL;
 	g_autoptr (GVariant) stop = NULL;
 	g_autoptr (GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);

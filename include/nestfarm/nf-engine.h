@@ -168,6 +168,13 @@ gboolean nf_engine_reset_node (NfEngine *self,
 			       GPtrArray *warnings,
 			       GError **error);
 NfNodeInfo *nf_engine_get_node (NfEngine *self, const gchar *name, GError **error);
+/* Node @name's domain (refused as nf_engine_get_node does), and, when
+ * @conn_out is given, a reference on the live connection it came from:
+ * for the calls of other core files on one node (nf-snapshot.c). */
+virDomainPtr nf_engine_open_domain (NfEngine *self,
+				    const gchar *name,
+				    virConnectPtr *conn_out,
+				    GError **error);
 /* The CPU time node @name's domain has used so far (ns, all its vCPUs and
  * QEMU's own threads) and its vCPU count: how busy its boot still is. */
 gboolean nf_engine_get_cpu_time (NfEngine *self,

@@ -10,6 +10,9 @@ G_BEGIN_DECLS
 /* Pool, profile and node names as the contract accepts them, node names built from a
  * pool and an index, and names escaped into D-Bus object path components. */
 
+/* The pool-name rules (pool and snapshot names), with @what ("pool",
+ * "snapshot") naming what is wrong. */
+gboolean nf_names_validate (const gchar *what, const gchar *name, GError **error);
 gboolean nf_pool_name_validate (const gchar *name, GError **error);
 /* [a-z0-9-]{1,64}: a profile name is a file name, never a path. */
 gboolean nf_profile_name_validate (const gchar *name, GError **error);

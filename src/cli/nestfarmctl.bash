@@ -3,13 +3,14 @@
 
 __nestfarmctl_names()
 {
-	# $1: pool or node; the first column of the list, header skipped
+	# $1: pool, node or snapshot (then $2: the pool); the first column of
+	# the list, header skipped
 	local -a global=()
 	local word
 	for word in "${COMP_WORDS[@]}"; do
 		[[ $word == --session ]] && global+=(--session)
 	done
-	nestfarmctl "${global[@]}" "$1" list 2>/dev/null | awk 'NR > 1 && NF > 1 { print $1 }'
+	nestfarmctl "${global[@]}" "$1" list "${@:2}" 2>/dev/null | awk 'NR > 1 && NF > 1 { print $1 }'
 }
 
 _nestfarmctl()
@@ -22,12 +23,13 @@ _nestfarmctl()
 	local -A verbs=(
 		[pool]="create delete list show scale start stop inventory"
 		[node]="list show start stop reset console ssh"
+		[snapshot]="create list revert delete"
 		[host]="check"
 		[lab]="apply status stop"
 	)
 
 	# the group and verb: the first two words that are not options
-	local group="" verb="" i word nargs=0
+	local group="" verb="" first_arg="" i word nargs=0
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		word=${COMP_WORDS[i]}
 		case $word in
@@ -42,6 +44,7 @@ _nestfarmctl()
 		elif [[ -z $verb ]]; then
 			verb=$word
 		else
+			[[ -z $first_arg ]] && first_arg=$word
 			((nargs++))
 		fi
 	done
@@ -65,7 +68,7 @@ _nestfarmctl()
 	esac
 
 	if [[ -z $group ]]; then
-		mapfile -t COMPREPLY < <(compgen -W "pool node host lab help $global_opts --version" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "pool node snapshot host lab help $global_opts --version" -- "$cur")
 		return
 	fi
 	if [[ -z $verb ]]; then
@@ -78,15 +81,21 @@ _nestfarmctl()
 	pool/create) opts+=" --profile --image --vcpus --memory --disk --bridge --vlans --no-start --ssh-key --ssh-user --user-data --network --wait-ready" ;;
 	pool/delete | pool/stop | node/stop | lab/stop) opts+=" --force --timeout" ;;
 	node/console) opts+=" --follow --no-follow" ;;
+	snapshot/create) opts+=" --no-memory" ;;
 	lab/apply) opts+=" --dry-run --prune" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
 		return
 	fi
+	# the second argument: a snapshot of the pool the first names
+	if ((nargs == 1)) && [[ $group/$verb == snapshot/revert || $group/$verb == snapshot/delete ]]; then
+		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names snapshot "$first_arg")" -- "$cur")
+		return
+	fi
 	((nargs > 0)) && return
 	case $group/$verb in
-	pool/delete | pool/show | pool/scale | pool/start | pool/stop | pool/inventory | node/list)
+	pool/delete | pool/show | pool/scale | pool/start | pool/stop | pool/inventory | node/list | snapshot/*)
 		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names pool)" -- "$cur")
 		;;
 	node/show | node/start | node/stop | node/reset | node/console | node/ssh)

@@ -506,3 +506,13 @@ nf_cli_pool_node_count (NfDBusPool *pool)
 
 	return paths != NULL ? g_strv_length ((gchar **) paths) : 0;
 }
+
+GVariant *
+nf_cli_pool_snapshots (NfDBusPool *pool)
+{
+	GVariant *snapshots = nf_dbus_pool_get_snapshots (pool);
+
+	if (snapshots == NULL || !g_variant_is_of_type (snapshots, G_VARIANT_TYPE ("a(sttb)")))
+		return g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("(sttb)"), NULL, 0));
+	return g_variant_ref (snapshots);
+}

@@ -28,6 +28,10 @@ static const NfCliVerb verbs[] = {
 	{"node", "reset", "NAME", "Re-make a node's disk empty and boot it again", nf_cli_node_reset},
 	{"node", "console", "NAME", "Show (and follow) a node's serial console", nf_cli_node_console},
 	{"node", "ssh", "NAME [-- CMD...]", "Log into a node, or run CMD there", nf_cli_node_ssh},
+	{"snapshot", "create", "POOL NAME", "Snapshot every node of a pool at once", nf_cli_snapshot_create},
+	{"snapshot", "list", "POOL", "List a pool's snapshots", nf_cli_snapshot_list},
+	{"snapshot", "revert", "POOL NAME", "Put a pool's nodes back to a snapshot", nf_cli_snapshot_revert},
+	{"snapshot", "delete", "POOL NAME", "Delete a snapshot and free its space", nf_cli_snapshot_delete},
 	{"host", "check", "", "Check that this host can run nested nodes", nf_cli_host_check},
 	{"lab", "apply", "FILE|DIR", "Make the pools match *.pool lab files", nf_cli_lab_apply},
 	{"lab", "status", "FILE|DIR", "Compare the lab files with the pools", nf_cli_lab_status},
@@ -81,7 +85,7 @@ print_usage (FILE *out, const gchar *only_group)
 			group = verbs[i].group;
 		}
 		call = g_strdup_printf ("%s %s %s", verbs[i].group, verbs[i].name, verbs[i].args);
-		fprintf (out, "  %-24s %s\n", call, verbs[i].summary);
+		fprintf (out, "  %-25s %s\n", call, verbs[i].summary);
 	}
 	if (only_group == NULL)
 		fprintf (out,
@@ -183,7 +187,7 @@ run (NfCli *cli, gint argc, gchar **argv)
 	}
 	if (!is_group (argv[first])) {
 		fprintf (stderr,
-			 "nestfarmctl: unknown command '%s'; the groups are pool, node, host and lab\n"
+			 "nestfarmctl: unknown command '%s'; the groups are pool, node, snapshot, host and lab\n"
 			 "Try 'nestfarmctl --help'.\n",
 			 argv[first]);
 		return NF_EXIT_USAGE;

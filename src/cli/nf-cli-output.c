@@ -255,6 +255,16 @@ nf_cli_format_elapsed (gint64 usec)
 	return g_strdup_printf ("%d:%02d", (gint) (s / 60), (gint) (s % 60));
 }
 
+gchar *
+nf_cli_format_local_time (guint64 unix_seconds, const gchar *format)
+{
+	g_autoptr (GDateTime) time =
+		g_date_time_new_from_unix_local ((gint64) MIN (unix_seconds, G_MAXINT64));
+	gchar *text = time != NULL ? g_date_time_format (time, format) : NULL;
+
+	return text != NULL ? text : g_strdup_printf ("%" G_GUINT64_FORMAT, unix_seconds);
+}
+
 /* --- JSON: exactly the keys of the contract --- */
 
 void
@@ -321,6 +331,31 @@ nf_cli_node_to_json (NfCli *cli, NfDBusNode *node)
 }
 
 JsonNode *
+nf_cli_snapshots_to_json (NfDBusPool *pool)
+{
+	g_autoptr (JsonBuilder) builder = json_builder_new ();
+	g_autoptr (GVariant) snapshots = nf_cli_pool_snapshots (pool);
+	GVariantIter iter;
+	const gchar *name;
+	guint64 created, size;
+	gboolean memory;
+
+	json_builder_begin_array (builder);
+	g_variant_iter_init (&iter, snapshots);
+	while (g_variant_iter_next (&iter, "(&sttb)", &name, &created, &size, &memory)) {
+		json_builder_begin_object (builder);
+		add_string (builder, "name", name);
+		add_int (builder, "created", (gint64) MIN (created, G_MAXINT64));
+		add_int (builder, "size", (gint64) MIN (size, G_MAXINT64));
+		json_builder_set_member_name (builder, "memory");
+		json_builder_add_boolean_value (builder, memory);
+		json_builder_end_object (builder);
+	}
+	json_builder_end_array (builder);
+	return json_builder_get_root (builder);
+}
+
+JsonNode *
 nf_cli_pool_to_json (NfCli *cli, NfDBusPool *pool)
 {
 	g_autoptr (JsonBuilder) builder = json_builder_new ();
@@ -337,6 +372,8 @@ nf_cli_pool_to_json (NfCli *cli, NfDBusPool *pool)
 	add_string (builder, "trunk_bridge", nf_dbus_pool_get_trunk_bridge (pool));
 	add_string (builder, "vlans", nf_dbus_pool_get_vlans (pool));
 	add_string (builder, "ssh_user", nf_dbus_pool_get_sshuser (pool));
+	json_builder_set_member_name (builder, "snapshots");
+	json_builder_add_value (builder, nf_cli_snapshots_to_json (pool));
 	json_builder_set_member_name (builder, "nodes");
 	json_builder_begin_array (builder);
 	for (guint i = 0; i < nodes->len; i++)
@@ -390,6 +427,35 @@ nf_cli_print_node_table (NfCli *cli, GPtrArray *nodes)
 	nf_table_print (table, NF_CLI_WIDTH);
 }
 
+/* One line a snapshot, "just-installed (2026-12-03 16:20, 1.1 GiB,
+ * memory)", or "none". */
+static void
+print_snapshots (NfDBusPool *pool)
+{
+	g_autoptr (GVariant) snapshots = nf_cli_pool_snapshots (pool);
+	GVariantIter iter;
+	const gchar *name;
+	guint64 created, size;
+	gboolean memory;
+	const gchar *label = "Snapshots:";
+
+	g_variant_iter_init (&iter, snapshots);
+	while (g_variant_iter_next (&iter, "(&sttb)", &name, &created, &size, &memory)) {
+		g_autofree gchar *when = nf_cli_format_local_time (created, "%Y-%m-%d %H:%M");
+		g_autofree gchar *bytes = g_format_size_full (size, G_FORMAT_SIZE_IEC_UNITS);
+		g_autofree gchar *line = g_strdup_printf ("%s (%s, %s, %s)",
+							  name,
+							  when,
+							  bytes,
+							  memory ? "memory" : "disks only");
+
+		print_field (label, line);
+		label = "";
+	}
+	if (g_variant_n_children (snapshots) == 0)
+		print_field (label, "none");
+}
+
 void
 nf_cli_print_pool (NfCli *cli, NfDBusPool *pool)
 {
@@ -408,6 +474,7 @@ nf_cli_print_pool (NfCli *cli, NfDBusPool *pool)
 	print_field ("Trunk bridge:", nf_dbus_pool_get_trunk_bridge (pool));
 	print_field ("SSH user:", nf_dbus_pool_get_sshuser (pool));
 	print_field ("VLANs:", nf_dbus_pool_get_vlans (pool));
+	print_snapshots (pool);
 	if (nodes->len == 0)
 		return;
 	printf ("\n");

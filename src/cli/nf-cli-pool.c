@@ -12,9 +12,8 @@
 
 /* nestfarmctl pool create|delete|list|show|scale|start|stop */
 
-/* Shows the pool as it is after a job, as 'pool show' does. */
-static NfExit
-show_result (NfCli *cli, const gchar *name, NfExit code)
+NfExit
+nf_cli_pool_show_result (NfCli *cli, const gchar *name, NfExit code)
 {
 	g_autoptr (NfDBusPool) pool = NULL;
 	g_autoptr (GError) error = NULL;
@@ -189,7 +188,7 @@ create_call (NfCli *cli, const gchar *name, guint count, GVariant *options, gboo
 	code = nf_cli_follow_job (cli, job_path, count);
 	if (code == NF_EXIT_OK && wait_ready)
 		code = nf_cli_wait_ready (cli, name, NF_CLI_READY_TIMEOUT_S);
-	return show_result (cli, name, code);
+	return nf_cli_pool_show_result (cli, name, code);
 }
 
 /* pool create's options into @flags, and its arguments checked. */
@@ -349,7 +348,7 @@ stop_or_delete (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, gboo
 		return nf_cli_fail (error);
 	code = nf_cli_follow_job (cli, job_path, nodes);
 	if (!delete)
-		return show_result (cli, argv[1], code);
+		return nf_cli_pool_show_result (cli, argv[1], code);
 	if (code != NF_EXIT_OK)
 		return code;
 	/* Its nodes' addresses may go to other nodes now. */
@@ -471,7 +470,7 @@ nf_cli_pool_scale (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	if (!nf_dbus_pool_call_scale_sync (pool, count, &job_path, NULL, &error))
 		return nf_cli_fail (error);
 	code = nf_cli_follow_job (cli, job_path, count > have ? count - have : have - count);
-	return show_result (cli, argv[1], code);
+	return nf_cli_pool_show_result (cli, argv[1], code);
 }
 
 NfExit
@@ -493,5 +492,5 @@ nf_cli_pool_start (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	if (!nf_dbus_pool_call_start_sync (pool, &job_path, NULL, &error))
 		return nf_cli_fail (error);
 	code = nf_cli_follow_job (cli, job_path, nf_cli_pool_node_count (pool));
-	return show_result (cli, argv[1], code);
+	return nf_cli_pool_show_result (cli, argv[1], code);
 }

@@ -112,6 +112,9 @@ NfDBusNode *nf_cli_node_at (NfCli *cli, const gchar *path);
 GPtrArray *nf_cli_list_pools (NfCli *cli);
 GPtrArray *nf_cli_list_nodes (NfCli *cli, NfDBusPool *pool);
 guint nf_cli_pool_node_count (NfDBusPool *pool);
+/* @pool's Snapshots, a(sttb): name, created (Unix seconds), size (bytes),
+ * memory; an empty array while the daemon gives none. */
+GVariant *nf_cli_pool_snapshots (NfDBusPool *pool);
 /* Whether the State of @pool or @node is @state (a state this nestfarmctl
  * does not know is none of them). */
 gboolean nf_cli_pool_in_state (NfDBusPool *pool, NfPoolState state);
@@ -161,6 +164,10 @@ void nf_cli_print_pool (NfCli *cli, NfDBusPool *pool);
 void nf_cli_print_node (NfCli *cli, NfDBusNode *node);
 void nf_cli_print_node_table (NfCli *cli, GPtrArray *nodes);
 gchar *nf_cli_format_elapsed (gint64 usec);
+/* @unix_seconds in local time, as @format (g_date_time_format) says. */
+gchar *nf_cli_format_local_time (guint64 unix_seconds, const gchar *format);
+/* The JSON array of @pool's snapshots: {name, created, size, memory}. */
+JsonNode *nf_cli_snapshots_to_json (NfDBusPool *pool);
 
 /* the verb groups */
 NfExit nf_cli_pool_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
@@ -170,12 +177,19 @@ NfExit nf_cli_pool_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **a
 NfExit nf_cli_pool_scale (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_pool_start (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_pool_stop (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
+/* After a job on pool @name: the pool as 'pool show' prints it (unless
+ * @code is a failure or --quiet); returns the exit status. */
+NfExit nf_cli_pool_show_result (NfCli *cli, const gchar *name, NfExit code);
 NfExit nf_cli_node_list (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_node_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_node_start (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_node_stop (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_node_reset (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_node_console (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
+NfExit nf_cli_snapshot_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
+NfExit nf_cli_snapshot_list (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
+NfExit nf_cli_snapshot_revert (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
+NfExit nf_cli_snapshot_delete (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_host_check (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_lab_apply (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_lab_status (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);

@@ -553,6 +553,14 @@ open_own_domain (NfEngine *self, const gchar *name, virConnectPtr *conn_out, GEr
 	return dom;
 }
 
+virDomainPtr
+nf_engine_open_domain (NfEngine *self, const gchar *name, virConnectPtr *conn_out, GError **error)
+{
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+
+	return open_own_domain (self, name, conn_out, error);
+}
+
 NfNodeInfo *
 nf_engine_get_node (NfEngine *self, const gchar *name, GError **error)
 {

@@ -40,6 +40,7 @@ error_code_from_libvirt (gint code)
 	case VIR_ERR_NO_STORAGE_VOL:
 	case VIR_ERR_NO_STORAGE_POOL:
 	case VIR_ERR_NO_NETWORK:
+	case VIR_ERR_NO_DOMAIN_SNAPSHOT:
 		return NF_ERROR_NOT_FOUND;
 	case VIR_ERR_DOM_EXIST:
 	case VIR_ERR_STORAGE_VOL_EXIST:

@@ -18,7 +18,7 @@ is_name_char (gchar c)
 }
 
 gboolean
-nf_pool_name_validate (const gchar *name, GError **error)
+nf_names_validate (const gchar *what, const gchar *name, GError **error)
 {
 	gsize len;
 
@@ -26,7 +26,8 @@ nf_pool_name_validate (const gchar *name, GError **error)
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_INVALID_ARGUMENT,
-			     "The pool name is empty; give 1 to %d characters of a-z, 0-9 and '-'.",
+			     "The %s name is empty; give 1 to %d characters of a-z, 0-9 and '-'.",
+			     what,
 			     NF_POOL_NAME_MAX);
 		return FALSE;
 	}
@@ -35,15 +36,17 @@ nf_pool_name_validate (const gchar *name, GError **error)
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_INVALID_ARGUMENT,
-			     "The pool name is longer than %d characters; choose a shorter one.",
+			     "The %s name is longer than %d characters; choose a shorter one.",
+			     what,
 			     NF_POOL_NAME_MAX);
 		return FALSE;
 	}
 	if (!(name[0] >= 'a' && name[0] <= 'z')) {
-		g_set_error_literal (error,
-				     NF_ERROR,
-				     NF_ERROR_INVALID_ARGUMENT,
-				     "The pool name must start with a lowercase letter (a-z).");
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The %s name must start with a lowercase letter (a-z).",
+			     what);
 		return FALSE;
 	}
 	for (gsize i = 0; i < len; i++) {
@@ -51,20 +54,28 @@ nf_pool_name_validate (const gchar *name, GError **error)
 			g_set_error (error,
 				     NF_ERROR,
 				     NF_ERROR_INVALID_ARGUMENT,
-				     "The pool name has a character that is not allowed at position %" G_GSIZE_FORMAT
+				     "The %s name has a character that is not allowed at position %" G_GSIZE_FORMAT
 				     "; use only a-z, 0-9 and '-'.",
+				     what,
 				     i + 1);
 			return FALSE;
 		}
 	}
 	if (name[len - 1] == '-') {
-		g_set_error_literal (error,
-				     NF_ERROR,
-				     NF_ERROR_INVALID_ARGUMENT,
-				     "The pool name must not end with '-'.");
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The %s name must not end with '-'.",
+			     what);
 		return FALSE;
 	}
 	return TRUE;
+}
+
+gboolean
+nf_pool_name_validate (const gchar *name, GError **error)
+{
+	return nf_names_validate ("pool", name, error);
 }
 
 gboolean

@@ -29,6 +29,8 @@ typedef struct {
 	NfPoolSpec *spec;
 	gboolean force;
 	guint timeout_s;
+	gchar *snapshot; /* the snapshot methods */
+	gboolean memory;
 	guint uid; /* the authorized caller */
 } Request;
 
@@ -59,6 +61,7 @@ request_free (Request *req)
 	g_object_unref (req->auth);
 	g_object_unref (req->invocation);
 	g_free (req->name);
+	g_free (req->snapshot);
 	nf_pool_spec_free (req->spec);
 	g_free (req);
 }
@@ -111,6 +114,53 @@ parse_name_and_stop_options (Request *req, GVariant *parameters, GError **error)
 				    error))
 		return FALSE;
 	req->name = g_strdup (name);
+	return TRUE;
+}
+
+/* (s name, a{sv} options): Snapshot, RevertSnapshot (no options yet) */
+static gboolean
+parse_snapshot (Request *req, GVariant *parameters, GError **error)
+{
+	const gchar *name = NULL;
+	g_autoptr (GVariant) options = NULL;
+
+	g_variant_get (parameters, "(&s@a{sv})", &name, &options);
+	if (!nf_request_parse_snapshot (name, options, &req->memory, error))
+		return FALSE;
+	req->snapshot = g_strdup (name);
+	return TRUE;
+}
+
+static gboolean
+parse_revert (Request *req, GVariant *parameters, GError **error)
+{
+	g_autoptr (GVariant) options = g_variant_get_child_value (parameters, 1);
+
+	if (g_variant_n_children (options) > 0) {
+		g_autoptr (GVariant) first = g_variant_get_child_value (options, 0);
+		const gchar *key = NULL;
+
+		g_variant_get (first, "{&sv}", &key, NULL);
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "RevertSnapshot takes no option '%s'.",
+			     key);
+		return FALSE;
+	}
+	return parse_snapshot (req, parameters, error);
+}
+
+/* (s name): DeleteSnapshot */
+static gboolean
+parse_snapshot_name (Request *req, GVariant *parameters, GError **error)
+{
+	const gchar *name = NULL;
+
+	g_variant_get (parameters, "(&s)", &name);
+	if (!nf_request_parse_snapshot (name, NULL, &req->memory, error))
+		return FALSE;
+	req->snapshot = g_strdup (name);
 	return TRUE;
 }
 
@@ -179,6 +229,24 @@ call_reset_node (Request *req, GError **error)
 }
 
 static NfJob *
+call_snapshot (Request *req, GError **error)
+{
+	return nf_manager_snapshot_pool (req->manager, req->name, req->snapshot, req->memory, req->uid, error);
+}
+
+static NfJob *
+call_revert (Request *req, GError **error)
+{
+	return nf_manager_revert_pool (req->manager, req->name, req->snapshot, req->uid, error);
+}
+
+static NfJob *
+call_delete_snapshot (Request *req, GError **error)
+{
+	return nf_manager_delete_snapshot (req->manager, req->name, req->snapshot, req->uid, error);
+}
+
+static NfJob *
 call_cancel_job (Request *req, GError **error)
 {
 	NfJob *job = nf_model_lookup_job (nf_manager_get_model (req->manager), req->job_id);
@@ -204,6 +272,9 @@ static const MethodRow method_rows[] = {
 	{POOL_IFACE, "Start", parse_nothing, FALSE, call_start_pool, REPLY_JOB},
 	{POOL_IFACE, "Stop", parse_stop_options, FALSE, call_stop_pool, REPLY_JOB},
 	{POOL_IFACE, "Delete", parse_stop_options, FALSE, call_delete_pool, REPLY_JOB},
+	{POOL_IFACE, "Snapshot", parse_snapshot, FALSE, call_snapshot, REPLY_JOB},
+	{POOL_IFACE, "RevertSnapshot", parse_revert, FALSE, call_revert, REPLY_JOB},
+	{POOL_IFACE, "DeleteSnapshot", parse_snapshot_name, FALSE, call_delete_snapshot, REPLY_JOB},
 	{NODE_IFACE, "Start", parse_nothing, FALSE, call_start_node, REPLY_JOB},
 	{NODE_IFACE, "Stop", parse_stop_options, FALSE, call_stop_node, REPLY_JOB},
 	{NODE_IFACE, "Reset", parse_nothing, FALSE, call_reset_node, REPLY_JOB},

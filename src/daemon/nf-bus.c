@@ -148,6 +148,26 @@ sync_pool_nodes (NfPool *pool, NfDBusPool *iface)
 	nf_dbus_pool_set_nodes (iface, (const gchar *const *) paths->pdata);
 }
 
+/* Snapshots a(sttb): name, created, size, memory. */
+static GVariant *
+snapshots_variant (const NfPoolSpec *spec)
+{
+	GVariantBuilder builder;
+
+	g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sttb)"));
+	for (guint i = 0; i < spec->snapshots->len; i++) {
+		const NfPoolSnapshot *snapshot = g_ptr_array_index (spec->snapshots, i);
+
+		g_variant_builder_add (&builder,
+				       "(sttb)",
+				       snapshot->name,
+				       (guint64) MAX (snapshot->created, 0),
+				       snapshot->size,
+				       snapshot->memory);
+	}
+	return g_variant_builder_end (&builder);
+}
+
 static void
 sync_pool (NfPool *pool, GParamSpec *pspec, NfDBusPool *iface)
 {
@@ -167,6 +187,7 @@ sync_pool (NfPool *pool, GParamSpec *pspec, NfDBusPool *iface)
 	nf_dbus_pool_set_trunk_bridge (iface, spec->trunk_bridge);
 	nf_dbus_pool_set_sshuser (iface, spec->ssh_user != NULL ? spec->ssh_user : "");
 	nf_dbus_pool_set_vlans (iface, spec->vlans);
+	nf_dbus_pool_set_snapshots (iface, snapshots_variant (spec));
 }
 
 static void

@@ -492,6 +492,68 @@ nf_manager_delete_pool (NfManager *self,
 	return job;
 }
 
+/* Whether a snapshot of @pool holds one of the nodes @indexes names: such
+ * a node is never removed but with its pool (a revert would have to make
+ * it again from nothing). */
+static gboolean
+refuse_if_held (NfPool *pool, GArray *indexes, const gchar *doing, GError **error)
+{
+	for (guint i = 0; i < indexes->len; i++) {
+		guint index = g_array_index (indexes, guint, i);
+		NfPoolSnapshot *snapshot = nf_pool_find_snapshot_holding (pool, index);
+		g_autofree gchar *node = NULL;
+
+		if (snapshot == NULL)
+			continue;
+		node = nf_node_name_build (nf_pool_get_name (pool), index);
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "Cannot %s: snapshot %s of pool %s holds node %s; delete the snapshot first "
+			     "('nestfarmctl snapshot delete %s %s').",
+			     doing,
+			     snapshot->name,
+			     nf_pool_get_name (pool),
+			     node,
+			     nf_pool_get_name (pool),
+			     snapshot->name);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+static NfPoolSnapshot *
+require_snapshot (NfPool *pool, const gchar *name, GError **error)
+{
+	NfPoolSnapshot *snapshot = nf_pool_find_snapshot (pool, name);
+
+	if (snapshot == NULL)
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_NOT_FOUND,
+			     "Pool %s has no snapshot '%s'; 'nestfarmctl snapshot list %s' shows them.",
+			     nf_pool_get_name (pool),
+			     name,
+			     nf_pool_get_name (pool));
+	return snapshot;
+}
+
+/* A scale down removes the highest indexes. */
+static gboolean
+refuse_scale_down_held (NfPool *pool, guint count, GError **error)
+{
+	GPtrArray *nodes = nf_pool_get_nodes (pool);
+	g_autoptr (GArray) going = g_array_new (FALSE, FALSE, sizeof (guint));
+	g_autofree gchar *doing = g_strdup_printf ("scale pool %s to %u", nf_pool_get_name (pool), count);
+
+	for (guint i = count; i < nodes->len; i++) {
+		guint index = nf_node_get_index (g_ptr_array_index (nodes, i));
+
+		g_array_append_val (going, index);
+	}
+	return refuse_if_held (pool, going, doing, error);
+}
+
 NfJob *
 nf_manager_scale_pool (NfManager *self, const gchar *name, guint count, guint uid, GError **error)
 {
@@ -505,6 +567,8 @@ nf_manager_scale_pool (NfManager *self, const gchar *name, guint count, guint ui
 	    refuse_if_queue_full (self, name, error))
 		return NULL;
 	spec = nf_pool_get_spec (pool);
+	if (refuse_scale_down_held (pool, count, error))
+		return NULL;
 	if (count > spec->count && spec->start) {
 		g_autofree gchar *what =
 			g_strdup_printf ("%u more nodes of %u MiB", count - spec->count, spec->memory_mib);
@@ -617,6 +681,9 @@ nf_manager_stop_node (NfManager *self,
 NfJob *
 nf_manager_reset_node (NfManager *self, const gchar *name, guint uid, GError **error)
 {
+	g_autoptr (GArray) one = g_array_new (FALSE, FALSE, sizeof (guint));
+	g_autofree gchar *doing = NULL;
+	guint index;
 	NfNode *node;
 	NfOp *op = NULL;
 	NfJob *job;
@@ -624,8 +691,103 @@ nf_manager_reset_node (NfManager *self, const gchar *name, guint uid, GError **e
 	if (refuse_if_shutting_down (self, error) || (node = require_node (self, name, error)) == NULL ||
 	    refuse_if_queue_full (self, nf_node_get_pool (node), error))
 		return NULL;
+	/* a reset makes the overlay again, and the snapshots in it would go */
+	index = nf_node_get_index (node);
+	g_array_append_val (one, index);
+	doing = g_strdup_printf ("reset node %s", name);
+	if (refuse_if_held (nf_model_lookup_pool (self->model, nf_node_get_pool (node)), one, doing, error))
+		return NULL;
 	job = schedule (self, NF_OP_NODE_RESET, nf_node_get_pool (node), "reset-node", uid, &op);
 	nf_op_set_node (op, name);
+	nf_scheduler_submit (self->scheduler, op);
+	return job;
+}
+
+NfJob *
+nf_manager_snapshot_pool (NfManager *self,
+			  const gchar *name,
+			  const gchar *snapshot,
+			  gboolean memory,
+			  guint uid,
+			  GError **error)
+{
+	NfPool *pool;
+	NfOp *op = NULL;
+	NfJob *job;
+
+	if (refuse_if_shutting_down (self, error) || (pool = require_pool (self, name, error)) == NULL ||
+	    refuse_if_queue_full (self, name, error))
+		return NULL;
+	if (nf_pool_find_snapshot (pool, snapshot) != NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_EXISTS,
+			     "Pool %s has a snapshot named %s already.",
+			     name,
+			     snapshot);
+		return NULL;
+	}
+	if (nf_pool_get_nodes (pool)->len == 0) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "Pool %s has no nodes to snapshot.",
+			     name);
+		return NULL;
+	}
+	job = schedule (self, NF_OP_SNAPSHOT, name, "snapshot-pool", uid, &op);
+	nf_op_set_snapshot (op, snapshot, memory);
+	nf_scheduler_submit (self->scheduler, op);
+	return job;
+}
+
+NfJob *
+nf_manager_revert_pool (NfManager *self, const gchar *name, const gchar *snapshot, guint uid, GError **error)
+{
+	NfPool *pool;
+	NfPoolSnapshot *target;
+	NfOp *op = NULL;
+	NfJob *job;
+	GPtrArray *nodes;
+	g_autoptr (GArray) added = g_array_new (FALSE, FALSE, sizeof (guint));
+	g_autofree gchar *doing = g_strdup_printf ("revert pool %s to %s", name, snapshot);
+
+	if (refuse_if_shutting_down (self, error) || (pool = require_pool (self, name, error)) == NULL ||
+	    (target = require_snapshot (pool, snapshot, error)) == NULL ||
+	    refuse_if_queue_full (self, name, error))
+		return NULL;
+	/* the nodes made since go; no other snapshot may hold them */
+	nodes = nf_pool_get_nodes (pool);
+	for (guint i = 0; i < nodes->len; i++) {
+		guint index = nf_node_get_index (g_ptr_array_index (nodes, i));
+
+		if (!nf_pool_snapshot_holds (target, index))
+			g_array_append_val (added, index);
+	}
+	if (refuse_if_held (pool, added, doing, error))
+		return NULL;
+	job = schedule (self, NF_OP_REVERT, name, "revert-pool", uid, &op);
+	nf_op_set_snapshot (op, snapshot, target->memory);
+	nf_scheduler_submit (self->scheduler, op);
+	return job;
+}
+
+NfJob *
+nf_manager_delete_snapshot (NfManager *self,
+			    const gchar *name,
+			    const gchar *snapshot,
+			    guint uid,
+			    GError **error)
+{
+	NfPool *pool;
+	NfOp *op = NULL;
+	NfJob *job;
+
+	if (refuse_if_shutting_down (self, error) || (pool = require_pool (self, name, error)) == NULL ||
+	    require_snapshot (pool, snapshot, error) == NULL || refuse_if_queue_full (self, name, error))
+		return NULL;
+	job = schedule (self, NF_OP_DELETE_SNAPSHOT, name, "delete-snapshot", uid, &op);
+	nf_op_set_snapshot (op, snapshot, FALSE);
 	nf_scheduler_submit (self->scheduler, op);
 	return job;
 }

@@ -69,6 +69,25 @@ NfJob *nf_manager_stop_node (NfManager *self,
 			     guint uid,
 			     GError **error);
 NfJob *nf_manager_reset_node (NfManager *self, const gchar *name, guint uid, GError **error);
+/* Pool snapshots (nf-snapshot.h): a name the pool has is Exists, one it
+ * has not NotFound; a node a snapshot holds is never removed but with its
+ * pool (scale down, reset and a revert that would are refused). */
+NfJob *nf_manager_snapshot_pool (NfManager *self,
+				 const gchar *name,
+				 const gchar *snapshot,
+				 gboolean memory,
+				 guint uid,
+				 GError **error);
+NfJob *nf_manager_revert_pool (NfManager *self,
+			       const gchar *name,
+			       const gchar *snapshot,
+			       guint uid,
+			       GError **error);
+NfJob *nf_manager_delete_snapshot (NfManager *self,
+				   const gchar *name,
+				   const gchar *snapshot,
+				   guint uid,
+				   GError **error);
 void nf_manager_cancel_job (NfManager *self, NfJob *job);
 
 /* CheckHost: a fresh probe, in a worker thread. */

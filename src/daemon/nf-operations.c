@@ -5,6 +5,7 @@
 
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
+#include "nestfarm/nf-snapshot.h"
 #include "nf-operations.h"
 
 /* The jobs. Each operation runs in phases; a phase is a batch of node
@@ -23,7 +24,12 @@ struct _NfOp {
 	guint count;      /* scale: wanted count */
 	gboolean force;
 	guint timeout_s;
-	gchar *node; /* node operations */
+	gchar *node;     /* node operations */
+	gchar *snapshot; /* snapshot operations */
+	gboolean memory;
+	GArray *held;    /* snapshot: nodes it paused; revert: nodes that ran */
+	guint64 size;    /* snapshot: what the nodes' overlays grew by */
+	gint64 taken_at; /* snapshot: when the nodes were paused */
 	guint64 reserved_mib;
 	NfIntent *intent;
 	/* the running phase */
@@ -66,6 +72,10 @@ typedef struct {
 	gchar *bridge;      /* prepare: the trunk bridge */
 	guint stop_timeout; /* stop: 0 forces at once; reset: the graceful wait */
 	gboolean forced;    /* stop: result, it had to be forced */
+	gchar *snapshot;    /* the snapshot steps */
+	gboolean memory;
+	gboolean flag; /* pause: it paused the node; revert: the node ran */
+	guint64 size;  /* take: what the overlay grew by */
 	/* A step that boots its node goes through the pacer (nf-pacer.h):
 	 * what to submit once it has a slot. */
 	gboolean paced;
@@ -95,6 +105,7 @@ nf_op_new (const NfOpContext *context, NfOpKind kind, const gchar *pool, NfJob *
 	op->made = g_array_new (FALSE, FALSE, sizeof (guint));
 	op->targets = g_array_new (FALSE, FALSE, sizeof (guint));
 	op->unsettled = g_array_new (FALSE, FALSE, sizeof (guint));
+	op->held = g_array_new (FALSE, FALSE, sizeof (guint));
 	nf_job_add_object (job, object);
 	return op;
 }
@@ -108,6 +119,8 @@ nf_op_free (NfOp *op)
 	g_object_unref (op->context->owner);
 	g_free (op->pool);
 	g_free (op->node);
+	g_free (op->snapshot);
+	g_array_unref (op->held);
 	nf_pool_spec_free (op->spec);
 	g_clear_error (&op->error);
 	g_array_unref (op->made);
@@ -142,6 +155,14 @@ nf_op_set_node (NfOp *op, const gchar *node)
 
 	op->node = g_strdup (node);
 	nf_job_add_object (op->job, object);
+}
+
+void
+nf_op_set_snapshot (NfOp *op, const gchar *snapshot, gboolean memory)
+{
+	g_free (op->snapshot);
+	op->snapshot = g_strdup (snapshot);
+	op->memory = memory;
 }
 
 void
@@ -207,6 +228,7 @@ node_step_free (NodeStep *step)
 	g_object_unref (step->engine);
 	g_free (step->name);
 	g_free (step->bridge);
+	g_free (step->snapshot);
 	nf_node_spec_free (step->spec);
 	g_clear_object (&step->cancellable);
 	g_free (step);
@@ -359,6 +381,8 @@ op_run_phase (NfOp *op,
 		step->bridge = ps != NULL ? g_strdup (ps->trunk_bridge) : NULL;
 		if ((op->kind == NF_OP_CREATE || op->kind == NF_OP_SCALE) && ps != NULL)
 			step->spec = step_spec_new (ps, step->index);
+		step->snapshot = g_strdup (op->snapshot);
+		step->memory = op->memory;
 		step->work = work;
 		step->result_free = result_free;
 		step->done = (gpointer) done;
@@ -840,6 +864,7 @@ static void
 record_intent (NfOp *op, NfIntentKind kind, NfPhaseDone then)
 {
 	op->intent = nf_model_add_intent (op->context->model, nf_job_get_id (op->job), kind, op->pool);
+	op->intent->snapshot = g_strdup (op->snapshot);
 	g_array_append_vals (op->intent->indexes, op->targets->data, op->targets->len);
 	op->after_intent = then;
 	nf_model_save_async (op->context->model, intent_saved, op);
@@ -879,6 +904,253 @@ stop_targets (NfOp *op)
 		      (GDestroyNotify) nf_node_info_free,
 		      TRUE,
 		      simple_done);
+}
+
+/* --- pool snapshots --- */
+
+static gpointer
+work_pause (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+
+	return nf_snapshot_pause (step->engine, step->name, &step->flag, error) ? GINT_TO_POINTER (1) : NULL;
+}
+
+static gpointer
+work_take (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+
+	return nf_snapshot_take (step->engine, step->name, step->snapshot, &step->size, error)
+		       ? GINT_TO_POINTER (1)
+		       : NULL;
+}
+
+static gpointer
+work_resume (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+
+	if (!nf_snapshot_resume (step->engine, step->name, error))
+		return NULL;
+	return nf_engine_get_node (step->engine, step->name, error);
+}
+
+static gpointer
+work_revert (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+
+	return nf_snapshot_revert (step->engine, step->name, step->snapshot, step->memory, &step->flag, error)
+		       ? GINT_TO_POINTER (1)
+		       : NULL;
+}
+
+static gpointer
+work_forget (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+
+	return nf_snapshot_delete (step->engine, step->name, step->snapshot, error) ? GINT_TO_POINTER (1)
+										    : NULL;
+}
+
+/* A step's failure, named after its node, fails the operation. */
+static void
+step_fail (NodeStep *step, const gchar *doing, const GError *error)
+{
+	g_autoptr (GError) named = g_error_new (error->domain,
+						error->code,
+						"Cannot %s %s: %s",
+						doing,
+						step->name,
+						error->message);
+
+	op_fail (step->op, named);
+}
+
+static void
+paused_done (NodeStep *step, gpointer result, const GError *error)
+{
+	if (error != NULL)
+		step_fail (step, "pause", error);
+	else if (step->flag)
+		g_array_append_val (step->op->held, step->index);
+}
+
+static void
+taken_done (NodeStep *step, gpointer result, const GError *error)
+{
+	g_autofree gchar *what = NULL;
+
+	if (error != NULL) {
+		step_fail (step, "snapshot", error);
+		return;
+	}
+	g_array_append_val (step->op->made, step->index);
+	step->op->size += step->size;
+	what = g_strdup_printf ("took %s of %s", step->snapshot, step->name);
+	op_step (step->op, what);
+}
+
+/* Resumed or booted again: the model takes what libvirt says. */
+static void
+resumed_done (NodeStep *step, gpointer result, const GError *error)
+{
+	NfNode *node = op_node (step->op, step->index);
+
+	if (error != NULL)
+		step_fail (step,
+			   step->memory || step->op->kind == NF_OP_SNAPSHOT ? "resume" : "start",
+			   error);
+	else if (node != NULL && result != NULL)
+		nf_model_apply_node_info (step->op->context->model, node, result);
+}
+
+static void
+reverted_done (NodeStep *step, gpointer result, const GError *error)
+{
+	g_autofree gchar *what = NULL;
+
+	if (error != NULL) {
+		step_fail (step, "revert", error);
+		return;
+	}
+	if (step->flag)
+		g_array_append_val (step->op->held, step->index);
+	what = g_strdup_printf ("reverted %s to %s", step->name, step->snapshot);
+	op_step (step->op, what);
+}
+
+static void
+forgotten_done (NodeStep *step, gpointer result, const GError *error)
+{
+	g_autofree gchar *what = NULL;
+
+	/* a node without its domain has nothing left to delete */
+	if (error != NULL && !g_error_matches (error, NF_ERROR, NF_ERROR_NOT_FOUND)) {
+		step_fail (step, "delete the snapshot of", error);
+		return;
+	}
+	what = g_strdup_printf ("deleted %s of %s", step->snapshot, step->name);
+	op_step (step->op, what);
+}
+
+/* A snapshot that failed on a node is deleted from the others: whole or
+ * gone. What cannot be deleted is said in the job's error. */
+static void
+unmade_done (NodeStep *step, gpointer result, const GError *error)
+{
+	NfOp *op = step->op;
+
+	gchar *message;
+
+	if (error == NULL || g_error_matches (error, NF_ERROR, NF_ERROR_NOT_FOUND))
+		return;
+	message = g_strdup_printf ("%s; rollback: cannot delete it from %s: %s",
+				   op->error->message,
+				   step->name,
+				   error->message);
+	g_free (op->error->message);
+	op->error->message = message;
+}
+
+static void
+snapshot_taken (NfOp *op)
+{
+	g_autoptr (GArray) made = NULL;
+
+	/* taken on every node: it stays, even if a node did not resume */
+	if (op->error == NULL || op->made->len == op->targets->len) {
+		op_finish (op);
+		return;
+	}
+	made = g_array_copy (op->made);
+	g_array_set_size (op->made, 0);
+	nf_job_set_step (op->job, "rolling back");
+	op_run_phase (op, made, work_forget, unmade_done, NULL, FALSE, simple_done);
+}
+
+/* The nodes run on as soon as every snapshot is taken (or failed). */
+static void
+snapshot_resume (NfOp *op)
+{
+	op_run_phase (op,
+		      op->held,
+		      work_resume,
+		      resumed_done,
+		      (GDestroyNotify) nf_node_info_free,
+		      FALSE,
+		      snapshot_taken);
+}
+
+static void
+snapshot_take (NfOp *op)
+{
+	if (op->error != NULL) {
+		snapshot_resume (op);
+		return;
+	}
+	nf_job_set_step (op->job, "saving the nodes");
+	op_run_phase (op, op->targets, work_take, taken_done, NULL, FALSE, snapshot_resume);
+}
+
+/* All paused first, so that every node's snapshot is of one moment. */
+static void
+snapshot_pause (NfOp *op)
+{
+	op->taken_at = g_get_real_time () / G_USEC_PER_SEC;
+	nf_job_set_step (op->job, "pausing the nodes");
+	op_run_phase (op, op->targets, work_pause, paused_done, NULL, FALSE, snapshot_take);
+}
+
+/* After a revert, the nodes that ran at the snapshot run again, together:
+ * resumed where they were, or (a snapshot without memory) booted. */
+static void
+revert_resume (NfOp *op)
+{
+	nf_job_set_step (op->job, op->memory ? "resuming the nodes" : "booting the nodes");
+	op_run_phase (op,
+		      op->held,
+		      op->memory ? work_resume : work_start,
+		      resumed_done,
+		      (GDestroyNotify) nf_node_info_free,
+		      FALSE,
+		      simple_done);
+}
+
+static void
+revert_nodes (NfOp *op)
+{
+	if (op->error != NULL) {
+		op_finish (op);
+		return;
+	}
+	nf_job_set_step (op->job, "reverting the nodes");
+	op_run_phase (op, op->targets, work_revert, reverted_done, NULL, FALSE, revert_resume);
+}
+
+/* The nodes made since the snapshot go first. */
+static void
+revert_remove_added (NfOp *op)
+{
+	g_autoptr (GArray) all = all_indexes (op);
+	g_autoptr (GArray) added = g_array_new (FALSE, FALSE, sizeof (guint));
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
+	NfPoolSnapshot *snapshot = nf_pool_find_snapshot (pool, op->snapshot);
+
+	for (guint i = 0; i < all->len; i++)
+		if (!nf_pool_snapshot_holds (snapshot, g_array_index (all, guint, i)))
+			g_array_append_val (added, g_array_index (all, guint, i));
+	op->steps_total += added->len;
+	set_nodes_state (op, added, NF_NODE_STATE_DELETING);
+	remove_phase (op, added, revert_nodes);
+}
+
+static void
+delete_snapshot (NfOp *op)
+{
+	op_run_phase (op, op->targets, work_forget, forgotten_done, NULL, FALSE, simple_done);
 }
 
 /* --- which nodes an operation works on --- */
@@ -922,6 +1194,16 @@ targets_highest (NfOp *op, NfPool *pool)
 		g_array_append_val (op->targets, g_array_index (indexes, guint, i));
 }
 
+/* the nodes the snapshot holds; a revert takes its memory flag */
+static void
+targets_snapshot (NfOp *op, NfPool *pool)
+{
+	NfPoolSnapshot *snapshot = nf_pool_find_snapshot (pool, op->snapshot);
+
+	g_array_append_vals (op->targets, snapshot->indexes->data, snapshot->indexes->len);
+	op->memory = snapshot->memory;
+}
+
 static void
 targets_node (NfOp *op, NfPool *pool)
 {
@@ -956,8 +1238,13 @@ static const OpRow op_rows[] = {
 	[NF_OP_NODE_START] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_OP_NO_INTENT, start_targets},
 	[NF_OP_NODE_STOP] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_OP_NO_INTENT, stop_targets},
 	[NF_OP_NODE_RESET] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_INTENT_KIND_RESET, reset_node},
+	[NF_OP_SNAPSHOT] = {FALSE, NF_OP_NO_STATE, targets_all, 1, NF_INTENT_KIND_SNAPSHOT, snapshot_pause},
+	[NF_OP_REVERT] =
+		{FALSE, NF_OP_NO_STATE, targets_snapshot, 1, NF_INTENT_KIND_REVERT, revert_remove_added},
+	[NF_OP_DELETE_SNAPSHOT] =
+		{FALSE, NF_OP_NO_STATE, targets_snapshot, 1, NF_INTENT_KIND_DELETE_SNAPSHOT, delete_snapshot},
 };
-G_STATIC_ASSERT (G_N_ELEMENTS (op_rows) == NF_OP_NODE_RESET + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (op_rows) == NF_OP_DELETE_SNAPSHOT + 1);
 
 /* A scale to as many nodes as there are, or fewer. */
 static const OpRow scale_down_row =
@@ -990,6 +1277,23 @@ op_check (NfOp *op, const OpRow *row, NfPool *pool)
 	}
 	if (!row->makes_pool && pool == NULL) {
 		op_fail_soon (op, NF_ERROR_NOT_FOUND, "The pool '%s' was removed meanwhile.", op->pool);
+		return FALSE;
+	}
+	if (op->kind == NF_OP_SNAPSHOT && nf_pool_find_snapshot (pool, op->snapshot) != NULL) {
+		op_fail_soon (op,
+			      NF_ERROR_EXISTS,
+			      "Pool %s has a snapshot named %s already.",
+			      op->pool,
+			      op->snapshot);
+		return FALSE;
+	}
+	if ((op->kind == NF_OP_REVERT || op->kind == NF_OP_DELETE_SNAPSHOT) &&
+	    nf_pool_find_snapshot (pool, op->snapshot) == NULL) {
+		op_fail_soon (op,
+			      NF_ERROR_NOT_FOUND,
+			      "Pool %s has no snapshot %s (deleted meanwhile).",
+			      op->pool,
+			      op->snapshot);
 		return FALSE;
 	}
 	if (op->node != NULL && nf_model_lookup_node (op->context->model, op->node) == NULL) {
@@ -1076,12 +1380,59 @@ op_summary (NfOp *op)
 					op->node);
 	case NF_OP_NODE_RESET:
 		return g_strdup_printf ("Reset node %s.", op->node);
+	case NF_OP_SNAPSHOT:
+		return g_strdup_printf ("Took snapshot %s of pool %s (%u %s, %s).",
+					op->snapshot,
+					op->pool,
+					op->targets->len,
+					nodes (op->targets->len),
+					op->memory && op->held->len > 0 ? "with their running state"
+									: "disks only");
+	case NF_OP_REVERT:
+		return g_strdup_printf ("Reverted pool %s to snapshot %s.", op->pool, op->snapshot);
+	case NF_OP_DELETE_SNAPSHOT:
+		return g_strdup_printf ("Deleted snapshot %s of pool %s.", op->snapshot, op->pool);
 	default:
 		g_assert_not_reached ();
 	}
 }
 
 static void op_saved (GObject *source, GAsyncResult *res, gpointer user_data);
+
+/* What a snapshot operation changes in the pool, once it is done. */
+static void
+snapshot_finish (NfOp *op, NfPool *pool)
+{
+	NfPoolSnapshot *snapshot;
+
+	switch (op->kind) {
+	case NF_OP_SNAPSHOT:
+		snapshot = nf_pool_snapshot_new (op->snapshot);
+		snapshot->created = op->taken_at;
+		snapshot->size = op->size;
+		/* running state was saved only for nodes that ran */
+		snapshot->memory = op->memory && op->held->len > 0;
+		g_array_append_vals (snapshot->indexes, op->targets->data, op->targets->len);
+		nf_pool_add_snapshot (pool, snapshot);
+		break;
+	case NF_OP_REVERT:
+		nf_pool_set_count (pool, op->targets->len);
+		break;
+	case NF_OP_DELETE_SNAPSHOT:
+		nf_pool_remove_snapshot (pool, op->snapshot);
+		break;
+	case NF_OP_CREATE:
+	case NF_OP_DELETE:
+	case NF_OP_SCALE:
+	case NF_OP_START:
+	case NF_OP_STOP:
+	case NF_OP_NODE_START:
+	case NF_OP_NODE_STOP:
+	case NF_OP_NODE_RESET:
+	default:
+		break;
+	}
+}
 
 static void
 op_finish (NfOp *op)
@@ -1104,6 +1455,8 @@ op_finish (NfOp *op)
 			nf_model_remove_pool (self, pool);
 		else if (op->kind == NF_OP_SCALE && !failed)
 			nf_pool_set_count (pool, op->count);
+		else if (!failed || (op->kind == NF_OP_SNAPSHOT && op->made->len == op->targets->len))
+			snapshot_finish (op, pool);
 	}
 	if (op->intent != NULL && op->unsettled->len > 0) {
 		/* Left for the next start to settle: only what is still there. */

@@ -9,7 +9,8 @@
 G_BEGIN_DECLS
 
 /* The operations on pools and nodes (create, scale, start, stop, reset,
- * delete), each a job run in phases of node steps. An operation reads and
+ * delete, and the pool snapshots: take, revert, delete), each a job run in
+ * phases of node steps. An operation reads and
  * changes the model and hands node steps to the executor; it knows nothing
  * of the queue it waited in, nor of the manager that made it. */
 
@@ -22,6 +23,9 @@ typedef enum {
 	NF_OP_NODE_START,
 	NF_OP_NODE_STOP,
 	NF_OP_NODE_RESET,
+	NF_OP_SNAPSHOT,
+	NF_OP_REVERT,
+	NF_OP_DELETE_SNAPSHOT,
 } NfOpKind;
 
 /* What operations work with, set up once by their owner. */
@@ -46,6 +50,9 @@ void nf_op_set_spec (NfOp *op, const NfPoolSpec *spec);
 void nf_op_set_count (NfOp *op, guint count);
 void nf_op_set_stop (NfOp *op, gboolean force, guint timeout_s);
 void nf_op_set_node (NfOp *op, const gchar *node);
+/* The snapshot operations: which snapshot; @memory: take it with running
+ * state (the snapshot's own flag, for a revert). */
+void nf_op_set_snapshot (NfOp *op, const gchar *snapshot, gboolean memory);
 /* Memory admitted for @op: reserved in the model until it ends. */
 void nf_op_set_reserved (NfOp *op, guint64 reserved_mib);
 NfJob *nf_op_get_job (NfOp *op);

@@ -27,11 +27,53 @@ enum {
 	PROP_IMAGE,
 	PROP_TRUNK_BRIDGE,
 	PROP_VLANS,
+	PROP_N_SNAPSHOTS,
 	N_PROPS
 };
 static GParamSpec *props[N_PROPS];
 
 G_DEFINE_TYPE (NfPool, nf_pool, G_TYPE_OBJECT)
+
+NfPoolSnapshot *
+nf_pool_snapshot_new (const gchar *name)
+{
+	NfPoolSnapshot *snapshot = g_new0 (NfPoolSnapshot, 1);
+
+	snapshot->name = g_strdup (name);
+	snapshot->indexes = g_array_new (FALSE, FALSE, sizeof (guint));
+	return snapshot;
+}
+
+NfPoolSnapshot *
+nf_pool_snapshot_copy (const NfPoolSnapshot *snapshot)
+{
+	NfPoolSnapshot *copy = nf_pool_snapshot_new (snapshot->name);
+
+	copy->created = snapshot->created;
+	copy->size = snapshot->size;
+	copy->memory = snapshot->memory;
+	g_array_append_vals (copy->indexes, snapshot->indexes->data, snapshot->indexes->len);
+	return copy;
+}
+
+void
+nf_pool_snapshot_free (NfPoolSnapshot *snapshot)
+{
+	if (snapshot == NULL)
+		return;
+	g_free (snapshot->name);
+	g_array_unref (snapshot->indexes);
+	g_free (snapshot);
+}
+
+gboolean
+nf_pool_snapshot_holds (const NfPoolSnapshot *snapshot, guint index)
+{
+	for (guint i = 0; i < snapshot->indexes->len; i++)
+		if (g_array_index (snapshot->indexes, guint, i) == index)
+			return TRUE;
+	return FALSE;
+}
 
 NfPoolSpec *
 nf_pool_spec_new (void)
@@ -39,6 +81,7 @@ nf_pool_spec_new (void)
 	NfPoolSpec *spec = g_new0 (NfPoolSpec, 1);
 
 	spec->start = TRUE;
+	spec->snapshots = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_snapshot_free);
 	return spec;
 }
 
@@ -57,6 +100,10 @@ nf_pool_spec_copy (const NfPoolSpec *spec)
 	copy->ssh_user = g_strdup (spec->ssh_user);
 	copy->ssh_keys = g_strdupv (spec->ssh_keys);
 	copy->user_data = g_strdup (spec->user_data);
+	copy->snapshots = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_snapshot_free);
+	for (guint i = 0; spec->snapshots != NULL && i < spec->snapshots->len; i++)
+		g_ptr_array_add (copy->snapshots,
+				 nf_pool_snapshot_copy (g_ptr_array_index (spec->snapshots, i)));
 	return copy;
 }
 
@@ -74,6 +121,7 @@ nf_pool_spec_free (NfPoolSpec *spec)
 	g_free (spec->ssh_user);
 	g_strfreev (spec->ssh_keys);
 	g_free (spec->user_data);
+	g_clear_pointer (&spec->snapshots, g_ptr_array_unref);
 	g_free (spec);
 }
 
@@ -123,6 +171,9 @@ nf_pool_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec 
 	case PROP_VLANS:
 		g_value_set_string (value, self->spec->vlans);
 		break;
+	case PROP_N_SNAPSHOTS:
+		g_value_set_uint (value, self->spec->snapshots->len);
+		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 	}
@@ -161,6 +212,7 @@ nf_pool_class_init (NfPoolClass *klass)
 	props[PROP_IMAGE] = g_param_spec_string ("image", NULL, NULL, "", ro);
 	props[PROP_TRUNK_BRIDGE] = g_param_spec_string ("trunk-bridge", NULL, NULL, "", ro);
 	props[PROP_VLANS] = g_param_spec_string ("vlans", NULL, NULL, "", ro);
+	props[PROP_N_SNAPSHOTS] = g_param_spec_uint ("n-snapshots", NULL, NULL, 0, G_MAXUINT, 0, ro);
 	g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -312,4 +364,56 @@ nf_pool_get_highest_index (NfPool *self)
 	if (self->nodes->len == 0)
 		return 0;
 	return nf_node_get_index (g_ptr_array_index (self->nodes, self->nodes->len - 1));
+}
+
+void
+nf_pool_add_snapshot (NfPool *self, NfPoolSnapshot *snapshot)
+{
+	g_return_if_fail (NF_IS_POOL (self));
+	g_return_if_fail (nf_pool_find_snapshot (self, snapshot->name) == NULL);
+
+	g_ptr_array_add (self->spec->snapshots, snapshot);
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_N_SNAPSHOTS]);
+}
+
+void
+nf_pool_remove_snapshot (NfPool *self, const gchar *name)
+{
+	NfPoolSnapshot *snapshot;
+
+	g_return_if_fail (NF_IS_POOL (self));
+
+	snapshot = nf_pool_find_snapshot (self, name);
+	if (snapshot == NULL)
+		return;
+	g_ptr_array_remove (self->spec->snapshots, snapshot);
+	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_N_SNAPSHOTS]);
+}
+
+NfPoolSnapshot *
+nf_pool_find_snapshot (NfPool *self, const gchar *name)
+{
+	g_return_val_if_fail (NF_IS_POOL (self), NULL);
+
+	for (guint i = 0; i < self->spec->snapshots->len; i++) {
+		NfPoolSnapshot *snapshot = g_ptr_array_index (self->spec->snapshots, i);
+
+		if (g_strcmp0 (snapshot->name, name) == 0)
+			return snapshot;
+	}
+	return NULL;
+}
+
+NfPoolSnapshot *
+nf_pool_find_snapshot_holding (NfPool *self, guint index)
+{
+	g_return_val_if_fail (NF_IS_POOL (self), NULL);
+
+	for (guint i = 0; i < self->spec->snapshots->len; i++) {
+		NfPoolSnapshot *snapshot = g_ptr_array_index (self->spec->snapshots, i);
+
+		if (nf_pool_snapshot_holds (snapshot, index))
+			return snapshot;
+	}
+	return NULL;
 }

@@ -9,8 +9,25 @@ G_BEGIN_DECLS
 
 /* NfPool and NfPoolSpec: a pool in the model, and what its user asked for. */
 
+/* A snapshot of the whole pool: one internal snapshot of the same name in
+ * every node it holds (nf-snapshot.h). */
+typedef struct {
+	gchar *name;
+	gint64 created; /* Unix seconds */
+	guint64 size;   /* bytes the nodes' overlays grew by when it was taken */
+	gboolean memory;
+	GArray *indexes; /* of guint: the nodes it holds, ascending */
+} NfPoolSnapshot;
+
+NfPoolSnapshot *nf_pool_snapshot_new (const gchar *name);
+NfPoolSnapshot *nf_pool_snapshot_copy (const NfPoolSnapshot *snapshot);
+void nf_pool_snapshot_free (NfPoolSnapshot *snapshot);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfPoolSnapshot, nf_pool_snapshot_free)
+gboolean nf_pool_snapshot_holds (const NfPoolSnapshot *snapshot, guint index);
+
 /* What a user asked for: persisted in the state file and in each node's
- * metadata, so either rebuilds the other. */
+ * metadata, so either rebuilds the other (the snapshots are the state
+ * file's only). */
 typedef struct {
 	gchar *name;
 	gchar *profile;
@@ -26,6 +43,7 @@ typedef struct {
 	GStrv ssh_keys;      /* public key lines for it; NULL: none */
 	gchar *user_data;    /* the pool's own cloud-init user-data; NULL: none */
 	gboolean start;
+	GPtrArray *snapshots; /* NfPoolSnapshot, oldest first; never NULL */
 } NfPoolSpec;
 
 NfPoolSpec *nf_pool_spec_new (void);
@@ -53,5 +71,12 @@ NfNode *nf_pool_get_node (NfPool *self, guint index);
 /* Nodes sorted by index (borrowed). */
 GPtrArray *nf_pool_get_nodes (NfPool *self);
 guint nf_pool_get_highest_index (NfPool *self);
+/* Property "n-snapshots" tells of changes to the list. */
+void nf_pool_add_snapshot (NfPool *self, NfPoolSnapshot *snapshot);
+void nf_pool_remove_snapshot (NfPool *self, const gchar *name);
+NfPoolSnapshot *nf_pool_find_snapshot (NfPool *self, const gchar *name);
+/* The first snapshot that holds node @index, or NULL: a node a snapshot
+ * holds is never removed but with its pool. */
+NfPoolSnapshot *nf_pool_find_snapshot_holding (NfPool *self, guint index);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
+#include "nestfarm/nf-snapshot.h"
 #include "nf-reconcile.h"
 
 /* Reconciliation: at start, the state file and libvirt made to agree (intents
@@ -77,6 +78,100 @@ forget_pool (GPtrArray *specs, const gchar *pool)
 		g_ptr_array_remove_index (specs, (guint) at);
 }
 
+static NfPoolSnapshot *
+find_snapshot (GPtrArray *specs, const gchar *pool, const gchar *name)
+{
+	gint at = find_spec (specs, pool);
+	NfPoolSpec *spec = at >= 0 ? g_ptr_array_index (specs, (guint) at) : NULL;
+
+	for (guint i = 0; spec != NULL && i < spec->snapshots->len; i++) {
+		NfPoolSnapshot *snapshot = g_ptr_array_index (spec->snapshots, i);
+
+		if (g_strcmp0 (snapshot->name, name) == 0)
+			return snapshot;
+	}
+	return NULL;
+}
+
+static void
+forget_snapshot (GPtrArray *specs, const gchar *pool, const gchar *name)
+{
+	gint at = find_spec (specs, pool);
+	NfPoolSnapshot *snapshot = find_snapshot (specs, pool, name);
+
+	if (snapshot != NULL)
+		g_ptr_array_remove (((NfPoolSpec *) g_ptr_array_index (specs, (guint) at))->snapshots,
+				    snapshot);
+}
+
+/* A snapshot a crash cut short, or one being deleted: deleted from each
+ * node it touched (a snapshot is whole or gone); @resume: the nodes that
+ * were paused for it run again. */
+static void
+delete_snapshot_of (NfEngine *engine, NfIntent *intent, gboolean resume, const gchar *why)
+{
+	for (guint i = 0; i < intent->indexes->len; i++) {
+		g_autofree gchar *name =
+			nf_node_name_build (intent->pool, g_array_index (intent->indexes, guint, i));
+		g_autoptr (GError) error = NULL;
+
+		if (!nf_snapshot_delete (engine, name, intent->snapshot, &error) ||
+		    (resume && !nf_snapshot_resume (engine, name, &error))) {
+			if (!g_error_matches (error, NF_ERROR, NF_ERROR_NOT_FOUND))
+				g_warning ("reconcile: %s (%s)", error->message, why);
+			continue;
+		}
+		g_message ("reconcile: snapshot %s of %s is gone (%s)", intent->snapshot, name, why);
+	}
+}
+
+static gboolean
+holds (GArray *indexes, guint index)
+{
+	for (guint i = 0; i < indexes->len; i++)
+		if (g_array_index (indexes, guint, i) == index)
+			return TRUE;
+	return FALSE;
+}
+
+/* A revert a crash cut short is done again from the start: every node of
+ * the snapshot reverted (again), the nodes made since removed, and those
+ * that ran at the snapshot run. */
+static void
+finish_revert (NfEngine *engine, NfIntent *intent, GPtrArray *specs, GPtrArray *nodes, const gchar *why)
+{
+	NfPoolSnapshot *snapshot = find_snapshot (specs, intent->pool, intent->snapshot);
+	gint at = find_spec (specs, intent->pool);
+
+	if (snapshot == NULL) {
+		g_warning ("reconcile: pool %s has no snapshot %s to finish its revert",
+			   intent->pool,
+			   intent->snapshot);
+		return;
+	}
+	for (guint i = 0; i < nodes->len; i++) {
+		NfNodeInfo *info = g_ptr_array_index (nodes, i);
+
+		if (g_strcmp0 (info->spec->pool, intent->pool) == 0 &&
+		    !holds (snapshot->indexes, info->spec->index))
+			remove_quietly (engine, info->name, why);
+	}
+	for (guint i = 0; i < snapshot->indexes->len; i++) {
+		g_autofree gchar *name =
+			nf_node_name_build (intent->pool, g_array_index (snapshot->indexes, guint, i));
+		g_autoptr (GError) error = NULL;
+		gboolean ran = FALSE;
+
+		if (!nf_snapshot_revert (engine, name, snapshot->name, snapshot->memory, &ran, &error) ||
+		    (ran && snapshot->memory && !nf_snapshot_resume (engine, name, &error)) ||
+		    (ran && !snapshot->memory && !nf_engine_start_node (engine, name, &error)))
+			g_warning ("reconcile: cannot finish the revert of %s: %s", name, error->message);
+		else
+			g_message ("reconcile: reverted %s to %s (%s)", name, snapshot->name, why);
+	}
+	((NfPoolSpec *) g_ptr_array_index (specs, (guint) at))->count = snapshot->indexes->len;
+}
+
 /* Finishes or rolls back one operation a crashed daemon left behind. */
 static void
 settle_intent (NfEngine *engine, NfIntent *intent, GPtrArray *specs, GPtrArray *nodes)
@@ -119,6 +214,16 @@ settle_intent (NfEngine *engine, NfIntent *intent, GPtrArray *specs, GPtrArray *
 			else
 				g_message ("reconcile: finished the reset of %s (%s)", name, why);
 		}
+		break;
+	case NF_INTENT_KIND_SNAPSHOT:
+		delete_snapshot_of (engine, intent, TRUE, why);
+		break;
+	case NF_INTENT_KIND_DELETE_SNAPSHOT:
+		delete_snapshot_of (engine, intent, FALSE, why);
+		forget_snapshot (specs, intent->pool, intent->snapshot);
+		break;
+	case NF_INTENT_KIND_REVERT:
+		finish_revert (engine, intent, specs, nodes, why);
 		break;
 	case NF_INTENT_KIND_LAST:
 	default:

@@ -11,6 +11,7 @@
 #include "nestfarm/nf-seed.h"
 #include "nestfarm/nf-template.h"
 #include "nestfarm/nf-vlan.h"
+#include "nestfarm/nf-snapshot.h"
 #include "nf-request.h"
 
 /* Validation of what callers send, before anyone is asked for permission
@@ -40,6 +41,10 @@ static const OptionRule create_options[] = {
 static const OptionRule stop_options[] = {
 	{"force", "b"},
 	{"shutdown-timeout", "u"},
+};
+
+static const OptionRule snapshot_options[] = {
+	{"memory", "b"},
 };
 
 static gboolean
@@ -356,5 +361,22 @@ nf_request_parse_stop (const NfConfig *config,
 			return FALSE;
 		*timeout_s = u;
 	}
+	return TRUE;
+}
+
+gboolean
+nf_request_parse_snapshot (const gchar *name, GVariant *options, gboolean *memory, GError **error)
+{
+	gboolean b;
+
+	if (!nf_snapshot_name_validate (name, error))
+		return FALSE;
+	if (options == NULL) {
+		*memory = FALSE;
+		return TRUE;
+	}
+	if (!check_options (options, snapshot_options, G_N_ELEMENTS (snapshot_options), error))
+		return FALSE;
+	*memory = g_variant_lookup (options, "memory", "b", &b) ? b : TRUE;
 	return TRUE;
 }

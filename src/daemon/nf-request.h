@@ -34,5 +34,9 @@ gboolean nf_request_parse_stop (const NfConfig *config,
 				gboolean *force,
 				guint *timeout_s,
 				GError **error);
+/* A snapshot's name (the pool-name rules) and the options of Snapshot:
+ * memory (b, default TRUE). @options NULL: a call that takes none
+ * (DeleteSnapshot). */
+gboolean nf_request_parse_snapshot (const gchar *name, GVariant *options, gboolean *memory, GError **error);
 
 G_END_DECLS

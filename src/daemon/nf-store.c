@@ -34,6 +34,9 @@ static const gchar *const intent_kinds[] = {
 	[NF_INTENT_KIND_SCALE_DOWN] = "scale-down",
 	[NF_INTENT_KIND_DELETE] = "delete",
 	[NF_INTENT_KIND_RESET] = "reset",
+	[NF_INTENT_KIND_SNAPSHOT] = "snapshot",
+	[NF_INTENT_KIND_REVERT] = "revert",
+	[NF_INTENT_KIND_DELETE_SNAPSHOT] = "delete-snapshot",
 };
 NF_DEFINE_STRING_TABLE (nf_intent_kind, NfIntentKind, intent_kinds, NF_INTENT_KIND_LAST)
 
@@ -55,6 +58,7 @@ nf_intent_free (NfIntent *intent)
 	if (intent == NULL)
 		return;
 	g_free (intent->pool);
+	g_free (intent->snapshot);
 	g_array_unref (intent->indexes);
 	g_free (intent);
 }
@@ -110,6 +114,41 @@ write_seed (JsonBuilder *b, const NfPoolSpec *spec)
 }
 
 static void
+add_indexes (JsonBuilder *b, const gchar *member, GArray *indexes)
+{
+	json_builder_set_member_name (b, member);
+	json_builder_begin_array (b);
+	for (guint i = 0; i < indexes->len; i++)
+		json_builder_add_int_value (b, g_array_index (indexes, guint, i));
+	json_builder_end_array (b);
+}
+
+static void
+write_snapshots (JsonBuilder *b, const NfPoolSpec *spec)
+{
+	if (spec->snapshots->len == 0)
+		return;
+	json_builder_set_member_name (b, "snapshots");
+	json_builder_begin_array (b);
+	for (guint i = 0; i < spec->snapshots->len; i++) {
+		const NfPoolSnapshot *snapshot = g_ptr_array_index (spec->snapshots, i);
+
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "name");
+		json_builder_add_string_value (b, snapshot->name);
+		json_builder_set_member_name (b, "created");
+		json_builder_add_int_value (b, snapshot->created);
+		json_builder_set_member_name (b, "size");
+		json_builder_add_int_value (b, (gint64) MIN (snapshot->size, (guint64) G_MAXINT64));
+		json_builder_set_member_name (b, "memory");
+		json_builder_add_boolean_value (b, snapshot->memory);
+		add_indexes (b, "nodes", snapshot->indexes);
+		json_builder_end_object (b);
+	}
+	json_builder_end_array (b);
+}
+
+static void
 add_pool (JsonBuilder *b, const NfPoolSpec *spec)
 {
 	json_builder_begin_object (b);
@@ -136,6 +175,7 @@ add_pool (JsonBuilder *b, const NfPoolSpec *spec)
 		json_builder_add_string_value (b, spec->mgmt_network);
 	}
 	write_seed (b, spec);
+	write_snapshots (b, spec);
 	json_builder_set_member_name (b, "start");
 	json_builder_add_boolean_value (b, spec->start);
 	json_builder_end_object (b);
@@ -151,11 +191,11 @@ add_intent (JsonBuilder *b, const NfIntent *intent)
 	json_builder_add_string_value (b, nf_intent_kind_to_string (intent->kind));
 	json_builder_set_member_name (b, "pool");
 	json_builder_add_string_value (b, intent->pool);
-	json_builder_set_member_name (b, "nodes");
-	json_builder_begin_array (b);
-	for (guint i = 0; i < intent->indexes->len; i++)
-		json_builder_add_int_value (b, g_array_index (intent->indexes, guint, i));
-	json_builder_end_array (b);
+	if (intent->snapshot != NULL) {
+		json_builder_set_member_name (b, "snapshot");
+		json_builder_add_string_value (b, intent->snapshot);
+	}
+	add_indexes (b, "nodes", intent->indexes);
 	json_builder_end_object (b);
 }
 
@@ -334,6 +374,52 @@ read_seed (JsonObject *obj, NfPoolSpec *spec, GError **error)
 	return TRUE;
 }
 
+/* Positive indexes of the array @key (none when it is missing). */
+static void
+read_indexes (JsonObject *obj, const gchar *key, GArray *indexes)
+{
+	JsonArray *nodes = get_array (obj, key);
+
+	for (guint i = 0; nodes != NULL && i < json_array_get_length (nodes); i++) {
+		gint64 v = json_array_get_int_element (nodes, i);
+
+		if (v > 0 && v <= G_MAXUINT) {
+			guint index = (guint) v;
+
+			g_array_append_val (indexes, index);
+		}
+	}
+}
+
+static gboolean
+read_snapshots (JsonObject *obj, NfPoolSpec *spec, GError **error)
+{
+	JsonArray *list = get_array (obj, "snapshots");
+
+	for (guint i = 0; list != NULL && i < json_array_get_length (list); i++) {
+		JsonNode *node = json_array_get_element (list, i);
+		JsonObject *item = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+		g_autofree gchar *name = item != NULL ? read_string (item, "name", TRUE, error) : NULL;
+		NfPoolSnapshot *snapshot;
+
+		if (name == NULL) {
+			if (item == NULL)
+				g_set_error_literal (error,
+						     NF_ERROR,
+						     NF_ERROR_FAILED,
+						     "a snapshot is not an object");
+			return FALSE;
+		}
+		snapshot = nf_pool_snapshot_new (name);
+		snapshot->created = json_object_get_int_member_with_default (item, "created", 0);
+		snapshot->size = (guint64) MAX (json_object_get_int_member_with_default (item, "size", 0), 0);
+		snapshot->memory = json_object_get_boolean_member_with_default (item, "memory", FALSE);
+		read_indexes (item, "nodes", snapshot->indexes);
+		g_ptr_array_add (spec->snapshots, snapshot);
+	}
+	return TRUE;
+}
+
 static NfPoolSpec *
 read_pool (JsonNode *node, GError **error)
 {
@@ -352,7 +438,7 @@ read_pool (JsonNode *node, GError **error)
 	    (spec->vlans = read_string (obj, "vlans", TRUE, error)) == NULL)
 		return NULL;
 	spec->mgmt_network = read_string (obj, "management-network", FALSE, NULL);
-	if (!read_seed (obj, spec, error))
+	if (!read_seed (obj, spec, error) || !read_snapshots (obj, spec, error))
 		return NULL;
 	if (!read_uint (obj, "count", &spec->count, error) ||
 	    !read_uint (obj, "vcpus", &spec->vcpus, error) ||
@@ -370,7 +456,6 @@ static gboolean
 read_intent (JsonNode *node, NfIntent **out, GError **error)
 {
 	JsonObject *obj;
-	JsonArray *nodes;
 	guint job = 0;
 	NfIntentKind kind;
 	g_autofree gchar *kind_name = NULL;
@@ -395,16 +480,8 @@ read_intent (JsonNode *node, NfIntent **out, GError **error)
 		return TRUE;
 	}
 	intent = nf_intent_new (job, kind, pool);
-	nodes = get_array (obj, "nodes");
-	for (guint i = 0; nodes != NULL && i < json_array_get_length (nodes); i++) {
-		gint64 v = json_array_get_int_element (nodes, i);
-
-		if (v > 0 && v <= G_MAXUINT) {
-			guint index = (guint) v;
-
-			g_array_append_val (intent->indexes, index);
-		}
-	}
+	intent->snapshot = read_string (obj, "snapshot", FALSE, NULL);
+	read_indexes (obj, "nodes", intent->indexes);
 	*out = g_steal_pointer (&intent);
 	return TRUE;
 }

@@ -11,13 +11,17 @@ G_BEGIN_DECLS
  * changes libvirt. */
 
 /* What an intent records; pools.json names each kind as the table in
- * nf-store.c does ("create", "scale-up", "scale-down", "delete", "reset"). */
+ * nf-store.c does ("create", "scale-up", "scale-down", "delete", "reset",
+ * "snapshot", "revert", "delete-snapshot"). */
 typedef enum {
 	NF_INTENT_KIND_CREATE,
 	NF_INTENT_KIND_SCALE_UP,
 	NF_INTENT_KIND_SCALE_DOWN,
 	NF_INTENT_KIND_DELETE,
 	NF_INTENT_KIND_RESET,
+	NF_INTENT_KIND_SNAPSHOT,
+	NF_INTENT_KIND_REVERT,
+	NF_INTENT_KIND_DELETE_SNAPSHOT,
 	NF_INTENT_KIND_LAST /*< skip >*/
 } NfIntentKind;
 
@@ -32,6 +36,7 @@ typedef struct {
 	NfIntentKind kind;
 	gchar *pool;
 	GArray *indexes; /* of guint: the nodes it touches */
+	gchar *snapshot; /* the snapshot kinds: its name */
 } NfIntent;
 
 NfIntent *nf_intent_new (guint job, NfIntentKind kind, const gchar *pool);

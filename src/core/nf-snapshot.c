@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "nf-snapshot"
+
+#include "config.h"
+
+#include "nestfarm/nf-error.h"
+#include "nestfarm/nf-failpoint.h"
+#include "nestfarm/nf-libvirt.h"
+#include "nestfarm/nf-names.h"
+#include "nestfarm/nf-snapshot.h"
+
+/* One node's internal snapshots, through its host's libvirt connection:
+ * pause and resume around a pool snapshot, take, revert, delete. Why
+ * internal snapshots: HACKING.md ("Snapshots"). */
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (virDomainSnapshot, virDomainSnapshotFree)
+
+gboolean
+nf_snapshot_name_validate (const gchar *name, GError **error)
+{
+	return nf_names_validate ("snapshot", name, error);
+}
+
+/* Node @node's domain, and whether libvirt has it in @state. */
+static virDomainPtr
+open_in_state (NfEngine *engine, const gchar *node, gint state, gboolean *in_state, GError **error)
+{
+	g_autoptr (virDomain) dom = nf_engine_open_domain (engine, node, NULL, error);
+	gint now = 0, reason = 0;
+
+	if (dom == NULL)
+		return NULL;
+	if (virDomainGetState (dom, &now, &reason, 0) < 0) {
+		nf_libvirt_set_error (error, "Cannot read the state of %s", node);
+		return NULL;
+	}
+	*in_state = now == state;
+	return g_steal_pointer (&dom);
+}
+
+gboolean
+nf_snapshot_pause (NfEngine *engine, const gchar *node, gboolean *paused, GError **error)
+{
+	gboolean running = FALSE;
+	g_autoptr (virDomain) dom = open_in_state (engine, node, VIR_DOMAIN_RUNNING, &running, error);
+
+	*paused = FALSE;
+	if (dom == NULL)
+		return FALSE;
+	if (!running)
+		return TRUE;
+	if (virDomainSuspend (dom) < 0)
+		return nf_libvirt_set_error (error, "Cannot pause %s", node);
+	*paused = TRUE;
+	return TRUE;
+}
+
+gboolean
+nf_snapshot_resume (NfEngine *engine, const gchar *node, GError **error)
+{
+	gboolean paused = FALSE;
+	g_autoptr (virDomain) dom = open_in_state (engine, node, VIR_DOMAIN_PAUSED, &paused, error);
+
+	if (dom == NULL)
+		return FALSE;
+	if (paused && virDomainResume (dom) < 0)
+		return nf_libvirt_set_error (error, "Cannot resume %s", node);
+	return TRUE;
+}
+
+/* How much of node @node's overlay is in use, as libvirt reads it for
+ * the domain's disk (the highest offset QEMU wrote, while it runs; the
+ * file's allocated blocks, while it is off): what a snapshot adds to it
+ * is what it took. */
+static gboolean
+overlay_allocation (NfEngine *engine, virDomainPtr dom, const gchar *node, guint64 *allocation, GError **error)
+{
+	g_autoptr (NfNodeInfo) info = nf_engine_get_node (engine, node, error);
+	virDomainBlockInfo block = {0};
+
+	if (info == NULL)
+		return FALSE;
+	if (info->spec->overlay == NULL) {
+		g_set_error (error, NF_ERROR, NF_ERROR_FAILED, "The domain of %s has no overlay disk.", node);
+		return FALSE;
+	}
+	if (virDomainGetBlockInfo (dom, info->spec->overlay, &block, 0) < 0)
+		return nf_libvirt_set_error (error, "Cannot read the overlay of %s", node);
+	*allocation = block.allocation;
+	return TRUE;
+}
+
+static gchar *
+snapshot_xml (const gchar *snapshot)
+{
+	/* The name is checked (pool-name rules: no markup); libvirt picks
+	 * the rest: internal, with memory for an active domain. */
+	return g_strdup_printf ("<domainsnapshot><name>%s</name>"
+				"<description>nestfarm pool snapshot</description></domainsnapshot>",
+				snapshot);
+}
+
+gboolean
+nf_snapshot_take (NfEngine *engine, const gchar *node, const gchar *snapshot, guint64 *size, GError **error)
+{
+	g_autoptr (virDomain) dom = nf_engine_open_domain (engine, node, NULL, error);
+	g_autoptr (virDomainSnapshot) snap = NULL;
+	g_autofree gchar *xml = snapshot_xml (snapshot);
+	guint64 before = 0, after = 0;
+
+	*size = 0;
+	if (dom == NULL)
+		return FALSE;
+	snap = virDomainSnapshotLookupByName (dom, snapshot, 0);
+	if (snap != NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_EXISTS,
+			     "Node %s has a snapshot named %s already.",
+			     node,
+			     snapshot);
+		return FALSE;
+	}
+	virResetLastError ();
+	if (!overlay_allocation (engine, dom, node, &before, error))
+		return FALSE;
+	snap = virDomainSnapshotCreateXML (dom, xml, 0);
+	if (snap == NULL)
+		return nf_libvirt_set_error (error, "Cannot snapshot %s", node);
+	nf_fail_point ("snapshot:after-take");
+	if (!overlay_allocation (engine, dom, node, &after, error))
+		return FALSE;
+	*size = after > before ? after - before : 0;
+	return TRUE;
+}
+
+static virDomainSnapshotPtr
+lookup_snapshot (virDomainPtr dom, const gchar *node, const gchar *snapshot, GError **error)
+{
+	virDomainSnapshotPtr snap = virDomainSnapshotLookupByName (dom, snapshot, 0);
+
+	if (snap == NULL)
+		nf_libvirt_set_error (error, "Node %s has no snapshot %s", node, snapshot);
+	return snap;
+}
+
+gboolean
+nf_snapshot_exists (NfEngine *engine,
+		    const gchar *node,
+		    const gchar *snapshot,
+		    gboolean *exists,
+		    GError **error)
+{
+	g_autoptr (virDomain) dom = nf_engine_open_domain (engine, node, NULL, error);
+	g_autoptr (virDomainSnapshot) snap = NULL;
+	g_autoptr (GError) error_local = NULL;
+
+	*exists = FALSE;
+	if (dom == NULL)
+		return FALSE;
+	snap = lookup_snapshot (dom, node, snapshot, &error_local);
+	if (snap == NULL && !g_error_matches (error_local, NF_ERROR, NF_ERROR_NOT_FOUND)) {
+		g_propagate_error (error, g_steal_pointer (&error_local));
+		return FALSE;
+	}
+	*exists = snap != NULL;
+	return TRUE;
+}
+
+gboolean
+nf_snapshot_revert (NfEngine *engine,
+		    const gchar *node,
+		    const gchar *snapshot,
+		    gboolean memory,
+		    gboolean *ran,
+		    GError **error)
+{
+	g_autoptr (virDomain) dom = nf_engine_open_domain (engine, node, NULL, error);
+	g_autoptr (virDomainSnapshot) snap = NULL;
+	gint state = 0, reason = 0;
+
+	*ran = FALSE;
+	if (dom == NULL)
+		return FALSE;
+	snap = lookup_snapshot (dom, node, snapshot, error);
+	if (snap == NULL)
+		return FALSE;
+	/* Paused, so that the pool's nodes go on together afterwards. */
+	if (virDomainRevertToSnapshot (snap, VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED) < 0)
+		return nf_libvirt_set_error (error, "Cannot revert %s to %s", node, snapshot);
+	nf_fail_point ("snapshot:after-revert");
+	if (virDomainGetState (dom, &state, &reason, 0) < 0)
+		return nf_libvirt_set_error (error, "Cannot read the state of %s", node);
+	*ran = state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_RUNNING;
+	if (*ran && !memory && virDomainDestroy (dom) < 0)
+		return nf_libvirt_set_error (error,
+					     "Cannot switch %s off to boot it from the snapshot's disk",
+					     node);
+	return TRUE;
+}
+
+gboolean
+nf_snapshot_delete (NfEngine *engine, const gchar *node, const gchar *snapshot, GError **error)
+{
+	g_autoptr (virDomain) dom = nf_engine_open_domain (engine, node, NULL, error);
+	g_autoptr (virDomainSnapshot) snap = NULL;
+	g_autoptr (GError) error_local = NULL;
+
+	if (dom == NULL)
+		return FALSE;
+	snap = lookup_snapshot (dom, node, snapshot, &error_local);
+	if (snap == NULL) {
+		if (g_error_matches (error_local, NF_ERROR, NF_ERROR_NOT_FOUND))
+			return TRUE;
+		g_propagate_error (error, g_steal_pointer (&error_local));
+		return FALSE;
+	}
+	if (virDomainSnapshotDelete (snap, 0) < 0)
+		return nf_libvirt_set_error (error, "Cannot delete snapshot %s of %s", snapshot, node);
+	return TRUE;
+}

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "test-snapshot"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "nf-test-daemon.h"
+#include "nf-test-util.h"
+
+/* Pool snapshots on the real services, with the tiny image's nodes (TCG):
+ * what the D-Bus API refuses and why, a memory snapshot that a revert
+ * resumes without a reboot, one without memory that boots the nodes from
+ * the snapshot's disks, a revert that removes the nodes made since, and a
+ * delete that frees the space. The guest's own view (a file and a running
+ * process back after a revert, over SSH) is tests/test-cloud.c's. */
+
+#define ROOT       "/org/nestfarm/Farm1"
+#define MANAGER    "org.nestfarm.Farm1.Manager"
+#define POOL_IFACE "org.nestfarm.Farm1.Pool"
+#define NODE_IFACE "org.nestfarm.Farm1.Node"
+#define JOB_IFACE  "org.nestfarm.Farm1.Job"
+#define SMALL      "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
+#define ERROR_NAME "org.nestfarm.Farm1.Error."
+#define READY      "NESTFARM-READY"
+
+static NfTestDaemon *daemon_;
+
+static const gchar *const pools[] = {"sna", "snb", "snc", NULL};
+
+static void
+make_pool (const gchar *pool, guint count, const gchar *options)
+{
+	g_autofree gchar *args = g_strdup_printf ("('%s', uint32 %u, {" SMALL "%s%s})",
+						  pool,
+						  count,
+						  options != NULL ? ", " : "",
+						  options != NULL ? options : "");
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
+
+	nf_test_job_succeeds (daemon_, reply, 300);
+}
+
+static void
+delete_pool (const gchar *pool)
+{
+	g_autofree gchar *path = nf_test_pool_path (pool);
+	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
+	g_autoptr (GVariant) reply =
+		nf_test_call_ok (daemon_, path, POOL_IFACE, "Delete", "({'force': <true>},)");
+
+	nf_test_job_succeeds (daemon_, reply, 300);
+	g_assert_cmpuint (nf_test_domains_named (prefix), ==, 0);
+	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
+}
+
+/* A pool method that answers a job; the job must succeed. */
+static void
+pool_job (const gchar *pool, const gchar *method, const gchar *args)
+{
+	g_autofree gchar *path = nf_test_pool_path (pool);
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, path, POOL_IFACE, method, args);
+
+	nf_test_job_succeeds (daemon_, reply, 300);
+}
+
+static void
+snapshot (const gchar *pool, const gchar *name, gboolean memory)
+{
+	g_autofree gchar *args =
+		g_strdup_printf ("('%s', {'memory': <%s>})", name, memory ? "true" : "false");
+
+	pool_job (pool, "Snapshot", args);
+}
+
+static void
+revert (const gchar *pool, const gchar *name)
+{
+	g_autofree gchar *args = g_strdup_printf ("('%s', @a{sv} {})", name);
+
+	pool_job (pool, "RevertSnapshot", args);
+}
+
+static void
+delete_snapshot (const gchar *pool, const gchar *name)
+{
+	g_autofree gchar *args = g_strdup_printf ("('%s',)", name);
+
+	pool_job (pool, "DeleteSnapshot", args);
+}
+
+/* The pool's Snapshots property. */
+static GVariant *
+snapshots (const gchar *pool)
+{
+	g_autofree gchar *path = nf_test_pool_path (pool);
+
+	return nf_test_get_property (daemon_, path, POOL_IFACE, "Snapshots");
+}
+
+/* The domain snapshots libvirt lists for node @pool-@index. */
+static gchar *
+domain_snapshots (const gchar *pool, guint index)
+{
+	g_autofree gchar *name = g_strdup_printf ("%s-%u", pool, index);
+	gchar *out =
+		nf_test_run ("virsh", "-q", "-c", "qemu:///system", "snapshot-list", "--name", name, NULL);
+
+	g_assert_nonnull (out);
+	return g_strstrip (out);
+}
+
+static gchar *
+domain_state (const gchar *pool, guint index)
+{
+	g_autofree gchar *name = g_strdup_printf ("%s-%u", pool, index);
+	gchar *out = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domstate", name, NULL);
+
+	g_assert_nonnull (out);
+	return g_strstrip (out);
+}
+
+/* How many times node @pool-@index has booted, from its console. */
+static guint
+boots (const gchar *pool, guint index)
+{
+	g_autofree gchar *path = nf_test_node_path (pool, index);
+	g_autofree gchar *log = nf_test_prop_string (daemon_, path, NODE_IFACE, "ConsoleLog");
+
+	return nf_test_log_count (log, READY);
+}
+
+static void
+wait_booted (const gchar *pool, guint index, guint count)
+{
+	g_autofree gchar *path = nf_test_node_path (pool, index);
+	g_autofree gchar *log = nf_test_prop_string (daemon_, path, NODE_IFACE, "ConsoleLog");
+
+	nf_test_wait_for_log_count (log, READY, count, 120);
+}
+
+static guint64
+overlay_bytes (const gchar *pool, guint index)
+{
+	g_autofree gchar *path = nf_test_node_path (pool, index);
+	g_autofree gchar *overlay = nf_test_prop_string (daemon_, path, NODE_IFACE, "Overlay");
+	GStatBuf st;
+
+	g_assert_cmpint (g_stat (overlay, &st), ==, 0);
+	return (guint64) st.st_blocks * 512;
+}
+
+static void
+test_refusals (void)
+{
+	g_autofree gchar *path = nf_test_pool_path ("sna");
+	g_autofree gchar *node = nf_test_node_path ("sna", 2);
+	g_autoptr (GVariant) list = NULL;
+
+	make_pool ("sna", 2, "'start': <false>");
+	nf_test_call_fails (daemon_,
+			    path,
+			    POOL_IFACE,
+			    "Snapshot",
+			    "('Bad_Name', @a{sv} {})",
+			    ERROR_NAME "InvalidArgument");
+	nf_test_call_fails (daemon_,
+			    path,
+			    POOL_IFACE,
+			    "Snapshot",
+			    "('x-', @a{sv} {})",
+			    ERROR_NAME "InvalidArgument");
+	nf_test_call_fails (daemon_,
+			    path,
+			    POOL_IFACE,
+			    "Snapshot",
+			    "('ok', {'memory': <'yes'>})",
+			    ERROR_NAME "InvalidArgument");
+	nf_test_call_fails (daemon_,
+			    path,
+			    POOL_IFACE,
+			    "Snapshot",
+			    "('ok', {'colour': <true>})",
+			    ERROR_NAME "InvalidArgument");
+	nf_test_call_fails (daemon_,
+			    path,
+			    POOL_IFACE,
+			    "RevertSnapshot",
+			    "('none', @a{sv} {})",
+			    ERROR_NAME "NotFound");
+	nf_test_call_fails (daemon_, path, POOL_IFACE, "DeleteSnapshot", "('none',)", ERROR_NAME "NotFound");
+	list = snapshots ("sna");
+	g_assert_cmpuint (g_variant_n_children (list), ==, 0);
+	g_clear_pointer (&list, g_variant_unref);
+
+	/* stopped nodes: their disks, no memory */
+	snapshot ("sna", "base", TRUE);
+	list = snapshots ("sna");
+	g_assert_cmpuint (g_variant_n_children (list), ==, 1);
+	{
+		const gchar *name = NULL;
+		guint64 created = 0, size = 0;
+		gboolean memory = TRUE;
+
+		g_variant_get_child (list, 0, "(&sttb)", &name, &created, &size, &memory);
+		g_assert_cmpstr (name, ==, "base");
+		g_assert_cmpuint (created, <=, (guint64) (g_get_real_time () / G_USEC_PER_SEC));
+		g_assert_cmpuint (created, >, (guint64) (g_get_real_time () / G_USEC_PER_SEC) - 600);
+		g_assert_false (memory);
+	}
+	g_assert_cmpstr (domain_snapshots ("sna", 1), ==, "base");
+	g_assert_cmpstr (domain_snapshots ("sna", 2), ==, "base");
+
+	/* the name exists; a node the snapshot holds cannot go but with the pool */
+	nf_test_call_fails (daemon_, path, POOL_IFACE, "Snapshot", "('base', @a{sv} {})", ERROR_NAME "Exists");
+	nf_test_call_fails (daemon_, path, POOL_IFACE, "Scale", "(uint32 1,)", ERROR_NAME "InvalidArgument");
+	nf_test_call_fails (daemon_, node, NODE_IFACE, "Reset", NULL, ERROR_NAME "InvalidArgument");
+	g_assert_cmpuint (nf_test_domains_named ("sna-"), ==, 2);
+
+	delete_pool ("sna");
+}
+
+/* A memory snapshot of running nodes: after a revert they run on from
+ * that moment, without booting again. */
+static void
+test_memory (void)
+{
+	g_autoptr (GVariant) list = NULL;
+	guint64 before[3] = {0}, size = 0;
+	gboolean memory = FALSE;
+
+	make_pool ("snb", 2, NULL);
+	for (guint i = 1; i <= 2; i++) {
+		wait_booted ("snb", i, 1);
+		before[i] = overlay_bytes ("snb", i);
+	}
+	snapshot ("snb", "booted", TRUE);
+	list = snapshots ("snb");
+	g_variant_get_child (list, 0, "(&sttb)", NULL, NULL, &size, &memory);
+	g_assert_true (memory);
+	/* the saved running state is on disk, in the overlays */
+	g_assert_cmpuint (size, >, 1024 * 1024);
+	for (guint i = 1; i <= 2; i++) {
+		g_autofree gchar *state = domain_state ("snb", i);
+
+		g_assert_cmpstr (state, ==, "running");
+		g_assert_cmpuint (overlay_bytes ("snb", i), >, before[i]);
+	}
+
+	/* a node made since goes with the revert */
+	pool_job ("snb", "Scale", "(uint32 3,)");
+	g_assert_cmpuint (nf_test_domains_named ("snb-"), ==, 3);
+	revert ("snb", "booted");
+	g_assert_cmpuint (nf_test_domains_named ("snb-"), ==, 2);
+	for (guint i = 1; i <= 2; i++) {
+		g_autofree gchar *state = domain_state ("snb", i);
+
+		g_assert_cmpstr (state, ==, "running");
+		g_assert_cmpuint (boots ("snb", i), ==, 1);
+	}
+	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "snb", 0), ==, 2);
+
+	/* delete frees the space the saved state took */
+	delete_snapshot ("snb", "booted");
+	g_clear_pointer (&list, g_variant_unref);
+	list = snapshots ("snb");
+	g_assert_cmpuint (g_variant_n_children (list), ==, 0);
+	for (guint i = 1; i <= 2; i++) {
+		g_autofree gchar *names = domain_snapshots ("snb", i);
+
+		g_assert_cmpstr (names, ==, "");
+		g_assert_cmpuint (overlay_bytes ("snb", i), <, before[i] + size / 2);
+	}
+	delete_pool ("snb");
+}
+
+/* Without memory, a revert boots the nodes that ran from the snapshot's
+ * disks; the snapshots survive a restart of the daemon. */
+static void
+test_no_memory (void)
+{
+	g_autoptr (GVariant) list = NULL;
+	gboolean memory = TRUE;
+
+	make_pool ("snc", 1, NULL);
+	wait_booted ("snc", 1, 1);
+	snapshot ("snc", "disk", FALSE);
+	nf_test_daemon_stop (daemon_);
+	nf_test_daemon_start (daemon_);
+	list = snapshots ("snc");
+	g_assert_cmpuint (g_variant_n_children (list), ==, 1);
+	g_variant_get_child (list, 0, "(&sttb)", NULL, NULL, NULL, &memory);
+	g_assert_false (memory);
+	revert ("snc", "disk");
+	wait_booted ("snc", 1, 2);
+	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "snc", 0), ==, 1);
+	/* deleting the pool deletes its snapshots with the overlays */
+	delete_pool ("snc");
+}
+
+int
+main (int argc, char **argv)
+{
+	int rc;
+
+	g_test_init (&argc, &argv, NULL);
+	daemon_ = nf_test_daemon_new ("snapshot", NULL);
+	nf_test_daemon_start (daemon_);
+	g_test_add_func ("/snapshot/refusals", test_refusals);
+	g_test_add_func ("/snapshot/memory", test_memory);
+	g_test_add_func ("/snapshot/no-memory", test_no_memory);
+	rc = g_test_run ();
+	nf_test_daemon_stop (daemon_);
+	nf_test_daemon_free (daemon_, pools);
+	return rc;
+}
