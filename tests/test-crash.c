@@ -10,10 +10,10 @@
 #include "nf-test-util.h"
 
 /* Crash anywhere: nestfarmd kills itself (SIGKILL) at a fail point in the
- * middle of a create, scale, reset or delete, or in the middle of a
- * rollback; it is started again and must report exactly what libvirt has,
- * with no overlay, seed, DHCP host entry, domain or port orphaned, and a following delete must
- * leave nothing. Needs a build with -Dfail_points=true (tools/test). */
+ * middle of a create, scale, reset or delete, of a pool snapshot's take,
+ * revert or delete, or in the middle of a rollback; it is started again and must report exactly what libvirt
+ * has, with no overlay, seed, DHCP host entry, domain or port orphaned, and a following delete must leave
+ * nothing. Needs a build with -Dfail_points=true (tools/test). */
 
 #define ROOT       "/org/nestfarm/Farm1"
 #define MANAGER    "org.nestfarm.Farm1.Manager"
@@ -29,8 +29,11 @@ typedef struct {
 	const gchar *point; /* where the daemon dies */
 	const gchar *pool;
 	guint prepare;     /* nodes made (not started) before the crash */
-	const gchar *what; /* "create", "scale N", "reset", "delete" */
+	const gchar *what; /* "create", "scale N", "reset", "delete", "snapshot",
+			    * "revert" (to a snapshot of the prepared nodes,
+			    * with one node made since), "delete-snapshot" */
 	guint nodes_after; /* nodes the pool has after the restart; GONE: no pool */
+	gboolean running;  /* the prepared nodes run (a snapshot pauses them) */
 } Crash;
 
 static const Crash crashes[] = {
@@ -48,18 +51,83 @@ static const Crash crashes[] = {
 	/* mid-rollback: node 2's name is taken by a foreign domain, so the
 	 * scale-up fails and rolls node 3 back, and dies in that removal */
 	{"remove:after-undefine", "cj", 1, "scale 3", 1},
+	/* a snapshot is whole or gone; a cut-short revert is done again */
+	{"snapshot:after-take", "cm", 2, "snapshot", 2, TRUE},
+	{"snapshot:after-take", "cn", 2, "snapshot", 2, FALSE},
+	{"snapshot:after-revert", "co", 2, "revert", 2, TRUE},
+	{"snapshot:after-delete", "cp", 2, "delete-snapshot", 2, FALSE},
 };
 
 static NfTestDaemon *daemon_;
 
 static void
-make_pool (const gchar *pool, guint count)
+make_pool (const gchar *pool, guint count, gboolean running)
 {
-	g_autofree gchar *args =
-		g_strdup_printf ("('%s', uint32 %u, {" SMALL ", 'start': <false>})", pool, count);
+	g_autofree gchar *args = g_strdup_printf ("('%s', uint32 %u, {" SMALL ", 'start': <%s>})",
+						  pool,
+						  count,
+						  running ? "true" : "false");
 	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
 
 	nf_test_job_succeeds (daemon_, reply, 300);
+}
+
+static void
+pool_job (const gchar *pool, const gchar *method, const gchar *args)
+{
+	g_autofree gchar *path = nf_test_pool_path (pool);
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, path, POOL_IFACE, method, args);
+
+	nf_test_job_succeeds (daemon_, reply, 300);
+}
+
+/* The snapshot cases: snapshot s1 of the prepared nodes, and for a revert
+ * one node more made after it. */
+static void
+prepare_snapshot (const Crash *c)
+{
+	g_autofree gchar *scale = g_strdup_printf ("(uint32 %u,)", c->prepare + 1);
+
+	if (g_strcmp0 (c->what, "revert") != 0 && g_strcmp0 (c->what, "delete-snapshot") != 0)
+		return;
+	pool_job (c->pool, "Snapshot", "('s1', @a{sv} {})");
+	if (g_strcmp0 (c->what, "revert") == 0)
+		pool_job (c->pool, "Scale", scale);
+}
+
+/* After the restart: the snapshot is whole (every node has it, the pool
+ * lists it) or gone (none has it, the pool does not list it), and no node
+ * is left paused. */
+static void
+assert_snapshot_settled (const Crash *c)
+{
+	g_autofree gchar *path = nf_test_pool_path (c->pool);
+	g_autoptr (GVariant) list = NULL;
+	gboolean whole = g_strcmp0 (c->what, "revert") == 0;
+
+	if (!g_str_has_prefix (c->what, "snapshot") && g_strcmp0 (c->what, "revert") != 0 &&
+	    g_strcmp0 (c->what, "delete-snapshot") != 0)
+		return;
+	list = nf_test_get_property (daemon_, path, POOL_IFACE, "Snapshots");
+	g_assert_cmpuint (g_variant_n_children (list), ==, whole ? 1 : 0);
+	for (guint i = 1; i <= c->nodes_after; i++) {
+		g_autofree gchar *name = g_strdup_printf ("%s-%u", c->pool, i);
+		g_autofree gchar *names = nf_test_run ("virsh",
+						       "-q",
+						       "-c",
+						       "qemu:///system",
+						       "snapshot-list",
+						       "--name",
+						       name,
+						       NULL);
+		g_autofree gchar *state =
+			nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domstate", name, NULL);
+
+		g_assert_nonnull (names);
+		g_assert_cmpstr (g_strstrip (names), ==, whole ? "s1" : "");
+		g_assert_nonnull (state);
+		g_assert_cmpstr (g_strstrip (state), ==, c->running ? "running" : "shut off");
+	}
 }
 
 /* Starts the operation; returns its job's path. */
@@ -78,6 +146,16 @@ trigger (const Crash *c)
 		g_autofree gchar *args = g_strdup_printf ("(uint32 %u,)", count);
 
 		reply = nf_test_call_ok (daemon_, pool_path, POOL_IFACE, "Scale", args);
+	} else if (g_strcmp0 (c->what, "snapshot") == 0) {
+		reply = nf_test_call_ok (daemon_, pool_path, POOL_IFACE, "Snapshot", "('s1', @a{sv} {})");
+	} else if (g_strcmp0 (c->what, "revert") == 0) {
+		reply = nf_test_call_ok (daemon_,
+					 pool_path,
+					 POOL_IFACE,
+					 "RevertSnapshot",
+					 "('s1', @a{sv} {})");
+	} else if (g_strcmp0 (c->what, "delete-snapshot") == 0) {
+		reply = nf_test_call_ok (daemon_, pool_path, POOL_IFACE, "DeleteSnapshot", "('s1',)");
 	} else if (g_strcmp0 (c->what, "reset") == 0) {
 		g_autofree gchar *node = g_strdup_printf (ROOT "/node/%s_2d1", c->pool);
 
@@ -130,7 +208,8 @@ test_crash (gconstpointer data)
 	guint reported;
 
 	if (c->prepare > 0)
-		make_pool (c->pool, c->prepare);
+		make_pool (c->pool, c->prepare, c->running);
+	prepare_snapshot (c);
 	if (g_strcmp0 (c->pool, "cj") == 0) {
 		g_autofree gchar *xml = g_build_filename (daemon_->dir, "foreign.xml", NULL);
 		g_autofree gchar *out = NULL;
@@ -164,6 +243,7 @@ test_crash (gconstpointer data)
 	if (c->nodes_after == GONE)
 		g_assert_false (nf_test_object_exists (daemon_, pool_path));
 	g_assert_cmpuint (reported, ==, c->nodes_after == GONE ? 0 : c->nodes_after);
+	assert_snapshot_settled (c);
 
 	/* and a delete leaves nothing of nestfarm's */
 	if (nf_test_object_exists (daemon_, pool_path)) {
@@ -192,7 +272,10 @@ main (int argc, char **argv)
 
 	g_test_init (&argc, &argv, NULL);
 	for (guint i = 0; i < G_N_ELEMENTS (crashes); i++) {
-		g_autofree gchar *name = g_strdup_printf ("/crash/%s/%s", crashes[i].what, crashes[i].point);
+		g_autofree gchar *name = g_strdup_printf ("/crash/%s/%s%s",
+							  crashes[i].what,
+							  crashes[i].point,
+							  crashes[i].running ? "/running" : "");
 
 		pools[i] = crashes[i].pool;
 		g_strdelimit (name, " ", '-');

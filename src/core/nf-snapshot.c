@@ -217,5 +217,6 @@ nf_snapshot_delete (NfEngine *engine, const gchar *node, const gchar *snapshot, 
 	}
 	if (virDomainSnapshotDelete (snap, 0) < 0)
 		return nf_libvirt_set_error (error, "Cannot delete snapshot %s of %s", snapshot, node);
+	nf_fail_point ("snapshot:after-delete");
 	return TRUE;
 }
