@@ -20,7 +20,9 @@
  * ssh with pinned host keys) reaches it: its name, the user-data ran,
  * sudo, /dev/kvm, kvm_amd with nested paging; Ansible pings both through
  * pool inventory; a reset node comes back Ready at the same address; the
- * delete leaves no seed, overlay, DHCP entry or pinned key. Slow (each
+ * delete leaves no seed, overlay, DHCP entry or pinned key. A pool
+ * snapshot with memory brings back a deleted file and a killed process,
+ * counting on from where it was (issue 14). Slow (each
  * boot is 1 to 3 minutes of CPU): the 'guest' suite, default setup only. */
 
 #define ROOT       "/org/nestfarm/Farm1"
@@ -348,6 +350,124 @@ test_reset (void)
 	assert_node_ssh (1);
 }
 
+/* The counter each node runs for the snapshot test, and where it counts. */
+#define COUNTER_FILE "/run/nf-counter"
+#define COUNTER_NAME "nf-counter"
+
+/* Parses the lines of @out: each a number. */
+static void
+parse_numbers (const gchar *out, guint64 *numbers, guint n)
+{
+	g_auto (GStrv) lines = NULL;
+
+	g_assert_nonnull (out);
+	lines = g_strsplit (out, "\n", -1);
+	g_assert_cmpuint (g_strv_length (lines), >=, n);
+	for (guint i = 0; i < n; i++) {
+		g_autoptr (GError) error = NULL;
+
+		g_assert_true (
+			g_ascii_string_to_unsigned (lines[i], 10, 0, G_MAXUINT64, &numbers[i], &error));
+	}
+}
+
+static guint64
+read_counter (guint i)
+{
+	g_autofree gchar *out = ssh_run (i, "cat " COUNTER_FILE);
+	guint64 n = 0;
+
+	parse_numbers (out, &n, 1);
+	return n;
+}
+
+/* A file on disk and a process counting in memory, in node @i; the
+ * process's pid. */
+static guint64
+start_counter (guint i)
+{
+	g_autofree gchar *out = ssh_run (i,
+					 "echo kept > ~/kept && sync && "
+					 "setsid sh -c 'n=0; while :; do n=$((n+1)); echo $n > " COUNTER_FILE
+					 "; sleep 0.2; done' " COUNTER_NAME
+					 " </dev/null >/dev/null 2>&1 & sleep 1; pgrep -f " COUNTER_NAME);
+	guint64 pid = 0;
+
+	parse_numbers (out, &pid, 1);
+	return pid;
+}
+
+/* Issue 14's story: a file and a counting process in each node, a
+ * snapshot with memory, the file deleted and the process killed, a revert:
+ * the file is back and the same process counts on from where it was when
+ * the snapshot was taken. The base image is never written. */
+static void
+test_snapshot (void)
+{
+	const gchar *base = g_getenv ("NF_CLOUD_IMAGE");
+	g_autofree gchar *base_sum = nf_test_sha256_file (base);
+	g_autofree gchar *base_after = NULL;
+	g_autoptr (NfCliRun) run = NULL;
+	g_autoptr (GVariant) list = NULL;
+	guint64 pid[NODES + 1] = {0}, before[NODES + 1] = {0}, broken[NODES + 1] = {0};
+	gint64 began;
+
+	for (guint i = 1; i <= NODES; i++) {
+		pid[i] = start_counter (i);
+		before[i] = read_counter (i);
+	}
+	began = g_get_monotonic_time ();
+	run = cli ("snapshot", "create", POOL, "installed", NULL);
+	nf_test_cli_assert_status (run, 0);
+	g_test_message ("snapshot of %d 1 GiB nodes with memory: %.1f s",
+			NODES,
+			(g_get_monotonic_time () - began) / (gdouble) G_USEC_PER_SEC);
+	g_clear_pointer (&run, nf_cli_run_free);
+	/* the nodes ran on after it: break them */
+	g_usleep (10 * G_USEC_PER_SEC);
+	for (guint i = 1; i <= NODES; i++) {
+		g_autofree gchar *out =
+			ssh_run (i, "rm ~/kept && pkill -f " COUNTER_NAME "; sleep 1; cat " COUNTER_FILE);
+
+		parse_numbers (out, &broken[i], 1);
+		g_assert_cmpuint (broken[i], >, before[i] + 10);
+	}
+
+	began = g_get_monotonic_time ();
+	run = cli ("snapshot", "revert", POOL, "installed", NULL);
+	nf_test_cli_assert_status (run, 0);
+	g_test_message ("revert of %d 1 GiB nodes with memory: %.1f s",
+			NODES,
+			(g_get_monotonic_time () - began) / (gdouble) G_USEC_PER_SEC);
+	g_clear_pointer (&run, nf_cli_run_free);
+	for (guint i = 1; i <= NODES; i++) {
+		g_autofree gchar *out = ssh_run (i,
+						 "cat ~/kept; pgrep -f " COUNTER_NAME "; cat " COUNTER_FILE
+						 "; sleep 2; cat " COUNTER_FILE);
+		g_autofree gchar *expect = g_strdup_printf ("kept\n%" G_GUINT64_FORMAT "\n", pid[i]);
+		guint64 counts[2] = {0};
+
+		g_assert_nonnull (out);
+		g_test_message ("node %u after the revert: %s", i, out);
+		g_assert_true (g_str_has_prefix (out, expect));
+		parse_numbers (out + strlen (expect), counts, 2);
+		/* on from where it was at the snapshot, and still counting */
+		g_assert_cmpuint (counts[0], >=, before[i]);
+		g_assert_cmpuint (counts[0], <, broken[i]);
+		g_assert_cmpuint (counts[1], >, counts[0]);
+	}
+
+	list = nf_test_get_property (daemon_, POOL_PATH, POOL_IFACE, "Snapshots");
+	g_assert_cmpuint (g_variant_n_children (list), ==, 1);
+	run = cli ("snapshot", "delete", POOL, "installed", NULL);
+	nf_test_cli_assert_status (run, 0);
+	g_clear_pointer (&list, g_variant_unref);
+	list = nf_test_get_property (daemon_, POOL_PATH, POOL_IFACE, "Snapshots");
+	g_assert_cmpuint (g_variant_n_children (list), ==, 0);
+	base_after = nf_test_sha256_file (base);
+	g_assert_cmpstr (base_after, ==, base_sum);
+}
+
 static void
 test_delete (void)
 {
@@ -422,6 +542,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/cloud/inventory", test_inventory);
 	g_test_add_func ("/cloud/agent", test_agent);
 	g_test_add_func ("/cloud/reset", test_reset);
+	g_test_add_func ("/cloud/snapshot", test_snapshot);
 	g_test_add_func ("/cloud/delete", test_delete);
 	rc = g_test_run ();
 	g_subprocess_force_exit (agent);

@@ -646,6 +646,40 @@ test_full_storage (void)
 	make_pool (d, "fdt", 1, "'start': <false>");
 	delete_pool (d, "fdt");
 
+	/* a snapshot whose saved memory (256 MiB) cannot fit in 8 MiB is
+	 * refused before any node is paused, saying how much it needs */
+	{
+		g_autofree gchar *job3 = NULL;
+		g_autofree gchar *message3 = NULL;
+		g_autofree gchar *name3 = NULL;
+		g_autofree gchar *path = nf_test_pool_path ("fdt");
+		g_autofree gchar *snaps = NULL;
+		g_autofree gchar *state = NULL;
+		g_autoptr (GVariant) reply = NULL;
+		g_autoptr (GVariant) list = NULL;
+
+		make_pool (d, "fdt", 1, NULL);
+		reply = nf_test_call_ok (d, path, POOL_IFACE, "Snapshot", "('full', @a{sv} {})");
+		job3 = nf_test_reply_job (reply);
+		name3 = job_fails (d, job3, &message3);
+		g_assert_cmpstr (name3, ==, ERROR_NAME "InsufficientResources");
+		g_assert_nonnull (strstr (message3, "256 MiB needed"));
+		list = nf_test_get_property (d, path, POOL_IFACE, "Snapshots");
+		g_assert_cmpuint (g_variant_n_children (list), ==, 0);
+		snaps = nf_test_run ("virsh",
+				     "-q",
+				     "-c",
+				     "qemu:///system",
+				     "snapshot-list",
+				     "--name",
+				     "fdt-1",
+				     NULL);
+		g_assert_cmpstr (g_strstrip (snaps), ==, "");
+		state = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domstate", "fdt-1", NULL);
+		g_assert_cmpstr (g_strstrip (state), ==, "running");
+		delete_pool (d, "fdt");
+	}
+
 	/* the state file: a pool known, then the state directory full */
 	{
 		g_autofree gchar *state_file = g_build_filename (d->state_dir, "pools.json", NULL);

@@ -132,6 +132,56 @@ test_broken_file (void)
 /* Operations as pools.json has always named their kinds still load (the
  * kinds are an enum now, the file is not); one of a kind this daemon does
  * not know is left alone, and the rest of the file loads. */
+/* A pool's snapshots and a snapshot intent come back as they were saved. */
+static void
+test_snapshots_round_trip (void)
+{
+	g_autofree gchar *dir = scratch_dir ();
+	g_autoptr (NfStore) store = nf_store_new (dir);
+	g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_spec_free);
+	g_autoptr (GPtrArray) intents = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
+	g_autoptr (GPtrArray) pools_back = NULL;
+	g_autoptr (GPtrArray) intents_back = NULL;
+	g_autoptr (GError) error = NULL;
+	NfPoolSpec *spec = sample_spec ("lab", 3);
+	NfPoolSnapshot *snapshot = nf_pool_snapshot_new ("installed");
+	NfIntent *intent = nf_intent_new (8, NF_INTENT_KIND_REVERT, "lab");
+	const guint held[] = {1, 2, 3}, ran[] = {1, 3};
+	const NfPoolSnapshot *back;
+	const NfIntent *intent_back;
+	guint next_job = 0;
+
+	snapshot->created = 1796314801;
+	snapshot->size = G_GUINT64_CONSTANT (5368709120);
+	snapshot->memory = TRUE;
+	g_array_append_vals (snapshot->indexes, held, G_N_ELEMENTS (held));
+	g_array_append_vals (snapshot->running, ran, G_N_ELEMENTS (ran));
+	g_ptr_array_add (spec->snapshots, snapshot);
+	g_ptr_array_add (pools, spec);
+	intent->snapshot = g_strdup ("installed");
+	g_ptr_array_add (intents, intent);
+	g_assert_true (nf_store_save (store, pools, intents, 9, &error));
+	g_assert_no_error (error);
+	g_assert_true (nf_store_load (store, &pools_back, &intents_back, &next_job, &error));
+	g_assert_no_error (error);
+
+	spec = g_ptr_array_index (pools_back, 0);
+	g_assert_cmpuint (spec->snapshots->len, ==, 1);
+	back = g_ptr_array_index (spec->snapshots, 0);
+	g_assert_cmpstr (back->name, ==, "installed");
+	g_assert_cmpint (back->created, ==, 1796314801);
+	g_assert_cmpuint (back->size, ==, G_GUINT64_CONSTANT (5368709120));
+	g_assert_true (back->memory);
+	g_assert_cmpuint (back->indexes->len, ==, 3);
+	g_assert_cmpuint (back->running->len, ==, 2);
+	g_assert_cmpuint (g_array_index (back->running, guint, 1), ==, 3);
+	intent_back = g_ptr_array_index (intents_back, 0);
+	g_assert_cmpint (intent_back->kind, ==, NF_INTENT_KIND_REVERT);
+	g_assert_cmpstr (intent_back->snapshot, ==, "installed");
+	g_unlink (nf_store_get_path (store));
+	g_rmdir (dir);
+}
+
 static void
 test_intent_kinds (void)
 {
@@ -226,6 +276,7 @@ main (int argc, char **argv)
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/store/missing-is-empty", test_missing_is_empty);
 	g_test_add_func ("/store/round-trip", test_round_trip);
+	g_test_add_func ("/store/snapshots-round-trip", test_snapshots_round_trip);
 	g_test_add_func ("/store/broken-file", test_broken_file);
 	g_test_add_func ("/store/intent-kinds", test_intent_kinds);
 	g_test_add_func ("/store/save-replaces-whole", test_save_replaces_whole);

@@ -168,6 +168,9 @@ gboolean nf_engine_reset_node (NfEngine *self,
 			       GPtrArray *warnings,
 			       GError **error);
 NfNodeInfo *nf_engine_get_node (NfEngine *self, const gchar *name, GError **error);
+/* The free bytes of the storage pool the overlays are in, as libvirt
+ * counts them (after a refresh of that pool). */
+gboolean nf_engine_storage_available (NfEngine *self, guint64 *bytes, GError **error);
 /* Node @name's domain (refused as nf_engine_get_node does), and, when
  * @conn_out is given, a reference on the live connection it came from:
  * for the calls of other core files on one node (nf-snapshot.c). */

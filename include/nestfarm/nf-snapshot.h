@@ -16,7 +16,11 @@ G_BEGIN_DECLS
 /* A snapshot name: the pool-name rules (NF_ERROR_INVALID_ARGUMENT). */
 gboolean nf_snapshot_name_validate (const gchar *name, GError **error);
 
-/* Pauses node @node if it runs; @paused says whether this call paused it
+/* Whether a domain of @domain_xml can have internal snapshots: not with
+ * UEFI variables in flash (pflash), which QEMU cannot snapshot
+ * (NF_ERROR_INVALID_ARGUMENT naming @node). */
+gboolean nf_snapshot_check_domain (const gchar *node, const gchar *domain_xml, GError **error);
+/* Pauses node @node if it runs (after nf_snapshot_check_domain); @paused says whether this call paused it
  * (a node that is off, or paused already, is left as it is). */
 gboolean nf_snapshot_pause (NfEngine *engine, const gchar *node, gboolean *paused, GError **error);
 /* Resumes node @node if it is paused. */

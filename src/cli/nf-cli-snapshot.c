@@ -24,13 +24,9 @@ check_snapshot_name (const NfCliVerb *verb, const gchar *name, NfExit *code)
 {
 	g_autoptr (GError) error = NULL;
 
-	if (nf_pool_name_validate (name, &error))
+	if (nf_names_validate ("snapshot", name, &error))
 		return TRUE;
-	*code = nf_cli_usage_error (verb,
-				    "NAME '%s' is not a snapshot name (snapshot names follow the rules of "
-				    "pool names): %s",
-				    name,
-				    error->message);
+	*code = nf_cli_usage_error (verb, "NAME '%s' is not a snapshot name: %s", name, error->message);
 	return FALSE;
 }
 

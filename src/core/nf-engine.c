@@ -553,6 +553,32 @@ open_own_domain (NfEngine *self, const gchar *name, virConnectPtr *conn_out, GEr
 	return dom;
 }
 
+gboolean
+nf_engine_storage_available (NfEngine *self, guint64 *bytes, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virStoragePool) pool = NULL;
+	virStoragePoolInfo info = {0};
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return FALSE;
+	pool = virStoragePoolLookupByName (conn, self->config->storage_pool);
+	if (pool == NULL)
+		return nf_libvirt_set_error (error,
+					     "Cannot find storage pool %s",
+					     self->config->storage_pool);
+	/* libvirt counts the free space when it refreshes a pool */
+	if (virStoragePoolRefresh (pool, 0) < 0 || virStoragePoolGetInfo (pool, &info) < 0)
+		return nf_libvirt_set_error (error,
+					     "Cannot read storage pool %s",
+					     self->config->storage_pool);
+	*bytes = info.available;
+	return TRUE;
+}
+
 virDomainPtr
 nf_engine_open_domain (NfEngine *self, const gchar *name, virConnectPtr *conn_out, GError **error)
 {

@@ -3,11 +3,14 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-failpoint.h"
 #include "nestfarm/nf-libvirt.h"
 #include "nestfarm/nf-names.h"
 #include "nestfarm/nf-snapshot.h"
+#include "nf-xml-private.h"
 
 /* One node's internal snapshots, through its host's libvirt connection:
  * pause and resume around a pool snapshot, take, revert, delete. Why
@@ -39,13 +42,41 @@ open_in_state (NfEngine *engine, const gchar *node, gint state, gboolean *in_sta
 }
 
 gboolean
+nf_snapshot_check_domain (const gchar *node, const gchar *domain_xml, GError **error)
+{
+	g_autoptr (xmlDoc) doc = nf_xml_parse (domain_xml, strlen (domain_xml), "the domain XML", error);
+	g_autoptr (xmlXPathContext) ctx = NULL;
+
+	if (doc == NULL)
+		return FALSE;
+	ctx = xmlXPathNewContext (doc);
+	if (nf_xml_find (ctx, NULL, "/domain/os/nvram | /domain/os/loader[@type='pflash']") != NULL ||
+	    nf_xml_find (ctx, NULL, "/domain/os[@firmware='efi']") != NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "Node %s boots UEFI firmware with its variables in flash (pflash), which QEMU cannot "
+			     "take an internal snapshot of; pools of BIOS profiles can be snapshotted.",
+			     node);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
 nf_snapshot_pause (NfEngine *engine, const gchar *node, gboolean *paused, GError **error)
 {
 	gboolean running = FALSE;
 	g_autoptr (virDomain) dom = open_in_state (engine, node, VIR_DOMAIN_RUNNING, &running, error);
+	g_autofree gchar *xml = NULL;
 
 	*paused = FALSE;
 	if (dom == NULL)
+		return FALSE;
+	xml = virDomainGetXMLDesc (dom, 0);
+	if (xml == NULL)
+		return nf_libvirt_set_error (error, "Cannot read the domain of %s", node);
+	if (!nf_snapshot_check_domain (node, xml, error))
 		return FALSE;
 	if (!running)
 		return TRUE;

@@ -741,11 +741,35 @@ nf_manager_snapshot_pool (NfManager *self,
 	return job;
 }
 
+/* The nodes that ran at the snapshot run after the revert: memory for
+ * those that hold none now. */
+static gboolean
+admit_revert (NfManager *self, NfPool *pool, NfPoolSnapshot *target, guint64 *need, GError **error)
+{
+	g_autofree gchar *what = NULL;
+	guint more = 0;
+
+	*need = 0;
+	for (guint i = 0; i < target->running->len; i++) {
+		NfNode *node = nf_pool_get_node (pool, g_array_index (target->running, guint, i));
+
+		if (node != NULL && !nf_node_holds_memory (node)) {
+			*need += nf_node_get_memory_mib (node);
+			more++;
+		}
+	}
+	if (more == 0)
+		return TRUE;
+	what = g_strdup_printf ("%u nodes that ran at snapshot %s", more, target->name);
+	return admit (self, *need, what, error);
+}
+
 NfJob *
 nf_manager_revert_pool (NfManager *self, const gchar *name, const gchar *snapshot, guint uid, GError **error)
 {
 	NfPool *pool;
 	NfPoolSnapshot *target;
+	guint64 need = 0;
 	NfOp *op = NULL;
 	NfJob *job;
 	GPtrArray *nodes;
@@ -764,10 +788,11 @@ nf_manager_revert_pool (NfManager *self, const gchar *name, const gchar *snapsho
 		if (!nf_pool_snapshot_holds (target, index))
 			g_array_append_val (added, index);
 	}
-	if (refuse_if_held (pool, added, doing, error))
+	if (refuse_if_held (pool, added, doing, error) || !admit_revert (self, pool, target, &need, error))
 		return NULL;
 	job = schedule (self, NF_OP_REVERT, name, "revert-pool", uid, &op);
 	nf_op_set_snapshot (op, snapshot, target->memory);
+	nf_op_set_reserved (op, need);
 	nf_scheduler_submit (self->scheduler, op);
 	return job;
 }

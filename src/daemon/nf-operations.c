@@ -259,6 +259,7 @@ phase_item_done (gpointer item, gpointer result, const GError *error, gpointer u
 static gpointer work_remove (gpointer item, GCancellable *cancellable, GError **error);
 static gpointer work_stop (gpointer item, GCancellable *cancellable, GError **error);
 static gpointer work_reset (gpointer item, GCancellable *cancellable, GError **error);
+static gpointer work_check_space (gpointer item, GCancellable *cancellable, GError **error);
 
 /* Stopping and removing nodes is mostly waiting for QEMU to exit and for
  * libvirt: those steps get the executor's wider bound. */
@@ -383,6 +384,8 @@ op_run_phase (NfOp *op,
 			step->spec = step_spec_new (ps, step->index);
 		step->snapshot = g_strdup (op->snapshot);
 		step->memory = op->memory;
+		if (work == work_check_space)
+			step->size = op->size;
 		step->work = work;
 		step->result_free = result_free;
 		step->done = (gpointer) done;
@@ -1095,10 +1098,77 @@ snapshot_take (NfOp *op)
 	op_run_phase (op, op->targets, work_take, taken_done, NULL, FALSE, snapshot_resume);
 }
 
+/* Room for the saved memory of the nodes that run: at most their RAM. */
+static gpointer
+work_check_space (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+	guint64 available = 0;
+
+	if (!nf_engine_storage_available (step->engine, &available, error))
+		return NULL;
+	if (available < step->size) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INSUFFICIENT_RESOURCES,
+			     "Not enough free space for the saved memory of the running nodes: up to %" G_GUINT64_FORMAT
+			     " MiB needed, %" G_GUINT64_FORMAT
+			     " MiB free in storage pool %s; free some, or take "
+			     "the snapshot with the nodes stopped.",
+			     step->size / (1024 * 1024),
+			     available / (1024 * 1024),
+			     nf_engine_get_config (step->engine)->storage_pool);
+		return NULL;
+	}
+	return GINT_TO_POINTER (1);
+}
+
+static void
+space_checked (NodeStep *step, gpointer result, const GError *error)
+{
+	g_autoptr (GError) named = NULL;
+
+	if (error == NULL)
+		return;
+	named = g_error_new (error->domain,
+			     error->code,
+			     "Cannot snapshot pool %s: %s",
+			     step->op->pool,
+			     error->message);
+	op_fail (step->op, named);
+}
+
+static void snapshot_pause (NfOp *op);
+
+/* What the running nodes' memory needs on disk, checked first. */
+static void
+snapshot_check (NfOp *op)
+{
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
+	GPtrArray *nodes = nf_pool_get_nodes (pool);
+	g_autoptr (GArray) one = g_array_new (FALSE, FALSE, sizeof (guint));
+	guint64 need = 0;
+
+	for (guint i = 0; i < nodes->len; i++) {
+		NfNode *node = g_ptr_array_index (nodes, i);
+
+		if (nf_node_holds_memory (node))
+			need += (guint64) nf_node_get_memory_mib (node) * 1024 * 1024;
+	}
+	op->size = need; /* handed to the step; the snapshot's own size counts from 0 */
+	g_array_append_val (one, g_array_index (op->targets, guint, 0));
+	op_run_phase (op, one, work_check_space, space_checked, NULL, FALSE, snapshot_pause);
+}
+
 /* All paused first, so that every node's snapshot is of one moment. */
 static void
 snapshot_pause (NfOp *op)
 {
+	op->size = 0;
+	if (op->error != NULL) {
+		op_finish (op);
+		return;
+	}
 	op->taken_at = g_get_real_time () / G_USEC_PER_SEC;
 	nf_job_set_step (op->job, "pausing the nodes");
 	op_run_phase (op, op->targets, work_pause, paused_done, NULL, FALSE, snapshot_take);
@@ -1238,7 +1308,7 @@ static const OpRow op_rows[] = {
 	[NF_OP_NODE_START] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_OP_NO_INTENT, start_targets},
 	[NF_OP_NODE_STOP] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_OP_NO_INTENT, stop_targets},
 	[NF_OP_NODE_RESET] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_INTENT_KIND_RESET, reset_node},
-	[NF_OP_SNAPSHOT] = {FALSE, NF_OP_NO_STATE, targets_all, 1, NF_INTENT_KIND_SNAPSHOT, snapshot_pause},
+	[NF_OP_SNAPSHOT] = {FALSE, NF_OP_NO_STATE, targets_all, 1, NF_INTENT_KIND_SNAPSHOT, snapshot_check},
 	[NF_OP_REVERT] =
 		{FALSE, NF_OP_NO_STATE, targets_snapshot, 1, NF_INTENT_KIND_REVERT, revert_remove_added},
 	[NF_OP_DELETE_SNAPSHOT] =
@@ -1413,6 +1483,7 @@ snapshot_finish (NfOp *op, NfPool *pool)
 		/* running state was saved only for nodes that ran */
 		snapshot->memory = op->memory && op->held->len > 0;
 		g_array_append_vals (snapshot->indexes, op->targets->data, op->targets->len);
+		g_array_append_vals (snapshot->running, op->held->data, op->held->len);
 		nf_pool_add_snapshot (pool, snapshot);
 		break;
 	case NF_OP_REVERT:

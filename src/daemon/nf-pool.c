@@ -41,6 +41,7 @@ nf_pool_snapshot_new (const gchar *name)
 
 	snapshot->name = g_strdup (name);
 	snapshot->indexes = g_array_new (FALSE, FALSE, sizeof (guint));
+	snapshot->running = g_array_new (FALSE, FALSE, sizeof (guint));
 	return snapshot;
 }
 
@@ -53,6 +54,7 @@ nf_pool_snapshot_copy (const NfPoolSnapshot *snapshot)
 	copy->size = snapshot->size;
 	copy->memory = snapshot->memory;
 	g_array_append_vals (copy->indexes, snapshot->indexes->data, snapshot->indexes->len);
+	g_array_append_vals (copy->running, snapshot->running->data, snapshot->running->len);
 	return copy;
 }
 
@@ -63,6 +65,7 @@ nf_pool_snapshot_free (NfPoolSnapshot *snapshot)
 		return;
 	g_free (snapshot->name);
 	g_array_unref (snapshot->indexes);
+	g_array_unref (snapshot->running);
 	g_free (snapshot);
 }
 

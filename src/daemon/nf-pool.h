@@ -17,6 +17,7 @@ typedef struct {
 	guint64 size;   /* bytes the nodes' overlays grew by when it was taken */
 	gboolean memory;
 	GArray *indexes; /* of guint: the nodes it holds, ascending */
+	GArray *running; /* of guint: those that ran when it was taken */
 } NfPoolSnapshot;
 
 NfPoolSnapshot *nf_pool_snapshot_new (const gchar *name);

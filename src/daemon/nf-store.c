@@ -143,6 +143,7 @@ write_snapshots (JsonBuilder *b, const NfPoolSpec *spec)
 		json_builder_set_member_name (b, "memory");
 		json_builder_add_boolean_value (b, snapshot->memory);
 		add_indexes (b, "nodes", snapshot->indexes);
+		add_indexes (b, "running", snapshot->running);
 		json_builder_end_object (b);
 	}
 	json_builder_end_array (b);
@@ -415,6 +416,7 @@ read_snapshots (JsonObject *obj, NfPoolSpec *spec, GError **error)
 		snapshot->size = (guint64) MAX (json_object_get_int_member_with_default (item, "size", 0), 0);
 		snapshot->memory = json_object_get_boolean_member_with_default (item, "memory", FALSE);
 		read_indexes (item, "nodes", snapshot->indexes);
+		read_indexes (item, "running", snapshot->running);
 		g_ptr_array_add (spec->snapshots, snapshot);
 	}
 	return TRUE;
