@@ -180,6 +180,22 @@ ssh_run (guint i, const gchar *command)
 			    NULL);
 }
 
+/* ssh_run, tried again for up to a minute: right after a revert, a node
+ * takes a few seconds to answer ARP on the management network again (its
+ * neighbour entry on the host fails in the meantime, and ssh with it). */
+static gchar *
+ssh_run_soon (guint i, const gchar *command)
+{
+	gchar *out = NULL;
+
+	for (guint attempt = 0; attempt < 30 && out == NULL; attempt++) {
+		if (attempt > 0)
+			g_usleep (2 * G_USEC_PER_SEC);
+		out = ssh_run (i, command);
+	}
+	return out;
+}
+
 static void
 assert_logs_in (guint i)
 {
@@ -351,8 +367,8 @@ test_reset (void)
 }
 
 /* The counter each node runs for the snapshot test, and where it counts. */
-#define COUNTER_FILE "/run/nf-counter"
-#define COUNTER_NAME "nf-counter"
+#define COUNTER_FILE "/dev/shm/nf-counter"
+#define COUNTER_PID  "/dev/shm/nf-counter.pid"
 
 /* Parses the lines of @out: each a number. */
 static void
@@ -386,11 +402,12 @@ read_counter (guint i)
 static guint64
 start_counter (guint i)
 {
-	g_autofree gchar *out = ssh_run (i,
-					 "echo kept > ~/kept && sync && "
-					 "setsid sh -c 'n=0; while :; do n=$((n+1)); echo $n > " COUNTER_FILE
-					 "; sleep 0.2; done' " COUNTER_NAME
-					 " </dev/null >/dev/null 2>&1 & sleep 1; pgrep -f " COUNTER_NAME);
+	g_autofree gchar *out =
+		ssh_run (i,
+			 "echo kept > ~/kept; sync; "
+			 "(setsid sh -c 'echo $$ > " COUNTER_PID
+			 "; n=0; while :; do n=$((n+1)); echo $n > " COUNTER_FILE
+			 "; sleep 0.2; done' </dev/null >/dev/null 2>&1 &); sleep 1; cat " COUNTER_PID);
 	guint64 pid = 0;
 
 	parse_numbers (out, &pid, 1);
@@ -427,7 +444,7 @@ test_snapshot (void)
 	g_usleep (10 * G_USEC_PER_SEC);
 	for (guint i = 1; i <= NODES; i++) {
 		g_autofree gchar *out =
-			ssh_run (i, "rm ~/kept && pkill -f " COUNTER_NAME "; sleep 1; cat " COUNTER_FILE);
+			ssh_run (i, "rm ~/kept && kill $(cat " COUNTER_PID "); sleep 1; cat " COUNTER_FILE);
 
 		parse_numbers (out, &broken[i], 1);
 		g_assert_cmpuint (broken[i], >, before[i] + 10);
@@ -441,9 +458,10 @@ test_snapshot (void)
 			(g_get_monotonic_time () - began) / (gdouble) G_USEC_PER_SEC);
 	g_clear_pointer (&run, nf_cli_run_free);
 	for (guint i = 1; i <= NODES; i++) {
-		g_autofree gchar *out = ssh_run (i,
-						 "cat ~/kept; pgrep -f " COUNTER_NAME "; cat " COUNTER_FILE
-						 "; sleep 2; cat " COUNTER_FILE);
+		g_autofree gchar *out =
+			ssh_run_soon (i,
+				      "cat ~/kept; kill -0 $(cat " COUNTER_PID ") && cat " COUNTER_PID
+				      "; cat " COUNTER_FILE "; sleep 2; cat " COUNTER_FILE);
 		g_autofree gchar *expect = g_strdup_printf ("kept\n%" G_GUINT64_FORMAT "\n", pid[i]);
 		guint64 counts[2] = {0};
 
@@ -524,9 +542,16 @@ main (int argc, char **argv)
 	state_home = g_build_filename (daemon_->dir, "state-home", NULL);
 	g_setenv ("XDG_STATE_HOME", state_home, TRUE);
 	g_setenv ("SSH_AUTH_SOCK", agent_socket, TRUE);
-	/* Its stdout (the shell lines it prints) is not for the TAP stream. */
-	agent = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE,
+	/* Its stdout (the shell lines it prints) is not for the TAP stream,
+	 * and it holds none of the test's output pipes: a test that aborts
+	 * leaves it running, and meson would wait for it until the timeout.
+	 * It goes when the test does (setpriv --pdeathsig). */
+	agent = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
 				  &error,
+				  "setpriv",
+				  "--pdeathsig",
+				  "TERM",
+				  "--",
 				  "ssh-agent",
 				  "-D",
 				  "-a",

@@ -227,7 +227,7 @@ static void
 test_memory (void)
 {
 	g_autoptr (GVariant) list = NULL;
-	guint64 before[3] = {0}, size = 0;
+	guint64 before[3] = {0}, size = 0, grown, after_delete;
 	gboolean memory = FALSE;
 
 	make_pool ("snb", 2, NULL);
@@ -261,7 +261,11 @@ test_memory (void)
 	}
 	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "snb", 0), ==, 2);
 
-	/* delete frees the space the saved state took */
+	/* delete frees the space the saved state took inside the overlays:
+	 * the next snapshot reuses it (QEMU 7.2 gives none back to the host's
+	 * file system) */
+	grown = overlay_bytes ("snb", 1) - before[1];
+	g_assert_cmpuint (grown, >, 1024 * 1024);
 	delete_snapshot ("snb", "booted");
 	g_clear_pointer (&list, g_variant_unref);
 	list = snapshots ("snb");
@@ -270,8 +274,10 @@ test_memory (void)
 		g_autofree gchar *names = domain_snapshots ("snb", i);
 
 		g_assert_cmpstr (names, ==, "");
-		g_assert_cmpuint (overlay_bytes ("snb", i), <, before[i] + size / 2);
 	}
+	after_delete = overlay_bytes ("snb", 1);
+	snapshot ("snb", "again", TRUE);
+	g_assert_cmpuint (overlay_bytes ("snb", 1), <, after_delete + grown / 2);
 	delete_pool ("snb");
 }
 

@@ -99,15 +99,17 @@ nf_snapshot_resume (NfEngine *engine, const gchar *node, GError **error)
 	return TRUE;
 }
 
-/* How much of node @node's overlay is in use, as libvirt reads it for
- * the domain's disk (the highest offset QEMU wrote, while it runs; the
- * file's allocated blocks, while it is off): what a snapshot adds to it
- * is what it took. */
+/* The bytes on disk of node @node's overlay, as its storage pool reads
+ * them (the file's allocated blocks; libvirt reads them afresh): what a
+ * snapshot adds to them is what it took, even where it reuses the space a
+ * deleted one freed (QEMU punches that out). The pool knows the overlay
+ * once it was refreshed: the space check before a snapshot does that. */
 static gboolean
 overlay_allocation (NfEngine *engine, virDomainPtr dom, const gchar *node, guint64 *allocation, GError **error)
 {
 	g_autoptr (NfNodeInfo) info = nf_engine_get_node (engine, node, error);
-	virDomainBlockInfo block = {0};
+	g_autoptr (virStorageVol) vol = NULL;
+	virStorageVolInfo vol_info = {0};
 
 	if (info == NULL)
 		return FALSE;
@@ -115,9 +117,12 @@ overlay_allocation (NfEngine *engine, virDomainPtr dom, const gchar *node, guint
 		g_set_error (error, NF_ERROR, NF_ERROR_FAILED, "The domain of %s has no overlay disk.", node);
 		return FALSE;
 	}
-	if (virDomainGetBlockInfo (dom, info->spec->overlay, &block, 0) < 0)
+	vol = virStorageVolLookupByPath (virDomainGetConnect (dom), info->spec->overlay);
+	if (vol == NULL)
+		return nf_libvirt_set_error (error, "Cannot find the overlay of %s", node);
+	if (virStorageVolGetInfo (vol, &vol_info) < 0)
 		return nf_libvirt_set_error (error, "Cannot read the overlay of %s", node);
-	*allocation = block.allocation;
+	*allocation = vol_info.allocation;
 	return TRUE;
 }
 

@@ -1149,6 +1149,16 @@ snapshot_check (NfOp *op)
 	g_autoptr (GArray) one = g_array_new (FALSE, FALSE, sizeof (guint));
 	guint64 need = 0;
 
+	if (op->targets->len == 0) {
+		g_autoptr (GError) error = g_error_new (NF_ERROR,
+							NF_ERROR_INVALID_ARGUMENT,
+							"Pool %s has no nodes to snapshot.",
+							op->pool);
+
+		op_fail (op, error);
+		op_finish (op);
+		return;
+	}
 	for (guint i = 0; i < nodes->len; i++) {
 		NfNode *node = g_ptr_array_index (nodes, i);
 
