@@ -37,6 +37,8 @@ NAME_ALLOWED = {
 # call; it knows nothing of the daemon's model) is allowed too.
 WORKER_VALUE_HELPERS = {
     'nf_pool_spec_new', 'nf_pool_spec_copy', 'nf_pool_spec_free',  # NfPoolSpec is a plain value
+    # and so is NfPoolSnapshot, one of its fields
+    'nf_pool_snapshot_new', 'nf_pool_snapshot_copy', 'nf_pool_snapshot_free', 'nf_pool_snapshot_holds',
 }
 # Rule e, KNOWN: worker -> model calls that exist today. Another engineer is
 # rewriting these functions (a worker gets a copy when it is queued); do not

@@ -13,7 +13,8 @@
  * what the D-Bus API refuses and why, a memory snapshot that a revert
  * resumes without a reboot, one without memory that boots the nodes from
  * the snapshot's disks, a revert that removes the nodes made since, and a
- * delete that frees the space. The guest's own view (a file and a running
+ * delete whose space the next snapshot reuses, snapshots across restarts
+ * and a lost state file. The guest's own view (a file and a running
  * process back after a revert, over SSH) is tests/test-cloud.c's. */
 
 #define ROOT       "/org/nestfarm/Farm1"
@@ -212,6 +213,12 @@ test_refusals (void)
 	g_assert_cmpstr (domain_snapshots ("sna", 1), ==, "base");
 	g_assert_cmpstr (domain_snapshots ("sna", 2), ==, "base");
 
+	nf_test_call_fails (daemon_,
+			    path,
+			    POOL_IFACE,
+			    "RevertSnapshot",
+			    "('base', {'paused': <true>})",
+			    ERROR_NAME "InvalidArgument");
 	/* the name exists; a node the snapshot holds cannot go but with the pool */
 	nf_test_call_fails (daemon_, path, POOL_IFACE, "Snapshot", "('base', @a{sv} {})", ERROR_NAME "Exists");
 	nf_test_call_fails (daemon_, path, POOL_IFACE, "Scale", "(uint32 1,)", ERROR_NAME "InvalidArgument");
@@ -289,6 +296,10 @@ test_no_memory (void)
 	g_autoptr (GVariant) list = NULL;
 	gboolean memory = TRUE;
 
+	g_autofree gchar *state_file = g_build_filename (daemon_->state_dir, "pools.json", NULL);
+	guint64 created = 0, created_again = 0;
+	const gchar *name = NULL;
+
 	make_pool ("snc", 1, NULL);
 	wait_booted ("snc", 1, 1);
 	snapshot ("snc", "disk", FALSE);
@@ -296,7 +307,21 @@ test_no_memory (void)
 	nf_test_daemon_start (daemon_);
 	list = snapshots ("snc");
 	g_assert_cmpuint (g_variant_n_children (list), ==, 1);
-	g_variant_get_child (list, 0, "(&sttb)", NULL, NULL, NULL, &memory);
+	g_variant_get_child (list, 0, "(&sttb)", NULL, &created, NULL, &memory);
+	g_assert_false (memory);
+
+	/* the state file lost: the pool and its snapshot come back from
+	 * libvirt (the time and the memory flag too; the size is not known) */
+	nf_test_daemon_stop (daemon_);
+	g_assert_cmpint (g_unlink (state_file), ==, 0);
+	nf_test_daemon_start (daemon_);
+	g_clear_pointer (&list, g_variant_unref);
+	list = snapshots ("snc");
+	g_assert_cmpuint (g_variant_n_children (list), ==, 1);
+	memory = TRUE;
+	g_variant_get_child (list, 0, "(&sttb)", &name, &created_again, NULL, &memory);
+	g_assert_cmpstr (name, ==, "disk");
+	g_assert_cmpuint (created_again, ==, created);
 	g_assert_false (memory);
 	revert ("snc", "disk");
 	wait_booted ("snc", 1, 2);

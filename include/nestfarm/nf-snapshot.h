@@ -27,11 +27,13 @@ gboolean nf_snapshot_pause (NfEngine *engine, const gchar *node, gboolean *pause
 gboolean nf_snapshot_resume (NfEngine *engine, const gchar *node, GError **error);
 /* Takes snapshot @snapshot of @node: its disk, and its running state when
  * the domain is active (libvirt cannot take an internal snapshot of a
- * running domain without it). @size: the bytes its overlay grew by. A
- * name the domain has already is NF_ERROR_EXISTS. */
+ * running domain without it; without @memory the snapshot says so, for a
+ * revert to drop it). @size: the bytes its overlay grew by. A name the
+ * domain has already is NF_ERROR_EXISTS. */
 gboolean nf_snapshot_take (NfEngine *engine,
 			   const gchar *node,
 			   const gchar *snapshot,
+			   gboolean memory,
 			   guint64 *size,
 			   GError **error);
 /* Puts @node back to @snapshot, paused if it ran then (off if it did not).
@@ -47,6 +49,21 @@ gboolean nf_snapshot_revert (NfEngine *engine,
 /* Deletes @snapshot of @node, freeing its space in the overlay; one the
  * node does not have is done already. */
 gboolean nf_snapshot_delete (NfEngine *engine, const gchar *node, const gchar *snapshot, GError **error);
+/* A pool snapshot's part in one node, as libvirt describes it. */
+typedef struct {
+	gchar *name;
+	gint64 created;  /* Unix seconds */
+	gboolean ran;    /* the node ran (its memory is in it) */
+	gboolean memory; /* taken with memory: a revert resumes what ran */
+} NfSnapshotInfo;
+
+void nf_snapshot_info_free (NfSnapshotInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfSnapshotInfo, nf_snapshot_info_free)
+/* The pool snapshots node @node has (NfSnapshotInfo, not the ones a user
+ * took with virsh): what rebuilds a pool's list when the state file is
+ * lost. */
+GPtrArray *nf_snapshot_list (NfEngine *engine, const gchar *node, GError **error);
+
 /* Whether @node has @snapshot. */
 gboolean nf_snapshot_exists (NfEngine *engine,
 			     const gchar *node,

@@ -18,6 +18,11 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virDomainSnapshot, virDomainSnapshotFree)
 
+/* What marks a domain snapshot as a pool snapshot's part. */
+#define NF_SNAPSHOT_DESCRIPTION "nestfarm pool snapshot"
+/* and, after it, one taken without memory */
+#define NF_SNAPSHOT_DISKS_ONLY " (disks only)"
+
 gboolean
 nf_snapshot_name_validate (const gchar *name, GError **error)
 {
@@ -127,21 +132,28 @@ overlay_allocation (NfEngine *engine, virDomainPtr dom, const gchar *node, guint
 }
 
 static gchar *
-snapshot_xml (const gchar *snapshot)
+snapshot_xml (const gchar *snapshot, gboolean memory)
 {
 	/* The name is checked (pool-name rules: no markup); libvirt picks
 	 * the rest: internal, with memory for an active domain. */
 	return g_strdup_printf ("<domainsnapshot><name>%s</name>"
-				"<description>nestfarm pool snapshot</description></domainsnapshot>",
-				snapshot);
+				"<description>%s</description></domainsnapshot>",
+				snapshot,
+				memory ? NF_SNAPSHOT_DESCRIPTION
+				       : NF_SNAPSHOT_DESCRIPTION NF_SNAPSHOT_DISKS_ONLY);
 }
 
 gboolean
-nf_snapshot_take (NfEngine *engine, const gchar *node, const gchar *snapshot, guint64 *size, GError **error)
+nf_snapshot_take (NfEngine *engine,
+		  const gchar *node,
+		  const gchar *snapshot,
+		  gboolean memory,
+		  guint64 *size,
+		  GError **error)
 {
 	g_autoptr (virDomain) dom = nf_engine_open_domain (engine, node, NULL, error);
 	g_autoptr (virDomainSnapshot) snap = NULL;
-	g_autofree gchar *xml = snapshot_xml (snapshot);
+	g_autofree gchar *xml = snapshot_xml (snapshot, memory);
 	guint64 before = 0, after = 0;
 
 	*size = 0;
@@ -255,4 +267,79 @@ nf_snapshot_delete (NfEngine *engine, const gchar *node, const gchar *snapshot, 
 		return nf_libvirt_set_error (error, "Cannot delete snapshot %s of %s", snapshot, node);
 	nf_fail_point ("snapshot:after-delete");
 	return TRUE;
+}
+
+void
+nf_snapshot_info_free (NfSnapshotInfo *info)
+{
+	if (info == NULL)
+		return;
+	g_free (info->name);
+	g_free (info);
+}
+
+static gchar *
+text_at (xmlXPathContext *ctx, const gchar *xpath)
+{
+	xmlNode *node = nf_xml_find (ctx, NULL, xpath);
+
+	return node != NULL ? nf_xml_get_text (node) : NULL;
+}
+
+/* @xml (a domain snapshot's) as a pool snapshot's part, or NULL for one
+ * nestfarm did not take. */
+static NfSnapshotInfo *
+info_from_xml (const gchar *xml)
+{
+	g_autoptr (xmlDoc) doc = nf_xml_parse (xml, strlen (xml), "a snapshot's XML", NULL);
+	g_autoptr (xmlXPathContext) ctx = NULL;
+	g_autofree gchar *description = NULL;
+	g_autofree gchar *created = NULL;
+	g_autofree gchar *state = NULL;
+	NfSnapshotInfo *info;
+
+	if (doc == NULL)
+		return NULL;
+	ctx = xmlXPathNewContext (doc);
+	description = text_at (ctx, "/domainsnapshot/description");
+	if (g_strcmp0 (description, NF_SNAPSHOT_DESCRIPTION) != 0 &&
+	    g_strcmp0 (description, NF_SNAPSHOT_DESCRIPTION NF_SNAPSHOT_DISKS_ONLY) != 0)
+		return NULL;
+	created = text_at (ctx, "/domainsnapshot/creationTime");
+	state = text_at (ctx, "/domainsnapshot/state");
+	info = g_new0 (NfSnapshotInfo, 1);
+	info->name = text_at (ctx, "/domainsnapshot/name");
+	info->created = created != NULL ? g_ascii_strtoll (created, NULL, 10) : 0;
+	info->ran = g_strcmp0 (state, "running") == 0 || g_strcmp0 (state, "paused") == 0;
+	info->memory = !g_str_has_suffix (description, NF_SNAPSHOT_DISKS_ONLY);
+	return info;
+}
+
+GPtrArray *
+nf_snapshot_list (NfEngine *engine, const gchar *node, GError **error)
+{
+	g_autoptr (virDomain) dom = nf_engine_open_domain (engine, node, NULL, error);
+	g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_snapshot_info_free);
+	virDomainSnapshotPtr *snaps = NULL;
+	gint n;
+
+	if (dom == NULL)
+		return NULL;
+	n = virDomainListAllSnapshots (dom, &snaps, 0);
+	if (n < 0) {
+		nf_libvirt_set_error (error, "Cannot list the snapshots of %s", node);
+		return NULL;
+	}
+	for (gint i = 0; i < n; i++) {
+		g_autofree gchar *xml = virDomainSnapshotGetXMLDesc (snaps[i], 0);
+		NfSnapshotInfo *info = xml != NULL ? info_from_xml (xml) : NULL;
+
+		if (info != NULL && info->name != NULL)
+			g_ptr_array_add (list, info);
+		else
+			nf_snapshot_info_free (info);
+		virDomainSnapshotFree (snaps[i]);
+	}
+	g_free (snaps);
+	return g_steal_pointer (&list);
 }

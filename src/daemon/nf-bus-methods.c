@@ -136,18 +136,8 @@ parse_revert (Request *req, GVariant *parameters, GError **error)
 {
 	g_autoptr (GVariant) options = g_variant_get_child_value (parameters, 1);
 
-	if (g_variant_n_children (options) > 0) {
-		g_autoptr (GVariant) first = g_variant_get_child_value (options, 0);
-		const gchar *key = NULL;
-
-		g_variant_get (first, "{&sv}", &key, NULL);
-		g_set_error (error,
-			     NF_ERROR,
-			     NF_ERROR_INVALID_ARGUMENT,
-			     "RevertSnapshot takes no option '%s'.",
-			     key);
+	if (!nf_request_check_no_options (options, error))
 		return FALSE;
-	}
 	return parse_snapshot (req, parameters, error);
 }
 

@@ -924,7 +924,7 @@ work_take (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
 
-	return nf_snapshot_take (step->engine, step->name, step->snapshot, &step->size, error)
+	return nf_snapshot_take (step->engine, step->name, step->snapshot, step->memory, &step->size, error)
 		       ? GINT_TO_POINTER (1)
 		       : NULL;
 }

@@ -125,15 +125,6 @@ delete_snapshot_of (NfEngine *engine, NfIntent *intent, gboolean resume, const g
 	}
 }
 
-static gboolean
-holds (GArray *indexes, guint index)
-{
-	for (guint i = 0; i < indexes->len; i++)
-		if (g_array_index (indexes, guint, i) == index)
-			return TRUE;
-	return FALSE;
-}
-
 /* A revert a crash cut short is done again from the start: every node of
  * the snapshot reverted (again), the nodes made since removed, and those
  * that ran at the snapshot run. */
@@ -153,7 +144,7 @@ finish_revert (NfEngine *engine, NfIntent *intent, GPtrArray *specs, GPtrArray *
 		NfNodeInfo *info = g_ptr_array_index (nodes, i);
 
 		if (g_strcmp0 (info->spec->pool, intent->pool) == 0 &&
-		    !holds (snapshot->indexes, info->spec->index))
+		    !nf_pool_snapshot_holds (snapshot, info->spec->index))
 			remove_quietly (engine, info->name, why);
 	}
 	for (guint i = 0; i < snapshot->indexes->len; i++) {
@@ -250,6 +241,85 @@ spec_from_node (const NfNodeInfo *info)
 	spec->user_data = g_strdup (info->spec->user_data);
 	spec->count = 0;
 	return spec;
+}
+
+static gint
+snapshot_compare (gconstpointer a, gconstpointer b)
+{
+	const NfPoolSnapshot *sa = *(NfPoolSnapshot *const *) a;
+	const NfPoolSnapshot *sb = *(NfPoolSnapshot *const *) b;
+
+	return sa->created < sb->created ? -1 : sa->created > sb->created;
+}
+
+/* One node's pool snapshots added to @seen (name -> NfPoolSnapshot). */
+static void
+gather_snapshots (NfEngine *engine, const NfNodeInfo *info, GHashTable *seen)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GPtrArray) list = nf_snapshot_list (engine, info->name, &error);
+
+	if (list == NULL) {
+		g_warning ("reconcile: %s", error->message);
+		return;
+	}
+	for (guint i = 0; i < list->len; i++) {
+		NfSnapshotInfo *part = g_ptr_array_index (list, i);
+		NfPoolSnapshot *snapshot = g_hash_table_lookup (seen, part->name);
+
+		if (snapshot == NULL) {
+			snapshot = nf_pool_snapshot_new (part->name);
+			snapshot->created = part->created;
+			snapshot->memory = part->memory;
+			g_hash_table_insert (seen, snapshot->name, snapshot);
+		}
+		snapshot->created = MIN (snapshot->created, part->created);
+		g_array_append_val (snapshot->indexes, info->spec->index);
+		if (part->ran)
+			g_array_append_val (snapshot->running, info->spec->index);
+	}
+}
+
+/* A pool rebuilt from its nodes' metadata (the state file was lost) gets
+ * back the snapshots every one of its nodes has; libvirt does not know
+ * their sizes (0). One that some nodes lack is left to be deleted by hand
+ * or with the pool. */
+static void
+rebuild_snapshots (NfEngine *engine, NfPoolSpec *spec, GPtrArray *nodes)
+{
+	g_autoptr (GHashTable) seen =
+		g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) nf_pool_snapshot_free);
+	GHashTableIter iter;
+	gpointer value;
+	guint members = 0;
+
+	for (guint i = 0; i < nodes->len; i++) {
+		NfNodeInfo *info = g_ptr_array_index (nodes, i);
+
+		if (g_strcmp0 (info->spec->pool, spec->name) != 0)
+			continue;
+		members++;
+		gather_snapshots (engine, info, seen);
+	}
+	g_hash_table_iter_init (&iter, seen);
+	while (g_hash_table_iter_next (&iter, NULL, &value)) {
+		NfPoolSnapshot *snapshot = value;
+
+		if (snapshot->indexes->len != members) {
+			g_warning ("reconcile: snapshot %s of pool %s is on %u of its %u nodes; not listed",
+				   snapshot->name,
+				   spec->name,
+				   snapshot->indexes->len,
+				   members);
+			continue;
+		}
+		snapshot->memory = snapshot->running->len > 0 && snapshot->memory;
+		g_hash_table_iter_steal (&iter);
+		g_ptr_array_add (spec->snapshots, snapshot);
+	}
+	g_ptr_array_sort (spec->snapshots, snapshot_compare);
+	if (spec->snapshots->len > 0)
+		g_message ("reconcile: pool %s has %u snapshots again", spec->name, spec->snapshots->len);
 }
 
 void
@@ -359,6 +429,8 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 	g_autoptr (GPtrArray) intents = NULL;
 	g_autoptr (GPtrArray) nodes = NULL;
 	GError *error = NULL;
+	g_autoptr (GHashTable) known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	NfReconcilePlan *plan;
 	guint orphans;
 	guint next_job = 1;
 
@@ -367,6 +439,8 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 		return;
 	}
 	load_state (store, &specs, &intents, &next_job);
+	for (guint i = 0; i < specs->len; i++)
+		g_hash_table_add (known, g_strdup (((NfPoolSpec *) g_ptr_array_index (specs, i))->name));
 	nodes = settle_intents (engine, intents, specs, &error);
 	if (nodes == NULL) {
 		g_task_return_error (task, error);
@@ -380,9 +454,14 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 		g_message ("reconcile: removed %u overlays that no node used", orphans);
 	}
 	remove_stale_ports (engine);
-	g_task_return_pointer (task,
-			       plan_model (next_job, specs, nodes),
-			       (GDestroyNotify) nf_reconcile_plan_free);
+	plan = plan_model (next_job, specs, nodes);
+	for (guint i = 0; i < plan->pools->len; i++) {
+		NfPoolSpec *spec = g_ptr_array_index (plan->pools, i);
+
+		if (!g_hash_table_contains (known, spec->name))
+			rebuild_snapshots (engine, spec, plan->nodes);
+	}
+	g_task_return_pointer (task, plan, (GDestroyNotify) nf_reconcile_plan_free);
 }
 
 void

@@ -82,12 +82,19 @@ check_options (GVariant *options, const OptionRule *rules, gsize n_rules, GError
 
 			for (gsize i = 0; i < n_rules; i++)
 				g_string_append_printf (valid, "%s%s", i > 0 ? ", " : "", rules[i].key);
-			g_set_error (error,
-				     NF_ERROR,
-				     NF_ERROR_INVALID_ARGUMENT,
-				     "Unknown option '%s'; the options are: %s.",
-				     shown,
-				     valid->str);
+			if (n_rules == 0)
+				g_set_error (error,
+					     NF_ERROR,
+					     NF_ERROR_INVALID_ARGUMENT,
+					     "Unknown option '%s'; this call takes none.",
+					     shown);
+			else
+				g_set_error (error,
+					     NF_ERROR,
+					     NF_ERROR_INVALID_ARGUMENT,
+					     "Unknown option '%s'; the options are: %s.",
+					     shown,
+					     valid->str);
 			g_variant_unref (value);
 			return FALSE;
 		}
@@ -362,6 +369,12 @@ nf_request_parse_stop (const NfConfig *config,
 		*timeout_s = u;
 	}
 	return TRUE;
+}
+
+gboolean
+nf_request_check_no_options (GVariant *options, GError **error)
+{
+	return check_options (options, NULL, 0, error);
 }
 
 gboolean

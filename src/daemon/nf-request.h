@@ -34,6 +34,9 @@ gboolean nf_request_parse_stop (const NfConfig *config,
 				gboolean *force,
 				guint *timeout_s,
 				GError **error);
+/* Options for a call that takes none yet (RevertSnapshot): any is
+ * refused, its name shown cut short. */
+gboolean nf_request_check_no_options (GVariant *options, GError **error);
 /* A snapshot's name (the pool-name rules) and the options of Snapshot:
  * memory (b, default TRUE). @options NULL: a call that takes none
  * (DeleteSnapshot). */
