@@ -34,13 +34,18 @@ typedef struct {
 	GDBusConnection *bus_connection; /* our own, not GLib's shared one */
 	guint owner_id;
 	guint reconnect_id;
-	gboolean served; /* the name was ours once: a lost bus is reconnected */
+	guint name_wait_id; /* after a reconnect: the bus still gives the name to the old connection */
+	gboolean served;    /* the name was ours once: a lost bus is reconnected */
 	gint exit_code;
 	gboolean stopping;
 } Daemon;
 
 /* While the bus is gone, how often to try it again. */
 #define NF_BUS_RETRY_SECONDS 1
+/* After a reconnect, how long the name may stay with the connection that
+ * was lost (the bus releases it once it sees that one closed) before
+ * another owner is assumed. */
+#define NF_BUS_NAME_WAIT_SECONDS 30
 
 static void bus_connect (Daemon *d);
 
@@ -94,6 +99,7 @@ bus_drop (Daemon *d)
 	if (d->owner_id != 0)
 		g_bus_unown_name (d->owner_id);
 	d->owner_id = 0;
+	g_clear_handle_id (&d->name_wait_id, g_source_remove);
 	g_clear_object (&d->bus);
 	if (d->bus_connection != NULL)
 		g_signal_handlers_disconnect_by_data (d->bus_connection, d);
@@ -149,11 +155,31 @@ name_acquired (GDBusConnection *connection, const gchar *name, gpointer user_dat
 {
 	Daemon *d = user_data;
 
+	g_clear_handle_id (&d->name_wait_id, g_source_remove);
 	g_message ("%s: %s on the %s bus",
 		   d->served ? "back" : "ready",
 		   name,
 		   d->session ? "session" : "system");
 	d->served = TRUE;
+}
+
+static void
+name_refused (Daemon *d, const gchar *name)
+{
+	g_critical ("cannot own %s on the %s bus: another nestfarmd runs, or the bus policy forbids it "
+		    "(is org.nestfarm.Farm1.conf installed in the D-Bus policy directory?)",
+		    name,
+		    d->session ? "session" : "system");
+	daemon_quit (d, 1);
+}
+
+static void
+name_wait_over (gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	d->name_wait_id = 0;
+	name_refused (d, NF_BUS_NAME);
 }
 
 static void
@@ -164,11 +190,20 @@ name_lost (GDBusConnection *connection, const gchar *name, gpointer user_data)
 	/* A closed connection is bus_closed's to handle. */
 	if (connection == NULL || g_dbus_connection_is_closed (connection))
 		return;
-	g_critical ("cannot own %s on the %s bus: another nestfarmd runs, or the bus policy forbids it "
-		    "(is org.nestfarm.Farm1.conf installed in the D-Bus policy directory?)",
-		    name,
-		    d->session ? "session" : "system");
-	daemon_quit (d, 1);
+	/* Back after a lost connection, the request may reach the bus before
+	 * it has seen the old connection close: the request waits in the
+	 * name's queue, and the name comes (name_acquired) once the bus lets
+	 * the old one go. */
+	if (d->served) {
+		g_message ("%s is still the lost connection's; waiting up to %u s for the bus to let it go",
+			   name,
+			   NF_BUS_NAME_WAIT_SECONDS);
+		if (d->name_wait_id == 0)
+			d->name_wait_id =
+				g_timeout_add_once (NF_BUS_NAME_WAIT_SECONDS * 1000, name_wait_over, d);
+		return;
+	}
+	name_refused (d, name);
 }
 
 static void
