@@ -64,11 +64,4 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfSnapshotInfo, nf_snapshot_info_free)
  * lost. */
 GPtrArray *nf_snapshot_list (NfEngine *engine, const gchar *node, GError **error);
 
-/* Whether @node has @snapshot. */
-gboolean nf_snapshot_exists (NfEngine *engine,
-			     const gchar *node,
-			     const gchar *snapshot,
-			     gboolean *exists,
-			     GError **error);
-
 G_END_DECLS

@@ -104,27 +104,34 @@ nf_snapshot_resume (NfEngine *engine, const gchar *node, GError **error)
 	return TRUE;
 }
 
-/* The bytes on disk of node @node's overlay, as its storage pool reads
- * them (the file's allocated blocks; libvirt reads them afresh): what a
- * snapshot adds to them is what it took, even where it reuses the space a
- * deleted one freed (QEMU punches that out). The pool knows the overlay
- * once it was refreshed: the space check before a snapshot does that. */
-static gboolean
-overlay_allocation (NfEngine *engine, virDomainPtr dom, const gchar *node, guint64 *allocation, GError **error)
+/* Node @node's overlay as a volume of its storage pool, whose allocation
+ * (the file's allocated blocks; libvirt reads them afresh at each
+ * virStorageVolGetInfo) tells what a snapshot added to it. The pool knows
+ * the overlay once it was refreshed: the space check before a snapshot
+ * does that. */
+static virStorageVolPtr
+overlay_volume (NfEngine *engine, virDomainPtr dom, const gchar *node, GError **error)
 {
 	g_autoptr (NfNodeInfo) info = nf_engine_get_node (engine, node, error);
-	g_autoptr (virStorageVol) vol = NULL;
-	virStorageVolInfo vol_info = {0};
+	virStorageVolPtr vol;
 
 	if (info == NULL)
-		return FALSE;
+		return NULL;
 	if (info->spec->overlay == NULL) {
 		g_set_error (error, NF_ERROR, NF_ERROR_FAILED, "The domain of %s has no overlay disk.", node);
-		return FALSE;
+		return NULL;
 	}
 	vol = virStorageVolLookupByPath (virDomainGetConnect (dom), info->spec->overlay);
 	if (vol == NULL)
-		return nf_libvirt_set_error (error, "Cannot find the overlay of %s", node);
+		nf_libvirt_set_error (error, "Cannot find the overlay of %s", node);
+	return vol;
+}
+
+static gboolean
+overlay_allocation (virStorageVolPtr vol, const gchar *node, guint64 *allocation, GError **error)
+{
+	virStorageVolInfo vol_info = {0};
+
 	if (virStorageVolGetInfo (vol, &vol_info) < 0)
 		return nf_libvirt_set_error (error, "Cannot read the overlay of %s", node);
 	*allocation = vol_info.allocation;
@@ -153,6 +160,7 @@ nf_snapshot_take (NfEngine *engine,
 {
 	g_autoptr (virDomain) dom = nf_engine_open_domain (engine, node, NULL, error);
 	g_autoptr (virDomainSnapshot) snap = NULL;
+	g_autoptr (virStorageVol) vol = NULL;
 	g_autofree gchar *xml = snapshot_xml (snapshot, memory);
 	guint64 before = 0, after = 0;
 
@@ -170,13 +178,14 @@ nf_snapshot_take (NfEngine *engine,
 		return FALSE;
 	}
 	virResetLastError ();
-	if (!overlay_allocation (engine, dom, node, &before, error))
+	vol = overlay_volume (engine, dom, node, error);
+	if (vol == NULL || !overlay_allocation (vol, node, &before, error))
 		return FALSE;
 	snap = virDomainSnapshotCreateXML (dom, xml, 0);
 	if (snap == NULL)
 		return nf_libvirt_set_error (error, "Cannot snapshot %s", node);
 	nf_fail_point ("snapshot:after-take");
-	if (!overlay_allocation (engine, dom, node, &after, error))
+	if (!overlay_allocation (vol, node, &after, error))
 		return FALSE;
 	*size = after > before ? after - before : 0;
 	return TRUE;
@@ -190,29 +199,6 @@ lookup_snapshot (virDomainPtr dom, const gchar *node, const gchar *snapshot, GEr
 	if (snap == NULL)
 		nf_libvirt_set_error (error, "Node %s has no snapshot %s", node, snapshot);
 	return snap;
-}
-
-gboolean
-nf_snapshot_exists (NfEngine *engine,
-		    const gchar *node,
-		    const gchar *snapshot,
-		    gboolean *exists,
-		    GError **error)
-{
-	g_autoptr (virDomain) dom = nf_engine_open_domain (engine, node, NULL, error);
-	g_autoptr (virDomainSnapshot) snap = NULL;
-	g_autoptr (GError) error_local = NULL;
-
-	*exists = FALSE;
-	if (dom == NULL)
-		return FALSE;
-	snap = lookup_snapshot (dom, node, snapshot, &error_local);
-	if (snap == NULL && !g_error_matches (error_local, NF_ERROR, NF_ERROR_NOT_FOUND)) {
-		g_propagate_error (error, g_steal_pointer (&error_local));
-		return FALSE;
-	}
-	*exists = snap != NULL;
-	return TRUE;
 }
 
 gboolean

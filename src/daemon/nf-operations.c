@@ -29,6 +29,7 @@ struct _NfOp {
 	gboolean memory;
 	GArray *held;    /* snapshot: nodes it paused; revert: nodes that ran */
 	guint64 size;    /* snapshot: what the nodes' overlays grew by */
+	guint64 need;    /* snapshot: room its saved memory may take */
 	gint64 taken_at; /* snapshot: when the nodes were paused */
 	guint64 reserved_mib;
 	NfIntent *intent;
@@ -75,7 +76,7 @@ typedef struct {
 	gchar *snapshot;    /* the snapshot steps */
 	gboolean memory;
 	gboolean flag; /* pause: it paused the node; revert: the node ran */
-	guint64 size;  /* take: what the overlay grew by */
+	guint64 size;  /* take: what the overlay grew by; space check: the room needed */
 	/* A step that boots its node goes through the pacer (nf-pacer.h):
 	 * what to submit once it has a slot. */
 	gboolean paced;
@@ -385,7 +386,7 @@ op_run_phase (NfOp *op,
 		step->snapshot = g_strdup (op->snapshot);
 		step->memory = op->memory;
 		if (work == work_check_space)
-			step->size = op->size;
+			step->size = op->need;
 		step->work = work;
 		step->result_free = result_free;
 		step->done = (gpointer) done;
@@ -1165,7 +1166,7 @@ snapshot_check (NfOp *op)
 		if (nf_node_holds_memory (node))
 			need += (guint64) nf_node_get_memory_mib (node) * 1024 * 1024;
 	}
-	op->size = need; /* handed to the step; the snapshot's own size counts from 0 */
+	op->need = need;
 	g_array_append_val (one, g_array_index (op->targets, guint, 0));
 	op_run_phase (op, one, work_check_space, space_checked, NULL, FALSE, snapshot_pause);
 }
@@ -1174,7 +1175,6 @@ snapshot_check (NfOp *op)
 static void
 snapshot_pause (NfOp *op)
 {
-	op->size = 0;
 	if (op->error != NULL) {
 		op_finish (op);
 		return;
