@@ -10,13 +10,18 @@
 
 #include "nestfarm/nf-host.h"
 #include "nestfarm/nf-libvirt.h"
+#include "nestfarm/nf-limits.h"
+#include "nestfarm/nf-seed.h"
+#include "nestfarm/nf-storage.h"
 #include "nestfarm/nf-template.h"
 
 /* The floor: the same nodes (the same domain XML, rendered by nestfarm's
  * templates) made and removed with the libvirt API alone, one after the
- * other: overlay volume, define, start; then destroy, undefine, delete.
- * No daemon, no D-Bus, no parallelism. Prints "make SECONDS" and
- * "teardown SECONDS".
+ * other: overlay volume, cloud-init seed volume (the same ISO nestfarm
+ * builds, uploaded into the same seeds pool), define, start; then
+ * destroy, undefine, delete both volumes. No daemon, no D-Bus, no
+ * parallelism, none of nestfarm's checks (tags, owners). Prints
+ * "make SECONDS" and "teardown SECONDS".
  *
  * nf-bench-floor POOL COUNT IMAGE STORAGE_POOL BRIDGE CONSOLE_DIR [--no-start] */
 
@@ -33,6 +38,53 @@ die (const gchar *what)
 	exit (1);
 }
 
+/* The seed nestfarm would give node @name: built as nestfarm builds it,
+ * then a raw volume in @seeds and an upload, as libvirt users do. */
+static virStorageVolPtr
+make_seed (virConnectPtr conn, virStoragePoolPtr seeds, const gchar *pool, guint index, const gchar *name)
+{
+	g_autoptr (NfSeedSpec) seed = nf_seed_spec_new ();
+	g_autoptr (GBytes) iso = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *xml = NULL;
+	virStreamPtr stream;
+	virStorageVolPtr vol;
+	const gchar *data;
+	gsize len;
+
+	seed->node_name = g_strdup (name);
+	seed->instance_id = g_strdup_printf ("%s-floor", name);
+	seed->ssh_user = g_strdup (NF_SSH_USER_DEFAULT);
+	seed->mac = nf_node_mac (pool, index, NF_NIC_MANAGEMENT);
+	seed->owner = nf_storage_seed_owner_tag (name);
+	iso = nf_seed_build_iso (seed, &error);
+	if (iso == NULL)
+		g_error ("%s", error->message);
+	data = g_bytes_get_data (iso, &len);
+	xml = g_markup_printf_escaped ("<volume><name>%s-seed.iso</name>"
+				       "<capacity unit='bytes'>%" G_GSIZE_FORMAT "</capacity>"
+				       "<allocation unit='bytes'>0</allocation>"
+				       "<target><format type='raw'/></target></volume>",
+				       name,
+				       len);
+	vol = virStorageVolCreateXML (seeds, xml, 0);
+	stream = virStreamNew (conn, 0);
+	if (vol == NULL || stream == NULL || virStorageVolUpload (vol, stream, 0, len, 0) < 0)
+		die ("upload seed");
+	while (len > 0) {
+		gint sent = virStreamSend (stream, data, MIN (len, 256 * 1024));
+
+		if (sent <= 0)
+			die ("upload seed");
+		data += sent;
+		len -= (gsize) sent;
+	}
+	if (virStreamFinish (stream) < 0)
+		die ("upload seed");
+	virStreamFree (stream);
+	return vol;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -40,12 +92,14 @@ main (int argc, char **argv)
 	guint count;
 	gboolean start = TRUE;
 	virConnectPtr conn;
-	virStoragePoolPtr spool;
+	virStoragePoolPtr spool, seeds;
 	g_autoptr (NfHostInfo) host = NULL;
 	g_autoptr (NfProfile) profile = NULL;
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GPtrArray) domains = g_ptr_array_new ();
 	g_autoptr (GPtrArray) volumes = g_ptr_array_new ();
+	g_autoptr (GPtrArray) seed_volumes = g_ptr_array_new ();
+	g_autofree gchar *seeds_name = NULL;
 	gdouble t0, t_make, t_teardown;
 
 	if (argc < 7) {
@@ -69,6 +123,11 @@ main (int argc, char **argv)
 	spool = virStoragePoolLookupByName (conn, storage);
 	if (spool == NULL)
 		die ("storage pool");
+	/* nestfarmd made it (bench/run starts the daemon first) */
+	seeds_name = nf_storage_seeds_pool_name (storage);
+	seeds = virStoragePoolLookupByName (conn, seeds_name);
+	if (seeds == NULL)
+		die ("seeds storage pool");
 	host = nf_host_probe (conn, NF_ACCEL_AUTO, &error);
 	if (host == NULL)
 		g_error ("%s", error->message);
@@ -82,7 +141,7 @@ main (int argc, char **argv)
 		g_autofree gchar *name = g_strdup_printf ("%s-%u", pool, i);
 		g_autofree gchar *vol_xml = NULL;
 		g_autofree gchar *xml = NULL;
-		virStorageVolPtr vol;
+		virStorageVolPtr vol, seed;
 		virDomainPtr dom;
 
 		vol_xml =
@@ -103,6 +162,11 @@ main (int argc, char **argv)
 		spec->disk_gib = 1;
 		spec->image = g_strdup (image);
 		spec->overlay = virStorageVolGetPath (vol);
+		if (nf_profile_takes_seed (profile)) {
+			seed = make_seed (conn, seeds, pool, i, name);
+			spec->seed = virStorageVolGetPath (seed);
+			g_ptr_array_add (seed_volumes, seed);
+		}
 		spec->trunk_bridge = g_strdup (bridge);
 		spec->vlans = g_strdup ("all");
 		spec->console_log = g_strdup_printf ("%s/%s.log", console_dir, name);
@@ -130,6 +194,13 @@ main (int argc, char **argv)
 			die ("undefine");
 		if (virStorageVolDelete (vol, 0) < 0)
 			die ("delete volume");
+		if (i < seed_volumes->len) {
+			virStorageVolPtr seed = g_ptr_array_index (seed_volumes, i);
+
+			if (virStorageVolDelete (seed, 0) < 0)
+				die ("delete seed");
+			virStorageVolFree (seed);
+		}
 		virDomainFree (dom);
 		virStorageVolFree (vol);
 	}
@@ -137,6 +208,7 @@ main (int argc, char **argv)
 
 	printf ("make %.3f\nteardown %.3f\n", t_make, t_teardown);
 	virStoragePoolFree (spool);
+	virStoragePoolFree (seeds);
 	virConnectClose (conn);
 	return 0;
 }

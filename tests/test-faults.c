@@ -28,7 +28,7 @@
 static NfTestDaemon *daemon_;
 
 static const gchar *const pools[] =
-	{"fla", "flb", "flbus", "flc", "flo", "fls", "flp", "fli", "flq", "fds", "fdt", NULL};
+	{"fla", "flb", "flbus", "flc", "flo", "fls", "flp", "fli", "flq", "fds", "fdt", "fsd", NULL};
 
 static void
 services (const gchar *verb, const gchar *service)
@@ -722,6 +722,58 @@ test_full_storage (void)
 	nf_test_daemon_start (daemon_);
 }
 
+/* --- a second nestfarmd --- */
+
+/* A second nestfarmd started with the same configuration while the first
+ * makes a pool (a unit started twice, a copy run by hand) refuses to run,
+ * saying which one runs, before it touches libvirt: the first one's job
+ * ends as if nothing had happened. (Without the lock it would reconcile
+ * first: settle the running create's intent and sweep its half-made
+ * overlays, and only then find the bus name taken.) */
+static void
+test_second_daemon (void)
+{
+	g_autofree gchar *binary =
+		g_build_filename (g_getenv ("NF_BUILD_ROOT"), "src", "daemon", "nestfarmd", NULL);
+	const gchar *argv[] = {binary, "--config", daemon_->config, NULL};
+	g_autofree gchar *job = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *state = NULL;
+	g_autofree gchar *pid = g_strdup_printf ("(pid %d)", (gint) daemon_->pid);
+	g_autoptr (GError) error = NULL;
+	gint64 deadline;
+	gint status;
+
+	job = create (daemon_, "fsd", 4, "'start': <false>");
+	deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+	while (nf_test_domains_named ("fsd-") == 0 && g_get_monotonic_time () < deadline)
+		g_usleep (10 * 1000);
+	g_assert_cmpuint (nf_test_domains_named ("fsd-"), >, 0);
+
+	g_assert_true (g_spawn_sync (NULL,
+				     (gchar **) argv,
+				     NULL,
+				     G_SPAWN_STDOUT_TO_DEV_NULL,
+				     NULL,
+				     NULL,
+				     NULL,
+				     &err,
+				     &status,
+				     &error));
+	g_assert_no_error (error);
+	g_test_message ("the second nestfarmd said: %s", err);
+	g_assert_false (g_spawn_check_wait_status (status, NULL));
+	g_assert_nonnull (strstr (err, "another nestfarmd"));
+	g_assert_nonnull (strstr (err, pid));
+	g_assert_nonnull (strstr (err, daemon_->state_dir));
+
+	g_assert_true (nf_test_daemon_alive (daemon_));
+	state = nf_test_wait_job (daemon_, job, 300, NULL);
+	g_assert_cmpstr (state, ==, "succeeded");
+	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "fsd", 0), ==, 4);
+	delete_pool (daemon_, "fsd");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -743,6 +795,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/faults/acpi/ignored", test_acpi_ignored);
 	g_test_add_func ("/faults/acpi/queue-bound", test_queue_bound);
 	g_test_add_func ("/faults/disk/full", test_full_storage);
+	g_test_add_func ("/faults/second-daemon", test_second_daemon);
 	rc = g_test_run ();
 	nf_test_daemon_stop (daemon_);
 	nf_test_daemon_free (daemon_, pools);

@@ -3,11 +3,17 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 #include <libxml/parser.h>
 #include <locale.h>
 #include <malloc.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "nestfarm/nf-config.h"
 #include "nestfarm/nf-engine.h"
@@ -48,6 +54,76 @@ typedef struct {
 #define NF_BUS_NAME_WAIT_SECONDS 30
 
 static void bus_connect (Daemon *d);
+
+/* One nestfarmd per state directory. A second one started by mistake (a
+ * unit started twice, a copy run by hand) would otherwise reconcile
+ * libvirt under the running one's feet, settling the intents of its
+ * running jobs and sweeping its half-made overlays out of staging, before
+ * it found the bus name taken. So the lock is taken before libvirt is
+ * touched, and held until exit: the kernel drops it however the process
+ * ends. Returns the locked file's descriptor, or -1 with @error. */
+static gint
+instance_lock (const gchar *state_dir, GError **error)
+{
+	g_autofree gchar *path = g_build_filename (state_dir, "nestfarmd.lock", NULL);
+	g_autofree gchar *holder = NULL;
+	g_autofree gchar *mine = NULL;
+	gint fd;
+
+	if (g_mkdir_with_parents (state_dir, 0755) != 0) {
+		gint saved = errno;
+
+		g_set_error (error,
+			     G_IO_ERROR,
+			     g_io_error_from_errno (saved),
+			     "cannot make the state directory %s: %s",
+			     state_dir,
+			     g_strerror (saved));
+		return -1;
+	}
+	fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		gint saved = errno;
+
+		g_set_error (error,
+			     G_IO_ERROR,
+			     g_io_error_from_errno (saved),
+			     "cannot open %s: %s",
+			     path,
+			     g_strerror (saved));
+		return -1;
+	}
+	if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
+		gint saved = errno;
+
+		close (fd);
+		if (saved != EWOULDBLOCK) {
+			g_set_error (error,
+				     G_IO_ERROR,
+				     g_io_error_from_errno (saved),
+				     "cannot lock %s: %s",
+				     path,
+				     g_strerror (saved));
+			return -1;
+		}
+		if (g_file_get_contents (path, &holder, NULL, NULL))
+			g_strstrip (holder);
+		g_set_error (error,
+			     G_IO_ERROR,
+			     G_IO_ERROR_BUSY,
+			     "another nestfarmd%s%s%s runs with the state directory %s; stop it first",
+			     holder != NULL && holder[0] != '\0' ? " (pid " : "",
+			     holder != NULL && holder[0] != '\0' ? holder : "",
+			     holder != NULL && holder[0] != '\0' ? ")" : "",
+			     state_dir);
+		return -1;
+	}
+	/* For the message above; the lock, not this text, is what counts. */
+	mine = g_strdup_printf ("%d\n", (gint) getpid ());
+	if (ftruncate (fd, 0) != 0 || write (fd, mine, strlen (mine)) < 0)
+		g_debug ("cannot write the pid into %s: %s", path, g_strerror (errno));
+	return fd;
+}
 
 static void
 daemon_quit (Daemon *d, gint code)
@@ -301,6 +377,30 @@ manager_started (GObject *source, GAsyncResult *res, gpointer user_data)
 	bus_connect (d);
 }
 
+/* The configuration, the instance lock and the authority, in that order;
+ * returns the lock's descriptor, or -1 with @error and nothing held. */
+static gint
+daemon_prepare (Daemon *d, const gchar *config_path, GError **error)
+{
+	gint lock_fd;
+
+	d->config = nf_config_load (config_path != NULL ? config_path : NF_CONFIG_DEFAULT_PATH,
+				    config_path == NULL,
+				    error);
+	if (d->config == NULL)
+		return -1;
+	lock_fd = instance_lock (d->config->state_dir, error);
+	if (lock_fd >= 0)
+		d->auth = nf_auth_new (d->session ? NF_AUTH_SESSION_OWNER : NF_AUTH_POLKIT, error);
+	if (lock_fd < 0 || d->auth == NULL) {
+		if (lock_fd >= 0)
+			close (lock_fd);
+		g_clear_pointer (&d->config, nf_config_free);
+		return -1;
+	}
+	return lock_fd;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -310,6 +410,7 @@ main (int argc, char **argv)
 	gboolean version = FALSE;
 	g_autoptr (GOptionContext) context = NULL;
 	g_autoptr (GError) error = NULL;
+	gint lock_fd;
 	const GOptionEntry entries[] = {
 		{"session", 0, 0, G_OPTION_ARG_NONE, &d.session, "Own the name on the session bus", NULL},
 		{"config", 0, 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file", "FILE"},
@@ -341,17 +442,9 @@ main (int argc, char **argv)
 	xmlInitParser ();
 	nf_libvirt_init ();
 
-	d.config = nf_config_load (config_path != NULL ? config_path : NF_CONFIG_DEFAULT_PATH,
-				   config_path == NULL,
-				   &error);
-	if (d.config == NULL) {
+	lock_fd = daemon_prepare (&d, config_path, &error);
+	if (lock_fd < 0) {
 		g_printerr ("nestfarmd: %s\n", error->message);
-		return 1;
-	}
-	d.auth = nf_auth_new (d.session ? NF_AUTH_SESSION_OWNER : NF_AUTH_POLKIT, &error);
-	if (d.auth == NULL) {
-		g_printerr ("nestfarmd: %s\n", error->message);
-		nf_config_free (d.config);
 		return 1;
 	}
 	d.loop = g_main_loop_new (NULL, FALSE);
@@ -381,5 +474,6 @@ main (int argc, char **argv)
 	g_clear_object (&d.auth);
 	g_main_loop_unref (d.loop);
 	nf_config_free (d.config);
+	close (lock_fd);
 	return d.exit_code;
 }
