@@ -18,7 +18,11 @@
  *   managed  ObjectManager.GetManagedObjects on /org/nestfarm/Farm1
  *   get      Properties.Get of a node's State (the first node found)
  *   ping     Peer.Ping, answered by GDBus inside nestfarmd without any of
- *            nestfarm's code: the floor of a round trip to the daemon */
+ *            nestfarm's code: the floor of a round trip to the daemon
+ *   parse    no call: one GetManagedObjects reply, as it came over the
+ *            bus, parsed again and again by GDBus in this process (the
+ *            client's own share of a "managed" call, which a GDBus client
+ *            pays whatever the daemon does) */
 
 #define NF_BUS_NAME "org.nestfarm.Farm1"
 #define NF_ROOT     "/org/nestfarm/Farm1"
@@ -84,6 +88,51 @@ find_node (GDBusConnection *bus, GError **error)
 	return NULL;
 }
 
+/* One GetManagedObjects reply as its bytes on the wire. */
+static guchar *
+managed_blob (GDBusConnection *bus, gsize *len, GError **error)
+{
+	g_autoptr (GDBusMessage) request =
+		g_dbus_message_new_method_call (NF_BUS_NAME,
+						NF_ROOT,
+						"org.freedesktop.DBus.ObjectManager",
+						"GetManagedObjects");
+	g_autoptr (GDBusMessage) reply =
+		g_dbus_connection_send_message_with_reply_sync (bus,
+								request,
+								G_DBUS_SEND_MESSAGE_FLAGS_NONE,
+								10000,
+								NULL,
+								NULL,
+								error);
+
+	if (reply == NULL || g_dbus_message_to_gerror (reply, error))
+		return NULL;
+	return g_dbus_message_to_blob (reply, len, G_DBUS_CAPABILITY_FLAGS_NONE, error);
+}
+
+/* One sample: a call, or (@blob) a parse of the reply @blob. */
+static gboolean
+sample (GDBusConnection *bus, Call *call, const guchar *blob, gsize len, gdouble *ms, GError **error)
+{
+	gint64 t0 = g_get_monotonic_time ();
+
+	if (blob != NULL) {
+		g_autoptr (GDBusMessage) parsed = g_dbus_message_new_from_blob ((guchar *) blob,
+										len,
+										G_DBUS_CAPABILITY_FLAGS_NONE,
+										error);
+
+		*ms = (g_get_monotonic_time () - t0) / 1000.0;
+		return parsed != NULL;
+	} else {
+		g_autoptr (GVariant) reply = call_sync (bus, call, error);
+
+		*ms = (g_get_monotonic_time () - t0) / 1000.0;
+		return reply != NULL;
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -91,6 +140,8 @@ main (int argc, char **argv)
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GArray) samples = g_array_new (FALSE, FALSE, sizeof (gdouble));
 	g_autofree gchar *node = NULL;
+	g_autofree guchar *blob = NULL;
+	gsize blob_len = 0;
 	const gchar *kind;
 	gdouble seconds;
 	gulong pause_us;
@@ -99,7 +150,7 @@ main (int argc, char **argv)
 	gint64 end;
 
 	if (argc < 4) {
-		g_printerr ("usage: nf-bench-dbus managed|get|ping SECONDS PAUSE_MS [STOP_FILE]\n");
+		g_printerr ("usage: nf-bench-dbus managed|get|ping|parse SECONDS PAUSE_MS [STOP_FILE]\n");
 		return 2;
 	}
 	kind = argv[1];
@@ -121,6 +172,12 @@ main (int argc, char **argv)
 		call = (Call){node, "org.freedesktop.DBus.Properties", "Get", NULL};
 	} else if (g_str_equal (kind, "ping")) {
 		call = (Call){NF_ROOT, "org.freedesktop.DBus.Peer", "Ping", NULL};
+	} else if (g_str_equal (kind, "parse")) {
+		blob = managed_blob (bus, &blob_len, &error);
+		if (blob == NULL) {
+			g_printerr ("nf-bench-dbus: %s\n", error->message);
+			return 1;
+		}
 	} else if (!g_str_equal (kind, "managed")) {
 		g_printerr ("nf-bench-dbus: unknown kind %s\n", kind);
 		return 2;
@@ -128,16 +185,11 @@ main (int argc, char **argv)
 
 	end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
 	while (g_get_monotonic_time () < end) {
-		g_autoptr (GVariant) reply = NULL;
-		gint64 t0;
 		gdouble ms;
 
 		if (g_str_equal (kind, "get"))
 			call.args = g_variant_new ("(ss)", "org.nestfarm.Farm1.Node", "State");
-		t0 = g_get_monotonic_time ();
-		reply = call_sync (bus, &call, &error);
-		ms = (g_get_monotonic_time () - t0) / 1000.0;
-		if (reply == NULL) {
+		if (!sample (bus, &call, blob, blob_len, &ms, &error)) {
 			g_printerr ("nf-bench-dbus: %s\n", error->message);
 			return 1;
 		}

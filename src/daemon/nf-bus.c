@@ -44,8 +44,8 @@ object_ref_to_path (const gchar *ref)
  * theirs changes (the generated setters notify only then). The set is kept
  * as GLib built it, not serialized: GDBus writes a message by walking the
  * body child by child, which costs an allocation per child of a serialized
- * value and a reference of a built one (bench/: 200 idle nodes,
- * GetManagedObjects answered in about two thirds of the time). */
+ * value and a reference of a built one (callgrind, 200 idle nodes: 16 M
+ * instructions per GetManagedObjects answered instead of 26 M). */
 
 static GQuark
 cached_properties_quark (void)
