@@ -31,7 +31,8 @@ typedef struct {
 	guint prepare;     /* nodes made (not started) before the crash */
 	const gchar *what; /* "create", "scale N", "reset", "delete", "snapshot",
 			    * "revert" (to a snapshot of the prepared nodes,
-			    * with one node made since), "delete-snapshot" */
+			    * with one node made since), "delete-snapshot",
+			    * "retire" (scale to one node fewer, past snapshot s1) */
 	guint nodes_after; /* nodes the pool has after the restart; GONE: no pool */
 	gboolean running;  /* the prepared nodes run (a snapshot pauses them) */
 } Crash;
@@ -56,6 +57,9 @@ static const Crash crashes[] = {
 	{"snapshot:after-take", "cn", 2, "snapshot", 2, FALSE},
 	{"snapshot:after-revert", "co", 2, "revert", 2, TRUE},
 	{"snapshot:after-delete", "cp", 2, "delete-snapshot", 2, FALSE},
+	/* a scale down past a node snapshot s1 holds: it is retired (kept,
+	 * out of the pool) whatever the moment */
+	{"retire:after-destroy", "cq", 2, "retire", 1, FALSE},
 };
 
 static NfTestDaemon *daemon_;
@@ -88,7 +92,8 @@ prepare_snapshot (const Crash *c)
 {
 	g_autofree gchar *scale = g_strdup_printf ("(uint32 %u,)", c->prepare + 1);
 
-	if (g_strcmp0 (c->what, "revert") != 0 && g_strcmp0 (c->what, "delete-snapshot") != 0)
+	if (g_strcmp0 (c->what, "revert") != 0 && g_strcmp0 (c->what, "delete-snapshot") != 0 &&
+	    g_strcmp0 (c->what, "retire") != 0)
 		return;
 	pool_job (c->pool, "Snapshot", "('s1', @a{sv} {})");
 	if (g_strcmp0 (c->what, "revert") == 0)
@@ -156,6 +161,10 @@ trigger (const Crash *c)
 					 "('s1', @a{sv} {})");
 	} else if (g_strcmp0 (c->what, "delete-snapshot") == 0) {
 		reply = nf_test_call_ok (daemon_, pool_path, POOL_IFACE, "DeleteSnapshot", "('s1',)");
+	} else if (g_strcmp0 (c->what, "retire") == 0) {
+		g_autofree gchar *args = g_strdup_printf ("(uint32 %u,)", c->prepare - 1);
+
+		reply = nf_test_call_ok (daemon_, pool_path, POOL_IFACE, "Scale", args);
 	} else if (g_strcmp0 (c->what, "reset") == 0) {
 		g_autofree gchar *node = g_strdup_printf (ROOT "/node/%s_2d1", c->pool);
 
@@ -239,7 +248,22 @@ test_crash (gconstpointer data)
 		nf_test_daemon_stop (daemon_);
 
 	nf_test_daemon_start (daemon_);
-	reported = nf_test_assert_consistent (daemon_, c->pool, g_strcmp0 (c->pool, "cj") == 0 ? 1 : 0);
+	/* cj: the foreign domain; retire: the retired node, not reported */
+	reported = nf_test_assert_consistent (daemon_,
+					      c->pool,
+					      g_strcmp0 (c->pool, "cj") == 0 ||
+							      g_strcmp0 (c->what, "retire") == 0
+						      ? 1
+						      : 0);
+	if (g_strcmp0 (c->what, "retire") == 0) {
+		g_autofree gchar *name = g_strdup_printf ("%s-%u", c->pool, c->prepare);
+		g_autofree gchar *state =
+			nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domstate", name, NULL);
+
+		g_assert_nonnull (state);
+		g_assert_cmpstr (g_strstrip (state), ==, "shut off");
+		g_assert_cmpuint (nf_test_domains_named (prefix), ==, c->prepare);
+	}
 	if (c->nodes_after == GONE)
 		g_assert_false (nf_test_object_exists (daemon_, pool_path));
 	g_assert_cmpuint (reported, ==, c->nodes_after == GONE ? 0 : c->nodes_after);

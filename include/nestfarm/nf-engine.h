@@ -159,6 +159,12 @@ gboolean nf_engine_stop_node (NfEngine *self,
  * make (untagged, or another instance's) is NF_ERROR_EXISTS, and is left
  * alone; the same holds for the other calls that take a node's name. */
 gboolean nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, GError **error);
+/* A node that leaves its pool while a pool snapshot still holds it: forced
+ * off and kept, overlay (with its snapshots) and seed included, marked
+ * retired in its metadata (NfNodeSpec.retired), for a revert to bring back
+ * (a revert puts the snapshot's definition back, unmarked) or a removal
+ * once no snapshot holds it. Retiring a retired node does nothing. */
+gboolean nf_engine_retire_node (NfEngine *self, const gchar *name, GPtrArray *warnings, GError **error);
 /* stop, recreate the overlay empty over the base, start (an overlay made
  * at another path than the old one: a warning). */
 gboolean nf_engine_reset_node (NfEngine *self,

@@ -45,6 +45,10 @@ typedef struct {
 	/* The fixed IPv4 address of the management NIC (a DHCP host entry on
 	 * a network nestfarm made), NULL when it has none. */
 	gchar *address;
+	/* When the node left its pool while a pool snapshot still held it
+	 * (unix seconds): its domain is kept, stopped, for a revert to bring
+	 * back; 0: a member of its pool. */
+	gint64 retired;
 } NfNodeSpec;
 
 NfNodeSpec *nf_node_spec_new (void);
@@ -115,5 +119,9 @@ gchar *nf_profile_render_domain (NfProfile *self,
  * NF_ERROR_NOT_FOUND when the domain is not tagged as nestfarm's, and
  * NF_ERROR_FAILED naming the field when the element is partial or bad. */
 NfNodeSpec *nf_node_spec_from_domain_xml (const gchar *domain_xml, GError **error);
+/* nestfarm's metadata element for @spec alone, as virDomainSetMetadata
+ * takes it: the element nf_profile_render_domain writes, without its
+ * namespace, which libvirt adds. */
+gchar *nf_node_spec_metadata_xml (const NfNodeSpec *spec);
 
 G_END_DECLS

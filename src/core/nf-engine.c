@@ -1325,6 +1325,30 @@ release_address (NfEngine *self, virConnectPtr conn, const NfNodeSpec *spec, GEr
 	return nf_network_release (conn, spec->mgmt_network, self->config->instance, mac, error);
 }
 
+/* The first steps of a node's leaving: its domain (ours), what it is, and
+ * forced off (a stopped one's ports libvirt left go too). */
+static virDomainPtr
+take_down (NfEngine *self,
+	   const gchar *name,
+	   virConnectPtr *conn,
+	   NfNodeInfo **info,
+	   GPtrArray *warnings,
+	   GError **error)
+{
+	g_autoptr (virDomain) dom = open_own_domain (self, name, conn, error);
+
+	if (dom == NULL)
+		return NULL;
+	*info = node_info_from_domain (dom, error);
+	if (*info == NULL)
+		return NULL;
+	if (virDomainIsActive (dom) == 0)
+		remove_ports_left (self, *conn, (*info)->uuid, warnings);
+	if (!stop_domain (dom, name, 0, NULL, NULL, error))
+		return NULL;
+	return g_steal_pointer (&dom);
+}
+
 gboolean
 nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, GError **error)
 {
@@ -1334,15 +1358,8 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, G
 
 	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
 
-	dom = open_own_domain (self, name, &conn, error);
+	dom = take_down (self, name, &conn, &info, warnings, error);
 	if (dom == NULL)
-		return FALSE;
-	info = node_info_from_domain (dom, error);
-	if (info == NULL)
-		return FALSE;
-	if (virDomainIsActive (dom) == 0)
-		remove_ports_left (self, conn, info->uuid, warnings);
-	if (!stop_domain (dom, name, 0, NULL, NULL, error))
 		return FALSE;
 	nf_fail_point ("remove:after-destroy");
 	if (virDomainUndefineFlags (dom, NF_ENGINE_UNDEFINE_FLAGS) < 0)
@@ -1360,6 +1377,34 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, G
 			     "cannot remove console log %s: %s",
 			     info->spec->console_log,
 			     g_strerror (errno));
+	return TRUE;
+}
+
+gboolean
+nf_engine_retire_node (NfEngine *self, const gchar *name, GPtrArray *warnings, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) dom = NULL;
+	g_autoptr (NfNodeInfo) info = NULL;
+	g_autofree gchar *metadata = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+
+	dom = take_down (self, name, &conn, &info, warnings, error);
+	if (dom == NULL)
+		return FALSE;
+	nf_fail_point ("retire:after-destroy");
+	if (info->spec->retired != 0)
+		return TRUE;
+	info->spec->retired = g_get_real_time () / G_USEC_PER_SEC;
+	metadata = nf_node_spec_metadata_xml (info->spec);
+	if (virDomainSetMetadata (dom,
+				  VIR_DOMAIN_METADATA_ELEMENT,
+				  metadata,
+				  NF_METADATA_PREFIX,
+				  NF_METADATA_NS,
+				  VIR_DOMAIN_AFFECT_CONFIG) < 0)
+		return nf_libvirt_set_error (error, "Cannot mark %s as retired", name);
 	return TRUE;
 }
 

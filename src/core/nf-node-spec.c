@@ -272,22 +272,25 @@ static const struct {
 	{"ssh-keys", FIELD_LINES, G_STRUCT_OFFSET (NfNodeSpec, ssh_keys), TRUE},
 	{"user-data", FIELD_BASE64, G_STRUCT_OFFSET (NfNodeSpec, user_data), TRUE},
 	{"address", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, address), TRUE},
+	/* Only where set, as below. */
+	{"retired", FIELD_TIME, G_STRUCT_OFFSET (NfNodeSpec, retired), TRUE},
 	/* Last and only where set: the default instance's XML is as before. */
 	{"instance", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, instance), TRUE},
 };
 
-void
-nf_node_spec_write_metadata (const NfNodeSpec *spec, xmlNode *metadata)
+/* @with_ns: in nestfarm's namespace (the domain XML); without it, as
+ * virDomainSetMetadata takes the element (it puts it in the namespace). */
+static void
+write_metadata (const NfNodeSpec *spec, xmlNode *metadata, gboolean with_ns)
 {
 	xmlNode *node;
-	xmlNs *ns;
-
-	g_return_if_fail (spec != NULL);
-	g_return_if_fail (metadata != NULL);
+	xmlNs *ns = NULL;
 
 	node = xmlNewChild (metadata, NULL, (const xmlChar *) "node", NULL);
-	ns = xmlNewNs (node, (const xmlChar *) NF_METADATA_NS, (const xmlChar *) NF_METADATA_PREFIX);
-	xmlSetNs (node, ns);
+	if (with_ns) {
+		ns = xmlNewNs (node, (const xmlChar *) NF_METADATA_NS, (const xmlChar *) NF_METADATA_PREFIX);
+		xmlSetNs (node, ns);
+	}
 	for (guint i = 0; i < G_N_ELEMENTS (fields); i++) {
 		g_autofree gchar *value = NULL;
 		xmlNode *child;
@@ -300,9 +303,13 @@ nf_node_spec_write_metadata (const NfNodeSpec *spec, xmlNode *metadata)
 			value = g_strdup_printf ("%u", G_STRUCT_MEMBER (guint, spec, fields[i].offset));
 			break;
 		case FIELD_TIME: {
-			g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (
-				G_STRUCT_MEMBER (gint64, spec, fields[i].offset));
+			gint64 seconds = G_STRUCT_MEMBER (gint64, spec, fields[i].offset);
+			g_autoptr (GDateTime) time = NULL;
 
+			/* an optional time is unset at 0 */
+			if (seconds == 0 && fields[i].optional)
+				continue;
+			time = g_date_time_new_from_unix_utc (seconds);
 			value = time != NULL ? g_date_time_format (time, "%Y-%m-%dT%H:%M:%SZ") : NULL;
 			break;
 		}
@@ -329,6 +336,34 @@ nf_node_spec_write_metadata (const NfNodeSpec *spec, xmlNode *metadata)
 		child = xmlNewChild (node, ns, (const xmlChar *) fields[i].name, NULL);
 		nf_xml_set_text (child, value);
 	}
+}
+
+void
+nf_node_spec_write_metadata (const NfNodeSpec *spec, xmlNode *metadata)
+{
+	g_return_if_fail (spec != NULL);
+	g_return_if_fail (metadata != NULL);
+
+	write_metadata (spec, metadata, TRUE);
+}
+
+gchar *
+nf_node_spec_metadata_xml (const NfNodeSpec *spec)
+{
+	g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
+	xmlNode *parent = xmlNewNode (NULL, (const xmlChar *) "metadata");
+	xmlBuffer *buffer;
+	gchar *xml;
+
+	g_return_val_if_fail (spec != NULL, NULL);
+
+	xmlDocSetRootElement (doc, parent);
+	write_metadata (spec, parent, FALSE);
+	buffer = xmlBufferCreate ();
+	xmlNodeDump (buffer, doc, parent->children, 0, 0);
+	xml = g_strdup ((const gchar *) xmlBufferContent (buffer));
+	xmlBufferFree (buffer);
+	return xml;
 }
 
 gboolean

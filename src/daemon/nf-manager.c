@@ -538,22 +538,6 @@ require_snapshot (NfPool *pool, const gchar *name, GError **error)
 	return snapshot;
 }
 
-/* A scale down removes the highest indexes. */
-static gboolean
-refuse_scale_down_held (NfPool *pool, guint count, GError **error)
-{
-	GPtrArray *nodes = nf_pool_get_nodes (pool);
-	g_autoptr (GArray) going = g_array_new (FALSE, FALSE, sizeof (guint));
-	g_autofree gchar *doing = g_strdup_printf ("scale pool %s to %u", nf_pool_get_name (pool), count);
-
-	for (guint i = count; i < nodes->len; i++) {
-		guint index = nf_node_get_index (g_ptr_array_index (nodes, i));
-
-		g_array_append_val (going, index);
-	}
-	return refuse_if_held (pool, going, doing, error);
-}
-
 NfJob *
 nf_manager_scale_pool (NfManager *self, const gchar *name, guint count, guint uid, GError **error)
 {
@@ -567,8 +551,6 @@ nf_manager_scale_pool (NfManager *self, const gchar *name, guint count, guint ui
 	    refuse_if_queue_full (self, name, error))
 		return NULL;
 	spec = nf_pool_get_spec (pool);
-	if (refuse_scale_down_held (pool, count, error))
-		return NULL;
 	if (count > spec->count && spec->start) {
 		g_autofree gchar *what =
 			g_strdup_printf ("%u more nodes of %u MiB", count - spec->count, spec->memory_mib);
@@ -756,6 +738,10 @@ admit_revert (NfManager *self, NfPool *pool, NfPoolSnapshot *target, guint64 *ne
 		if (node != NULL && !nf_node_holds_memory (node)) {
 			*need += nf_node_get_memory_mib (node);
 			more++;
+		} else if (node == NULL &&
+			   nf_pool_is_retired (pool, g_array_index (target->running, guint, i))) {
+			*need += nf_pool_get_spec (pool)->memory_mib;
+			more++;
 		}
 	}
 	if (more == 0)
@@ -772,23 +758,14 @@ nf_manager_revert_pool (NfManager *self, const gchar *name, const gchar *snapsho
 	guint64 need = 0;
 	NfOp *op = NULL;
 	NfJob *job;
-	GPtrArray *nodes;
-	g_autoptr (GArray) added = g_array_new (FALSE, FALSE, sizeof (guint));
-	g_autofree gchar *doing = g_strdup_printf ("revert pool %s to %s", name, snapshot);
 
 	if (refuse_if_shutting_down (self, error) || (pool = require_pool (self, name, error)) == NULL ||
 	    (target = require_snapshot (pool, snapshot, error)) == NULL ||
 	    refuse_if_queue_full (self, name, error))
 		return NULL;
-	/* the nodes made since go; no other snapshot may hold them */
-	nodes = nf_pool_get_nodes (pool);
-	for (guint i = 0; i < nodes->len; i++) {
-		guint index = nf_node_get_index (g_ptr_array_index (nodes, i));
-
-		if (!nf_pool_snapshot_holds (target, index))
-			g_array_append_val (added, index);
-	}
-	if (refuse_if_held (pool, added, doing, error) || !admit_revert (self, pool, target, &need, error))
+	/* the nodes made since go (retired, if another snapshot holds them),
+	 * and those that left since come back */
+	if (!admit_revert (self, pool, target, &need, error))
 		return NULL;
 	job = schedule (self, NF_OP_REVERT, name, "revert-pool", uid, &op);
 	nf_op_set_snapshot (op, snapshot, target->memory);

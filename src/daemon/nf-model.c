@@ -518,9 +518,13 @@ nf_model_apply_listing (NfModel *self, GPtrArray *nodes)
 		NfPool *pool = nf_model_lookup_pool (self, info->spec->pool);
 		NfNode *node;
 
-		g_hash_table_add (seen, info->name);
 		if (pool == NULL || g_hash_table_contains (self->busy, info->spec->pool))
 			continue;
+		if (info->spec->retired != 0) {
+			nf_pool_add_retired (pool, info->spec->index);
+			continue;
+		}
+		g_hash_table_add (seen, info->name);
 		node = nf_model_lookup_node (self, info->name);
 		if (node == NULL) {
 			g_autoptr (NfNode) adopted = nf_node_new (info->spec->pool, info->spec->index);

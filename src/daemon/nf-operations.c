@@ -49,6 +49,9 @@ struct _NfOp {
 	guint removal_rounds;
 	gboolean removal_error; /* op->error is a removal's, not a make's */
 	NfPhaseDone after_removal;
+	/* leaving nodes a snapshot holds: retired after the others' removal */
+	GArray *retiring;
+	NfPhaseDone after_retire;
 	NfPhaseDone after_intent; /* once the intent is on disk */
 	/* create: this operation added the pool to the model (a create queued
 	 * behind another create of the same name finds it there and fails
@@ -106,6 +109,7 @@ nf_op_new (const NfOpContext *context, NfOpKind kind, const gchar *pool, NfJob *
 	op->made = g_array_new (FALSE, FALSE, sizeof (guint));
 	op->targets = g_array_new (FALSE, FALSE, sizeof (guint));
 	op->unsettled = g_array_new (FALSE, FALSE, sizeof (guint));
+	op->retiring = g_array_new (FALSE, FALSE, sizeof (guint));
 	op->held = g_array_new (FALSE, FALSE, sizeof (guint));
 	nf_job_add_object (job, object);
 	return op;
@@ -127,6 +131,7 @@ nf_op_free (NfOp *op)
 	g_array_unref (op->made);
 	g_array_unref (op->targets);
 	g_array_unref (op->unsettled);
+	g_array_unref (op->retiring);
 	g_free (op);
 }
 
@@ -258,6 +263,7 @@ phase_item_done (gpointer item, gpointer result, const GError *error, gpointer u
 }
 
 static gpointer work_remove (gpointer item, GCancellable *cancellable, GError **error);
+static gpointer work_retire (gpointer item, GCancellable *cancellable, GError **error);
 static gpointer work_stop (gpointer item, GCancellable *cancellable, GError **error);
 static gpointer work_reset (gpointer item, GCancellable *cancellable, GError **error);
 static gpointer work_check_space (gpointer item, GCancellable *cancellable, GError **error);
@@ -267,7 +273,8 @@ static gpointer work_check_space (gpointer item, GCancellable *cancellable, GErr
 static NfWorkKind
 work_kind (NfWorkFunc work)
 {
-	return work == work_stop || work == work_remove ? NF_WORK_WAITING : NF_WORK_BUSY;
+	return work == work_stop || work == work_remove || work == work_retire ? NF_WORK_WAITING
+									       : NF_WORK_BUSY;
 }
 
 /* What a make step needs of its pool's spec, copied in. */
@@ -434,6 +441,25 @@ work_remove (gpointer item, GCancellable *cancellable, GError **error)
 }
 
 static gpointer
+work_retire (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+
+	nf_engine_retire_node (step->engine, step->name, warnings, error);
+	log_warnings (warnings);
+	return NULL;
+}
+
+static gpointer
+work_get (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+
+	return nf_engine_get_node (step->engine, step->name, error);
+}
+
+static gpointer
 work_stop (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
@@ -532,11 +558,42 @@ made_done (NodeStep *step, gpointer result, const GError *error)
 }
 
 static void
+step_fail (NodeStep *step, const gchar *doing, const GError *error)
+{
+	g_autoptr (GError) named = g_error_new (error->domain,
+						error->code,
+						"Cannot %s %s: %s",
+						doing,
+						step->name,
+						error->message);
+
+	op_fail (step->op, named);
+}
+
+/* A node is out of its pool: removed, or @retired (kept for a snapshot). */
+static void
+node_left (NodeStep *step, gboolean retired)
+{
+	NfOp *op = step->op;
+	NfNode *node = op_node (op, step->index);
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
+	g_autofree gchar *what = NULL;
+
+	if (node != NULL)
+		nf_model_remove_node (op->context->model, node);
+	if (pool != NULL && retired)
+		nf_pool_add_retired (pool, step->index);
+	else if (pool != NULL)
+		nf_pool_remove_retired (pool, step->index);
+	what = g_strdup_printf (retired ? "retired %s (a snapshot holds it)" : "removed %s", step->name);
+	op_step (op, what);
+}
+
+static void
 removed_done (NodeStep *step, gpointer result, const GError *error)
 {
 	NfOp *op = step->op;
 	NfNode *node = op_node (op, step->index);
-	g_autofree gchar *what = NULL;
 
 	/* Gone already (a retry after the first attempt got through) is
 	 * removed. */
@@ -555,10 +612,7 @@ removed_done (NodeStep *step, gpointer result, const GError *error)
 			nf_node_set_state (node, NF_NODE_STATE_FAILED);
 		return;
 	}
-	if (node != NULL)
-		nf_model_remove_node (op->context->model, node);
-	what = g_strdup_printf ("removed %s", step->name);
-	op_step (op, what);
+	node_left (step, FALSE);
 }
 
 static void
@@ -612,6 +666,43 @@ started_done (NodeStep *step, gpointer result, const GError *error)
 	if (node != NULL && result != NULL)
 		nf_model_apply_node_info (op->context->model, node, result);
 	what = g_strdup_printf (op->kind == NF_OP_NODE_RESET ? "reset %s" : "started %s", step->name);
+	op_step (op, what);
+}
+
+static void
+retired_done (NodeStep *step, gpointer result, const GError *error)
+{
+	NfNode *node = op_node (step->op, step->index);
+
+	if (error != NULL) {
+		step_fail (step, "retire", error);
+		if (node != NULL)
+			nf_node_set_state (node, NF_NODE_STATE_FAILED);
+		return;
+	}
+	node_left (step, TRUE);
+}
+
+/* A retired node back in its pool, for a revert. */
+static void
+restored_done (NodeStep *step, gpointer result, const GError *error)
+{
+	NfOp *op = step->op;
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
+	g_autoptr (NfNode) node = NULL;
+	g_autofree gchar *what = NULL;
+
+	if (error != NULL) {
+		step_fail (step, "bring back", error);
+		return;
+	}
+	if (pool == NULL)
+		return;
+	node = nf_node_new (op->pool, step->index);
+	nf_model_apply_node_info (op->context->model, node, result);
+	nf_pool_remove_retired (pool, step->index);
+	nf_model_add_node (op->context->model, pool, node);
+	what = g_strdup_printf ("brought %s back", step->name);
 	op_step (op, what);
 }
 
@@ -745,6 +836,36 @@ remove_phase (NfOp *op, GArray *indexes, NfPhaseDone done)
 	op_run_phase (op, indexes, work_remove, removed_done, NULL, FALSE, removal_phase_done);
 }
 
+static void
+retire_held (NfOp *op)
+{
+	g_autoptr (GArray) held = g_array_copy (op->retiring);
+
+	g_array_set_size (op->retiring, 0);
+	op_run_phase (op, held, work_retire, retired_done, NULL, FALSE, op->after_retire);
+}
+
+/* Nodes leaving the pool: removed, but those a snapshot of the pool holds
+ * are retired instead (kept, stopped, for a revert to bring back). */
+static void
+let_go_phase (NfOp *op, GArray *indexes, NfPhaseDone done)
+{
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
+	g_autoptr (GArray) gone = g_array_new (FALSE, FALSE, sizeof (guint));
+
+	g_array_set_size (op->retiring, 0);
+	for (guint i = 0; i < indexes->len; i++) {
+		guint index = g_array_index (indexes, guint, i);
+
+		if (pool != NULL && nf_pool_find_snapshot_holding (pool, index) != NULL)
+			g_array_append_val (op->retiring, index);
+		else
+			g_array_append_val (gone, index);
+	}
+	op->after_retire = done;
+	remove_phase (op, gone, retire_held);
+}
+
 /* Rollback: remove what this operation made, then finish. */
 static void
 rolled_back (NfOp *op)
@@ -822,7 +943,20 @@ remove_targets (NfOp *op)
 		return;
 	}
 	set_nodes_state (op, op->targets, NF_NODE_STATE_DELETING);
-	remove_phase (op, op->targets, removed_all);
+	if (op->kind == NF_OP_DELETE) {
+		/* the retired nodes go with their pool */
+		NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
+		const GArray *retired = pool != NULL ? nf_pool_get_spec (pool)->retired : NULL;
+		g_autoptr (GArray) all = g_array_copy (op->targets);
+
+		if (retired != NULL && retired->len > 0) {
+			g_array_append_vals (all, retired->data, retired->len);
+			op->steps_total += retired->len;
+		}
+		remove_phase (op, all, removed_all);
+		return;
+	}
+	let_go_phase (op, op->targets, removed_all);
 }
 
 static void
@@ -960,19 +1094,6 @@ work_forget (gpointer item, GCancellable *cancellable, GError **error)
 }
 
 /* A step's failure, named after its node, fails the operation. */
-static void
-step_fail (NodeStep *step, const gchar *doing, const GError *error)
-{
-	g_autoptr (GError) named = g_error_new (error->domain,
-						error->code,
-						"Cannot %s %s: %s",
-						doing,
-						step->name,
-						error->message);
-
-	op_fail (step->op, named);
-}
-
 static void
 paused_done (NodeStep *step, gpointer result, const GError *error)
 {
@@ -1210,6 +1331,32 @@ revert_nodes (NfOp *op)
 	op_run_phase (op, op->targets, work_revert, reverted_done, NULL, FALSE, revert_resume);
 }
 
+/* Then the nodes the snapshot holds that left since (retired) come back
+ * into the pool; reverting them puts back the snapshot's definition too,
+ * in which they are not retired. */
+static void
+revert_restore (NfOp *op)
+{
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
+	g_autoptr (GArray) back = g_array_new (FALSE, FALSE, sizeof (guint));
+
+	if (op->error != NULL || pool == NULL) {
+		op_finish (op);
+		return;
+	}
+	for (guint i = 0; i < op->targets->len; i++)
+		if (nf_pool_is_retired (pool, g_array_index (op->targets, guint, i)))
+			g_array_append_val (back, g_array_index (op->targets, guint, i));
+	op->steps_total += back->len;
+	op_run_phase (op,
+		      back,
+		      work_get,
+		      restored_done,
+		      (GDestroyNotify) nf_node_info_free,
+		      FALSE,
+		      revert_nodes);
+}
+
 /* The nodes made since the snapshot go first. */
 static void
 revert_remove_added (NfOp *op)
@@ -1224,13 +1371,42 @@ revert_remove_added (NfOp *op)
 			g_array_append_val (added, g_array_index (all, guint, i));
 	op->steps_total += added->len;
 	set_nodes_state (op, added, NF_NODE_STATE_DELETING);
-	remove_phase (op, added, revert_nodes);
+	let_go_phase (op, added, revert_restore);
+}
+
+/* Retired nodes that no other snapshot holds go for good. */
+static void
+release_retired (NfOp *op)
+{
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
+	const NfPoolSpec *spec = pool != NULL ? nf_pool_get_spec (pool) : NULL;
+	g_autoptr (GArray) gone = g_array_new (FALSE, FALSE, sizeof (guint));
+
+	if (op->error != NULL || spec == NULL) {
+		op_finish (op);
+		return;
+	}
+	for (guint i = 0; i < spec->retired->len; i++) {
+		guint index = g_array_index (spec->retired, guint, i);
+		gboolean held = FALSE;
+
+		for (guint j = 0; j < spec->snapshots->len && !held; j++) {
+			NfPoolSnapshot *other = g_ptr_array_index (spec->snapshots, j);
+
+			held = g_strcmp0 (other->name, op->snapshot) != 0 &&
+			       nf_pool_snapshot_holds (other, index);
+		}
+		if (!held)
+			g_array_append_val (gone, index);
+	}
+	op->steps_total += gone->len;
+	remove_phase (op, gone, simple_done);
 }
 
 static void
 delete_snapshot (NfOp *op)
 {
-	op_run_phase (op, op->targets, work_forget, forgotten_done, NULL, FALSE, simple_done);
+	op_run_phase (op, op->targets, work_forget, forgotten_done, NULL, FALSE, release_retired);
 }
 
 /* --- which nodes an operation works on --- */
@@ -1256,7 +1432,12 @@ static void
 targets_added (NfOp *op, NfPool *pool)
 {
 	guint have = nf_pool_get_nodes (pool)->len;
+	const GArray *retired = nf_pool_get_spec (pool)->retired;
 	guint next = nf_pool_get_highest_index (pool);
+
+	/* a retired node keeps its name for a revert */
+	if (retired->len > 0)
+		next = MAX (next, g_array_index (retired, guint, retired->len - 1));
 
 	for (guint i = have; i < op->count; i++) {
 		next++;

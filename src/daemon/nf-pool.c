@@ -85,6 +85,7 @@ nf_pool_spec_new (void)
 
 	spec->start = TRUE;
 	spec->snapshots = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_snapshot_free);
+	spec->retired = g_array_new (FALSE, FALSE, sizeof (guint));
 	return spec;
 }
 
@@ -107,6 +108,8 @@ nf_pool_spec_copy (const NfPoolSpec *spec)
 	for (guint i = 0; spec->snapshots != NULL && i < spec->snapshots->len; i++)
 		g_ptr_array_add (copy->snapshots,
 				 nf_pool_snapshot_copy (g_ptr_array_index (spec->snapshots, i)));
+	copy->retired = spec->retired != NULL ? g_array_copy (spec->retired)
+					      : g_array_new (FALSE, FALSE, sizeof (guint));
 	return copy;
 }
 
@@ -125,6 +128,7 @@ nf_pool_spec_free (NfPoolSpec *spec)
 	g_strfreev (spec->ssh_keys);
 	g_free (spec->user_data);
 	g_clear_pointer (&spec->snapshots, g_ptr_array_unref);
+	g_clear_pointer (&spec->retired, g_array_unref);
 	g_free (spec);
 }
 
@@ -412,11 +416,57 @@ nf_pool_find_snapshot_holding (NfPool *self, guint index)
 {
 	g_return_val_if_fail (NF_IS_POOL (self), NULL);
 
-	for (guint i = 0; i < self->spec->snapshots->len; i++) {
-		NfPoolSnapshot *snapshot = g_ptr_array_index (self->spec->snapshots, i);
+	return nf_pool_snapshot_find_holding (self->spec->snapshots, index);
+}
+
+NfPoolSnapshot *
+nf_pool_snapshot_find_holding (GPtrArray *snapshots, guint index)
+{
+	for (guint i = 0; snapshots != NULL && i < snapshots->len; i++) {
+		NfPoolSnapshot *snapshot = g_ptr_array_index (snapshots, i);
 
 		if (nf_pool_snapshot_holds (snapshot, index))
 			return snapshot;
 	}
 	return NULL;
+}
+
+static gint
+retired_at (NfPool *self, guint index)
+{
+	for (guint i = 0; i < self->spec->retired->len; i++)
+		if (g_array_index (self->spec->retired, guint, i) == index)
+			return (gint) i;
+	return -1;
+}
+
+gboolean
+nf_pool_is_retired (NfPool *self, guint index)
+{
+	g_return_val_if_fail (NF_IS_POOL (self), FALSE);
+	return retired_at (self, index) >= 0;
+}
+
+void
+nf_pool_add_retired (NfPool *self, guint index)
+{
+	guint at = 0;
+
+	g_return_if_fail (NF_IS_POOL (self));
+	if (retired_at (self, index) >= 0)
+		return;
+	while (at < self->spec->retired->len && g_array_index (self->spec->retired, guint, at) < index)
+		at++;
+	g_array_insert_val (self->spec->retired, at, index);
+}
+
+void
+nf_pool_remove_retired (NfPool *self, guint index)
+{
+	gint at;
+
+	g_return_if_fail (NF_IS_POOL (self));
+	at = retired_at (self, index);
+	if (at >= 0)
+		g_array_remove_index (self->spec->retired, (guint) at);
 }

@@ -25,6 +25,8 @@ NfPoolSnapshot *nf_pool_snapshot_copy (const NfPoolSnapshot *snapshot);
 void nf_pool_snapshot_free (NfPoolSnapshot *snapshot);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfPoolSnapshot, nf_pool_snapshot_free)
 gboolean nf_pool_snapshot_holds (const NfPoolSnapshot *snapshot, guint index);
+/* The first of @snapshots (NfPoolSnapshot) that holds node @index, or NULL. */
+NfPoolSnapshot *nf_pool_snapshot_find_holding (GPtrArray *snapshots, guint index);
 
 /* What a user asked for: persisted in the state file and in each node's
  * metadata, so either rebuilds the other (the snapshots are the state
@@ -45,6 +47,10 @@ typedef struct {
 	gchar *user_data;    /* the pool's own cloud-init user-data; NULL: none */
 	gboolean start;
 	GPtrArray *snapshots; /* NfPoolSnapshot, oldest first; never NULL */
+	/* of guint, ascending, never NULL: the nodes that left the pool while
+	 * a snapshot held them, kept retired in libvirt for a revert
+	 * (nf_engine_retire_node); read from libvirt, not the state file. */
+	GArray *retired;
 } NfPoolSpec;
 
 NfPoolSpec *nf_pool_spec_new (void);
@@ -69,6 +75,11 @@ void nf_pool_refresh_state (NfPool *self);
 void nf_pool_add_node (NfPool *self, NfNode *node);
 void nf_pool_remove_node (NfPool *self, NfNode *node);
 NfNode *nf_pool_get_node (NfPool *self, guint index);
+/* The retired nodes (NfPoolSpec.retired): kept out of the pool's nodes and
+ * count, and their indexes out of a scale-up's. */
+void nf_pool_add_retired (NfPool *self, guint index);
+void nf_pool_remove_retired (NfPool *self, guint index);
+gboolean nf_pool_is_retired (NfPool *self, guint index);
 /* Nodes sorted by index (borrowed). */
 GPtrArray *nf_pool_get_nodes (NfPool *self);
 guint nf_pool_get_highest_index (NfPool *self);

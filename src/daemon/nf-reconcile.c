@@ -53,6 +53,32 @@ find_spec (GPtrArray *specs, const gchar *pool)
 	return -1;
 }
 
+/* A node leaving pool @pool: kept, retired, while a snapshot of the pool
+ * holds it (a revert brings it back), removed otherwise. */
+static void
+let_go (NfEngine *engine,
+	GPtrArray *specs,
+	const gchar *pool,
+	const gchar *name,
+	guint index,
+	const gchar *why)
+{
+	gint at = find_spec (specs, pool);
+	NfPoolSpec *spec = at >= 0 ? g_ptr_array_index (specs, (guint) at) : NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+
+	if (spec == NULL || nf_pool_snapshot_find_holding (spec->snapshots, index) == NULL) {
+		remove_quietly (engine, name, why);
+		return;
+	}
+	if (nf_engine_retire_node (engine, name, warnings, &error))
+		g_message ("reconcile: retired %s, which a snapshot holds (%s)", name, why);
+	else if (!g_error_matches (error, NF_ERROR, NF_ERROR_NOT_FOUND))
+		g_warning ("reconcile: cannot retire %s (%s): %s", name, why, error->message);
+	log_warnings (warnings);
+}
+
 /* Removes the nodes @intent touches: a make rolled back, a removal finished. */
 static void
 remove_touched (NfEngine *engine, NfIntent *intent, const gchar *why)
@@ -143,9 +169,9 @@ finish_revert (NfEngine *engine, NfIntent *intent, GPtrArray *specs, GPtrArray *
 	for (guint i = 0; i < nodes->len; i++) {
 		NfNodeInfo *info = g_ptr_array_index (nodes, i);
 
-		if (g_strcmp0 (info->spec->pool, intent->pool) == 0 &&
+		if (g_strcmp0 (info->spec->pool, intent->pool) == 0 && info->spec->retired == 0 &&
 		    !nf_pool_snapshot_holds (snapshot, info->spec->index))
-			remove_quietly (engine, info->name, why);
+			let_go (engine, specs, intent->pool, info->name, info->spec->index, why);
 	}
 	for (guint i = 0; i < snapshot->indexes->len; i++) {
 		g_autofree gchar *name =
@@ -177,8 +203,15 @@ settle_intent (NfEngine *engine, NfIntent *intent, GPtrArray *specs, GPtrArray *
 		forget_pool (specs, intent->pool);
 		break;
 	case NF_INTENT_KIND_SCALE_UP:
-	case NF_INTENT_KIND_SCALE_DOWN:
 		remove_touched (engine, intent, why);
+		break;
+	case NF_INTENT_KIND_SCALE_DOWN:
+		for (guint i = 0; i < intent->indexes->len; i++) {
+			guint index = g_array_index (intent->indexes, guint, i);
+			g_autofree gchar *name = nf_node_name_build (intent->pool, index);
+
+			let_go (engine, specs, intent->pool, name, index, why);
+		}
 		break;
 	case NF_INTENT_KIND_DELETE:
 		for (guint i = 0; i < nodes->len; i++) {
@@ -336,6 +369,36 @@ nf_reconcile_plan_free (NfReconcilePlan *plan)
  * libvirt lists. A node of a pool the state file does not know (it was
  * lost) rebuilds its pool from its metadata; once one was rebuilt, a pool
  * with more nodes than its count takes their number. */
+static void
+add_retired (NfPoolSpec *spec, guint index)
+{
+	guint at = 0;
+
+	while (at < spec->retired->len && g_array_index (spec->retired, guint, at) < index)
+		at++;
+	if (at == spec->retired->len || g_array_index (spec->retired, guint, at) != index)
+		g_array_insert_val (spec->retired, at, index);
+}
+
+/* Retired nodes that no snapshot of a known pool holds any more (a
+ * snapshot deletion cut short): removed. A pool rebuilt from libvirt has
+ * its snapshots read back later; its retired nodes wait for that. */
+static void
+remove_unheld_retired (NfEngine *engine, GPtrArray *specs, GPtrArray *nodes)
+{
+	for (guint i = 0; i < nodes->len; i++) {
+		NfNodeInfo *info = g_ptr_array_index (nodes, i);
+		gint at = find_spec (specs, info->spec->pool);
+		NfPoolSpec *spec = at >= 0 ? g_ptr_array_index (specs, (guint) at) : NULL;
+
+		if (info->spec->retired == 0 || spec == NULL ||
+		    nf_pool_snapshot_find_holding (spec->snapshots, info->spec->index) != NULL)
+			continue;
+		remove_quietly (engine, info->name, "retired, and no snapshot holds it any more");
+		g_ptr_array_remove_index (nodes, i--);
+	}
+}
+
 static NfReconcilePlan *
 plan_model (guint next_job, GPtrArray *specs, GPtrArray *nodes)
 {
@@ -352,6 +415,9 @@ plan_model (guint next_job, GPtrArray *specs, GPtrArray *nodes)
 		NfPoolSpec *spec;
 		guint held;
 
+		if (info->spec->retired != 0)
+			continue;
+
 		if (at < 0) {
 			g_ptr_array_add (specs, spec_from_node (info));
 			at = (gint) specs->len - 1;
@@ -364,6 +430,17 @@ plan_model (guint next_job, GPtrArray *specs, GPtrArray *nodes)
 		g_hash_table_insert (adopted, spec->name, GUINT_TO_POINTER (held));
 		if (rebuilt > 0 && spec->count < held)
 			spec->count = held;
+	}
+	/* a retired node is its pool's, not one of its nodes */
+	for (guint i = 0; i < nodes->len; i++) {
+		NfNodeInfo *info = g_ptr_array_index (nodes, i);
+		gint at = find_spec (specs, info->spec->pool);
+
+		if (info->spec->retired == 0)
+			continue;
+		if (at >= 0)
+			add_retired (g_ptr_array_index (specs, (guint) at), info->spec->index);
+		g_ptr_array_remove_index (nodes, i--);
 	}
 	return plan;
 }
@@ -454,6 +531,7 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 		g_message ("reconcile: removed %u overlays that no node used", orphans);
 	}
 	remove_stale_ports (engine);
+	remove_unheld_retired (engine, specs, nodes);
 	plan = plan_model (next_job, specs, nodes);
 	for (guint i = 0; i < plan->pools->len; i++) {
 		NfPoolSpec *spec = g_ptr_array_index (plan->pools, i);
