@@ -165,6 +165,9 @@ gboolean nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *wa
  * (a revert puts the snapshot's definition back, unmarked) or a removal
  * once no snapshot holds it. Retiring a retired node does nothing. */
 gboolean nf_engine_retire_node (NfEngine *self, const gchar *name, GPtrArray *warnings, GError **error);
+/* A retired node back in its pool (the mark cleared), before a revert
+ * puts it back as the snapshot has it; returns what it is now. */
+NfNodeInfo *nf_engine_unretire_node (NfEngine *self, const gchar *name, GError **error);
 /* stop, recreate the overlay empty over the base, start (an overlay made
  * at another path than the old one: a warning). */
 gboolean nf_engine_reset_node (NfEngine *self,

@@ -1380,13 +1380,45 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, G
 	return TRUE;
 }
 
+/* Sets (@retired, unix seconds) or clears (0) the retired mark in the
+ * stored definition's metadata, which is read back as it is stored (not
+ * from the running definition, whose disk paths libvirt may have filled
+ * in). */
+static gboolean
+mark_retired (virDomainPtr dom, const gchar *name, gint64 retired, GError **error)
+{
+	g_autofree gchar *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+	g_autoptr (NfNodeSpec) spec = NULL;
+	g_autofree gchar *metadata = NULL;
+
+	if (xml == NULL)
+		return nf_libvirt_set_error (error, "Cannot read the domain of %s", name);
+	spec = nf_node_spec_from_domain_xml (xml, error);
+	if (spec == NULL)
+		return FALSE;
+	if ((spec->retired != 0) == (retired != 0))
+		return TRUE;
+	spec->retired = retired;
+	metadata = nf_node_spec_metadata_xml (spec);
+	if (virDomainSetMetadata (dom,
+				  VIR_DOMAIN_METADATA_ELEMENT,
+				  metadata,
+				  NF_METADATA_PREFIX,
+				  NF_METADATA_NS,
+				  VIR_DOMAIN_AFFECT_CONFIG) < 0)
+		return nf_libvirt_set_error (error,
+					     "Cannot mark %s as %s",
+					     name,
+					     retired != 0 ? "retired" : "back in its pool");
+	return TRUE;
+}
+
 gboolean
 nf_engine_retire_node (NfEngine *self, const gchar *name, GPtrArray *warnings, GError **error)
 {
 	g_autoptr (virConnect) conn = NULL;
 	g_autoptr (virDomain) dom = NULL;
 	g_autoptr (NfNodeInfo) info = NULL;
-	g_autofree gchar *metadata = NULL;
 
 	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
 
@@ -1394,18 +1426,21 @@ nf_engine_retire_node (NfEngine *self, const gchar *name, GPtrArray *warnings, G
 	if (dom == NULL)
 		return FALSE;
 	nf_fail_point ("retire:after-destroy");
-	if (info->spec->retired != 0)
-		return TRUE;
-	info->spec->retired = g_get_real_time () / G_USEC_PER_SEC;
-	metadata = nf_node_spec_metadata_xml (info->spec);
-	if (virDomainSetMetadata (dom,
-				  VIR_DOMAIN_METADATA_ELEMENT,
-				  metadata,
-				  NF_METADATA_PREFIX,
-				  NF_METADATA_NS,
-				  VIR_DOMAIN_AFFECT_CONFIG) < 0)
-		return nf_libvirt_set_error (error, "Cannot mark %s as retired", name);
-	return TRUE;
+	return mark_retired (dom, name, g_get_real_time () / G_USEC_PER_SEC, error);
+}
+
+NfNodeInfo *
+nf_engine_unretire_node (NfEngine *self, const gchar *name, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autoptr (virDomain) dom = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+
+	dom = open_own_domain (self, name, &conn, error);
+	if (dom == NULL || !mark_retired (dom, name, 0, error))
+		return NULL;
+	return node_info_from_domain (dom, error);
 }
 
 gboolean

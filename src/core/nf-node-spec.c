@@ -350,13 +350,15 @@ nf_node_spec_write_metadata (const NfNodeSpec *spec, xmlNode *metadata)
 gchar *
 nf_node_spec_metadata_xml (const NfNodeSpec *spec)
 {
-	g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
-	xmlNode *parent = xmlNewNode (NULL, (const xmlChar *) "metadata");
+	g_autoptr (xmlDoc) doc = NULL;
+	xmlNode *parent;
 	xmlBuffer *buffer;
 	gchar *xml;
 
 	g_return_val_if_fail (spec != NULL, NULL);
 
+	doc = xmlNewDoc ((const xmlChar *) "1.0");
+	parent = xmlNewNode (NULL, (const xmlChar *) "metadata");
 	xmlDocSetRootElement (doc, parent);
 	write_metadata (spec, parent, FALSE);
 	buffer = xmlBufferCreate ();

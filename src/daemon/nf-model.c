@@ -511,8 +511,12 @@ void
 nf_model_apply_listing (NfModel *self, GPtrArray *nodes)
 {
 	g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-	g_autoptr (GList) pools = NULL;
+	g_autoptr (GList) pools = nf_model_get_pools (self);
 
+	/* the retired nodes are what libvirt lists now */
+	for (GList *l = pools; l != NULL; l = l->next)
+		if (!g_hash_table_contains (self->busy, nf_pool_get_name (l->data)))
+			nf_pool_clear_retired (l->data);
 	for (guint i = 0; i < nodes->len; i++) {
 		NfNodeInfo *info = g_ptr_array_index (nodes, i);
 		NfPool *pool = nf_model_lookup_pool (self, info->spec->pool);
@@ -535,7 +539,6 @@ nf_model_apply_listing (NfModel *self, GPtrArray *nodes)
 		}
 		nf_model_apply_node_info (self, node, info);
 	}
-	pools = nf_model_get_pools (self);
 	for (GList *l = pools; l != NULL; l = l->next) {
 		if (!g_hash_table_contains (self->busy, nf_pool_get_name (l->data)))
 			drop_vanished (self, l->data, seen);

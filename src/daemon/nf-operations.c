@@ -452,11 +452,11 @@ work_retire (gpointer item, GCancellable *cancellable, GError **error)
 }
 
 static gpointer
-work_get (gpointer item, GCancellable *cancellable, GError **error)
+work_unretire (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
 
-	return nf_engine_get_node (step->engine, step->name, error);
+	return nf_engine_unretire_node (step->engine, step->name, error);
 }
 
 static gpointer
@@ -1332,8 +1332,8 @@ revert_nodes (NfOp *op)
 }
 
 /* Then the nodes the snapshot holds that left since (retired) come back
- * into the pool; reverting them puts back the snapshot's definition too,
- * in which they are not retired. */
+ * into the pool, in libvirt (the mark cleared) and in the model at once:
+ * a revert that fails after this leaves them members on both sides. */
 static void
 revert_restore (NfOp *op)
 {
@@ -1350,7 +1350,7 @@ revert_restore (NfOp *op)
 	op->steps_total += back->len;
 	op_run_phase (op,
 		      back,
-		      work_get,
+		      work_unretire,
 		      restored_done,
 		      (GDestroyNotify) nf_node_info_free,
 		      FALSE,
@@ -1386,17 +1386,12 @@ release_retired (NfOp *op)
 		op_finish (op);
 		return;
 	}
+	/* gone from every node: gone from the pool, whatever the removals do */
+	nf_pool_remove_snapshot (pool, op->snapshot);
 	for (guint i = 0; i < spec->retired->len; i++) {
 		guint index = g_array_index (spec->retired, guint, i);
-		gboolean held = FALSE;
 
-		for (guint j = 0; j < spec->snapshots->len && !held; j++) {
-			NfPoolSnapshot *other = g_ptr_array_index (spec->snapshots, j);
-
-			held = g_strcmp0 (other->name, op->snapshot) != 0 &&
-			       nf_pool_snapshot_holds (other, index);
-		}
-		if (!held)
+		if (nf_pool_find_snapshot_holding (pool, index) == NULL)
 			g_array_append_val (gone, index);
 	}
 	op->steps_total += gone->len;

@@ -461,6 +461,13 @@ nf_pool_add_retired (NfPool *self, guint index)
 }
 
 void
+nf_pool_clear_retired (NfPool *self)
+{
+	g_return_if_fail (NF_IS_POOL (self));
+	g_array_set_size (self->spec->retired, 0);
+}
+
+void
 nf_pool_remove_retired (NfPool *self, guint index)
 {
 	gint at;

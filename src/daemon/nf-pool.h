@@ -80,6 +80,7 @@ NfNode *nf_pool_get_node (NfPool *self, guint index);
 void nf_pool_add_retired (NfPool *self, guint index);
 void nf_pool_remove_retired (NfPool *self, guint index);
 gboolean nf_pool_is_retired (NfPool *self, guint index);
+void nf_pool_clear_retired (NfPool *self);
 /* Nodes sorted by index (borrowed). */
 GPtrArray *nf_pool_get_nodes (NfPool *self);
 guint nf_pool_get_highest_index (NfPool *self);
