@@ -557,6 +557,7 @@ made_done (NodeStep *step, gpointer result, const GError *error)
 	op_step (op, what);
 }
 
+/* A step's failure, named after its node, fails the operation. */
 static void
 step_fail (NodeStep *step, const gchar *doing, const GError *error)
 {
@@ -1093,7 +1094,6 @@ work_forget (gpointer item, GCancellable *cancellable, GError **error)
 										    : NULL;
 }
 
-/* A step's failure, named after its node, fails the operation. */
 static void
 paused_done (NodeStep *step, gpointer result, const GError *error)
 {
