@@ -39,7 +39,7 @@ WORKER_VALUE_HELPERS = {
     'nf_pool_spec_new', 'nf_pool_spec_copy', 'nf_pool_spec_free',  # NfPoolSpec is a plain value
     # and so is NfPoolSnapshot, one of its fields
     'nf_pool_snapshot_new', 'nf_pool_snapshot_copy', 'nf_pool_snapshot_free', 'nf_pool_snapshot_holds',
-    'nf_pool_snapshot_find_holding',
+    'nf_pool_snapshot_find_holding', 'nf_pool_spec_add_retired',
 }
 # Rule e, KNOWN: worker -> model calls that exist today. Another engineer is
 # rewriting these functions (a worker gets a copy when it is queued); do not

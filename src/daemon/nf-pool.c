@@ -448,16 +448,21 @@ nf_pool_is_retired (NfPool *self, guint index)
 }
 
 void
-nf_pool_add_retired (NfPool *self, guint index)
+nf_pool_spec_add_retired (NfPoolSpec *spec, guint index)
 {
 	guint at = 0;
 
-	g_return_if_fail (NF_IS_POOL (self));
-	if (retired_at (self, index) >= 0)
-		return;
-	while (at < self->spec->retired->len && g_array_index (self->spec->retired, guint, at) < index)
+	while (at < spec->retired->len && g_array_index (spec->retired, guint, at) < index)
 		at++;
-	g_array_insert_val (self->spec->retired, at, index);
+	if (at == spec->retired->len || g_array_index (spec->retired, guint, at) != index)
+		g_array_insert_val (spec->retired, at, index);
+}
+
+void
+nf_pool_add_retired (NfPool *self, guint index)
+{
+	g_return_if_fail (NF_IS_POOL (self));
+	nf_pool_spec_add_retired (self->spec, index);
 }
 
 void

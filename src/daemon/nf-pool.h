@@ -54,6 +54,8 @@ typedef struct {
 } NfPoolSpec;
 
 NfPoolSpec *nf_pool_spec_new (void);
+/* Adds @index to @spec->retired, kept ascending and without repeats. */
+void nf_pool_spec_add_retired (NfPoolSpec *spec, guint index);
 NfPoolSpec *nf_pool_spec_copy (const NfPoolSpec *spec);
 void nf_pool_spec_free (NfPoolSpec *spec);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfPoolSpec, nf_pool_spec_free)

@@ -369,17 +369,6 @@ nf_reconcile_plan_free (NfReconcilePlan *plan)
  * libvirt lists. A node of a pool the state file does not know (it was
  * lost) rebuilds its pool from its metadata; once one was rebuilt, a pool
  * with more nodes than its count takes their number. */
-static void
-add_retired (NfPoolSpec *spec, guint index)
-{
-	guint at = 0;
-
-	while (at < spec->retired->len && g_array_index (spec->retired, guint, at) < index)
-		at++;
-	if (at == spec->retired->len || g_array_index (spec->retired, guint, at) != index)
-		g_array_insert_val (spec->retired, at, index);
-}
-
 /* Retired nodes that no snapshot of a known pool holds any more (a
  * snapshot deletion cut short): removed. A pool rebuilt from libvirt has
  * its snapshots read back later; its retired nodes wait for that. */
@@ -439,7 +428,7 @@ plan_model (guint next_job, GPtrArray *specs, GPtrArray *nodes)
 		if (info->spec->retired == 0)
 			continue;
 		if (at >= 0)
-			add_retired (g_ptr_array_index (specs, (guint) at), info->spec->index);
+			nf_pool_spec_add_retired (g_ptr_array_index (specs, (guint) at), info->spec->index);
 		g_ptr_array_remove_index (nodes, i--);
 	}
 	return plan;
