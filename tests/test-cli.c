@@ -168,6 +168,7 @@ check_node_json (JsonObject *node, const gchar *pool)
 	static const gchar *const keys[] = {"name",
 					    "pool",
 					    "index",
+					    "host",
 					    "state",
 					    "domain_uuid",
 					    "overlay",
@@ -192,6 +193,7 @@ check_node_json (JsonObject *node, const gchar *pool)
 			assert_member_type (node, keys[i], G_TYPE_STRING);
 	}
 	g_assert_cmpstr (json_object_get_string_member (node, "pool"), ==, pool);
+	g_assert_cmpstr (json_object_get_string_member (node, "host"), ==, "local");
 	/* The tiny image has no guest agent, and this daemon no management
 	 * network: never ready, nothing seen inside, no address. */
 	g_assert_false (json_object_get_boolean_member (node, "ready"));
@@ -370,6 +372,8 @@ test_usage (void)
 		{"snapshot", "revert"},
 		{"snapshot", "delete"},
 		{"host", "check"},
+		{"host", "list"},
+		{"host", "show"},
 		{"lab", "apply"},
 	};
 	struct {
@@ -558,6 +562,55 @@ test_pool_create (void)
 	}
 }
 
+/* host list and host show: the local host holds the pool's two nodes. */
+static void
+check_hosts (void)
+{
+	static const gchar *const keys[] = {"name",
+					    "uri",
+					    "state",
+					    "accelerator",
+					    "nested_feature",
+					    "cpu_model",
+					    "memory_total_mib",
+					    "memory_committed_mib",
+					    "nodes",
+					    NULL};
+	g_autoptr (NfCliRun) list = cli ("host", "list", "--json", NULL);
+	g_autoptr (NfCliRun) show = cli ("host", "show", "local", "--json", NULL);
+	g_autoptr (NfCliRun) human = cli ("host", "list", NULL);
+	g_autoptr (NfCliRun) missing = cli ("host", "show", "nowhere", NULL);
+	g_autoptr (JsonNode) list_root = NULL;
+	g_autoptr (JsonNode) show_root = NULL;
+	JsonObject *host;
+	JsonArray *nodes;
+
+	nf_test_cli_assert_status (list, 0);
+	list_root = parse_json (list->out);
+	g_assert_cmpuint (json_array_get_length (json_node_get_array (list_root)), ==, 1);
+	host = json_array_get_object_element (json_node_get_array (list_root), 0);
+	assert_exact_keys (host, keys);
+	g_assert_cmpstr (json_object_get_string_member (host, "name"), ==, "local");
+	g_assert_cmpstr (json_object_get_string_member (host, "state"), ==, "online");
+	g_assert_cmpstr (json_object_get_string_member (host, "uri"), ==, "qemu:///system");
+	g_assert_cmpstr (json_object_get_string_member (host, "accelerator"), ==, "emulated");
+	g_assert_cmpint (json_object_get_int_member (host, "memory_total_mib"), >, 1024);
+	g_assert_cmpint (json_object_get_int_member (host, "memory_committed_mib"), ==, 2 * 256);
+	nodes = json_object_get_array_member (host, "nodes");
+	g_assert_cmpuint (json_array_get_length (nodes), ==, 2);
+	g_assert_cmpstr (json_array_get_string_element (nodes, 0), ==, POOL_A "-1");
+	g_assert_cmpstr (json_array_get_string_element (nodes, 1), ==, POOL_A "-2");
+	nf_test_cli_assert_status (show, 0);
+	show_root = parse_json (show->out);
+	g_assert_true (json_object_equal (json_node_get_object (show_root), host));
+	nf_test_cli_assert_status (human, 0);
+	g_assert_true (g_str_has_prefix (human->out, "HOST "));
+	g_assert_nonnull (strstr (human->out, "512 of "));
+	assert_fits_80 (human->out);
+	nf_test_cli_assert_status (missing, 1);
+	g_assert_nonnull (strstr (missing->err, "There is no host 'nowhere'"));
+}
+
 static void
 test_list_and_show (void)
 {
@@ -617,6 +670,7 @@ test_list_and_show (void)
 		g_assert_nonnull (strstr (human_node->out, "Console log:"));
 		assert_fits_80 (human_node->out);
 	}
+	check_hosts ();
 }
 
 static void

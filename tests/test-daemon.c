@@ -126,6 +126,42 @@ test_create (void)
 	g_assert_cmpuint (nf_test_domains_named (POOL "-"), ==, 3);
 }
 
+/* The one host of a single-host install: local, online, what the Manager
+ * reports, and the pool's nodes with the memory they hold. */
+static void
+test_local_host (void)
+{
+	const gchar *host_path = ROOT "/host/local";
+	const gchar *host_iface = "org.nestfarm.Farm1.Host";
+	g_autofree gchar *state = nf_test_prop_string (daemon_, host_path, host_iface, "State");
+	g_autofree gchar *uri = nf_test_prop_string (daemon_, host_path, host_iface, "URI");
+	g_autofree gchar *accel = nf_test_prop_string (daemon_, host_path, host_iface, "Accelerator");
+	g_autofree gchar *feature = nf_test_prop_string (daemon_, host_path, host_iface, "NestedFeature");
+	g_autofree gchar *cpu = nf_test_prop_string (daemon_, host_path, host_iface, "CPUModel");
+	g_autoptr (GVariant) total = nf_test_get_property (daemon_, host_path, host_iface, "MemoryTotalMiB");
+	g_autoptr (GVariant) farm_total = nf_test_get_property (daemon_, ROOT, MANAGER, "MemoryTotalMiB");
+	g_autoptr (GVariant) held =
+		nf_test_get_property (daemon_, host_path, host_iface, "MemoryCommittedMiB");
+	g_autoptr (GVariant) nodes = nf_test_get_property (daemon_, host_path, host_iface, "Nodes");
+	g_autoptr (GVariant) pool_nodes = nf_test_get_property (daemon_, POOL_PATH, POOL_IFACE, "Nodes");
+
+	g_assert_cmpstr (state, ==, "online");
+	g_assert_cmpstr (uri, ==, "qemu:///system");
+	g_assert_cmpstr (accel, ==, "emulated");
+	g_assert_cmpstr (feature, ==, "svm");
+	g_assert_cmpstr (cpu, !=, "");
+	g_assert_cmpuint (g_variant_get_uint64 (total), ==, g_variant_get_uint64 (farm_total));
+	/* the three running 256 MiB nodes of the create */
+	g_assert_cmpuint (g_variant_get_uint64 (held), ==, 3 * 256);
+	g_assert_true (g_variant_equal (nodes, pool_nodes));
+	for (guint i = 1; i <= 3; i++) {
+		g_autofree gchar *path = g_strdup_printf (ROOT "/node/" POOL "_2d%u", i);
+		g_autofree gchar *host = nf_test_prop_string (daemon_, path, NODE_IFACE, "Host");
+
+		g_assert_cmpstr (host, ==, host_path);
+	}
+}
+
 static void
 test_scale (void)
 {
@@ -1106,6 +1142,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/daemon/properties", test_properties);
 	g_test_add_func ("/daemon/check-host", test_check_host);
 	g_test_add_func ("/daemon/create", test_create);
+	g_test_add_func ("/daemon/local-host", test_local_host);
 	g_test_add_func ("/daemon/scale", test_scale);
 	g_test_add_func ("/daemon/stop-start", test_stop_start);
 	g_test_add_func ("/daemon/reset", test_reset);

@@ -81,6 +81,18 @@ test_nestings (void)
 	ASSERT_TABLE (nf_nesting, NfNesting, NF_NESTING_LAST, "unknown", "verified", "missing");
 }
 
+static void
+test_host_states (void)
+{
+	ASSERT_TABLE (nf_host_state,
+		      NfHostState,
+		      NF_HOST_STATE_LAST,
+		      "online",
+		      "offline",
+		      "draining",
+		      "maintenance");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -90,5 +102,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/states/job", test_job_states);
 	g_test_add_func ("/states/check", test_check_statuses);
 	g_test_add_func ("/states/nesting", test_nestings);
+	g_test_add_func ("/states/host", test_host_states);
 	return g_test_run ();
 }

@@ -46,6 +46,7 @@ typedef struct {
 	gboolean libvirt_qemu; /* libvirt offers domain type qemu (TCG) */
 	gboolean host_passthrough;
 	gchar *emulated_cpu_model; /* model used under TCG, e.g. "EPYC" or "qemu64" */
+	gchar *cpu_model;          /* the host CPU's model as libvirt names it; "" if unknown */
 	guint64 memory_total_mib;
 	guint64 memory_available_mib;
 	NfAccel accel;        /* decided: NF_ACCEL_KVM or NF_ACCEL_EMULATED */

@@ -5,7 +5,7 @@
 
 G_BEGIN_DECLS
 
-/* The states of pools, nodes and jobs, and their names: the State
+/* The states of pools, nodes, jobs and hosts, and their names: the State
  * properties of the interface contract, which the daemon shows and the CLI
  * reads back (and the status of each CheckHost check). Each name comes
  * from one table (nf-states.c). */
@@ -59,12 +59,25 @@ typedef enum {
 	NF_NESTING_LAST /*< skip >*/
 } NfNesting;
 
+/* A host of the farm (the Host's State): its libvirt answers; its
+ * connection is lost (its nodes are shown as they were last seen, not as
+ * gone, and it comes back by itself); its nodes are being moved away; or it
+ * takes no nodes until activated. */
+typedef enum {
+	NF_HOST_STATE_ONLINE,
+	NF_HOST_STATE_OFFLINE,
+	NF_HOST_STATE_DRAINING,
+	NF_HOST_STATE_MAINTENANCE,
+	NF_HOST_STATE_LAST /*< skip >*/
+} NfHostState;
+
 /* The contract's name of a state; NULL for a value out of range. */
 const gchar *nf_pool_state_to_string (NfPoolState state);
 const gchar *nf_node_state_to_string (NfNodeState state);
 const gchar *nf_job_state_to_string (NfJobState state);
 const gchar *nf_check_status_to_string (NfCheckStatus status);
 const gchar *nf_nesting_to_string (NfNesting nesting);
+const gchar *nf_host_state_to_string (NfHostState state);
 /* The state a name stands for; FALSE for a name that is none (a newer or
  * older daemon's, or no state at all). */
 gboolean nf_pool_state_from_string (const gchar *text, NfPoolState *state);
@@ -72,5 +85,6 @@ gboolean nf_node_state_from_string (const gchar *text, NfNodeState *state);
 gboolean nf_job_state_from_string (const gchar *text, NfJobState *state);
 gboolean nf_check_status_from_string (const gchar *text, NfCheckStatus *status);
 gboolean nf_nesting_from_string (const gchar *text, NfNesting *nesting);
+gboolean nf_host_state_from_string (const gchar *text, NfHostState *state);
 
 G_END_DECLS

@@ -49,6 +49,9 @@ typedef struct {
 	 * (unix seconds): its domain is kept, stopped, for a revert to bring
 	 * back; 0: a member of its pool. */
 	gint64 retired;
+	/* The farm host it was made on (its metadata names it; a listing
+	 * takes the host whose libvirt lists it); NULL: NF_HOST_LOCAL. */
+	gchar *host;
 } NfNodeSpec;
 
 NfNodeSpec *nf_node_spec_new (void);
@@ -58,7 +61,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfNodeSpec, nf_node_spec_free)
 
 /* Every check rendering makes on @spec's values, without a profile or a
  * host: NF_ERROR_INVALID_ARGUMENT saying which value and why. Pool name,
- * index 1..9999, vcpus/memory/disk (0 or in range), image given, overlay
+ * host (NULL or the pool-name rules), index 1..9999, vcpus/memory/disk (0 or in range), image given, overlay
  * and console log absolute paths, trunk bridge a valid interface name
  * (1..15 of [A-Za-z0-9_.-]), VLAN list, management network (NULL or a
  * name without '/'), seed an absolute path, ssh user, keys and user-data

@@ -3,7 +3,7 @@
 
 __nestfarmctl_names()
 {
-	# $1: pool, node or snapshot (then $2: the pool); the first column of
+	# $1: pool, node, host or snapshot (then $2: the pool); the first column of
 	# the list, header skipped
 	local -a global=()
 	local word
@@ -24,7 +24,7 @@ _nestfarmctl()
 		[pool]="create delete list show scale start stop inventory"
 		[node]="list show start stop reset console ssh"
 		[snapshot]="create list revert delete"
-		[host]="check"
+		[host]="check list show"
 		[lab]="apply status stop"
 	)
 
@@ -100,6 +100,9 @@ _nestfarmctl()
 		;;
 	node/show | node/start | node/stop | node/reset | node/console | node/ssh)
 		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names node)" -- "$cur")
+		;;
+	host/show)
+		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names host)" -- "$cur")
 		;;
 	lab/*)
 		compopt -o filenames 2>/dev/null

@@ -5,11 +5,14 @@
 
 #include <stdio.h>
 
+#include "nestfarm/nf-error.h"
+#include "nestfarm/nf-names.h"
 #include "nf-cli.h"
 
 /* nestfarmctl host check: the daemon's CheckHost report, each check as
  * pass, warn or fail with its fix. Fails (exit 1) when nodes cannot run:
- * nested KVM is unavailable and emulation is off or unavailable. */
+ * nested KVM is unavailable and emulation is off or unavailable.
+ * host list and host show: the farm's hosts, their state, memory and nodes. */
 
 static const gchar *
 lookup_string (GVariant *dict, const gchar *key)
@@ -212,5 +215,208 @@ nf_cli_host_check (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		print_json (report, checks, NULL);
 	else
 		print_human (cli, report, checks);
+	return NF_EXIT_OK;
+}
+
+/* --- host list and host show: the farm's hosts --- */
+
+static gint
+compare_hosts (gconstpointer a, gconstpointer b)
+{
+	const gchar *na = nf_dbus_host_get_name (*(NfDBusHost *const *) a);
+	const gchar *nb = nf_dbus_host_get_name (*(NfDBusHost *const *) b);
+	gboolean la = g_strcmp0 (na, NF_HOST_LOCAL) == 0, lb = g_strcmp0 (nb, NF_HOST_LOCAL) == 0;
+
+	/* local first, as the daemon lists them */
+	if (la != lb)
+		return la ? -1 : 1;
+	return g_strcmp0 (na, nb);
+}
+
+static GPtrArray *
+list_hosts (NfCli *cli)
+{
+	GPtrArray *hosts = g_ptr_array_new_with_free_func (g_object_unref);
+	GList *objects = g_dbus_object_manager_get_objects (cli->objects);
+
+	for (GList *l = objects; l != NULL; l = l->next) {
+		NfDBusHost *host = nf_dbus_object_get_host (NF_DBUS_OBJECT (l->data));
+
+		if (host != NULL)
+			g_ptr_array_add (hosts, host);
+	}
+	g_list_free_full (objects, g_object_unref);
+	g_ptr_array_sort (hosts, compare_hosts);
+	return hosts;
+}
+
+static guint
+strv_count (const gchar *const *strv)
+{
+	return strv != NULL ? g_strv_length ((gchar **) strv) : 0;
+}
+
+static JsonNode *
+host_to_json (NfDBusHost *host)
+{
+	g_autoptr (JsonBuilder) builder = json_builder_new ();
+	const gchar *const *nodes = nf_dbus_host_get_nodes (host);
+
+	json_builder_begin_object (builder);
+	add_member_string (builder, "name", nf_dbus_host_get_name (host));
+	add_member_string (builder, "uri", nf_dbus_host_get_uri (host));
+	add_member_string (builder, "state", nf_dbus_host_get_state (host));
+	add_member_string (builder, "accelerator", nf_dbus_host_get_accelerator (host));
+	add_member_string (builder, "nested_feature", nf_dbus_host_get_nested_feature (host));
+	add_member_string (builder, "cpu_model", nf_dbus_host_get_cpu_model (host));
+	json_builder_set_member_name (builder, "memory_total_mib");
+	json_builder_add_int_value (builder,
+				    (gint64) MIN (nf_dbus_host_get_memory_total_mib (host), G_MAXINT64));
+	json_builder_set_member_name (builder, "memory_committed_mib");
+	json_builder_add_int_value (builder,
+				    (gint64) MIN (nf_dbus_host_get_memory_committed_mib (host), G_MAXINT64));
+	json_builder_set_member_name (builder, "nodes");
+	json_builder_begin_array (builder);
+	for (guint i = 0; i < strv_count (nodes); i++) {
+		g_autofree gchar *name = nf_cli_name_from_path (nodes[i]);
+
+		json_builder_add_string_value (builder, name);
+	}
+	json_builder_end_array (builder);
+	json_builder_end_object (builder);
+	return json_builder_get_root (builder);
+}
+
+/* an empty property (not probed yet) as "-" */
+static const gchar *
+text_of_host (const gchar *value)
+{
+	return value != NULL && value[0] != '\0' ? value : "-";
+}
+
+/* "1024 of 23000 MiB" */
+static gchar *
+memory_text (NfDBusHost *host)
+{
+	return g_strdup_printf ("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " MiB",
+				nf_dbus_host_get_memory_committed_mib (host),
+				nf_dbus_host_get_memory_total_mib (host));
+}
+
+static void
+print_host_table (GPtrArray *hosts)
+{
+	g_autoptr (NfTable) table = nf_table_new ();
+
+	nf_table_add_column (table, "HOST", NF_TABLE_COLUMN_DEFAULT);
+	nf_table_add_column (table, "STATE", NF_TABLE_COLUMN_DEFAULT);
+	nf_table_add_column (table, "NODES", NF_TABLE_COLUMN_RIGHT);
+	nf_table_add_column (table, "MEMORY HELD", NF_TABLE_COLUMN_DEFAULT);
+	nf_table_add_column (table, "ACCEL", NF_TABLE_COLUMN_OPTIONAL);
+	nf_table_add_column (table, "URI", NF_TABLE_COLUMN_WRAP);
+	for (guint i = 0; i < hosts->len; i++) {
+		NfDBusHost *host = g_ptr_array_index (hosts, i);
+		g_autofree gchar *count = g_strdup_printf ("%u", strv_count (nf_dbus_host_get_nodes (host)));
+		g_autofree gchar *memory = memory_text (host);
+
+		nf_table_add_row (table,
+				  nf_dbus_host_get_name (host),
+				  nf_dbus_host_get_state (host),
+				  count,
+				  memory,
+				  nf_dbus_host_get_accelerator (host),
+				  nf_dbus_host_get_uri (host),
+				  NULL);
+	}
+	nf_table_print (table, NF_CLI_WIDTH);
+}
+
+NfExit
+nf_cli_host_list (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	g_autoptr (GPtrArray) hosts = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, NULL, &argc, &argv, 0, 0);
+
+	if (code != NF_EXIT_OK)
+		return code;
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+	hosts = list_hosts (cli);
+	if (cli->json) {
+		g_autoptr (JsonArray) array = json_array_sized_new (hosts->len);
+		JsonNode *root = json_node_new (JSON_NODE_ARRAY);
+
+		for (guint i = 0; i < hosts->len; i++)
+			json_array_add_element (array, host_to_json (g_ptr_array_index (hosts, i)));
+		json_node_set_array (root, array);
+		nf_cli_print_json (root);
+		return NF_EXIT_OK;
+	}
+	print_host_table (hosts);
+	return NF_EXIT_OK;
+}
+
+static void
+print_host (NfDBusHost *host)
+{
+	const gchar *const *nodes = nf_dbus_host_get_nodes (host);
+	g_autofree gchar *memory = memory_text (host);
+	g_autoptr (GString) names = g_string_new (NULL);
+
+	for (guint i = 0; i < strv_count (nodes); i++) {
+		g_autofree gchar *name = nf_cli_name_from_path (nodes[i]);
+
+		g_string_append_printf (names, "%s%s", i > 0 ? " " : "", name);
+	}
+	nf_cli_print_wrapped ("Host:         ", "              ", nf_dbus_host_get_name (host));
+	nf_cli_print_wrapped ("State:        ", "              ", nf_dbus_host_get_state (host));
+	nf_cli_print_wrapped ("URI:          ", "              ", nf_dbus_host_get_uri (host));
+	nf_cli_print_wrapped ("Accelerator:  ",
+			      "              ",
+			      text_of_host (nf_dbus_host_get_accelerator (host)));
+	nf_cli_print_wrapped ("Nested:       ",
+			      "              ",
+			      text_of_host (nf_dbus_host_get_nested_feature (host)));
+	nf_cli_print_wrapped ("CPU model:    ",
+			      "              ",
+			      text_of_host (nf_dbus_host_get_cpu_model (host)));
+	nf_cli_print_wrapped ("Memory held:  ", "              ", memory);
+	nf_cli_print_wrapped ("Nodes:        ", "              ", names->len > 0 ? names->str : "none");
+}
+
+NfExit
+nf_cli_host_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	g_autofree gchar *escaped = NULL;
+	g_autofree gchar *path = NULL;
+	g_autoptr (GDBusObject) object = NULL;
+	g_autoptr (NfDBusHost) host = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, NULL, &argc, &argv, 1, 0);
+
+	if (code != NF_EXIT_OK)
+		return code;
+	if (!nf_cli_check_pool_name (verb, "NAME", argv[1], &code))
+		return code;
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+	escaped = nf_path_component_escape (argv[1]);
+	path = g_strdup_printf (NF_CLI_ROOT "/host/%s", escaped);
+	object = g_dbus_object_manager_get_object (cli->objects, path);
+	host = object != NULL ? nf_dbus_object_get_host (NF_DBUS_OBJECT (object)) : NULL;
+	if (host == NULL) {
+		g_autoptr (GError) error =
+			g_error_new (NF_ERROR,
+				     NF_ERROR_NOT_FOUND,
+				     "There is no host '%s'; 'nestfarmctl host list' shows the hosts.",
+				     argv[1]);
+
+		return nf_cli_fail (error);
+	}
+	if (cli->json)
+		nf_cli_print_json (host_to_json (host));
+	else
+		print_host (host);
 	return NF_EXIT_OK;
 }

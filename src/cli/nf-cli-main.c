@@ -33,6 +33,8 @@ static const NfCliVerb verbs[] = {
 	{"snapshot", "revert", "POOL NAME", "Put a pool's nodes back to a snapshot", nf_cli_snapshot_revert},
 	{"snapshot", "delete", "POOL NAME", "Delete a snapshot and free its space", nf_cli_snapshot_delete},
 	{"host", "check", "", "Check that this host can run nested nodes", nf_cli_host_check},
+	{"host", "list", "", "List the farm's hosts", nf_cli_host_list},
+	{"host", "show", "NAME", "Show a host of the farm", nf_cli_host_show},
 	{"lab", "apply", "FILE|DIR", "Make the pools match *.pool lab files", nf_cli_lab_apply},
 	{"lab", "status", "FILE|DIR", "Compare the lab files with the pools", nf_cli_lab_status},
 	{"lab", "stop", "FILE|DIR", "Shut down the pools the lab files name", nf_cli_lab_stop},

@@ -313,10 +313,13 @@ nf_cli_node_to_json (NfCli *cli, NfDBusNode *node)
 {
 	g_autoptr (JsonBuilder) builder = json_builder_new ();
 	g_autofree gchar *pool = nf_cli_name_from_path (nf_dbus_node_get_pool (node));
+	g_autofree gchar *host = nf_cli_name_from_path (nf_dbus_node_get_host (node));
+
 	json_builder_begin_object (builder);
 	add_string (builder, "name", nf_dbus_node_get_name (node));
 	add_string (builder, "pool", pool);
 	add_int (builder, "index", nf_dbus_node_get_index (node));
+	add_string (builder, "host", host);
 	add_string (builder, "state", nf_dbus_node_get_state (node));
 	add_string (builder, "domain_uuid", nf_dbus_node_get_domain_uuid (node));
 	add_string (builder, "overlay", nf_dbus_node_get_overlay (node));
@@ -408,6 +411,7 @@ nf_cli_print_node_table (NfCli *cli, GPtrArray *nodes)
 
 	nf_table_add_column (table, "NODE", NF_TABLE_COLUMN_DEFAULT);
 	nf_table_add_column (table, "STATE", NF_TABLE_COLUMN_DEFAULT);
+	nf_table_add_column (table, "HOST", NF_TABLE_COLUMN_DEFAULT);
 	nf_table_add_column (table, "ADDRESSES", NF_TABLE_COLUMN_WRAP);
 	nf_table_add_column (table, "MACS", NF_TABLE_COLUMN_WRAP);
 	nf_table_add_column (table, "DOMAIN UUID", NF_TABLE_COLUMN_OPTIONAL);
@@ -415,10 +419,12 @@ nf_cli_print_node_table (NfCli *cli, GPtrArray *nodes)
 		NfDBusNode *node = g_ptr_array_index (nodes, i);
 		g_autofree gchar *macs = join_words (nf_dbus_node_get_macs (node));
 		g_autofree gchar *addresses = join_words (nf_dbus_node_get_addresses (node));
+		g_autofree gchar *host = nf_cli_name_from_path (nf_dbus_node_get_host (node));
 
 		nf_table_add_row (table,
 				  nf_dbus_node_get_name (node),
 				  nf_dbus_node_get_state (node),
+				  host,
 				  addresses,
 				  macs,
 				  nf_dbus_node_get_domain_uuid (node),
@@ -486,6 +492,7 @@ nf_cli_print_node (NfCli *cli, NfDBusNode *node)
 {
 	g_autofree gchar *pool = nf_cli_name_from_path (nf_dbus_node_get_pool (node));
 	g_autofree gchar *index = g_strdup_printf ("%u", nf_dbus_node_get_index (node));
+	g_autofree gchar *host = nf_cli_name_from_path (nf_dbus_node_get_host (node));
 	g_autofree gchar *macs = join_words (nf_dbus_node_get_macs (node));
 	g_autofree gchar *addresses = join_words (nf_dbus_node_get_addresses (node));
 
@@ -493,6 +500,7 @@ nf_cli_print_node (NfCli *cli, NfDBusNode *node)
 	print_field ("State:", nf_dbus_node_get_state (node));
 	print_field ("Pool:", pool);
 	print_field ("Index:", index);
+	print_field ("Host:", host);
 	print_field ("Addresses:", addresses);
 	print_field ("Ready:", nf_dbus_node_get_ready (node) ? "yes" : "no");
 	print_field ("Nesting:",

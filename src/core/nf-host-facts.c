@@ -196,6 +196,25 @@ xml_test (xmlDoc *doc, const gchar *expression)
 	return result != NULL && xmlXPathCastToBoolean (result);
 }
 
+static gchar *
+xml_string (xmlDoc *doc, const gchar *expression)
+{
+	g_autoptr (xmlXPathContext) context = xmlXPathNewContext (doc);
+	g_autoptr (xmlXPathObject) result = NULL;
+	xmlChar *text;
+	gchar *copy;
+
+	if (context == NULL)
+		return g_strdup ("");
+	result = xmlXPathEvalExpression (BAD_CAST expression, context);
+	if (result == NULL)
+		return g_strdup ("");
+	text = xmlXPathCastToString (result);
+	copy = g_strdup ((const gchar *) text);
+	xmlFree (text);
+	return copy;
+}
+
 gboolean
 nf_host_facts_read_capabilities (NfHostFacts *facts, const gchar *caps_xml, GError **error)
 {
@@ -204,6 +223,7 @@ nf_host_facts_read_capabilities (NfHostFacts *facts, const gchar *caps_xml, GErr
 
 	if (doc == NULL)
 		return FALSE;
+	facts->info->cpu_model = xml_string (doc, "string(/capabilities/host/cpu/model)");
 	facts->info->libvirt_kvm =
 		xml_test (doc,
 			  "boolean(/capabilities/guest[os_type='hvm']/arch[@name='x86_64']/domain[@type='kvm'])");

@@ -36,6 +36,7 @@ nf_host_info_copy (const NfHostInfo *info)
 	copy = g_memdup2 (info, sizeof (NfHostInfo));
 	copy->nested_param = g_strdup (info->nested_param);
 	copy->emulated_cpu_model = g_strdup (info->emulated_cpu_model);
+	copy->cpu_model = g_strdup (info->cpu_model);
 	copy->reason = g_strdup (info->reason);
 	copy->checks = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_host_check_free);
 	for (guint i = 0; info->checks != NULL && i < info->checks->len; i++) {
@@ -57,6 +58,7 @@ nf_host_info_free (NfHostInfo *info)
 		return;
 	g_free (info->nested_param);
 	g_free (info->emulated_cpu_model);
+	g_free (info->cpu_model);
 	g_free (info->reason);
 	g_clear_pointer (&info->checks, g_ptr_array_unref);
 	g_free (info);

@@ -40,6 +40,7 @@ nf_node_spec_copy (const NfNodeSpec *spec)
 	copy->console_log = g_strdup (spec->console_log);
 	copy->instance = g_strdup (spec->instance);
 	copy->address = g_strdup (spec->address);
+	copy->host = g_strdup (spec->host);
 	copy->seed = g_strdup (spec->seed);
 	copy->ssh_user = g_strdup (spec->ssh_user);
 	copy->ssh_keys = g_strdupv (spec->ssh_keys);
@@ -62,6 +63,7 @@ nf_node_spec_free (NfNodeSpec *spec)
 	g_free (spec->console_log);
 	g_free (spec->instance);
 	g_free (spec->address);
+	g_free (spec->host);
 	g_free (spec->seed);
 	g_free (spec->ssh_user);
 	g_strfreev (spec->ssh_keys);
@@ -174,6 +176,8 @@ nf_node_spec_validate (const NfNodeSpec *spec, GError **error)
 	}
 	if (spec->profile != NULL && !nf_profile_name_validate (spec->profile, error))
 		return FALSE;
+	if (spec->host != NULL && !nf_names_validate ("host", spec->host, error))
+		return FALSE;
 	if (!validate_range (spec->vcpus, 1, NF_NODE_VCPUS_MAX, "The vCPU count", error))
 		return FALSE;
 	if (!validate_range (spec->memory_mib,
@@ -272,6 +276,8 @@ static const struct {
 	{"ssh-keys", FIELD_LINES, G_STRUCT_OFFSET (NfNodeSpec, ssh_keys), TRUE},
 	{"user-data", FIELD_BASE64, G_STRUCT_OFFSET (NfNodeSpec, user_data), TRUE},
 	{"address", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, address), TRUE},
+	/* Only where set: a node made before there were hosts is local. */
+	{"host", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, host), TRUE},
 	/* Only where set, as below. */
 	{"retired", FIELD_TIME, G_STRUCT_OFFSET (NfNodeSpec, retired), TRUE},
 	/* Last and only where set: the default instance's XML is as before. */

@@ -53,3 +53,11 @@ static const gchar *const nestings[] = {
 	[NF_NESTING_MISSING] = "missing",
 };
 NF_DEFINE_STRING_TABLE (nf_nesting, NfNesting, nestings, NF_NESTING_LAST)
+
+static const gchar *const host_states[] = {
+	[NF_HOST_STATE_ONLINE] = "online",
+	[NF_HOST_STATE_OFFLINE] = "offline",
+	[NF_HOST_STATE_DRAINING] = "draining",
+	[NF_HOST_STATE_MAINTENANCE] = "maintenance",
+};
+NF_DEFINE_STRING_TABLE (nf_host_state, NfHostState, host_states, NF_HOST_STATE_LAST)

@@ -26,6 +26,14 @@ nf_bus_node_path (const gchar *name)
 }
 
 gchar *
+nf_bus_host_path (const gchar *name)
+{
+	g_autofree gchar *escaped = nf_path_component_escape (name);
+
+	return g_strdup_printf (NF_BUS_ROOT "/host/%s", escaped);
+}
+
+gchar *
 nf_bus_job_path (guint id)
 {
 	return g_strdup_printf (NF_BUS_ROOT "/job/%u", id);

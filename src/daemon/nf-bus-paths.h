@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 /* Object paths, with names escaped as sd_bus_path_encode does. */
 gchar *nf_bus_pool_path (const gchar *name);
 gchar *nf_bus_node_path (const gchar *name);
+gchar *nf_bus_host_path (const gchar *name);
 gchar *nf_bus_job_path (guint id);
 
 G_END_DECLS

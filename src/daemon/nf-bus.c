@@ -9,8 +9,8 @@
 #include "nf-bus.h"
 #include "nf-dbus-generated.h"
 
-/* Maps the state model onto D-Bus: one exported object per pool, node and
- * job, properties mirrored from the model's notify signals; each skeleton's
+/* Maps the state model onto D-Bus: one exported object per host, pool, node
+ * and job, properties mirrored from the model's notify signals; each skeleton's
  * methods behind the authorization gate and wired to the method table
  * (nf-bus-methods.c). */
 
@@ -33,6 +33,8 @@ object_ref_to_path (const gchar *ref)
 		return nf_bus_pool_path (ref + 5);
 	if (g_str_has_prefix (ref, "node/"))
 		return nf_bus_node_path (ref + 5);
+	if (g_str_has_prefix (ref, "host/"))
+		return nf_bus_host_path (ref + 5);
 	return g_strdup (NF_BUS_ROOT);
 }
 
@@ -115,6 +117,10 @@ NF_BUS_CACHED_SKELETON (NfBusNodeSkeleton,
 			nf_bus_node_skeleton,
 			NfDBusNodeSkeleton,
 			NF_DBUS_TYPE_NODE_SKELETON)
+NF_BUS_CACHED_SKELETON (NfBusHostSkeleton,
+			nf_bus_host_skeleton,
+			NfDBusHostSkeleton,
+			NF_DBUS_TYPE_HOST_SKELETON)
 NF_BUS_CACHED_SKELETON (NfBusJobSkeleton, nf_bus_job_skeleton, NfDBusJobSkeleton, NF_DBUS_TYPE_JOB_SKELETON)
 
 /* --- property mirrors --- */
@@ -208,10 +214,12 @@ static void
 sync_node (NfNode *node, GParamSpec *pspec, NfDBusNode *iface)
 {
 	g_autofree gchar *pool_path = nf_bus_pool_path (nf_node_get_pool (node));
+	g_autofree gchar *host_path = nf_bus_host_path (nf_node_get_host (node));
 
 	nf_dbus_node_set_name (iface, nf_node_get_name (node));
 	nf_dbus_node_set_pool (iface, pool_path);
 	nf_dbus_node_set_index (iface, nf_node_get_index (node));
+	nf_dbus_node_set_host (iface, host_path);
 	nf_dbus_node_set_state (iface, nf_node_state_to_string (nf_node_get_state (node)));
 	nf_dbus_node_set_domain_uuid (iface, nf_node_get_domain_uuid (node));
 	nf_dbus_node_set_overlay (iface, nf_node_get_overlay (node));
@@ -369,6 +377,52 @@ node_added (NfModel *from, NfNode *node, NfBus *self)
 }
 
 static void
+sync_host_nodes (NfFarmHost *host, NfDBusHost *iface)
+{
+	GPtrArray *nodes = nf_farm_host_get_nodes (host);
+	g_autoptr (GPtrArray) paths = g_ptr_array_new_full (nodes->len + 1, g_free);
+
+	for (guint i = 0; i < nodes->len; i++)
+		g_ptr_array_add (paths, nf_bus_node_path (nf_node_get_name (g_ptr_array_index (nodes, i))));
+	g_ptr_array_add (paths, NULL);
+	nf_dbus_host_set_nodes (iface, (const gchar *const *) paths->pdata);
+}
+
+static void
+sync_host (NfFarmHost *host, GParamSpec *pspec, NfDBusHost *iface)
+{
+	/* as for pools: the node list only when it changed */
+	if (pspec == NULL || g_str_equal (pspec->name, "nodes"))
+		sync_host_nodes (host, iface);
+	if (pspec != NULL && g_str_equal (pspec->name, "nodes"))
+		return;
+	nf_dbus_host_set_name (iface, nf_farm_host_get_name (host));
+	nf_dbus_host_set_uri (iface, nf_farm_host_get_uri (host));
+	nf_dbus_host_set_state (iface, nf_host_state_to_string (nf_farm_host_get_state (host)));
+	nf_dbus_host_set_accelerator (iface, nf_farm_host_get_accelerator (host));
+	nf_dbus_host_set_nested_feature (iface, nf_farm_host_get_nested_feature (host));
+	nf_dbus_host_set_cpu_model (iface, nf_farm_host_get_cpu_model (host));
+	nf_dbus_host_set_memory_total_mib (iface, nf_farm_host_get_memory_total_mib (host));
+	nf_dbus_host_set_memory_committed_mib (iface, nf_farm_host_get_memory_committed_mib (host));
+}
+
+static void
+host_added (NfModel *from, NfFarmHost *host, NfBus *self)
+{
+	g_autoptr (NfDBusHost) iface = g_object_new (nf_bus_host_skeleton_get_type (), NULL);
+	g_autofree gchar *path = nf_bus_host_path (nf_farm_host_get_name (host));
+
+	g_object_set_data_full (G_OBJECT (iface),
+				NF_BUS_METHODS_KEY_NAME,
+				g_strdup (nf_farm_host_get_name (host)),
+				g_free);
+	sync_host (host, NULL, iface);
+	g_signal_connect_object (host, "notify", G_CALLBACK (sync_host), iface, 0);
+	nf_bus_methods_connect (G_DBUS_INTERFACE_SKELETON (iface), self->manager, self->auth);
+	export_object (self, G_OBJECT (host), path, G_DBUS_INTERFACE_SKELETON (iface));
+}
+
+static void
 job_added (NfModel *from, NfJob *job, NfBus *self)
 {
 	g_autoptr (NfDBusJob) iface = g_object_new (nf_bus_job_skeleton_get_type (), NULL);
@@ -437,6 +491,7 @@ nf_bus_new (NfManager *manager, NfAuth *auth)
 gboolean
 nf_bus_export (NfBus *self, GDBusConnection *connection, GError **error)
 {
+	g_autoptr (GList) hosts = NULL;
 	g_autoptr (GList) pools = NULL;
 	NfModel *model = nf_manager_get_model (self->manager);
 	g_autoptr (GList) jobs = NULL;
@@ -461,6 +516,9 @@ nf_bus_export (NfBus *self, GDBusConnection *connection, GError **error)
 		return FALSE;
 
 	/* What the model has already, then whatever comes. */
+	hosts = nf_model_get_hosts (model);
+	for (GList *l = hosts; l != NULL; l = l->next)
+		host_added (model, l->data, self);
 	pools = nf_model_get_pools (model);
 	for (GList *l = pools; l != NULL; l = l->next) {
 		GPtrArray *nodes = nf_pool_get_nodes (l->data);
@@ -473,6 +531,8 @@ nf_bus_export (NfBus *self, GDBusConnection *connection, GError **error)
 	jobs = nf_model_get_jobs (model);
 	for (GList *l = jobs; l != NULL; l = l->next)
 		job_added (model, l->data, self);
+	g_signal_connect_object (model, "host-added", G_CALLBACK (host_added), self, 0);
+	g_signal_connect_object (model, "host-removed", G_CALLBACK (model_removed), self, 0);
 	g_signal_connect_object (model, "pool-added", G_CALLBACK (pool_added), self, 0);
 	g_signal_connect_object (model, "node-added", G_CALLBACK (node_added), self, 0);
 	g_signal_connect_object (model, "job-added", G_CALLBACK (job_added), self, 0);

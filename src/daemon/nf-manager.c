@@ -33,6 +33,7 @@ struct _NfManager {
 	gboolean started;
 	gulong event_id;
 	gulong connected_id;
+	gulong disconnected_id;
 	GTask *shutdown_task;
 };
 
@@ -97,6 +98,7 @@ nf_manager_dispose (GObject *object)
 
 		g_clear_signal_handler (&self->event_id, connection);
 		g_clear_signal_handler (&self->connected_id, connection);
+		g_clear_signal_handler (&self->disconnected_id, connection);
 	}
 	g_clear_object (&self->readiness);
 	G_OBJECT_CLASS (nf_manager_parent_class)->dispose (object);
@@ -245,13 +247,62 @@ relisted (GObject *source, GAsyncResult *res, gpointer user_data)
 	g_message ("reconciled with libvirt after reconnecting: %u nodes", nodes->len);
 }
 
+/* A host follows its connection: online while it answers, offline while
+ * it reconnects (its nodes keep what was last seen of them). A host a
+ * user put in maintenance, or that drains, stays so. */
+static void
+host_set_alive (NfFarmHost *host, gboolean alive)
+{
+	NfHostState state = nf_farm_host_get_state (host);
+
+	if (state == NF_HOST_STATE_ONLINE || state == NF_HOST_STATE_OFFLINE)
+		nf_farm_host_set_state (host, alive ? NF_HOST_STATE_ONLINE : NF_HOST_STATE_OFFLINE);
+}
+
 static void
 reconnected_cb (NfConnection *connection, gpointer user_data)
 {
 	NfManager *self = NF_MANAGER (user_data);
+	NfFarmHost *host = nf_model_lookup_host (self->model, NF_HOST_LOCAL);
 
+	if (host != NULL)
+		host_set_alive (host, TRUE);
 	if (self->started && !self->ops.shutting_down)
 		nf_reconcile_list_async (self->engine, relisted, g_object_ref (self));
+}
+
+static void
+disconnected_cb (NfConnection *connection, gpointer user_data)
+{
+	NfManager *self = NF_MANAGER (user_data);
+	NfFarmHost *host = nf_model_lookup_host (self->model, NF_HOST_LOCAL);
+
+	if (host != NULL)
+		host_set_alive (host, FALSE);
+}
+
+/* What a host's probe found, as its Host object shows it. */
+static void
+host_apply_probe (NfFarmHost *host, const NfHostInfo *info)
+{
+	nf_farm_host_set_facts (host,
+				nf_accel_to_string (info->accel),
+				info->feature,
+				info->cpu_model,
+				info->memory_total_mib);
+}
+
+/* The host of the LibvirtURI setting, from the start's probe. */
+static void
+add_local_host (NfManager *self)
+{
+	NfConnection *connection = nf_engine_get_connection (self->engine);
+	g_autoptr (NfFarmHost) host = nf_farm_host_new (NF_HOST_LOCAL, self->config->libvirt_uri);
+
+	if (self->host != NULL)
+		host_apply_probe (host, self->host);
+	host_set_alive (host, nf_connection_is_alive (connection));
+	nf_model_add_host (self->model, host);
 }
 
 static void
@@ -276,6 +327,12 @@ start_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 						      G_CALLBACK (reconnected_cb),
 						      self,
 						      0);
+	self->disconnected_id = g_signal_connect_object (nf_engine_get_connection (self->engine),
+							 "disconnected",
+							 G_CALLBACK (disconnected_cb),
+							 self,
+							 0);
+	add_local_host (self);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ACCELERATOR]);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NESTED_FEATURE]);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_TOTAL_MIB]);

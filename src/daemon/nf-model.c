@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "nestfarm/nf-names.h"
 #include "nf-model.h"
 
 /* NfModel: the pools, nodes and jobs the bus shows, kept true to libvirt's
@@ -18,6 +19,7 @@
 struct _NfModel {
 	GObject parent_instance;
 	NfStore *store;
+	GHashTable *hosts;  /* name -> NfFarmHost */
 	GHashTable *pools;  /* name -> NfPool */
 	GHashTable *nodes;  /* name -> NfNode */
 	GHashTable *jobs;   /* GUINT_TO_POINTER(id) -> NfJob */
@@ -38,6 +40,8 @@ enum {
 	SIGNAL_NODE_REMOVED,
 	SIGNAL_JOB_ADDED,
 	SIGNAL_JOB_REMOVED,
+	SIGNAL_HOST_ADDED,
+	SIGNAL_HOST_REMOVED,
 	N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -76,6 +80,7 @@ nf_model_finalize (GObject *object)
 	g_hash_table_unref (self->jobs);
 	g_hash_table_unref (self->nodes);
 	g_hash_table_unref (self->pools);
+	g_hash_table_unref (self->hosts);
 	g_ptr_array_unref (self->intents);
 	nf_store_free (self->store);
 	G_OBJECT_CLASS (nf_model_parent_class)->finalize (object);
@@ -117,11 +122,14 @@ nf_model_class_init (NfModelClass *klass)
 	signals[SIGNAL_NODE_REMOVED] = model_signal (klass, "node-removed", NF_TYPE_NODE);
 	signals[SIGNAL_JOB_ADDED] = model_signal (klass, "job-added", NF_TYPE_JOB);
 	signals[SIGNAL_JOB_REMOVED] = model_signal (klass, "job-removed", NF_TYPE_JOB);
+	signals[SIGNAL_HOST_ADDED] = model_signal (klass, "host-added", NF_TYPE_FARM_HOST);
+	signals[SIGNAL_HOST_REMOVED] = model_signal (klass, "host-removed", NF_TYPE_FARM_HOST);
 }
 
 static void
 nf_model_init (NfModel *self)
 {
+	self->hosts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 	self->pools = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 	self->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 	self->jobs = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
@@ -287,15 +295,48 @@ nf_model_refresh_pool_state (NfModel *self, NfPool *pool)
 	nf_pool_refresh_state (pool);
 }
 
+static gint
+host_compare (NfFarmHost *a, NfFarmHost *b)
+{
+	/* local first, then by name */
+	gboolean a_local = g_str_equal (nf_farm_host_get_name (a), NF_HOST_LOCAL);
+	gboolean b_local = g_str_equal (nf_farm_host_get_name (b), NF_HOST_LOCAL);
+
+	if (a_local != b_local)
+		return a_local ? -1 : 1;
+	return g_strcmp0 (nf_farm_host_get_name (a), nf_farm_host_get_name (b));
+}
+
 static void
 node_state_changed (NfNode *node, GParamSpec *pspec, gpointer user_data)
 {
 	NfModel *self = NF_MODEL (user_data);
 	NfPool *pool = nf_model_lookup_pool (self, nf_node_get_pool (node));
+	NfFarmHost *host = nf_model_lookup_host (self, nf_node_get_host (node));
 
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_COMMITTED_MIB]);
+	if (host != NULL)
+		nf_farm_host_refresh_memory (host);
 	if (pool != NULL)
 		nf_model_refresh_pool_state (self, pool);
+}
+
+/* Each host lists the nodes whose host it is; a node that moves leaves
+ * every other host's list. */
+static void
+node_host_changed (NfNode *node, GParamSpec *pspec, gpointer user_data)
+{
+	NfModel *self = NF_MODEL (user_data);
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init (&iter, self->hosts);
+	while (g_hash_table_iter_next (&iter, NULL, &value)) {
+		if (g_str_equal (nf_farm_host_get_name (value), nf_node_get_host (node)))
+			nf_farm_host_add_node (value, node);
+		else
+			nf_farm_host_remove_node (value, node);
+	}
 }
 
 void
@@ -307,7 +348,9 @@ nf_model_add_node (NfModel *self, NfPool *pool, NfNode *node)
 	g_signal_connect_object (node, "notify::state", G_CALLBACK (node_state_changed), self, 0);
 	g_signal_connect_object (node, "notify::domain-active", G_CALLBACK (node_state_changed), self, 0);
 	g_signal_connect_object (node, "notify::memory-mib", G_CALLBACK (node_state_changed), self, 0);
+	g_signal_connect_object (node, "notify::host", G_CALLBACK (node_host_changed), self, 0);
 	nf_pool_add_node (pool, node);
+	node_host_changed (node, NULL, self);
 	g_signal_emit (self, signals[SIGNAL_NODE_ADDED], 0, node);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_COMMITTED_MIB]);
 	/* as a removal does: a node adopted back makes a degraded pool whole */
@@ -327,10 +370,54 @@ nf_model_remove_node (NfModel *self, NfNode *node)
 	g_signal_handlers_disconnect_by_data (node, self);
 	if (pool != NULL)
 		nf_pool_remove_node (pool, node);
+	if (nf_model_lookup_host (self, nf_node_get_host (node)) != NULL)
+		nf_farm_host_remove_node (nf_model_lookup_host (self, nf_node_get_host (node)), node);
 	g_signal_emit (self, signals[SIGNAL_NODE_REMOVED], 0, node);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_COMMITTED_MIB]);
 	if (pool != NULL)
 		nf_model_refresh_pool_state (self, pool);
+}
+
+GList *
+nf_model_get_hosts (NfModel *self)
+{
+	GList *hosts;
+
+	g_return_val_if_fail (NF_IS_MODEL (self), NULL);
+	hosts = g_hash_table_get_values (self->hosts);
+	return g_list_sort (hosts, (GCompareFunc) host_compare);
+}
+
+NfFarmHost *
+nf_model_lookup_host (NfModel *self, const gchar *name)
+{
+	g_return_val_if_fail (NF_IS_MODEL (self), NULL);
+	return name != NULL ? g_hash_table_lookup (self->hosts, name) : NULL;
+}
+
+void
+nf_model_add_host (NfModel *self, NfFarmHost *host)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_return_if_fail (nf_model_lookup_host (self, nf_farm_host_get_name (host)) == NULL);
+	g_hash_table_insert (self->hosts, g_strdup (nf_farm_host_get_name (host)), g_object_ref (host));
+	/* nodes the model knew on it before it was added (a start) */
+	g_hash_table_iter_init (&iter, self->nodes);
+	while (g_hash_table_iter_next (&iter, NULL, &value))
+		if (g_str_equal (nf_node_get_host (value), nf_farm_host_get_name (host)))
+			nf_farm_host_add_node (host, value);
+	g_signal_emit (self, signals[SIGNAL_HOST_ADDED], 0, host);
+}
+
+void
+nf_model_remove_host (NfModel *self, NfFarmHost *host)
+{
+	g_autoptr (NfFarmHost) keep = g_object_ref (host);
+
+	if (g_hash_table_remove (self->hosts, nf_farm_host_get_name (host)))
+		g_signal_emit (self, signals[SIGNAL_HOST_REMOVED], 0, host);
 }
 
 void
@@ -391,6 +478,7 @@ nf_model_apply_node_info (NfModel *self, NfNode *node, const NfNodeInfo *info)
 	/* The fixed address; a leased one is learnt later (nf_node_set_addresses). */
 	const gchar *const addresses[] = {info->spec->address, NULL};
 
+	nf_node_set_host (node, info->spec->host != NULL ? info->spec->host : NF_HOST_LOCAL);
 	nf_node_set_domain_uuid (node, info->uuid);
 	nf_node_set_overlay (node, info->spec->overlay);
 	nf_node_set_console_log (node, info->spec->console_log);

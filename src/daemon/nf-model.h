@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "nestfarm/nf-engine.h"
+#include "nf-farm-host.h"
 #include "nf-job.h"
 #include "nf-node.h"
 #include "nf-pool.h"
@@ -22,9 +23,17 @@ G_DECLARE_FINAL_TYPE (NfModel, nf_model, NF, MODEL, GObject)
  * not yet made their nodes. Main thread only. The bottom of the daemon's
  * model layers: it calls nothing above it.
  * Signals: pool-added/pool-removed (NfPool), node-added/node-removed
- * (NfNode), job-added/job-removed (NfJob). Property: memory-committed-mib. */
+ * (NfNode), job-added/job-removed (NfJob), host-added/host-removed
+ * (NfFarmHost). Property: memory-committed-mib. */
 NfModel *nf_model_new (const gchar *state_dir);
 NfStore *nf_model_get_store (NfModel *self);
+
+/* The hosts of the farm, local first; each lists its nodes (those whose
+ * "host" names it), kept up to date as nodes come, go and move. */
+GList *nf_model_get_hosts (NfModel *self);
+NfFarmHost *nf_model_lookup_host (NfModel *self, const gchar *name);
+void nf_model_add_host (NfModel *self, NfFarmHost *host);
+void nf_model_remove_host (NfModel *self, NfFarmHost *host);
 
 GList *nf_model_get_pools (NfModel *self);
 /* The jobs still kept (running, or ended less than a while ago), by id. */

@@ -6,7 +6,7 @@
 #include "nestfarm/nf-names.h"
 #include "nf-node.h"
 
-/* NfNode: one node as the daemon reports it: state, whether its domain is
+/* NfNode: one node as the daemon reports it: its host, state, whether its domain is
  * active, domain UUID, overlay, console log, MACs and memory. */
 
 struct _NfNode {
@@ -14,6 +14,7 @@ struct _NfNode {
 	gchar *name;
 	gchar *pool;
 	guint index;
+	gchar *host;
 	NfNodeState state;
 	gboolean domain_active; /* running or paused, as libvirt says */
 	gchar *domain_uuid;
@@ -31,6 +32,7 @@ enum {
 	PROP_NAME,
 	PROP_POOL,
 	PROP_INDEX,
+	PROP_HOST,
 	PROP_STATE,
 	PROP_DOMAIN_ACTIVE,
 	PROP_DOMAIN_UUID,
@@ -61,6 +63,9 @@ nf_node_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec 
 		break;
 	case PROP_INDEX:
 		g_value_set_uint (value, self->index);
+		break;
+	case PROP_HOST:
+		g_value_set_string (value, self->host);
 		break;
 	case PROP_STATE:
 		g_value_set_string (value, nf_node_state_to_string (self->state));
@@ -104,6 +109,7 @@ nf_node_finalize (GObject *object)
 
 	g_free (self->name);
 	g_free (self->pool);
+	g_free (self->host);
 	g_free (self->domain_uuid);
 	g_free (self->overlay);
 	g_free (self->console_log);
@@ -124,6 +130,7 @@ nf_node_class_init (NfNodeClass *klass)
 	props[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, "", ro);
 	props[PROP_POOL] = g_param_spec_string ("pool", NULL, NULL, "", ro);
 	props[PROP_INDEX] = g_param_spec_uint ("index", NULL, NULL, 0, G_MAXUINT, 0, ro);
+	props[PROP_HOST] = g_param_spec_string ("host", NULL, NULL, NF_HOST_LOCAL, ro);
 	props[PROP_STATE] = g_param_spec_string ("state",
 						 NULL,
 						 NULL,
@@ -146,6 +153,7 @@ static void
 nf_node_init (NfNode *self)
 {
 	self->state = NF_NODE_STATE_CREATING;
+	self->host = g_strdup (NF_HOST_LOCAL);
 	self->domain_uuid = g_strdup ("");
 	self->overlay = g_strdup ("");
 	self->console_log = g_strdup ("");
@@ -196,6 +204,31 @@ nf_node_get_index (NfNode *self)
 {
 	g_return_val_if_fail (NF_IS_NODE (self), 0);
 	return self->index;
+}
+
+gint
+nf_node_compare (NfNode *a, NfNode *b)
+{
+	gint by_pool = g_strcmp0 (a->pool, b->pool);
+
+	if (by_pool != 0)
+		return by_pool;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+const gchar *
+nf_node_get_host (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), NULL);
+	return self->host;
+}
+
+void
+nf_node_set_host (NfNode *self, const gchar *host)
+{
+	g_return_if_fail (NF_IS_NODE (self));
+	g_return_if_fail (host != NULL && host[0] != '\0');
+	set_string (self, &self->host, host, PROP_HOST);
 }
 
 NfNodeState

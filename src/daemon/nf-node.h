@@ -21,6 +21,11 @@ NfNode *nf_node_new (const gchar *pool, guint index);
 const gchar *nf_node_get_name (NfNode *self);
 const gchar *nf_node_get_pool (NfNode *self);
 guint nf_node_get_index (NfNode *self);
+/* By pool name, then index. */
+gint nf_node_compare (NfNode *a, NfNode *b);
+/* The name of the farm host its domain is on (NF_HOST_LOCAL until set). */
+const gchar *nf_node_get_host (NfNode *self);
+void nf_node_set_host (NfNode *self, const gchar *host);
 NfNodeState nf_node_get_state (NfNode *self);
 void nf_node_set_state (NfNode *self, NfNodeState state);
 /* Whether its domain runs or is paused, as libvirt last said. */

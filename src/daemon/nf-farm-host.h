@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib-object.h>
+
+#include "nestfarm/nf-states.h"
+#include "nf-node.h"
+
+G_BEGIN_DECLS
+
+/* NfFarmHost: one libvirt host of the farm, as the model holds it. */
+
+#define NF_TYPE_FARM_HOST (nf_farm_host_get_type ())
+G_DECLARE_FINAL_TYPE (NfFarmHost, nf_farm_host, NF, FARM_HOST, GObject)
+
+/* What the host's own libvirt said of it when it was last probed (its
+ * accelerator, CPU and memory), its state, and the nodes on it with the
+ * memory they hold. Properties, notified on change: "name", "uri",
+ * "state" (its name), "accelerator", "nested-feature", "cpu-model",
+ * "memory-total-mib", "memory-committed-mib", "nodes" (a sorted GPtrArray
+ * of NfNode, read with nf_farm_host_get_nodes). */
+NfFarmHost *nf_farm_host_new (const gchar *name, const gchar *uri);
+const gchar *nf_farm_host_get_name (NfFarmHost *self);
+const gchar *nf_farm_host_get_uri (NfFarmHost *self);
+NfHostState nf_farm_host_get_state (NfFarmHost *self);
+void nf_farm_host_set_state (NfFarmHost *self, NfHostState state);
+const gchar *nf_farm_host_get_accelerator (NfFarmHost *self);
+const gchar *nf_farm_host_get_nested_feature (NfFarmHost *self);
+const gchar *nf_farm_host_get_cpu_model (NfFarmHost *self);
+guint64 nf_farm_host_get_memory_total_mib (NfFarmHost *self);
+/* What the probe found; empty strings where it found nothing. */
+void nf_farm_host_set_facts (NfFarmHost *self,
+			     const gchar *accelerator,
+			     const gchar *nested_feature,
+			     const gchar *cpu_model,
+			     guint64 memory_total_mib);
+/* The memory its nodes hold (nf_node_holds_memory), recounted by
+ * nf_farm_host_refresh_memory when one of them changes. */
+guint64 nf_farm_host_get_memory_committed_mib (NfFarmHost *self);
+void nf_farm_host_refresh_memory (NfFarmHost *self);
+GPtrArray *nf_farm_host_get_nodes (NfFarmHost *self);
+void nf_farm_host_add_node (NfFarmHost *self, NfNode *node);
+void nf_farm_host_remove_node (NfFarmHost *self, NfNode *node);
+
+G_END_DECLS
