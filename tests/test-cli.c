@@ -374,6 +374,8 @@ test_usage (void)
 		{"host", "check"},
 		{"host", "list"},
 		{"host", "show"},
+		{"host", "add"},
+		{"host", "remove"},
 		{"lab", "apply"},
 	};
 	struct {

@@ -677,6 +677,81 @@ test_host_strings (void)
 	g_assert_cmpstr (nf_check_status_to_string (NF_CHECK_FAIL), ==, "fail");
 }
 
+/* A farm's other host, probed only through its libvirt: the same
+ * decision from its capabilities, its CPU model named, its memory as its
+ * libvirt counts it. A kvm_intel with nested=N is told by the host-model CPU
+ * KVM offers, which then lacks vmx. */
+static void
+test_host_remote (void)
+{
+	static const struct {
+		const gchar *name;
+		NfAccel accel;
+		const gchar *feature;
+		const gchar *cpu_model;
+	} cases[] = {
+		{"intel-kvm-nested", NF_ACCEL_KVM, "vmx", "Icelake-Server"},
+		{"amd-kvm-nested", NF_ACCEL_KVM, "svm", "EPYC-Milan"},
+		{"emulated-here", NF_ACCEL_EMULATED, "svm", "Broadwell"},
+		{"amd-no-svm-flag", NF_ACCEL_EMULATED, "svm", "EPYC-Milan"},
+	};
+	static const gchar host_model_without_vmx[] =
+		"<domainCapabilities><cpu><mode name='host-passthrough' supported='yes'/>"
+		"<mode name='host-model' supported='yes'><model>Icelake-Server</model>"
+		"<feature policy='require' name='ss'/></mode></cpu></domainCapabilities>";
+
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autofree gchar *caps = read_fixture (cases[i].name, "capabilities.xml");
+		g_autofree gchar *kvm = read_fixture (cases[i].name, "domcapabilities-kvm.xml");
+		g_autofree gchar *qemu = read_fixture (cases[i].name, "domcapabilities-qemu.xml");
+		g_autoptr (GError) error = NULL;
+		g_autoptr (NfHostInfo) info = NULL;
+
+		g_test_message ("remote host fixture: %s", cases[i].name);
+		info = nf_host_probe_remote_from_facts (caps,
+							kvm,
+							qemu,
+							8 << 20,
+							6 << 20,
+							NF_ACCEL_AUTO,
+							&error);
+		g_assert_no_error (error);
+		g_assert_cmpint (info->accel, ==, cases[i].accel);
+		g_assert_cmpstr (info->feature, ==, cases[i].feature);
+		g_assert_cmpstr (info->cpu_model, ==, cases[i].cpu_model);
+		g_assert_cmpuint (info->memory_total_mib, ==, 8192);
+		g_assert_cmpuint (info->memory_available_mib, ==, 6144);
+		assert_checks_well_formed (info);
+	}
+	{
+		g_autofree gchar *caps = read_fixture ("intel-kvm-no-nested", "capabilities.xml");
+		g_autofree gchar *qemu = read_fixture ("intel-kvm-no-nested", "domcapabilities-qemu.xml");
+		g_autoptr (GError) error = NULL;
+		g_autoptr (NfHostInfo) info = nf_host_probe_remote_from_facts (caps,
+									       host_model_without_vmx,
+									       qemu,
+									       8 << 20,
+									       6 << 20,
+									       NF_ACCEL_AUTO,
+									       &error);
+		g_autoptr (NfHostInfo) forced = NULL;
+
+		g_assert_no_error (error);
+		g_assert_cmpint (info->accel, ==, NF_ACCEL_EMULATED);
+		g_assert_cmpint (nf_host_info_get_check (info, "nested-param")->status, !=, NF_CHECK_PASS);
+		forced = nf_host_probe_remote_from_facts (caps,
+							  host_model_without_vmx,
+							  qemu,
+							  8 << 20,
+							  6 << 20,
+							  NF_ACCEL_KVM,
+							  &error);
+		g_assert_null (forced);
+		g_assert_error (error, NF_ERROR, NF_ERROR_NESTED_UNAVAILABLE);
+		g_assert_nonnull (strstr (error->message, "nested-param"));
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -690,5 +765,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/host/vendor-other", test_host_vendor_other);
 	g_test_add_func ("/host/dev-kvm", test_host_dev_kvm);
 	g_test_add_func ("/host/strings", test_host_strings);
+	g_test_add_func ("/host/remote", test_host_remote);
 	return g_test_run ();
 }

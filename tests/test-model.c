@@ -157,7 +157,7 @@ test_listing_readopts (Fixture *fx, gconstpointer data)
 	g_assert_true (nf_model_lookup_node (fx->model, "m-1") == one);
 	g_assert_true (nf_model_lookup_node (fx->model, "m-2") == two);
 	g_assert_cmpint (nf_pool_get_state (fx->pool), ==, NF_POOL_STATE_READY);
-	nf_model_apply_listing (fx->model, none);
+	nf_model_apply_listing (fx->model, NF_HOST_LOCAL, none);
 	g_assert_null (nf_model_lookup_node (fx->model, "m-1"));
 	g_assert_cmpint (nf_pool_get_state (fx->pool), ==, NF_POOL_STATE_DEGRADED);
 
@@ -173,7 +173,7 @@ test_listing_readopts (Fixture *fx, gconstpointer data)
 		info->state = NF_DOMAIN_STATE_RUNNING;
 		g_ptr_array_add (both, info);
 	}
-	nf_model_apply_listing (fx->model, both);
+	nf_model_apply_listing (fx->model, NF_HOST_LOCAL, both);
 	g_assert_nonnull (nf_model_lookup_node (fx->model, "m-1"));
 	g_assert_nonnull (nf_model_lookup_node (fx->model, "m-2"));
 	g_assert_cmpint (nf_pool_get_state (fx->pool), ==, NF_POOL_STATE_READY);

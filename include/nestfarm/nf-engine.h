@@ -31,9 +31,14 @@ typedef struct {
 	 * none), isolated (no forward) or NAT (ManagementNetworkMode). */
 	gchar *mgmt_network;
 	gboolean mgmt_isolated;
+	/* A farm host other than this machine's: reached only through its
+	 * libvirt (the probe asks libvirt alone, directories are made as
+	 * storage pools, its OVS is not this machine's). */
+	gboolean remote;
 } NfEngineConfig;
 
 NfEngineConfig *nf_engine_config_new (void);
+NfEngineConfig *nf_engine_config_copy (const NfEngineConfig *config);
 void nf_engine_config_free (NfEngineConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfEngineConfig, nf_engine_config_free)
 

@@ -93,5 +93,19 @@ NfHostInfo *nf_host_probe_from_facts (const gchar *sysroot,
 
 /* Gathers the facts on this host through @conn (blocking: worker thread). */
 NfHostInfo *nf_host_probe (virConnectPtr conn, NfAccel forced, GError **error);
+/* The same decision for a host reached only through its libvirt (a farm's
+ * other hosts): CPU vendor and flags from its capabilities, memory from
+ * its node info and memory stats; nested KVM judged by whether its libvirt
+ * offers the kvm domain type and its CPU shows vmx or svm (its module
+ * parameter and /dev/kvm cannot be read from here). */
+NfHostInfo *nf_host_probe_remote (virConnectPtr conn, NfAccel forced, GError **error);
+/* Its pure half, unit-testable (memory in KiB). */
+NfHostInfo *nf_host_probe_remote_from_facts (const gchar *caps_xml,
+					     const gchar *domcaps_kvm_xml,
+					     const gchar *domcaps_qemu_xml,
+					     guint64 memory_total_kib,
+					     guint64 memory_available_kib,
+					     NfAccel forced,
+					     GError **error);
 
 G_END_DECLS

@@ -40,6 +40,9 @@
  * setting, the shutdown-timeout option, --timeout. */
 #define NF_SHUTDOWN_TIMEOUT_MAX 3600
 
+/* A farm host's libvirt URI (AddHost, host add, *.host files). */
+#define NF_HOST_URI_MAX 1024
+
 /* Defaults more than one layer falls back on. */
 #define NF_DEFAULT_PROFILE     "kvm-compute"
 #define NF_DEFAULT_LIBVIRT_URI "qemu:///system"

@@ -24,7 +24,7 @@ _nestfarmctl()
 		[pool]="create delete list show scale start stop inventory"
 		[node]="list show start stop reset console ssh"
 		[snapshot]="create list revert delete"
-		[host]="check list show"
+		[host]="check list show add remove"
 		[lab]="apply status stop"
 	)
 
@@ -101,7 +101,7 @@ _nestfarmctl()
 	node/show | node/start | node/stop | node/reset | node/console | node/ssh)
 		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names node)" -- "$cur")
 		;;
-	host/show)
+	host/show | host/remove)
 		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names host)" -- "$cur")
 		;;
 	lab/*)

@@ -385,12 +385,103 @@ print_host (NfDBusHost *host)
 	nf_cli_print_wrapped ("Nodes:        ", "              ", names->len > 0 ? names->str : "none");
 }
 
+static NfDBusHost *
+lookup_host (NfCli *cli, const gchar *name)
+{
+	g_autofree gchar *escaped = nf_path_component_escape (name);
+	g_autofree gchar *path = g_strdup_printf (NF_CLI_ROOT "/host/%s", escaped);
+	g_autoptr (GDBusObject) object = g_dbus_object_manager_get_object (cli->objects, path);
+
+	return object != NULL ? nf_dbus_object_get_host (NF_DBUS_OBJECT (object)) : NULL;
+}
+
+/* After host add: the host as host show shows it. */
+static NfExit
+show_result (NfCli *cli, const gchar *name, NfExit code)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (NfDBusHost) host = NULL;
+
+	if (code != NF_EXIT_OK || cli->quiet)
+		return code;
+	if (!nf_cli_refresh (cli, &error))
+		return nf_cli_fail (error);
+	host = lookup_host (cli, name);
+	if (host == NULL)
+		return code;
+	if (cli->json) {
+		nf_cli_print_json (host_to_json (host));
+		return code;
+	}
+	printf ("\n");
+	print_host (host);
+	return code;
+}
+
+/* host add NAME URI and host remove NAME: the checks and the connection
+ * they share, then the call; the job's path, or NULL with *@code. */
+static gchar *
+call_host_method (NfCli *cli, const NfCliVerb *verb, gint *argc, gchar ***args, gboolean add, NfExit *code)
+{
+	g_autoptr (GError) error = NULL;
+	gchar *job_path = NULL;
+	gchar **argv;
+	gboolean called;
+
+	*code = nf_cli_parse_args (cli, verb, NULL, argc, args, add ? 2 : 1, 0);
+	argv = *args;
+	if (*code != NF_EXIT_OK || !nf_cli_check_pool_name (verb, "NAME", argv[1], code))
+		return NULL;
+	*code = nf_cli_connect (cli);
+	if (*code != NF_EXIT_OK)
+		return NULL;
+	nf_cli_proxy_allow_slow_auth (cli->manager);
+	called = add ? nf_dbus_manager_call_add_host_sync (cli->manager,
+							   argv[1],
+							   argv[2],
+							   g_variant_new ("a{sv}", NULL),
+							   &job_path,
+							   NULL,
+							   &error)
+		     : nf_dbus_manager_call_remove_host_sync (cli->manager,
+							      argv[1],
+							      g_variant_new ("a{sv}", NULL),
+							      &job_path,
+							      NULL,
+							      &error);
+	if (!called)
+		*code = nf_cli_fail (error);
+	return job_path;
+}
+
+NfExit
+nf_cli_host_add (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	NfExit code = NF_EXIT_OK;
+	g_autofree gchar *job_path = call_host_method (cli, verb, &argc, &argv, TRUE, &code);
+
+	if (job_path == NULL)
+		return code;
+	return show_result (cli, argv[1], nf_cli_follow_job (cli, job_path, 0));
+}
+
+NfExit
+nf_cli_host_remove (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	NfExit code = NF_EXIT_OK;
+	g_autofree gchar *job_path = call_host_method (cli, verb, &argc, &argv, FALSE, &code);
+
+	if (job_path == NULL)
+		return code;
+	code = nf_cli_follow_job (cli, job_path, 0);
+	if (code == NF_EXIT_OK && !cli->quiet)
+		printf ("Host %s is no longer in the farm.\n", argv[1]);
+	return code;
+}
+
 NfExit
 nf_cli_host_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 {
-	g_autofree gchar *escaped = NULL;
-	g_autofree gchar *path = NULL;
-	g_autoptr (GDBusObject) object = NULL;
 	g_autoptr (NfDBusHost) host = NULL;
 	NfExit code = nf_cli_parse_args (cli, verb, NULL, &argc, &argv, 1, 0);
 
@@ -401,10 +492,7 @@ nf_cli_host_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	code = nf_cli_connect (cli);
 	if (code != NF_EXIT_OK)
 		return code;
-	escaped = nf_path_component_escape (argv[1]);
-	path = g_strdup_printf (NF_CLI_ROOT "/host/%s", escaped);
-	object = g_dbus_object_manager_get_object (cli->objects, path);
-	host = object != NULL ? nf_dbus_object_get_host (NF_DBUS_OBJECT (object)) : NULL;
+	host = lookup_host (cli, argv[1]);
 	if (host == NULL) {
 		g_autoptr (GError) error =
 			g_error_new (NF_ERROR,

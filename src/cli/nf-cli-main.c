@@ -35,6 +35,8 @@ static const NfCliVerb verbs[] = {
 	{"host", "check", "", "Check that this host can run nested nodes", nf_cli_host_check},
 	{"host", "list", "", "List the farm's hosts", nf_cli_host_list},
 	{"host", "show", "NAME", "Show a host of the farm", nf_cli_host_show},
+	{"host", "add", "NAME URI", "Add a libvirt host to the farm", nf_cli_host_add},
+	{"host", "remove", "NAME", "Remove a host (with no nodes) from the farm", nf_cli_host_remove},
 	{"lab", "apply", "FILE|DIR", "Make the pools match *.pool lab files", nf_cli_lab_apply},
 	{"lab", "status", "FILE|DIR", "Compare the lab files with the pools", nf_cli_lab_status},
 	{"lab", "stop", "FILE|DIR", "Shut down the pools the lab files name", nf_cli_lab_stop},

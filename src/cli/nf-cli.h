@@ -193,6 +193,8 @@ NfExit nf_cli_snapshot_delete (NfCli *cli, const NfCliVerb *verb, gint argc, gch
 NfExit nf_cli_host_check (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_host_list (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_host_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
+NfExit nf_cli_host_add (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
+NfExit nf_cli_host_remove (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_lab_apply (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_lab_status (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_lab_stop (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);

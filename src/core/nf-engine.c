@@ -82,7 +82,7 @@ nf_engine_config_new (void)
 	return config;
 }
 
-static NfEngineConfig *
+NfEngineConfig *
 nf_engine_config_copy (const NfEngineConfig *config)
 {
 	NfEngineConfig *copy = g_new0 (NfEngineConfig, 1);
@@ -273,6 +273,8 @@ nf_engine_probe_host (NfEngine *self, GError **error)
 	conn = nf_connection_ref_conn (self->connection, error);
 	if (conn == NULL)
 		return NULL;
+	if (self->config->remote)
+		return nf_host_probe_remote (conn, self->config->accel, error);
 	return nf_host_probe (conn, self->config->accel, error);
 }
 
@@ -296,7 +298,14 @@ nf_engine_prepare (NfEngine *self, GError **error)
 		return FALSE;
 	if (!nf_storage_ensure_pool (conn, self->config->storage_pool, self->config->storage_path, error))
 		return FALSE;
-	if (g_mkdir_with_parents (self->config->console_dir, 0750) != 0) {
+	if (self->config->remote) {
+		/* its virtlogd writes the console logs: the directory is made
+		 * there, by libvirt, as a storage pool's */
+		g_autofree gchar *console_pool = g_strdup_printf ("%s-console", self->config->storage_pool);
+
+		if (!nf_storage_ensure_pool (conn, console_pool, self->config->console_dir, error))
+			return FALSE;
+	} else if (g_mkdir_with_parents (self->config->console_dir, 0750) != 0) {
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_FAILED,
@@ -418,6 +427,10 @@ gboolean
 nf_engine_prepare_bridge (NfEngine *self, const gchar *bridge, GError **error)
 {
 	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+	/* nestfarm's OVSDB is this machine's: another host's bridge is that
+	 * host's to have (or its ovn-controller's to make) */
+	if (self->config->remote)
+		return TRUE;
 	return nf_ovs_ensure_bridge (self->ovs,
 				     bridge,
 				     self->config->datapath,

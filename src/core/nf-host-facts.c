@@ -52,6 +52,10 @@ read_host_file (const gchar *sysroot, const gchar *relative, GError **error)
 	return contents;
 }
 
+static void set_cpu (NfHostFacts *facts, const gchar *const *flags);
+static xmlDoc *parse_libvirt_xml (const gchar *xml, const gchar *root_name, const gchar *what, GError **error);
+static gchar *xml_string (xmlDoc *doc, const gchar *expression);
+
 /* The first CPU block of /proc/cpuinfo: vendor and flags. */
 gboolean
 nf_host_facts_read_cpuinfo (NfHostFacts *facts, const gchar *sysroot, GError **error)
@@ -83,7 +87,52 @@ nf_host_facts_read_cpuinfo (NfHostFacts *facts, const gchar *sysroot, GError **e
 			     "The host's proc/cpuinfo names no CPU vendor or flags; nestfarm needs an x86_64 host.");
 		return FALSE;
 	}
+	set_cpu (facts, (const gchar *const *) flags);
+	return TRUE;
+}
 
+/* Another host's CPU as its libvirt describes it: <vendor> (Intel, AMD,
+ * Hygon) and the <feature>s its host CPU adds to its model. */
+gboolean
+nf_host_facts_read_libvirt_cpu (NfHostFacts *facts, const gchar *caps_xml, GError **error)
+{
+	g_autoptr (xmlDoc) doc =
+		parse_libvirt_xml (caps_xml, "capabilities", "libvirt capabilities document", error);
+	g_autoptr (xmlXPathContext) context = NULL;
+	g_autoptr (GPtrArray) found = NULL;
+	g_autoptr (GPtrArray) flags = g_ptr_array_new_with_free_func (g_free);
+	g_autofree gchar *vendor = NULL;
+
+	if (doc == NULL)
+		return FALSE;
+	vendor = xml_string (doc, "string(/capabilities/host/cpu/vendor)");
+	context = xmlXPathNewContext (doc);
+	found = context != NULL ? nf_xml_find_all (context, NULL, "/capabilities/host/cpu/feature/@name")
+				: NULL;
+	for (guint i = 0; found != NULL && i < found->len; i++) {
+		xmlChar *name = xmlNodeGetContent (g_ptr_array_index (found, i));
+
+		g_ptr_array_add (flags, g_strdup ((const gchar *) name));
+		xmlFree (name);
+	}
+	g_ptr_array_add (flags, NULL);
+	/* libvirt's short names, as /proc/cpuinfo spells them */
+	if (g_str_equal (vendor, "Intel"))
+		facts->vendor_id = g_strdup ("GenuineIntel");
+	else if (g_str_equal (vendor, "AMD"))
+		facts->vendor_id = g_strdup ("AuthenticAMD");
+	else if (g_str_equal (vendor, "Hygon"))
+		facts->vendor_id = g_strdup ("HygonGenuine");
+	else
+		facts->vendor_id = g_utf8_make_valid (vendor[0] != '\0' ? vendor : "unknown", -1);
+	set_cpu (facts, (const gchar *const *) flags->pdata);
+	return TRUE;
+}
+
+/* The vendor's module and flag, and the CPU's flags, from @flags. */
+static void
+set_cpu (NfHostFacts *facts, const gchar *const *flags)
+{
 	if (g_str_equal (facts->vendor_id, "GenuineIntel")) {
 		facts->info->vendor = NF_CPU_VENDOR_INTEL;
 		facts->module = "kvm_intel";
@@ -97,10 +146,9 @@ nf_host_facts_read_cpuinfo (NfHostFacts *facts, const gchar *sysroot, GError **e
 	} else {
 		facts->info->vendor = NF_CPU_VENDOR_OTHER;
 	}
-	facts->info->cpu_has_vmx = g_strv_contains ((const gchar *const *) flags, "vmx");
-	facts->info->cpu_has_svm = g_strv_contains ((const gchar *const *) flags, "svm");
-	facts->cpu_is_guest = g_strv_contains ((const gchar *const *) flags, "hypervisor");
-	return TRUE;
+	facts->info->cpu_has_vmx = g_strv_contains (flags, "vmx");
+	facts->info->cpu_has_svm = g_strv_contains (flags, "svm");
+	facts->cpu_is_guest = g_strv_contains (flags, "hypervisor");
 }
 
 static gboolean
@@ -249,6 +297,14 @@ nf_host_facts_read_domcaps_kvm (NfHostFacts *facts, const gchar *domcaps_xml, GE
 	facts->info->host_passthrough =
 		xml_test (doc,
 			  "boolean(/domainCapabilities/cpu/mode[@name='host-passthrough'][@supported='yes'])");
+	facts->host_model_listed =
+		xml_test (doc, "boolean(/domainCapabilities/cpu/mode[@name='host-model']/feature)");
+	facts->host_model_vmx =
+		xml_test (doc,
+			  "boolean(/domainCapabilities/cpu/mode[@name='host-model']/feature[@name='vmx'][@policy='require'])");
+	facts->host_model_svm =
+		xml_test (doc,
+			  "boolean(/domainCapabilities/cpu/mode[@name='host-model']/feature[@name='svm'][@policy='require'])");
 	return TRUE;
 }
 
@@ -352,6 +408,61 @@ get_domain_capabilities (virConnectPtr conn, const gchar *virttype)
 		virResetLastError ();
 	}
 	return xml;
+}
+
+/* Memory in KiB as libvirt counts it on its host: all of it, and what is
+ * free, buffers and cache (what /proc/meminfo calls available, near
+ * enough). */
+static gboolean
+libvirt_memory (virConnectPtr conn, guint64 *total_kib, guint64 *available_kib, GError **error)
+{
+	virNodeInfo info;
+	gint n = 0;
+	g_autofree virNodeMemoryStatsPtr stats = NULL;
+
+	if (virNodeGetInfo (conn, &info) < 0)
+		return nf_libvirt_set_error (error, "Cannot read the host's memory through libvirt");
+	*total_kib = info.memory;
+	*available_kib = 0;
+	if (virNodeGetMemoryStats (conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &n, 0) < 0 || n <= 0)
+		return nf_libvirt_set_error (error, "Cannot read the host's free memory through libvirt");
+	stats = g_new0 (virNodeMemoryStats, n);
+	if (virNodeGetMemoryStats (conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, stats, &n, 0) < 0)
+		return nf_libvirt_set_error (error, "Cannot read the host's free memory through libvirt");
+	for (gint i = 0; i < n; i++)
+		if (g_str_equal (stats[i].field, VIR_NODE_MEMORY_STATS_FREE) ||
+		    g_str_equal (stats[i].field, VIR_NODE_MEMORY_STATS_BUFFERS) ||
+		    g_str_equal (stats[i].field, VIR_NODE_MEMORY_STATS_CACHED))
+			*available_kib += stats[i].value;
+	return TRUE;
+}
+
+NfHostInfo *
+nf_host_probe_remote (virConnectPtr conn, NfAccel forced, GError **error)
+{
+	g_autofree gchar *caps_xml = NULL;
+	g_autofree gchar *domcaps_kvm_xml = NULL;
+	g_autofree gchar *domcaps_qemu_xml = NULL;
+	guint64 total_kib = 0, available_kib = 0;
+
+	g_return_val_if_fail (conn != NULL, NULL);
+
+	caps_xml = virConnectGetCapabilities (conn);
+	if (caps_xml == NULL) {
+		nf_libvirt_set_error (error, "Cannot read libvirt's host capabilities");
+		return NULL;
+	}
+	if (!libvirt_memory (conn, &total_kib, &available_kib, error))
+		return NULL;
+	domcaps_kvm_xml = get_domain_capabilities (conn, "kvm");
+	domcaps_qemu_xml = get_domain_capabilities (conn, "qemu");
+	return nf_host_probe_remote_from_facts (caps_xml,
+						domcaps_kvm_xml,
+						domcaps_qemu_xml,
+						total_kib,
+						available_kib,
+						forced,
+						error);
 }
 
 NfHostInfo *

@@ -18,6 +18,12 @@ typedef struct {
 	gboolean cpu_is_guest; /* "hypervisor" flag: this host is a VM itself */
 	const gchar *module;   /* kvm_intel, kvm_amd, or NULL */
 	const gchar *flag;     /* vmx, svm, or NULL */
+	/* The kvm domain capabilities' host-model CPU: whether it lists its
+	 * features, and whether vmx or svm is among them (KVM leaves the flag
+	 * out where its module has nesting off). */
+	gboolean host_model_listed;
+	gboolean host_model_vmx;
+	gboolean host_model_svm;
 } NfHostFacts;
 
 void nf_host_facts_clear (NfHostFacts *facts);
@@ -27,6 +33,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NfHostFacts, nf_host_facts_clear)
  * NF_ERROR_FAILED, malformed libvirt XML NF_ERROR_LIBVIRT. */
 gboolean nf_host_facts_read_cpuinfo (NfHostFacts *facts, const gchar *sysroot, GError **error);
 gboolean nf_host_facts_read_meminfo (NfHostFacts *facts, const gchar *sysroot, GError **error);
+/* The vendor and flags of another host's CPU from its libvirt capabilities. */
+gboolean nf_host_facts_read_libvirt_cpu (NfHostFacts *facts, const gchar *caps_xml, GError **error);
 gboolean nf_host_facts_read_capabilities (NfHostFacts *facts, const gchar *caps_xml, GError **error);
 /* @domcaps_xml may be NULL: libvirt refused that domain type. */
 gboolean nf_host_facts_read_domcaps_kvm (NfHostFacts *facts, const gchar *domcaps_xml, GError **error);

@@ -511,3 +511,72 @@ nf_host_probe_from_facts (const gchar *sysroot,
 	check_memory (&facts);
 	return g_steal_pointer (&facts.info);
 }
+
+/* The kvm module's nested parameter, judged from afar: a host whose
+ * libvirt offers the kvm domain type with its vendor's flag in the host-model
+ * CPU that KVM can give a guest runs nested guests (KVM leaves the flag out
+ * where its module has nesting off). Where libvirt lists no host-model
+ * features, the host CPU's own flag stands in. */
+static void
+check_nested_remote (NfHostFacts *facts)
+{
+	gboolean vmx = facts->flag != NULL && g_str_equal (facts->flag, "vmx");
+	gboolean flag = facts->flag != NULL && (vmx ? facts->info->cpu_has_vmx : facts->info->cpu_has_svm);
+
+	if (flag && facts->host_model_listed)
+		flag = vmx ? facts->host_model_vmx : facts->host_model_svm;
+
+	facts->info->nested_enabled = flag && facts->info->libvirt_kvm;
+	add_check (facts,
+		   "nested-param",
+		   facts->info->nested_enabled,
+		   facts->info->nested_enabled
+			   ? g_strdup_printf ("%s is loaded with its CPU's %s (seen through libvirt).",
+					      facts->module,
+					      facts->flag)
+			   : g_strdup (
+				     "The host's libvirt offers no kvm domain type with vmx or svm, so nested "
+				     "virtualization is off there."),
+		   facts->module != NULL
+			   ? nested_fix (facts->module)
+			   : g_strdup ("Nested KVM needs kvm_intel or kvm_amd, on an Intel or AMD CPU."));
+}
+
+NfHostInfo *
+nf_host_probe_remote_from_facts (const gchar *caps_xml,
+				 const gchar *domcaps_kvm_xml,
+				 const gchar *domcaps_qemu_xml,
+				 guint64 memory_total_kib,
+				 guint64 memory_available_kib,
+				 NfAccel forced,
+				 GError **error)
+{
+	g_auto (NfHostFacts) facts = {NULL};
+
+	g_return_val_if_fail (caps_xml != NULL, NULL);
+	g_return_val_if_fail (forced <= NF_ACCEL_EMULATED, NULL);
+
+	facts.info = g_new0 (NfHostInfo, 1);
+	facts.info->checks = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_host_check_free);
+	facts.info->memory_total_mib = memory_total_kib / 1024;
+	facts.info->memory_available_mib = memory_available_kib / 1024;
+	if (!nf_host_facts_read_libvirt_cpu (&facts, caps_xml, error) ||
+	    !nf_host_facts_read_capabilities (&facts, caps_xml, error) ||
+	    !nf_host_facts_read_domcaps_kvm (&facts, domcaps_kvm_xml, error) ||
+	    !nf_host_facts_read_domcaps_qemu (&facts, domcaps_qemu_xml, error))
+		return NULL;
+
+	check_cpu (&facts);
+	check_nested_remote (&facts);
+	/* libvirt offers kvm only where its /dev/kvm opens */
+	check_dev_kvm (&facts,
+		       facts.info->libvirt_kvm
+			       ? NULL
+			       : "The host's libvirt offers no kvm domain type: its /dev/kvm is "
+				 "missing or not usable.");
+	check_libvirt (&facts, domcaps_kvm_xml != NULL);
+	if (!decide (&facts, forced, error))
+		return NULL;
+	check_memory (&facts);
+	return g_steal_pointer (&facts.info);
+}

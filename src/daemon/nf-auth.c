@@ -23,6 +23,8 @@
 static const NfAuthRule nf_auth_rules[] = {
 	{"org.nestfarm.Farm1.Manager", "CreatePool", NF_AUTH_ACTION_MANAGE},
 	{"org.nestfarm.Farm1.Manager", "DeletePool", NF_AUTH_ACTION_MANAGE},
+	{"org.nestfarm.Farm1.Manager", "AddHost", NF_AUTH_ACTION_MANAGE},
+	{"org.nestfarm.Farm1.Manager", "RemoveHost", NF_AUTH_ACTION_MANAGE},
 	{"org.nestfarm.Farm1.Manager", "CheckHost", NULL},
 	{"org.nestfarm.Farm1.Pool", "Scale", NF_AUTH_ACTION_MANAGE},
 	{"org.nestfarm.Farm1.Pool", "Start", NF_AUTH_ACTION_MANAGE},

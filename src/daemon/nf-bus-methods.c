@@ -30,6 +30,7 @@ typedef struct {
 	gboolean force;
 	guint timeout_s;
 	gchar *snapshot; /* the snapshot methods */
+	gchar *uri;      /* AddHost */
 	gboolean memory;
 	guint uid; /* the authorized caller */
 } Request;
@@ -62,6 +63,7 @@ request_free (Request *req)
 	g_object_unref (req->invocation);
 	g_free (req->name);
 	g_free (req->snapshot);
+	g_free (req->uri);
 	nf_pool_spec_free (req->spec);
 	g_free (req);
 }
@@ -154,6 +156,35 @@ parse_snapshot_name (Request *req, GVariant *parameters, GError **error)
 	return TRUE;
 }
 
+/* (s name, s uri, a{sv} options): AddHost */
+static gboolean
+parse_add_host (Request *req, GVariant *parameters, GError **error)
+{
+	const gchar *name = NULL, *uri = NULL;
+	g_autoptr (GVariant) options = NULL;
+
+	g_variant_get (parameters, "(&s&s@a{sv})", &name, &uri, &options);
+	if (!nf_request_parse_host (name, uri, options, error))
+		return FALSE;
+	req->name = g_strdup (name);
+	req->uri = g_strdup (uri);
+	return TRUE;
+}
+
+/* (s name, a{sv} options): RemoveHost */
+static gboolean
+parse_remove_host (Request *req, GVariant *parameters, GError **error)
+{
+	const gchar *name = NULL;
+	g_autoptr (GVariant) options = NULL;
+
+	g_variant_get (parameters, "(&s@a{sv})", &name, &options);
+	if (!nf_request_parse_host (name, NULL, options, error))
+		return FALSE;
+	req->name = g_strdup (name);
+	return TRUE;
+}
+
 /* (s name, u count, a{sv} options): CreatePool */
 static gboolean
 parse_create (Request *req, GVariant *parameters, GError **error)
@@ -180,6 +211,18 @@ static NfJob *
 call_delete_pool (Request *req, GError **error)
 {
 	return nf_manager_delete_pool (req->manager, req->name, req->force, req->timeout_s, req->uid, error);
+}
+
+static NfJob *
+call_add_host (Request *req, GError **error)
+{
+	return nf_manager_add_host (req->manager, req->name, req->uri, req->uid, error);
+}
+
+static NfJob *
+call_remove_host (Request *req, GError **error)
+{
+	return nf_manager_remove_host (req->manager, req->name, req->uid, error);
 }
 
 static NfJob *
@@ -258,6 +301,8 @@ call_cancel_job (Request *req, GError **error)
 static const MethodRow method_rows[] = {
 	{MANAGER_IFACE, "CreatePool", parse_create, TRUE, call_create_pool, REPLY_POOL_AND_JOB},
 	{MANAGER_IFACE, "DeletePool", parse_name_and_stop_options, FALSE, call_delete_pool, REPLY_JOB},
+	{MANAGER_IFACE, "AddHost", parse_add_host, FALSE, call_add_host, REPLY_JOB},
+	{MANAGER_IFACE, "RemoveHost", parse_remove_host, FALSE, call_remove_host, REPLY_JOB},
 	{POOL_IFACE, "Scale", parse_count, FALSE, call_scale_pool, REPLY_JOB},
 	{POOL_IFACE, "Start", parse_nothing, FALSE, call_start_pool, REPLY_JOB},
 	{POOL_IFACE, "Stop", parse_stop_options, FALSE, call_stop_pool, REPLY_JOB},

@@ -19,6 +19,7 @@ struct _NfFarmHost {
 	guint64 memory_total_mib;
 	guint64 memory_committed_mib;
 	GPtrArray *nodes; /* NfNode, by pool name and index */
+	NfEngine *engine; /* what works on it; NULL until it was set up */
 };
 
 enum {
@@ -87,6 +88,7 @@ nf_farm_host_finalize (GObject *object)
 	g_free (self->nested_feature);
 	g_free (self->cpu_model);
 	g_ptr_array_unref (self->nodes);
+	g_clear_object (&self->engine);
 	G_OBJECT_CLASS (nf_farm_host_parent_class)->finalize (object);
 }
 
@@ -165,6 +167,15 @@ nf_farm_host_set_state (NfFarmHost *self, NfHostState state)
 		return;
 	self->state = state;
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
+}
+
+void
+nf_farm_host_set_reachable (NfFarmHost *self, gboolean reachable)
+{
+	g_return_if_fail (NF_IS_FARM_HOST (self));
+	/* draining and maintenance are a user's, not the connection's */
+	if (self->state == NF_HOST_STATE_ONLINE || self->state == NF_HOST_STATE_OFFLINE)
+		nf_farm_host_set_state (self, reachable ? NF_HOST_STATE_ONLINE : NF_HOST_STATE_OFFLINE);
 }
 
 const gchar *
@@ -297,4 +308,18 @@ nf_farm_host_remove_node (NfFarmHost *self, NfNode *node)
 		return;
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NODES]);
 	nf_farm_host_refresh_memory (self);
+}
+
+NfEngine *
+nf_farm_host_get_engine (NfFarmHost *self)
+{
+	g_return_val_if_fail (NF_IS_FARM_HOST (self), NULL);
+	return self->engine;
+}
+
+void
+nf_farm_host_set_engine (NfFarmHost *self, NfEngine *engine)
+{
+	g_return_if_fail (NF_IS_FARM_HOST (self));
+	g_set_object (&self->engine, engine);
 }

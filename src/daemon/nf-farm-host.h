@@ -3,6 +3,7 @@
 
 #include <glib-object.h>
 
+#include "nestfarm/nf-engine.h"
 #include "nestfarm/nf-states.h"
 #include "nf-node.h"
 
@@ -24,6 +25,9 @@ const gchar *nf_farm_host_get_name (NfFarmHost *self);
 const gchar *nf_farm_host_get_uri (NfFarmHost *self);
 NfHostState nf_farm_host_get_state (NfFarmHost *self);
 void nf_farm_host_set_state (NfFarmHost *self, NfHostState state);
+/* Online or offline as its connection answers or not; a host draining or
+ * in maintenance stays so. */
+void nf_farm_host_set_reachable (NfFarmHost *self, gboolean reachable);
 const gchar *nf_farm_host_get_accelerator (NfFarmHost *self);
 const gchar *nf_farm_host_get_nested_feature (NfFarmHost *self);
 const gchar *nf_farm_host_get_cpu_model (NfFarmHost *self);
@@ -41,5 +45,10 @@ void nf_farm_host_refresh_memory (NfFarmHost *self);
 GPtrArray *nf_farm_host_get_nodes (NfFarmHost *self);
 void nf_farm_host_add_node (NfFarmHost *self, NfNode *node);
 void nf_farm_host_remove_node (NfFarmHost *self, NfNode *node);
+/* The engine that works on the host through its own libvirt connection
+ * (a worker takes a reference of it when it is queued, as of the local
+ * one); NULL until the host was set up. */
+NfEngine *nf_farm_host_get_engine (NfFarmHost *self);
+void nf_farm_host_set_engine (NfFarmHost *self, NfEngine *engine);
 
 G_END_DECLS

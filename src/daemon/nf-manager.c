@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "nestfarm/nf-error.h"
+#include "nf-farm.h"
 #include "nf-manager.h"
 #include "nf-readiness.h"
 #include "nf-reconcile.h"
@@ -30,6 +31,7 @@ struct _NfManager {
 	NfPacer *pacer;
 	NfOpContext ops;  /* what its operations work with */
 	NfHostInfo *host; /* the probe, once started (main thread's copy) */
+	NfFarm *farm;     /* the other hosts, once started */
 	gboolean started;
 	gulong event_id;
 	gulong connected_id;
@@ -101,6 +103,7 @@ nf_manager_dispose (GObject *object)
 		g_clear_signal_handler (&self->disconnected_id, connection);
 	}
 	g_clear_object (&self->readiness);
+	g_clear_pointer (&self->farm, nf_farm_free);
 	G_OBJECT_CLASS (nf_manager_parent_class)->dispose (object);
 }
 
@@ -243,22 +246,12 @@ relisted (GObject *source, GAsyncResult *res, gpointer user_data)
 		g_warning ("reconcile after reconnect: %s", error->message);
 		return;
 	}
-	nf_model_apply_listing (self->model, nodes);
+	nf_model_apply_listing (self->model, NF_HOST_LOCAL, nodes);
 	g_message ("reconciled with libvirt after reconnecting: %u nodes", nodes->len);
 }
 
-/* A host follows its connection: online while it answers, offline while
- * it reconnects (its nodes keep what was last seen of them). A host a
- * user put in maintenance, or that drains, stays so. */
-static void
-host_set_alive (NfFarmHost *host, gboolean alive)
-{
-	NfHostState state = nf_farm_host_get_state (host);
-
-	if (state == NF_HOST_STATE_ONLINE || state == NF_HOST_STATE_OFFLINE)
-		nf_farm_host_set_state (host, alive ? NF_HOST_STATE_ONLINE : NF_HOST_STATE_OFFLINE);
-}
-
+/* The local host follows its connection: online while it answers,
+ * offline while it reconnects (its nodes keep what was last seen of them). */
 static void
 reconnected_cb (NfConnection *connection, gpointer user_data)
 {
@@ -266,7 +259,7 @@ reconnected_cb (NfConnection *connection, gpointer user_data)
 	NfFarmHost *host = nf_model_lookup_host (self->model, NF_HOST_LOCAL);
 
 	if (host != NULL)
-		host_set_alive (host, TRUE);
+		nf_farm_host_set_reachable (host, TRUE);
 	if (self->started && !self->ops.shutting_down)
 		nf_reconcile_list_async (self->engine, relisted, g_object_ref (self));
 }
@@ -278,7 +271,7 @@ disconnected_cb (NfConnection *connection, gpointer user_data)
 	NfFarmHost *host = nf_model_lookup_host (self->model, NF_HOST_LOCAL);
 
 	if (host != NULL)
-		host_set_alive (host, FALSE);
+		nf_farm_host_set_reachable (host, FALSE);
 }
 
 /* What a host's probe found, as its Host object shows it. */
@@ -301,7 +294,8 @@ add_local_host (NfManager *self)
 
 	if (self->host != NULL)
 		host_apply_probe (host, self->host);
-	host_set_alive (host, nf_connection_is_alive (connection));
+	nf_farm_host_set_reachable (host, nf_connection_is_alive (connection));
+	nf_farm_host_set_engine (host, self->engine);
 	nf_model_add_host (self->model, host);
 }
 
@@ -333,6 +327,8 @@ start_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 							 self,
 							 0);
 	add_local_host (self);
+	self->farm = nf_farm_new (self->model, self->config);
+	nf_farm_start (self->farm);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ACCELERATOR]);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NESTED_FEATURE]);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_TOTAL_MIB]);
@@ -486,6 +482,32 @@ require_node (NfManager *self, const gchar *name, GError **error)
 			     "There is no node '%s'; 'nestfarmctl node list' shows the nodes.",
 			     name);
 	return node;
+}
+
+/* --- the farm's hosts --- */
+
+NfJob *
+nf_manager_add_host (NfManager *self, const gchar *name, const gchar *uri, guint uid, GError **error)
+{
+	NfJob *job;
+
+	if (refuse_if_shutting_down (self, error) || !nf_farm_check_add_host (self->farm, name, uri, error))
+		return NULL;
+	job = nf_model_new_job (self->model, "add-host", uid);
+	nf_farm_add_host (self->farm, name, uri, job);
+	return job;
+}
+
+NfJob *
+nf_manager_remove_host (NfManager *self, const gchar *name, guint uid, GError **error)
+{
+	NfJob *job;
+
+	if (refuse_if_shutting_down (self, error) || !nf_farm_check_remove_host (self->farm, name, error))
+		return NULL;
+	job = nf_model_new_job (self->model, "remove-host", uid);
+	nf_farm_remove_host (self->farm, name, job);
+	return job;
 }
 
 static NfJob *

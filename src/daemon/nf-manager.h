@@ -47,6 +47,9 @@ NfModel *nf_manager_get_model (NfManager *self);
  * that does the work, or NULL with a GError and nothing changed. A job on
  * a pool that is busy waits behind the running one. */
 NfJob *nf_manager_create_pool (NfManager *self, const NfPoolSpec *spec, guint uid, GError **error);
+/* AddHost and RemoveHost (nf-farm.h says what they check and do). */
+NfJob *nf_manager_add_host (NfManager *self, const gchar *name, const gchar *uri, guint uid, GError **error);
+NfJob *nf_manager_remove_host (NfManager *self, const gchar *name, guint uid, GError **error);
 NfJob *nf_manager_delete_pool (NfManager *self,
 			       const gchar *name,
 			       gboolean force,

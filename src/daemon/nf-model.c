@@ -574,10 +574,10 @@ nf_model_apply_domain_event (NfModel *self, const gchar *name, const gchar *uuid
 	}
 }
 
-/* The nodes of the idle @pool that libvirt no longer lists (@seen: the
- * names it does) leave the model. */
+/* The nodes on @host of the idle @pool that its libvirt no longer lists
+ * (@seen: the names it does) leave the model. */
 static void
-drop_vanished (NfModel *self, NfPool *pool, GHashTable *seen)
+drop_vanished (NfModel *self, const gchar *host, NfPool *pool, GHashTable *seen)
 {
 	g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_object_unref);
 	GPtrArray *pool_nodes = nf_pool_get_nodes (pool);
@@ -585,7 +585,8 @@ drop_vanished (NfModel *self, NfPool *pool, GHashTable *seen)
 	for (guint i = 0; i < pool_nodes->len; i++) {
 		NfNode *node = g_ptr_array_index (pool_nodes, i);
 
-		if (!g_hash_table_contains (seen, nf_node_get_name (node)))
+		if (g_str_equal (nf_node_get_host (node), host) &&
+		    !g_hash_table_contains (seen, nf_node_get_name (node)))
 			g_ptr_array_add (gone, g_object_ref (node));
 	}
 	for (guint i = 0; i < gone->len; i++) {
@@ -596,13 +597,14 @@ drop_vanished (NfModel *self, NfPool *pool, GHashTable *seen)
 }
 
 void
-nf_model_apply_listing (NfModel *self, GPtrArray *nodes)
+nf_model_apply_listing (NfModel *self, const gchar *host, GPtrArray *nodes)
 {
 	g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
 	g_autoptr (GList) pools = nf_model_get_pools (self);
 
-	/* the retired nodes are what libvirt lists now */
-	for (GList *l = pools; l != NULL; l = l->next)
+	/* the retired nodes are what libvirt lists now (those of the local
+	 * host: a retired node keeps no host in the pool's list) */
+	for (GList *l = pools; l != NULL && g_str_equal (host, NF_HOST_LOCAL); l = l->next)
 		if (!g_hash_table_contains (self->busy, nf_pool_get_name (l->data)))
 			nf_pool_clear_retired (l->data);
 	for (guint i = 0; i < nodes->len; i++) {
@@ -610,6 +612,9 @@ nf_model_apply_listing (NfModel *self, GPtrArray *nodes)
 		NfPool *pool = nf_model_lookup_pool (self, info->spec->pool);
 		NfNode *node;
 
+		/* where libvirt lists it is where it is */
+		g_free (info->spec->host);
+		info->spec->host = g_strdup (host);
 		if (pool == NULL || g_hash_table_contains (self->busy, info->spec->pool))
 			continue;
 		if (info->spec->retired != 0) {
@@ -629,6 +634,6 @@ nf_model_apply_listing (NfModel *self, GPtrArray *nodes)
 	}
 	for (GList *l = pools; l != NULL; l = l->next) {
 		if (!g_hash_table_contains (self->busy, nf_pool_get_name (l->data)))
-			drop_vanished (self, l->data, seen);
+			drop_vanished (self, host, l->data, seen);
 	}
 }

@@ -54,9 +54,10 @@ void nf_model_apply_domain_event (NfModel *self,
 				  const gchar *uuid,
 				  gint event,
 				  gint detail);
-/* @nodes (NfNodeInfo), all that libvirt lists now, applied to the pools no
- * operation is running on: nodes adopted, updated, or gone. */
-void nf_model_apply_listing (NfModel *self, GPtrArray *nodes);
+/* @nodes (NfNodeInfo), all that the libvirt of @host lists now, applied to
+ * the pools no operation is running on: nodes adopted, updated, or gone
+ * (those on @host only). */
+void nf_model_apply_listing (NfModel *self, const gchar *host, GPtrArray *nodes);
 
 /* Memory: what nodes hold (their domain active, or being made) and what is
  * admitted to operations but not yet held. */

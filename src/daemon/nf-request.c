@@ -393,3 +393,26 @@ nf_request_parse_snapshot (const gchar *name, GVariant *options, gboolean *memor
 	*memory = g_variant_lookup (options, "memory", "b", &b) ? b : TRUE;
 	return TRUE;
 }
+
+gboolean
+nf_request_parse_host (const gchar *name, const gchar *uri, GVariant *options, GError **error)
+{
+	if (!nf_names_validate ("host", name, error))
+		return FALSE;
+	if (uri != NULL) {
+		gboolean printable = uri[0] != '\0' && strlen (uri) <= NF_HOST_URI_MAX;
+
+		for (const gchar *p = uri; printable && *p != '\0'; p++)
+			printable = g_ascii_isgraph (*p);
+		if (!printable || !g_uri_is_valid (uri, G_URI_FLAGS_NONE, NULL)) {
+			g_set_error (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "'%s' is not a libvirt URI; give one such as qemu+ssh://root@host2/system, "
+				     "qemu+tls://host2/system or qemu+unix:///system?socket=/path/to/libvirt-sock.",
+				     g_utf8_validate (uri, -1, NULL) ? uri : "(not UTF-8)");
+			return FALSE;
+		}
+	}
+	return nf_request_check_no_options (options, error);
+}

@@ -37,6 +37,9 @@ gboolean nf_request_parse_stop (const NfConfig *config,
 /* Options for a call that takes none yet (RevertSnapshot): any is
  * refused, its name shown cut short. */
 gboolean nf_request_check_no_options (GVariant *options, GError **error);
+/* AddHost (@uri: a libvirt URI of printable characters) and RemoveHost
+ * (@uri NULL): a host name (the pool-name rules) and no options yet. */
+gboolean nf_request_parse_host (const gchar *name, const gchar *uri, GVariant *options, GError **error);
 /* A snapshot's name (the pool-name rules) and the options of Snapshot:
  * memory (b, default TRUE). @options NULL: a call that takes none
  * (DeleteSnapshot). */

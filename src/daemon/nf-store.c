@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "nestfarm/nf-error.h"
+#include "nestfarm/nf-names.h"
 #include "nestfarm/nf-string-table.h"
 #include "nestfarm/nf-tsan.h"
 #include "nf-store.h"
@@ -23,6 +24,7 @@ struct _NfStore {
 	/* One thread writes, so the files land in the order they were asked
 	 * for and the main loop never waits on fsync. */
 	GThreadPool *writer;
+	GPtrArray *hosts; /* NfStoreHost: the farm's hosts besides local */
 };
 
 static void store_write_task (gpointer data, gpointer user_data);
@@ -71,7 +73,54 @@ nf_store_new (const gchar *state_dir)
 	self->dir = g_strdup (state_dir);
 	self->path = g_build_filename (state_dir, "pools.json", NULL);
 	self->writer = g_thread_pool_new (store_write_task, self, 1, FALSE, NULL);
+	self->hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_store_host_free);
 	return self;
+}
+
+NfStoreHost *
+nf_store_host_new (const gchar *name, const gchar *uri)
+{
+	NfStoreHost *host = g_new0 (NfStoreHost, 1);
+
+	host->name = g_strdup (name);
+	host->uri = g_strdup (uri);
+	return host;
+}
+
+void
+nf_store_host_free (NfStoreHost *host)
+{
+	if (host == NULL)
+		return;
+	g_free (host->name);
+	g_free (host->uri);
+	g_free (host);
+}
+
+static GPtrArray *
+hosts_copy (GPtrArray *hosts)
+{
+	GPtrArray *copy = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_store_host_free);
+
+	for (guint i = 0; hosts != NULL && i < hosts->len; i++) {
+		NfStoreHost *host = g_ptr_array_index (hosts, i);
+
+		g_ptr_array_add (copy, nf_store_host_new (host->name, host->uri));
+	}
+	return copy;
+}
+
+void
+nf_store_set_hosts (NfStore *self, GPtrArray *hosts)
+{
+	g_ptr_array_unref (self->hosts);
+	self->hosts = hosts_copy (hosts);
+}
+
+GPtrArray *
+nf_store_dup_hosts (NfStore *self)
+{
+	return hosts_copy (self->hosts);
 }
 
 void
@@ -81,6 +130,7 @@ nf_store_free (NfStore *self)
 		return;
 	/* what was asked for is written */
 	g_thread_pool_free (self->writer, FALSE, TRUE);
+	g_ptr_array_unref (self->hosts);
 	g_free (self->dir);
 	g_free (self->path);
 	g_free (self);
@@ -200,8 +250,26 @@ add_intent (JsonBuilder *b, const NfIntent *intent)
 	json_builder_end_object (b);
 }
 
+static void
+add_hosts (JsonBuilder *b, GPtrArray *hosts)
+{
+	json_builder_set_member_name (b, "hosts");
+	json_builder_begin_array (b);
+	for (guint i = 0; i < hosts->len; i++) {
+		NfStoreHost *host = g_ptr_array_index (hosts, i);
+
+		json_builder_begin_object (b);
+		json_builder_set_member_name (b, "name");
+		json_builder_add_string_value (b, host->name);
+		json_builder_set_member_name (b, "uri");
+		json_builder_add_string_value (b, host->uri);
+		json_builder_end_object (b);
+	}
+	json_builder_end_array (b);
+}
+
 static gchar *
-store_render (GPtrArray *pools, GPtrArray *intents, guint next_job)
+store_render (GPtrArray *hosts, GPtrArray *pools, GPtrArray *intents, guint next_job)
 {
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -212,6 +280,7 @@ store_render (GPtrArray *pools, GPtrArray *intents, guint next_job)
 	json_builder_add_int_value (b, NF_STORE_VERSION);
 	json_builder_set_member_name (b, "next-job");
 	json_builder_add_int_value (b, next_job);
+	add_hosts (b, hosts);
 	json_builder_set_member_name (b, "pools");
 	json_builder_begin_array (b);
 	for (guint i = 0; pools != NULL && i < pools->len; i++)
@@ -265,7 +334,7 @@ store_write (NfStore *self, const gchar *text, GError **error)
 gboolean
 nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, guint next_job, GError **error)
 {
-	g_autofree gchar *text = store_render (pools, intents, next_job);
+	g_autofree gchar *text = store_render (self->hosts, pools, intents, next_job);
 
 	return store_write (self, text, error);
 }
@@ -297,7 +366,7 @@ nf_store_save_async (NfStore *self,
 	GTask *task = g_task_new (NULL, NULL, callback, user_data);
 
 	g_task_set_source_tag (task, nf_store_save_async);
-	g_task_set_task_data (task, store_render (pools, intents, next_job), g_free);
+	g_task_set_task_data (task, store_render (self->hosts, pools, intents, next_job), g_free);
 	NF_TSAN_RELEASE (task);
 	g_thread_pool_push (self->writer, task, NULL);
 }
@@ -488,6 +557,40 @@ read_intent (JsonNode *node, NfIntent **out, GError **error)
 	return TRUE;
 }
 
+/* "hosts": [{"name", "uri"}]; a file from before farms has none. */
+static gboolean
+read_hosts (NfStore *self, JsonObject *root, GError **error)
+{
+	JsonArray *array = get_array (root, "hosts");
+	g_autoptr (GPtrArray) hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_store_host_free);
+
+	for (guint i = 0; array != NULL && i < json_array_get_length (array); i++) {
+		JsonNode *node = json_array_get_element (array, i);
+		g_autoptr (GError) error_local = NULL;
+		g_autofree gchar *name = NULL;
+		g_autofree gchar *uri = NULL;
+
+		if (JSON_NODE_HOLDS_OBJECT (node)) {
+			name = read_string (json_node_get_object (node), "name", TRUE, &error_local);
+			if (name != NULL)
+				uri = read_string (json_node_get_object (node), "uri", TRUE, &error_local);
+		}
+		if (uri == NULL || !nf_names_validate ("host", name, NULL)) {
+			g_set_error (error,
+				     NF_ERROR,
+				     NF_ERROR_FAILED,
+				     "The state file %s has a bad host: %s.",
+				     self->path,
+				     error_local != NULL ? error_local->message : "not a host name and URI");
+			return FALSE;
+		}
+		g_ptr_array_add (hosts, nf_store_host_new (name, uri));
+	}
+	g_ptr_array_unref (self->hosts);
+	self->hosts = g_steal_pointer (&hosts);
+	return TRUE;
+}
+
 gboolean
 nf_store_load (NfStore *self, GPtrArray **pools_out, GPtrArray **intents_out, guint *next_job, GError **error)
 {
@@ -524,6 +627,8 @@ nf_store_load (NfStore *self, GPtrArray **pools_out, GPtrArray **intents_out, gu
 	}
 	if (!read_uint (json_node_get_object (root), "next-job", next_job, NULL))
 		*next_job = 1;
+	if (!read_hosts (self, json_node_get_object (root), error))
+		return FALSE;
 	array = get_array (json_node_get_object (root), "pools");
 	for (guint i = 0; array != NULL && i < json_array_get_length (array); i++) {
 		NfPoolSpec *spec = read_pool (json_array_get_element (array, i), &error_local);

@@ -51,6 +51,21 @@ NfStore *nf_store_new (const gchar *state_dir);
 void nf_store_free (NfStore *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfStore, nf_store_free)
 const gchar *nf_store_get_path (NfStore *self);
+
+/* A host of the farm besides local, as the state file keeps it. */
+typedef struct {
+	gchar *name;
+	gchar *uri;
+} NfStoreHost;
+
+NfStoreHost *nf_store_host_new (const gchar *name, const gchar *uri);
+void nf_store_host_free (NfStoreHost *host);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfStoreHost, nf_store_host_free)
+/* The hosts (NfStoreHost) the file keeps with the pools: a load reads
+ * them (none in a file from before farms), each save writes what the last
+ * nf_store_set_hosts set (a copy is kept). */
+void nf_store_set_hosts (NfStore *self, GPtrArray *hosts);
+GPtrArray *nf_store_dup_hosts (NfStore *self);
 /* A missing file is an empty state. A file that does not parse is an error
  * (the caller keeps it aside and rebuilds from libvirt). */
 /* @next_job: the next job number, kept so job paths never repeat across

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "test-farm"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include <json-glib/json-glib.h>
+
+#include "nf-test-cli.h"
+#include "nf-test-daemon.h"
+#include "nf-test-util.h"
+
+/* A farm of libvirt hosts on this machine (tools/farm: network and mount
+ * namespaces, each with its own libvirtd, OVS and ovn-controller), driven
+ * by a real nestfarmd: hosts added over their own connections and probed,
+ * refused with the reason, kept across restarts, offline while their
+ * libvirtd is away and online again by themselves, removed. Suite 'farm',
+ * which only the default setup runs. */
+
+#define ROOT       "/org/nestfarm/Farm1"
+#define MANAGER    "org.nestfarm.Farm1.Manager"
+#define HOST_IFACE "org.nestfarm.Farm1.Host"
+#define NF_ERR     "org.nestfarm.Farm1.Error."
+#define H1_PATH    ROOT "/host/h1"
+
+static NfTestDaemon *daemon_;
+static GHashTable *uris_; /* host name -> libvirt URI, as tools/farm printed */
+
+/* tools/farm with @args; fails the test when it fails. Its output. */
+static gchar *
+farm (const gchar *first, ...)
+{
+	g_autofree gchar *script = g_build_filename (g_getenv ("NF_SOURCE_ROOT"), "tools", "farm", NULL);
+	g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autoptr (GError) error = NULL;
+	gint status = 0;
+	va_list ap;
+
+	g_ptr_array_add (argv, script);
+	va_start (ap, first);
+	for (const gchar *arg = first; arg != NULL; arg = va_arg (ap, const gchar *))
+		g_ptr_array_add (argv, (gpointer) arg);
+	va_end (ap);
+	g_ptr_array_add (argv, NULL);
+	if (!g_spawn_sync (NULL,
+			   (gchar **) argv->pdata,
+			   NULL,
+			   G_SPAWN_DEFAULT,
+			   NULL,
+			   NULL,
+			   &out,
+			   &err,
+			   &status,
+			   &error) ||
+	    !g_spawn_check_wait_status (status, &error))
+		g_error ("tools/farm %s failed: %s\n%s%s",
+			 first,
+			 error->message,
+			 out != NULL ? out : "",
+			 err != NULL ? err : "");
+	return g_steal_pointer (&out);
+}
+
+/* A farm of two hosts as new (what a failed run left is gone): the "hN
+ * URI" lines of `tools/farm up 2`. */
+static void
+farm_up (void)
+{
+	g_autofree gchar *down = farm ("down", NULL);
+	g_autofree gchar *out = farm ("up", "2", NULL);
+	g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+
+	uris_ = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		g_auto (GStrv) words = g_strsplit (lines[i], " ", 2);
+
+		if (g_strv_length (words) == 2 && g_str_has_prefix (words[0], "h"))
+			g_hash_table_insert (uris_, g_strdup (words[0]), g_strdup (words[1]));
+	}
+	g_assert_nonnull (g_hash_table_lookup (uris_, "h1"));
+	g_assert_nonnull (g_hash_table_lookup (uris_, "h2"));
+}
+
+static const gchar *
+uri_of (const gchar *host)
+{
+	return g_hash_table_lookup (uris_, host);
+}
+
+static gchar *
+add_host (const gchar *name, const gchar *uri, gchar **message)
+{
+	g_autofree gchar *args = g_strdup_printf ("('%s', '%s', @a{sv} {})", name, uri);
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "AddHost", args);
+	g_autofree gchar *job = nf_test_reply_job (reply);
+
+	/* a new libvirtd spends seconds probing QEMU on its first call */
+	return nf_test_wait_job (daemon_, job, 120, message);
+}
+
+static guint64
+prop_u64 (const gchar *path, const gchar *name)
+{
+	g_autoptr (GVariant) value = nf_test_get_property (daemon_, path, HOST_IFACE, name);
+
+	return g_variant_get_uint64 (value);
+}
+
+/* h1 joins: online, probed over its own connection. */
+static void
+test_add_host (void)
+{
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *state = add_host ("h1", uri_of ("h1"), &message);
+	g_autofree gchar *host_state = NULL;
+	g_autofree gchar *uri = NULL;
+	g_autofree gchar *accel = NULL;
+	g_autofree gchar *feature = NULL;
+	g_autofree gchar *cpu = NULL;
+	g_autoptr (GVariant) nodes = NULL;
+
+	g_assert_cmpstr (message, ==, "");
+	g_assert_cmpstr (state, ==, "succeeded");
+	host_state = nf_test_prop_string (daemon_, H1_PATH, HOST_IFACE, "State");
+	uri = nf_test_prop_string (daemon_, H1_PATH, HOST_IFACE, "URI");
+	accel = nf_test_prop_string (daemon_, H1_PATH, HOST_IFACE, "Accelerator");
+	feature = nf_test_prop_string (daemon_, H1_PATH, HOST_IFACE, "NestedFeature");
+	cpu = nf_test_prop_string (daemon_, H1_PATH, HOST_IFACE, "CPUModel");
+	nodes = nf_test_get_property (daemon_, H1_PATH, HOST_IFACE, "Nodes");
+	g_assert_cmpstr (host_state, ==, "online");
+	g_assert_cmpstr (uri, ==, uri_of ("h1"));
+	/* this machine has no usable KVM: every host of it runs nodes emulated */
+	g_assert_cmpstr (accel, ==, "emulated");
+	g_assert_cmpstr (feature, ==, "svm");
+	g_assert_cmpstr (cpu, !=, "");
+	g_assert_cmpuint (prop_u64 (H1_PATH, "MemoryTotalMiB"), >, 1024);
+	g_assert_cmpuint (prop_u64 (H1_PATH, "MemoryCommittedMiB"), ==, 0);
+	g_assert_cmpuint (g_variant_n_children (nodes), ==, 0);
+	/* the libvirt of h1 now has nestfarm's storage pools, made through it */
+	g_free (message);
+	message = nf_test_run ("virsh", "-q", "-c", uri_of ("h1"), "pool-list", "--all", "--name", NULL);
+	g_assert_nonnull (strstr (message, daemon_->storage_pool));
+}
+
+/* Refused at the call, or by the job, and nothing kept. */
+static void
+test_add_refused (void)
+{
+	g_autofree gchar *same_uri = g_strdup_printf ("('h9', '%s', @a{sv} {})", uri_of ("h1"));
+	g_autofree gchar *option = g_strdup_printf ("('h2', '%s', {'cpu': <'x'>})", uri_of ("h2"));
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *state = NULL;
+
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "AddHost",
+			    "('h1', 'qemu:///session', @a{sv} {})",
+			    NF_ERR "Exists");
+	nf_test_call_fails (daemon_, ROOT, MANAGER, "AddHost", same_uri, NF_ERR "Exists");
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "AddHost",
+			    "('local', 'qemu:///system', @a{sv} {})",
+			    NF_ERR "Exists");
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "AddHost",
+			    "('H1', 'qemu:///x', @a{sv} {})",
+			    NF_ERR "InvalidArgument");
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "AddHost",
+			    "('h3', 'not a uri', @a{sv} {})",
+			    NF_ERR "InvalidArgument");
+	nf_test_call_fails (daemon_, ROOT, MANAGER, "AddHost", option, NF_ERR "InvalidArgument");
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "RemoveHost",
+			    "('local', @a{sv} {})",
+			    NF_ERR "InvalidArgument");
+	nf_test_call_fails (daemon_, ROOT, MANAGER, "RemoveHost", "('h7', @a{sv} {})", NF_ERR "NotFound");
+
+	/* a libvirt that does not answer: the job says why, nothing is kept */
+	state = add_host ("h3", "qemu+unix:///system?socket=/run/nf-farm/none/libvirt-sock", &message);
+	g_assert_cmpstr (state, ==, "failed");
+	g_test_message ("unreachable host: %s", message);
+	g_assert_nonnull (strstr (message, "Host h3"));
+	g_assert_nonnull (strstr (message, "cannot be used"));
+	g_assert_false (nf_test_object_exists (daemon_, ROOT "/host/h3"));
+}
+
+/* The state file keeps the host: a restarted daemon has it again, online. */
+static void
+test_kept_across_restart (void)
+{
+	nf_test_daemon_stop (daemon_);
+	nf_test_daemon_start (daemon_);
+	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "online", 60);
+	g_assert_cmpuint (prop_u64 (H1_PATH, "MemoryTotalMiB"), >, 1024);
+}
+
+/* h1's libvirtd goes away: offline; it comes back: online by itself. The
+ * same when the daemon starts while it is away. */
+static void
+test_offline_online (void)
+{
+	g_free (farm ("stop-host", "h1", NULL));
+	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "offline", 60);
+	g_free (farm ("start-host", "h1", NULL));
+	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "online", 90);
+
+	g_free (farm ("stop-host", "h1", NULL));
+	nf_test_daemon_stop (daemon_);
+	nf_test_daemon_start (daemon_);
+	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "offline", 30);
+	g_free (farm ("start-host", "h1", NULL));
+	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "online", 90);
+}
+
+/* RemoveHost: gone, and still gone after a restart. */
+static void
+test_remove_host (void)
+{
+	g_autoptr (GVariant) reply =
+		nf_test_call_ok (daemon_, ROOT, MANAGER, "RemoveHost", "('h1', @a{sv} {})");
+
+	nf_test_job_succeeds (daemon_, reply, 60);
+	g_assert_false (nf_test_object_exists (daemon_, H1_PATH));
+	nf_test_daemon_stop (daemon_);
+	nf_test_daemon_start (daemon_);
+	g_assert_false (nf_test_object_exists (daemon_, H1_PATH));
+	g_assert_true (nf_test_object_exists (daemon_, ROOT "/host/local"));
+}
+
+static NfCliRun *
+nestfarmctl (const gchar *const *args)
+{
+	g_autofree gchar *binary =
+		g_build_filename (g_getenv ("NF_BUILD_ROOT"), "src", "cli", "nestfarmctl", NULL);
+	g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+
+	g_ptr_array_add (argv, binary);
+	for (guint i = 0; args[i] != NULL; i++)
+		g_ptr_array_add (argv, (gpointer) args[i]);
+	return nf_test_cli_run_argv (argv, NULL);
+}
+
+/* The same through nestfarmctl: host add shows the host, host list has
+ * both, host remove says so. */
+static void
+test_cli (void)
+{
+	const gchar *add[] = {"host", "add", "h2", uri_of ("h2"), NULL};
+	const gchar *list[] = {"host", "list", "--json", NULL};
+	const gchar *remove[] = {"host", "remove", "h2", NULL};
+	g_autoptr (NfCliRun) added = nestfarmctl (add);
+	g_autoptr (NfCliRun) listed = nestfarmctl (list);
+	g_autoptr (NfCliRun) removed = NULL;
+	g_autoptr (JsonParser) parser = json_parser_new ();
+	JsonArray *hosts;
+
+	nf_test_cli_assert_status (added, 0);
+	g_assert_nonnull (strstr (added->out, "Host:         h2"));
+	g_assert_nonnull (strstr (added->out, "State:        online"));
+	nf_test_cli_assert_status (listed, 0);
+	g_assert_true (json_parser_load_from_data (parser, listed->out, -1, NULL));
+	hosts = json_node_get_array (json_parser_get_root (parser));
+	g_assert_cmpuint (json_array_get_length (hosts), ==, 2);
+	g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (hosts, 0), "name"),
+			 ==,
+			 "local");
+	g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (hosts, 1), "name"),
+			 ==,
+			 "h2");
+	g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (hosts, 1), "uri"),
+			 ==,
+			 uri_of ("h2"));
+	removed = nestfarmctl (remove);
+	nf_test_cli_assert_status (removed, 0);
+	g_assert_nonnull (strstr (removed->out, "Host h2 is no longer in the farm."));
+}
+
+int
+main (int argc, char **argv)
+{
+	const gchar *const pools[] = {NULL};
+	int rc;
+
+	g_test_init (&argc, &argv, NULL);
+	farm_up ();
+	daemon_ = nf_test_daemon_new ("farm", NULL);
+	nf_test_daemon_start (daemon_);
+	g_test_add_func ("/farm/add-host", test_add_host);
+	g_test_add_func ("/farm/add-refused", test_add_refused);
+	g_test_add_func ("/farm/kept-across-restart", test_kept_across_restart);
+	g_test_add_func ("/farm/offline-online", test_offline_online);
+	g_test_add_func ("/farm/remove-host", test_remove_host);
+	g_test_add_func ("/farm/cli", test_cli);
+	rc = g_test_run ();
+	nf_test_daemon_free (daemon_, pools);
+	g_free (farm ("down", NULL));
+	g_hash_table_unref (uris_);
+	return rc;
+}
