@@ -24,7 +24,12 @@
 #define MANAGER    "org.nestfarm.Farm1.Manager"
 #define HOST_IFACE "org.nestfarm.Farm1.Host"
 #define NF_ERR     "org.nestfarm.Farm1.Error."
+#define POOL_IFACE "org.nestfarm.Farm1.Pool"
+#define NODE_IFACE "org.nestfarm.Farm1.Node"
 #define H1_PATH    ROOT "/host/h1"
+/* the pool made on h1 */
+#define POOL  "fhost"
+#define SMALL "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
 
 static NfTestDaemon *daemon_;
 static GHashTable *uris_; /* host name -> libvirt URI, as tools/farm printed */
@@ -199,7 +204,91 @@ test_add_refused (void)
 	g_assert_false (nf_test_object_exists (daemon_, ROOT "/host/h3"));
 }
 
-/* The state file keeps the host: a restarted daemon has it again, online. */
+/* Domain names on @host's libvirt (@all: stopped ones too), one a line. */
+static gchar *
+domains_on (const gchar *host, gboolean all)
+{
+	return nf_test_run ("virsh",
+			    "-q",
+			    "-c",
+			    uri_of (host),
+			    "list",
+			    all ? "--all" : "--state-running",
+			    "--name",
+			    NULL);
+}
+
+/* Both nodes of POOL are on h1, as D-Bus, h1's libvirt and the host object
+ * say. */
+static void
+assert_pool_on_h1 (void)
+{
+	g_autofree gchar *running = domains_on ("h1", FALSE);
+	g_autoptr (GVariant) nodes = nf_test_get_property (daemon_, H1_PATH, HOST_IFACE, "Nodes");
+
+	for (guint i = 1; i <= 2; i++) {
+		g_autofree gchar *path = nf_test_node_path (POOL, i);
+		g_autofree gchar *host = nf_test_prop_string (daemon_, path, NODE_IFACE, "Host");
+		g_autofree gchar *name = g_strdup_printf (POOL "-%u\n", i);
+
+		g_assert_cmpstr (host, ==, H1_PATH);
+		g_assert_nonnull (strstr (running, name));
+	}
+	g_assert_cmpuint (g_variant_n_children (nodes), ==, 2);
+	g_assert_cmpuint (prop_u64 (H1_PATH, "MemoryCommittedMiB"), ==, 2 * 256);
+	/* nothing of it on this machine's libvirt */
+	g_assert_cmpuint (nf_test_domains_named (POOL "-"), ==, 0);
+}
+
+/* A pool made on h1 (the hosts option): its nodes run there, booted from
+ * the golden image's copy on h1, made once and verified. */
+static void
+test_pool_on_host (void)
+{
+	g_autofree gchar *bridge = NULL;
+	g_autoptr (GVariant) reply = NULL;
+	g_autofree gchar *volumes = NULL;
+	g_autofree gchar *log = NULL;
+
+	/* without OVN a host's trunk is a bridge of its own OVS, made by its
+	 * owner: here, h1's */
+	bridge = farm ("exec",
+		       "h1",
+		       "ovs-vsctl",
+		       "--may-exist",
+		       "add-br",
+		       daemon_->bridge,
+		       "--",
+		       "set",
+		       "bridge",
+		       daemon_->bridge,
+		       "datapath_type=netdev",
+		       NULL);
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "CreatePool",
+			    "('" POOL "', uint32 2, {" SMALL ", 'hosts': <['h9']>})",
+			    NF_ERR "InvalidArgument");
+	g_assert_false (nf_test_object_exists (daemon_, ROOT "/pool/" POOL));
+	reply = nf_test_call_ok (daemon_,
+				 ROOT,
+				 MANAGER,
+				 "CreatePool",
+				 "('" POOL "', uint32 2, {" SMALL ", 'hosts': <['h1']>})");
+	nf_test_job_succeeds (daemon_, reply, 300);
+	assert_pool_on_h1 ();
+	log = nf_test_prop_string (daemon_, ROOT "/node/" POOL "_2d1", NODE_IFACE, "ConsoleLog");
+	/* the farm's hosts share this machine's /var/tmp: h1's log is seen here */
+	nf_test_wait_for_log_line (log, "NESTFARM-READY hostname=" POOL "-1", 180);
+	volumes = nf_test_run ("virsh", "-q", "-c", uri_of ("h1"), "vol-list", daemon_->storage_pool, NULL);
+	g_test_message ("h1's volumes:\n%s", volumes);
+	g_assert_nonnull (strstr (volumes, ".verified"));
+	g_assert_nonnull (strstr (volumes, POOL "-1.qcow2"));
+}
+
+/* The state file keeps the host: a restarted daemon has it again, online,
+ * with its nodes. */
 static void
 test_kept_across_restart (void)
 {
@@ -207,6 +296,8 @@ test_kept_across_restart (void)
 	nf_test_daemon_start (daemon_);
 	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "online", 60);
 	g_assert_cmpuint (prop_u64 (H1_PATH, "MemoryTotalMiB"), >, 1024);
+	nf_test_wait_prop (daemon_, ROOT "/node/" POOL "_2d2", NODE_IFACE, "State", "running", 60);
+	assert_pool_on_h1 ();
 }
 
 /* h1's libvirtd goes away: offline; it comes back: online by itself. The
@@ -216,8 +307,11 @@ test_offline_online (void)
 {
 	g_free (farm ("stop-host", "h1", NULL));
 	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "offline", 60);
+	/* its nodes are not lost: shown as last seen */
+	g_assert_true (nf_test_object_exists (daemon_, ROOT "/node/" POOL "_2d1"));
 	g_free (farm ("start-host", "h1", NULL));
 	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "online", 90);
+	assert_pool_on_h1 ();
 
 	g_free (farm ("stop-host", "h1", NULL));
 	nf_test_daemon_stop (daemon_);
@@ -225,6 +319,28 @@ test_offline_online (void)
 	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "offline", 30);
 	g_free (farm ("start-host", "h1", NULL));
 	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "online", 90);
+	/* the nodes it had come back with it */
+	nf_test_wait_prop (daemon_, ROOT "/node/" POOL "_2d2", NODE_IFACE, "State", "running", 60);
+	assert_pool_on_h1 ();
+}
+
+/* A host with nodes is not removed; its pool's delete leaves nothing on
+ * it. */
+static void
+test_delete_pool_on_host (void)
+{
+	g_autoptr (GVariant) reply = NULL;
+	g_autofree gchar *left = NULL;
+	g_autofree gchar *volumes = NULL;
+
+	nf_test_call_fails (daemon_, ROOT, MANAGER, "RemoveHost", "('h1', @a{sv} {})", NF_ERR "Busy");
+	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "DeletePool", "('" POOL "', {'force': <true>})");
+	nf_test_job_succeeds (daemon_, reply, 120);
+	left = domains_on ("h1", TRUE);
+	g_assert_cmpstr (g_strstrip (left), ==, "");
+	volumes = nf_test_run ("virsh", "-q", "-c", uri_of ("h1"), "vol-list", daemon_->storage_pool, NULL);
+	g_assert_null (strstr (volumes, POOL "-"));
+	g_assert_cmpuint (prop_u64 (H1_PATH, "MemoryCommittedMiB"), ==, 0);
 }
 
 /* RemoveHost: gone, and still gone after a restart. */
@@ -293,7 +409,7 @@ test_cli (void)
 int
 main (int argc, char **argv)
 {
-	const gchar *const pools[] = {NULL};
+	const gchar *const pools[] = {POOL, NULL};
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
@@ -302,8 +418,10 @@ main (int argc, char **argv)
 	nf_test_daemon_start (daemon_);
 	g_test_add_func ("/farm/add-host", test_add_host);
 	g_test_add_func ("/farm/add-refused", test_add_refused);
+	g_test_add_func ("/farm/pool-on-host", test_pool_on_host);
 	g_test_add_func ("/farm/kept-across-restart", test_kept_across_restart);
 	g_test_add_func ("/farm/offline-online", test_offline_online);
+	g_test_add_func ("/farm/delete-pool-on-host", test_delete_pool_on_host);
 	g_test_add_func ("/farm/remove-host", test_remove_host);
 	g_test_add_func ("/farm/cli", test_cli);
 	rc = g_test_run ();

@@ -218,14 +218,14 @@ test_admission (Fixture *fx, gconstpointer data)
 	g_assert_true (nf_node_holds_memory (two));
 
 	nf_node_set_state (one, NF_NODE_STATE_DELETING);
-	g_assert_false (nf_scheduler_admit (fx->scheduler, &bound, 2 * NODE_MIB, "two nodes", &error));
+	g_assert_false (nf_scheduler_admit (fx->scheduler, &bound, NULL, 2 * NODE_MIB, "two nodes", &error));
 	g_assert_error (error, NF_ERROR, NF_ERROR_INSUFFICIENT_RESOURCES);
 	g_clear_error (&error);
-	g_assert_true (nf_scheduler_admit (fx->scheduler, &bound, NODE_MIB, "one node", &error));
+	g_assert_true (nf_scheduler_admit (fx->scheduler, &bound, NULL, NODE_MIB, "one node", &error));
 	g_assert_no_error (error);
 
 	stopped_event (fx, one);
-	g_assert_true (nf_scheduler_admit (fx->scheduler, &bound, 2 * NODE_MIB, "two nodes", &error));
+	g_assert_true (nf_scheduler_admit (fx->scheduler, &bound, NULL, 2 * NODE_MIB, "two nodes", &error));
 	g_assert_no_error (error);
 }
 

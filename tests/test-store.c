@@ -73,12 +73,22 @@ test_round_trip (void)
 	NfIntent *intent_back;
 	guint next_job = 0;
 
+	g_autoptr (GPtrArray) hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_store_host_free);
+	g_autoptr (GPtrArray) hosts_back = NULL;
+	const gchar *const where[] = {"rack2", NULL};
+
 	g_ptr_array_add (pools, sample_spec ("contrail", 4));
 	g_ptr_array_add (pools, sample_spec ("k8s", 1));
+	((NfPoolSpec *) g_ptr_array_index (pools, 0))->hosts = g_strdupv ((gchar **) where);
 	g_array_append_vals (intent->indexes, indexes, G_N_ELEMENTS (indexes));
 	g_ptr_array_add (intents, intent);
+	g_ptr_array_add (hosts, nf_store_host_new ("rack2", "qemu+ssh://root@rack2/system"));
+	nf_store_set_hosts (store, hosts);
 	g_assert_true (nf_store_save (store, pools, intents, 42, &error));
 	g_assert_no_error (error);
+	/* what a load reads, not what was set */
+	g_ptr_array_set_size (hosts, 0);
+	nf_store_set_hosts (store, hosts);
 
 	g_assert_true (nf_store_load (store, &pools_back, &intents_back, &next_job, &error));
 	g_assert_no_error (error);
@@ -86,6 +96,14 @@ test_round_trip (void)
 	g_assert_cmpuint (pools_back->len, ==, 2);
 	back = g_ptr_array_index (pools_back, 0);
 	g_assert_cmpstr (back->name, ==, "contrail");
+	g_assert_true (g_strv_equal ((const gchar *const *) back->hosts, where));
+	g_assert_null (((NfPoolSpec *) g_ptr_array_index (pools_back, 1))->hosts);
+	hosts_back = nf_store_dup_hosts (store);
+	g_assert_cmpuint (hosts_back->len, ==, 1);
+	g_assert_cmpstr (((NfStoreHost *) g_ptr_array_index (hosts_back, 0))->name, ==, "rack2");
+	g_assert_cmpstr (((NfStoreHost *) g_ptr_array_index (hosts_back, 0))->uri,
+			 ==,
+			 "qemu+ssh://root@rack2/system");
 	g_assert_cmpuint (back->count, ==, 4);
 	g_assert_cmpstr (back->vlans, ==, "100-199,300");
 	g_assert_cmpstr (back->mgmt_network, ==, "default");

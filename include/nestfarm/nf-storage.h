@@ -84,6 +84,26 @@ gchar *nf_storage_create_overlay (virConnectPtr conn,
  * with NF_ERROR_NOT_FOUND and left untouched. Nothing at @path is success:
  * a delete retried after a crash completes. */
 gboolean nf_storage_delete_overlay (virConnectPtr conn, const gchar *path, const gchar *node, GError **error);
+/* The same on a farm host reached only through its libvirt: the volume
+ * <node>.qcow2 made in @pool_name itself (its directory is nestfarm's own,
+ * hosts/NAME under the storage directory: what is in it is nestfarm's, so
+ * no tag), NF_ERROR_EXISTS where there is one. Its path there. */
+gchar *nf_storage_create_overlay_remote (virConnectPtr conn,
+					 const gchar *pool_name,
+					 const gchar *node,
+					 const NfBaseImage *base,
+					 guint64 size_bytes,
+					 GError **error);
+/* Deletes @node's overlay at @path there: only a file named <node>.qcow2
+ * (NF_ERROR_NOT_FOUND otherwise); nothing there is success. */
+gboolean nf_storage_delete_overlay_remote (virConnectPtr conn,
+					   const gchar *path,
+					   const gchar *node,
+					   GError **error);
+/* Deletes the file at @path through the libvirt storage pool that holds it
+ * (refreshed if it has not seen it yet); nothing there, or no pool holding
+ * its directory, is success. */
+gboolean nf_storage_delete_path (virConnectPtr conn, const gchar *path, GError **error);
 /* The node an overlay file is tagged for, or NULL if untagged. */
 gchar *nf_storage_overlay_owner (const gchar *path);
 
@@ -109,5 +129,25 @@ gchar *nf_storage_seed_read_owner (virConnectPtr conn, virStorageVolPtr vol, GEr
  * volume is NF_ERROR_NOT_FOUND and left alone; no volume there is
  * success. */
 gboolean nf_storage_seed_delete (virConnectPtr conn, const gchar *path, const gchar *node, GError **error);
+
+/* Base images on another host (nf-storage-base.c). The copy of the base
+ * image @base (checked on this machine: nf_storage_check_base) in storage
+ * pool @pool_name of the host behind @conn: its path there, which overlays
+ * on that host name as their backing file (with @base's format). The copy
+ * is volume base-<first 20 hex digits of the file's SHA-256>.<qcow2|raw>,
+ * uploaded through a libvirt stream, read back through another and
+ * compared with the local file's hash, then marked by the empty volume
+ * base-<hash>.verified; only the two together are a copy, so one that is
+ * there is never uploaded again, and an image without its marker (a crash
+ * during the upload) is deleted and uploaded again. Nothing is left when
+ * it fails (a mismatch read back is NF_ERROR_FAILED naming host, pool and
+ * volume; no pool @pool_name is NF_ERROR_NOT_FOUND). The copy is mode 0644
+ * and is never written: nodes write only their overlays over it. Reads
+ * the whole file twice and the copy once; keeps no state (callers cache
+ * per host and keep two calls for one host and image apart). */
+gchar *nf_storage_base_copy (virConnectPtr conn,
+			     const gchar *pool_name,
+			     const NfBaseImage *base,
+			     GError **error);
 
 G_END_DECLS

@@ -78,7 +78,7 @@ _nestfarmctl()
 
 	local opts="$global_opts"
 	case $group/$verb in
-	pool/create) opts+=" --profile --image --vcpus --memory --disk --bridge --vlans --no-start --ssh-key --ssh-user --user-data --network --wait-ready" ;;
+	pool/create) opts+=" --profile --image --vcpus --memory --disk --bridge --vlans --no-start --ssh-key --ssh-user --user-data --network --host --wait-ready" ;;
 	pool/delete | pool/stop | node/stop | lab/stop) opts+=" --force --timeout" ;;
 	node/console) opts+=" --follow --no-follow" ;;
 	snapshot/create) opts+=" --no-memory" ;;

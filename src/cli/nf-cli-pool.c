@@ -60,6 +60,7 @@ typedef struct {
 	gchar *ssh_user;
 	gchar *user_data;
 	gchar *network;
+	gchar **hosts;
 	gboolean wait_ready;
 } CreateFlags;
 
@@ -77,9 +78,32 @@ create_flags_clear (CreateFlags *flags)
 	g_free (flags->ssh_user);
 	g_free (flags->user_data);
 	g_free (flags->network);
+	g_strfreev (flags->hosts);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CreateFlags, create_flags_clear)
+
+/* Where the nodes go: --network (their management NIC's) and --host. */
+static gboolean
+where_options (const NfCliVerb *verb, const CreateFlags *flags, GVariantBuilder *options, NfExit *code)
+{
+	if (flags->network != NULL) {
+		if (flags->network[0] == '\0') {
+			*code = nf_cli_usage_error (verb, "--network must not be empty");
+			return FALSE;
+		}
+		g_variant_builder_add (options, "{sv}", "network", g_variant_new_string (flags->network));
+	}
+	for (guint i = 0; flags->hosts != NULL && flags->hosts[i] != NULL; i++)
+		if (!nf_cli_check_pool_name (verb, "--host", flags->hosts[i], code))
+			return FALSE;
+	if (flags->hosts != NULL)
+		g_variant_builder_add (options,
+				       "{sv}",
+				       "hosts",
+				       g_variant_new_strv ((const gchar *const *) flags->hosts, -1));
+	return TRUE;
+}
 
 /* CreatePool's options from @flags, each checked first; FALSE with @code
  * set when one is wrong. */
@@ -151,13 +175,8 @@ create_options (const NfCliVerb *verb, const CreateFlags *flags, GVariantBuilder
 	}
 	if (flags->no_start)
 		g_variant_builder_add (options, "{sv}", "start", g_variant_new_boolean (FALSE));
-	if (flags->network != NULL) {
-		if (flags->network[0] == '\0') {
-			*code = nf_cli_usage_error (verb, "--network must not be empty");
-			return FALSE;
-		}
-		g_variant_builder_add (options, "{sv}", "network", g_variant_new_string (flags->network));
-	}
+	if (!where_options (verb, flags, options, code))
+		return FALSE;
 	return nf_cli_seed_options (verb, flags->ssh_keys, flags->ssh_user, flags->user_data, options, code);
 }
 
@@ -256,6 +275,13 @@ create_parse (NfCli *cli, const NfCliVerb *verb, CreateFlags *flags, gint *argc,
 		 &flags->network,
 		 "The libvirt network of the nodes' management NIC (default: nestfarmd's ManagementNetwork)",
 		 "NAME"},
+		{"host",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING_ARRAY,
+		 &flags->hosts,
+		 "A host the nodes may go on (again for more; default: any)",
+		 "HOST"},
 		{"wait-ready",
 		 0,
 		 0,

@@ -44,6 +44,9 @@ struct _NfEngine {
 	NfHostInfo *host;
 	GHashTable *profiles; /* name -> NfProfile */
 	GHashTable *bases;    /* image as given -> CheckedBase */
+	/* A remote host's copies of base images: one copied at a time */
+	GMutex copy_lock;
+	GHashTable *copies; /* "path size mtime" here -> its copy's path there */
 };
 
 /* A base image checked once: qemu-img runs again only when the file
@@ -167,7 +170,9 @@ nf_engine_finalize (GObject *object)
 	g_clear_pointer (&self->host, nf_host_info_free);
 	g_clear_pointer (&self->profiles, g_hash_table_unref);
 	g_clear_pointer (&self->bases, g_hash_table_unref);
+	g_clear_pointer (&self->copies, g_hash_table_unref);
 	g_mutex_clear (&self->lock);
+	g_mutex_clear (&self->copy_lock);
 	G_OBJECT_CLASS (nf_engine_parent_class)->finalize (object);
 }
 
@@ -181,6 +186,8 @@ static void
 nf_engine_init (NfEngine *self)
 {
 	g_mutex_init (&self->lock);
+	g_mutex_init (&self->copy_lock);
+	self->copies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	self->profiles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 	self->bases =
 		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) checked_base_free);
@@ -190,6 +197,73 @@ static gboolean
 stat_base (const gchar *path, struct stat *st)
 {
 	return path != NULL && stat (path, st) == 0 && S_ISREG (st->st_mode);
+}
+
+/* On a farm host reached only through its libvirt, @base (checked here)
+ * becomes its copy there (nf_storage_base_copy: uploaded once, verified),
+ * kept per engine for as long as the file here is the same. */
+static gboolean
+base_on_host (NfEngine *self, virConnectPtr conn, NfBaseImage *base, GError **error)
+{
+	g_autofree gchar *key = NULL;
+	gchar *copy;
+	struct stat st;
+
+	if (!self->config->remote)
+		return TRUE;
+	if (!stat_base (base->path, &st)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_NOT_FOUND,
+			     "The base image %s is gone; give the pool an image that exists.",
+			     base->path);
+		return FALSE;
+	}
+	key = g_strdup_printf ("%s %" G_GOFFSET_FORMAT " %" G_GINT64_FORMAT,
+			       base->path,
+			       (goffset) st.st_size,
+			       (gint64) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+	g_mutex_lock (&self->copy_lock);
+	copy = g_strdup (g_hash_table_lookup (self->copies, key));
+	if (copy == NULL) {
+		copy = nf_storage_base_copy (conn, self->config->storage_pool, base, error);
+		if (copy != NULL)
+			g_hash_table_insert (self->copies, g_strdup (key), g_strdup (copy));
+	}
+	g_mutex_unlock (&self->copy_lock);
+	if (copy == NULL)
+		return FALSE;
+	g_free (base->path);
+	base->path = copy;
+	return TRUE;
+}
+
+/* The overlay of @node over @base, made as this host allows (tagged and
+ * moved into place here; made in nestfarm's own pool on a remote host). */
+static gchar *
+create_overlay (NfEngine *self,
+		virConnectPtr conn,
+		const gchar *node,
+		const NfBaseImage *base,
+		guint64 size,
+		GError **error)
+{
+	if (self->config->remote)
+		return nf_storage_create_overlay_remote (conn,
+							 self->config->storage_pool,
+							 node,
+							 base,
+							 size,
+							 error);
+	return nf_storage_create_overlay (conn, self->config->storage_pool, node, base, size, error);
+}
+
+static gboolean
+delete_overlay (gboolean remote, virConnectPtr conn, const gchar *path, const gchar *node, GError **error)
+{
+	if (remote)
+		return nf_storage_delete_overlay_remote (conn, path, node, error);
+	return nf_storage_delete_overlay (conn, path, node, error);
 }
 
 /* nf_storage_check_base, without a qemu-img run per node of a pool. */
@@ -834,13 +908,14 @@ make_prepare (NfEngine *self, const NfNodeSpec *spec_in, Make *make, GError **er
 	}
 	virResetLastError ();
 	make->base = check_base_cached (self, make->conn, make->spec->image, error);
-	return make->base != NULL;
+	return make->base != NULL && base_on_host (self, make->conn, make->base, error);
 }
 
 typedef struct {
 	virConnectPtr conn;
 	gchar *path;
 	gchar *name;
+	gboolean remote; /* the overlay is on a remote host */
 } UndoOverlay;
 
 static void
@@ -857,7 +932,7 @@ undo_overlay (gpointer data, GError **error)
 {
 	UndoOverlay *undo = data;
 
-	if (nf_storage_delete_overlay (undo->conn, undo->path, undo->name, error))
+	if (delete_overlay (undo->remote, undo->conn, undo->path, undo->name, error))
 		return TRUE;
 	g_prefix_error (error, "cannot delete overlay %s: ", undo->path);
 	return FALSE;
@@ -869,12 +944,12 @@ make_overlay (NfEngine *self, Make *make, NfUndo *undo, GError **error)
 {
 	UndoOverlay *undone;
 
-	make->spec->overlay = nf_storage_create_overlay (make->conn,
-							 self->config->storage_pool,
-							 make->name,
-							 make->base,
-							 (guint64) make->spec->disk_gib * 1024 * 1024 * 1024,
-							 error);
+	make->spec->overlay = create_overlay (self,
+					      make->conn,
+					      make->name,
+					      make->base,
+					      (guint64) make->spec->disk_gib * 1024 * 1024 * 1024,
+					      error);
 	if (make->spec->overlay == NULL)
 		return FALSE;
 	undone = g_new0 (UndoOverlay, 1);
@@ -882,6 +957,7 @@ make_overlay (NfEngine *self, Make *make, NfUndo *undo, GError **error)
 	undone->conn = make->conn;
 	undone->path = g_strdup (make->spec->overlay);
 	undone->name = g_strdup (make->name);
+	undone->remote = self->config->remote;
 	nf_undo_push (undo, undo_overlay, undone, (GDestroyNotify) undo_overlay_free);
 	nf_fail_point ("make:after-overlay");
 	return TRUE;
@@ -1284,9 +1360,13 @@ port_is_stale (virConnectPtr conn, const NfOvsPort *port, const gchar *instance)
 static guint
 remove_stale_ports (NfEngine *self, virConnectPtr conn, const gchar *uuid, GString *failed, GError **error)
 {
-	g_autoptr (GPtrArray) ports = nf_ovs_list_ports (self->ovs, NULL, error);
+	g_autoptr (GPtrArray) ports = NULL;
 	guint removed = 0;
 
+	/* this machine's OVS holds no port of another host's domains */
+	if (self->config->remote)
+		return 0;
+	ports = nf_ovs_list_ports (self->ovs, NULL, error);
 	if (ports == NULL)
 		return 0;
 	for (guint i = 0; i < ports->len; i++) {
@@ -1338,6 +1418,24 @@ release_address (NfEngine *self, virConnectPtr conn, const NfNodeSpec *spec, GEr
 	return nf_network_release (conn, spec->mgmt_network, self->config->instance, mac, error);
 }
 
+/* A removed node's console log: a file here, a volume of the console pool
+ * on a remote host; what cannot go is a warning (it is only a log). */
+static void
+remove_console_log (NfEngine *self, virConnectPtr conn, const gchar *path, GPtrArray *warnings)
+{
+	g_autoptr (GError) error = NULL;
+
+	if (path == NULL)
+		return;
+	if (self->config->remote) {
+		if (!nf_storage_delete_path (conn, path, &error))
+			add_warning (warnings, "cannot remove console log %s: %s", path, error->message);
+		return;
+	}
+	if (g_unlink (path) != 0 && errno != ENOENT)
+		add_warning (warnings, "cannot remove console log %s: %s", path, g_strerror (errno));
+}
+
 /* The first steps of a node's leaving: its domain (ours), what it is, and
  * forced off (a stopped one's ports libvirt left go too). */
 static virDomainPtr
@@ -1379,17 +1477,13 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, G
 		return nf_libvirt_set_error (error, "Cannot undefine %s", name);
 	nf_fail_point ("remove:after-undefine");
 	if (info->spec->overlay != NULL &&
-	    !nf_storage_delete_overlay (conn, info->spec->overlay, name, error))
+	    !delete_overlay (self->config->remote, conn, info->spec->overlay, name, error))
 		return FALSE;
 	if (info->spec->seed != NULL && !nf_storage_seed_delete (conn, info->spec->seed, name, error))
 		return FALSE;
 	if (info->spec->mgmt_network != NULL && !release_address (self, conn, info->spec, error))
 		return FALSE;
-	if (info->spec->console_log != NULL && g_unlink (info->spec->console_log) != 0 && errno != ENOENT)
-		add_warning (warnings,
-			     "cannot remove console log %s: %s",
-			     info->spec->console_log,
-			     g_strerror (errno));
+	remove_console_log (self, conn, info->spec->console_log, warnings);
 	return TRUE;
 }
 
@@ -1488,19 +1582,19 @@ nf_engine_reset_node (NfEngine *self,
 	}
 	/* Check the base before anything is stopped or deleted. */
 	base = check_base_cached (self, conn, info->spec->image, error);
-	if (base == NULL)
+	if (base == NULL || !base_on_host (self, conn, base, error))
 		return FALSE;
 	if (!stop_domain (dom, name, timeout_s, NULL, cancellable, error))
 		return FALSE;
-	if (!nf_storage_delete_overlay (conn, info->spec->overlay, name, error))
+	if (!delete_overlay (self->config->remote, conn, info->spec->overlay, name, error))
 		return FALSE;
 	nf_fail_point ("reset:after-delete-overlay");
-	overlay = nf_storage_create_overlay (conn,
-					     self->config->storage_pool,
-					     name,
-					     base,
-					     (guint64) info->spec->disk_gib * 1024 * 1024 * 1024,
-					     error);
+	overlay = create_overlay (self,
+				  conn,
+				  name,
+				  base,
+				  (guint64) info->spec->disk_gib * 1024 * 1024 * 1024,
+				  error);
 	if (overlay == NULL)
 		return FALSE;
 	if (g_strcmp0 (overlay, info->spec->overlay) != 0)

@@ -354,6 +354,35 @@ overlay_settle (virStorageVolPtr vol,
 	return TRUE;
 }
 
+/* Volume <node>.qcow2 over @base in @pool: its path (and @vol), or NULL
+ * with nothing left. */
+static gchar *
+overlay_volume_create (virStoragePoolPtr pool,
+		       const gchar *node,
+		       const NfBaseImage *base,
+		       guint64 size_bytes,
+		       virStorageVolPtr *vol,
+		       GError **error)
+{
+	g_autofree gchar *name = g_strdup_printf ("%s.qcow2", node);
+	g_autofree gchar *xml = overlay_volume_xml (name, base, size_bytes);
+	gchar *path;
+
+	*vol = virStorageVolCreateXML (pool, xml, 0);
+	if (*vol == NULL) {
+		nf_libvirt_set_error (error, "cannot create overlay %s for node %s", name, node);
+		return NULL;
+	}
+	path = virStorageVolGetPath (*vol);
+	if (path == NULL) {
+		nf_libvirt_set_error (error, "cannot find the file of overlay %s", name);
+		if (virStorageVolDelete (*vol, 0) < 0)
+			virResetLastError ();
+		g_clear_pointer (vol, virStorageVolFree);
+	}
+	return path;
+}
+
 gchar *
 nf_storage_create_overlay (virConnectPtr conn,
 			   const gchar *pool_name,
@@ -364,10 +393,8 @@ nf_storage_create_overlay (virConnectPtr conn,
 {
 	g_autoptr (virStoragePool) staging = NULL;
 	g_autoptr (virStorageVol) vol = NULL;
-	g_autofree gchar *name = NULL;
 	g_autofree gchar *directory = NULL;
 	g_autofree gchar *target = NULL;
-	g_autofree gchar *xml = NULL;
 	g_autofree gchar *path = NULL;
 
 	g_return_val_if_fail (conn != NULL, NULL);
@@ -378,20 +405,9 @@ nf_storage_create_overlay (virConnectPtr conn,
 	staging = overlay_place (conn, pool_name, node, &directory, &target, error);
 	if (staging == NULL)
 		return NULL;
-	name = g_strdup_printf ("%s.qcow2", node);
-	xml = overlay_volume_xml (name, base, size_bytes);
-	vol = virStorageVolCreateXML (staging, xml, 0);
-	if (vol == NULL) {
-		nf_libvirt_set_error (error, "cannot create overlay %s for node %s", name, node);
+	path = overlay_volume_create (staging, node, base, size_bytes, &vol, error);
+	if (path == NULL)
 		return NULL;
-	}
-	path = virStorageVolGetPath (vol);
-	if (path == NULL) {
-		nf_libvirt_set_error (error, "cannot find the file of overlay %s", name);
-		if (virStorageVolDelete (vol, 0) < 0)
-			virResetLastError ();
-		return NULL;
-	}
 	if (!overlay_settle (vol, path, node, directory, target, error))
 		return NULL;
 	/* libvirt still lists the staged volume: forget it. */
@@ -464,5 +480,80 @@ nf_storage_delete_overlay (virConnectPtr conn, const gchar *path, const gchar *n
 		return FALSE;
 	if (virStorageVolDelete (vol, 0) < 0)
 		return nf_libvirt_set_error (error, "cannot delete overlay %s of node %s", path, node);
+	return TRUE;
+}
+
+/* --- on a host reached only through its libvirt --- */
+
+gchar *
+nf_storage_create_overlay_remote (virConnectPtr conn,
+				  const gchar *pool_name,
+				  const gchar *node,
+				  const NfBaseImage *base,
+				  guint64 size_bytes,
+				  GError **error)
+{
+	g_autoptr (virStoragePool) pool = NULL;
+	g_autoptr (virStorageVol) vol = NULL;
+
+	g_return_val_if_fail (conn != NULL && pool_name != NULL && base != NULL, NULL);
+
+	if (!nf_node_name_parse (node, NULL, NULL, error))
+		return NULL;
+	pool = nf_storage_lookup_pool (conn, pool_name, error);
+	if (pool == NULL)
+		return NULL;
+	/* libvirt refuses a name its pool has; refresh so it has them all */
+	if (virStoragePoolRefresh (pool, 0) < 0)
+		virResetLastError ();
+	return overlay_volume_create (pool, node, base, size_bytes, &vol, error);
+}
+
+gboolean
+nf_storage_delete_overlay_remote (virConnectPtr conn, const gchar *path, const gchar *node, GError **error)
+{
+	g_autofree gchar *name = g_path_get_basename (path);
+	g_autofree gchar *expected = g_strdup_printf ("%s.qcow2", node);
+
+	g_return_val_if_fail (conn != NULL && path != NULL && node != NULL, FALSE);
+
+	if (!g_str_equal (name, expected)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_NOT_FOUND,
+			     "%s is not the overlay of node %s; nestfarm leaves it alone.",
+			     path,
+			     node);
+		return FALSE;
+	}
+	return nf_storage_delete_path (conn, path, error);
+}
+
+gboolean
+nf_storage_delete_path (virConnectPtr conn, const gchar *path, GError **error)
+{
+	g_autoptr (virStorageVol) vol = NULL;
+	g_autoptr (virStoragePool) pool = NULL;
+	g_autofree gchar *directory = g_path_get_dirname (path);
+
+	vol = virStorageVolLookupByPath (conn, path);
+	if (vol == NULL) {
+		virResetLastError ();
+		pool = virStoragePoolLookupByTargetPath (conn, directory);
+		if (pool == NULL) {
+			virResetLastError ();
+			return TRUE;
+		}
+		if (virStoragePoolRefresh (pool, 0) < 0)
+			virResetLastError ();
+		vol = virStorageVolLookupByPath (conn, path);
+	}
+	/* already gone: a delete retried after a crash is done */
+	if (vol == NULL) {
+		virResetLastError ();
+		return TRUE;
+	}
+	if (virStorageVolDelete (vol, 0) < 0)
+		return nf_libvirt_set_error (error, "cannot delete %s", path);
 	return TRUE;
 }

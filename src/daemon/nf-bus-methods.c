@@ -392,7 +392,7 @@ request_authorized (GObject *source, GAsyncResult *res, gpointer user_data)
 	 * qemu-img. */
 	engine = nf_manager_get_engine (req->manager);
 	spec = req->spec;
-	nf_manager_get_memory_bound (req->manager, &bound);
+	nf_manager_get_memory_bound (req->manager, NULL, &bound);
 	/* Read before the request is handed on. */
 	nf_create_check_async (engine, spec, &bound, host_checked, g_steal_pointer (&req));
 }

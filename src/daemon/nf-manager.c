@@ -212,12 +212,34 @@ nf_manager_is_shutting_down (NfManager *self)
 	return self->ops.shutting_down;
 }
 
-void
-nf_manager_get_memory_bound (NfManager *self, NfMemoryBound *bound)
+/* The memory of @host; NULL: of the largest host that takes nodes (what
+ * a node must fit at all). */
+static guint64
+host_total_mib (NfManager *self, const gchar *host)
 {
-	const NfHostInfo *host = manager_host (self);
+	const NfHostInfo *local = manager_host (self);
+	g_autoptr (GList) hosts = NULL;
+	guint64 largest = 0;
 
-	bound->total_mib = host != NULL ? host->memory_total_mib : 0;
+	if (host != NULL && g_str_equal (host, NF_HOST_LOCAL))
+		return local != NULL ? local->memory_total_mib : 0;
+	if (host != NULL) {
+		NfFarmHost *farm_host = nf_model_lookup_host (self->model, host);
+
+		return farm_host != NULL ? nf_farm_host_get_memory_total_mib (farm_host) : 0;
+	}
+	largest = local != NULL ? local->memory_total_mib : 0;
+	hosts = nf_model_get_hosts (self->model);
+	for (GList *l = hosts; l != NULL; l = l->next)
+		if (nf_farm_host_get_state (l->data) == NF_HOST_STATE_ONLINE)
+			largest = MAX (largest, nf_farm_host_get_memory_total_mib (l->data));
+	return largest;
+}
+
+void
+nf_manager_get_memory_bound (NfManager *self, const gchar *host, NfMemoryBound *bound)
+{
+	bound->total_mib = host_total_mib (self, host);
 	bound->reserve_mib = self->config->memory_reserve_mib;
 	bound->overcommit = self->config->overcommit;
 }
@@ -448,12 +470,89 @@ refuse_if_queue_full (NfManager *self, const gchar *pool, GError **error)
 }
 
 static gboolean
-admit (NfManager *self, guint64 need_mib, const gchar *what, GError **error)
+admit (NfManager *self, const gchar *host, guint64 need_mib, const gchar *what, GError **error)
 {
 	NfMemoryBound bound;
 
-	nf_manager_get_memory_bound (self, &bound);
-	return nf_scheduler_admit (self->scheduler, &bound, need_mib, what, error);
+	nf_manager_get_memory_bound (self, host, &bound);
+	return nf_scheduler_admit (self->scheduler, &bound, host, need_mib, what, error);
+}
+
+/* Where a pool's nodes are: a pool lives on one host (its trunk is that
+ * host's bridge); the local host for a pool with no node. */
+static const gchar *
+pool_host (NfPool *pool)
+{
+	GPtrArray *nodes = nf_pool_get_nodes (pool);
+
+	return nodes->len > 0 ? nf_node_get_host (g_ptr_array_index (nodes, 0)) : NF_HOST_LOCAL;
+}
+
+/* May nodes of a pool that names @allowed (NULL: any) go on @host now? */
+static gboolean
+host_takes_nodes (NfFarmHost *host, const gchar *const *allowed)
+{
+	if (allowed != NULL && !g_strv_contains (allowed, nf_farm_host_get_name (host)))
+		return FALSE;
+	return nf_farm_host_get_state (host) == NF_HOST_STATE_ONLINE &&
+	       nf_farm_host_get_engine (host) != NULL;
+}
+
+/* The host for @need_mib more of a pool (all its nodes on one host, since
+ * its trunk is that host's bridge until OVN joins them): the one of
+ * @allowed (NULL: every host) with the most memory free that has room;
+ * InsufficientResources with each candidate's numbers, or InvalidArgument
+ * for a host that is not in the farm. */
+static const gchar *
+place (NfManager *self, const gchar *const *allowed, guint64 need_mib, const gchar *what, GError **error)
+{
+	g_autoptr (GList) hosts = nf_model_get_hosts (self->model);
+	g_autoptr (GString) seen = g_string_new (NULL);
+	const gchar *best = NULL;
+	guint64 best_free = 0;
+
+	for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
+		if (nf_model_lookup_host (self->model, allowed[i]) == NULL) {
+			g_set_error (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "There is no host '%s'; 'nestfarmctl host list' shows the hosts.",
+				     allowed[i]);
+			return NULL;
+		}
+	/* a single host: its own admission, worded as ever */
+	if (allowed == NULL && g_list_length (hosts) == 1)
+		return admit (self, NF_HOST_LOCAL, need_mib, what, error) ? NF_HOST_LOCAL : NULL;
+	for (GList *l = hosts; l != NULL; l = l->next) {
+		const gchar *name = nf_farm_host_get_name (l->data);
+		NfMemoryBound bound;
+		guint64 free_mib;
+
+		if (!host_takes_nodes (l->data, allowed))
+			continue;
+		nf_manager_get_memory_bound (self, name, &bound);
+		free_mib = nf_scheduler_free_mib (self->scheduler, &bound, name);
+		g_string_append_printf (seen,
+					"%s%s %" G_GUINT64_FORMAT " MiB free",
+					seen->len > 0 ? ", " : "",
+					name,
+					free_mib);
+		if (free_mib >= need_mib && (best == NULL || free_mib > best_free)) {
+			best = name;
+			best_free = free_mib;
+		}
+	}
+	if (best == NULL)
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INSUFFICIENT_RESOURCES,
+			     "No host has room for %s (%" G_GUINT64_FORMAT
+			     " MiB): %s; use fewer or smaller nodes, "
+			     "stop another pool or add a host.",
+			     what,
+			     need_mib,
+			     seen->len > 0 ? seen->str : "no host is online");
+	return best;
 }
 
 static NfPool *
@@ -527,6 +626,7 @@ nf_manager_create_pool (NfManager *self, const NfPoolSpec *spec, guint uid, GErr
 	NfOp *op = NULL;
 	NfJob *job;
 	guint64 need;
+	const gchar *host;
 
 	g_return_val_if_fail (NF_IS_MANAGER (self), NULL);
 
@@ -542,11 +642,13 @@ nf_manager_create_pool (NfManager *self, const NfPoolSpec *spec, guint uid, GErr
 	}
 	need = spec->start ? (guint64) spec->count * spec->memory_mib : 0;
 	what = g_strdup_printf ("%u nodes of %u MiB", spec->count, spec->memory_mib);
-	if (!admit (self, need, what, error))
+	host = place (self, (const gchar *const *) spec->hosts, need, what, error);
+	if (host == NULL)
 		return NULL;
 	job = schedule (self, NF_OP_CREATE, spec->name, "create-pool", uid, &op);
 	nf_op_set_spec (op, spec);
-	nf_op_set_reserved (op, need);
+	nf_op_set_placement (op, host);
+	nf_op_set_reserved (op, host, need);
 	nf_scheduler_submit (self->scheduler, op);
 	return job;
 }
@@ -625,22 +727,29 @@ nf_manager_scale_pool (NfManager *self, const gchar *name, guint count, guint ui
 	NfOp *op = NULL;
 	NfJob *job;
 	guint64 need = 0;
+	const gchar *host;
 
 	if (refuse_if_shutting_down (self, error) || (pool = require_pool (self, name, error)) == NULL ||
 	    refuse_if_queue_full (self, name, error))
 		return NULL;
 	spec = nf_pool_get_spec (pool);
-	if (count > spec->count && spec->start) {
+	host = pool_host (pool);
+	if (count > spec->count) {
 		g_autofree gchar *what =
 			g_strdup_printf ("%u more nodes of %u MiB", count - spec->count, spec->memory_mib);
 
-		need = (guint64) (count - spec->count) * spec->memory_mib;
-		if (!admit (self, need, what, error))
+		need = spec->start ? (guint64) (count - spec->count) * spec->memory_mib : 0;
+		/* a pool with no node left goes where there is room */
+		host = nf_pool_get_nodes (pool)->len > 0
+			       ? host
+			       : place (self, (const gchar *const *) spec->hosts, need, what, error);
+		if (host == NULL || !admit (self, host, need, what, error))
 			return NULL;
 	}
 	job = schedule (self, NF_OP_SCALE, name, "scale-pool", uid, &op);
+	nf_op_set_placement (op, host);
 	nf_op_set_count (op, count);
-	nf_op_set_reserved (op, need);
+	nf_op_set_reserved (op, host, need);
 	nf_scheduler_submit (self->scheduler, op);
 	return job;
 }
@@ -666,10 +775,10 @@ nf_manager_start_pool (NfManager *self, const gchar *name, guint uid, GError **e
 			need += nf_node_get_memory_mib (node);
 	}
 	what = g_strdup_printf ("starting pool %s", name);
-	if (!admit (self, need, what, error))
+	if (!admit (self, pool_host (pool), need, what, error))
 		return NULL;
 	job = schedule (self, NF_OP_START, name, "start-pool", uid, &op);
-	nf_op_set_reserved (op, need);
+	nf_op_set_reserved (op, pool_host (pool), need);
 	nf_scheduler_submit (self->scheduler, op);
 	return job;
 }
@@ -708,11 +817,11 @@ nf_manager_start_node (NfManager *self, const gchar *name, guint uid, GError **e
 		return NULL;
 	need = nf_node_holds_memory (node) ? 0 : nf_node_get_memory_mib (node);
 	what = g_strdup_printf ("starting node %s", name);
-	if (!admit (self, need, what, error))
+	if (!admit (self, nf_node_get_host (node), need, what, error))
 		return NULL;
 	job = schedule (self, NF_OP_NODE_START, nf_node_get_pool (node), "start-node", uid, &op);
 	nf_op_set_node (op, name);
-	nf_op_set_reserved (op, need);
+	nf_op_set_reserved (op, nf_node_get_host (node), need);
 	nf_scheduler_submit (self->scheduler, op);
 	return job;
 }
@@ -826,7 +935,7 @@ admit_revert (NfManager *self, NfPool *pool, NfPoolSnapshot *target, guint64 *ne
 	if (more == 0)
 		return TRUE;
 	what = g_strdup_printf ("%u nodes that ran at snapshot %s", more, target->name);
-	return admit (self, *need, what, error);
+	return admit (self, pool_host (pool), *need, what, error);
 }
 
 NfJob *
@@ -848,7 +957,7 @@ nf_manager_revert_pool (NfManager *self, const gchar *name, const gchar *snapsho
 		return NULL;
 	job = schedule (self, NF_OP_REVERT, name, "revert-pool", uid, &op);
 	nf_op_set_snapshot (op, snapshot, target->memory);
-	nf_op_set_reserved (op, need);
+	nf_op_set_reserved (op, pool_host (pool), need);
 	nf_scheduler_submit (self->scheduler, op);
 	return job;
 }

@@ -36,8 +36,9 @@ void nf_manager_shutdown_async (NfManager *self, GAsyncReadyCallback cb, gpointe
 gboolean nf_manager_shutdown_finish (NfManager *self, GAsyncResult *res, GError **error);
 gboolean nf_manager_is_shutting_down (NfManager *self);
 
-/* What the host can give nodes at all (NfMemoryBound, nf-scheduler.h). */
-void nf_manager_get_memory_bound (NfManager *self, NfMemoryBound *bound);
+/* What @host can give nodes at all (NfMemoryBound, nf-scheduler.h); NULL:
+ * the largest online host (what one node must fit). */
+void nf_manager_get_memory_bound (NfManager *self, const gchar *host, NfMemoryBound *bound);
 
 /* The model the bus shows: pools, nodes, jobs and their signals. */
 NfModel *nf_manager_get_model (NfManager *self);

@@ -26,7 +26,8 @@ struct _NfModel {
 	GHashTable *busy;   /* pool name -> NfJob running on it */
 	GPtrArray *intents; /* NfIntent of running operations */
 	guint next_job_id;
-	guint64 pending_mib; /* admitted, not yet running */
+	guint64 pending_mib;    /* admitted, not yet running */
+	GHashTable *pending_on; /* host name -> guint64 *: the same per host */
 	guint reaper_id;
 };
 
@@ -77,6 +78,7 @@ nf_model_finalize (GObject *object)
 	NfModel *self = NF_MODEL (object);
 
 	g_hash_table_unref (self->busy);
+	g_hash_table_unref (self->pending_on);
 	g_hash_table_unref (self->jobs);
 	g_hash_table_unref (self->nodes);
 	g_hash_table_unref (self->pools);
@@ -134,6 +136,7 @@ nf_model_init (NfModel *self)
 	self->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 	self->jobs = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
 	self->busy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	self->pending_on = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	self->intents = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
 	self->next_job_id = 1;
 }
@@ -250,15 +253,34 @@ nf_model_get_memory_pending_mib (NfModel *self)
 	return self->pending_mib;
 }
 
-void
-nf_model_reserve (NfModel *self, guint64 mib)
+guint64
+nf_model_get_host_memory_pending_mib (NfModel *self, const gchar *host)
 {
+	guint64 *pending = g_hash_table_lookup (self->pending_on, host);
+
+	return pending != NULL ? *pending : 0;
+}
+
+void
+nf_model_reserve (NfModel *self, const gchar *host, guint64 mib)
+{
+	guint64 *pending = g_hash_table_lookup (self->pending_on, host);
+
+	if (pending == NULL) {
+		pending = g_new0 (guint64, 1);
+		g_hash_table_insert (self->pending_on, g_strdup (host), pending);
+	}
+	*pending += mib;
 	self->pending_mib += mib;
 }
 
 void
-nf_model_release (NfModel *self, guint64 mib)
+nf_model_release (NfModel *self, const gchar *host, guint64 mib)
 {
+	guint64 *pending = g_hash_table_lookup (self->pending_on, host);
+
+	g_return_if_fail (pending != NULL && *pending >= mib);
+	*pending -= mib;
 	self->pending_mib -= mib;
 }
 

@@ -63,8 +63,10 @@ void nf_model_apply_listing (NfModel *self, const gchar *host, GPtrArray *nodes)
  * admitted to operations but not yet held. */
 guint64 nf_model_get_memory_committed_mib (NfModel *self);
 guint64 nf_model_get_memory_pending_mib (NfModel *self);
-void nf_model_reserve (NfModel *self, guint64 mib);
-void nf_model_release (NfModel *self, guint64 mib);
+/* Per host: what is admitted to be made or started on @host. */
+guint64 nf_model_get_host_memory_pending_mib (NfModel *self, const gchar *host);
+void nf_model_reserve (NfModel *self, const gchar *host, guint64 mib);
+void nf_model_release (NfModel *self, const gchar *host, guint64 mib);
 
 /* An operation running on @pool (its @job): the pool shows what the
  * operation does until it is idle again. */

@@ -32,6 +32,8 @@ struct _NfOp {
 	guint64 need;    /* snapshot: room its saved memory may take */
 	gint64 taken_at; /* snapshot: when the nodes were paused */
 	guint64 reserved_mib;
+	gchar *reserved_host; /* where @reserved_mib is admitted */
+	gchar *placement;     /* create, scale up: the host of the new nodes */
 	NfIntent *intent;
 	/* the running phase */
 	guint outstanding;
@@ -123,6 +125,8 @@ nf_op_free (NfOp *op)
 	g_object_unref (op->job);
 	g_object_unref (op->context->owner);
 	g_free (op->pool);
+	g_free (op->reserved_host);
+	g_free (op->placement);
 	g_free (op->node);
 	g_free (op->snapshot);
 	g_array_unref (op->held);
@@ -172,10 +176,50 @@ nf_op_set_snapshot (NfOp *op, const gchar *snapshot, gboolean memory)
 }
 
 void
-nf_op_set_reserved (NfOp *op, guint64 reserved_mib)
+nf_op_set_reserved (NfOp *op, const gchar *host, guint64 reserved_mib)
 {
+	g_return_if_fail (op->reserved_host == NULL);
+	op->reserved_host = g_strdup (host);
 	op->reserved_mib = reserved_mib;
-	nf_model_reserve (op->context->model, reserved_mib);
+	nf_model_reserve (op->context->model, host, reserved_mib);
+}
+
+void
+nf_op_set_placement (NfOp *op, const gchar *host)
+{
+	g_free (op->placement);
+	op->placement = g_strdup (host);
+}
+
+/* The host of node @index: where it is, or where this operation makes it. */
+static const gchar *
+op_host_of (NfOp *op, guint index)
+{
+	g_autofree gchar *name = nf_node_name_build (op->pool, index);
+	NfNode *node = nf_model_lookup_node (op->context->model, name);
+
+	if (node != NULL)
+		return nf_node_get_host (node);
+	return op->placement != NULL ? op->placement : NF_HOST_LOCAL;
+}
+
+/* What works on node @index's host (the local engine where the host is
+ * not set up: its libvirt then says the node is not there). */
+static NfEngine *
+op_engine_for (NfOp *op, guint index)
+{
+	NfFarmHost *host = nf_model_lookup_host (op->context->model, op_host_of (op, index));
+	NfEngine *engine = host != NULL ? nf_farm_host_get_engine (host) : NULL;
+
+	return engine != NULL ? engine : op->context->engine;
+}
+
+void
+nf_op_release_reserved (NfOp *op)
+{
+	if (op->reserved_host != NULL)
+		nf_model_release (op->context->model, op->reserved_host, op->reserved_mib);
+	op->reserved_mib = 0;
 }
 
 NfJob *
@@ -188,12 +232,6 @@ const gchar *
 nf_op_get_pool (NfOp *op)
 {
 	return op->pool;
-}
-
-guint64
-nf_op_get_reserved (NfOp *op)
-{
-	return op->reserved_mib;
 }
 
 /* --- progress --- */
@@ -222,7 +260,7 @@ node_step_new (NfOp *op, guint index)
 	NodeStep *step = g_new0 (NodeStep, 1);
 
 	step->op = op;
-	step->engine = g_object_ref (op->context->engine);
+	step->engine = g_object_ref (op_engine_for (op, index));
 	step->index = index;
 	step->name = nf_node_name_build (op->pool, index);
 	return step;
@@ -388,8 +426,10 @@ op_run_phase (NfOp *op,
 		else
 			step->start = op->spec != NULL ? op->spec->start : TRUE;
 		step->bridge = ps != NULL ? g_strdup (ps->trunk_bridge) : NULL;
-		if ((op->kind == NF_OP_CREATE || op->kind == NF_OP_SCALE) && ps != NULL)
+		if ((op->kind == NF_OP_CREATE || op->kind == NF_OP_SCALE) && ps != NULL) {
 			step->spec = step_spec_new (ps, step->index);
+			step->spec->host = g_strdup (op_host_of (op, step->index));
+		}
 		step->snapshot = g_strdup (op->snapshot);
 		step->memory = op->memory;
 		if (work == work_check_space)
@@ -909,6 +949,7 @@ make_nodes (NfOp *op)
 		const NfPoolSpec *spec = nf_pool_get_spec (pool);
 
 		nf_node_set_memory_mib (node, spec->memory_mib);
+		nf_node_set_host (node, op->placement != NULL ? op->placement : NF_HOST_LOCAL);
 		nf_model_add_node (op->context->model, pool, node);
 	}
 	op_run_phase (op,
@@ -1744,7 +1785,7 @@ op_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 	if (!nf_model_save_finish (self, res, &error))
 		g_warning ("%s", error->message);
 	nf_model_set_idle (self, op->pool);
-	nf_model_release (self, op->reserved_mib);
+	nf_op_release_reserved (op);
 	pool = nf_model_lookup_pool (self, op->pool);
 	if (pool != NULL) {
 		nf_model_refresh_pool_state (self, pool);

@@ -53,11 +53,15 @@ void nf_op_set_node (NfOp *op, const gchar *node);
 /* The snapshot operations: which snapshot; @memory: take it with running
  * state (the snapshot's own flag, for a revert). */
 void nf_op_set_snapshot (NfOp *op, const gchar *snapshot, gboolean memory);
-/* Memory admitted for @op: reserved in the model until it ends. */
-void nf_op_set_reserved (NfOp *op, guint64 reserved_mib);
+/* Memory admitted for @op on @host: reserved in the model until it ends
+ * (nf_op_release_reserved, once). */
+void nf_op_set_reserved (NfOp *op, const gchar *host, guint64 reserved_mib);
+void nf_op_release_reserved (NfOp *op);
+/* Where the nodes @op makes go (create, scale up): @host for each of
+ * them; the other nodes stay where they are. */
+void nf_op_set_placement (NfOp *op, const gchar *host);
 NfJob *nf_op_get_job (NfOp *op);
 const gchar *nf_op_get_pool (NfOp *op);
-guint64 nf_op_get_reserved (NfOp *op);
 /* Runs @op (its pool is marked busy in the model already); @ended when
  * its job is complete. */
 void nf_op_run (NfOp *op, NfOpEnded ended, gpointer user_data);

@@ -46,6 +46,7 @@ typedef struct {
 	GStrv ssh_keys;      /* public key lines for it; NULL: none */
 	gchar *user_data;    /* the pool's own cloud-init user-data; NULL: none */
 	gboolean start;
+	GStrv hosts;          /* the hosts its nodes may go on; NULL: any */
 	GPtrArray *snapshots; /* NfPoolSnapshot, oldest first; never NULL */
 	/* of guint, ascending, never NULL: the nodes that left the pool while
 	 * a snapshot held them, kept retired in libvirt for a revert

@@ -36,6 +36,7 @@ static const OptionRule create_options[] = {
 	{"ssh-keys", "as"},
 	{"user-data", "s"},
 	{"network", "s"},
+	{"hosts", "as"},
 };
 
 static const OptionRule stop_options[] = {
@@ -243,6 +244,40 @@ parse_seed (GVariant *options, NfPoolSpec *spec, GError **error)
 	return TRUE;
 }
 
+/* hosts: names of the pool-name rules, at least one, no repeats (whether
+ * they are the farm's is the manager's to say). */
+static gboolean
+parse_hosts (GVariant *options, NfPoolSpec *spec, GError **error)
+{
+	g_autofree const gchar **hosts = NULL;
+
+	if (!g_variant_lookup (options, "hosts", "^a&s", &hosts))
+		return TRUE;
+	if (hosts[0] == NULL) {
+		g_set_error_literal (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "hosts: the list is empty; name at least one host, or leave the option out.");
+		return FALSE;
+	}
+	for (guint i = 0; hosts[i] != NULL; i++) {
+		if (!nf_names_validate ("host", hosts[i], error)) {
+			g_prefix_error (error, "hosts[%u]: ", i);
+			return FALSE;
+		}
+		if (g_strv_contains (hosts + i + 1, hosts[i])) {
+			g_set_error (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "hosts: '%s' is named twice.",
+				     hosts[i]);
+			return FALSE;
+		}
+	}
+	spec->hosts = g_strdupv ((gchar **) hosts);
+	return TRUE;
+}
+
 NfPoolSpec *
 nf_request_parse_create (const NfConfig *config,
 			 const gchar *name,
@@ -323,7 +358,7 @@ nf_request_parse_create (const NfConfig *config,
 	} else {
 		spec->mgmt_network = g_strdup (config->mgmt_network);
 	}
-	if (!parse_seed (options, spec, error))
+	if (!parse_seed (options, spec, error) || !parse_hosts (options, spec, error))
 		return NULL;
 	return g_steal_pointer (&spec);
 }

@@ -47,28 +47,57 @@ nf_scheduler_free (NfScheduler *self)
 	g_free (self);
 }
 
+/* What the nodes on @host hold and what is admitted there (@host NULL:
+ * everywhere). */
+static guint64
+committed_on (NfScheduler *self, const gchar *host)
+{
+	NfFarmHost *farm_host;
+
+	if (host == NULL)
+		return nf_model_get_memory_committed_mib (self->model) +
+		       nf_model_get_memory_pending_mib (self->model);
+	farm_host = nf_model_lookup_host (self->model, host);
+	return (farm_host != NULL ? nf_farm_host_get_memory_committed_mib (farm_host) : 0) +
+	       nf_model_get_host_memory_pending_mib (self->model, host);
+}
+
+guint64
+nf_scheduler_free_mib (NfScheduler *self, const NfMemoryBound *bound, const gchar *host)
+{
+	guint64 committed = committed_on (self, host);
+	gdouble limit = nf_memory_bound_limit_mib (bound);
+
+	return limit > (gdouble) committed ? (guint64) (limit - (gdouble) committed) : 0;
+}
+
 gboolean
 nf_scheduler_admit (NfScheduler *self,
 		    const NfMemoryBound *bound,
+		    const gchar *host,
 		    guint64 need_mib,
 		    const gchar *what,
 		    GError **error)
 {
-	guint64 committed = nf_model_get_memory_committed_mib (self->model) +
-			    nf_model_get_memory_pending_mib (self->model);
+	guint64 committed = committed_on (self, host);
 	gdouble limit = nf_memory_bound_limit_mib (bound);
-	guint64 free_mib = limit > (gdouble) committed ? (guint64) (limit - (gdouble) committed) : 0;
+	guint64 free_mib = nf_scheduler_free_mib (self, bound, host);
+	g_autofree gchar *on = NULL;
 
 	if (need_mib == 0 || (gdouble) (need_mib + committed) <= limit)
 		return TRUE;
+	/* a single host's user hears of no hosts */
+	if (host != NULL && !g_str_equal (host, NF_HOST_LOCAL))
+		on = g_strdup_printf (" on host %s", host);
 	g_set_error (error,
 		     NF_ERROR,
 		     NF_ERROR_INSUFFICIENT_RESOURCES,
-		     "Not enough memory for %s: needed %" G_GUINT64_FORMAT
+		     "Not enough memory%s for %s: needed %" G_GUINT64_FORMAT
 		     " MiB, free for nodes %" G_GUINT64_FORMAT " MiB (total %" G_GUINT64_FORMAT
 		     " MiB, reserved %" G_GUINT64_FORMAT " MiB, committed %" G_GUINT64_FORMAT
 		     " MiB, overcommit %.2f); use fewer or smaller nodes or stop "
 		     "another pool.",
+		     on != NULL ? on : "",
 		     what,
 		     need_mib,
 		     free_mib,
@@ -171,7 +200,7 @@ nf_scheduler_cancel_queued (NfScheduler *self, NfJob *job)
 			if (nf_op_get_job (op) != job)
 				continue;
 			g_queue_delete_link (queue, l);
-			nf_model_release (self->model, nf_op_get_reserved (op));
+			nf_op_release_reserved (op);
 			error = g_error_new_literal (NF_ERROR,
 						     NF_ERROR_CANCELLED,
 						     "The job was cancelled before it started.");

@@ -26,13 +26,18 @@ NfScheduler *nf_scheduler_new (NfModel *model);
 void nf_scheduler_free (NfScheduler *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfScheduler, nf_scheduler_free)
 
-/* TRUE when @need_mib more fits in @bound beside what nodes hold and what
- * is admitted already; else an InsufficientResources error about @what. */
+/* TRUE when @need_mib more fits in @bound (the memory of @host) beside
+ * what the nodes on @host hold and what is admitted there already; else an
+ * InsufficientResources error about @what, with every number. @host NULL:
+ * the whole farm's holdings (a single host). */
 gboolean nf_scheduler_admit (NfScheduler *self,
 			     const NfMemoryBound *bound,
+			     const gchar *host,
 			     guint64 need_mib,
 			     const gchar *what,
 			     GError **error);
+/* How much more fits on @host (@bound its memory): 0 when nothing does. */
+guint64 nf_scheduler_free_mib (NfScheduler *self, const NfMemoryBound *bound, const gchar *host);
 /* TRUE when @pool's queue has room for one more operation; else Busy. */
 gboolean nf_scheduler_has_room (NfScheduler *self, const gchar *pool, GError **error);
 /* Queues @op behind its pool's running operation, or runs it. */

@@ -142,6 +142,44 @@ nf_store_get_path (NfStore *self)
 	return self->path;
 }
 
+static void
+add_strings (JsonBuilder *b, const gchar *member, GStrv strings)
+{
+	json_builder_set_member_name (b, member);
+	json_builder_begin_array (b);
+	for (guint i = 0; strings[i] != NULL; i++)
+		json_builder_add_string_value (b, strings[i]);
+	json_builder_end_array (b);
+}
+
+/* An array of strings @key into *@out; a missing one leaves it NULL. */
+static gboolean
+read_strings (JsonObject *obj, const gchar *key, GStrv *out, GError **error)
+{
+	JsonNode *node = json_object_get_member (obj, key);
+	JsonArray *array;
+	g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+	if (node == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_ARRAY (node)) {
+		g_set_error (error, NF_ERROR, NF_ERROR_FAILED, "'%s' is not an array", key);
+		return FALSE;
+	}
+	array = json_node_get_array (node);
+	for (guint i = 0; i < json_array_get_length (array); i++) {
+		JsonNode *element = json_array_get_element (array, i);
+
+		if (json_node_get_value_type (element) != G_TYPE_STRING) {
+			g_set_error (error, NF_ERROR, NF_ERROR_FAILED, "'%s' holds a non-string", key);
+			return FALSE;
+		}
+		g_strv_builder_add (builder, json_node_get_string (element));
+	}
+	*out = g_strv_builder_end (builder);
+	return TRUE;
+}
+
 /* The seed's options, where the pool has them (older files have none). */
 static void
 write_seed (JsonBuilder *b, const NfPoolSpec *spec)
@@ -161,6 +199,8 @@ write_seed (JsonBuilder *b, const NfPoolSpec *spec)
 		json_builder_set_member_name (b, "user-data");
 		json_builder_add_string_value (b, spec->user_data);
 	}
+	if (spec->hosts != NULL)
+		add_strings (b, "hosts", spec->hosts);
 }
 
 static void
@@ -422,6 +462,8 @@ read_seed (JsonObject *obj, NfPoolSpec *spec, GError **error)
 
 	spec->ssh_user = read_string (obj, "ssh-user", FALSE, NULL);
 	spec->user_data = read_string (obj, "user-data", FALSE, NULL);
+	if (!read_strings (obj, "hosts", &spec->hosts, error))
+		return FALSE;
 	if (keys == NULL)
 		return TRUE;
 	if (!JSON_NODE_HOLDS_ARRAY (keys)) {

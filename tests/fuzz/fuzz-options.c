@@ -72,6 +72,12 @@ check_spec (const NfPoolSpec *spec, GVariant *options)
 		g_assert_cmpstr (spec->image, ==, s);
 	if (g_variant_lookup (options, "trunk-bridge", "&s", &s))
 		g_assert_cmpstr (spec->trunk_bridge, ==, s);
+	/* where its nodes may go: host names, none twice */
+	for (guint i = 0; spec->hosts != NULL && spec->hosts[i] != NULL; i++) {
+		g_assert_true (nf_names_validate ("host", spec->hosts[i], NULL));
+		g_assert_false (g_strv_contains ((const gchar *const *) spec->hosts + i + 1, spec->hosts[i]));
+	}
+	g_assert_true (spec->hosts == NULL || spec->hosts[0] != NULL);
 	/* a pool starts unless told not to */
 	g_assert_cmpint (spec->start, ==, g_variant_lookup (options, "start", "b", &b) ? b : TRUE);
 }
