@@ -141,6 +141,27 @@ run_argv (GPtrArray *argv, gchar **out, gchar **err)
 	return g_spawn_check_wait_status (status, NULL);
 }
 
+gchar *
+nf_test_farm (const gchar *first_arg, ...)
+{
+	va_list ap;
+	g_autoptr (GPtrArray) argv = NULL;
+	g_autofree gchar *script = g_build_filename (g_getenv ("NF_SOURCE_ROOT"), "tools", "farm", NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+
+	va_start (ap, first_arg);
+	argv = collect_argv (first_arg, ap);
+	va_end (ap);
+	g_ptr_array_insert (argv, 0, script);
+	if (!run_argv (argv, &out, &err))
+		g_error ("tools/farm %s failed:\n%s%s",
+			 first_arg,
+			 out != NULL ? out : "",
+			 err != NULL ? err : "");
+	return g_steal_pointer (&out);
+}
+
 /* Runs a command; returns its stdout, or NULL if it failed. */
 gchar *
 nf_test_run (const gchar *first_arg, ...)

@@ -15,6 +15,9 @@ gchar *nf_test_sha256_file (const gchar *path);
 guint64 nf_test_file_inode (const gchar *path);
 gboolean nf_test_overlay_has_own_data (const gchar *path);
 gchar *nf_test_run (const gchar *first_arg, ...) G_GNUC_NULL_TERMINATED;
+/* tools/farm with these arguments (the namespace farm of libvirt hosts);
+ * fails the test, with its output, when it fails. Its stdout. */
+gchar *nf_test_farm (const gchar *first_arg, ...) G_GNUC_NULL_TERMINATED;
 void nf_test_assert_command_ok (const gchar *first_arg, ...) G_GNUC_NULL_TERMINATED;
 /* The uid of the unprivileged system user @user, made when missing (each
  * test program that acts as it makes sure of it: none may rely on another

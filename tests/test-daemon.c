@@ -160,6 +160,29 @@ test_local_host (void)
 
 		g_assert_cmpstr (host, ==, host_path);
 	}
+	/* its console, read by the daemon: from an offset, as much as asked */
+	{
+		g_autoptr (GVariant) reply = nf_test_call_ok (daemon_,
+							      ROOT "/node/" POOL "_2d1",
+							      NODE_IFACE,
+							      "ReadConsole",
+							      "(uint64 0, uint32 0)");
+		g_autoptr (GVariant) data = g_variant_get_child_value (reply, 0);
+		g_autofree gchar *text = g_strndup (g_variant_get_data (data), g_variant_get_size (data));
+		g_autoptr (GVariant) tail = NULL;
+		g_autoptr (GVariant) piece = NULL;
+		guint64 size = 0;
+
+		g_assert_nonnull (strstr (text, "NESTFARM-READY hostname=" POOL "-1"));
+		g_variant_get_child (reply, 1, "t", &size);
+		tail = nf_test_call_ok (daemon_,
+					ROOT "/node/" POOL "_2d1",
+					NODE_IFACE,
+					"ReadConsole",
+					"(uint64 4, uint32 8)");
+		piece = g_variant_get_child_value (tail, 0);
+		g_assert_cmpuint (g_variant_get_size (piece), ==, MIN (8, size - 4));
+	}
 }
 
 static void

@@ -34,50 +34,13 @@
 static NfTestDaemon *daemon_;
 static GHashTable *uris_; /* host name -> libvirt URI, as tools/farm printed */
 
-/* tools/farm with @args; fails the test when it fails. Its output. */
-static gchar *
-farm (const gchar *first, ...)
-{
-	g_autofree gchar *script = g_build_filename (g_getenv ("NF_SOURCE_ROOT"), "tools", "farm", NULL);
-	g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-	g_autofree gchar *out = NULL;
-	g_autofree gchar *err = NULL;
-	g_autoptr (GError) error = NULL;
-	gint status = 0;
-	va_list ap;
-
-	g_ptr_array_add (argv, script);
-	va_start (ap, first);
-	for (const gchar *arg = first; arg != NULL; arg = va_arg (ap, const gchar *))
-		g_ptr_array_add (argv, (gpointer) arg);
-	va_end (ap);
-	g_ptr_array_add (argv, NULL);
-	if (!g_spawn_sync (NULL,
-			   (gchar **) argv->pdata,
-			   NULL,
-			   G_SPAWN_DEFAULT,
-			   NULL,
-			   NULL,
-			   &out,
-			   &err,
-			   &status,
-			   &error) ||
-	    !g_spawn_check_wait_status (status, &error))
-		g_error ("tools/farm %s failed: %s\n%s%s",
-			 first,
-			 error->message,
-			 out != NULL ? out : "",
-			 err != NULL ? err : "");
-	return g_steal_pointer (&out);
-}
-
 /* A farm of two hosts as new (what a failed run left is gone): the "hN
  * URI" lines of `tools/farm up 2`. */
 static void
 farm_up (void)
 {
-	g_autofree gchar *down = farm ("down", NULL);
-	g_autofree gchar *out = farm ("up", "2", NULL);
+	g_autofree gchar *down = nf_test_farm ("down", NULL);
+	g_autofree gchar *out = nf_test_farm ("up", "2", NULL);
 	g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
 
 	uris_ = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -240,6 +203,40 @@ assert_pool_on_h1 (void)
 	g_assert_cmpuint (nf_test_domains_named (POOL "-"), ==, 0);
 }
 
+static NfCliRun *nestfarmctl (const gchar *const *args);
+
+/* A node's console on h1, read through h1's libvirt: ReadConsole, and
+ * nestfarmctl node console, which uses it for a node of another host. */
+static void
+check_console_on_h1 (void)
+{
+	const gchar *node = ROOT "/node/" POOL "_2d1";
+	const gchar *console[] = {"node", "console", POOL "-1", "--no-follow", NULL};
+	g_autoptr (GVariant) reply =
+		nf_test_call_ok (daemon_, node, NODE_IFACE, "ReadConsole", "(uint64 0, uint32 0)");
+	g_autoptr (GVariant) data = g_variant_get_child_value (reply, 0);
+	g_autoptr (GVariant) past = NULL;
+	g_autofree gchar *text = g_strndup (g_variant_get_data (data), g_variant_get_size (data));
+	g_autoptr (NfCliRun) run = nestfarmctl (console);
+	guint64 size = 0;
+
+	g_variant_get_child (reply, 1, "t", &size);
+	g_assert_nonnull (strstr (text, "NESTFARM-READY hostname=" POOL "-1"));
+	g_assert_cmpuint (size, >=, g_variant_get_size (data));
+	/* past its end: nothing, and its length */
+	past = nf_test_call_ok (daemon_, node, NODE_IFACE, "ReadConsole", "(uint64 1000000000, uint32 16)");
+	g_variant_get (past, "(@ayt)", NULL, &size);
+	g_assert_cmpuint (size, <, 1000000000);
+	nf_test_call_fails (daemon_,
+			    node,
+			    NODE_IFACE,
+			    "ReadConsole",
+			    "(uint64 0, uint32 2000000)",
+			    NF_ERR "InvalidArgument");
+	nf_test_cli_assert_status (run, 0);
+	g_assert_nonnull (strstr (run->out, "NESTFARM-READY hostname=" POOL "-1"));
+}
+
 /* A pool made on h1 (the hosts option): its nodes run there, booted from
  * the golden image's copy on h1, made once and verified. */
 static void
@@ -252,18 +249,18 @@ test_pool_on_host (void)
 
 	/* without OVN a host's trunk is a bridge of its own OVS, made by its
 	 * owner: here, h1's */
-	bridge = farm ("exec",
-		       "h1",
-		       "ovs-vsctl",
-		       "--may-exist",
-		       "add-br",
-		       daemon_->bridge,
-		       "--",
-		       "set",
-		       "bridge",
-		       daemon_->bridge,
-		       "datapath_type=netdev",
-		       NULL);
+	bridge = nf_test_farm ("exec",
+			       "h1",
+			       "ovs-vsctl",
+			       "--may-exist",
+			       "add-br",
+			       daemon_->bridge,
+			       "--",
+			       "set",
+			       "bridge",
+			       daemon_->bridge,
+			       "datapath_type=netdev",
+			       NULL);
 	nf_test_call_fails (daemon_,
 			    ROOT,
 			    MANAGER,
@@ -281,6 +278,7 @@ test_pool_on_host (void)
 	log = nf_test_prop_string (daemon_, ROOT "/node/" POOL "_2d1", NODE_IFACE, "ConsoleLog");
 	/* the farm's hosts share this machine's /var/tmp: h1's log is seen here */
 	nf_test_wait_for_log_line (log, "NESTFARM-READY hostname=" POOL "-1", 180);
+	check_console_on_h1 ();
 	volumes = nf_test_run ("virsh", "-q", "-c", uri_of ("h1"), "vol-list", daemon_->storage_pool, NULL);
 	g_test_message ("h1's volumes:\n%s", volumes);
 	g_assert_nonnull (strstr (volumes, ".verified"));
@@ -305,19 +303,19 @@ test_kept_across_restart (void)
 static void
 test_offline_online (void)
 {
-	g_free (farm ("stop-host", "h1", NULL));
+	g_free (nf_test_farm ("stop-host", "h1", NULL));
 	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "offline", 60);
 	/* its nodes are not lost: shown as last seen */
 	g_assert_true (nf_test_object_exists (daemon_, ROOT "/node/" POOL "_2d1"));
-	g_free (farm ("start-host", "h1", NULL));
+	g_free (nf_test_farm ("start-host", "h1", NULL));
 	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "online", 90);
 	assert_pool_on_h1 ();
 
-	g_free (farm ("stop-host", "h1", NULL));
+	g_free (nf_test_farm ("stop-host", "h1", NULL));
 	nf_test_daemon_stop (daemon_);
 	nf_test_daemon_start (daemon_);
 	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "offline", 30);
-	g_free (farm ("start-host", "h1", NULL));
+	g_free (nf_test_farm ("start-host", "h1", NULL));
 	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "online", 90);
 	/* the nodes it had come back with it */
 	nf_test_wait_prop (daemon_, ROOT "/node/" POOL "_2d2", NODE_IFACE, "State", "running", 60);
@@ -426,7 +424,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/farm/cli", test_cli);
 	rc = g_test_run ();
 	nf_test_daemon_free (daemon_, pools);
-	g_free (farm ("down", NULL));
+	g_free (nf_test_farm ("down", NULL));
 	g_hash_table_unref (uris_);
 	return rc;
 }

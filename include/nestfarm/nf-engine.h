@@ -108,6 +108,16 @@ G_DECLARE_FINAL_TYPE (NfEngine, nf_engine, NF, ENGINE, GObject)
 /* Every call below blocks on libvirt, qemu-img or OVS: worker threads only.
  * They are safe to call from several threads at once. */
 NfEngine *nf_engine_new (NfConnection *connection, const NfEngineConfig *config);
+/* Bytes of a node's console log at @path from @offset, at most @max, and
+ * the log's length now (*@size): read here, or through a remote host's
+ * libvirt (a download from the volume of its console pool). A log not
+ * there yet is empty. */
+GBytes *nf_engine_read_console (NfEngine *self,
+				const gchar *path,
+				guint64 offset,
+				guint max,
+				guint64 *size,
+				GError **error);
 /* Probes the host (accelerator, CPU feature) and makes the storage pool. */
 gboolean nf_engine_prepare (NfEngine *self, GError **error);
 /* A copy of the probe's result (NULL before nf_engine_prepare), taken

@@ -40,6 +40,10 @@
  * setting, the shutdown-timeout option, --timeout. */
 #define NF_SHUTDOWN_TIMEOUT_MAX 3600
 
+/* One ReadConsole answer: the default and the most it gives. */
+#define NF_CONSOLE_READ_DEFAULT (64 * 1024)
+#define NF_CONSOLE_READ_MAX     (1024 * 1024)
+
 /* A farm host's libvirt URI (AddHost, host add, *.host files). */
 #define NF_HOST_URI_MAX 1024
 

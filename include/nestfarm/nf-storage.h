@@ -100,6 +100,15 @@ gboolean nf_storage_delete_overlay_remote (virConnectPtr conn,
 					   const gchar *path,
 					   const gchar *node,
 					   GError **error);
+/* Bytes of the file at @path from @offset (at most @max), downloaded
+ * through the libvirt storage pool that holds it, and its length now
+ * (*@size); no such file (or no pool holding its directory) is empty. */
+GBytes *nf_storage_read_path (virConnectPtr conn,
+			      const gchar *path,
+			      guint64 offset,
+			      guint max,
+			      guint64 *size,
+			      GError **error);
 /* Deletes the file at @path through the libvirt storage pool that holds it
  * (refreshed if it has not seen it yet); nothing there, or no pool holding
  * its directory, is success. */

@@ -16,11 +16,14 @@
 #include "nf-cli.h"
 
 /* nestfarmctl node console: the node's serial console as its log file
- * (the ConsoleLog property), followed like tail -f on a terminal. It is
+ * (the ConsoleLog property), followed like tail -f on a terminal: read
+ * here for a node of the local host, through nestfarmd (ReadConsole, which
+ * reads it through the host's libvirt) for a node of another host. It is
  * read-only: nestfarmd has no console stream, and nestfarmctl never talks
  * to libvirt itself, so typing into the console is left to virsh. */
 
-#define POLL_MS 200
+#define POLL_MS        200
+#define REMOTE_POLL_MS 500
 
 typedef struct {
 	GMainLoop *loop;
@@ -28,7 +31,49 @@ typedef struct {
 	gchar *log;
 	gint fd;
 	NfExit code;
+	/* a node of another host: read through nestfarmd from @offset */
+	NfDBusNode *remote;
+	guint64 offset;
+	GError *error; /* why the last remote read failed */
 } Console;
+
+/* What is new, through nestfarmd; a log that began again is read from its
+ * top. */
+static gboolean
+copy_new_remote (Console *c)
+{
+	for (;;) {
+		g_autoptr (GVariant) data = NULL;
+		g_autoptr (GError) error = NULL;
+		guint64 size = 0;
+		gsize n = 0;
+		const gchar *bytes;
+
+		if (!nf_dbus_node_call_read_console_sync (c->remote,
+							  c->offset,
+							  0,
+							  &data,
+							  &size,
+							  NULL,
+							  &error)) {
+			g_clear_error (&c->error);
+			c->error = g_steal_pointer (&error);
+			return FALSE;
+		}
+		if (size < c->offset) {
+			c->offset = 0;
+			continue;
+		}
+		bytes = g_variant_get_fixed_array (data, &n, 1);
+		if (n > 0 && fwrite (bytes, 1, n, stdout) != n)
+			return FALSE;
+		c->offset += n;
+		if (n == 0 || c->offset >= size)
+			break;
+	}
+	fflush (stdout);
+	return TRUE;
+}
 
 /* Copies what is new in the log to stdout; FALSE on a read error. */
 static gboolean
@@ -36,6 +81,8 @@ copy_new (Console *c)
 {
 	gchar buffer[8192];
 
+	if (c->remote != NULL)
+		return copy_new_remote (c);
 	for (;;) {
 		gssize n = read (c->fd, buffer, sizeof buffer);
 
@@ -80,9 +127,13 @@ on_poll (gpointer user_data)
 {
 	Console *c = user_data;
 
-	reopen_if_replaced (c);
+	if (c->remote == NULL)
+		reopen_if_replaced (c);
 	if (!copy_new (c)) {
-		fprintf (stderr, "nestfarmctl: cannot read %s: %s\n", c->log, g_strerror (errno));
+		fprintf (stderr,
+			 "nestfarmctl: cannot read %s: %s\n",
+			 c->log,
+			 c->remote != NULL && c->error != NULL ? c->error->message : g_strerror (errno));
 		c->code = NF_EXIT_FAILED;
 		g_main_loop_quit (c->loop);
 		return G_SOURCE_CONTINUE;
@@ -123,7 +174,7 @@ follow (NfCli *cli, Console *c, NfDBusNode *node)
 		 nf_dbus_manager_get_libvirt_uri (cli->manager),
 		 nf_dbus_node_get_domain_uuid (node));
 	c->loop = g_main_loop_new (NULL, FALSE);
-	poll_id = g_timeout_add (POLL_MS, on_poll, c);
+	poll_id = g_timeout_add (c->remote != NULL ? REMOTE_POLL_MS : POLL_MS, on_poll, c);
 	interrupt_id = g_unix_signal_add (SIGINT, on_interrupt, c);
 	removed_id = g_signal_connect (cli->objects, "object-removed", G_CALLBACK (on_object_removed), c);
 	g_main_loop_run (c->loop);
@@ -132,6 +183,36 @@ follow (NfCli *cli, Console *c, NfDBusNode *node)
 	g_source_remove (interrupt_id);
 	g_main_loop_unref (c->loop);
 	return c->code;
+}
+
+/* A node whose Host is not the local one (an older nestfarmd shows none). */
+static gboolean
+on_other_host (NfDBusNode *node)
+{
+	const gchar *host = nf_dbus_node_get_host (node);
+
+	return host != NULL && host[0] != '\0' && !g_str_has_suffix (host, "/host/local");
+}
+
+static NfExit
+console_remote (NfCli *cli, Console *c, NfDBusNode *node, gboolean want_follow)
+{
+	NfExit code = NF_EXIT_OK;
+
+	c->remote = node;
+	nf_cli_proxy_allow_slow_auth (node);
+	if (!copy_new (c)) {
+		if (c->error != NULL)
+			code = nf_cli_fail (c->error);
+		else
+			code = nf_cli_fail_literal (NF_EXIT_FAILED,
+						    "cannot write the console: %s",
+						    g_strerror (errno));
+	} else if (want_follow) {
+		code = follow (cli, c, node);
+	}
+	g_clear_error (&c->error);
+	return code;
 }
 
 NfExit
@@ -178,6 +259,8 @@ nf_cli_node_console (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	node_path = nf_cli_node_path (argv[1]);
 	c.node_path = node_path;
 	c.log = (gchar *) nf_dbus_node_get_console_log (node);
+	if (on_other_host (node))
+		return console_remote (cli, &c, node, want_follow);
 	c.fd = g_open (c.log, O_RDONLY | O_CLOEXEC, 0);
 	saved_errno = errno;
 	if (c.fd < 0)

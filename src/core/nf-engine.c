@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <libxml/parser.h>
@@ -393,6 +395,59 @@ nf_engine_prepare (NfEngine *self, GError **error)
 	self->host = g_steal_pointer (&host);
 	g_mutex_unlock (&self->lock);
 	return TRUE;
+}
+
+/* A console log here: read as a file (it may grow meanwhile). */
+static GBytes *
+read_local_log (const gchar *path, guint64 offset, guint max, guint64 *size, GError **error)
+{
+	g_autofree guint8 *buffer = g_malloc (MAX (max, 1));
+	struct stat st;
+	gssize n = -1;
+	gint saved_errno;
+	gint fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+
+	*size = 0;
+	if (fd < 0 && errno == ENOENT)
+		return g_bytes_new (NULL, 0);
+	if (fd >= 0 && fstat (fd, &st) == 0) {
+		*size = (guint64) st.st_size;
+		n = offset < *size ? pread (fd, buffer, max, (off_t) offset) : 0;
+	}
+	saved_errno = errno;
+	if (fd >= 0)
+		g_close (fd, NULL);
+	if (n < 0) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_FAILED,
+			     "Cannot read the console log %s: %s.",
+			     path,
+			     g_strerror (saved_errno));
+		return NULL;
+	}
+	return g_bytes_new (buffer, (gsize) n);
+}
+
+GBytes *
+nf_engine_read_console (NfEngine *self,
+			const gchar *path,
+			guint64 offset,
+			guint max,
+			guint64 *size,
+			GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+	g_return_val_if_fail (path != NULL && size != NULL, NULL);
+
+	if (!self->config->remote)
+		return read_local_log (path, offset, max, size, error);
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return NULL;
+	return nf_storage_read_path (conn, path, offset, max, size, error);
 }
 
 NfHostInfo *

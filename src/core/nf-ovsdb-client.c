@@ -352,13 +352,23 @@ nf_ovsdb_client_call (NfOvsdbClient *self, const gchar *method, JsonNode *params
 JsonNode *
 nf_ovsdb_client_transact (NfOvsdbClient *self, JsonArray *ops, guint *failed_op, GError **error)
 {
+	return nf_ovsdb_client_transact_in (self, NF_OVSDB_DATABASE, ops, failed_op, error);
+}
+
+JsonNode *
+nf_ovsdb_client_transact_in (NfOvsdbClient *self,
+			     const gchar *database,
+			     JsonArray *ops,
+			     guint *failed_op,
+			     GError **error)
+{
 	JsonArray *params = json_array_new ();
 	g_autoptr (JsonNode) result = NULL;
 	guint n_ops = json_array_get_length (ops);
 
 	if (failed_op != NULL)
 		*failed_op = G_MAXUINT;
-	json_array_add_string_element (params, NF_OVSDB_DATABASE);
+	json_array_add_string_element (params, database);
 	for (guint i = 0; i < n_ops; i++)
 		json_array_add_element (params, json_node_copy (json_array_get_element (ops, i)));
 	result = nf_ovsdb_client_call (self, "transact", nf_ovsdb_array_node (params), error);

@@ -101,6 +101,12 @@ JsonNode *nf_ovsdb_client_call (NfOvsdbClient *self, const gchar *method, JsonNo
 /* Runs @ops atomically on Open_vSwitch; the result is checked as
  * nf_ovsdb_transact_check() does. */
 JsonNode *nf_ovsdb_client_transact (NfOvsdbClient *self, JsonArray *ops, guint *failed_op, GError **error);
+/* The same on another database the server holds (OVN_Northbound). */
+JsonNode *nf_ovsdb_client_transact_in (NfOvsdbClient *self,
+				       const gchar *database,
+				       JsonArray *ops,
+				       guint *failed_op,
+				       GError **error);
 /* Sleeps @ms; FALSE instead when that would leave no time before the
  * deadline. */
 gboolean nf_ovsdb_client_pause (NfOvsdbClient *self, guint ms);

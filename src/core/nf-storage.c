@@ -416,28 +416,43 @@ nf_storage_create_overlay (virConnectPtr conn,
 	return g_steal_pointer (&target);
 }
 
-/* By path, refreshing the pool that holds the directory if libvirt has
- * not seen the file yet. */
+/* The volume at @path, its pool refreshed when libvirt has not seen it
+ * yet; NULL (no error) when there is none. */
 static virStorageVolPtr
-lookup_overlay (virConnectPtr conn, const gchar *path, GError **error)
+volume_at (virConnectPtr conn, const gchar *path)
 {
 	g_autoptr (virStoragePool) pool = NULL;
 	g_autofree gchar *directory = NULL;
-	virStorageVolPtr vol;
+	virStorageVolPtr vol = virStorageVolLookupByPath (conn, path);
 
-	vol = virStorageVolLookupByPath (conn, path);
 	if (vol != NULL)
 		return vol;
 	virResetLastError ();
 	directory = g_path_get_dirname (path);
 	pool = virStoragePoolLookupByTargetPath (conn, directory);
 	if (pool == NULL || virStoragePoolRefresh (pool, 0) < 0) {
-		nf_libvirt_set_error (error, "The overlay %s is in no active libvirt storage pool", path);
+		virResetLastError ();
 		return NULL;
 	}
 	vol = virStorageVolLookupByPath (conn, path);
 	if (vol == NULL)
-		nf_libvirt_set_error (error, "cannot find overlay %s in libvirt", path);
+		virResetLastError ();
+	return vol;
+}
+
+/* By path, refreshing the pool that holds the directory if libvirt has
+ * not seen the file yet. */
+static virStorageVolPtr
+lookup_overlay (virConnectPtr conn, const gchar *path, GError **error)
+{
+	virStorageVolPtr vol = volume_at (conn, path);
+
+	if (vol == NULL)
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_LIBVIRT,
+			     "The overlay %s is in no active libvirt storage pool; start the pool of its directory.",
+			     path);
 	return vol;
 }
 
@@ -532,28 +547,57 @@ nf_storage_delete_overlay_remote (virConnectPtr conn, const gchar *path, const g
 gboolean
 nf_storage_delete_path (virConnectPtr conn, const gchar *path, GError **error)
 {
-	g_autoptr (virStorageVol) vol = NULL;
-	g_autoptr (virStoragePool) pool = NULL;
-	g_autofree gchar *directory = g_path_get_dirname (path);
+	g_autoptr (virStorageVol) vol = volume_at (conn, path);
 
-	vol = virStorageVolLookupByPath (conn, path);
-	if (vol == NULL) {
-		virResetLastError ();
-		pool = virStoragePoolLookupByTargetPath (conn, directory);
-		if (pool == NULL) {
-			virResetLastError ();
-			return TRUE;
-		}
-		if (virStoragePoolRefresh (pool, 0) < 0)
-			virResetLastError ();
-		vol = virStorageVolLookupByPath (conn, path);
-	}
 	/* already gone: a delete retried after a crash is done */
-	if (vol == NULL) {
-		virResetLastError ();
+	if (vol == NULL)
 		return TRUE;
-	}
 	if (virStorageVolDelete (vol, 0) < 0)
 		return nf_libvirt_set_error (error, "cannot delete %s", path);
 	return TRUE;
+}
+
+static gint
+append_chunk (virStreamPtr stream, const gchar *data, size_t nbytes, void *opaque)
+{
+	g_byte_array_append (opaque, (const guint8 *) data, (guint) nbytes);
+	return (gint) nbytes;
+}
+
+GBytes *
+nf_storage_read_path (virConnectPtr conn,
+		      const gchar *path,
+		      guint64 offset,
+		      guint max,
+		      guint64 *size,
+		      GError **error)
+{
+	g_autoptr (virStorageVol) vol = volume_at (conn, path);
+	g_autoptr (virStream) stream = NULL;
+	g_autoptr (GByteArray) bytes = g_byte_array_new ();
+	virStorageVolInfo info;
+	guint64 length;
+
+	*size = 0;
+	if (vol == NULL)
+		return g_bytes_new (NULL, 0);
+	/* libvirt looks at the file again for its info */
+	if (virStorageVolGetInfo (vol, &info) < 0) {
+		nf_libvirt_set_error (error, "cannot read the size of %s", path);
+		return NULL;
+	}
+	*size = info.capacity;
+	if (offset >= info.capacity || max == 0)
+		return g_bytes_new (NULL, 0);
+	length = MIN ((guint64) max, info.capacity - offset);
+	stream = virStreamNew (conn, 0);
+	/* RecvAll aborts the stream itself when it fails */
+	if (stream == NULL || virStorageVolDownload (vol, stream, offset, length, 0) < 0 ||
+	    virStreamRecvAll (stream, append_chunk, bytes) < 0 || virStreamFinish (stream) < 0) {
+		nf_libvirt_set_error (error, "cannot read %s", path);
+		return NULL;
+	}
+	if (bytes->len > length)
+		g_byte_array_set_size (bytes, (guint) length);
+	return g_byte_array_free_to_bytes (g_steal_pointer (&bytes));
 }

@@ -36,6 +36,7 @@ static const NfAuthRule nf_auth_rules[] = {
 	{"org.nestfarm.Farm1.Node", "Start", NF_AUTH_ACTION_MANAGE},
 	{"org.nestfarm.Farm1.Node", "Stop", NF_AUTH_ACTION_MANAGE},
 	{"org.nestfarm.Farm1.Node", "Reset", NF_AUTH_ACTION_MANAGE},
+	{"org.nestfarm.Farm1.Node", "ReadConsole", NF_AUTH_ACTION_MANAGE},
 	{"org.nestfarm.Farm1.Job", "Cancel", NF_AUTH_ACTION_MANAGE},
 	{NULL, NULL, NULL},
 };

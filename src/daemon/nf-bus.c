@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include "nestfarm/nf-error.h"
+#include "nestfarm/nf-limits.h"
 #include "nf-auth.h"
 #include "nf-bus-methods.h"
 #include "nf-bus-paths.h"
@@ -319,6 +321,93 @@ handle_check_host (NfDBusManager *iface, GDBusMethodInvocation *invocation, NfBu
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* --- ReadConsole: checked, authorized as a change, read in a worker --- */
+
+typedef struct {
+	NfBus *bus;
+	GDBusMethodInvocation *invocation;
+	gchar *node;
+	guint64 offset;
+	guint max;
+} ConsoleCall;
+
+static void
+console_call_free (ConsoleCall *call)
+{
+	g_object_unref (call->bus);
+	g_object_unref (call->invocation);
+	g_free (call->node);
+	g_free (call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ConsoleCall, console_call_free)
+
+static void
+console_read (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr (ConsoleCall) call = user_data;
+	g_autoptr (GError) error = NULL;
+	guint64 size = 0;
+	g_autoptr (GBytes) bytes = nf_manager_read_console_finish (NF_MANAGER (source), res, &size, &error);
+	GVariant *data;
+
+	if (bytes == NULL) {
+		g_dbus_method_invocation_return_gerror (call->invocation, error);
+		return;
+	}
+	data = g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
+	g_dbus_method_invocation_return_value (call->invocation, g_variant_new ("(@ayt)", data, size));
+}
+
+static void
+console_authorized (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr (ConsoleCall) call = user_data;
+	g_autoptr (GError) error = NULL;
+	ConsoleCall *reading;
+
+	if (!nf_auth_check_finish (NF_AUTH (source), res, NULL, &error)) {
+		g_dbus_method_invocation_return_gerror (call->invocation, error);
+		return;
+	}
+	reading = g_steal_pointer (&call);
+
+	nf_manager_read_console_async (reading->bus->manager,
+				       reading->node,
+				       reading->offset,
+				       reading->max,
+				       console_read,
+				       reading);
+}
+
+static gboolean
+handle_read_console (NfDBusNode *iface,
+		     GDBusMethodInvocation *invocation,
+		     guint64 offset,
+		     guint max_bytes,
+		     NfBus *self)
+{
+	ConsoleCall *call;
+
+	if (max_bytes > NF_CONSOLE_READ_MAX) {
+		g_dbus_method_invocation_return_error (invocation,
+						       NF_ERROR,
+						       NF_ERROR_INVALID_ARGUMENT,
+						       "max_bytes %u is more than one answer gives (%d); read on from where it ends.",
+						       max_bytes,
+						       NF_CONSOLE_READ_MAX);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	call = g_new0 (ConsoleCall, 1);
+	call->bus = g_object_ref (self);
+	call->invocation = g_object_ref (invocation);
+	call->node = g_strdup (g_object_get_data (G_OBJECT (iface), NF_BUS_METHODS_KEY_NAME));
+	call->offset = offset;
+	call->max = max_bytes > 0 ? max_bytes : NF_CONSOLE_READ_DEFAULT;
+	nf_auth_check_async (self->auth, invocation, NULL, console_authorized, call);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* --- exporting model objects --- */
 
 static void
@@ -373,6 +462,7 @@ node_added (NfModel *from, NfNode *node, NfBus *self)
 	sync_node (node, NULL, iface);
 	g_signal_connect_object (node, "notify", G_CALLBACK (sync_node), iface, 0);
 	nf_bus_methods_connect (G_DBUS_INTERFACE_SKELETON (iface), self->manager, self->auth);
+	g_signal_connect_object (iface, "handle-read-console", G_CALLBACK (handle_read_console), self, 0);
 	export_object (self, G_OBJECT (node), path, G_DBUS_INTERFACE_SKELETON (iface));
 }
 

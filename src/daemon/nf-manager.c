@@ -583,6 +583,84 @@ require_node (NfManager *self, const gchar *name, GError **error)
 	return node;
 }
 
+/* --- a node's console --- */
+
+typedef struct {
+	NfEngine *engine;
+	gchar *path;
+	guint64 offset;
+	guint max;
+	guint64 size;
+} ConsoleRead;
+
+static void
+console_read_free (ConsoleRead *read)
+{
+	g_object_unref (read->engine);
+	g_free (read->path);
+	g_free (read);
+}
+
+static void
+read_console_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	ConsoleRead *read = task_data;
+	GError *error = NULL;
+	GBytes *bytes = nf_engine_read_console (read->engine,
+						read->path,
+						read->offset,
+						read->max,
+						&read->size,
+						&error);
+
+	if (bytes == NULL)
+		g_task_return_error (task, error);
+	else
+		g_task_return_pointer (task, bytes, (GDestroyNotify) g_bytes_unref);
+}
+
+void
+nf_manager_read_console_async (NfManager *self,
+			       const gchar *name,
+			       guint64 offset,
+			       guint max,
+			       GAsyncReadyCallback cb,
+			       gpointer user_data)
+{
+	g_autoptr (GTask) task = g_task_new (self, NULL, cb, user_data);
+	GError *error = NULL;
+	NfNode *node = require_node (self, name, &error);
+	NfEngine *engine;
+	ConsoleRead *read;
+
+	if (node == NULL || nf_node_get_console_log (node)[0] == '\0') {
+		if (error == NULL)
+			error = g_error_new (NF_ERROR,
+					     NF_ERROR_NOT_FOUND,
+					     "Node %s has no console log.",
+					     name);
+		g_task_return_error (task, error);
+		return;
+	}
+	engine = nf_model_get_node_engine (self->model, node);
+	read = g_new0 (ConsoleRead, 1);
+	read->engine = g_object_ref (engine != NULL ? engine : self->engine);
+	read->path = g_strdup (nf_node_get_console_log (node));
+	read->offset = offset;
+	read->max = max;
+	g_task_set_task_data (task, read, (GDestroyNotify) console_read_free);
+	g_task_run_in_thread (task, read_console_thread);
+}
+
+GBytes *
+nf_manager_read_console_finish (NfManager *self, GAsyncResult *res, guint64 *size, GError **error)
+{
+	ConsoleRead *read = g_task_get_task_data (G_TASK (res));
+
+	*size = read != NULL ? read->size : 0;
+	return g_task_propagate_pointer (G_TASK (res), error);
+}
+
 /* --- the farm's hosts --- */
 
 NfJob *

@@ -48,6 +48,16 @@ NfModel *nf_manager_get_model (NfManager *self);
  * that does the work, or NULL with a GError and nothing changed. A job on
  * a pool that is busy waits behind the running one. */
 NfJob *nf_manager_create_pool (NfManager *self, const NfPoolSpec *spec, guint uid, GError **error);
+/* ReadConsole: @max bytes of node @name's console log from @offset, read
+ * in a worker through its host's engine, and the log's length now;
+ * NF_ERROR_NOT_FOUND for a node that is not there. */
+void nf_manager_read_console_async (NfManager *self,
+				    const gchar *name,
+				    guint64 offset,
+				    guint max,
+				    GAsyncReadyCallback cb,
+				    gpointer user_data);
+GBytes *nf_manager_read_console_finish (NfManager *self, GAsyncResult *res, guint64 *size, GError **error);
 /* AddHost and RemoveHost (nf-farm.h says what they check and do). */
 NfJob *nf_manager_add_host (NfManager *self, const gchar *name, const gchar *uri, guint uid, GError **error);
 NfJob *nf_manager_remove_host (NfManager *self, const gchar *name, guint uid, GError **error);

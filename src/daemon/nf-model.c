@@ -400,6 +400,14 @@ nf_model_remove_node (NfModel *self, NfNode *node)
 		nf_model_refresh_pool_state (self, pool);
 }
 
+NfEngine *
+nf_model_get_node_engine (NfModel *self, NfNode *node)
+{
+	NfFarmHost *host = nf_model_lookup_host (self, nf_node_get_host (node));
+
+	return host != NULL ? nf_farm_host_get_engine (host) : NULL;
+}
+
 GList *
 nf_model_get_hosts (NfModel *self)
 {

@@ -44,6 +44,7 @@ typedef struct {
 	gchar *name;
 	guint64 cpu_ns;
 	gint64 read_at;
+	NfEngine *engine; /* of the node's host */
 } Reading;
 
 static void
@@ -59,6 +60,7 @@ waiter_free (Waiter *waiter)
 static void
 reading_free (Reading *reading)
 {
+	g_clear_object (&reading->engine);
 	g_free (reading->name);
 	g_free (reading);
 }
@@ -220,8 +222,8 @@ node_removed (NfModel *model, NfNode *node, NfPacer *self)
 static void
 read_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
-	NfEngine *engine = source;
 	Reading *reading = task_data;
+	NfEngine *engine = reading->engine;
 	GError *error = NULL;
 	guint vcpus = 0;
 
@@ -281,9 +283,12 @@ hold_sample (gpointer user_data)
 	NfPacer *self = hold->owner;
 	g_autoptr (GTask) task = NULL;
 	Reading *reading = g_new0 (Reading, 1);
+	NfEngine *engine;
 
 	hold->sample_id = 0;
 	reading->name = g_strdup (nf_node_get_name (hold->node));
+	engine = nf_model_get_node_engine (self->model, hold->node);
+	reading->engine = g_object_ref (engine != NULL ? engine : self->engine);
 	hold->sampling = g_cancellable_new ();
 	task = g_task_new (self->engine, hold->sampling, read_done, self);
 	g_task_set_source_tag (task, hold_sample);

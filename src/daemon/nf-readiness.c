@@ -37,11 +37,13 @@ typedef struct {
 typedef struct {
 	gchar *name;
 	NfNode *node;
+	NfEngine *engine; /* its host's */
 } Probe;
 
 static void
 probe_free (Probe *probe)
 {
+	g_object_unref (probe->engine);
 	g_free (probe->name);
 	g_object_unref (probe->node);
 	g_free (probe);
@@ -75,10 +77,9 @@ node_runs (NfNode *node)
 static void
 probe_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
-	NfReadiness *self = NF_READINESS (source);
 	Probe *probe = task_data;
 	GError *error = NULL;
-	NfGuestReport *report = nf_engine_probe_guest (self->engine, probe->name, &error);
+	NfGuestReport *report = nf_engine_probe_guest (probe->engine, probe->name, &error);
 
 	if (report == NULL)
 		g_task_return_error (task, error);
@@ -158,10 +159,13 @@ probe_due (gpointer user_data)
 	NfReadiness *self = watch->owner;
 	g_autoptr (GTask) task = NULL;
 	Probe *probe = g_new0 (Probe, 1);
+	NfEngine *engine;
 
 	watch->timeout_id = 0;
 	probe->name = g_strdup (nf_node_get_name (watch->node));
 	probe->node = g_object_ref (watch->node);
+	engine = nf_model_get_node_engine (self->model, watch->node);
+	probe->engine = g_object_ref (engine != NULL ? engine : self->engine);
 	watch->probing = g_cancellable_new ();
 	task = g_task_new (self, watch->probing, probe_done, NULL);
 	g_task_set_source_tag (task, probe_due);

@@ -440,12 +440,18 @@ nf_request_parse_host (const gchar *name, const gchar *uri, GVariant *options, G
 		for (const gchar *p = uri; printable && *p != '\0'; p++)
 			printable = g_ascii_isgraph (*p);
 		if (!printable || !g_uri_is_valid (uri, G_URI_FLAGS_NONE, NULL)) {
+			/* quote the start of it, not a megabyte of it */
+			g_autofree gchar *shown = g_utf8_make_valid (uri, MIN (strlen (uri), 64));
+
 			g_set_error (error,
 				     NF_ERROR,
 				     NF_ERROR_INVALID_ARGUMENT,
-				     "'%s' is not a libvirt URI; give one such as qemu+ssh://root@host2/system, "
-				     "qemu+tls://host2/system or qemu+unix:///system?socket=/path/to/libvirt-sock.",
-				     g_utf8_validate (uri, -1, NULL) ? uri : "(not UTF-8)");
+				     "'%s%s' is not a libvirt URI of at most %d printable characters; give one such as "
+				     "qemu+ssh://root@host2/system, qemu+tls://host2/system or "
+				     "qemu+unix:///system?socket=/path/to/libvirt-sock.",
+				     shown,
+				     strlen (uri) > 64 ? "..." : "",
+				     NF_HOST_URI_MAX);
 			return FALSE;
 		}
 	}
