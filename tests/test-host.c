@@ -709,6 +709,7 @@ test_host_remote (void)
 
 		g_test_message ("remote host fixture: %s", cases[i].name);
 		info = nf_host_probe_remote_from_facts (caps,
+							NULL,
 							kvm,
 							qemu,
 							8 << 20,
@@ -728,6 +729,7 @@ test_host_remote (void)
 		g_autofree gchar *qemu = read_fixture ("intel-kvm-no-nested", "domcapabilities-qemu.xml");
 		g_autoptr (GError) error = NULL;
 		g_autoptr (NfHostInfo) info = nf_host_probe_remote_from_facts (caps,
+									       NULL,
 									       host_model_without_vmx,
 									       qemu,
 									       8 << 20,
@@ -740,6 +742,7 @@ test_host_remote (void)
 		g_assert_cmpint (info->accel, ==, NF_ACCEL_EMULATED);
 		g_assert_cmpint (nf_host_info_get_check (info, "nested-param")->status, !=, NF_CHECK_PASS);
 		forced = nf_host_probe_remote_from_facts (caps,
+							  NULL,
 							  host_model_without_vmx,
 							  qemu,
 							  8 << 20,
@@ -750,6 +753,49 @@ test_host_remote (void)
 		g_assert_error (error, NF_ERROR, NF_ERROR_NESTED_UNAVAILABLE);
 		g_assert_nonnull (strstr (error->message, "nested-param"));
 	}
+}
+
+/* An EPYC host as libvirt really shows it: svm is part of the model, so
+ * its capabilities list no svm; the model expanded (virConnectBaselineCPU)
+ * has it. */
+static void
+test_host_remote_epyc (void)
+{
+	g_autofree gchar *caps = read_fixture ("amd-kvm-nested", "capabilities.xml");
+	g_autofree gchar *kvm = read_fixture ("amd-kvm-nested", "domcapabilities-kvm.xml");
+	g_autofree gchar *qemu = read_fixture ("amd-kvm-nested", "domcapabilities-qemu.xml");
+	static const gchar expanded[] =
+		"<cpu mode='custom' match='exact'><model>EPYC-Milan</model><vendor>AMD</vendor>"
+		"<feature policy='require' name='svm'/><feature policy='require' name='npt'/></cpu>";
+	g_autoptr (GString) real = g_string_new (caps);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (NfHostInfo) info = NULL;
+	g_autoptr (NfHostInfo) unexpanded = NULL;
+
+	g_assert_cmpuint (g_string_replace (real, "<feature name='svm'/>", "", 0), ==, 1);
+	info = nf_host_probe_remote_from_facts (real->str,
+						expanded,
+						kvm,
+						qemu,
+						8 << 20,
+						6 << 20,
+						NF_ACCEL_AUTO,
+						&error);
+	g_assert_no_error (error);
+	g_assert_cmpint (info->accel, ==, NF_ACCEL_KVM);
+	g_assert_cmpstr (info->feature, ==, "svm");
+	g_assert_true (info->cpu_has_svm);
+	/* without the expansion there is no telling: emulated, and why */
+	unexpanded = nf_host_probe_remote_from_facts (real->str,
+						      NULL,
+						      kvm,
+						      qemu,
+						      8 << 20,
+						      6 << 20,
+						      NF_ACCEL_AUTO,
+						      &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (unexpanded->accel, ==, NF_ACCEL_EMULATED);
 }
 
 int
@@ -766,5 +812,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/host/dev-kvm", test_host_dev_kvm);
 	g_test_add_func ("/host/strings", test_host_strings);
 	g_test_add_func ("/host/remote", test_host_remote);
+	g_test_add_func ("/host/remote-epyc", test_host_remote_epyc);
 	return g_test_run ();
 }

@@ -99,8 +99,11 @@ NfHostInfo *nf_host_probe (virConnectPtr conn, NfAccel forced, GError **error);
  * offers the kvm domain type and its CPU shows vmx or svm (its module
  * parameter and /dev/kvm cannot be read from here). */
 NfHostInfo *nf_host_probe_remote (virConnectPtr conn, NfAccel forced, GError **error);
-/* Its pure half, unit-testable (memory in KiB). */
+/* Its pure half, unit-testable (memory in KiB; @expanded_cpu_xml: the host
+ * CPU with every feature of its model, as virConnectBaselineCPU expands
+ * it, or NULL). */
 NfHostInfo *nf_host_probe_remote_from_facts (const gchar *caps_xml,
+					     const gchar *expanded_cpu_xml,
 					     const gchar *domcaps_kvm_xml,
 					     const gchar *domcaps_qemu_xml,
 					     guint64 memory_total_kib,

@@ -47,6 +47,12 @@ gchar *nf_storage_seeds_pool_name (const gchar *pool_name);
  * many. */
 guint nf_storage_clear_staging (virConnectPtr conn, const gchar *pool_name, GError **error);
 
+/* The dir-type storage pool @pool_name at @path alone, made as below (a
+ * remote host's console logs). */
+gboolean nf_storage_ensure_one_pool (virConnectPtr conn,
+				     const gchar *pool_name,
+				     const gchar *path,
+				     GError **error);
 /* Makes the dir-type storage pool @pool_name at @path if missing (its
  * directory too), its staging pool <pool>-staging at @path/.staging and
  * its seeds pool <pool>-seeds at @path/.seeds, starts them, and marks them autostart. Idempotent.
@@ -95,8 +101,9 @@ gchar *nf_storage_create_overlay_remote (virConnectPtr conn,
 					 guint64 size_bytes,
 					 GError **error);
 /* Deletes @node's overlay at @path there: only a file named <node>.qcow2
- * (NF_ERROR_NOT_FOUND otherwise); nothing there is success. */
+ * in @pool_name (NF_ERROR_NOT_FOUND otherwise); nothing there is success. */
 gboolean nf_storage_delete_overlay_remote (virConnectPtr conn,
+					   const gchar *pool_name,
 					   const gchar *path,
 					   const gchar *node,
 					   GError **error);
@@ -109,10 +116,13 @@ GBytes *nf_storage_read_path (virConnectPtr conn,
 			      guint max,
 			      guint64 *size,
 			      GError **error);
-/* Deletes the file at @path through the libvirt storage pool that holds it
- * (refreshed if it has not seen it yet); nothing there, or no pool holding
- * its directory, is success. */
-gboolean nf_storage_delete_path (virConnectPtr conn, const gchar *path, GError **error);
+/* Deletes the file at @path through the active libvirt storage pool that
+ * holds its directory, which must be @pool_name (refreshed if it has not
+ * seen the file yet); nothing there is success, no such pool an error. */
+gboolean nf_storage_delete_path (virConnectPtr conn,
+				 const gchar *pool_name,
+				 const gchar *path,
+				 GError **error);
 /* The node an overlay file is tagged for, or NULL if untagged. */
 gchar *nf_storage_overlay_owner (const gchar *path);
 

@@ -160,18 +160,35 @@ on_object_removed (GDBusObjectManager *objects, GDBusObject *object, Console *c)
 	g_main_loop_quit (c->loop);
 }
 
+/* The libvirt URI of @node's host (the daemon's own where it names none). */
+static gchar *
+host_uri (NfCli *cli, NfDBusNode *node)
+{
+	const gchar *path = nf_dbus_node_get_host (node);
+	g_autoptr (GDBusObject) object = path != NULL && path[0] != '\0'
+						 ? g_dbus_object_manager_get_object (cli->objects, path)
+						 : NULL;
+	g_autoptr (NfDBusHost) host =
+		object != NULL ? nf_dbus_object_get_host (NF_DBUS_OBJECT (object)) : NULL;
+
+	if (host != NULL && nf_dbus_host_get_uri (host) != NULL)
+		return g_strdup (nf_dbus_host_get_uri (host));
+	return g_strdup (nf_dbus_manager_get_libvirt_uri (cli->manager));
+}
+
 static NfExit
 follow (NfCli *cli, Console *c, NfDBusNode *node)
 {
 	guint poll_id, interrupt_id;
 	gulong removed_id;
+	g_autofree gchar *uri = host_uri (cli, node);
 
 	fprintf (stderr,
 		 "--- %s: following %s (read-only); Ctrl-C to stop.\n"
-		 "--- To type into the console, as root: virsh -c %s console %s\n",
+		 "--- To type into the console, as root: virsh -c '%s' console %s\n",
 		 nf_dbus_node_get_name (node),
 		 c->log,
-		 nf_dbus_manager_get_libvirt_uri (cli->manager),
+		 uri,
 		 nf_dbus_node_get_domain_uuid (node));
 	c->loop = g_main_loop_new (NULL, FALSE);
 	poll_id = g_timeout_add (c->remote != NULL ? REMOTE_POLL_MS : POLL_MS, on_poll, c);

@@ -260,12 +260,24 @@ create_overlay (NfEngine *self,
 	return nf_storage_create_overlay (conn, self->config->storage_pool, node, base, size, error);
 }
 
+/* @remote_pool: a remote host's pool of overlays (only what is in it is
+ * deleted), NULL here. */
 static gboolean
-delete_overlay (gboolean remote, virConnectPtr conn, const gchar *path, const gchar *node, GError **error)
+delete_overlay (const gchar *remote_pool,
+		virConnectPtr conn,
+		const gchar *path,
+		const gchar *node,
+		GError **error)
 {
-	if (remote)
-		return nf_storage_delete_overlay_remote (conn, path, node, error);
+	if (remote_pool != NULL)
+		return nf_storage_delete_overlay_remote (conn, remote_pool, path, node, error);
 	return nf_storage_delete_overlay (conn, path, node, error);
+}
+
+static const gchar *
+remote_pool (NfEngine *self)
+{
+	return self->config->remote ? self->config->storage_pool : NULL;
 }
 
 /* nf_storage_check_base, without a qemu-img run per node of a pool. */
@@ -379,7 +391,7 @@ nf_engine_prepare (NfEngine *self, GError **error)
 		 * there, by libvirt, as a storage pool's */
 		g_autofree gchar *console_pool = g_strdup_printf ("%s-console", self->config->storage_pool);
 
-		if (!nf_storage_ensure_pool (conn, console_pool, self->config->console_dir, error))
+		if (!nf_storage_ensure_one_pool (conn, console_pool, self->config->console_dir, error))
 			return FALSE;
 	} else if (g_mkdir_with_parents (self->config->console_dir, 0750) != 0) {
 		g_set_error (error,
@@ -970,7 +982,7 @@ typedef struct {
 	virConnectPtr conn;
 	gchar *path;
 	gchar *name;
-	gboolean remote; /* the overlay is on a remote host */
+	gchar *remote_pool; /* the overlay is in this pool of a remote host */
 } UndoOverlay;
 
 static void
@@ -979,6 +991,7 @@ undo_overlay_free (UndoOverlay *undo)
 	virConnectClose (undo->conn);
 	g_free (undo->path);
 	g_free (undo->name);
+	g_free (undo->remote_pool);
 	g_free (undo);
 }
 
@@ -987,7 +1000,7 @@ undo_overlay (gpointer data, GError **error)
 {
 	UndoOverlay *undo = data;
 
-	if (delete_overlay (undo->remote, undo->conn, undo->path, undo->name, error))
+	if (delete_overlay (undo->remote_pool, undo->conn, undo->path, undo->name, error))
 		return TRUE;
 	g_prefix_error (error, "cannot delete overlay %s: ", undo->path);
 	return FALSE;
@@ -1012,7 +1025,7 @@ make_overlay (NfEngine *self, Make *make, NfUndo *undo, GError **error)
 	undone->conn = make->conn;
 	undone->path = g_strdup (make->spec->overlay);
 	undone->name = g_strdup (make->name);
-	undone->remote = self->config->remote;
+	undone->remote_pool = g_strdup (remote_pool (self));
 	nf_undo_push (undo, undo_overlay, undone, (GDestroyNotify) undo_overlay_free);
 	nf_fail_point ("make:after-overlay");
 	return TRUE;
@@ -1483,7 +1496,9 @@ remove_console_log (NfEngine *self, virConnectPtr conn, const gchar *path, GPtrA
 	if (path == NULL)
 		return;
 	if (self->config->remote) {
-		if (!nf_storage_delete_path (conn, path, &error))
+		g_autofree gchar *console_pool = g_strdup_printf ("%s-console", self->config->storage_pool);
+
+		if (!nf_storage_delete_path (conn, console_pool, path, &error))
 			add_warning (warnings, "cannot remove console log %s: %s", path, error->message);
 		return;
 	}
@@ -1532,7 +1547,7 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, G
 		return nf_libvirt_set_error (error, "Cannot undefine %s", name);
 	nf_fail_point ("remove:after-undefine");
 	if (info->spec->overlay != NULL &&
-	    !delete_overlay (self->config->remote, conn, info->spec->overlay, name, error))
+	    !delete_overlay (remote_pool (self), conn, info->spec->overlay, name, error))
 		return FALSE;
 	if (info->spec->seed != NULL && !nf_storage_seed_delete (conn, info->spec->seed, name, error))
 		return FALSE;
@@ -1641,7 +1656,7 @@ nf_engine_reset_node (NfEngine *self,
 		return FALSE;
 	if (!stop_domain (dom, name, timeout_s, NULL, cancellable, error))
 		return FALSE;
-	if (!delete_overlay (self->config->remote, conn, info->spec->overlay, name, error))
+	if (!delete_overlay (remote_pool (self), conn, info->spec->overlay, name, error))
 		return FALSE;
 	nf_fail_point ("reset:after-delete-overlay");
 	overlay = create_overlay (self,

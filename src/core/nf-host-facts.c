@@ -91,30 +91,48 @@ nf_host_facts_read_cpuinfo (NfHostFacts *facts, const gchar *sysroot, GError **e
 	return TRUE;
 }
 
-/* Another host's CPU as its libvirt describes it: <vendor> (Intel, AMD,
- * Hygon) and the <feature>s its host CPU adds to its model. */
-gboolean
-nf_host_facts_read_libvirt_cpu (NfHostFacts *facts, const gchar *caps_xml, GError **error)
+/* The names @xpath selects in @doc, added to @flags. */
+static void
+add_feature_names (xmlDoc *doc, const gchar *xpath, GPtrArray *flags)
 {
-	g_autoptr (xmlDoc) doc =
-		parse_libvirt_xml (caps_xml, "capabilities", "libvirt capabilities document", error);
-	g_autoptr (xmlXPathContext) context = NULL;
-	g_autoptr (GPtrArray) found = NULL;
-	g_autoptr (GPtrArray) flags = g_ptr_array_new_with_free_func (g_free);
-	g_autofree gchar *vendor = NULL;
+	g_autoptr (xmlXPathContext) context = xmlXPathNewContext (doc);
+	g_autoptr (GPtrArray) found = context != NULL ? nf_xml_find_all (context, NULL, xpath) : NULL;
 
-	if (doc == NULL)
-		return FALSE;
-	vendor = xml_string (doc, "string(/capabilities/host/cpu/vendor)");
-	context = xmlXPathNewContext (doc);
-	found = context != NULL ? nf_xml_find_all (context, NULL, "/capabilities/host/cpu/feature/@name")
-				: NULL;
 	for (guint i = 0; found != NULL && i < found->len; i++) {
 		xmlChar *name = xmlNodeGetContent (g_ptr_array_index (found, i));
 
 		g_ptr_array_add (flags, g_strdup ((const gchar *) name));
 		xmlFree (name);
 	}
+}
+
+/* Another host's CPU as its libvirt describes it: <vendor> (Intel, AMD,
+ * Hygon) and its features: those its capabilities add to the CPU's model
+ * and, when given, every feature of that model too (@expanded_xml: the
+ * host CPU as virConnectBaselineCPU expands it; EPYC models carry svm in
+ * the model, so the capabilities alone do not list it). */
+gboolean
+nf_host_facts_read_libvirt_cpu (NfHostFacts *facts,
+				const gchar *caps_xml,
+				const gchar *expanded_xml,
+				GError **error)
+{
+	g_autoptr (xmlDoc) doc =
+		parse_libvirt_xml (caps_xml, "capabilities", "libvirt capabilities document", error);
+	g_autoptr (xmlDoc) expanded = NULL;
+	g_autoptr (GPtrArray) flags = g_ptr_array_new_with_free_func (g_free);
+	g_autofree gchar *vendor = NULL;
+
+	if (doc == NULL)
+		return FALSE;
+	if (expanded_xml != NULL) {
+		expanded = parse_libvirt_xml (expanded_xml, "cpu", "expanded host CPU", error);
+		if (expanded == NULL)
+			return FALSE;
+		add_feature_names (expanded, "/cpu/feature[not(@policy) or @policy='require']/@name", flags);
+	}
+	vendor = xml_string (doc, "string(/capabilities/host/cpu/vendor)");
+	add_feature_names (doc, "/capabilities/host/cpu/feature/@name", flags);
 	g_ptr_array_add (flags, NULL);
 	/* libvirt's short names, as /proc/cpuinfo spells them */
 	if (g_str_equal (vendor, "Intel"))
@@ -437,12 +455,42 @@ libvirt_memory (virConnectPtr conn, guint64 *total_kib, guint64 *available_kib, 
 	return TRUE;
 }
 
+/* The host CPU of @caps_xml with every feature of its model listed
+ * (virConnectBaselineCPU, EXPAND_FEATURES), or NULL when libvirt cannot
+ * say (then the capabilities' own list is all there is). */
+static gchar *
+expand_host_cpu (virConnectPtr conn, const gchar *caps_xml)
+{
+	g_autoptr (xmlDoc) doc =
+		parse_libvirt_xml (caps_xml, "capabilities", "libvirt capabilities document", NULL);
+	g_autoptr (xmlXPathContext) context = doc != NULL ? xmlXPathNewContext (doc) : NULL;
+	xmlNode *cpu = context != NULL ? nf_xml_find (context, NULL, "/capabilities/host/cpu") : NULL;
+	xmlBufferPtr buffer;
+	const gchar *cpus[1];
+	gchar *expanded = NULL;
+
+	if (cpu == NULL)
+		return NULL;
+	buffer = xmlBufferCreate ();
+	if (xmlNodeDump (buffer, doc, cpu, 0, 0) >= 0) {
+		cpus[0] = (const gchar *) xmlBufferContent (buffer);
+		expanded = virConnectBaselineCPU (conn, cpus, 1, VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES);
+	}
+	xmlBufferFree (buffer);
+	if (expanded == NULL) {
+		g_debug ("libvirt cannot expand the host CPU: %s", virGetLastErrorMessage ());
+		virResetLastError ();
+	}
+	return expanded;
+}
+
 NfHostInfo *
 nf_host_probe_remote (virConnectPtr conn, NfAccel forced, GError **error)
 {
 	g_autofree gchar *caps_xml = NULL;
 	g_autofree gchar *domcaps_kvm_xml = NULL;
 	g_autofree gchar *domcaps_qemu_xml = NULL;
+	g_autofree gchar *expanded_xml = NULL;
 	guint64 total_kib = 0, available_kib = 0;
 
 	g_return_val_if_fail (conn != NULL, NULL);
@@ -456,7 +504,9 @@ nf_host_probe_remote (virConnectPtr conn, NfAccel forced, GError **error)
 		return NULL;
 	domcaps_kvm_xml = get_domain_capabilities (conn, "kvm");
 	domcaps_qemu_xml = get_domain_capabilities (conn, "qemu");
+	expanded_xml = expand_host_cpu (conn, caps_xml);
 	return nf_host_probe_remote_from_facts (caps_xml,
+						expanded_xml,
 						domcaps_kvm_xml,
 						domcaps_qemu_xml,
 						total_kib,

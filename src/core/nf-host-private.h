@@ -34,7 +34,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NfHostFacts, nf_host_facts_clear)
 gboolean nf_host_facts_read_cpuinfo (NfHostFacts *facts, const gchar *sysroot, GError **error);
 gboolean nf_host_facts_read_meminfo (NfHostFacts *facts, const gchar *sysroot, GError **error);
 /* The vendor and flags of another host's CPU from its libvirt capabilities. */
-gboolean nf_host_facts_read_libvirt_cpu (NfHostFacts *facts, const gchar *caps_xml, GError **error);
+gboolean nf_host_facts_read_libvirt_cpu (NfHostFacts *facts,
+					 const gchar *caps_xml,
+					 const gchar *expanded_xml,
+					 GError **error);
 gboolean nf_host_facts_read_capabilities (NfHostFacts *facts, const gchar *caps_xml, GError **error);
 /* @domcaps_xml may be NULL: libvirt refused that domain type. */
 gboolean nf_host_facts_read_domcaps_kvm (NfHostFacts *facts, const gchar *domcaps_xml, GError **error);

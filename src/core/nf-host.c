@@ -544,6 +544,7 @@ check_nested_remote (NfHostFacts *facts)
 
 NfHostInfo *
 nf_host_probe_remote_from_facts (const gchar *caps_xml,
+				 const gchar *expanded_cpu_xml,
 				 const gchar *domcaps_kvm_xml,
 				 const gchar *domcaps_qemu_xml,
 				 guint64 memory_total_kib,
@@ -560,7 +561,7 @@ nf_host_probe_remote_from_facts (const gchar *caps_xml,
 	facts.info->checks = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_host_check_free);
 	facts.info->memory_total_mib = memory_total_kib / 1024;
 	facts.info->memory_available_mib = memory_available_kib / 1024;
-	if (!nf_host_facts_read_libvirt_cpu (&facts, caps_xml, error) ||
+	if (!nf_host_facts_read_libvirt_cpu (&facts, caps_xml, expanded_cpu_xml, error) ||
 	    !nf_host_facts_read_capabilities (&facts, caps_xml, error) ||
 	    !nf_host_facts_read_domcaps_kvm (&facts, domcaps_kvm_xml, error) ||
 	    !nf_host_facts_read_domcaps_qemu (&facts, domcaps_qemu_xml, error))

@@ -172,6 +172,12 @@ nf_storage_seeds_pool_name (const gchar *pool_name)
 }
 
 gboolean
+nf_storage_ensure_one_pool (virConnectPtr conn, const gchar *pool_name, const gchar *path, GError **error)
+{
+	return ensure_one_pool (conn, pool_name, path, error);
+}
+
+gboolean
 nf_storage_ensure_pool (virConnectPtr conn, const gchar *pool_name, const gchar *path, GError **error)
 {
 	g_autofree gchar *staging = staging_pool_name (pool_name);
@@ -416,27 +422,56 @@ nf_storage_create_overlay (virConnectPtr conn,
 	return g_steal_pointer (&target);
 }
 
+/* The volume at @path in the active pool holding its directory, that
+ * pool refreshed when libvirt has not seen the file yet: *@vol, or NULL
+ * when the pool has no such file. No active pool holding the directory,
+ * a refresh that fails, or (with @pool_name) a pool of another name is an
+ * error: nothing there is then known. */
+static gboolean
+volume_in_pool (virConnectPtr conn,
+		const gchar *path,
+		const gchar *pool_name,
+		virStorageVolPtr *vol,
+		GError **error)
+{
+	g_autoptr (virStoragePool) pool = NULL;
+	g_autofree gchar *directory = g_path_get_dirname (path);
+
+	*vol = NULL;
+	pool = virStoragePoolLookupByTargetPath (conn, directory);
+	if (pool == NULL || virStoragePoolIsActive (pool) != 1)
+		return nf_libvirt_set_error (error, "No active libvirt storage pool holds %s", directory);
+	if (pool_name != NULL && g_strcmp0 (virStoragePoolGetName (pool), pool_name) != 0) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_NOT_FOUND,
+			     "%s is in storage pool %s, not in nestfarm's %s; nestfarm leaves it alone.",
+			     path,
+			     virStoragePoolGetName (pool),
+			     pool_name);
+		return FALSE;
+	}
+	*vol = virStorageVolLookupByPath (conn, path);
+	if (*vol != NULL)
+		return TRUE;
+	virResetLastError ();
+	if (virStoragePoolRefresh (pool, 0) < 0)
+		return nf_libvirt_set_error (error, "Cannot refresh the storage pool of %s", directory);
+	*vol = virStorageVolLookupByPath (conn, path);
+	if (*vol == NULL)
+		virResetLastError ();
+	return TRUE;
+}
+
 /* The volume at @path, its pool refreshed when libvirt has not seen it
  * yet; NULL (no error) when there is none. */
 static virStorageVolPtr
 volume_at (virConnectPtr conn, const gchar *path)
 {
-	g_autoptr (virStoragePool) pool = NULL;
-	g_autofree gchar *directory = NULL;
-	virStorageVolPtr vol = virStorageVolLookupByPath (conn, path);
+	g_autoptr (GError) error = NULL;
+	virStorageVolPtr vol = NULL;
 
-	if (vol != NULL)
-		return vol;
-	virResetLastError ();
-	directory = g_path_get_dirname (path);
-	pool = virStoragePoolLookupByTargetPath (conn, directory);
-	if (pool == NULL || virStoragePoolRefresh (pool, 0) < 0) {
-		virResetLastError ();
-		return NULL;
-	}
-	vol = virStorageVolLookupByPath (conn, path);
-	if (vol == NULL)
-		virResetLastError ();
+	volume_in_pool (conn, path, NULL, &vol, &error);
 	return vol;
 }
 
@@ -525,7 +560,11 @@ nf_storage_create_overlay_remote (virConnectPtr conn,
 }
 
 gboolean
-nf_storage_delete_overlay_remote (virConnectPtr conn, const gchar *path, const gchar *node, GError **error)
+nf_storage_delete_overlay_remote (virConnectPtr conn,
+				  const gchar *pool_name,
+				  const gchar *path,
+				  const gchar *node,
+				  GError **error)
 {
 	g_autofree gchar *name = g_path_get_basename (path);
 	g_autofree gchar *expected = g_strdup_printf ("%s.qcow2", node);
@@ -541,14 +580,16 @@ nf_storage_delete_overlay_remote (virConnectPtr conn, const gchar *path, const g
 			     node);
 		return FALSE;
 	}
-	return nf_storage_delete_path (conn, path, error);
+	return nf_storage_delete_path (conn, pool_name, path, error);
 }
 
 gboolean
-nf_storage_delete_path (virConnectPtr conn, const gchar *path, GError **error)
+nf_storage_delete_path (virConnectPtr conn, const gchar *pool_name, const gchar *path, GError **error)
 {
-	g_autoptr (virStorageVol) vol = volume_at (conn, path);
+	g_autoptr (virStorageVol) vol = NULL;
 
+	if (!volume_in_pool (conn, path, pool_name, &vol, error))
+		return FALSE;
 	/* already gone: a delete retried after a crash is done */
 	if (vol == NULL)
 		return TRUE;

@@ -23,6 +23,7 @@ struct _NfFarm {
 	NfModel *model;
 	const NfConfig *config;
 	GHashTable *retries; /* host name -> Retry: hosts not yet opened */
+	GHashTable *adding;  /* names and URIs of hosts AddHost is opening */
 	GCancellable *cancellable;
 };
 
@@ -70,6 +71,7 @@ nf_farm_new (NfModel *model, const NfConfig *config)
 	self->model = g_object_ref (model);
 	self->config = config;
 	self->retries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) retry_free);
+	self->adding = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	self->cancellable = g_cancellable_new ();
 	return self;
 }
@@ -96,6 +98,29 @@ host_unfollow (NfFarmHost *host)
 	g_object_set_data (G_OBJECT (host), NF_FARM_FOLLOW_KEY, NULL);
 }
 
+static void
+close_connection_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	nf_connection_close (NF_CONNECTION (task_data));
+	g_task_return_boolean (task, TRUE);
+}
+
+/* A host no longer wanted: its handlers go now, its connection closes in
+ * a worker (closing may wait on a host that does not answer). */
+static void
+close_later (NfFarmHost *host)
+{
+	NfConnection *connection = host_connection (host);
+	g_autoptr (GTask) task = NULL;
+
+	host_unfollow (host);
+	if (connection == NULL)
+		return;
+	task = g_task_new (NULL, NULL, NULL, NULL);
+	g_task_set_task_data (task, g_object_ref (connection), g_object_unref);
+	g_task_run_in_thread (task, close_connection_thread);
+}
+
 /* Its handlers go and its connection closes (a worker may still hold the
  * engine; it then finds the connection closed). */
 static void
@@ -117,6 +142,7 @@ nf_farm_free (NfFarm *self)
 		return;
 	g_cancellable_cancel (self->cancellable);
 	g_hash_table_unref (self->retries);
+	g_hash_table_unref (self->adding);
 	hosts = nf_model_get_hosts (self->model);
 	for (GList *l = hosts; l != NULL; l = l->next)
 		if (!g_str_equal (nf_farm_host_get_name (l->data), NF_HOST_LOCAL))
@@ -319,6 +345,13 @@ host_opened (GObject *source, GAsyncResult *res, gpointer user_data)
 	/* the daemon is going: the farm is no more */
 	if (g_cancellable_is_cancelled (opening->cancellable))
 		return;
+	if (opening->job != NULL)
+		g_hash_table_remove (self->adding, name);
+	/* removed meanwhile (a host of the state file, opened at start) */
+	if (opening->job == NULL && nf_model_lookup_host (self->model, name) != opening->host) {
+		close_later (opening->host);
+		return;
+	}
 	if (info == NULL) {
 		g_prefix_error (&error,
 				"Host %s (%s) cannot be used: ",
@@ -453,6 +486,22 @@ uri_in_use (NfFarm *self, const gchar *uri, GError **error)
 gboolean
 nf_farm_check_add_host (NfFarm *self, const gchar *name, const gchar *uri, GError **error)
 {
+	GHashTableIter iter;
+	gpointer key, value;
+
+	/* one being added counts as one there */
+	g_hash_table_iter_init (&iter, self->adding);
+	while (g_hash_table_iter_next (&iter, &key, &value)) {
+		if (!g_str_equal (key, name) && !g_str_equal (value, uri))
+			continue;
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_BUSY,
+			     "Host %s (%s) is being added; wait for that job.",
+			     (const gchar *) key,
+			     (const gchar *) value);
+		return FALSE;
+	}
 	if (nf_model_lookup_host (self->model, name) != NULL) {
 		g_set_error (error,
 			     NF_ERROR,
@@ -471,6 +520,7 @@ nf_farm_add_host (NfFarm *self, const gchar *name, const gchar *uri, NfJob *job)
 	g_autofree gchar *path = NULL;
 
 	host = host_new (self, name, uri);
+	g_hash_table_insert (self->adding, g_strdup (name), g_strdup (uri));
 	path = g_strdup_printf ("host/%s", name);
 	nf_job_add_object (job, path);
 	nf_job_set_step (job, "connecting and probing the host");
@@ -485,13 +535,6 @@ typedef struct {
 } Removal;
 
 static void
-close_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-	nf_connection_close (NF_CONNECTION (task_data));
-	g_task_return_boolean (task, TRUE);
-}
-
-static void
 host_closed (GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	Removal *removal = user_data;
@@ -504,6 +547,36 @@ host_closed (GObject *source, GAsyncResult *res, gpointer user_data)
 	g_object_unref (removal->host);
 	g_object_unref (removal->job);
 	g_free (removal);
+}
+
+/* A pool that lives on @host (placed there: even with no node listed yet,
+ * or one being made), or work admitted there: the host stays. */
+static gboolean
+pool_placed_on (NfFarm *self, const gchar *host, GError **error)
+{
+	g_autoptr (GList) pools = nf_model_get_pools (self->model);
+
+	for (GList *l = pools; l != NULL; l = l->next) {
+		const NfPoolSpec *spec = nf_pool_get_spec (l->data);
+
+		if (g_strcmp0 (spec->host, host) != 0)
+			continue;
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_BUSY,
+			     "Pool %s lives on host %s; delete it first.",
+			     spec->name,
+			     host);
+		return TRUE;
+	}
+	if (nf_model_get_host_memory_pending_mib (self->model, host) == 0)
+		return FALSE;
+	g_set_error (error,
+		     NF_ERROR,
+		     NF_ERROR_BUSY,
+		     "Nodes are being made or started on host %s; try again when that is done.",
+		     host);
+	return TRUE;
 }
 
 gboolean
@@ -529,7 +602,7 @@ nf_farm_check_remove_host (NfFarm *self, const gchar *name, GError **error)
 	}
 	nodes = nf_farm_host_get_nodes (host);
 	if (nodes->len == 0)
-		return TRUE;
+		return !pool_placed_on (self, name, error);
 	g_set_error (error,
 		     NF_ERROR,
 		     NF_ERROR_BUSY,
@@ -561,5 +634,5 @@ nf_farm_remove_host (NfFarm *self, const gchar *name, NfJob *job)
 	host_unfollow (host);
 	task = g_task_new (NULL, NULL, host_closed, removal);
 	g_task_set_task_data (task, g_object_ref (host_connection (host)), g_object_unref);
-	g_task_run_in_thread (task, close_thread);
+	g_task_run_in_thread (task, close_connection_thread);
 }

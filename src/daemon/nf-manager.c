@@ -479,13 +479,14 @@ admit (NfManager *self, const gchar *host, guint64 need_mib, const gchar *what, 
 }
 
 /* Where a pool's nodes are: a pool lives on one host (its trunk is that
- * host's bridge); the local host for a pool with no node. */
+ * host's bridge), kept in its spec (and pools.json) so that it is known
+ * while that host is away. */
 static const gchar *
 pool_host (NfPool *pool)
 {
-	GPtrArray *nodes = nf_pool_get_nodes (pool);
+	const NfPoolSpec *spec = nf_pool_get_spec (pool);
 
-	return nodes->len > 0 ? nf_node_get_host (g_ptr_array_index (nodes, 0)) : NF_HOST_LOCAL;
+	return spec->host != NULL ? spec->host : NF_HOST_LOCAL;
 }
 
 /* May nodes of a pool that names @allowed (NULL: any) go on @host now? */
@@ -555,32 +556,60 @@ place (NfManager *self, const gchar *const *allowed, guint64 need_mib, const gch
 	return best;
 }
 
+/* Work on @what needs its host online (and listed): while it is away
+ * nothing of it is known for sure, so nothing is changed. */
+static gboolean
+refuse_if_host_away (NfManager *self, const gchar *host, const gchar *what, GError **error)
+{
+	NfFarmHost *farm_host = nf_model_lookup_host (self->model, host);
+
+	if (farm_host != NULL && nf_farm_host_get_engine (farm_host) != NULL &&
+	    nf_farm_host_get_state (farm_host) != NF_HOST_STATE_OFFLINE)
+		return FALSE;
+	g_set_error (error,
+		     NF_ERROR,
+		     NF_ERROR_BUSY,
+		     "%s is on host %s, which is %s; try again when it is back ('nestfarmctl host list').",
+		     what,
+		     host,
+		     farm_host != NULL ? "offline" : "not in the farm");
+	return TRUE;
+}
+
 static NfPool *
 require_pool (NfManager *self, const gchar *name, GError **error)
 {
 	NfPool *pool = nf_model_lookup_pool (self->model, name);
+	g_autofree gchar *what = NULL;
 
-	if (pool == NULL)
+	if (pool == NULL) {
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_NOT_FOUND,
 			     "There is no pool '%s'; 'nestfarmctl pool list' shows the pools.",
 			     name);
-	return pool;
+		return NULL;
+	}
+	what = g_strdup_printf ("Pool %s", name);
+	return refuse_if_host_away (self, pool_host (pool), what, error) ? NULL : pool;
 }
 
 static NfNode *
 require_node (NfManager *self, const gchar *name, GError **error)
 {
 	NfNode *node = nf_model_lookup_node (self->model, name);
+	g_autofree gchar *what = NULL;
 
-	if (node == NULL)
+	if (node == NULL) {
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_NOT_FOUND,
 			     "There is no node '%s'; 'nestfarmctl node list' shows the nodes.",
 			     name);
-	return node;
+		return NULL;
+	}
+	what = g_strdup_printf ("Node %s", name);
+	return refuse_if_host_away (self, nf_node_get_host (node), what, error) ? NULL : node;
 }
 
 /* --- a node's console --- */
@@ -642,9 +671,18 @@ nf_manager_read_console_async (NfManager *self,
 		g_task_return_error (task, error);
 		return;
 	}
-	engine = nf_model_get_node_engine (self->model, node);
+	engine = nf_model_get_node_engine (self->model, node, self->engine);
+	if (engine == NULL) {
+		g_task_return_new_error (task,
+					 NF_ERROR,
+					 NF_ERROR_BUSY,
+					 "Node %s is on host %s, which nestfarmd cannot reach now; try again when it is online.",
+					 name,
+					 nf_node_get_host (node));
+		return;
+	}
 	read = g_new0 (ConsoleRead, 1);
-	read->engine = g_object_ref (engine != NULL ? engine : self->engine);
+	read->engine = g_object_ref (engine);
 	read->path = g_strdup (nf_node_get_console_log (node));
 	read->offset = offset;
 	read->max = max;
@@ -692,7 +730,11 @@ schedule (NfManager *self, NfOpKind kind, const gchar *pool, const gchar *operat
 {
 	NfJob *job = nf_model_new_job (self->model, operation, uid);
 	NfOp *op = nf_op_new (&self->ops, kind, pool, job);
+	NfPool *existing = nf_model_lookup_pool (self->model, pool);
 
+	/* nodes the model does not list (retired ones) are on the pool's host */
+	if (existing != NULL)
+		nf_op_set_placement (op, pool_host (existing));
 	*op_out = op;
 	return job;
 }
@@ -817,11 +859,7 @@ nf_manager_scale_pool (NfManager *self, const gchar *name, guint count, guint ui
 			g_strdup_printf ("%u more nodes of %u MiB", count - spec->count, spec->memory_mib);
 
 		need = spec->start ? (guint64) (count - spec->count) * spec->memory_mib : 0;
-		/* a pool with no node left goes where there is room */
-		host = nf_pool_get_nodes (pool)->len > 0
-			       ? host
-			       : place (self, (const gchar *const *) spec->hosts, need, what, error);
-		if (host == NULL || !admit (self, host, need, what, error))
+		if (!admit (self, host, need, what, error))
 			return NULL;
 	}
 	job = schedule (self, NF_OP_SCALE, name, "scale-pool", uid, &op);

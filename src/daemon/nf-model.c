@@ -401,10 +401,12 @@ nf_model_remove_node (NfModel *self, NfNode *node)
 }
 
 NfEngine *
-nf_model_get_node_engine (NfModel *self, NfNode *node)
+nf_model_get_node_engine (NfModel *self, NfNode *node, NfEngine *local)
 {
 	NfFarmHost *host = nf_model_lookup_host (self, nf_node_get_host (node));
 
+	if (g_str_equal (nf_node_get_host (node), NF_HOST_LOCAL))
+		return local;
 	return host != NULL ? nf_farm_host_get_engine (host) : NULL;
 }
 
@@ -446,6 +448,7 @@ nf_model_remove_host (NfModel *self, NfFarmHost *host)
 {
 	g_autoptr (NfFarmHost) keep = g_object_ref (host);
 
+	g_hash_table_remove (self->pending_on, nf_farm_host_get_name (host));
 	if (g_hash_table_remove (self->hosts, nf_farm_host_get_name (host)))
 		g_signal_emit (self, signals[SIGNAL_HOST_REMOVED], 0, host);
 }

@@ -32,9 +32,10 @@ NfStore *nf_model_get_store (NfModel *self);
  * "host" names it), kept up to date as nodes come, go and move. */
 GList *nf_model_get_hosts (NfModel *self);
 NfFarmHost *nf_model_lookup_host (NfModel *self, const gchar *name);
-/* What works on @node: its host's engine; NULL while that host is not set
- * up. */
-NfEngine *nf_model_get_node_engine (NfModel *self, NfNode *node);
+/* What works on @node: @local for a node of the local host, else its
+ * host's engine; NULL while that host is not set up (never another
+ * host's). */
+NfEngine *nf_model_get_node_engine (NfModel *self, NfNode *node, NfEngine *local);
 void nf_model_add_host (NfModel *self, NfFarmHost *host);
 void nf_model_remove_host (NfModel *self, NfFarmHost *host);
 

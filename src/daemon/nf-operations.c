@@ -70,7 +70,8 @@ struct _NfOp {
  * for the main-context half only. */
 typedef struct {
 	NfOp *op;
-	NfEngine *engine;
+	NfEngine *engine; /* of its host; NULL: that host is not set up */
+	gchar *host;
 	guint index;
 	gchar *name;
 	NfNodeSpec *spec;   /* make */
@@ -189,6 +190,11 @@ nf_op_set_placement (NfOp *op, const gchar *host)
 {
 	g_free (op->placement);
 	op->placement = g_strdup (host);
+	/* a new pool keeps where it is, for when its host is away */
+	if (op->spec != NULL && !g_str_equal (host, NF_HOST_LOCAL)) {
+		g_free (op->spec->host);
+		op->spec->host = g_strdup (host);
+	}
 }
 
 /* The host of node @index: where it is, or where this operation makes it. */
@@ -203,15 +209,17 @@ op_host_of (NfOp *op, guint index)
 	return op->placement != NULL ? op->placement : NF_HOST_LOCAL;
 }
 
-/* What works on node @index's host (the local engine where the host is
- * not set up: its libvirt then says the node is not there). */
+/* What works on node @index's host; NULL when that host is not in the
+ * farm or not set up (the step then fails, naming it: never another
+ * host's libvirt). */
 static NfEngine *
 op_engine_for (NfOp *op, guint index)
 {
 	NfFarmHost *host = nf_model_lookup_host (op->context->model, op_host_of (op, index));
-	NfEngine *engine = host != NULL ? nf_farm_host_get_engine (host) : NULL;
 
-	return engine != NULL ? engine : op->context->engine;
+	if (g_str_equal (op_host_of (op, index), NF_HOST_LOCAL))
+		return op->context->engine;
+	return host != NULL ? nf_farm_host_get_engine (host) : NULL;
 }
 
 void
@@ -260,7 +268,8 @@ node_step_new (NfOp *op, guint index)
 	NodeStep *step = g_new0 (NodeStep, 1);
 
 	step->op = op;
-	step->engine = g_object_ref (op_engine_for (op, index));
+	step->engine = op_engine_for (op, index) != NULL ? g_object_ref (op_engine_for (op, index)) : NULL;
+	step->host = g_strdup (op_host_of (op, index));
 	step->index = index;
 	step->name = nf_node_name_build (op->pool, index);
 	return step;
@@ -269,7 +278,8 @@ node_step_new (NfOp *op, guint index)
 static void
 node_step_free (NodeStep *step)
 {
-	g_object_unref (step->engine);
+	g_clear_object (&step->engine);
+	g_free (step->host);
 	g_free (step->name);
 	g_free (step->bridge);
 	g_free (step->snapshot);
@@ -337,11 +347,29 @@ step_spec_new (const NfPoolSpec *ps, guint index)
 	return spec;
 }
 
+/* The step of a node whose host is not set up (not in the farm, or never
+ * reached since the start): it fails, saying so. */
+static gpointer
+work_no_host (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+
+	g_set_error (error,
+		     NF_ERROR,
+		     NF_ERROR_BUSY,
+		     "Node %s is on host %s, which nestfarmd cannot reach now; try again when it is online.",
+		     step->name,
+		     step->host);
+	return NULL;
+}
+
 static void
 step_go (gpointer user_data)
 {
 	NodeStep *step = user_data;
 
+	if (step->engine == NULL)
+		step->work = work_no_host;
 	nf_executor_submit (step->op->context->executor,
 			    work_kind (step->work),
 			    step->work,

@@ -287,8 +287,13 @@ hold_sample (gpointer user_data)
 
 	hold->sample_id = 0;
 	reading->name = g_strdup (nf_node_get_name (hold->node));
-	engine = nf_model_get_node_engine (self->model, hold->node);
-	reading->engine = g_object_ref (engine != NULL ? engine : self->engine);
+	engine = nf_model_get_node_engine (self->model, hold->node, self->engine);
+	if (engine == NULL) {
+		/* its host is away: its hold time ends the hold */
+		reading_free (reading);
+		return G_SOURCE_REMOVE;
+	}
+	reading->engine = g_object_ref (engine);
 	hold->sampling = g_cancellable_new ();
 	task = g_task_new (self->engine, hold->sampling, read_done, self);
 	g_task_set_source_tag (task, hold_sample);

@@ -104,6 +104,7 @@ nf_pool_spec_copy (const NfPoolSpec *spec)
 	copy->ssh_user = g_strdup (spec->ssh_user);
 	copy->ssh_keys = g_strdupv (spec->ssh_keys);
 	copy->hosts = g_strdupv (spec->hosts);
+	copy->host = g_strdup (spec->host);
 	copy->user_data = g_strdup (spec->user_data);
 	copy->snapshots = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_snapshot_free);
 	for (guint i = 0; spec->snapshots != NULL && i < spec->snapshots->len; i++)
@@ -128,6 +129,7 @@ nf_pool_spec_free (NfPoolSpec *spec)
 	g_free (spec->ssh_user);
 	g_strfreev (spec->ssh_keys);
 	g_strfreev (spec->hosts);
+	g_free (spec->host);
 	g_free (spec->user_data);
 	g_clear_pointer (&spec->snapshots, g_ptr_array_unref);
 	g_clear_pointer (&spec->retired, g_array_unref);

@@ -47,6 +47,7 @@ typedef struct {
 	gchar *user_data;    /* the pool's own cloud-init user-data; NULL: none */
 	gboolean start;
 	GStrv hosts;          /* the hosts its nodes may go on; NULL: any */
+	gchar *host;          /* the host its nodes are on; NULL: local */
 	GPtrArray *snapshots; /* NfPoolSnapshot, oldest first; never NULL */
 	/* of guint, ascending, never NULL: the nodes that left the pool while
 	 * a snapshot held them, kept retired in libvirt for a revert

@@ -43,7 +43,7 @@ typedef struct {
 static void
 probe_free (Probe *probe)
 {
-	g_object_unref (probe->engine);
+	g_clear_object (&probe->engine);
 	g_free (probe->name);
 	g_object_unref (probe->node);
 	g_free (probe);
@@ -164,8 +164,15 @@ probe_due (gpointer user_data)
 	watch->timeout_id = 0;
 	probe->name = g_strdup (nf_node_get_name (watch->node));
 	probe->node = g_object_ref (watch->node);
-	engine = nf_model_get_node_engine (self->model, watch->node);
-	probe->engine = g_object_ref (engine != NULL ? engine : self->engine);
+	engine = nf_model_get_node_engine (self->model, watch->node, self->engine);
+	if (engine == NULL) {
+		/* its host is away: look again later */
+		probe_free (probe);
+		watch->interval_s = watch_next_interval (watch);
+		watch_schedule (watch);
+		return G_SOURCE_REMOVE;
+	}
+	probe->engine = g_object_ref (engine);
 	watch->probing = g_cancellable_new ();
 	task = g_task_new (self, watch->probing, probe_done, NULL);
 	g_task_set_source_tag (task, probe_due);

@@ -201,6 +201,10 @@ write_seed (JsonBuilder *b, const NfPoolSpec *spec)
 	}
 	if (spec->hosts != NULL)
 		add_strings (b, "hosts", spec->hosts);
+	if (spec->host != NULL) {
+		json_builder_set_member_name (b, "host");
+		json_builder_add_string_value (b, spec->host);
+	}
 }
 
 static void
@@ -464,6 +468,7 @@ read_seed (JsonObject *obj, NfPoolSpec *spec, GError **error)
 	spec->user_data = read_string (obj, "user-data", FALSE, NULL);
 	if (!read_strings (obj, "hosts", &spec->hosts, error))
 		return FALSE;
+	spec->host = read_string (obj, "host", FALSE, NULL);
 	if (keys == NULL)
 		return TRUE;
 	if (!JSON_NODE_HOLDS_ARRAY (keys)) {
@@ -599,7 +604,9 @@ read_intent (JsonNode *node, NfIntent **out, GError **error)
 	return TRUE;
 }
 
-/* "hosts": [{"name", "uri"}]; a file from before farms has none. */
+/* "hosts": [{"name", "uri"}]; a file from before farms has none. A bad
+ * entry is left out, said in the log: the pools and the other hosts are
+ * still good. */
 static gboolean
 read_hosts (NfStore *self, JsonObject *root, GError **error)
 {
@@ -618,13 +625,10 @@ read_hosts (NfStore *self, JsonObject *root, GError **error)
 				uri = read_string (json_node_get_object (node), "uri", TRUE, &error_local);
 		}
 		if (uri == NULL || !nf_names_validate ("host", name, NULL)) {
-			g_set_error (error,
-				     NF_ERROR,
-				     NF_ERROR_FAILED,
-				     "The state file %s has a bad host: %s.",
-				     self->path,
-				     error_local != NULL ? error_local->message : "not a host name and URI");
-			return FALSE;
+			g_warning ("The state file %s has a bad host (%s); it is left out: add it again.",
+				   self->path,
+				   error_local != NULL ? error_local->message : "not a host name and URI");
+			continue;
 		}
 		g_ptr_array_add (hosts, nf_store_host_new (name, uri));
 	}
