@@ -556,13 +556,17 @@ place (NfManager *self, const gchar *const *allowed, guint64 need_mib, const gch
 	return best;
 }
 
-/* Work on @what needs its host online (and listed): while it is away
- * nothing of it is known for sure, so nothing is changed. */
+/* Work on @what on another host needs that host online (and listed):
+ * while it is away nothing of it is known for sure, so nothing is
+ * changed. The local host's work waits out a libvirtd restart instead, as
+ * it always has (its removals are tried again when libvirt is back). */
 static gboolean
 refuse_if_host_away (NfManager *self, const gchar *host, const gchar *what, GError **error)
 {
 	NfFarmHost *farm_host = nf_model_lookup_host (self->model, host);
 
+	if (g_str_equal (host, NF_HOST_LOCAL))
+		return FALSE;
 	if (farm_host != NULL && nf_farm_host_get_engine (farm_host) != NULL &&
 	    nf_farm_host_get_state (farm_host) != NF_HOST_STATE_OFFLINE)
 		return FALSE;
