@@ -208,7 +208,6 @@ test_copy_once (gconstpointer data)
 	g_autofree gchar *image = NULL;
 	g_autofree gchar *marker = NULL;
 	g_autofree gchar *path = NULL;
-	g_autofree gchar *expected = NULL;
 	g_autofree gchar *again = NULL;
 	g_autofree gchar *stamp = NULL;
 	g_autofree gchar *marker_stamp = NULL;

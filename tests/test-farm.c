@@ -39,9 +39,12 @@ static GHashTable *uris_; /* host name -> libvirt URI, as tools/farm printed */
 static void
 farm_up (void)
 {
-	g_autofree gchar *down = nf_test_farm ("down", NULL);
-	g_autofree gchar *out = nf_test_farm ("up", "2", NULL);
-	g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+	g_autofree gchar *out = NULL;
+	g_auto (GStrv) lines = NULL;
+
+	g_free (nf_test_farm ("down", NULL));
+	out = nf_test_farm ("up", "2", NULL);
+	lines = g_strsplit (out, "\n", -1);
 
 	uris_ = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	for (guint i = 0; lines[i] != NULL; i++) {

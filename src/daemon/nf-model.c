@@ -446,8 +446,10 @@ nf_model_add_host (NfModel *self, NfFarmHost *host)
 void
 nf_model_remove_host (NfModel *self, NfFarmHost *host)
 {
-	g_autoptr (NfFarmHost) keep = g_object_ref (host);
+	g_autoptr (NfFarmHost) keep = NULL;
 
+	/* @keep holds the host while the table lets go of it */
+	keep = g_object_ref (host);
 	g_hash_table_remove (self->pending_on, nf_farm_host_get_name (host));
 	if (g_hash_table_remove (self->hosts, nf_farm_host_get_name (host)))
 		g_signal_emit (self, signals[SIGNAL_HOST_REMOVED], 0, host);
