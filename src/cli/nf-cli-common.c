@@ -328,6 +328,14 @@ nf_cli_node_path (const gchar *name)
 }
 
 gchar *
+nf_cli_host_path (const gchar *name)
+{
+	g_autofree gchar *escaped = nf_path_component_escape (name);
+
+	return g_strdup_printf (NF_CLI_ROOT "/host/%s", escaped);
+}
+
+gchar *
 nf_cli_name_from_path (const gchar *path)
 {
 	const gchar *slash;

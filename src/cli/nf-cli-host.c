@@ -388,8 +388,7 @@ print_host (NfDBusHost *host)
 static NfDBusHost *
 lookup_host (NfCli *cli, const gchar *name)
 {
-	g_autofree gchar *escaped = nf_path_component_escape (name);
-	g_autofree gchar *path = g_strdup_printf (NF_CLI_ROOT "/host/%s", escaped);
+	g_autofree gchar *path = nf_cli_host_path (name);
 	g_autoptr (GDBusObject) object = g_dbus_object_manager_get_object (cli->objects, path);
 
 	return object != NULL ? nf_dbus_object_get_host (NF_DBUS_OBJECT (object)) : NULL;

@@ -219,18 +219,15 @@ set_string (NfFarmHost *self, gchar **field, const gchar *value, guint prop)
 }
 
 void
-nf_farm_host_set_facts (NfFarmHost *self,
-			const gchar *accelerator,
-			const gchar *nested_feature,
-			const gchar *cpu_model,
-			guint64 memory_total_mib)
+nf_farm_host_set_facts (NfFarmHost *self, const NfHostInfo *info)
 {
 	g_return_if_fail (NF_IS_FARM_HOST (self));
-	set_string (self, &self->accelerator, accelerator, PROP_ACCELERATOR);
-	set_string (self, &self->nested_feature, nested_feature, PROP_NESTED_FEATURE);
-	set_string (self, &self->cpu_model, cpu_model, PROP_CPU_MODEL);
-	if (self->memory_total_mib != memory_total_mib) {
-		self->memory_total_mib = memory_total_mib;
+	g_return_if_fail (info != NULL);
+	set_string (self, &self->accelerator, nf_accel_to_string (info->accel), PROP_ACCELERATOR);
+	set_string (self, &self->nested_feature, info->feature, PROP_NESTED_FEATURE);
+	set_string (self, &self->cpu_model, info->cpu_model, PROP_CPU_MODEL);
+	if (self->memory_total_mib != info->memory_total_mib) {
+		self->memory_total_mib = info->memory_total_mib;
 		g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_TOTAL_MIB]);
 	}
 }

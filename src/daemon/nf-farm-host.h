@@ -32,12 +32,9 @@ const gchar *nf_farm_host_get_accelerator (NfFarmHost *self);
 const gchar *nf_farm_host_get_nested_feature (NfFarmHost *self);
 const gchar *nf_farm_host_get_cpu_model (NfFarmHost *self);
 guint64 nf_farm_host_get_memory_total_mib (NfFarmHost *self);
-/* What the probe found; empty strings where it found nothing. */
-void nf_farm_host_set_facts (NfFarmHost *self,
-			     const gchar *accelerator,
-			     const gchar *nested_feature,
-			     const gchar *cpu_model,
-			     guint64 memory_total_mib);
+/* What the host's probe found: accelerator, nested feature, CPU model,
+ * memory. */
+void nf_farm_host_set_facts (NfFarmHost *self, const NfHostInfo *info);
 /* The memory its nodes hold (nf_node_holds_memory), recounted by
  * nf_farm_host_refresh_memory when one of them changes. */
 guint64 nf_farm_host_get_memory_committed_mib (NfFarmHost *self);

@@ -366,11 +366,7 @@ host_opened (GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	g_hash_table_remove (self->retries, name);
-	nf_farm_host_set_facts (opening->host,
-				nf_accel_to_string (info->accel),
-				info->feature,
-				info->cpu_model,
-				info->memory_total_mib);
+	nf_farm_host_set_facts (opening->host, info);
 	host_follow (self, opening->host);
 	nf_farm_host_set_reachable (opening->host, nf_connection_is_alive (host_connection (opening->host)));
 	if (opening->job != NULL) {

@@ -296,17 +296,6 @@ disconnected_cb (NfConnection *connection, gpointer user_data)
 		nf_farm_host_set_reachable (host, FALSE);
 }
 
-/* What a host's probe found, as its Host object shows it. */
-static void
-host_apply_probe (NfFarmHost *host, const NfHostInfo *info)
-{
-	nf_farm_host_set_facts (host,
-				nf_accel_to_string (info->accel),
-				info->feature,
-				info->cpu_model,
-				info->memory_total_mib);
-}
-
 /* The host of the LibvirtURI setting, from the start's probe. */
 static void
 add_local_host (NfManager *self)
@@ -315,7 +304,7 @@ add_local_host (NfManager *self)
 	g_autoptr (NfFarmHost) host = nf_farm_host_new (NF_HOST_LOCAL, self->config->libvirt_uri);
 
 	if (self->host != NULL)
-		host_apply_probe (host, self->host);
+		nf_farm_host_set_facts (host, self->host);
 	nf_farm_host_set_reachable (host, nf_connection_is_alive (connection));
 	nf_farm_host_set_engine (host, self->engine);
 	nf_model_add_host (self->model, host);
