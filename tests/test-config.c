@@ -20,7 +20,7 @@ static const gchar *const all_keys[] = {
 	"DefaultProfile",   "TrunkBridge",           "ManagementNetwork", "Accelerator",
 	"Parallelism",      "MemoryReserveMiB",      "Overcommit",        "ShutdownTimeout",
 	"Datapath",         "MacAgingTime",          "MacTableSize",      "OvsTimeout",
-	"OvsDatabase",      "ManagementNetworkMode", "BootsAtOnce",
+	"OvsDatabase",      "ManagementNetworkMode", "BootsAtOnce",       "OvnNorthbound",
 };
 
 /* A temporary config file, removed with its path. */
@@ -68,6 +68,7 @@ assert_config_equal (const NfConfig *a, const NfConfig *b)
 	g_assert_cmpstr (a->engine->template_dir, ==, b->engine->template_dir);
 	g_assert_cmpstr (a->engine->datapath, ==, b->engine->datapath);
 	g_assert_cmpstr (a->engine->ovs_db, ==, b->engine->ovs_db);
+	g_assert_cmpstr (a->engine->ovn_northbound, ==, b->engine->ovn_northbound);
 	g_assert_cmpuint (a->engine->ovs_timeout_ms, ==, b->engine->ovs_timeout_ms);
 	g_assert_cmpuint (a->engine->mac_aging_seconds, ==, b->engine->mac_aging_seconds);
 	g_assert_cmpuint (a->engine->mac_table_size, ==, b->engine->mac_table_size);
@@ -99,6 +100,7 @@ test_config_defaults (void)
 	g_assert_cmpstr (config->engine->template_dir, ==, NF_TEMPLATEDIR);
 	g_assert_cmpstr (config->engine->datapath, ==, "system");
 	g_assert_null (config->engine->ovs_db);
+	g_assert_null (config->engine->ovn_northbound);
 	g_assert_cmpuint (config->engine->ovs_timeout_ms, ==, 5000);
 	g_assert_cmpuint (config->engine->mac_aging_seconds, ==, 300);
 	g_assert_cmpuint (config->engine->mac_table_size, ==, 8192);
@@ -133,7 +135,8 @@ test_config_full (void)
 						     "MacAgingTime=0\n"
 						     "MacTableSize=65536\n"
 						     "OvsTimeout=12\n"
-						     "OvsDatabase=unix:/run/ovs/db.sock\n");
+						     "OvsDatabase=unix:/run/ovs/db.sock\n"
+						     "OvnNorthbound=tcp:192.0.2.10:6641\n");
 	g_autoptr (GError) error = NULL;
 	g_autoptr (NfConfig) config = nf_config_load (path, FALSE, &error);
 
@@ -162,6 +165,7 @@ test_config_full (void)
 	g_assert_cmpuint (config->engine->mac_table_size, ==, 65536);
 	g_assert_cmpuint (config->engine->ovs_timeout_ms, ==, 12000);
 	g_assert_cmpstr (config->engine->ovs_db, ==, "unix:/run/ovs/db.sock");
+	g_assert_cmpstr (config->engine->ovn_northbound, ==, "tcp:192.0.2.10:6641");
 	g_assert_cmpint (config->engine->accel, ==, NF_ACCEL_EMULATED);
 }
 
@@ -210,6 +214,9 @@ test_config_good_values (void)
 		{"OvsDatabase", "/run/openvswitch/db.sock"},
 		{"OvsDatabase", "tcp:127.0.0.1:6640"},
 		{"OvsDatabase", "tcp:[::1]:6640"},
+		{"OvnNorthbound", ""},
+		{"OvnNorthbound", "unix:/run/ovn/ovnnb_db.sock"},
+		{"OvnNorthbound", "tcp:192.0.2.10:6641"},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS (table); i++) {
@@ -306,6 +313,8 @@ test_config_bad_values (void)
 		{"OvsDatabase", "tcp:127.0.0.1:0", "unix:PATH, tcp:IP:PORT"},
 		{"OvsDatabase", "tcp:127.0.0.1", "unix:PATH, tcp:IP:PORT"},
 		{"OvsDatabase", "ssl:127.0.0.1:6640", "unix:PATH, tcp:IP:PORT"},
+		{"OvnNorthbound", "ovnnb_db.sock", "unix:PATH or tcp:IP:PORT"},
+		{"OvnNorthbound", "tcp:ovn-central:6641", "unix:PATH or tcp:IP:PORT"},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS (table); i++) {

@@ -9,6 +9,7 @@
 
 #include "nestfarm/nf-engine.h"
 #include "nestfarm/nf-error.h"
+#include "nestfarm/nf-ovn.h"
 #include "nestfarm/nf-ovs.h"
 #include "nestfarm/nf-storage.h"
 #include "nf-test-util.h"
@@ -79,8 +80,12 @@ test_prepare (void)
 {
 	g_autoptr (GError) error = NULL;
 	g_autoptr (NfHostInfo) host = NULL;
+	g_autoptr (NfNodeSpec) trunk = nf_node_spec_new ();
 
 	gboolean ok = nf_engine_prepare (fx.engine, &error);
+
+	trunk->pool = g_strdup (POOL);
+	trunk->trunk_bridge = g_strdup (BRIDGE);
 
 	g_assert_no_error (error);
 	g_assert_true (ok);
@@ -89,11 +94,16 @@ test_prepare (void)
 	/* This machine has no nested KVM: emulation with SVM. */
 	g_assert_cmpint (host->accel, ==, NF_ACCEL_EMULATED);
 	g_assert_cmpstr (host->feature, ==, "svm");
-	g_assert_true (nf_engine_prepare_bridge (fx.engine, BRIDGE, &error));
+	g_assert_true (nf_engine_prepare_trunk (fx.engine, trunk, &error));
 	g_assert_no_error (error);
 	/* idempotent */
-	g_assert_true (nf_engine_prepare_bridge (fx.engine, BRIDGE, &error));
+	g_assert_true (nf_engine_prepare_trunk (fx.engine, trunk, &error));
 	g_assert_no_error (error);
+	/* an OVN pool's trunk while OvnNorthbound is empty: named, nothing made */
+	trunk->trunk_port = nf_ovn_port_name (NULL, "nfteovn", 1);
+	g_assert_false (nf_engine_prepare_trunk (fx.engine, trunk, &error));
+	g_assert_error (error, NF_ERROR, NF_ERROR_INVALID_ARGUMENT);
+	g_assert_nonnull (strstr (error->message, "OvnNorthbound"));
 }
 
 static void
@@ -394,7 +404,11 @@ test_unreachable_ovs (void)
 	config->ovs_db = g_strdup_printf ("unix:%s/no-ovsdb.sock", fx.dir);
 	config->ovs_timeout_ms = 1000;
 	engine = nf_engine_new (fx.connection, config);
-	g_assert_false (nf_engine_prepare_bridge (engine, "nftengine9", &error));
+	g_autoptr (NfNodeSpec) trunk = nf_node_spec_new ();
+
+	trunk->pool = g_strdup ("nfteovs");
+	trunk->trunk_bridge = g_strdup ("nftengine9");
+	g_assert_false (nf_engine_prepare_trunk (engine, trunk, &error));
 	g_assert_error (error, NF_ERROR, NF_ERROR_OPENVSWITCH);
 	g_assert_false (nf_test_ovs_bridge_exists ("nftengine9"));
 }

@@ -82,9 +82,9 @@ test_switch_and_ports (void)
 	ports_before = NBCTL ("--bare", "--columns=name", "list", "Logical_Switch_Port", NULL);
 	g_assert_null (strstr (ports_before, port));
 
-	nf_ovn_ensure_switch (ovn, POOL, &error);
+	nf_ovn_ensure_switch (ovn, POOL, NULL, &error);
 	g_assert_no_error (error);
-	g_assert_true (nf_ovn_ensure_switch (ovn, POOL, &error));
+	g_assert_true (nf_ovn_ensure_switch (ovn, POOL, NULL, &error));
 	g_assert_no_error (error);
 	switches = NBCTL ("--bare",
 			  "--columns=name",
@@ -163,7 +163,7 @@ test_removals (void)
 	g_autofree gchar *gone = NULL;
 
 	g_free (NBCTL ("--may-exist", "ls-add", "nf-" POOL, NULL));
-	g_assert_true (nf_ovn_ensure_switch (other, POOL, &error));
+	g_assert_true (nf_ovn_ensure_switch (other, POOL, NULL, &error));
 	g_assert_true (nf_ovn_remove_port (ovn, port, &error));
 	g_assert_true (nf_ovn_remove_port (ovn, port, &error));
 	g_assert_no_error (error);
@@ -186,6 +186,50 @@ test_removals (void)
 		      "external_ids:nestfarm-pool=" POOL,
 		      NULL);
 	g_assert_cmpuint (lines (gone), ==, 0);
+}
+
+/* A VLAN list is the switch's ACLs, made with it: tagged frames of those
+ * VLANs pass, statelessly, in both directions; anything else is dropped.
+ * ovn-northd turns them into logical flows (the southbound shows the
+ * match), and the switch takes them away with it; the orphan sweep finds
+ * switches by their pool tag. */
+static void
+test_vlan_filter (void)
+{
+	g_autoptr (NfOvn) ovn = nf_ovn_new (northbound_, INSTANCE, 5000);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (NfVlanSet) vlans = nf_vlan_set_parse ("100,200-202", &error);
+	g_autoptr (GPtrArray) pools = NULL;
+	g_autofree gchar *acls = NULL;
+	g_autofree gchar *flows = NULL;
+	g_autofree gchar *left = NULL;
+	gint64 until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+	g_assert_true (nf_ovn_ensure_switch (ovn, POOL "v", vlans, &error));
+	g_assert_no_error (error);
+	acls = NBCTL ("acl-list", "nf-" INSTANCE "-" POOL "v", NULL);
+	g_test_message ("%s", acls);
+	g_assert_cmpuint (lines (acls), ==, 4);
+	g_assert_nonnull (
+		strstr (acls,
+			"from-lport  1001 (vlan.present && ((vlan.vid >= 200 && vlan.vid <= 202) || "
+			"vlan.vid == 100)) allow-stateless"));
+	g_assert_nonnull (strstr (acls, "to-lport  1000 (1) drop"));
+	pools = nf_ovn_list_switches (ovn, &error);
+	g_assert_no_error (error);
+	g_assert_true (g_ptr_array_find_with_equal_func (pools, POOL "v", g_str_equal, NULL));
+	/* northd compiles them: a match of ours reaches the southbound */
+	while (g_get_monotonic_time () < until) {
+		g_free (flows);
+		flows = SBCTL ("--bare", "--columns=match", "list", "Logical_Flow", NULL);
+		if (strstr (flows, "vlan.vid >= 200") != NULL)
+			break;
+		g_usleep (G_USEC_PER_SEC / 5);
+	}
+	g_assert_nonnull (strstr (flows, "vlan.vid >= 200"));
+	g_assert_true (nf_ovn_remove_switch (ovn, POOL "v", &error));
+	left = NBCTL ("--bare", "--columns=match", "list", "ACL", NULL);
+	g_assert_null (strstr (left, "vlan.vid == 100"));
 }
 
 int
@@ -213,6 +257,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/ovn/switch-and-ports", test_switch_and_ports);
 	g_test_add_func ("/ovn/binding", test_binding);
 	g_test_add_func ("/ovn/removals", test_removals);
+	g_test_add_func ("/ovn/vlan-filter", test_vlan_filter);
 	rc = g_test_run ();
 	g_free (northbound_);
 	g_free (southbound_);

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "nestfarm/nf-error.h"
+#include "nestfarm/nf-ovn.h"
 #include "nestfarm/nf-vlan.h"
 
 /* VLAN lists: what parses, what is refused, and the canonical spelling. */
@@ -136,6 +137,33 @@ test_vlan_huge (void)
 	g_assert_nonnull (strstr (error->message, "longer than"));
 }
 
+/* An explicit list as the match of the OVN ACL that passes it. */
+static void
+test_vlan_ovn_match (void)
+{
+	const struct {
+		const gchar *list;
+		const gchar *match;
+	} table[] = {
+		{"100", "vlan.present && (vlan.vid == 100)"},
+		{"100,300", "vlan.present && (vlan.vid == {100, 300})"},
+		{"100-199", "vlan.present && ((vlan.vid >= 100 && vlan.vid <= 199))"},
+		{"1-2,7,10-20,4094",
+		 "vlan.present && ((vlan.vid >= 1 && vlan.vid <= 2) || (vlan.vid >= 10 && vlan.vid <= 20) || "
+		 "vlan.vid == {7, 4094})"},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (table); i++) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (NfVlanSet) set = nf_vlan_set_parse (table[i].list, &error);
+		g_autofree gchar *match = NULL;
+
+		g_assert_no_error (error);
+		match = nf_ovn_vlan_match (set);
+		g_assert_cmpstr (match, ==, table[i].match);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -144,5 +172,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/vlan/good", test_vlan_good);
 	g_test_add_func ("/vlan/bad", test_vlan_bad);
 	g_test_add_func ("/vlan/huge", test_vlan_huge);
+	g_test_add_func ("/vlan/ovn-match", test_vlan_ovn_match);
 	return g_test_run ();
 }

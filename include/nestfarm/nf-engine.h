@@ -35,6 +35,9 @@ typedef struct {
 	 * libvirt (the probe asks libvirt alone, directories are made as
 	 * storage pools, its OVS is not this machine's). */
 	gboolean remote;
+	/* OvnNorthbound: OVN's northbound database (an OVSDB remote), where
+	 * the trunks of OVN pools are; NULL: none. */
+	gchar *ovn_northbound;
 } NfEngineConfig;
 
 NfEngineConfig *nf_engine_config_new (void);
@@ -141,10 +144,21 @@ gboolean nf_engine_check_base (NfEngine *self, const gchar *image, GError **erro
  * made when missing (nestfarm's, tagged); any other must exist, else
  * NF_ERROR_INVALID_ARGUMENT. */
 gboolean nf_engine_ensure_network (NfEngine *self, const gchar *name, GError **error);
-/* Makes the trunk bridge of a pool ready (idempotent). */
-gboolean nf_engine_prepare_bridge (NfEngine *self, const gchar *bridge, GError **error);
+/* Makes the trunk of @spec's pool ready (idempotent): its trunk bridge on
+ * this machine's OVS (a remote host's bridge is that host's to have), or,
+ * when @spec has a trunk port, the pool's OVN logical switch with the ACLs
+ * of its VLAN list (no OvnNorthbound then: NF_ERROR_INVALID_ARGUMENT). */
+gboolean nf_engine_prepare_trunk (NfEngine *self, const NfNodeSpec *spec, GError **error);
+/* The OVN logical switch of @pool goes (nothing without OvnNorthbound):
+ * after its last node, or for a pool that is no more. */
+gboolean nf_engine_remove_trunk (NfEngine *self, const gchar *pool, GError **error);
+/* The OVN switches of this instance whose pool is not in @pools: what a
+ * crash between a pool's end and its switch's left. Returns how many it
+ * removed; 0 without OvnNorthbound. */
+guint nf_engine_remove_orphan_trunks (NfEngine *self, const gchar *const *pools, GError **error);
 
-/* overlay -> define -> start (when @start). Every failed step undoes the
+/* overlay -> define -> OVN port (when its spec has a trunk port) -> start
+ * (when @start). Every failed step undoes the
  * ones before it (an undo stack); what the rollback could not undo is added
  * to the error's message ("...; rollback: ..."). A name already taken is
  * NF_ERROR_EXISTS. */
@@ -167,9 +181,10 @@ gboolean nf_engine_stop_node (NfEngine *self,
  * NULL to drop them) can succeed with something the caller should know of
  * and log; they add one line each to it rather than log it themselves. */
 
-/* Destroys (if running), undefines and deletes the overlay and console
- * log (one it cannot delete: a warning). The OVS port goes with the
- * domain. For a node's name: no such
+/* Destroys (if running), takes its OVN port away (before the domain,
+ * so that no port outlives its node), undefines and deletes the overlay
+ * and console log (one it cannot delete: a warning). The OVS port goes
+ * with the domain. For a node's name: no such
  * domain is NF_ERROR_NOT_FOUND; a domain of that name this nestfarm did not
  * make (untagged, or another instance's) is NF_ERROR_EXISTS, and is left
  * alone; the same holds for the other calls that take a node's name. */

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "nestfarm/nf-vlan.h"
+
 G_BEGIN_DECLS
 
 /* OVN's northbound database as nestfarm writes it: a pool's trunk across
@@ -28,9 +30,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfOvn, nf_ovn_free)
  * same instance, pool and index (a hash, as a node's MACs are). */
 gchar *nf_ovn_port_name (const gchar *instance, const gchar *pool, guint index);
 
+/* The integration bridge ovn-controller makes on each host (its
+ * ovn-bridge default): the trunk NICs of an OVN pool are plugged there. */
+#define NF_OVN_INTEGRATION_BRIDGE "br-int"
+
 /* The switch of @pool, made when missing (named nf-POOL, or
- * nf-INSTANCE-POOL for another instance). */
-gboolean nf_ovn_ensure_switch (NfOvn *self, const gchar *pool, GError **error);
+ * nf-INSTANCE-POOL for another instance), in one transaction with the
+ * ACLs of its VLAN list (@vlans NULL or all: none; see
+ * nf_ovn_vlan_match). */
+gboolean nf_ovn_ensure_switch (NfOvn *self, const gchar *pool, const NfVlanSet *vlans, GError **error);
+/* The ACL match of the frames a VLAN list passes, such as "vlan.present &&
+ * ((vlan.vid >= 100 && vlan.vid <= 199) || vlan.vid == 300)"; @vlans is
+ * an explicit list. Frames not matched (untagged ones too) are dropped in
+ * both directions, as an Open vSwitch trunk port with a VLAN list does. */
+gchar *nf_ovn_vlan_match (const NfVlanSet *vlans);
+/* The pools that have a switch of this instance. */
+GPtrArray *nf_ovn_list_switches (NfOvn *self, GError **error);
 /* Port @port of node @node on @pool's switch (which must exist): made when
  * missing, left as it is when it is there already (a step done again). */
 gboolean nf_ovn_add_port (NfOvn *self,

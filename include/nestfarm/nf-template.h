@@ -30,6 +30,10 @@ typedef struct {
 	gchar *image;     /* base image as the user gave it (path or volume) */
 	gchar *overlay;   /* path of this node's overlay (qcow2) */
 	gchar *trunk_bridge;
+	/* The OVN logical switch port of its trunk NIC (a UUID, the
+	 * interfaceid libvirt gives the OVS port on @trunk_bridge, the host's
+	 * integration bridge); NULL: a plain OVS trunk port. */
+	gchar *trunk_port;
 	gchar *vlans;        /* "all" (also NULL) or a list such as "100-199,300" */
 	gchar *mgmt_network; /* libvirt network for the management NIC, NULL: none */
 	gchar *console_log;  /* serial console log file */
@@ -63,7 +67,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfNodeSpec, nf_node_spec_free)
  * host: NF_ERROR_INVALID_ARGUMENT saying which value and why. Pool name,
  * host (NULL or the pool-name rules), index 1..9999, vcpus/memory/disk (0 or in range), image given, overlay
  * and console log absolute paths, trunk bridge a valid interface name
- * (1..15 of [A-Za-z0-9_.-]), VLAN list, management network (NULL or a
+ * (1..15 of [A-Za-z0-9_.-]), trunk port (NULL or a UUID), VLAN list, management network (NULL or a
  * name without '/'), seed an absolute path, ssh user, keys and user-data
  * as nf_seed_check_* accepts them. Strings must be UTF-8 without control
  * characters. */

@@ -374,6 +374,15 @@ set_ovs_database (NfConfig *config, const gchar *value)
 	return TRUE;
 }
 
+static gboolean
+set_ovn_northbound (NfConfig *config, const gchar *value)
+{
+	if (value[0] != '\0' && !is_ovsdb_address (value))
+		return FALSE;
+	set_optional_string (&config->engine->ovn_northbound, value);
+	return TRUE;
+}
+
 typedef struct {
 	const gchar *name;
 	gboolean (*set) (NfConfig *config, const gchar *value);
@@ -414,6 +423,9 @@ static const NfConfigKey config_keys[] = {
 	{"MacTableSize", set_mac_table_size, "1 to 1048576 (entries), or 0 for Open vSwitch's default"},
 	{"OvsTimeout", set_ovs_timeout, "1 to 120 (seconds)"},
 	{"OvsDatabase", set_ovs_database, "unix:PATH, tcp:IP:PORT, or nothing for the default socket"},
+	{"OvnNorthbound",
+	 set_ovn_northbound,
+	 "OVN's northbound database as unix:PATH or tcp:IP:PORT, or nothing for none (each host's own trunk bridge)"},
 };
 
 static const NfConfigKey *

@@ -16,6 +16,7 @@
 #include "nestfarm/nf-failpoint.h"
 #include "nestfarm/nf-limits.h"
 #include "nestfarm/nf-names.h"
+#include "nestfarm/nf-ovn.h"
 #include "nestfarm/nf-ovs.h"
 #include "nestfarm/nf-seed.h"
 #include "nestfarm/nf-storage.h"
@@ -42,6 +43,7 @@ struct _NfEngine {
 	NfConnection *connection;
 	NfEngineConfig *config;
 	NfOvs *ovs;
+	NfOvn *ovn;  /* NULL without OvnNorthbound */
 	GMutex lock; /* guards host, profiles and bases */
 	NfHostInfo *host;
 	GHashTable *profiles; /* name -> NfProfile */
@@ -101,6 +103,7 @@ nf_engine_config_copy (const NfEngineConfig *config)
 	copy->ovs_db = g_strdup (config->ovs_db);
 	copy->instance = g_strdup (config->instance);
 	copy->mgmt_network = g_strdup (config->mgmt_network);
+	copy->ovn_northbound = g_strdup (config->ovn_northbound);
 	return copy;
 }
 
@@ -117,6 +120,7 @@ nf_engine_config_free (NfEngineConfig *config)
 	g_free (config->ovs_db);
 	g_free (config->instance);
 	g_free (config->mgmt_network);
+	g_free (config->ovn_northbound);
 	g_free (config);
 }
 
@@ -168,6 +172,7 @@ nf_engine_finalize (GObject *object)
 
 	g_clear_object (&self->connection);
 	g_clear_object (&self->ovs);
+	g_clear_pointer (&self->ovn, nf_ovn_free);
 	nf_engine_config_free (self->config);
 	g_clear_pointer (&self->host, nf_host_info_free);
 	g_clear_pointer (&self->profiles, g_hash_table_unref);
@@ -334,6 +339,8 @@ nf_engine_new (NfConnection *connection, const NfEngineConfig *config)
 	self->connection = g_object_ref (connection);
 	self->config = nf_engine_config_copy (config);
 	self->ovs = nf_ovs_new (config->ovs_db, config->ovs_timeout_ms);
+	if (config->ovn_northbound != NULL)
+		self->ovn = nf_ovn_new (config->ovn_northbound, config->instance, config->ovs_timeout_ms);
 	return self;
 }
 
@@ -564,20 +571,85 @@ nf_engine_complete_spec (NfEngine *self, NfNodeSpec *spec, GError **error)
 	return TRUE;
 }
 
-gboolean
-nf_engine_prepare_bridge (NfEngine *self, const gchar *bridge, GError **error)
+/* The OVN database, or NF_ERROR_INVALID_ARGUMENT for @pool (an OVN pool
+ * while OvnNorthbound is not set). */
+static NfOvn *
+need_ovn (NfEngine *self, const gchar *pool, GError **error)
 {
+	if (self->ovn == NULL)
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The trunk of pool %s is an OVN logical switch, but the OvnNorthbound setting is empty; "
+			     "set it to OVN's northbound database.",
+			     pool);
+	return self->ovn;
+}
+
+gboolean
+nf_engine_prepare_trunk (NfEngine *self, const NfNodeSpec *spec, GError **error)
+{
+	g_autoptr (NfVlanSet) vlans = NULL;
+	NfOvn *ovn;
+
 	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+	if (spec->trunk_port != NULL) {
+		ovn = need_ovn (self, spec->pool, error);
+		vlans = ovn != NULL ? nf_vlan_set_parse (spec->vlans != NULL ? spec->vlans : "all", error)
+				    : NULL;
+		return vlans != NULL && nf_ovn_ensure_switch (ovn, spec->pool, vlans, error);
+	}
 	/* nestfarm's OVSDB is this machine's: another host's bridge is that
-	 * host's to have (or its ovn-controller's to make) */
+	 * host's to have */
 	if (self->config->remote)
 		return TRUE;
 	return nf_ovs_ensure_bridge (self->ovs,
-				     bridge,
+				     spec->trunk_bridge,
 				     self->config->datapath,
 				     self->config->mac_aging_seconds,
 				     self->config->mac_table_size,
 				     error);
+}
+
+gboolean
+nf_engine_remove_trunk (NfEngine *self, const gchar *pool, GError **error)
+{
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+	return self->ovn == NULL || nf_ovn_remove_switch (self->ovn, pool, error);
+}
+
+guint
+nf_engine_remove_orphan_trunks (NfEngine *self, const gchar *const *pools, GError **error)
+{
+	g_autoptr (GPtrArray) switches = NULL;
+	g_autoptr (GString) failed = g_string_new (NULL);
+	guint removed = 0;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), 0);
+	if (self->ovn == NULL)
+		return 0;
+	switches = nf_ovn_list_switches (self->ovn, error);
+	if (switches == NULL)
+		return 0;
+	for (guint i = 0; i < switches->len; i++) {
+		const gchar *pool = g_ptr_array_index (switches, i);
+		g_autoptr (GError) error_local = NULL;
+
+		if (pools != NULL && g_strv_contains (pools, pool))
+			continue;
+		if (!nf_ovn_remove_switch (self->ovn, pool, &error_local)) {
+			g_string_append_printf (failed,
+						"%s%s",
+						failed->len > 0 ? "; " : "",
+						error_local->message);
+			continue;
+		}
+		g_message ("removed the OVN logical switch of pool %s: the pool is no more", pool);
+		removed++;
+	}
+	if (failed->len > 0)
+		g_set_error (error, NF_ERROR, NF_ERROR_OPENVSWITCH, "%s", failed->str);
+	return removed;
 }
 
 /* The facts a node's domain XML carries beyond the metadata. */
@@ -1255,6 +1327,49 @@ make_define (NfEngine *self, Make *make, NfUndo *undo, GCancellable *cancellable
 	return dom;
 }
 
+typedef struct {
+	NfOvn *ovn;
+	gchar *port;
+} UndoPort;
+
+static void
+undo_port_free (UndoPort *undo)
+{
+	g_free (undo->port);
+	g_free (undo);
+}
+
+static gboolean
+undo_port (gpointer data, GError **error)
+{
+	UndoPort *undo = data;
+
+	return nf_ovn_remove_port (undo->ovn, undo->port, error);
+}
+
+/* Step 2b: the OVN port of its trunk NIC, after the domain (a crash in
+ * between leaves a domain, which the intent's settling removes with its
+ * port, never a port without a node). */
+static gboolean
+make_port (NfEngine *self, Make *make, NfUndo *undo, GError **error)
+{
+	NfOvn *ovn;
+	UndoPort *undone;
+
+	if (make->spec->trunk_port == NULL)
+		return TRUE;
+	ovn = need_ovn (self, make->spec->pool, error);
+	if (ovn == NULL ||
+	    !nf_ovn_add_port (ovn, make->spec->pool, make->name, make->spec->trunk_port, error))
+		return FALSE;
+	undone = g_new0 (UndoPort, 1);
+	undone->ovn = ovn; /* the engine outlives its makes */
+	undone->port = g_strdup (make->spec->trunk_port);
+	nf_undo_push (undo, undo_port, undone, (GDestroyNotify) undo_port_free);
+	nf_fail_point ("make:after-port");
+	return TRUE;
+}
+
 /* Step 3: power on. */
 static gboolean
 make_start (virDomainPtr dom, const gchar *name, GCancellable *cancellable, GError **error)
@@ -1283,7 +1398,7 @@ make_steps (NfEngine *self,
 	    !make_address (self, make, undo, error))
 		return NULL;
 	dom = make_define (self, make, undo, cancellable, error);
-	if (dom == NULL)
+	if (dom == NULL || !make_port (self, make, undo, error))
 		return NULL;
 	if (start && !make_start (dom, make->name, cancellable, error))
 		return NULL;
@@ -1506,6 +1621,23 @@ remove_console_log (NfEngine *self, virConnectPtr conn, const gchar *path, GPtrA
 		add_warning (warnings, "cannot remove console log %s: %s", path, g_strerror (errno));
 }
 
+/* A leaving node's OVN port, before its domain. Without OvnNorthbound
+ * (cleared since the node was made) it cannot be reached: a warning. */
+static gboolean
+remove_port (NfEngine *self, const NfNodeSpec *spec, GPtrArray *warnings, GError **error)
+{
+	if (spec->trunk_port == NULL)
+		return TRUE;
+	if (self->ovn == NULL) {
+		add_warning (warnings,
+			     "cannot remove OVN port %s of pool %s: the OvnNorthbound setting is empty",
+			     spec->trunk_port,
+			     spec->pool);
+		return TRUE;
+	}
+	return nf_ovn_remove_port (self->ovn, spec->trunk_port, error);
+}
+
 /* The first steps of a node's leaving: its domain (ours), what it is, and
  * forced off (a stopped one's ports libvirt left go too). */
 static virDomainPtr
@@ -1543,6 +1675,8 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, G
 	if (dom == NULL)
 		return FALSE;
 	nf_fail_point ("remove:after-destroy");
+	if (!remove_port (self, info->spec, warnings, error))
+		return FALSE;
 	if (virDomainUndefineFlags (dom, NF_ENGINE_UNDEFINE_FLAGS) < 0)
 		return nf_libvirt_set_error (error, "Cannot undefine %s", name);
 	nf_fail_point ("remove:after-undefine");

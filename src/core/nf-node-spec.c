@@ -35,6 +35,7 @@ nf_node_spec_copy (const NfNodeSpec *spec)
 	copy->image = g_strdup (spec->image);
 	copy->overlay = g_strdup (spec->overlay);
 	copy->trunk_bridge = g_strdup (spec->trunk_bridge);
+	copy->trunk_port = g_strdup (spec->trunk_port);
 	copy->vlans = g_strdup (spec->vlans);
 	copy->mgmt_network = g_strdup (spec->mgmt_network);
 	copy->console_log = g_strdup (spec->console_log);
@@ -58,6 +59,7 @@ nf_node_spec_free (NfNodeSpec *spec)
 	g_free (spec->image);
 	g_free (spec->overlay);
 	g_free (spec->trunk_bridge);
+	g_free (spec->trunk_port);
 	g_free (spec->vlans);
 	g_free (spec->mgmt_network);
 	g_free (spec->console_log);
@@ -208,6 +210,13 @@ nf_node_spec_validate (const NfNodeSpec *spec, GError **error)
 			     NF_BRIDGE_NAME_MAX);
 		return FALSE;
 	}
+	if (spec->trunk_port != NULL && !g_uuid_string_is_valid (spec->trunk_port)) {
+		g_set_error_literal (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "The trunk port is not valid; an OVN logical port of a node is named by a UUID.");
+		return FALSE;
+	}
 	vlans = nf_vlan_set_parse (spec->vlans != NULL ? spec->vlans : "all", error);
 	if (vlans == NULL)
 		return FALSE;
@@ -269,6 +278,8 @@ static const struct {
 	{"disk-gib", FIELD_UINT, G_STRUCT_OFFSET (NfNodeSpec, disk_gib), FALSE},
 	{"trunk-bridge", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, trunk_bridge), FALSE},
 	{"vlans", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, vlans), FALSE},
+	/* Only where set: a node on a plain OVS trunk has none. */
+	{"trunk-port", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, trunk_port), TRUE},
 	{"management-network", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, mgmt_network), TRUE},
 	{"console-log", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, console_log), FALSE},
 	{"seed", FIELD_STRING, G_STRUCT_OFFSET (NfNodeSpec, seed), TRUE},

@@ -18,6 +18,9 @@
 #define KEY_NODE        "nestfarm-node"
 #define SWITCH_TABLE    "Logical_Switch"
 #define PORT_TABLE      "Logical_Switch_Port"
+#define ACL_TABLE       "ACL"
+/* above OVN's own defaults, below what a user may add by hand */
+#define NF_OVN_ACL_PRIORITY 1000
 
 struct _NfOvn {
 	gchar *northbound;
@@ -137,8 +140,93 @@ switch_name (NfOvn *self, const gchar *pool)
 	return g_strdup_printf ("nf-%s-%s", self->instance, pool);
 }
 
+gchar *
+nf_ovn_vlan_match (const NfVlanSet *vlans)
+{
+	g_autoptr (GArray) tags = nf_vlan_set_to_array (vlans);
+	g_autoptr (GString) singles = g_string_new (NULL);
+	g_autoptr (GString) terms = g_string_new (NULL);
+	guint n_singles = 0;
+
+	for (guint i = 0; i < tags->len;) {
+		guint lo = g_array_index (tags, guint, i);
+		guint hi = lo;
+
+		while (i + 1 < tags->len && g_array_index (tags, guint, i + 1) == hi + 1)
+			hi = g_array_index (tags, guint, ++i);
+		i++;
+		if (lo == hi) {
+			g_string_append_printf (singles, "%s%u", n_singles++ > 0 ? ", " : "", lo);
+			continue;
+		}
+		g_string_append_printf (terms,
+					"%s(vlan.vid >= %u && vlan.vid <= %u)",
+					terms->len > 0 ? " || " : "",
+					lo,
+					hi);
+	}
+	if (n_singles > 0)
+		g_string_append_printf (terms,
+					"%svlan.vid == %s%s%s",
+					terms->len > 0 ? " || " : "",
+					n_singles > 1 ? "{" : "",
+					singles->str,
+					n_singles > 1 ? "}" : "");
+	return g_strdup_printf ("vlan.present && (%s)", terms->str);
+}
+
+/* One ACL row of @pool's filter, inserted as @uuid_name. */
+static void
+add_acl (NfOvn *self,
+	 JsonArray *ops,
+	 const gchar *pool,
+	 const gchar *uuid_name,
+	 const gchar *direction,
+	 gint64 priority,
+	 const gchar *match,
+	 const gchar *action)
+{
+	const gchar *ids[] = {KEY_INSTANCE, self->instance, KEY_POOL, pool, NULL};
+	JsonObject *row = json_object_new ();
+
+	json_object_set_string_member (row, "direction", direction);
+	json_object_set_member (row, "priority", nf_ovsdb_int_new (priority));
+	json_object_set_string_member (row, "match", match);
+	json_object_set_string_member (row, "action", action);
+	json_object_set_member (row, "external_ids", nf_ovsdb_string_map_new (ids));
+	nf_ovsdb_add_insert (ops, ACL_TABLE, uuid_name, row);
+}
+
+/* A VLAN list is the filter an OVS trunk port's VLAN list is: in each
+ * direction, frames tagged with one of them pass (stateless: no
+ * conntrack), every other frame, untagged too, is dropped. The ACL rows'
+ * named uuids are added to @acls. */
+static void
+add_vlan_filter (NfOvn *self, JsonArray *ops, const gchar *pool, const NfVlanSet *vlans, JsonArray *acls)
+{
+	g_autofree gchar *match = nf_ovn_vlan_match (vlans);
+	const gchar *directions[] = {"from-lport", "to-lport"};
+
+	for (guint i = 0; i < G_N_ELEMENTS (directions); i++) {
+		g_autofree gchar *pass = g_strdup_printf ("acl_pass_%u", i);
+		g_autofree gchar *drop = g_strdup_printf ("acl_drop_%u", i);
+
+		add_acl (self,
+			 ops,
+			 pool,
+			 pass,
+			 directions[i],
+			 NF_OVN_ACL_PRIORITY + 1,
+			 match,
+			 "allow-stateless");
+		add_acl (self, ops, pool, drop, directions[i], NF_OVN_ACL_PRIORITY, "1", "drop");
+		json_array_add_element (acls, nf_ovsdb_named_uuid_new (pass));
+		json_array_add_element (acls, nf_ovsdb_named_uuid_new (drop));
+	}
+}
+
 gboolean
-nf_ovn_ensure_switch (NfOvn *self, const gchar *pool, GError **error)
+nf_ovn_ensure_switch (NfOvn *self, const gchar *pool, const NfVlanSet *vlans, GError **error)
 {
 	g_autoptr (JsonArray) ops = json_array_new ();
 	g_autoptr (JsonNode) result = NULL;
@@ -148,18 +236,23 @@ nf_ovn_ensure_switch (NfOvn *self, const gchar *pool, GError **error)
 	const gchar *config[] = {"vlan-passthru", "true", NULL};
 	JsonArray *rows =
 		select_rows (self, SWITCH_TABLE, tagged (self, KEY_POOL, pool), "name", &result, doing, error);
+	JsonArray *acls;
 	JsonObject *row;
 
 	if (rows == NULL)
 		return FALSE;
 	if (json_array_get_length (rows) > 0)
 		return TRUE;
+	acls = json_array_new ();
 	/* none, still, when it is made: two makers make one */
 	nf_ovsdb_add_wait (ops, SWITCH_TABLE, tagged (self, KEY_POOL, pool), "name", NULL);
+	if (vlans != NULL && !nf_vlan_set_is_all (vlans))
+		add_vlan_filter (self, ops, pool, vlans, acls);
 	row = json_object_new ();
 	json_object_set_string_member (row, "name", name);
 	json_object_set_member (row, "external_ids", nf_ovsdb_string_map_new (ids));
 	json_object_set_member (row, "other_config", nf_ovsdb_string_map_new (config));
+	json_object_set_member (row, "acls", nf_ovsdb_set_new (acls));
 	nf_ovsdb_add_insert (ops, SWITCH_TABLE, "switch", row);
 	g_clear_pointer (&result, json_node_unref);
 	result = run (self, ops, doing, error);
@@ -338,4 +431,33 @@ nf_ovn_list_ports (NfOvn *self, const gchar *pool, GError **error)
 		}
 	}
 	return g_steal_pointer (&names);
+}
+
+GPtrArray *
+nf_ovn_list_switches (NfOvn *self, GError **error)
+{
+	g_autoptr (JsonNode) result = NULL;
+	g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func (g_free);
+	JsonArray *rows = select_rows (self,
+				       SWITCH_TABLE,
+				       tagged (self, NULL, NULL),
+				       "external_ids",
+				       &result,
+				       "list the switches",
+				       error);
+
+	if (rows == NULL)
+		return NULL;
+	for (guint i = 0; i < json_array_get_length (rows); i++) {
+		JsonObject *row = json_array_get_object_element (rows, i);
+		g_autoptr (GHashTable) ids = NULL;
+		const gchar *pool;
+
+		if (!nf_ovsdb_datum_get_map (json_object_get_member (row, "external_ids"), &ids, error))
+			return NULL;
+		pool = g_hash_table_lookup (ids, KEY_POOL);
+		if (pool != NULL)
+			g_ptr_array_add (pools, g_strdup (pool));
+	}
+	return g_steal_pointer (&pools);
 }

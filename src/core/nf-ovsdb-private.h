@@ -39,6 +39,8 @@ JsonNode *nf_ovsdb_uuid_new (const gchar *uuid);
 JsonNode *nf_ovsdb_named_uuid_new (const gchar *name);
 /* ["set",[...]] of UUIDs. */
 JsonNode *nf_ovsdb_uuid_set_new (const gchar *const *uuids);
+/* A set of the datum elements of @elements (taken). */
+JsonNode *nf_ovsdb_set_new (JsonArray *elements);
 /* ["set",[...]] of strings. */
 JsonNode *nf_ovsdb_string_set_new (const gchar *const *values);
 /* ["map",[[k,v],...]] from a NULL-terminated key, value, key, value list. */

@@ -210,6 +210,12 @@ nf_ovsdb_uuid_set_new (const gchar *const *uuids)
 }
 
 JsonNode *
+nf_ovsdb_set_new (JsonArray *elements)
+{
+	return tagged_new ("set", elements);
+}
+
+JsonNode *
 nf_ovsdb_string_set_new (const gchar *const *values)
 {
 	JsonArray *elements = json_array_new ();

@@ -204,13 +204,22 @@ render_devices (xmlXPathContext *ctx, xmlNode *devices, const NfNodeSpec *node)
 
 	nf_xml_set_prop (trunk, "type", "bridge");
 	nf_xml_set_prop (nf_xml_ensure_child (trunk, "source"), "bridge", node->trunk_bridge);
-	nf_xml_set_prop (nf_xml_ensure_child (trunk, "virtualport"), "type", "openvswitch");
+	element = nf_xml_ensure_child (trunk, "virtualport");
+	nf_xml_set_prop (element, "type", "openvswitch");
+	/* an OVN port: ovn-controller binds the OVS port whose iface-id
+	 * (libvirt's interfaceid) is its name */
+	if (node->trunk_port != NULL)
+		nf_xml_set_prop (nf_xml_ensure_child (element, "parameters"),
+				 "interfaceid",
+				 node->trunk_port);
 	set_mac (trunk, node, NF_NIC_TRUNK);
 	old_vlans = nf_xml_find_all (ctx, trunk, "vlan");
 	for (guint i = 0; i < old_vlans->len; i++)
 		nf_xml_remove (g_ptr_array_index (old_vlans, i));
-	/* 'all' is a port without a VLAN list: OVS then carries every VLAN. */
-	if (!nf_vlan_set_is_all (vlans)) {
+	/* 'all' is a port without a VLAN list: OVS then carries every VLAN;
+	 * an OVN port's VLAN list is its switch's ACLs (nf-ovn.h), the port on
+	 * br-int none (ovn-controller's flows, not VLAN tags, steer it). */
+	if (!nf_vlan_set_is_all (vlans) && node->trunk_port == NULL) {
 		xmlNode *vlan = xmlNewChild (trunk, NULL, (const xmlChar *) "vlan", NULL);
 
 		nf_xml_set_prop (vlan, "trunk", "yes");

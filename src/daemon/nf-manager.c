@@ -467,6 +467,53 @@ admit (NfManager *self, const gchar *host, guint64 need_mib, const gchar *what, 
 	return nf_scheduler_admit (self->scheduler, &bound, host, need_mib, what, error);
 }
 
+/* Memory wanted per host: host -> guint64 * MiB. */
+static GHashTable *
+needs_new (void)
+{
+	return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static void
+needs_add (GHashTable *needs, const gchar *host, guint64 mib)
+{
+	guint64 *have = g_hash_table_lookup (needs, host);
+
+	if (have == NULL) {
+		have = g_new0 (guint64, 1);
+		g_hash_table_insert (needs, g_strdup (host), have);
+	}
+	*have += mib;
+}
+
+/* Every host's share admitted on that host (the first refusal is the
+ * error). */
+static gboolean
+admit_needs (NfManager *self, GHashTable *needs, const gchar *what, GError **error)
+{
+	GHashTableIter iter;
+	gpointer host;
+	gpointer mib;
+
+	g_hash_table_iter_init (&iter, needs);
+	while (g_hash_table_iter_next (&iter, &host, &mib))
+		if (!admit (self, host, *(guint64 *) mib, what, error))
+			return FALSE;
+	return TRUE;
+}
+
+static void
+reserve_needs (NfOp *op, GHashTable *needs)
+{
+	GHashTableIter iter;
+	gpointer host;
+	gpointer mib;
+
+	g_hash_table_iter_init (&iter, needs);
+	while (g_hash_table_iter_next (&iter, &host, &mib))
+		nf_op_add_reserved (op, host, *(guint64 *) mib);
+}
+
 /* Where a pool's nodes are: a pool lives on one host (its trunk is that
  * host's bridge), kept in its spec (and pools.json) so that it is known
  * while that host is away. */
@@ -488,8 +535,35 @@ host_takes_nodes (NfFarmHost *host, const gchar *const *allowed)
 	       nf_farm_host_get_engine (host) != NULL;
 }
 
-/* The host for @need_mib more of a pool (all its nodes on one host, since
- * its trunk is that host's bridge until OVN joins them): the one of
+/* The candidates for new nodes: each online host of @allowed with its free
+ * memory, in @free (host -> guint64 *), and "NAME N MiB free, ..." in
+ * @seen. */
+static void
+host_candidates (NfManager *self, const gchar *const *allowed, GHashTable *free, GString *seen)
+{
+	g_autoptr (GList) hosts = nf_model_get_hosts (self->model);
+
+	for (GList *l = hosts; l != NULL; l = l->next) {
+		const gchar *name = nf_farm_host_get_name (l->data);
+		NfMemoryBound bound;
+		guint64 *free_mib;
+
+		if (!host_takes_nodes (l->data, allowed))
+			continue;
+		nf_manager_get_memory_bound (self, name, &bound);
+		free_mib = g_new (guint64, 1);
+		*free_mib = nf_scheduler_free_mib (self->scheduler, &bound, name);
+		g_hash_table_insert (free, g_strdup (name), free_mib);
+		g_string_append_printf (seen,
+					"%s%s %" G_GUINT64_FORMAT " MiB free",
+					seen->len > 0 ? ", " : "",
+					name,
+					*free_mib);
+	}
+}
+
+/* The host for @need_mib more of a pool whose nodes share one host (its
+ * trunk is that host's bridge: no OvnNorthbound): the one of
  * @allowed (NULL: every host) with the most memory free that has room;
  * InsufficientResources with each candidate's numbers, or InvalidArgument
  * for a host that is not in the farm. */
@@ -497,9 +571,13 @@ static const gchar *
 place (NfManager *self, const gchar *const *allowed, guint64 need_mib, const gchar *what, GError **error)
 {
 	g_autoptr (GList) hosts = nf_model_get_hosts (self->model);
+	g_autoptr (GHashTable) free = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	g_autoptr (GString) seen = g_string_new (NULL);
 	const gchar *best = NULL;
 	guint64 best_free = 0;
+	GHashTableIter iter;
+	gpointer name;
+	gpointer free_mib;
 
 	for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
 		if (nf_model_lookup_host (self->model, allowed[i]) == NULL) {
@@ -513,23 +591,15 @@ place (NfManager *self, const gchar *const *allowed, guint64 need_mib, const gch
 	/* a single host: its own admission, worded as ever */
 	if (allowed == NULL && g_list_length (hosts) == 1)
 		return admit (self, NF_HOST_LOCAL, need_mib, what, error) ? NF_HOST_LOCAL : NULL;
-	for (GList *l = hosts; l != NULL; l = l->next) {
-		const gchar *name = nf_farm_host_get_name (l->data);
-		NfMemoryBound bound;
-		guint64 free_mib;
+	host_candidates (self, allowed, free, seen);
+	g_hash_table_iter_init (&iter, free);
+	while (g_hash_table_iter_next (&iter, &name, &free_mib)) {
+		guint64 have = *(guint64 *) free_mib;
 
-		if (!host_takes_nodes (l->data, allowed))
-			continue;
-		nf_manager_get_memory_bound (self, name, &bound);
-		free_mib = nf_scheduler_free_mib (self->scheduler, &bound, name);
-		g_string_append_printf (seen,
-					"%s%s %" G_GUINT64_FORMAT " MiB free",
-					seen->len > 0 ? ", " : "",
-					name,
-					free_mib);
-		if (free_mib >= need_mib && (best == NULL || free_mib > best_free)) {
-			best = name;
-			best_free = free_mib;
+		if (have >= need_mib &&
+		    (best == NULL || have > best_free || (have == best_free && strcmp (name, best) < 0))) {
+			best = nf_farm_host_get_name (nf_model_lookup_host (self->model, name));
+			best_free = have;
 		}
 	}
 	if (best == NULL)
@@ -543,6 +613,150 @@ place (NfManager *self, const gchar *const *allowed, guint64 need_mib, const gch
 			     need_mib,
 			     seen->len > 0 ? seen->str : "no host is online");
 	return best;
+}
+
+/* The host with the most of @free left (ties: the fewest nodes given so
+ * far in @given, then the name), or NULL when there is none. */
+static const gchar *
+spread_pick (GHashTable *free, GHashTable *given)
+{
+	GHashTableIter iter;
+	gpointer name;
+	gpointer left;
+	const gchar *best = NULL;
+
+	g_hash_table_iter_init (&iter, free);
+	while (g_hash_table_iter_next (&iter, &name, &left)) {
+		guint64 have = *(guint64 *) left;
+		guint64 best_have = best != NULL ? *(guint64 *) g_hash_table_lookup (free, best) : 0;
+		guint n = GPOINTER_TO_UINT (g_hash_table_lookup (given, name));
+		guint best_n = best != NULL ? GPOINTER_TO_UINT (g_hash_table_lookup (given, best)) : 0;
+
+		if (best == NULL || have > best_have ||
+		    (have == best_have && (n < best_n || (n == best_n && strcmp (name, best) < 0))))
+			best = name;
+	}
+	return best;
+}
+
+/* Hosts for @count new nodes of @memory_mib each of a pool whose trunk is
+ * an OVN switch, so that its nodes may be on any hosts: one at a time on
+ * the host with the most memory left, each admitted there when they
+ * start (@start). InsufficientResources names every candidate's numbers;
+ * InvalidArgument a host not in the farm (see place). */
+static GStrv
+spread (NfManager *self,
+	const gchar *const *allowed,
+	guint count,
+	guint memory_mib,
+	gboolean start,
+	const gchar *what,
+	GError **error)
+{
+	g_autoptr (GHashTable) free = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	g_autoptr (GHashTable) given = g_hash_table_new (g_str_hash, g_str_equal);
+	g_autoptr (GString) seen = g_string_new (NULL);
+	g_autoptr (GStrvBuilder) hosts = g_strv_builder_new ();
+
+	/* the same refusal of an unknown host as a one-host pool's */
+	if (place (self, allowed, 0, what, error) == NULL)
+		return NULL;
+	host_candidates (self, allowed, free, seen);
+	for (guint i = 0; i < count; i++) {
+		const gchar *host = spread_pick (free, given);
+		guint64 *left = host != NULL ? g_hash_table_lookup (free, host) : NULL;
+
+		if (left == NULL || (start && *left < memory_mib)) {
+			g_set_error (error,
+				     NF_ERROR,
+				     NF_ERROR_INSUFFICIENT_RESOURCES,
+				     "The hosts have room for %u of %s (%u MiB each): %s; use fewer or smaller nodes, "
+				     "stop another pool or add a host.",
+				     i,
+				     what,
+				     memory_mib,
+				     seen->len > 0 ? seen->str : "no host is online");
+			return NULL;
+		}
+		*left = *left > memory_mib ? *left - memory_mib : 0;
+		g_hash_table_replace (given,
+				      (gpointer) host,
+				      GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (given, host)) +
+							1));
+		g_strv_builder_add (hosts, host);
+	}
+	return g_strv_builder_end (hosts);
+}
+
+/* Where new nodes go: all on @host, or the i-th on @spread[i]. */
+typedef struct {
+	const gchar *host;
+	GStrv spread;
+} Placement;
+
+static void
+placement_clear (Placement *placement)
+{
+	g_clear_pointer (&placement->spread, g_strfreev);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Placement, placement_clear)
+
+/* Where @count new nodes of @spec go: spread (an OVN pool, see spread) or
+ * all on one host (see place). */
+static gboolean
+place_nodes (NfManager *self,
+	     const NfPoolSpec *spec,
+	     guint count,
+	     const gchar *what,
+	     Placement *placement,
+	     GError **error)
+{
+	guint64 need = spec->start ? (guint64) count * spec->memory_mib : 0;
+
+	g_autoptr (GList) hosts = nf_model_get_hosts (self->model);
+
+	if (!spec->ovn || count == 0) {
+		placement->host = place (self, (const gchar *const *) spec->hosts, need, what, error);
+		if (placement->host == NULL && error != NULL &&
+		    g_error_matches (*error, NF_ERROR, NF_ERROR_INSUFFICIENT_RESOURCES) &&
+		    g_list_length (hosts) > 1) {
+			gchar *message =
+				g_strconcat ((*error)->message,
+					     " Without the OvnNorthbound setting a pool's nodes share "
+					     "one host (its trunk is that host's bridge).",
+					     NULL);
+
+			g_free ((*error)->message);
+			(*error)->message = message;
+		}
+		return placement->host != NULL;
+	}
+	placement->spread = spread (self,
+				    (const gchar *const *) spec->hosts,
+				    count,
+				    spec->memory_mib,
+				    spec->start,
+				    what,
+				    error);
+	return placement->spread != NULL;
+}
+
+/* @op makes its nodes where @placement says; the memory each host admits
+ * is reserved for it. */
+static void
+placement_apply (const Placement *placement, NfOp *op, const NfPoolSpec *spec, guint count)
+{
+	if (placement->spread == NULL) {
+		nf_op_set_placement (op, placement->host);
+		nf_op_add_reserved (op,
+				    placement->host,
+				    spec->start ? (guint64) count * spec->memory_mib : 0);
+		return;
+	}
+	nf_op_set_spread (op, (const gchar *const *) placement->spread);
+	for (guint i = 0; spec->start && placement->spread[i] != NULL; i++)
+		nf_op_add_reserved (op, placement->spread[i], spec->memory_mib);
 }
 
 /* Work on @what on another host needs that host online (and listed):
@@ -584,7 +798,16 @@ require_pool (NfManager *self, const gchar *name, GError **error)
 		return NULL;
 	}
 	what = g_strdup_printf ("Pool %s", name);
-	return refuse_if_host_away (self, pool_host (pool), what, error) ? NULL : pool;
+	if (refuse_if_host_away (self, pool_host (pool), what, error))
+		return NULL;
+	/* a pool across hosts: each of them */
+	for (guint i = 0; i < nf_pool_get_nodes (pool)->len; i++) {
+		NfNode *node = g_ptr_array_index (nf_pool_get_nodes (pool), i);
+
+		if (refuse_if_host_away (self, nf_node_get_host (node), what, error))
+			return NULL;
+	}
+	return pool;
 }
 
 static NfNode *
@@ -736,10 +959,9 @@ NfJob *
 nf_manager_create_pool (NfManager *self, const NfPoolSpec *spec, guint uid, GError **error)
 {
 	g_autofree gchar *what = NULL;
+	g_auto (Placement) placement = {0};
 	NfOp *op = NULL;
 	NfJob *job;
-	guint64 need;
-	const gchar *host;
 
 	g_return_val_if_fail (NF_IS_MANAGER (self), NULL);
 
@@ -753,15 +975,12 @@ nf_manager_create_pool (NfManager *self, const NfPoolSpec *spec, guint uid, GErr
 			     spec->name);
 		return NULL;
 	}
-	need = spec->start ? (guint64) spec->count * spec->memory_mib : 0;
 	what = g_strdup_printf ("%u nodes of %u MiB", spec->count, spec->memory_mib);
-	host = place (self, (const gchar *const *) spec->hosts, need, what, error);
-	if (host == NULL)
+	if (!place_nodes (self, spec, spec->count, what, &placement, error))
 		return NULL;
 	job = schedule (self, NF_OP_CREATE, spec->name, "create-pool", uid, &op);
 	nf_op_set_spec (op, spec);
-	nf_op_set_placement (op, host);
-	nf_op_set_reserved (op, host, need);
+	placement_apply (&placement, op, spec, spec->count);
 	nf_scheduler_submit (self->scheduler, op);
 	return job;
 }
@@ -839,26 +1058,36 @@ nf_manager_scale_pool (NfManager *self, const gchar *name, guint count, guint ui
 	const NfPoolSpec *spec;
 	NfOp *op = NULL;
 	NfJob *job;
-	guint64 need = 0;
-	const gchar *host;
+	g_auto (Placement) placement = {0};
+	guint more;
 
 	if (refuse_if_shutting_down (self, error) || (pool = require_pool (self, name, error)) == NULL ||
 	    refuse_if_queue_full (self, name, error))
 		return NULL;
 	spec = nf_pool_get_spec (pool);
-	host = pool_host (pool);
-	if (count > spec->count) {
-		g_autofree gchar *what =
-			g_strdup_printf ("%u more nodes of %u MiB", count - spec->count, spec->memory_mib);
+	more = count > spec->count ? count - spec->count : 0;
+	if (more > 0 && !spec->ovn) {
+		g_autofree gchar *what = g_strdup_printf ("%u more nodes of %u MiB", more, spec->memory_mib);
 
-		need = spec->start ? (guint64) (count - spec->count) * spec->memory_mib : 0;
-		if (!admit (self, host, need, what, error))
+		/* a pool on one host grows there */
+		placement.host = pool_host (pool);
+		if (!admit (self,
+			    placement.host,
+			    spec->start ? (guint64) more * spec->memory_mib : 0,
+			    what,
+			    error))
 			return NULL;
+	} else if (more > 0) {
+		g_autofree gchar *what = g_strdup_printf ("%u more nodes", more);
+
+		if (!place_nodes (self, spec, more, what, &placement, error))
+			return NULL;
+	} else {
+		placement.host = pool_host (pool);
 	}
 	job = schedule (self, NF_OP_SCALE, name, "scale-pool", uid, &op);
-	nf_op_set_placement (op, host);
 	nf_op_set_count (op, count);
-	nf_op_set_reserved (op, host, need);
+	placement_apply (&placement, op, spec, more);
 	nf_scheduler_submit (self->scheduler, op);
 	return job;
 }
@@ -870,7 +1099,7 @@ nf_manager_start_pool (NfManager *self, const gchar *name, guint uid, GError **e
 	GPtrArray *nodes;
 	NfOp *op = NULL;
 	NfJob *job;
-	guint64 need = 0;
+	g_autoptr (GHashTable) needs = needs_new ();
 	g_autofree gchar *what = NULL;
 
 	if (refuse_if_shutting_down (self, error) || (pool = require_pool (self, name, error)) == NULL ||
@@ -881,13 +1110,13 @@ nf_manager_start_pool (NfManager *self, const gchar *name, guint uid, GError **e
 		NfNode *node = g_ptr_array_index (nodes, i);
 
 		if (!nf_node_holds_memory (node))
-			need += nf_node_get_memory_mib (node);
+			needs_add (needs, nf_node_get_host (node), nf_node_get_memory_mib (node));
 	}
 	what = g_strdup_printf ("starting pool %s", name);
-	if (!admit (self, pool_host (pool), need, what, error))
+	if (!admit_needs (self, needs, what, error))
 		return NULL;
 	job = schedule (self, NF_OP_START, name, "start-pool", uid, &op);
-	nf_op_set_reserved (op, pool_host (pool), need);
+	reserve_needs (op, needs);
 	nf_scheduler_submit (self->scheduler, op);
 	return job;
 }
@@ -930,7 +1159,7 @@ nf_manager_start_node (NfManager *self, const gchar *name, guint uid, GError **e
 		return NULL;
 	job = schedule (self, NF_OP_NODE_START, nf_node_get_pool (node), "start-node", uid, &op);
 	nf_op_set_node (op, name);
-	nf_op_set_reserved (op, nf_node_get_host (node), need);
+	nf_op_add_reserved (op, nf_node_get_host (node), need);
 	nf_scheduler_submit (self->scheduler, op);
 	return job;
 }
@@ -1020,31 +1249,31 @@ nf_manager_snapshot_pool (NfManager *self,
 	return job;
 }
 
-/* The nodes that ran at the snapshot run after the revert: memory for
- * those that hold none now. */
+/* The nodes that ran at the snapshot run after the revert: memory, in
+ * @needs per host, for those that hold none now (a retired node is on
+ * the pool's host). */
 static gboolean
-admit_revert (NfManager *self, NfPool *pool, NfPoolSnapshot *target, guint64 *need, GError **error)
+admit_revert (NfManager *self, NfPool *pool, NfPoolSnapshot *target, GHashTable *needs, GError **error)
 {
 	g_autofree gchar *what = NULL;
 	guint more = 0;
 
-	*need = 0;
 	for (guint i = 0; i < target->running->len; i++) {
-		NfNode *node = nf_pool_get_node (pool, g_array_index (target->running, guint, i));
+		guint index = g_array_index (target->running, guint, i);
+		NfNode *node = nf_pool_get_node (pool, index);
 
 		if (node != NULL && !nf_node_holds_memory (node)) {
-			*need += nf_node_get_memory_mib (node);
+			needs_add (needs, nf_node_get_host (node), nf_node_get_memory_mib (node));
 			more++;
-		} else if (node == NULL &&
-			   nf_pool_is_retired (pool, g_array_index (target->running, guint, i))) {
-			*need += nf_pool_get_spec (pool)->memory_mib;
+		} else if (node == NULL && nf_pool_is_retired (pool, index)) {
+			needs_add (needs, pool_host (pool), nf_pool_get_spec (pool)->memory_mib);
 			more++;
 		}
 	}
 	if (more == 0)
 		return TRUE;
 	what = g_strdup_printf ("%u nodes that ran at snapshot %s", more, target->name);
-	return admit (self, pool_host (pool), *need, what, error);
+	return admit_needs (self, needs, what, error);
 }
 
 NfJob *
@@ -1052,7 +1281,7 @@ nf_manager_revert_pool (NfManager *self, const gchar *name, const gchar *snapsho
 {
 	NfPool *pool;
 	NfPoolSnapshot *target;
-	guint64 need = 0;
+	g_autoptr (GHashTable) needs = needs_new ();
 	NfOp *op = NULL;
 	NfJob *job;
 
@@ -1062,11 +1291,11 @@ nf_manager_revert_pool (NfManager *self, const gchar *name, const gchar *snapsho
 		return NULL;
 	/* the nodes made since go (retired, if another snapshot holds them),
 	 * and those that left since come back */
-	if (!admit_revert (self, pool, target, &need, error))
+	if (!admit_revert (self, pool, target, needs, error))
 		return NULL;
 	job = schedule (self, NF_OP_REVERT, name, "revert-pool", uid, &op);
 	nf_op_set_snapshot (op, snapshot, target->memory);
-	nf_op_set_reserved (op, pool_host (pool), need);
+	reserve_needs (op, needs);
 	nf_scheduler_submit (self->scheduler, op);
 	return job;
 }

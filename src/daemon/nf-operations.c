@@ -5,6 +5,7 @@
 
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
+#include "nestfarm/nf-ovn.h"
 #include "nestfarm/nf-snapshot.h"
 #include "nf-operations.h"
 
@@ -27,13 +28,14 @@ struct _NfOp {
 	gchar *node;     /* node operations */
 	gchar *snapshot; /* snapshot operations */
 	gboolean memory;
-	GArray *held;    /* snapshot: nodes it paused; revert: nodes that ran */
-	guint64 size;    /* snapshot: what the nodes' overlays grew by */
-	guint64 need;    /* snapshot: room its saved memory may take */
-	gint64 taken_at; /* snapshot: when the nodes were paused */
-	guint64 reserved_mib;
-	gchar *reserved_host; /* where @reserved_mib is admitted */
+	GArray *held;         /* snapshot: nodes it paused; revert: nodes that ran */
+	guint64 size;         /* snapshot: what the nodes' overlays grew by */
+	guint64 need;         /* snapshot: room its saved memory may take */
+	gint64 taken_at;      /* snapshot: when the nodes were paused */
+	GHashTable *reserved; /* host -> guint64 * MiB admitted there */
 	gchar *placement;     /* create, scale up: the host of the new nodes */
+	GStrv spread;         /* or, one host for each new node in turn (OVN pools) */
+	GHashTable *placed;   /* index -> host: where each new node of @spread goes */
 	NfIntent *intent;
 	/* the running phase */
 	guint outstanding;
@@ -72,11 +74,11 @@ typedef struct {
 	NfOp *op;
 	NfEngine *engine; /* of its host; NULL: that host is not set up */
 	gchar *host;
+	gchar *pool;
 	guint index;
 	gchar *name;
-	NfNodeSpec *spec;   /* make */
+	NfNodeSpec *spec;   /* make, prepare */
 	gboolean start;     /* make: start it once made */
-	gchar *bridge;      /* prepare: the trunk bridge */
 	guint stop_timeout; /* stop: 0 forces at once; reset: the graceful wait */
 	gboolean forced;    /* stop: result, it had to be forced */
 	gchar *snapshot;    /* the snapshot steps */
@@ -114,6 +116,8 @@ nf_op_new (const NfOpContext *context, NfOpKind kind, const gchar *pool, NfJob *
 	op->unsettled = g_array_new (FALSE, FALSE, sizeof (guint));
 	op->retiring = g_array_new (FALSE, FALSE, sizeof (guint));
 	op->held = g_array_new (FALSE, FALSE, sizeof (guint));
+	op->reserved = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	op->placed = g_hash_table_new_full (NULL, NULL, NULL, g_free);
 	nf_job_add_object (job, object);
 	return op;
 }
@@ -126,8 +130,10 @@ nf_op_free (NfOp *op)
 	g_object_unref (op->job);
 	g_object_unref (op->context->owner);
 	g_free (op->pool);
-	g_free (op->reserved_host);
+	g_hash_table_unref (op->reserved);
+	g_hash_table_unref (op->placed);
 	g_free (op->placement);
+	g_strfreev (op->spread);
 	g_free (op->node);
 	g_free (op->snapshot);
 	g_array_unref (op->held);
@@ -177,11 +183,15 @@ nf_op_set_snapshot (NfOp *op, const gchar *snapshot, gboolean memory)
 }
 
 void
-nf_op_set_reserved (NfOp *op, const gchar *host, guint64 reserved_mib)
+nf_op_add_reserved (NfOp *op, const gchar *host, guint64 reserved_mib)
 {
-	g_return_if_fail (op->reserved_host == NULL);
-	op->reserved_host = g_strdup (host);
-	op->reserved_mib = reserved_mib;
+	guint64 *mib = g_hash_table_lookup (op->reserved, host);
+
+	if (mib == NULL) {
+		mib = g_new0 (guint64, 1);
+		g_hash_table_insert (op->reserved, g_strdup (host), mib);
+	}
+	*mib += reserved_mib;
 	nf_model_reserve (op->context->model, host, reserved_mib);
 }
 
@@ -197,6 +207,18 @@ nf_op_set_placement (NfOp *op, const gchar *host)
 	}
 }
 
+void
+nf_op_set_spread (NfOp *op, const gchar *const *hosts)
+{
+	g_return_if_fail (hosts != NULL && hosts[0] != NULL);
+	g_strfreev (op->spread);
+	op->spread = g_strdupv ((gchar **) hosts);
+	/* a new pool's own host (where its retired nodes are looked for):
+	 * its first node's; a pool that is there keeps its own */
+	if (op->placement == NULL)
+		nf_op_set_placement (op, hosts[0]);
+}
+
 /* The host of node @index: where it is, or where this operation makes it. */
 static const gchar *
 op_host_of (NfOp *op, guint index)
@@ -204,8 +226,12 @@ op_host_of (NfOp *op, guint index)
 	g_autofree gchar *name = nf_node_name_build (op->pool, index);
 	NfNode *node = nf_model_lookup_node (op->context->model, name);
 
+	const gchar *placed = g_hash_table_lookup (op->placed, GUINT_TO_POINTER (index));
+
 	if (node != NULL)
 		return nf_node_get_host (node);
+	if (placed != NULL)
+		return placed;
 	return op->placement != NULL ? op->placement : NF_HOST_LOCAL;
 }
 
@@ -225,9 +251,14 @@ op_engine_for (NfOp *op, guint index)
 void
 nf_op_release_reserved (NfOp *op)
 {
-	if (op->reserved_host != NULL)
-		nf_model_release (op->context->model, op->reserved_host, op->reserved_mib);
-	op->reserved_mib = 0;
+	GHashTableIter iter;
+	gpointer host;
+	gpointer mib;
+
+	g_hash_table_iter_init (&iter, op->reserved);
+	while (g_hash_table_iter_next (&iter, &host, &mib))
+		nf_model_release (op->context->model, host, *(guint64 *) mib);
+	g_hash_table_remove_all (op->reserved);
 }
 
 NfJob *
@@ -270,6 +301,7 @@ node_step_new (NfOp *op, guint index)
 	step->op = op;
 	step->engine = op_engine_for (op, index) != NULL ? g_object_ref (op_engine_for (op, index)) : NULL;
 	step->host = g_strdup (op_host_of (op, index));
+	step->pool = g_strdup (op->pool);
 	step->index = index;
 	step->name = nf_node_name_build (op->pool, index);
 	return step;
@@ -280,8 +312,8 @@ node_step_free (NodeStep *step)
 {
 	g_clear_object (&step->engine);
 	g_free (step->host);
+	g_free (step->pool);
 	g_free (step->name);
-	g_free (step->bridge);
 	g_free (step->snapshot);
 	nf_node_spec_free (step->spec);
 	g_clear_object (&step->cancellable);
@@ -315,6 +347,7 @@ static gpointer work_retire (gpointer item, GCancellable *cancellable, GError **
 static gpointer work_stop (gpointer item, GCancellable *cancellable, GError **error);
 static gpointer work_reset (gpointer item, GCancellable *cancellable, GError **error);
 static gpointer work_check_space (gpointer item, GCancellable *cancellable, GError **error);
+static gpointer work_unprepare (gpointer item, GCancellable *cancellable, GError **error);
 
 /* Stopping and removing nodes is mostly waiting for QEMU to exit and for
  * libvirt: those steps get the executor's wider bound. */
@@ -325,9 +358,10 @@ work_kind (NfWorkFunc work)
 									       : NF_WORK_BUSY;
 }
 
-/* What a make step needs of its pool's spec, copied in. */
+/* What a make step needs of its pool's spec, copied in (an OVN pool's
+ * node: its logical port, named by the instance, pool and index). */
 static NfNodeSpec *
-step_spec_new (const NfPoolSpec *ps, guint index)
+step_spec_new (NfOp *op, const NfPoolSpec *ps, guint index)
 {
 	NfNodeSpec *spec = nf_node_spec_new ();
 
@@ -339,6 +373,8 @@ step_spec_new (const NfPoolSpec *ps, guint index)
 	spec->disk_gib = ps->disk_gib;
 	spec->image = g_strdup (ps->image);
 	spec->trunk_bridge = g_strdup (ps->trunk_bridge);
+	if (ps->ovn)
+		spec->trunk_port = nf_ovn_port_name (op->context->config->engine->instance, ps->name, index);
 	spec->vlans = g_strdup (ps->vlans);
 	spec->mgmt_network = g_strdup (ps->mgmt_network);
 	spec->ssh_user = g_strdup (ps->ssh_user);
@@ -453,9 +489,13 @@ op_run_phase (NfOp *op,
 			step->start = pool_spec != NULL && pool_spec->start;
 		else
 			step->start = op->spec != NULL ? op->spec->start : TRUE;
-		step->bridge = ps != NULL ? g_strdup (ps->trunk_bridge) : NULL;
+		/* a pool's OVN switch is the farm's: this machine's engine */
+		if (work == work_unprepare) {
+			g_clear_object (&step->engine);
+			step->engine = g_object_ref (op->context->engine);
+		}
 		if ((op->kind == NF_OP_CREATE || op->kind == NF_OP_SCALE) && ps != NULL) {
-			step->spec = step_spec_new (ps, step->index);
+			step->spec = step_spec_new (op, ps, step->index);
 			step->spec->host = g_strdup (op_host_of (op, step->index));
 		}
 		step->snapshot = g_strdup (op->snapshot);
@@ -575,9 +615,18 @@ work_prepare (gpointer item, GCancellable *cancellable, GError **error)
 {
 	NodeStep *step = item;
 
-	if (!nf_engine_prepare_bridge (step->engine, step->bridge, error))
+	if (!nf_engine_prepare_trunk (step->engine, step->spec, error))
 		return NULL;
 	return GINT_TO_POINTER (1);
+}
+
+static gpointer
+work_unprepare (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+
+	nf_engine_remove_trunk (step->engine, step->pool, error);
+	return NULL;
 }
 
 /* Main-context results. */
@@ -937,8 +986,33 @@ let_go_phase (NfOp *op, GArray *indexes, NfPhaseDone done)
 
 /* Rollback: remove what this operation made, then finish. */
 static void
+unprepared_done (NodeStep *step, gpointer result, const GError *error)
+{
+	if (error != NULL)
+		op_fail (step->op, error);
+}
+
+/* The pool is no more (deleted, or its create rolled back): its OVN
+ * switch goes (a failure fails the job; what a crash leaves, the next
+ * start removes). */
+static void
+remove_trunk (NfOp *op)
+{
+	g_autoptr (GArray) one = g_array_new (FALSE, FALSE, sizeof (guint));
+	guint first = 1;
+
+	nf_job_set_step (op->job, "removing the trunk");
+	g_array_append_val (one, first);
+	op_run_phase (op, one, work_unprepare, unprepared_done, NULL, FALSE, op_finish);
+}
+
+static void
 rolled_back (NfOp *op)
 {
+	if (op->made_pool && op->unsettled->len == 0) {
+		remove_trunk (op);
+		return;
+	}
 	op_finish (op);
 }
 
@@ -968,16 +1042,21 @@ make_nodes (NfOp *op)
 {
 	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
 
+	/* nothing made but, perhaps, the trunk */
 	if (op->error != NULL || op_cancelled (op)) {
-		op_finish (op);
+		rolled_back (op);
 		return;
 	}
 	for (guint i = 0; i < op->targets->len; i++) {
-		g_autoptr (NfNode) node = nf_node_new (op->pool, g_array_index (op->targets, guint, i));
+		guint index = g_array_index (op->targets, guint, i);
+		g_autoptr (NfNode) node = nf_node_new (op->pool, index);
 		const NfPoolSpec *spec = nf_pool_get_spec (pool);
 
+		/* spread: the i-th new node on the i-th host the placement chose */
+		if (op->spread != NULL && i < g_strv_length (op->spread))
+			g_hash_table_replace (op->placed, GUINT_TO_POINTER (index), g_strdup (op->spread[i]));
 		nf_node_set_memory_mib (node, spec->memory_mib);
-		nf_node_set_host (node, op->placement != NULL ? op->placement : NF_HOST_LOCAL);
+		nf_node_set_host (node, op_host_of (op, index));
 		nf_model_add_node (op->context->model, pool, node);
 	}
 	op_run_phase (op,
@@ -1002,6 +1081,10 @@ prepare_then_make (NfOp *op)
 static void
 removed_all (NfOp *op)
 {
+	if (op->kind == NF_OP_DELETE && op->error == NULL) {
+		remove_trunk (op);
+		return;
+	}
 	op_finish (op);
 }
 

@@ -53,13 +53,16 @@ void nf_op_set_node (NfOp *op, const gchar *node);
 /* The snapshot operations: which snapshot; @memory: take it with running
  * state (the snapshot's own flag, for a revert). */
 void nf_op_set_snapshot (NfOp *op, const gchar *snapshot, gboolean memory);
-/* Memory admitted for @op on @host: reserved in the model until it ends
- * (nf_op_release_reserved, once). */
-void nf_op_set_reserved (NfOp *op, const gchar *host, guint64 reserved_mib);
+/* Memory admitted for @op on @host (added to what it holds there already):
+ * reserved in the model until it ends (nf_op_release_reserved, once). */
+void nf_op_add_reserved (NfOp *op, const gchar *host, guint64 reserved_mib);
 void nf_op_release_reserved (NfOp *op);
 /* Where the nodes @op makes go (create, scale up): @host for each of
  * them; the other nodes stay where they are. */
 void nf_op_set_placement (NfOp *op, const gchar *host);
+/* Or: the i-th node @op makes goes on @hosts[i] (a pool spread across the
+ * farm, its trunk an OVN switch); the pool's own host is @hosts[0]. */
+void nf_op_set_spread (NfOp *op, const gchar *const *hosts);
 NfJob *nf_op_get_job (NfOp *op);
 const gchar *nf_op_get_pool (NfOp *op);
 /* Runs @op (its pool is marked busy in the model already); @ended when

@@ -40,6 +40,10 @@ typedef struct {
 	guint memory_mib;
 	guint disk_gib;
 	gchar *trunk_bridge;
+	/* Its trunk is an OVN logical switch (made while OvnNorthbound was
+	 * set): its nodes' trunk NICs are ports of it, on @trunk_bridge, each
+	 * host's integration bridge. */
+	gboolean ovn;
 	gchar *vlans;
 	gchar *mgmt_network; /* NULL: none */
 	gchar *ssh_user;     /* the seed's login user; NULL: the default */

@@ -267,6 +267,7 @@ spec_from_node (const NfNodeInfo *info)
 	spec->memory_mib = info->spec->memory_mib;
 	spec->disk_gib = info->spec->disk_gib;
 	spec->trunk_bridge = g_strdup (info->spec->trunk_bridge);
+	spec->ovn = info->spec->trunk_port != NULL;
 	spec->vlans = g_strdup (info->spec->vlans);
 	spec->mgmt_network = g_strdup (info->spec->mgmt_network);
 	spec->ssh_user = g_strdup (info->spec->ssh_user);
@@ -486,6 +487,26 @@ remove_stale_ports (NfEngine *engine)
 		g_warning ("reconcile: %s", error->message);
 }
 
+/* The OVN switches of pools that are no more (a crash between a pool's
+ * end and its switch's), once the intents are settled: @pools is every
+ * pool there is, known or rebuilt from libvirt. */
+static void
+remove_orphan_trunks (NfEngine *engine, GPtrArray *pools)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GPtrArray) names = g_ptr_array_new ();
+	guint removed;
+
+	for (guint i = 0; i < pools->len; i++)
+		g_ptr_array_add (names, ((NfPoolSpec *) g_ptr_array_index (pools, i))->name);
+	g_ptr_array_add (names, NULL);
+	removed = nf_engine_remove_orphan_trunks (engine, (const gchar *const *) names->pdata, &error);
+	if (error != NULL)
+		g_warning ("reconcile: %s", error->message);
+	else if (removed > 0)
+		g_message ("reconcile: removed %u OVN switches of pools that are no more", removed);
+}
+
 static void
 reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -522,6 +543,7 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 	remove_stale_ports (engine);
 	remove_unheld_retired (engine, specs, nodes);
 	plan = plan_model (next_job, specs, nodes);
+	remove_orphan_trunks (engine, plan->pools);
 	for (guint i = 0; i < plan->pools->len; i++) {
 		NfPoolSpec *spec = g_ptr_array_index (plan->pools, i);
 

@@ -8,6 +8,7 @@
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-limits.h"
 #include "nestfarm/nf-names.h"
+#include "nestfarm/nf-ovn.h"
 #include "nestfarm/nf-seed.h"
 #include "nestfarm/nf-template.h"
 #include "nestfarm/nf-vlan.h"
@@ -341,8 +342,12 @@ nf_request_parse_create (const NfConfig *config,
 			return NULL;
 		spec->disk_gib = u;
 	}
-	spec->trunk_bridge =
-		g_strdup (g_variant_lookup (options, "trunk-bridge", "&s", &s) ? s : config->trunk_bridge);
+	/* with OVN the trunk is the farm's: each host's integration bridge */
+	spec->ovn = config->engine->ovn_northbound != NULL;
+	if (g_variant_lookup (options, "trunk-bridge", "&s", &s))
+		spec->trunk_bridge = g_strdup (s);
+	else
+		spec->trunk_bridge = g_strdup (spec->ovn ? NF_OVN_INTEGRATION_BRIDGE : config->trunk_bridge);
 	if (!nf_request_check_bridge (spec->trunk_bridge, error))
 		return NULL;
 	vlans = nf_vlan_set_parse (g_variant_lookup (options, "vlans", "&s", &s) ? s : "all", error);

@@ -263,6 +263,10 @@ add_pool (JsonBuilder *b, const NfPoolSpec *spec)
 	json_builder_add_int_value (b, spec->disk_gib);
 	json_builder_set_member_name (b, "trunk-bridge");
 	json_builder_add_string_value (b, spec->trunk_bridge);
+	if (spec->ovn) {
+		json_builder_set_member_name (b, "ovn");
+		json_builder_add_boolean_value (b, TRUE);
+	}
 	json_builder_set_member_name (b, "vlans");
 	json_builder_add_string_value (b, spec->vlans);
 	if (spec->mgmt_network != NULL) {
@@ -564,6 +568,7 @@ read_pool (JsonNode *node, GError **error)
 	    !read_uint (obj, "disk-gib", &spec->disk_gib, error))
 		return NULL;
 	spec->start = json_object_get_boolean_member_with_default (obj, "start", TRUE);
+	spec->ovn = json_object_get_boolean_member_with_default (obj, "ovn", FALSE);
 	return g_steal_pointer (&spec);
 }
 
