@@ -9,6 +9,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "nestfarm/nf-ovn.h"
 #include "nf-test-cli.h"
 #include "nf-test-daemon.h"
 #include "nf-test-util.h"
@@ -31,8 +32,14 @@
 #define POOL  "fhost"
 #define SMALL "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
 
+/* the pool of the OVN daemon, across h1 and h2 */
+#define OVN_POOL   "fovn"
+#define OVN_SWITCH "nf-" NF_TEST_INSTANCE "-" OVN_POOL
+
 static NfTestDaemon *daemon_;
 static GHashTable *uris_; /* host name -> libvirt URI, as tools/farm printed */
+static gchar *nb_db_;     /* --db=OVN's northbound, as tools/farm printed */
+static gchar *sb_db_;
 
 /* A farm of two hosts as new (what a failed run left is gone): the "hN
  * URI" lines of `tools/farm up 2`. */
@@ -52,7 +59,13 @@ farm_up (void)
 
 		if (g_strv_length (words) == 2 && g_str_has_prefix (words[0], "h"))
 			g_hash_table_insert (uris_, g_strdup (words[0]), g_strdup (words[1]));
+		if (g_strv_length (words) == 2 && g_str_equal (words[0], "ovn-nb"))
+			nb_db_ = g_strdup_printf ("--db=%s", words[1]);
+		if (g_strv_length (words) == 2 && g_str_equal (words[0], "ovn-sb"))
+			sb_db_ = g_strdup_printf ("--db=%s", words[1]);
 	}
+	g_assert_nonnull (nb_db_);
+	g_assert_nonnull (sb_db_);
 	g_assert_nonnull (g_hash_table_lookup (uris_, "h1"));
 	g_assert_nonnull (g_hash_table_lookup (uris_, "h2"));
 }
@@ -424,10 +437,192 @@ test_cli (void)
 	g_assert_nonnull (strstr (removed->out, "Host h2 is no longer in the farm."));
 }
 
+/* A command's output, stripped; the test fails when it fails. */
+static gchar *
+must (gchar *out)
+{
+	g_assert_nonnull (out);
+	return g_strstrip (out);
+}
+
+/* ovn-nbctl and ovn-sbctl on the farm's databases */
+#define NBCTL(...) must (nf_test_run ("ovn-nbctl", nb_db_, __VA_ARGS__, NULL))
+#define SBCTL(...) must (nf_test_run ("ovn-sbctl", sb_db_, __VA_ARGS__, NULL))
+
+/* The farm again, now with OvnNorthbound set: a daemon of its own (the
+ * first one's state goes with it), h1 and h2 added. */
+static void
+test_ovn_daemon (void)
+{
+	const gchar *const pools[] = {POOL, NULL};
+	g_autofree gchar *extra = g_strdup_printf ("OvnNorthbound=%s\n", nb_db_ + strlen ("--db="));
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *state = NULL;
+
+	nf_test_daemon_free (daemon_, pools);
+	daemon_ = nf_test_daemon_new ("farmovn", extra);
+	nf_test_daemon_start (daemon_);
+	for (guint i = 1; i <= 2; i++) {
+		g_autofree gchar *name = g_strdup_printf ("h%u", i);
+
+		g_free (state);
+		g_free (message);
+		state = add_host (name, uri_of (name), &message);
+		g_assert_cmpstr (message, ==, "");
+		g_assert_cmpstr (state, ==, "succeeded");
+	}
+}
+
+/* Node @index of OVN_POOL: its host's name (h1, h2). */
+static gchar *
+ovn_node_host (guint index)
+{
+	g_autofree gchar *path = nf_test_node_path (OVN_POOL, index);
+	g_autofree gchar *host = nf_test_prop_string (daemon_, path, NODE_IFACE, "Host");
+
+	return g_strdup (strrchr (host, '/') + 1);
+}
+
+/* The port of node @index is bound on the chassis of the host it runs on
+ * (that host's ovn-controller saw libvirt plug it into its br-int). */
+static void
+assert_port_bound (guint index, const gchar *port)
+{
+	g_autofree gchar *host = ovn_node_host (index);
+	g_autofree gchar *where = g_strdup_printf ("logical_port=%s", port);
+	g_autofree gchar *chassis = NULL;
+	g_autofree gchar *name = NULL;
+	g_autofree gchar *want = g_strdup_printf ("nf-farm-%s", host);
+	gint64 until = g_get_monotonic_time () + 90 * G_USEC_PER_SEC;
+
+	while (g_get_monotonic_time () < until) {
+		g_free (chassis);
+		chassis = SBCTL ("--bare", "--columns=chassis", "find", "Port_Binding", where);
+		if (chassis[0] != '\0')
+			break;
+		g_usleep (G_USEC_PER_SEC / 2);
+	}
+	g_assert_cmpstr (chassis, !=, "");
+	name = SBCTL ("--bare", "--columns=name", "list", "Chassis", chassis);
+	g_assert_cmpstr (name, ==, want);
+}
+
+/* A 4-node pool with a VLAN list over h1 and h2: two nodes on each (the
+ * spread), one OVN switch carrying tagged frames with the VLAN list as
+ * its ACLs, one port per node, accepting any MAC, named by the UUID its
+ * domain's trunk NIC carries as interfaceid, bound where the node runs. */
+static void
+test_ovn_pool (void)
+{
+	g_autoptr (GVariant) reply = NULL;
+	g_autofree gchar *passthru = NULL;
+	g_autofree gchar *acls = NULL;
+	g_autofree gchar *ports = NULL;
+	guint on_h1 = 0;
+
+	reply = nf_test_call_ok (daemon_,
+				 ROOT,
+				 MANAGER,
+				 "CreatePool",
+				 "('" OVN_POOL "', uint32 4, {" SMALL
+				 ", 'hosts': <['h1', 'h2']>, 'vlans': <'100,200'>})");
+	nf_test_job_succeeds (daemon_, reply, 300);
+	passthru = NBCTL ("get", "Logical_Switch", OVN_SWITCH, "other_config:vlan-passthru");
+	g_assert_cmpstr (passthru, ==, "\"true\"");
+	acls = NBCTL ("acl-list", OVN_SWITCH);
+	g_assert_nonnull (strstr (acls, "vlan.vid == {100, 200}"));
+	ports = NBCTL ("lsp-list", OVN_SWITCH);
+	for (guint i = 1; i <= 4; i++) {
+		g_autofree gchar *port = nf_ovn_port_name (NF_TEST_INSTANCE, OVN_POOL, i);
+		g_autofree gchar *host = ovn_node_host (i);
+		g_autofree gchar *name = g_strdup_printf (OVN_POOL "-%u", i);
+		g_autofree gchar *xml = nf_test_run ("virsh", "-c", uri_of (host), "dumpxml", name, NULL);
+		g_autofree gchar *xpath =
+			g_strdup_printf ("/domain/devices/interface[source/@bridge='br-int']"
+					 "/virtualport/parameters/@interfaceid = '%s'",
+					 port);
+		g_autofree gchar *addresses = NBCTL ("lsp-get-addresses", port);
+
+		g_assert_nonnull (strstr (ports, port));
+		g_assert_cmpstr (addresses, ==, "unknown");
+		g_assert_nonnull (xml);
+		g_assert_true (nf_test_xpath_bool (xml, xpath));
+		/* the VLAN list is OVN's: no tags on the br-int port */
+		g_assert_false (nf_test_xpath_bool (xml, "count(/domain/devices/interface/vlan) > 0"));
+		on_h1 += g_str_equal (host, "h1");
+		assert_port_bound (i, port);
+	}
+	g_assert_cmpuint (on_h1, ==, 2);
+	g_assert_cmpuint (prop_u64 (ROOT "/host/h1", "MemoryCommittedMiB"), ==, 2 * 256);
+	g_assert_cmpuint (prop_u64 (ROOT "/host/h2", "MemoryCommittedMiB"), ==, 2 * 256);
+}
+
+/* Delete leaves nothing on either host or in OVN. */
+static void
+test_ovn_delete (void)
+{
+	g_autoptr (GVariant) reply = NULL;
+	g_autofree gchar *switches = NULL;
+	g_autofree gchar *ports = NULL;
+
+	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "DeletePool", "('" OVN_POOL "', {'force': <true>})");
+	nf_test_job_succeeds (daemon_, reply, 180);
+	for (guint i = 1; i <= 2; i++) {
+		g_autofree gchar *host = g_strdup_printf ("h%u", i);
+		g_autofree gchar *left = domains_on (host, TRUE);
+
+		g_assert_cmpstr (g_strstrip (left), ==, "");
+	}
+	switches = NBCTL ("--bare",
+			  "--columns=name",
+			  "find",
+			  "Logical_Switch",
+			  "external_ids:nestfarm-pool=" OVN_POOL);
+	g_assert_cmpstr (switches, ==, "");
+	ports = NBCTL ("--bare", "--columns=name", "list", "Logical_Switch_Port");
+	for (guint i = 1; i <= 4; i++) {
+		g_autofree gchar *port = nf_ovn_port_name (NF_TEST_INSTANCE, OVN_POOL, i);
+
+		g_assert_null (strstr (ports, port));
+	}
+}
+
+/* What a crash between a pool's end and its switch's leaves: a switch of
+ * this instance whose pool is no more goes at the next start; one that is
+ * not nestfarm's stays. */
+static void
+test_ovn_orphan_switch (void)
+{
+	g_autofree gchar *left = NULL;
+	gint64 until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+	nf_test_daemon_stop (daemon_);
+	g_free (NBCTL ("ls-add",
+		       "nf-" NF_TEST_INSTANCE "-fgone",
+		       "--",
+		       "set",
+		       "Logical_Switch",
+		       "nf-" NF_TEST_INSTANCE "-fgone",
+		       "external_ids:nestfarm-instance=" NF_TEST_INSTANCE,
+		       "external_ids:nestfarm-pool=fgone"));
+	g_free (NBCTL ("--may-exist", "ls-add", "nf-" NF_TEST_INSTANCE "-fkeep"));
+	nf_test_daemon_start (daemon_);
+	while (g_get_monotonic_time () < until) {
+		g_free (left);
+		left = NBCTL ("--bare", "--columns=name", "list", "Logical_Switch");
+		if (strstr (left, "-fgone") == NULL)
+			break;
+		g_usleep (G_USEC_PER_SEC / 5);
+	}
+	g_assert_null (strstr (left, "nf-" NF_TEST_INSTANCE "-fgone"));
+	g_assert_nonnull (strstr (left, "nf-" NF_TEST_INSTANCE "-fkeep"));
+	g_free (NBCTL ("ls-del", "nf-" NF_TEST_INSTANCE "-fkeep"));
+}
+
 int
 main (int argc, char **argv)
 {
-	const gchar *const pools[] = {POOL, NULL};
+	const gchar *const pools[] = {POOL, OVN_POOL, NULL};
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
@@ -442,8 +637,14 @@ main (int argc, char **argv)
 	g_test_add_func ("/farm/delete-pool-on-host", test_delete_pool_on_host);
 	g_test_add_func ("/farm/remove-host", test_remove_host);
 	g_test_add_func ("/farm/cli", test_cli);
+	g_test_add_func ("/farm/ovn/daemon", test_ovn_daemon);
+	g_test_add_func ("/farm/ovn/pool", test_ovn_pool);
+	g_test_add_func ("/farm/ovn/delete", test_ovn_delete);
+	g_test_add_func ("/farm/ovn/orphan-switch", test_ovn_orphan_switch);
 	rc = g_test_run ();
 	nf_test_daemon_free (daemon_, pools);
+	g_free (nb_db_);
+	g_free (sb_db_);
 	g_free (nf_test_farm ("down", NULL));
 	g_hash_table_unref (uris_);
 	return rc;
