@@ -473,6 +473,41 @@ test_ovn_daemon (void)
 	}
 }
 
+/* The nodes' own program (the tiny image runs a shell-script user-data
+ * from its seed): on the trunk NIC, VLANs 100 and 200 (in the pool's
+ * list) and 300 (not in it), node N at 10.V.0.N on VLAN V00; 10.9.0.1 is
+ * node 1's on VLAN 100 and 10.9.0.4 node 4's on VLAN 200 (ARP answered
+ * only on the VLAN an address is on). Node 1 then pings every other node
+ * on VLANs 100 and 200 (waiting for them to boot), 10.9.0.4 (another
+ * VLAN: never) and node 2 on VLAN 300 (filtered out: never). */
+static const gchar trunk_script[] =
+	"#!/bin/sh\n"
+	"n=$(hostname); n=${n##*-}\n"
+	"t=$(ls /sys/class/net | grep '^eth' | tail -n 1)\n"
+	"echo 1 >/proc/sys/net/ipv4/conf/all/arp_ignore\n"
+	"ip link set \"$t\" up\n"
+	"for v in 1 2 3; do\n"
+	"  ip link add link \"$t\" name \"$t.${v}00\" type vlan id ${v}00\n"
+	"  ip addr add 10.$v.0.$n/24 dev \"$t.${v}00\"\n"
+	"  ip link set \"$t.${v}00\" up\n"
+	"done\n"
+	"[ \"$n\" = 1 ] && ip addr add 10.9.0.1/24 dev \"$t.100\"\n"
+	"[ \"$n\" = 4 ] && ip addr add 10.9.0.4/24 dev \"$t.200\"\n"
+	"echo NESTFARM-VLANS-UP\n"
+	"[ \"$n\" = 1 ] || exit 0\n"
+	"probe() {\n"
+	"  i=0\n"
+	"  while [ $i -lt $2 ]; do\n"
+	"    ping -c 1 -W 1 $1 >/dev/null 2>&1 && { echo \"NESTFARM-PING $1 ok\"; return; }\n"
+	"    i=$((i + 1))\n"
+	"  done\n"
+	"  echo \"NESTFARM-PING $1 fail\"\n"
+	"}\n"
+	"for p in 2 3 4; do probe 10.1.0.$p 240; probe 10.2.0.$p 30; done\n"
+	"probe 10.9.0.4 5\n"
+	"probe 10.3.0.2 5\n"
+	"echo NESTFARM-PINGS-DONE\n";
+
 /* Node @index of OVN_POOL: its host's name (h1, h2). */
 static gchar *
 ovn_node_host (guint index)
@@ -520,12 +555,26 @@ test_ovn_pool (void)
 	g_autofree gchar *ports = NULL;
 	guint on_h1 = 0;
 
-	reply = nf_test_call_ok (daemon_,
-				 ROOT,
-				 MANAGER,
-				 "CreatePool",
-				 "('" OVN_POOL "', uint32 4, {" SMALL
-				 ", 'hosts': <['h1', 'h2']>, 'vlans': <'100,200'>})");
+	g_autoptr (GVariant) options = NULL;
+	g_autofree gchar *args = NULL;
+	g_autofree gchar *printed = NULL;
+
+	options = g_variant_parse (NULL,
+				   "{" SMALL ", 'hosts': <['h1', 'h2']>, 'vlans': <'100,200'>}",
+				   NULL,
+				   NULL,
+				   NULL);
+	g_assert_nonnull (options);
+	{
+		g_auto (GVariantDict) dict = G_VARIANT_DICT_INIT (options);
+
+		g_variant_dict_insert (&dict, "user-data", "s", trunk_script);
+		g_clear_pointer (&options, g_variant_unref);
+		options = g_variant_ref_sink (g_variant_dict_end (&dict));
+	}
+	printed = g_variant_print (options, TRUE);
+	args = g_strdup_printf ("('" OVN_POOL "', uint32 4, %s)", printed);
+	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
 	nf_test_job_succeeds (daemon_, reply, 300);
 	passthru = NBCTL ("get", "Logical_Switch", OVN_SWITCH, "other_config:vlan-passthru");
 	g_assert_cmpstr (passthru, ==, "\"true\"");
@@ -555,6 +604,29 @@ test_ovn_pool (void)
 	g_assert_cmpuint (on_h1, ==, 2);
 	g_assert_cmpuint (prop_u64 (ROOT "/host/h1", "MemoryCommittedMiB"), ==, 2 * 256);
 	g_assert_cmpuint (prop_u64 (ROOT "/host/h2", "MemoryCommittedMiB"), ==, 2 * 256);
+}
+
+/* The trunk spans the hosts: node 1 (on h1) reaches nodes 2 and 4 (on
+ * h2) and 3 (on h1) on both VLANs of the pool's list; an address on
+ * another VLAN is never reached, nor is a VLAN the list leaves out. */
+static void
+test_ovn_trunk_traffic (void)
+{
+	g_autofree gchar *path = nf_test_node_path (OVN_POOL, 1);
+	g_autofree gchar *log = nf_test_prop_string (daemon_, path, NODE_IFACE, "ConsoleLog");
+	g_autofree gchar *text = NULL;
+	const gchar *reached[] = {"10.1.0.2", "10.2.0.2", "10.1.0.3", "10.2.0.3", "10.1.0.4", "10.2.0.4"};
+
+	nf_test_wait_for_log_line (log, "NESTFARM-PINGS-DONE", 600);
+	g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+	g_test_message ("%s", text);
+	for (guint i = 0; i < G_N_ELEMENTS (reached); i++) {
+		g_autofree gchar *line = g_strdup_printf ("NESTFARM-PING %s ok", reached[i]);
+
+		g_assert_nonnull (strstr (text, line));
+	}
+	g_assert_nonnull (strstr (text, "NESTFARM-PING 10.9.0.4 fail"));
+	g_assert_nonnull (strstr (text, "NESTFARM-PING 10.3.0.2 fail"));
 }
 
 /* Delete leaves nothing on either host or in OVN. */
@@ -639,6 +711,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/farm/cli", test_cli);
 	g_test_add_func ("/farm/ovn/daemon", test_ovn_daemon);
 	g_test_add_func ("/farm/ovn/pool", test_ovn_pool);
+	g_test_add_func ("/farm/ovn/trunk-traffic", test_ovn_trunk_traffic);
 	g_test_add_func ("/farm/ovn/delete", test_ovn_delete);
 	g_test_add_func ("/farm/ovn/orphan-switch", test_ovn_orphan_switch);
 	rc = g_test_run ();
