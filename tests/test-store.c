@@ -80,6 +80,7 @@ test_round_trip (void)
 	g_ptr_array_add (pools, sample_spec ("contrail", 4));
 	g_ptr_array_add (pools, sample_spec ("k8s", 1));
 	((NfPoolSpec *) g_ptr_array_index (pools, 0))->hosts = g_strdupv ((gchar **) where);
+	((NfPoolSpec *) g_ptr_array_index (pools, 0))->ovn = TRUE;
 	g_array_append_vals (intent->indexes, indexes, G_N_ELEMENTS (indexes));
 	g_ptr_array_add (intents, intent);
 	g_ptr_array_add (hosts, nf_store_host_new ("rack2", "qemu+ssh://root@rack2/system"));
@@ -98,6 +99,9 @@ test_round_trip (void)
 	g_assert_cmpstr (back->name, ==, "contrail");
 	g_assert_true (g_strv_equal ((const gchar *const *) back->hosts, where));
 	g_assert_null (((NfPoolSpec *) g_ptr_array_index (pools_back, 1))->hosts);
+	/* an OVN pool stays one; the other was never one */
+	g_assert_true (back->ovn);
+	g_assert_false (((NfPoolSpec *) g_ptr_array_index (pools_back, 1))->ovn);
 	hosts_back = nf_store_dup_hosts (store);
 	g_assert_cmpuint (hosts_back->len, ==, 1);
 	g_assert_cmpstr (((NfStoreHost *) g_ptr_array_index (hosts_back, 0))->name, ==, "rack2");

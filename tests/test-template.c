@@ -10,6 +10,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "nestfarm/nf-error.h"
+#include "nestfarm/nf-ovn.h"
 #include "nestfarm/nf-template.h"
 
 /* Profiles and rendering: stable MACs, loading profiles, domain XML against
@@ -242,8 +243,15 @@ assert_parts (const gchar *xml, const gchar *profile_name, const NfNodeSpec *spe
 			  spec->trunk_bridge);
 	assert_xpath_str (ctx, "/domain/devices/interface[@type='bridge']/virtualport/@type", "openvswitch");
 	assert_xpath_str (ctx, "/domain/devices/interface[@type='bridge']/mac/@address", mac1);
-	if (tags->len == 0) {
+	if (spec->trunk_port != NULL) {
+		/* an OVN port: its name is the OVS iface-id; the VLAN list is OVN's */
+		assert_xpath_str (ctx,
+				  "/domain/devices/interface[@type='bridge']/virtualport/parameters/@interfaceid",
+				  spec->trunk_port);
 		assert_xpath_count (ctx, "/domain/devices/interface[@type='bridge']/vlan", 0);
+	} else if (tags->len == 0) {
+		assert_xpath_count (ctx, "/domain/devices/interface[@type='bridge']/vlan", 0);
+		assert_xpath_count (ctx, "/domain/devices/interface[@type='bridge']/virtualport/parameters", 0);
 	} else {
 		g_autofree gchar *tag_expr = g_strdup_printf ("%s/vlan[@trunk='yes']/tag", trunk);
 		g_autofree gchar *count_expr = g_strdup_printf ("count(%s)", tag_expr);
@@ -544,6 +552,12 @@ test_matrix (void)
 					xml = render (profiles[p], spec, &host);
 					assert_schema_valid (xml);
 					assert_parts (xml, profiles[p], spec, &host);
+					/* the same node on an OVN trunk */
+					g_free (xml);
+					spec->trunk_port = nf_ovn_port_name (NULL, "matrix", 1 + v);
+					xml = render (profiles[p], spec, &host);
+					assert_schema_valid (xml);
+					assert_parts (xml, profiles[p], spec, &host);
 				}
 			}
 		}
@@ -697,6 +711,8 @@ test_validation (void)
 		{"image missing", 10, NULL, 0},
 		{"image with control char", 10, "base\x7f", 0},
 		{"profile traversal", 11, "../../etc/passwd", 0},
+		{"trunk port not a UUID", 12, "port-1", 0},
+		{"trunk port with markup", 12, "'/><x", 0},
 	};
 
 	g_assert_no_error (error);
@@ -744,6 +760,9 @@ test_validation (void)
 		case 11:
 			field = &spec->profile;
 			break;
+		case 12:
+			field = &spec->trunk_port;
+			break;
 		default:
 			g_assert_not_reached ();
 		}
@@ -778,6 +797,9 @@ test_round_trip (void)
 		g_free (spec->vlans);
 		spec->vlans = g_strdup ("300, 100-199");
 		spec->memory_mib = 2048;
+		/* an OVN port, once */
+		if (n == 0)
+			spec->trunk_port = nf_ovn_port_name (NULL, "trip", 42);
 		xml = render ("kvm-compute", spec, &host);
 		back = nf_node_spec_from_domain_xml (xml, &error);
 		g_assert_no_error (error);
@@ -790,6 +812,7 @@ test_round_trip (void)
 		g_assert_cmpstr (back->image, ==, spec->image);
 		g_assert_cmpstr (back->overlay, ==, spec->overlay);
 		g_assert_cmpstr (back->trunk_bridge, ==, spec->trunk_bridge);
+		g_assert_cmpstr (back->trunk_port, ==, spec->trunk_port);
 		g_assert_cmpstr (back->vlans, ==, "100-199,300");
 		g_assert_cmpstr (back->mgmt_network, ==, networks[n]);
 		g_assert_cmpstr (back->console_log, ==, spec->console_log);
