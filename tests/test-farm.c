@@ -659,6 +659,85 @@ test_ovn_delete (void)
 	}
 }
 
+/* How many domains of @host's libvirt are named PREFIX-N. */
+static guint
+domains_named_on (const gchar *host, const gchar *prefix)
+{
+	g_autofree gchar *all = domains_on (host, TRUE);
+	g_auto (GStrv) lines = g_strsplit (all != NULL ? all : "", "\n", -1);
+	guint n = 0;
+
+	for (guint i = 0; lines[i] != NULL; i++)
+		n += g_str_has_prefix (g_strstrip (lines[i]), prefix);
+	return n;
+}
+
+/* Waits until @host has no domain named PREFIX-N. */
+static void
+wait_none_on (const gchar *host, const gchar *prefix, guint timeout_s)
+{
+	gint64 until = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+
+	while (domains_named_on (host, prefix) > 0 && g_get_monotonic_time () < until)
+		g_usleep (G_USEC_PER_SEC / 2);
+	g_assert_cmpuint (domains_named_on (host, prefix), ==, 0);
+}
+
+/* The daemon killed mid-create of a pool across h1 and h2 (a node's OVN
+ * port just made), then started again while h2's libvirtd is away: h1's
+ * part is rolled back when it opens, h2's is kept in the state file and
+ * rolled back when h2 comes back; then nothing of the pool is left on
+ * either host, in OVN or in the state file. */
+static void
+test_ovn_crash_create (void)
+{
+	g_autoptr (GVariant) reply = NULL;
+	g_autofree gchar *state_file = g_build_filename (daemon_->state_dir, "pools.json", NULL);
+	g_autofree gchar *state = NULL;
+	g_autofree gchar *switches = NULL;
+
+	nf_test_daemon_stop (daemon_);
+	g_setenv ("NF_FAIL_POINT", "make:after-port", TRUE);
+	nf_test_daemon_start (daemon_);
+	g_unsetenv ("NF_FAIL_POINT");
+	reply = nf_test_call_ok (daemon_,
+				 ROOT,
+				 MANAGER,
+				 "CreatePool",
+				 "('fcrash', uint32 4, {" SMALL
+				 ", 'hosts': <['h1', 'h2']>, 'start': <false>})");
+	g_assert_true (nf_test_daemon_wait_death (daemon_, 120));
+	g_test_message ("after the crash: h1 has %u of its nodes, h2 %u",
+			domains_named_on ("h1", "fcrash-"),
+			domains_named_on ("h2", "fcrash-"));
+	g_free (nf_test_farm ("stop-host", "h2", NULL));
+	nf_test_daemon_start (daemon_);
+	nf_test_wait_prop (daemon_, ROOT "/host/h1", HOST_IFACE, "State", "online", 90);
+	wait_none_on ("h1", "fcrash-", 60);
+	g_assert_false (nf_test_object_exists (daemon_, ROOT "/pool/fcrash"));
+	g_free (nf_test_farm ("start-host", "h2", NULL));
+	nf_test_wait_prop (daemon_, ROOT "/host/h2", HOST_IFACE, "State", "online", 90);
+	wait_none_on ("h2", "fcrash-", 60);
+	g_assert_false (nf_test_object_exists (daemon_, ROOT "/pool/fcrash"));
+	/* the state file keeps nothing of it once both are settled (saved
+	 * just after) */
+	for (guint i = 0; i < 50; i++) {
+		g_free (state);
+		g_assert_true (g_file_get_contents (state_file, &state, NULL, NULL));
+		if (strstr (state, "fcrash") == NULL)
+			break;
+		g_usleep (G_USEC_PER_SEC / 5);
+	}
+	g_test_message ("%s", state);
+	g_assert_null (strstr (state, "fcrash"));
+	switches = NBCTL ("--bare",
+			  "--columns=name",
+			  "find",
+			  "Logical_Switch",
+			  "external_ids:nestfarm-pool=fcrash");
+	g_assert_cmpstr (switches, ==, "");
+}
+
 /* What a crash between a pool's end and its switch's leaves: a switch of
  * this instance whose pool is no more goes at the next start; one that is
  * not nestfarm's stays. */
@@ -694,7 +773,7 @@ test_ovn_orphan_switch (void)
 int
 main (int argc, char **argv)
 {
-	const gchar *const pools[] = {POOL, OVN_POOL, NULL};
+	const gchar *const pools[] = {POOL, OVN_POOL, "fcrash", NULL};
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
@@ -713,6 +792,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/farm/ovn/pool", test_ovn_pool);
 	g_test_add_func ("/farm/ovn/trunk-traffic", test_ovn_trunk_traffic);
 	g_test_add_func ("/farm/ovn/delete", test_ovn_delete);
+	g_test_add_func ("/farm/ovn/crash-create", test_ovn_crash_create);
 	g_test_add_func ("/farm/ovn/orphan-switch", test_ovn_orphan_switch);
 	rc = g_test_run ();
 	nf_test_daemon_free (daemon_, pools);

@@ -82,6 +82,8 @@ test_round_trip (void)
 	((NfPoolSpec *) g_ptr_array_index (pools, 0))->hosts = g_strdupv ((gchar **) where);
 	((NfPoolSpec *) g_ptr_array_index (pools, 0))->ovn = TRUE;
 	g_array_append_vals (intent->indexes, indexes, G_N_ELEMENTS (indexes));
+	/* the second node is on rack2: settled there */
+	nf_intent_set_host (intent, indexes[1], "rack2");
 	g_ptr_array_add (intents, intent);
 	g_ptr_array_add (hosts, nf_store_host_new ("rack2", "qemu+ssh://root@rack2/system"));
 	nf_store_set_hosts (store, hosts);
@@ -119,6 +121,10 @@ test_round_trip (void)
 	g_assert_cmpint (intent_back->kind, ==, NF_INTENT_KIND_SCALE_UP);
 	g_assert_cmpuint (intent_back->indexes->len, ==, 2);
 	g_assert_cmpuint (g_array_index (intent_back->indexes, guint, 1), ==, 6);
+	g_assert_cmpstr (nf_intent_get_host (intent_back, 6), ==, "rack2");
+	g_assert_cmpstr (nf_intent_get_host (intent_back, g_array_index (intent_back->indexes, guint, 0)),
+			 ==,
+			 "local");
 	g_unlink (nf_store_get_path (store));
 	g_rmdir (dir);
 }

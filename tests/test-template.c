@@ -251,7 +251,9 @@ assert_parts (const gchar *xml, const gchar *profile_name, const NfNodeSpec *spe
 		assert_xpath_count (ctx, "/domain/devices/interface[@type='bridge']/vlan", 0);
 	} else if (tags->len == 0) {
 		assert_xpath_count (ctx, "/domain/devices/interface[@type='bridge']/vlan", 0);
-		assert_xpath_count (ctx, "/domain/devices/interface[@type='bridge']/virtualport/parameters", 0);
+		assert_xpath_count (ctx,
+				    "/domain/devices/interface[@type='bridge']/virtualport/parameters",
+				    0);
 	} else {
 		g_autofree gchar *tag_expr = g_strdup_printf ("%s/vlan[@trunk='yes']/tag", trunk);
 		g_autofree gchar *count_expr = g_strdup_printf ("count(%s)", tag_expr);

@@ -160,13 +160,26 @@ typedef struct {
 } Listing;
 
 static void
+settled_saved (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr (NfModel) model = user_data;
+	g_autoptr (GError) error = NULL;
+
+	if (!nf_model_save_finish (model, res, &error))
+		g_warning ("%s", error->message);
+}
+
+static void
 listed (GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	Listing *listing = user_data;
 	g_autoptr (GError) error = NULL;
-	g_autoptr (GPtrArray) nodes = nf_reconcile_list_finish (res, &error);
+	g_auto (GStrv) settled = NULL;
+	g_autoptr (GPtrArray) nodes = nf_reconcile_list_finish (res, &settled, &error);
 	const gchar *name = nf_farm_host_get_name (listing->host);
 
+	if (nf_model_settle_deferred (listing->model, name, (const gchar *const *) settled))
+		nf_model_save_async (listing->model, settled_saved, g_object_ref (listing->model));
 	if (nodes == NULL)
 		g_message ("host %s: cannot list its nodes: %s", name, error->message);
 	else if (nf_model_lookup_host (listing->model, name) == listing->host)
@@ -176,6 +189,33 @@ listed (GObject *source, GAsyncResult *res, gpointer user_data)
 	g_free (listing);
 }
 
+/* What interrupted operations left on @host (the model's deferred
+ * intents): removed, or retired where a snapshot of the pool holds it. */
+static GPtrArray *
+leftovers_on (NfFarm *self, const gchar *host)
+{
+	GPtrArray *deferred = nf_model_get_deferred (self->model);
+	GPtrArray *leftovers = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_reconcile_leftover_free);
+
+	for (guint i = 0; i < deferred->len; i++) {
+		NfIntent *intent = g_ptr_array_index (deferred, i);
+		NfPool *pool = nf_model_lookup_pool (self->model, intent->pool);
+
+		for (guint j = 0; j < intent->indexes->len; j++) {
+			guint index = g_array_index (intent->indexes, guint, j);
+			g_autofree gchar *name = nf_node_name_build (intent->pool, index);
+			gboolean retire = intent->kind == NF_INTENT_KIND_SCALE_DOWN && pool != NULL &&
+					  nf_pool_find_snapshot_holding (pool, index) != NULL;
+
+			if (g_str_equal (nf_intent_get_host (intent, index), host))
+				g_ptr_array_add (leftovers, nf_reconcile_leftover_new (name, retire));
+		}
+	}
+	return leftovers;
+}
+
+/* Lists @host's nodes into the model, after settling what interrupted
+ * operations left there. */
 static void
 host_relist (NfFarm *self, NfFarmHost *host)
 {
@@ -183,7 +223,10 @@ host_relist (NfFarm *self, NfFarmHost *host)
 
 	listing->model = g_object_ref (self->model);
 	listing->host = g_object_ref (host);
-	nf_reconcile_list_async (nf_farm_host_get_engine (host), listed, listing);
+	nf_reconcile_list_async (nf_farm_host_get_engine (host),
+				 leftovers_on (self, nf_farm_host_get_name (host)),
+				 listed,
+				 listing);
 }
 
 /* What a host's connection handlers have as data: kept on the host
@@ -621,6 +664,23 @@ nf_farm_remove_host (NfFarm *self, const gchar *name, NfJob *job)
 	path = g_strdup_printf ("host/%s", name);
 	nf_job_add_object (job, path);
 	nf_job_set_step (job, "closing the host's connection");
+	/* what a crash left there is no more nestfarm's to settle */
+	{
+		g_autoptr (GPtrArray) left = leftovers_on (self, name);
+		g_autoptr (GPtrArray) names = g_ptr_array_new ();
+
+		for (guint i = 0; i < left->len; i++) {
+			NfReconcileLeftover *leftover = g_ptr_array_index (left, i);
+
+			g_warning ("host %s leaves the farm with %s unsettled (an interrupted operation's); "
+				   "remove it there by hand",
+				   name,
+				   leftover->name);
+			g_ptr_array_add (names, leftover->name);
+		}
+		g_ptr_array_add (names, NULL);
+		nf_model_settle_deferred (self->model, name, (const gchar *const *) names->pdata);
+	}
 	g_hash_table_remove (self->retries, name);
 	removal = g_new0 (Removal, 1);
 	removal->farm = self;

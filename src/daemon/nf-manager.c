@@ -262,7 +262,7 @@ relisted (GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr (NfManager) self = NF_MANAGER (user_data);
 	g_autoptr (GError) error = NULL;
-	g_autoptr (GPtrArray) nodes = nf_reconcile_list_finish (res, &error);
+	g_autoptr (GPtrArray) nodes = nf_reconcile_list_finish (res, NULL, &error);
 
 	if (nodes == NULL) {
 		g_warning ("reconcile after reconnect: %s", error->message);
@@ -283,7 +283,7 @@ reconnected_cb (NfConnection *connection, gpointer user_data)
 	if (host != NULL)
 		nf_farm_host_set_reachable (host, TRUE);
 	if (self->started && !self->ops.shutting_down)
-		nf_reconcile_list_async (self->engine, relisted, g_object_ref (self));
+		nf_reconcile_list_async (self->engine, NULL, relisted, g_object_ref (self));
 }
 
 static void
@@ -348,7 +348,7 @@ start_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 
 /* The model as reconcile planned it: the pools, then their nodes. */
 static void
-load_plan (NfManager *self, const NfReconcilePlan *plan)
+load_plan (NfManager *self, NfReconcilePlan *plan)
 {
 	g_autoptr (GList) pools = NULL;
 
@@ -365,6 +365,9 @@ load_plan (NfManager *self, const NfReconcilePlan *plan)
 		nf_model_apply_node_info (self->model, node, info);
 		nf_model_add_node (self->model, nf_model_lookup_pool (self->model, info->spec->pool), node);
 	}
+	/* the plan is the manager's alone: the model takes them */
+	while (plan->deferred != NULL && plan->deferred->len > 0)
+		nf_model_add_deferred (self->model, g_ptr_array_steal_index (plan->deferred, 0));
 	pools = nf_model_get_pools (self->model);
 	for (GList *l = pools; l != NULL; l = l->next)
 		nf_model_refresh_pool_state (self->model, l->data);

@@ -19,12 +19,13 @@
 struct _NfModel {
 	GObject parent_instance;
 	NfStore *store;
-	GHashTable *hosts;  /* name -> NfFarmHost */
-	GHashTable *pools;  /* name -> NfPool */
-	GHashTable *nodes;  /* name -> NfNode */
-	GHashTable *jobs;   /* GUINT_TO_POINTER(id) -> NfJob */
-	GHashTable *busy;   /* pool name -> NfJob running on it */
-	GPtrArray *intents; /* NfIntent of running operations */
+	GHashTable *hosts;   /* name -> NfFarmHost */
+	GHashTable *pools;   /* name -> NfPool */
+	GHashTable *nodes;   /* name -> NfNode */
+	GHashTable *jobs;    /* GUINT_TO_POINTER(id) -> NfJob */
+	GHashTable *busy;    /* pool name -> NfJob running on it */
+	GPtrArray *intents;  /* NfIntent of running operations */
+	GPtrArray *deferred; /* NfIntent a crash left on hosts not open at the start */
 	guint next_job_id;
 	guint64 pending_mib;    /* admitted, not yet running */
 	GHashTable *pending_on; /* host name -> guint64 *: the same per host */
@@ -84,6 +85,7 @@ nf_model_finalize (GObject *object)
 	g_hash_table_unref (self->pools);
 	g_hash_table_unref (self->hosts);
 	g_ptr_array_unref (self->intents);
+	g_ptr_array_unref (self->deferred);
 	nf_store_free (self->store);
 	G_OBJECT_CLASS (nf_model_parent_class)->finalize (object);
 }
@@ -138,6 +140,7 @@ nf_model_init (NfModel *self)
 	self->busy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	self->pending_on = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	self->intents = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
+	self->deferred = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
 	self->next_job_id = 1;
 }
 
@@ -547,7 +550,11 @@ nf_model_save_async (NfModel *self, GAsyncReadyCallback callback, gpointer user_
 
 	for (GList *l = pools; l != NULL; l = l->next)
 		g_ptr_array_add (specs, (gpointer) nf_pool_get_spec (l->data));
-	nf_store_save_async (self->store, specs, self->intents, self->next_job_id, callback, user_data);
+	g_autoptr (GPtrArray) intents = g_ptr_array_new ();
+
+	g_ptr_array_extend (intents, self->intents, NULL, NULL);
+	g_ptr_array_extend (intents, self->deferred, NULL, NULL);
+	nf_store_save_async (self->store, specs, intents, self->next_job_id, callback, user_data);
 }
 
 gboolean
@@ -569,6 +576,43 @@ void
 nf_model_drop_intent (NfModel *self, NfIntent *intent)
 {
 	g_ptr_array_remove (self->intents, intent);
+}
+
+void
+nf_model_add_deferred (NfModel *self, NfIntent *intent)
+{
+	g_ptr_array_add (self->deferred, intent);
+}
+
+GPtrArray *
+nf_model_get_deferred (NfModel *self)
+{
+	return self->deferred;
+}
+
+gboolean
+nf_model_settle_deferred (NfModel *self, const gchar *host, const gchar *const *settled)
+{
+	gboolean changed = FALSE;
+
+	for (guint i = 0; i < self->deferred->len; i++) {
+		NfIntent *intent = g_ptr_array_index (self->deferred, i);
+
+		for (guint j = 0; j < intent->indexes->len; j++) {
+			guint index = g_array_index (intent->indexes, guint, j);
+			g_autofree gchar *name = nf_node_name_build (intent->pool, index);
+
+			if (!g_str_equal (nf_intent_get_host (intent, index), host) ||
+			    !g_strv_contains (settled, name))
+				continue;
+			nf_intent_set_host (intent, index, NULL);
+			g_array_remove_index (intent->indexes, j--);
+			changed = TRUE;
+		}
+		if (intent->indexes->len == 0)
+			g_ptr_array_remove_index (self->deferred, i--);
+	}
+	return changed;
 }
 
 /* Lifecycle events keep node states true without polling. */

@@ -86,6 +86,16 @@ void nf_model_set_next_job_id (NfModel *self, guint next_job);
 
 NfIntent *nf_model_add_intent (NfModel *self, guint job, NfIntentKind kind, const gchar *pool);
 void nf_model_drop_intent (NfModel *self, NfIntent *intent);
+/* What a crash left for a host that was not open at the start (the parts
+ * of intents on it, nf_reconcile): kept, and saved with the intents,
+ * until that host's libvirt settles them (nf-farm.c, when it opens). The
+ * model takes @intent. */
+void nf_model_add_deferred (NfModel *self, NfIntent *intent);
+GPtrArray *nf_model_get_deferred (NfModel *self);
+/* The nodes named in @settled are done with on @host: they leave the
+ * deferred intents, and an intent with none left goes. Whether anything
+ * changed (then the caller saves). */
+gboolean nf_model_settle_deferred (NfModel *self, const gchar *host, const gchar *const *settled);
 /* Writes the state file in the store's writer thread; @callback runs once
  * it is on disk. Saves land in the order they were asked for. */
 void nf_model_save_async (NfModel *self, GAsyncReadyCallback callback, gpointer user_data);

@@ -1052,9 +1052,6 @@ make_nodes (NfOp *op)
 		g_autoptr (NfNode) node = nf_node_new (op->pool, index);
 		const NfPoolSpec *spec = nf_pool_get_spec (pool);
 
-		/* spread: the i-th new node on the i-th host the placement chose */
-		if (op->spread != NULL && i < g_strv_length (op->spread))
-			g_hash_table_replace (op->placed, GUINT_TO_POINTER (index), g_strdup (op->spread[i]));
 		nf_node_set_memory_mib (node, spec->memory_mib);
 		nf_node_set_host (node, op_host_of (op, index));
 		nf_model_add_node (op->context->model, pool, node);
@@ -1157,6 +1154,12 @@ record_intent (NfOp *op, NfIntentKind kind, NfPhaseDone then)
 	op->intent = nf_model_add_intent (op->context->model, nf_job_get_id (op->job), kind, op->pool);
 	op->intent->snapshot = g_strdup (op->snapshot);
 	g_array_append_vals (op->intent->indexes, op->targets->data, op->targets->len);
+	/* each node's host: a crash is settled there, when it opens */
+	for (guint i = 0; i < op->targets->len; i++) {
+		guint index = g_array_index (op->targets, guint, i);
+
+		nf_intent_set_host (op->intent, index, op_host_of (op, index));
+	}
 	op->after_intent = then;
 	nf_model_save_async (op->context->model, intent_saved, op);
 }
@@ -1734,6 +1737,11 @@ nf_op_run (NfOp *op, NfOpEnded ended, gpointer user_data)
 		op->made_pool = TRUE;
 	}
 	row->targets (op, pool);
+	/* spread: the i-th new node on the i-th host the placement chose */
+	for (guint i = 0; op->spread != NULL && i < op->targets->len && op->spread[i] != NULL; i++)
+		g_hash_table_replace (op->placed,
+				      GUINT_TO_POINTER (g_array_index (op->targets, guint, i)),
+				      g_strdup (op->spread[i]));
 	op->steps_total = op->targets->len * row->steps_per_target;
 	if (row->intent != NF_OP_NO_INTENT)
 		record_intent (op, row->intent, row->first_phase);

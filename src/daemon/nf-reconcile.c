@@ -363,6 +363,7 @@ nf_reconcile_plan_free (NfReconcilePlan *plan)
 		return;
 	g_clear_pointer (&plan->pools, g_ptr_array_unref);
 	g_clear_pointer (&plan->nodes, g_ptr_array_unref);
+	g_clear_pointer (&plan->deferred, g_ptr_array_unref);
 	g_free (plan);
 }
 
@@ -455,10 +456,66 @@ load_state (NfStore *store, GPtrArray **specs, GPtrArray **intents, guint *next_
 	*intents = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
 }
 
+/* The part of @intent on other hosts than local, taken out of it (NULL:
+ * none). */
+static NfIntent *
+split_remote (NfIntent *intent)
+{
+	g_autoptr (NfIntent) remote = nf_intent_new (intent->job, intent->kind, intent->pool);
+
+	remote->snapshot = g_strdup (intent->snapshot);
+	for (guint i = 0; i < intent->indexes->len; i++) {
+		guint index = g_array_index (intent->indexes, guint, i);
+		const gchar *host = nf_intent_get_host (intent, index);
+
+		if (g_str_equal (host, NF_HOST_LOCAL))
+			continue;
+		g_array_append_val (remote->indexes, index);
+		nf_intent_set_host (remote, index, host);
+		nf_intent_set_host (intent, index, NULL);
+		g_array_remove_index (intent->indexes, i--);
+	}
+	return remote->indexes->len > 0 ? g_steal_pointer (&remote) : NULL;
+}
+
+/* Its other hosts' part of an interrupted operation: what removes or
+ * retires nodes (a make rolled back, a removal finished) waits for each
+ * host to open (nf_model_add_deferred); the rest cannot be finished
+ * there, and is said. */
+static void
+defer_remote (NfIntent *remote, GPtrArray *deferred)
+{
+	switch (remote->kind) {
+	case NF_INTENT_KIND_CREATE:
+	case NF_INTENT_KIND_SCALE_UP:
+	case NF_INTENT_KIND_SCALE_DOWN:
+	case NF_INTENT_KIND_DELETE:
+		g_message ("reconcile: %u nodes of the interrupted %s of pool %s are settled when their hosts open",
+			   remote->indexes->len,
+			   nf_intent_kind_to_string (remote->kind),
+			   remote->pool);
+		g_ptr_array_add (deferred, remote);
+		return;
+	case NF_INTENT_KIND_RESET:
+	case NF_INTENT_KIND_SNAPSHOT:
+	case NF_INTENT_KIND_DELETE_SNAPSHOT:
+	case NF_INTENT_KIND_REVERT:
+	case NF_INTENT_KIND_LAST:
+	default:
+		g_warning ("reconcile: the interrupted %s of pool %s is not finished on its nodes on other hosts; "
+			   "check them ('nestfarmctl pool show %s')",
+			   nf_intent_kind_to_string (remote->kind),
+			   remote->pool,
+			   remote->pool);
+		nf_intent_free (remote);
+	}
+}
+
 /* libvirt's nodes once every intent is settled (a settled intent changed
- * them: they are listed again). */
+ * them: they are listed again); the parts on other hosts go to
+ * @deferred. */
 static GPtrArray *
-settle_intents (NfEngine *engine, GPtrArray *intents, GPtrArray *specs, GError **error)
+settle_intents (NfEngine *engine, GPtrArray *intents, GPtrArray *specs, GPtrArray *deferred, GError **error)
 {
 	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
 	g_autoptr (GPtrArray) nodes = nf_engine_list_nodes (engine, warnings, error);
@@ -466,8 +523,14 @@ settle_intents (NfEngine *engine, GPtrArray *intents, GPtrArray *specs, GError *
 	log_warnings (warnings);
 	if (nodes == NULL || intents->len == 0)
 		return g_steal_pointer (&nodes);
-	for (guint i = 0; i < intents->len; i++)
-		settle_intent (engine, g_ptr_array_index (intents, i), specs, nodes);
+	for (guint i = 0; i < intents->len; i++) {
+		NfIntent *intent = g_ptr_array_index (intents, i);
+		NfIntent *remote = split_remote (intent);
+
+		settle_intent (engine, intent, specs, nodes);
+		if (remote != NULL)
+			defer_remote (remote, deferred);
+	}
 	g_clear_pointer (&nodes, g_ptr_array_unref);
 	nodes = nf_engine_list_nodes (engine, warnings, error);
 	log_warnings (warnings);
@@ -515,6 +578,7 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 	g_autoptr (GPtrArray) specs = NULL;
 	g_autoptr (GPtrArray) intents = NULL;
 	g_autoptr (GPtrArray) nodes = NULL;
+	g_autoptr (GPtrArray) deferred = NULL;
 	GError *error = NULL;
 	g_autoptr (GHashTable) known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	NfReconcilePlan *plan;
@@ -528,7 +592,8 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 	load_state (store, &specs, &intents, &next_job);
 	for (guint i = 0; i < specs->len; i++)
 		g_hash_table_add (known, g_strdup (((NfPoolSpec *) g_ptr_array_index (specs, i))->name));
-	nodes = settle_intents (engine, intents, specs, &error);
+	deferred = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
+	nodes = settle_intents (engine, intents, specs, deferred, &error);
 	if (nodes == NULL) {
 		g_task_return_error (task, error);
 		return;
@@ -543,6 +608,7 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 	remove_stale_ports (engine);
 	remove_unheld_retired (engine, specs, nodes);
 	plan = plan_model (next_job, specs, nodes);
+	plan->deferred = g_steal_pointer (&deferred);
 	remove_orphan_trunks (engine, plan->pools);
 	for (guint i = 0; i < plan->pools->len; i++) {
 		NfPoolSpec *spec = g_ptr_array_index (plan->pools, i);
@@ -572,13 +638,85 @@ nf_reconcile_finish (GAsyncResult *res, GError **error)
 	return g_task_propagate_pointer (G_TASK (res), error);
 }
 
+NfReconcileLeftover *
+nf_reconcile_leftover_new (const gchar *name, gboolean retire)
+{
+	NfReconcileLeftover *leftover = g_new0 (NfReconcileLeftover, 1);
+
+	leftover->name = g_strdup (name);
+	leftover->retire = retire;
+	return leftover;
+}
+
+void
+nf_reconcile_leftover_free (NfReconcileLeftover *leftover)
+{
+	if (leftover == NULL)
+		return;
+	g_free (leftover->name);
+	g_free (leftover);
+}
+
+typedef struct {
+	GPtrArray *leftovers; /* NfReconcileLeftover */
+	GStrv settled;        /* out */
+} ListWork;
+
+static void
+list_work_free (ListWork *work)
+{
+	g_clear_pointer (&work->leftovers, g_ptr_array_unref);
+	g_strfreev (work->settled);
+	g_free (work);
+}
+
+/* One leftover done with: removed (gone already is done too), or retired. */
+static gboolean
+settle_leftover (NfEngine *engine, const NfReconcileLeftover *leftover)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+	const gchar *why = "an operation interrupted while its host was away";
+	gboolean done;
+
+	if (leftover->retire)
+		done = nf_engine_retire_node (engine, leftover->name, warnings, &error);
+	else
+		done = nf_engine_remove_node (engine, leftover->name, warnings, &error) &&
+		       nf_engine_remove_unfinished_seed (engine, leftover->name, &error);
+	log_warnings (warnings);
+	if (!done && g_error_matches (error, NF_ERROR, NF_ERROR_NOT_FOUND))
+		done = leftover->retire || nf_engine_remove_unfinished_seed (engine, leftover->name, NULL);
+	if (done)
+		g_message ("reconcile: %s %s (%s)",
+			   leftover->retire ? "retired" : "removed",
+			   leftover->name,
+			   why);
+	else
+		g_warning ("reconcile: cannot settle %s (%s): %s; tried again when its host opens again",
+			   leftover->name,
+			   why,
+			   error != NULL ? error->message : "failed");
+	return done;
+}
+
 static void
 list_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
+	ListWork *work = task_data;
 	GError *error = NULL;
 	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-	GPtrArray *nodes = nf_engine_list_nodes (NF_ENGINE (source), warnings, &error);
+	g_autoptr (GStrvBuilder) settled = g_strv_builder_new ();
+	GPtrArray *nodes;
 
+	for (guint i = 0; work->leftovers != NULL && i < work->leftovers->len; i++) {
+		NfReconcileLeftover *leftover = g_ptr_array_index (work->leftovers, i);
+
+		if (settle_leftover (NF_ENGINE (source), leftover))
+			g_strv_builder_add (settled, leftover->name);
+	}
+	work->settled = g_strv_builder_end (settled);
+	nodes = nf_engine_list_nodes (NF_ENGINE (source), warnings, &error);
 	log_warnings (warnings);
 	if (nodes == NULL) {
 		g_task_return_error (task, error);
@@ -589,15 +727,22 @@ list_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 }
 
 void
-nf_reconcile_list_async (NfEngine *engine, GAsyncReadyCallback cb, gpointer user_data)
+nf_reconcile_list_async (NfEngine *engine, GPtrArray *leftovers, GAsyncReadyCallback cb, gpointer user_data)
 {
 	g_autoptr (GTask) task = g_task_new (engine, NULL, cb, user_data);
+	ListWork *work = g_new0 (ListWork, 1);
 
+	work->leftovers = leftovers;
+	g_task_set_task_data (task, work, (GDestroyNotify) list_work_free);
 	g_task_run_in_thread (task, list_thread);
 }
 
 GPtrArray *
-nf_reconcile_list_finish (GAsyncResult *res, GError **error)
+nf_reconcile_list_finish (GAsyncResult *res, GStrv *settled, GError **error)
 {
+	ListWork *work = g_task_get_task_data (G_TASK (res));
+
+	if (settled != NULL)
+		*settled = g_strdupv (work->settled);
 	return g_task_propagate_pointer (G_TASK (res), error);
 }

@@ -18,6 +18,9 @@ typedef struct {
 	GPtrArray *pools; /* NfPoolSpec: the state file's pools, then those
 			   * rebuilt from their nodes' metadata */
 	GPtrArray *nodes; /* NfNodeInfo: the nodes to adopt, each of one of @pools */
+	/* NfIntent: the parts of interrupted operations on other hosts than
+	 * local, for each to settle when it opens (nf_model_add_deferred) */
+	GPtrArray *deferred;
 } NfReconcilePlan;
 
 void nf_reconcile_plan_free (NfReconcilePlan *plan);
@@ -35,9 +38,24 @@ void nf_reconcile_async (NfEngine *engine,
 			 gpointer user_data);
 NfReconcilePlan *nf_reconcile_finish (GAsyncResult *res, GError **error);
 
-/* After libvirt came back: the nodes it lists now (NfNodeInfo), read in a
- * worker thread. */
-void nf_reconcile_list_async (NfEngine *engine, GAsyncReadyCallback cb, gpointer user_data);
-GPtrArray *nf_reconcile_list_finish (GAsyncResult *res, GError **error);
+/* A node an interrupted operation left on a host that was not open at
+ * the start (see NfReconcilePlan.deferred). */
+typedef struct {
+	gchar *name;
+	gboolean retire; /* kept, retired: a snapshot of its pool holds it */
+} NfReconcileLeftover;
+
+NfReconcileLeftover *nf_reconcile_leftover_new (const gchar *name, gboolean retire);
+void nf_reconcile_leftover_free (NfReconcileLeftover *leftover);
+
+/* After libvirt came back (or a host opened): in a worker thread, first
+ * the @leftovers (NfReconcileLeftover, taken; NULL: none) removed or
+ * retired, then the nodes it lists now (NfNodeInfo). @settled: the
+ * leftovers' names that are done with (gone already too). */
+void nf_reconcile_list_async (NfEngine *engine,
+			      GPtrArray *leftovers,
+			      GAsyncReadyCallback cb,
+			      gpointer user_data);
+GPtrArray *nf_reconcile_list_finish (GAsyncResult *res, GStrv *settled, GError **error);
 
 G_END_DECLS

@@ -51,7 +51,25 @@ nf_intent_new (guint job, NfIntentKind kind, const gchar *pool)
 	intent->kind = kind;
 	intent->pool = g_strdup (pool);
 	intent->indexes = g_array_new (FALSE, FALSE, sizeof (guint));
+	intent->hosts = g_hash_table_new_full (NULL, NULL, NULL, g_free);
 	return intent;
+}
+
+void
+nf_intent_set_host (NfIntent *intent, guint index, const gchar *host)
+{
+	if (host == NULL || g_str_equal (host, NF_HOST_LOCAL))
+		g_hash_table_remove (intent->hosts, GUINT_TO_POINTER (index));
+	else
+		g_hash_table_replace (intent->hosts, GUINT_TO_POINTER (index), g_strdup (host));
+}
+
+const gchar *
+nf_intent_get_host (const NfIntent *intent, guint index)
+{
+	const gchar *host = g_hash_table_lookup (intent->hosts, GUINT_TO_POINTER (index));
+
+	return host != NULL ? host : NF_HOST_LOCAL;
 }
 
 void
@@ -62,6 +80,7 @@ nf_intent_free (NfIntent *intent)
 	g_free (intent->pool);
 	g_free (intent->snapshot);
 	g_array_unref (intent->indexes);
+	g_hash_table_unref (intent->hosts);
 	g_free (intent);
 }
 
@@ -295,6 +314,21 @@ add_intent (JsonBuilder *b, const NfIntent *intent)
 		json_builder_add_string_value (b, intent->snapshot);
 	}
 	add_indexes (b, "nodes", intent->indexes);
+	/* {"3": "h1"}: nodes on other hosts than local */
+	if (g_hash_table_size (intent->hosts) > 0) {
+		json_builder_set_member_name (b, "hosts");
+		json_builder_begin_object (b);
+		for (guint i = 0; i < intent->indexes->len; i++) {
+			guint index = g_array_index (intent->indexes, guint, i);
+			g_autofree gchar *key = g_strdup_printf ("%u", index);
+
+			if (g_str_equal (nf_intent_get_host (intent, index), NF_HOST_LOCAL))
+				continue;
+			json_builder_set_member_name (b, key);
+			json_builder_add_string_value (b, nf_intent_get_host (intent, index));
+		}
+		json_builder_end_object (b);
+	}
 	json_builder_end_object (b);
 }
 
@@ -572,6 +606,25 @@ read_pool (JsonNode *node, GError **error)
 	return g_steal_pointer (&spec);
 }
 
+/* "hosts" of an intent: a file from before farms has none (all local);
+ * an entry that is not a host name of a node it touches is left out. */
+static void
+read_intent_hosts (JsonObject *obj, NfIntent *intent)
+{
+	JsonNode *member = json_object_get_member (obj, "hosts");
+	JsonObject *hosts =
+		member != NULL && JSON_NODE_HOLDS_OBJECT (member) ? json_node_get_object (member) : NULL;
+
+	for (guint i = 0; hosts != NULL && i < intent->indexes->len; i++) {
+		guint index = g_array_index (intent->indexes, guint, i);
+		g_autofree gchar *key = g_strdup_printf ("%u", index);
+		g_autofree gchar *host = read_string (hosts, key, FALSE, NULL);
+
+		if (host != NULL && nf_names_validate ("host", host, NULL))
+			nf_intent_set_host (intent, index, host);
+	}
+}
+
 /* *@out is NULL for an operation of a kind this daemon does not know (a
  * newer one's): there is nothing it could settle, as before kinds were
  * checked. */
@@ -605,6 +658,7 @@ read_intent (JsonNode *node, NfIntent **out, GError **error)
 	intent = nf_intent_new (job, kind, pool);
 	intent->snapshot = read_string (obj, "snapshot", FALSE, NULL);
 	read_indexes (obj, "nodes", intent->indexes);
+	read_intent_hosts (obj, intent);
 	*out = g_steal_pointer (&intent);
 	return TRUE;
 }

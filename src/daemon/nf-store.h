@@ -37,9 +37,16 @@ typedef struct {
 	gchar *pool;
 	GArray *indexes; /* of guint: the nodes it touches */
 	gchar *snapshot; /* the snapshot kinds: its name */
+	/* index -> host name (gchar *) of the nodes on another host than
+	 * local: what of it that host's libvirt must settle */
+	GHashTable *hosts;
 } NfIntent;
 
 NfIntent *nf_intent_new (guint job, NfIntentKind kind, const gchar *pool);
+/* Node @index is on @host (NF_HOST_LOCAL: the default, nothing kept). */
+void nf_intent_set_host (NfIntent *intent, guint index, const gchar *host);
+/* The host of node @index: NF_HOST_LOCAL unless set. */
+const gchar *nf_intent_get_host (const NfIntent *intent, guint index);
 void nf_intent_free (NfIntent *intent);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfIntent, nf_intent_free)
 
