@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include <json-glib/json-glib.h>
 
@@ -437,6 +438,78 @@ test_cli (void)
 	g_assert_nonnull (strstr (removed->out, "Host h2 is no longer in the farm."));
 }
 
+/* How many domains of @host's libvirt are named PREFIX-N. */
+static guint
+domains_named_on (const gchar *host, const gchar *prefix)
+{
+	g_autofree gchar *all = domains_on (host, TRUE);
+	g_auto (GStrv) lines = g_strsplit (all != NULL ? all : "", "\n", -1);
+	guint n = 0;
+
+	for (guint i = 0; lines[i] != NULL; i++)
+		n += g_str_has_prefix (g_strstrip (lines[i]), prefix);
+	return n;
+}
+
+/* Waits until @host has no domain named PREFIX-N. */
+static void
+wait_none_on (const gchar *host, const gchar *prefix, guint timeout_s)
+{
+	gint64 until = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+
+	while (domains_named_on (host, prefix) > 0 && g_get_monotonic_time () < until)
+		g_usleep (G_USEC_PER_SEC / 2);
+	g_assert_cmpuint (domains_named_on (host, prefix), ==, 0);
+}
+
+/* A lab directory with a *.host file beside a pool file that names that
+ * host: lab apply adds the host first, then makes the pool there; applied
+ * again, both match. */
+static void
+test_lab_host_file (void)
+{
+	g_autofree gchar *dir = g_dir_make_tmp ("nf-farm-lab-XXXXXX", NULL);
+	g_autofree gchar *host_file = g_build_filename (dir, "h2.host", NULL);
+	g_autofree gchar *pool_file = g_build_filename (dir, "flab.pool", NULL);
+	g_autofree gchar *host_text = g_strdup_printf ("[Host]\nName=h2\nURI=%s\n", uri_of ("h2"));
+	const gchar *apply[] = {"lab", "apply", dir, NULL};
+	const gchar *dry[] = {"lab", "apply", "--dry-run", dir, NULL};
+	g_autoptr (NfCliRun) planned = NULL;
+	g_autoptr (NfCliRun) applied = NULL;
+	g_autoptr (NfCliRun) again = NULL;
+	g_autoptr (GVariant) reply = NULL;
+	g_autofree gchar *node_host = NULL;
+
+	g_assert_nonnull (dir);
+	g_assert_true (g_file_set_contents (host_file, host_text, -1, NULL));
+	g_assert_true (g_file_set_contents (pool_file,
+					    "[Pool]\nName=flab\nCount=1\nMemoryMiB=256\nVCPUs=1\nDiskGiB=1\n"
+					    "Start=false\nHosts=h2\n",
+					    -1,
+					    NULL));
+	planned = nestfarmctl (dry);
+	nf_test_cli_assert_status (planned, 0);
+	g_assert_nonnull (strstr (planned->out, "would add host h2"));
+	g_assert_false (nf_test_object_exists (daemon_, ROOT "/host/h2"));
+	applied = nestfarmctl (apply);
+	nf_test_cli_assert_status (applied, 0);
+	g_assert_nonnull (strstr (applied->out, "adding host h2"));
+	nf_test_wait_prop (daemon_, ROOT "/host/h2", HOST_IFACE, "State", "online", 60);
+	node_host = nf_test_prop_string (daemon_, ROOT "/node/flab_2d1", NODE_IFACE, "Host");
+	g_assert_cmpstr (node_host, ==, ROOT "/host/h2");
+	g_assert_cmpuint (domains_named_on ("h2", "flab-"), ==, 1);
+	again = nestfarmctl (apply);
+	nf_test_cli_assert_status (again, 0);
+	g_assert_nonnull (strstr (again->out, "host h2 matches"));
+	g_assert_nonnull (strstr (again->out, "nothing to do"));
+	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "DeletePool", "('flab', {'force': <true>})");
+	nf_test_job_succeeds (daemon_, reply, 120);
+	g_assert_cmpuint (domains_named_on ("h2", "flab-"), ==, 0);
+	g_unlink (host_file);
+	g_unlink (pool_file);
+	g_rmdir (dir);
+}
+
 /* A command's output, stripped; the test fails when it fails. */
 static gchar *
 must (gchar *out)
@@ -659,30 +732,6 @@ test_ovn_delete (void)
 	}
 }
 
-/* How many domains of @host's libvirt are named PREFIX-N. */
-static guint
-domains_named_on (const gchar *host, const gchar *prefix)
-{
-	g_autofree gchar *all = domains_on (host, TRUE);
-	g_auto (GStrv) lines = g_strsplit (all != NULL ? all : "", "\n", -1);
-	guint n = 0;
-
-	for (guint i = 0; lines[i] != NULL; i++)
-		n += g_str_has_prefix (g_strstrip (lines[i]), prefix);
-	return n;
-}
-
-/* Waits until @host has no domain named PREFIX-N. */
-static void
-wait_none_on (const gchar *host, const gchar *prefix, guint timeout_s)
-{
-	gint64 until = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
-
-	while (domains_named_on (host, prefix) > 0 && g_get_monotonic_time () < until)
-		g_usleep (G_USEC_PER_SEC / 2);
-	g_assert_cmpuint (domains_named_on (host, prefix), ==, 0);
-}
-
 /* The daemon killed mid-create of a pool across h1 and h2 (a node's OVN
  * port just made), then started again while h2's libvirtd is away: h1's
  * part is rolled back when it opens, h2's is kept in the state file and
@@ -773,7 +822,7 @@ test_ovn_orphan_switch (void)
 int
 main (int argc, char **argv)
 {
-	const gchar *const pools[] = {POOL, OVN_POOL, "fcrash", NULL};
+	const gchar *const pools[] = {POOL, OVN_POOL, "fcrash", "flab", NULL};
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
@@ -788,6 +837,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/farm/delete-pool-on-host", test_delete_pool_on_host);
 	g_test_add_func ("/farm/remove-host", test_remove_host);
 	g_test_add_func ("/farm/cli", test_cli);
+	g_test_add_func ("/farm/lab-host-file", test_lab_host_file);
 	g_test_add_func ("/farm/ovn/daemon", test_ovn_daemon);
 	g_test_add_func ("/farm/ovn/pool", test_ovn_pool);
 	g_test_add_func ("/farm/ovn/trunk-traffic", test_ovn_trunk_traffic);

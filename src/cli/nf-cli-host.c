@@ -385,8 +385,8 @@ print_host (NfDBusHost *host)
 	nf_cli_print_wrapped ("Nodes:        ", "              ", names->len > 0 ? names->str : "none");
 }
 
-static NfDBusHost *
-lookup_host (NfCli *cli, const gchar *name)
+NfDBusHost *
+nf_cli_lookup_host (NfCli *cli, const gchar *name)
 {
 	g_autofree gchar *path = nf_cli_host_path (name);
 	g_autoptr (GDBusObject) object = g_dbus_object_manager_get_object (cli->objects, path);
@@ -405,7 +405,7 @@ show_result (NfCli *cli, const gchar *name, NfExit code)
 		return code;
 	if (!nf_cli_refresh (cli, &error))
 		return nf_cli_fail (error);
-	host = lookup_host (cli, name);
+	host = nf_cli_lookup_host (cli, name);
 	if (host == NULL)
 		return code;
 	if (cli->json) {
@@ -491,7 +491,7 @@ nf_cli_host_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	code = nf_cli_connect (cli);
 	if (code != NF_EXIT_OK)
 		return code;
-	host = lookup_host (cli, argv[1]);
+	host = nf_cli_lookup_host (cli, argv[1]);
 	if (host == NULL) {
 		g_autoptr (GError) error =
 			g_error_new (NF_ERROR,

@@ -12,11 +12,13 @@
 #include "nestfarm/nf-vlan.h"
 #include "nf-cli-lab.h"
 
-/* Lab files (contract, "Lab files"): GKeyFile text with one [Pool] group.
- * GKeyFile decodes the values; a line scan first finds where each key is,
- * so that every complaint names its file and line. */
+/* Lab files (contract, "Lab files"): GKeyFile text with one [Pool] group
+ * (NAME.pool) or one [Host] group (NAME.host). GKeyFile decodes the
+ * values; a line scan first finds where each key is, so that every
+ * complaint names its file and line. */
 
-#define LAB_GROUP "Pool"
+#define LAB_GROUP  "Pool"
+#define HOST_GROUP "Host"
 
 static const gchar *const lab_keys[] = {
 	"Name",
@@ -34,7 +36,14 @@ static const gchar *const lab_keys[] = {
 	"UserData",
 	"Network",
 	"WaitReady",
+	"Hosts",
+	NULL,
 };
+#define LAB_KEYS_SHOWN                                                                                 \
+	"Name, Count, Profile, Image, VCPUs, MemoryMiB, DiskGiB, TrunkBridge, VLANs, Start, SSHKeys, " \
+	"SSHUser, UserData, Network, WaitReady and Hosts"
+
+static const gchar *const host_keys[] = {"Name", "URI", NULL};
 
 void
 nf_lab_pool_free (NfLabPool *pool)
@@ -51,7 +60,19 @@ nf_lab_pool_free (NfLabPool *pool)
 	g_free (pool->ssh_user);
 	g_free (pool->user_data_file);
 	g_free (pool->network);
+	g_strfreev (pool->hosts);
 	g_free (pool);
+}
+
+void
+nf_lab_host_free (NfLabHost *host)
+{
+	if (host == NULL)
+		return;
+	g_free (host->file);
+	g_free (host->name);
+	g_free (host->uri);
+	g_free (host);
 }
 
 typedef struct {
@@ -59,6 +80,9 @@ typedef struct {
 	GKeyFile *keys;
 	GHashTable *lines; /* key -> line number */
 	GPtrArray *problems;
+	const gchar *group;             /* Pool or Host */
+	const gchar *const *known_keys; /* of @group */
+	const gchar *keys_shown;
 } LabFile;
 
 static void G_GNUC_PRINTF (3, 4) complain (LabFile *lf, guint line, const gchar *format, ...)
@@ -76,13 +100,9 @@ static void G_GNUC_PRINTF (3, 4) complain (LabFile *lf, guint line, const gchar 
 }
 
 static gboolean
-is_lab_key (const gchar *key)
+is_lab_key (LabFile *lf, const gchar *key)
 {
-	for (guint i = 0; i < G_N_ELEMENTS (lab_keys); i++) {
-		if (g_str_equal (key, lab_keys[i]))
-			return TRUE;
-	}
-	return FALSE;
+	return g_strv_contains (lf->known_keys, key);
 }
 
 /* The line scan: groups, keys and their lines; the shapes GKeyFile would
@@ -107,21 +127,23 @@ scan_lines (LabFile *lf, const gchar *text)
 
 			in_other_group = TRUE;
 			if (line[len - 1] != ']') {
-				complain (lf, number, "'%s' is not a group line; write [Pool]", line);
+				complain (lf, number, "'%s' is not a group line; write [%s]", line, lf->group);
 				continue;
 			}
 			line[len - 1] = '\0';
-			if (!g_str_equal (line + 1, LAB_GROUP)) {
+			if (!g_str_equal (line + 1, lf->group)) {
 				complain (lf,
 					  number,
-					  "unknown group [%s]; a lab file has one [Pool] group",
-					  line + 1);
+					  "unknown group [%s]; this lab file has one [%s] group",
+					  line + 1,
+					  lf->group);
 				continue;
 			}
 			if (group_line != 0) {
 				complain (lf,
 					  number,
-					  "a second [Pool] group (the first is on line %u); one pool per file",
+					  "a second [%s] group (the first is on line %u); one per file",
+					  lf->group,
 					  group_line);
 				continue;
 			}
@@ -137,17 +159,18 @@ scan_lines (LabFile *lf, const gchar *text)
 		*equals = '\0';
 		g_strchomp (line);
 		if (group_line == 0 && !in_other_group) {
-			complain (lf, number, "%s= comes before the [Pool] group", line);
+			complain (lf, number, "%s= comes before the [%s] group", line, lf->group);
 			continue;
 		}
 		if (in_other_group)
 			continue;
-		if (!is_lab_key (line)) {
+		if (!is_lab_key (lf, line)) {
 			complain (lf,
 				  number,
-				  "unknown key '%s'; [Pool] knows Name, Count, Profile, Image, VCPUs, MemoryMiB, DiskGiB, "
-				  "TrunkBridge, VLANs, Start, SSHKeys, SSHUser, UserData, Network and WaitReady",
-				  line);
+				  "unknown key '%s'; [%s] knows %s",
+				  line,
+				  lf->group,
+				  lf->keys_shown);
 			continue;
 		}
 		seen = g_hash_table_lookup (lf->lines, line);
@@ -179,7 +202,7 @@ get_value (LabFile *lf, const gchar *key)
 
 	if (line_of (lf, key) == 0)
 		return NULL;
-	value = g_key_file_get_string (lf->keys, LAB_GROUP, key, &error);
+	value = g_key_file_get_string (lf->keys, lf->group, key, &error);
 	if (value == NULL) {
 		complain (lf, line_of (lf, key), "%s: %s", key, error->message);
 		return NULL;
@@ -297,6 +320,30 @@ beside_file (LabFile *lf, const gchar *path)
 	return g_build_filename (dir, path, NULL);
 }
 
+/* Hosts=h1;h2: the hosts its nodes may go on (CreatePool's hosts). */
+static void
+read_hosts (LabFile *lf, NfLabPool *pool)
+{
+	g_auto (GStrv) hosts = NULL;
+	gsize n = 0;
+
+	if (line_of (lf, "Hosts") == 0)
+		return;
+	hosts = g_key_file_get_string_list (lf->keys, lf->group, "Hosts", &n, NULL);
+	if (hosts == NULL || n == 0) {
+		complain (lf, line_of (lf, "Hosts"), "Hosts names no host; give host names, ';' between");
+		return;
+	}
+	for (gsize i = 0; i < n; i++) {
+		g_autoptr (GError) error = NULL;
+
+		g_strstrip (hosts[i]);
+		if (!nf_names_validate ("host", hosts[i], &error))
+			complain (lf, line_of (lf, "Hosts"), "Hosts '%s': %s", hosts[i], error->message);
+	}
+	pool->hosts = g_steal_pointer (&hosts);
+}
+
 /* What the nodes' seeds and management NIC get; the files are read (and
  * their contents checked) when the pool is made. */
 static void
@@ -308,7 +355,7 @@ read_node_values (LabFile *lf, NfLabPool *pool)
 	gsize n = 0;
 
 	if (line_of (lf, "SSHKeys") > 0) {
-		keys = g_key_file_get_string_list (lf->keys, LAB_GROUP, "SSHKeys", &n, NULL);
+		keys = g_key_file_get_string_list (lf->keys, lf->group, "SSHKeys", &n, NULL);
 		if (keys == NULL || n == 0)
 			complain (lf,
 				  line_of (lf, "SSHKeys"),
@@ -337,6 +384,64 @@ read_node_values (LabFile *lf, NfLabPool *pool)
 			  pool->network,
 			  NF_LIBVIRT_NAME_MAX);
 	get_bool (lf, "WaitReady", &pool->wait_ready);
+	read_hosts (lf, pool);
+}
+
+/* The line scan and GKeyFile's read of @text (@length bytes): the line of
+ * its group, 0 when it cannot be used (said in the problems). */
+static guint
+load_text (LabFile *lf, const gchar *text, gsize length, const gchar *at_least)
+{
+	g_autoptr (GError) error = NULL;
+	guint before = lf->problems->len;
+	guint line;
+
+	if (!g_utf8_validate_len (text, length, NULL)) {
+		complain (lf, 0, "not UTF-8 text");
+		return 0;
+	}
+	line = scan_lines (lf, text);
+	if (line == 0) {
+		if (lf->problems->len == before)
+			complain (lf, 0, "no [%s] group; a lab file has one, with %s", lf->group, at_least);
+		return 0;
+	}
+	/* the values too, so that one run shows every problem */
+	if (!g_key_file_load_from_data (lf->keys, text, length, G_KEY_FILE_NONE, &error)) {
+		/* the line scan has said where, as a rule */
+		if (lf->problems->len == before)
+			complain (lf, 0, "%s", error->message);
+		return 0;
+	}
+	return line;
+}
+
+/* One host file's text, as parse_text's. */
+static NfLabHost *
+parse_host_text (const gchar *file, const gchar *text, gsize length, GPtrArray *problems)
+{
+	g_autoptr (NfLabHost) host = g_new0 (NfLabHost, 1);
+	g_autoptr (GKeyFile) keys = g_key_file_new ();
+	g_autoptr (GHashTable) lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr (GError) error = NULL;
+	LabFile lf = {file, keys, lines, problems, HOST_GROUP, host_keys, "Name and URI"};
+	guint before = problems->len;
+
+	host->file = g_strdup (file);
+	host->line = load_text (&lf, text, length, "Name and URI");
+	if (host->line == 0)
+		return NULL;
+	host->name = get_value (&lf, "Name");
+	host->uri = get_value (&lf, "URI");
+	if (line_of (&lf, "Name") == 0 || line_of (&lf, "URI") == 0)
+		complain (&lf, host->line, "[Host] needs both Name and URI");
+	if (host->name != NULL && !nf_names_validate ("host", host->name, &error))
+		complain (&lf, line_of (&lf, "Name"), "Name '%s': %s", host->name, error->message);
+	if (host->uri != NULL && (host->uri[0] == '\0' || strpbrk (host->uri, " \t") != NULL))
+		complain (&lf, line_of (&lf, "URI"), "URI '%s' is not a libvirt URI", host->uri);
+	if (problems->len > before)
+		return NULL;
+	return g_steal_pointer (&host);
 }
 
 /* One file's text: @length bytes, NUL-terminated after them. */
@@ -346,30 +451,13 @@ parse_text (const gchar *file, const gchar *text, gsize length, GPtrArray *probl
 	g_autoptr (NfLabPool) pool = g_new0 (NfLabPool, 1);
 	g_autoptr (GKeyFile) keys = g_key_file_new ();
 	g_autoptr (GHashTable) lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-	g_autoptr (GError) error = NULL;
-	LabFile lf = {file, keys, lines, problems};
+	LabFile lf = {file, keys, lines, problems, LAB_GROUP, lab_keys, LAB_KEYS_SHOWN};
 	guint before = problems->len;
 
 	pool->file = g_strdup (file);
-	if (!g_utf8_validate_len (text, length, NULL)) {
-		complain (&lf, 0, "not UTF-8 text");
+	pool->line = load_text (&lf, text, length, "at least Name and Count");
+	if (pool->line == 0)
 		return NULL;
-	}
-	pool->line = scan_lines (&lf, text);
-	if (pool->line == 0) {
-		if (problems->len == before)
-			complain (&lf,
-				  0,
-				  "no [Pool] group; a lab file has one, with at least Name and Count");
-		return NULL;
-	}
-	/* the values too, so that one run shows every problem */
-	if (!g_key_file_load_from_data (keys, text, length, G_KEY_FILE_NONE, &error)) {
-		/* the line scan has said where, as a rule */
-		if (problems->len == before)
-			complain (&lf, 0, "%s", error->message);
-		return NULL;
-	}
 	read_values (&lf, pool);
 	read_node_values (&lf, pool);
 	if (problems->len > before)
@@ -418,14 +506,32 @@ nf_cli_lab_file_parse (const gchar *file, const gchar *text, gsize length, GErro
 	return pool;
 }
 
+NfLabHost *
+nf_cli_lab_file_parse_host (const gchar *file, const gchar *text, gsize length, GError **error)
+{
+	g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+	NfLabHost *host;
+
+	g_return_val_if_fail (file != NULL, NULL);
+	g_return_val_if_fail (text != NULL && text[length] == '\0', NULL);
+
+	host = parse_host_text (file, text, length, problems);
+	if (host == NULL)
+		set_problems_error (problems, error);
+	return host;
+}
+
 static gint
 compare_names (gconstpointer a, gconstpointer b)
 {
 	return strcmp (*(const gchar *const *) a, *(const gchar *const *) b);
 }
 
+/* The files of @path ending in @suffix: @path itself when it is a file
+ * named so (another file is a pool file), or those of the directory in
+ * name order (maybe none). */
 static GPtrArray *
-list_files (const gchar *path, GError **error)
+list_files (const gchar *path, const gchar *suffix, GError **error)
 {
 	g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
 	g_autoptr (GDir) dir = NULL;
@@ -440,14 +546,15 @@ list_files (const gchar *path, GError **error)
 				     path);
 			return NULL;
 		}
-		g_ptr_array_add (files, g_strdup (path));
+		if (g_str_has_suffix (path, ".host") == g_str_equal (suffix, ".host"))
+			g_ptr_array_add (files, g_strdup (path));
 		return g_steal_pointer (&files);
 	}
 	dir = g_dir_open (path, 0, error);
 	if (dir == NULL)
 		return NULL;
 	while ((entry = g_dir_read_name (dir)) != NULL) {
-		if (g_str_has_suffix (entry, ".pool"))
+		if (g_str_has_suffix (entry, suffix))
 			g_ptr_array_add (files, g_strdup (entry));
 	}
 	g_ptr_array_sort (files, compare_names);
@@ -457,23 +564,81 @@ list_files (const gchar *path, GError **error)
 		g_free (files->pdata[i]);
 		files->pdata[i] = full;
 	}
-	if (files->len == 0) {
-		g_set_error (error, NF_ERROR, NF_ERROR_NOT_FOUND, "%s has no *.pool files", path);
+	return g_steal_pointer (&files);
+}
+
+static NfLabHost *
+load_host_file (const gchar *file, GPtrArray *problems)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *text = NULL;
+	gsize length = 0;
+
+	if (!g_file_get_contents (file, &text, &length, &error)) {
+		g_ptr_array_add (problems, g_strdup_printf ("%s: %s", file, error->message));
 		return NULL;
 	}
-	return g_steal_pointer (&files);
+	return parse_host_text (file, text, length, problems);
+}
+
+GPtrArray *
+nf_cli_lab_file_load_hosts (const gchar *path, GError **error)
+{
+	g_autoptr (GPtrArray) files = list_files (path, ".host", error);
+	g_autoptr (GPtrArray) hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_lab_host_free);
+	g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+
+	if (files == NULL)
+		return NULL;
+	for (guint i = 0; i < files->len; i++) {
+		NfLabHost *host = load_host_file (g_ptr_array_index (files, i), problems);
+
+		for (guint j = 0; host != NULL && j < hosts->len; j++) {
+			NfLabHost *twin = g_ptr_array_index (hosts, j);
+
+			if (!g_str_equal (twin->name, host->name) && !g_str_equal (twin->uri, host->uri))
+				continue;
+			g_ptr_array_add (problems,
+					 g_strdup_printf ("%s:%u: host '%s' (%s) is also defined in %s",
+							  host->file,
+							  host->line,
+							  host->name,
+							  host->uri,
+							  twin->file));
+			g_clear_pointer (&host, nf_lab_host_free);
+		}
+		if (host != NULL)
+			g_ptr_array_add (hosts, host);
+	}
+	if (problems->len > 0) {
+		set_problems_error (problems, error);
+		return NULL;
+	}
+	return g_steal_pointer (&hosts);
 }
 
 GPtrArray *
 nf_cli_lab_file_load (const gchar *path, GError **error)
 {
-	g_autoptr (GPtrArray) files = list_files (path, error);
+	g_autoptr (GPtrArray) files = list_files (path, ".pool", error);
 	g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_lab_pool_free);
 	g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
 	g_autoptr (GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
 
 	if (files == NULL)
 		return NULL;
+	if (files->len == 0 && g_file_test (path, G_FILE_TEST_IS_DIR)) {
+		g_autoptr (GPtrArray) host_files = list_files (path, ".host", NULL);
+
+		if (host_files == NULL || host_files->len == 0) {
+			g_set_error (error,
+				     NF_ERROR,
+				     NF_ERROR_NOT_FOUND,
+				     "%s has no *.pool or *.host files",
+				     path);
+			return NULL;
+		}
+	}
 	for (guint i = 0; i < files->len; i++) {
 		NfLabPool *pool = load_file (g_ptr_array_index (files, i), problems);
 		NfLabPool *twin;

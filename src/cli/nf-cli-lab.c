@@ -8,7 +8,8 @@
 #include "nf-cli-lab.h"
 #include "nf-cli.h"
 
-/* nestfarmctl lab apply FILE|DIR: every pool named in the lab files is
+/* nestfarmctl lab apply FILE|DIR: the hosts of its *.host files are added
+ * first; then every pool named in the lab files is
  * made to match its file, run state included. A missing pool is created,
  * one whose Count differs is scaled, a stopped one whose file says
  * Start=true (the default) is started, one that matches and runs is left
@@ -232,6 +233,11 @@ create_options (const NfCliVerb *verb, const NfLabPool *lab, NfExit *code)
 		g_variant_builder_add (&options, "{sv}", "start", g_variant_new_boolean (lab->start));
 	if (lab->network != NULL)
 		g_variant_builder_add (&options, "{sv}", "network", g_variant_new_string (lab->network));
+	if (lab->hosts != NULL)
+		g_variant_builder_add (&options,
+				       "{sv}",
+				       "hosts",
+				       g_variant_new_strv ((const gchar *const *) lab->hosts, -1));
 	/* As `pool create` reads them: without SSHKeys, the .pub files of ~/.ssh. */
 	if (!nf_cli_seed_options (verb, lab->ssh_key_files, lab->ssh_user, lab->user_data_file, &options, code))
 		return NULL;
@@ -400,6 +406,85 @@ prune (NfCli *cli, GPtrArray *lab, gboolean dry_run, gboolean *changed)
 	return NF_EXIT_OK;
 }
 
+/* The lab's *.host files, each problem on its own line; NULL with
+ * *@exit_code set when one is refused. */
+static GPtrArray *
+load_hosts (const gchar *path, NfExit *exit_code)
+{
+	g_autoptr (GError) error = NULL;
+	GPtrArray *hosts = nf_cli_lab_file_load_hosts (path, &error);
+	g_auto (GStrv) lines = NULL;
+
+	if (hosts != NULL)
+		return hosts;
+	lines = g_strsplit (error->message, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++)
+		fprintf (stderr, "nestfarmctl: %s\n", lines[i]);
+	fprintf (stderr, "nestfarmctl: nothing was applied\n");
+	*exit_code = NF_EXIT_FAILED;
+	return NULL;
+}
+
+/* The hosts come first, so that the pools may go on them: one the farm
+ * lacks is added (AddHost, its job followed); one it has with the same URI
+ * is left alone; one it has with another URI is said, not changed (remove
+ * it and apply again). */
+static NfExit
+apply_hosts (NfCli *cli, GPtrArray *hosts, gboolean dry_run, gboolean *changed)
+{
+	FILE *out = report_stream (cli);
+
+	for (guint i = 0; i < hosts->len; i++) {
+		NfLabHost *host = g_ptr_array_index (hosts, i);
+		g_autoptr (NfDBusHost) have = nf_cli_lookup_host (cli, host->name);
+		g_autoptr (GError) error = NULL;
+		g_autofree gchar *job_path = NULL;
+		NfExit code;
+
+		if (have != NULL && g_strcmp0 (nf_dbus_host_get_uri (have), host->uri) != 0) {
+			fprintf (stderr,
+				 "nestfarmctl: warning: %s: host %s is %s in the file, %s in the farm; remove it "
+				 "and apply again to change it\n",
+				 host->file,
+				 host->name,
+				 host->uri,
+				 nf_dbus_host_get_uri (have));
+			continue;
+		}
+		if (have != NULL) {
+			if (!cli->quiet || dry_run)
+				fprintf (out, "%s: host %s matches; left as it is\n", host->file, host->name);
+			continue;
+		}
+		if (!cli->quiet || dry_run)
+			fprintf (out,
+				 "%s: %s host %s (%s)\n",
+				 host->file,
+				 dry_run ? "would add" : "adding",
+				 host->name,
+				 host->uri);
+		fflush (out);
+		if (dry_run)
+			continue;
+		*changed = TRUE;
+		nf_cli_proxy_allow_slow_auth (cli->manager);
+		if (!nf_dbus_manager_call_add_host_sync (cli->manager,
+							 host->name,
+							 host->uri,
+							 g_variant_new ("a{sv}", NULL),
+							 &job_path,
+							 NULL,
+							 &error))
+			return nf_cli_fail (error);
+		code = nf_cli_follow_job (cli, job_path, 0);
+		if (code != NF_EXIT_OK)
+			return code;
+	}
+	if (*changed && !nf_cli_refresh (cli, NULL))
+		return NF_EXIT_FAILED;
+	return NF_EXIT_OK;
+}
+
 NfExit
 nf_cli_lab_apply (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 {
@@ -417,11 +502,15 @@ nf_cli_lab_apply (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		{NULL},
 	};
 	g_autoptr (GPtrArray) lab = NULL;
+	g_autoptr (GPtrArray) hosts = NULL;
 	g_autofree Plan *plans = NULL;
 	NfExit code = nf_cli_parse_args (cli, verb, entries, &argc, &argv, 1, 0);
 	gboolean changed = FALSE;
 
 	if (code != NF_EXIT_OK)
+		return code;
+	hosts = load_hosts (argv[1], &code);
+	if (hosts == NULL)
 		return code;
 	lab = nf_cli_lab_load (cli, argv[1], &code);
 	if (lab == NULL)
@@ -433,6 +522,9 @@ nf_cli_lab_apply (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 		plans[i].lab = g_ptr_array_index (lab, i);
 		plan_pool (cli, &plans[i]);
 	}
+	code = apply_hosts (cli, hosts, dry_run, &changed);
+	if (code != NF_EXIT_OK)
+		return code;
 	for (guint i = 0; i < lab->len; i++) {
 		describe (cli, &plans[i], dry_run);
 		if (dry_run && plans[i].to_start > 0)

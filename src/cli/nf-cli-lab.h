@@ -34,12 +34,32 @@ typedef struct {
 	gchar *user_data_file;
 	gchar *network;
 	gboolean wait_ready; /* WaitReady: apply waits until its nodes are Ready */
+	gchar **hosts;       /* Hosts: where its nodes may go; NULL: any host */
 } NfLabPool;
 
 void nf_lab_pool_free (NfLabPool *pool);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfLabPool, nf_lab_pool_free)
 
-/* Reads a *.pool file, or every *.pool file of a directory in name order.
+/* One host of a lab: [Host] in NAME.host, beside the pool files. */
+typedef struct {
+	gchar *file;
+	guint line; /* of the [Host] group */
+	gchar *name;
+	gchar *uri;
+} NfLabHost;
+
+void nf_lab_host_free (NfLabHost *host);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfLabHost, nf_lab_host_free)
+
+/* The *.host files of a directory in name order (or @path itself when it
+ * is one), strictly as the pool files are read; none is an empty array.
+ * The same host named (or URI given) twice is refused. */
+GPtrArray *nf_cli_lab_file_load_hosts (const gchar *path, GError **error);
+/* One host file's text, as nf_cli_lab_file_parse reads a pool file's. */
+NfLabHost *nf_cli_lab_file_parse_host (const gchar *file, const gchar *text, gsize length, GError **error);
+
+/* Reads a *.pool file, or every *.pool file of a directory in name order
+ * (none, when it has *.host files only; a *.host file: none).
  * Strict: any unknown group or key, bad value or missing Name/Count fails
  * the whole load; the message has one "FILE:LINE: what" line per
  * problem. */

@@ -104,6 +104,8 @@ void nf_cli_add_stop_options (GVariantBuilder *options, gboolean force, guint ti
 gchar *nf_cli_pool_path (const gchar *name);
 gchar *nf_cli_node_path (const gchar *name);
 gchar *nf_cli_host_path (const gchar *name);
+/* The host @name as the object manager has it, or NULL. */
+NfDBusHost *nf_cli_lookup_host (NfCli *cli, const gchar *name);
 gchar *nf_cli_name_from_path (const gchar *path);
 NfDBusPool *nf_cli_lookup_pool (NfCli *cli, const gchar *name, GError **error);
 NfDBusNode *nf_cli_lookup_node (NfCli *cli, const gchar *name, GError **error);

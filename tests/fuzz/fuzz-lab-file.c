@@ -159,13 +159,26 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 	g_autofree gchar *text = nf_fuzz_text (data, size);
 	g_autoptr (GError) error = NULL;
 	g_autoptr (NfLabPool) pool = nf_cli_lab_file_parse (LAB_FILE, text, size, &error);
+	g_autoptr (NfLabHost) host = NULL;
 
 	if (pool == NULL) {
+		check_problems (error, TRUE);
+	} else {
+		g_assert_no_error (error);
+		check_pool (pool);
+		check_against_keyfile (pool, text, size);
+	}
+	/* the same text as a host file: a host with a valid name and a URI,
+	 * or a refusal naming the file */
+	g_clear_error (&error);
+	host = nf_cli_lab_file_parse_host (LAB_FILE, text, size, &error);
+	if (host == NULL) {
 		check_problems (error, TRUE);
 		return 0;
 	}
 	g_assert_no_error (error);
-	check_pool (pool);
-	check_against_keyfile (pool, text, size);
+	g_assert_true (nf_names_validate ("host", host->name, NULL));
+	g_assert_nonnull (host->uri);
+	g_assert_cmpstr (host->uri, !=, "");
 	return 0;
 }
