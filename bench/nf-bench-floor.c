@@ -23,7 +23,10 @@
  * parallelism, none of nestfarm's checks (tags, owners). Prints
  * "make SECONDS" and "teardown SECONDS".
  *
- * nf-bench-floor POOL COUNT IMAGE STORAGE_POOL BRIDGE CONSOLE_DIR [--no-start] */
+ * nf-bench-floor POOL COUNT IMAGE STORAGE_POOL BRIDGE CONSOLE_DIR [--no-start]
+ *
+ * NF_BENCH_URI names another libvirt than qemu:///system (a host of the
+ * farm: probed as nestfarm probes a remote host, through libvirt alone). */
 
 static gdouble
 now (void)
@@ -88,7 +91,7 @@ make_seed (virConnectPtr conn, virStoragePoolPtr seeds, const gchar *pool, guint
 int
 main (int argc, char **argv)
 {
-	const gchar *pool, *image, *storage, *bridge, *console_dir;
+	const gchar *pool, *image, *storage, *bridge, *console_dir, *uri;
 	guint count;
 	gboolean start = TRUE;
 	virConnectPtr conn;
@@ -117,7 +120,8 @@ main (int argc, char **argv)
 		start = FALSE;
 
 	nf_libvirt_init ();
-	conn = virConnectOpen ("qemu:///system");
+	uri = g_getenv ("NF_BENCH_URI");
+	conn = virConnectOpen (uri != NULL ? uri : "qemu:///system");
 	if (conn == NULL)
 		die ("connect");
 	spool = virStoragePoolLookupByName (conn, storage);
@@ -128,7 +132,8 @@ main (int argc, char **argv)
 	seeds = virStoragePoolLookupByName (conn, seeds_name);
 	if (seeds == NULL)
 		die ("seeds storage pool");
-	host = nf_host_probe (conn, NF_ACCEL_AUTO, &error);
+	host = uri != NULL ? nf_host_probe_remote (conn, NF_ACCEL_AUTO, &error)
+			   : nf_host_probe (conn, NF_ACCEL_AUTO, &error);
 	if (host == NULL)
 		g_error ("%s", error->message);
 	profile = nf_profile_load (g_getenv ("NF_TEMPLATE_DIR"), "kvm-compute", &error);
