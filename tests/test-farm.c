@@ -330,8 +330,10 @@ test_offline_online (void)
 {
 	g_free (nf_test_farm ("stop-host", "h1", NULL));
 	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "offline", 60);
-	/* its nodes are not lost: shown as last seen */
+	/* its nodes are not lost: there, unknown, their pool degraded */
 	g_assert_true (nf_test_object_exists (daemon_, ROOT "/node/" POOL "_2d1"));
+	nf_test_wait_prop (daemon_, ROOT "/node/" POOL "_2d1", NODE_IFACE, "State", "unknown", 10);
+	nf_test_wait_prop (daemon_, ROOT "/pool/" POOL, POOL_IFACE, "State", "degraded", 10);
 	g_free (nf_test_farm ("start-host", "h1", NULL));
 	nf_test_wait_prop (daemon_, H1_PATH, HOST_IFACE, "State", "online", 90);
 	assert_pool_on_h1 ();

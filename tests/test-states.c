@@ -54,7 +54,8 @@ test_node_states (void)
 		      "paused",
 		      "crashed",
 		      "deleting",
-		      "failed");
+		      "failed",
+		      "unknown");
 }
 
 static void

@@ -30,6 +30,9 @@ typedef enum {
 	NF_NODE_STATE_CRASHED,
 	NF_NODE_STATE_DELETING,
 	NF_NODE_STATE_FAILED,
+	/* its host (another than local) is offline: nothing of it is known
+	 * until that host is back */
+	NF_NODE_STATE_UNKNOWN,
 	NF_NODE_STATE_LAST /*< skip >*/
 } NfNodeState;
 

@@ -29,6 +29,7 @@ static const gchar *const node_states[] = {
 	[NF_NODE_STATE_CRASHED] = "crashed",
 	[NF_NODE_STATE_DELETING] = "deleting",
 	[NF_NODE_STATE_FAILED] = "failed",
+	[NF_NODE_STATE_UNKNOWN] = "unknown",
 };
 NF_DEFINE_STRING_TABLE (nf_node_state, NfNodeState, node_states, NF_NODE_STATE_LAST)
 

@@ -255,6 +255,8 @@ disconnected_cb (NfConnection *connection, gpointer user_data)
 
 	g_message ("host %s is offline: its libvirt does not answer", nf_farm_host_get_name (follow->host));
 	nf_farm_host_set_reachable (follow->host, FALSE);
+	if (nf_model_lookup_host (follow->farm->model, nf_farm_host_get_name (follow->host)) == follow->host)
+		nf_model_set_host_unknown (follow->farm->model, nf_farm_host_get_name (follow->host));
 }
 
 static void

@@ -676,6 +676,31 @@ drop_vanished (NfModel *self, const gchar *host, NfPool *pool, GHashTable *seen)
 }
 
 void
+nf_model_set_host_unknown (NfModel *self, const gchar *host)
+{
+	g_autoptr (GList) pools = nf_model_get_pools (self);
+
+	for (GList *l = pools; l != NULL; l = l->next) {
+		GPtrArray *nodes = nf_pool_get_nodes (l->data);
+		gboolean changed = FALSE;
+
+		/* an operation's nodes are the operation's */
+		if (g_hash_table_contains (self->busy, nf_pool_get_name (l->data)))
+			continue;
+		for (guint i = 0; i < nodes->len; i++) {
+			NfNode *node = g_ptr_array_index (nodes, i);
+
+			if (!g_str_equal (nf_node_get_host (node), host))
+				continue;
+			nf_node_set_state (node, NF_NODE_STATE_UNKNOWN);
+			changed = TRUE;
+		}
+		if (changed)
+			nf_model_refresh_pool_state (self, l->data);
+	}
+}
+
+void
 nf_model_apply_listing (NfModel *self, const gchar *host, GPtrArray *nodes)
 {
 	g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);

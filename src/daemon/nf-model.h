@@ -62,6 +62,10 @@ void nf_model_apply_domain_event (NfModel *self,
  * the pools no operation is running on: nodes adopted, updated, or gone
  * (those on @host only). */
 void nf_model_apply_listing (NfModel *self, const gchar *host, GPtrArray *nodes);
+/* @host went offline: its nodes (of pools no operation is running on) are
+ * unknown until a listing says what they are; they keep the memory they
+ * held. */
+void nf_model_set_host_unknown (NfModel *self, const gchar *host);
 
 /* Memory: what nodes hold (their domain active, or being made) and what is
  * admitted to operations but not yet held. */
