@@ -766,6 +766,13 @@ test_ovn_crash_create (void)
 	nf_test_wait_prop (daemon_, ROOT "/host/h1", HOST_IFACE, "State", "online", 90);
 	wait_none_on ("h1", "fcrash-", 60);
 	g_assert_false (nf_test_object_exists (daemon_, ROOT "/pool/fcrash"));
+	/* its name is not free while h2 holds what is left of it */
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "CreatePool",
+			    "('fcrash', uint32 1, {" SMALL ", 'start': <false>})",
+			    NF_ERR "Busy");
 	g_free (nf_test_farm ("start-host", "h2", NULL));
 	nf_test_wait_prop (daemon_, ROOT "/host/h2", HOST_IFACE, "State", "online", 90);
 	wait_none_on ("h2", "fcrash-", 60);

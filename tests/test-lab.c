@@ -497,6 +497,41 @@ test_apply_refuses (void)
 		assert_says (missing->err, "/nonexistent/lab");
 	}
 	nf_test_rm_rf (dir);
+	/* host files: strict too; a directory of hosts alone is no licence
+	 * for --prune to delete every pool */
+	{
+		g_autofree gchar *hosts = g_build_filename (scratch, "hosts", NULL);
+		g_autofree gchar *host_file = lab_path (hosts, "rack2.host");
+		g_autoptr (NfCliRun) bad_host = NULL;
+		g_autoptr (NfCliRun) pruned = NULL;
+		g_autoptr (NfCliRun) empty = NULL;
+		g_autofree gchar *where = g_strdup_printf ("%s:3: unknown key 'Colour'", host_file);
+		g_autofree gchar *after = NULL;
+
+		g_assert_cmpint (g_mkdir_with_parents (hosts, 0755), ==, 0);
+		g_assert_true (g_file_set_contents (host_file,
+						    "[Host]\nName=rack2\nColour=red\nURI=qemu:///x\n",
+						    -1,
+						    NULL));
+		bad_host = cli ("--no-progress", "lab", "apply", hosts, NULL);
+		nf_test_cli_assert_status (bad_host, 1);
+		assert_says (bad_host->err, where);
+		assert_says (bad_host->err, "[Host] knows Name and URI");
+		g_assert_true (g_file_set_contents (host_file,
+						    "[Host]\nName=rack2\nURI=qemu+ssh://root@rack2/system\n",
+						    -1,
+						    NULL));
+		pruned = cli ("--no-progress", "lab", "apply", "--prune", hosts, NULL);
+		nf_test_cli_assert_status (pruned, 2);
+		assert_says (pruned->err, "--prune would delete every pool");
+		g_unlink (host_file);
+		empty = cli ("--no-progress", "lab", "apply", hosts, NULL);
+		nf_test_cli_assert_status (empty, 1);
+		assert_says (empty->err, "has no *.pool or *.host files");
+		after = lab_summary ();
+		g_assert_cmpstr (after, ==, before);
+		nf_test_rm_rf (hosts);
+	}
 }
 
 /* lab stop (as at shutdown), then lab apply (as at boot): the pools run

@@ -515,6 +515,13 @@ nf_cli_lab_apply (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	lab = nf_cli_lab_load (cli, argv[1], &code);
 	if (lab == NULL)
 		return code;
+	/* no pool file would make every pool one that no file names */
+	if (prune_others && lab->len == 0) {
+		fprintf (stderr,
+			 "nestfarmctl: %s has no *.pool files: --prune would delete every pool; nothing was applied\n",
+			 argv[1]);
+		return NF_EXIT_USAGE;
+	}
 
 	/* every decision before any change */
 	plans = g_new0 (Plan, lab->len);

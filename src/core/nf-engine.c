@@ -1359,13 +1359,16 @@ make_port (NfEngine *self, Make *make, NfUndo *undo, GError **error)
 	if (make->spec->trunk_port == NULL)
 		return TRUE;
 	ovn = need_ovn (self, make->spec->pool, error);
-	if (ovn == NULL ||
-	    !nf_ovn_add_port (ovn, make->spec->pool, make->name, make->spec->trunk_port, error))
+	if (ovn == NULL)
 		return FALSE;
+	/* undone even when the call seems to fail: its transaction may have
+	 * committed with the answer lost (a removal of none is success) */
 	undone = g_new0 (UndoPort, 1);
 	undone->ovn = ovn; /* the engine outlives its makes */
 	undone->port = g_strdup (make->spec->trunk_port);
 	nf_undo_push (undo, undo_port, undone, (GDestroyNotify) undo_port_free);
+	if (!nf_ovn_add_port (ovn, make->spec->pool, make->name, make->spec->trunk_port, error))
+		return FALSE;
 	nf_fail_point ("make:after-port");
 	return TRUE;
 }

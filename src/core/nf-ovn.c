@@ -241,13 +241,34 @@ nf_ovn_ensure_switch (NfOvn *self, const gchar *pool, const NfVlanSet *vlans, GE
 
 	if (rows == NULL)
 		return FALSE;
-	if (json_array_get_length (rows) > 0)
-		return TRUE;
 	acls = json_array_new ();
-	/* none, still, when it is made: two makers make one */
-	nf_ovsdb_add_wait (ops, SWITCH_TABLE, tagged (self, KEY_POOL, pool), "name", NULL);
 	if (vlans != NULL && !nf_vlan_set_is_all (vlans))
 		add_vlan_filter (self, ops, pool, vlans, acls);
+	/* there (a rollback that could not remove it, a step done again): its
+	 * filter made the pool's as it is now; the old ACLs, no longer held,
+	 * go */
+	if (json_array_get_length (rows) > 0) {
+		g_autofree gchar *uuid = nf_ovsdb_row_uuid (json_array_get_object_element (rows, 0), error);
+		JsonObject *op;
+
+		if (uuid == NULL) {
+			json_array_unref (acls);
+			return FALSE;
+		}
+		op = nf_ovsdb_op_add (ops,
+				      "update",
+				      SWITCH_TABLE,
+				      nf_ovsdb_condition_new ("_uuid", "==", nf_ovsdb_uuid_new (uuid)));
+		row = json_object_new ();
+		json_object_set_member (row, "acls", nf_ovsdb_set_new (acls));
+		json_object_set_member (row, "other_config", nf_ovsdb_string_map_new (config));
+		json_object_set_object_member (op, "row", row);
+		g_clear_pointer (&result, json_node_unref);
+		result = run (self, ops, doing, error);
+		return result != NULL;
+	}
+	/* none, still, when it is made: two makers make one */
+	nf_ovsdb_add_wait (ops, SWITCH_TABLE, tagged (self, KEY_POOL, pool), "name", NULL);
 	row = json_object_new ();
 	json_object_set_string_member (row, "name", name);
 	json_object_set_member (row, "external_ids", nf_ovsdb_string_map_new (ids));

@@ -528,14 +528,36 @@ pool_host (NfPool *pool)
 	return spec->host != NULL ? spec->host : NF_HOST_LOCAL;
 }
 
-/* May nodes of a pool that names @allowed (NULL: any) go on @host now? */
+/* May nodes of a pool that names @allowed (NULL: any) go on @host now?
+ * Not while an interrupted operation's leftovers wait there (until its
+ * libvirt has settled them, just after it opens). */
 static gboolean
-host_takes_nodes (NfFarmHost *host, const gchar *const *allowed)
+host_takes_nodes (NfManager *self, NfFarmHost *host, const gchar *const *allowed)
 {
 	if (allowed != NULL && !g_strv_contains (allowed, nf_farm_host_get_name (host)))
 		return FALSE;
 	return nf_farm_host_get_state (host) == NF_HOST_STATE_ONLINE &&
-	       nf_farm_host_get_engine (host) != NULL;
+	       nf_farm_host_get_engine (host) != NULL &&
+	       nf_model_find_deferred (self->model, NULL, nf_farm_host_get_name (host)) == NULL;
+}
+
+/* Nodes of @pool that an interrupted operation left on a host that has
+ * not settled them yet: the pool's name is not free for new nodes. */
+static gboolean
+refuse_if_leftovers (NfManager *self, const gchar *pool, GError **error)
+{
+	const gchar *host = nf_model_find_deferred (self->model, pool, NULL);
+
+	if (host == NULL)
+		return FALSE;
+	g_set_error (error,
+		     NF_ERROR,
+		     NF_ERROR_BUSY,
+		     "Host %s still holds nodes of pool %s that an interrupted operation left; they are removed when "
+		     "it is online again ('nestfarmctl host list'), then try again.",
+		     host,
+		     pool);
+	return TRUE;
 }
 
 /* The candidates for new nodes: each online host of @allowed with its free
@@ -551,7 +573,7 @@ host_candidates (NfManager *self, const gchar *const *allowed, GHashTable *free,
 		NfMemoryBound bound;
 		guint64 *free_mib;
 
-		if (!host_takes_nodes (l->data, allowed))
+		if (!host_takes_nodes (self, l->data, allowed))
 			continue;
 		nf_manager_get_memory_bound (self, name, &bound);
 		free_mib = g_new (guint64, 1);
@@ -968,7 +990,8 @@ nf_manager_create_pool (NfManager *self, const NfPoolSpec *spec, guint uid, GErr
 
 	g_return_val_if_fail (NF_IS_MANAGER (self), NULL);
 
-	if (refuse_if_shutting_down (self, error) || refuse_if_queue_full (self, spec->name, error))
+	if (refuse_if_shutting_down (self, error) || refuse_if_queue_full (self, spec->name, error) ||
+	    refuse_if_leftovers (self, spec->name, error))
 		return NULL;
 	if (nf_model_lookup_pool (self->model, spec->name) != NULL) {
 		g_set_error (error,
@@ -1069,6 +1092,8 @@ nf_manager_scale_pool (NfManager *self, const gchar *name, guint count, guint ui
 		return NULL;
 	spec = nf_pool_get_spec (pool);
 	more = count > spec->count ? count - spec->count : 0;
+	if (more > 0 && refuse_if_leftovers (self, name, error))
+		return NULL;
 	if (more > 0 && !spec->ovn) {
 		g_autofree gchar *what = g_strdup_printf ("%u more nodes of %u MiB", more, spec->memory_mib);
 
@@ -1253,8 +1278,8 @@ nf_manager_snapshot_pool (NfManager *self,
 }
 
 /* The nodes that ran at the snapshot run after the revert: memory, in
- * @needs per host, for those that hold none now (a retired node is on
- * the pool's host). */
+ * @needs per host, for those that hold none now (a retired node on the
+ * host it was retired on). */
 static gboolean
 admit_revert (NfManager *self, NfPool *pool, NfPoolSnapshot *target, GHashTable *needs, GError **error)
 {
@@ -1269,7 +1294,9 @@ admit_revert (NfManager *self, NfPool *pool, NfPoolSnapshot *target, GHashTable 
 			needs_add (needs, nf_node_get_host (node), nf_node_get_memory_mib (node));
 			more++;
 		} else if (node == NULL && nf_pool_is_retired (pool, index)) {
-			needs_add (needs, pool_host (pool), nf_pool_get_spec (pool)->memory_mib);
+			needs_add (needs,
+				   nf_pool_get_retired_host (pool, index),
+				   nf_pool_get_spec (pool)->memory_mib);
 			more++;
 		}
 	}

@@ -590,6 +590,25 @@ nf_model_get_deferred (NfModel *self)
 	return self->deferred;
 }
 
+const gchar *
+nf_model_find_deferred (NfModel *self, const gchar *pool, const gchar *host)
+{
+	for (guint i = 0; i < self->deferred->len; i++) {
+		NfIntent *intent = g_ptr_array_index (self->deferred, i);
+
+		if (pool != NULL && g_strcmp0 (intent->pool, pool) != 0)
+			continue;
+		for (guint j = 0; j < intent->indexes->len; j++) {
+			const gchar *on =
+				nf_intent_get_host (intent, g_array_index (intent->indexes, guint, j));
+
+			if (host == NULL || g_str_equal (on, host))
+				return on;
+		}
+	}
+	return NULL;
+}
+
 gboolean
 nf_model_settle_deferred (NfModel *self, const gchar *host, const gchar *const *settled)
 {
@@ -706,11 +725,10 @@ nf_model_apply_listing (NfModel *self, const gchar *host, GPtrArray *nodes)
 	g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
 	g_autoptr (GList) pools = nf_model_get_pools (self);
 
-	/* the retired nodes are what libvirt lists now (those of the local
-	 * host: a retired node keeps no host in the pool's list) */
-	for (GList *l = pools; l != NULL && g_str_equal (host, NF_HOST_LOCAL); l = l->next)
+	/* the retired nodes of @host are what its libvirt lists now */
+	for (GList *l = pools; l != NULL; l = l->next)
 		if (!g_hash_table_contains (self->busy, nf_pool_get_name (l->data)))
-			nf_pool_clear_retired (l->data);
+			nf_pool_clear_retired (l->data, host);
 	for (guint i = 0; i < nodes->len; i++) {
 		NfNodeInfo *info = g_ptr_array_index (nodes, i);
 		NfPool *pool = nf_model_lookup_pool (self, info->spec->pool);
@@ -722,7 +740,7 @@ nf_model_apply_listing (NfModel *self, const gchar *host, GPtrArray *nodes)
 		if (pool == NULL || g_hash_table_contains (self->busy, info->spec->pool))
 			continue;
 		if (info->spec->retired != 0) {
-			nf_pool_add_retired (pool, info->spec->index);
+			nf_pool_add_retired (pool, info->spec->index, host);
 			continue;
 		}
 		g_hash_table_add (seen, info->name);

@@ -96,6 +96,9 @@ void nf_model_drop_intent (NfModel *self, NfIntent *intent);
  * model takes @intent. */
 void nf_model_add_deferred (NfModel *self, NfIntent *intent);
 GPtrArray *nf_model_get_deferred (NfModel *self);
+/* The host of a node a deferred intent still holds, of @pool (NULL: any
+ * pool) on @host (NULL: any host); NULL when there is none. */
+const gchar *nf_model_find_deferred (NfModel *self, const gchar *pool, const gchar *host);
 /* The nodes named in @settled are done with on @host: they leave the
  * deferred intents, and an intent with none left goes. Whether anything
  * changed (then the caller saves). */

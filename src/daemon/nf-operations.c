@@ -227,11 +227,15 @@ op_host_of (NfOp *op, guint index)
 	NfNode *node = nf_model_lookup_node (op->context->model, name);
 
 	const gchar *placed = g_hash_table_lookup (op->placed, GUINT_TO_POINTER (index));
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
 
 	if (node != NULL)
 		return nf_node_get_host (node);
 	if (placed != NULL)
 		return placed;
+	/* a retired node is where it was retired, or listed */
+	if (pool != NULL && nf_pool_is_retired (pool, index))
+		return nf_pool_get_retired_host (pool, index);
 	return op->placement != NULL ? op->placement : NF_HOST_LOCAL;
 }
 
@@ -700,7 +704,7 @@ node_left (NodeStep *step, gboolean retired)
 	if (node != NULL)
 		nf_model_remove_node (op->context->model, node);
 	if (pool != NULL && retired)
-		nf_pool_add_retired (pool, step->index);
+		nf_pool_add_retired (pool, step->index, step->host);
 	else if (pool != NULL)
 		nf_pool_remove_retired (pool, step->index);
 	what = g_strdup_printf (retired ? "retired %s (a snapshot holds it)" : "removed %s", step->name);
@@ -1000,7 +1004,14 @@ remove_trunk (NfOp *op)
 {
 	g_autoptr (GArray) one = g_array_new (FALSE, FALSE, sizeof (guint));
 	guint first = 1;
+	NfPool *pool = nf_model_lookup_pool (op->context->model, op->pool);
+	const NfPoolSpec *spec = op->spec != NULL ? op->spec : pool != NULL ? nf_pool_get_spec (pool) : NULL;
 
+	/* a plain OVS trunk is its host's bridge, shared: it stays */
+	if (spec == NULL || !spec->ovn) {
+		op_finish (op);
+		return;
+	}
 	nf_job_set_step (op->job, "removing the trunk");
 	g_array_append_val (one, first);
 	op_run_phase (op, one, work_unprepare, unprepared_done, NULL, FALSE, op_finish);

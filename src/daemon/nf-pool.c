@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "nestfarm/nf-names.h"
 #include "nf-pool.h"
 
 /* NfPool: a pool as the model holds it: what its user asked for, its nodes,
@@ -13,6 +14,8 @@ struct _NfPool {
 	NfPoolSpec *spec;
 	NfPoolState state;
 	GPtrArray *nodes; /* NfNode, sorted by index */
+	/* index -> host of the retired nodes on other hosts than local */
+	GHashTable *retired_hosts;
 };
 
 enum {
@@ -197,6 +200,7 @@ nf_pool_finalize (GObject *object)
 
 	nf_pool_spec_free (self->spec);
 	g_ptr_array_unref (self->nodes);
+	g_hash_table_unref (self->retired_hosts);
 	G_OBJECT_CLASS (nf_pool_parent_class)->finalize (object);
 }
 
@@ -232,6 +236,7 @@ nf_pool_init (NfPool *self)
 {
 	self->state = NF_POOL_STATE_CREATING;
 	self->nodes = g_ptr_array_new_with_free_func (g_object_unref);
+	self->retired_hosts = g_hash_table_new_full (NULL, NULL, NULL, g_free);
 }
 
 NfPool *
@@ -463,17 +468,38 @@ nf_pool_spec_add_retired (NfPoolSpec *spec, guint index)
 }
 
 void
-nf_pool_add_retired (NfPool *self, guint index)
+nf_pool_add_retired (NfPool *self, guint index, const gchar *host)
 {
 	g_return_if_fail (NF_IS_POOL (self));
 	nf_pool_spec_add_retired (self->spec, index);
+	if (host == NULL || g_str_equal (host, NF_HOST_LOCAL))
+		g_hash_table_remove (self->retired_hosts, GUINT_TO_POINTER (index));
+	else
+		g_hash_table_replace (self->retired_hosts, GUINT_TO_POINTER (index), g_strdup (host));
+}
+
+const gchar *
+nf_pool_get_retired_host (NfPool *self, guint index)
+{
+	const gchar *host;
+
+	g_return_val_if_fail (NF_IS_POOL (self), NF_HOST_LOCAL);
+	host = g_hash_table_lookup (self->retired_hosts, GUINT_TO_POINTER (index));
+	return host != NULL ? host : NF_HOST_LOCAL;
 }
 
 void
-nf_pool_clear_retired (NfPool *self)
+nf_pool_clear_retired (NfPool *self, const gchar *host)
 {
 	g_return_if_fail (NF_IS_POOL (self));
-	g_array_set_size (self->spec->retired, 0);
+	for (guint i = 0; i < self->spec->retired->len; i++) {
+		guint index = g_array_index (self->spec->retired, guint, i);
+
+		if (!g_str_equal (nf_pool_get_retired_host (self, index), host))
+			continue;
+		g_hash_table_remove (self->retired_hosts, GUINT_TO_POINTER (index));
+		g_array_remove_index (self->spec->retired, i--);
+	}
 }
 
 void
@@ -485,4 +511,5 @@ nf_pool_remove_retired (NfPool *self, guint index)
 	at = retired_at (self, index);
 	if (at >= 0)
 		g_array_remove_index (self->spec->retired, (guint) at);
+	g_hash_table_remove (self->retired_hosts, GUINT_TO_POINTER (index));
 }

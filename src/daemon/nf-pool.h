@@ -84,11 +84,16 @@ void nf_pool_add_node (NfPool *self, NfNode *node);
 void nf_pool_remove_node (NfPool *self, NfNode *node);
 NfNode *nf_pool_get_node (NfPool *self, guint index);
 /* The retired nodes (NfPoolSpec.retired): kept out of the pool's nodes and
- * count, and their indexes out of a scale-up's. */
-void nf_pool_add_retired (NfPool *self, guint index);
+ * count, and their indexes out of a scale-up's; each on its host (NULL:
+ * local), as the listing that saw it or the operation that retired it
+ * says. */
+void nf_pool_add_retired (NfPool *self, guint index, const gchar *host);
 void nf_pool_remove_retired (NfPool *self, guint index);
 gboolean nf_pool_is_retired (NfPool *self, guint index);
-void nf_pool_clear_retired (NfPool *self);
+/* The host of retired node @index (NF_HOST_LOCAL unless another). */
+const gchar *nf_pool_get_retired_host (NfPool *self, guint index);
+/* Forgets the retired nodes on @host (a listing of it tells them again). */
+void nf_pool_clear_retired (NfPool *self, const gchar *host);
 /* Nodes sorted by index (borrowed). */
 GPtrArray *nf_pool_get_nodes (NfPool *self);
 guint nf_pool_get_highest_index (NfPool *self);

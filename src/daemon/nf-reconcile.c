@@ -438,14 +438,16 @@ plan_model (guint next_job, GPtrArray *specs, GPtrArray *nodes)
 
 /* The state file's pools and intents, or none when it does not parse: it
  * is kept aside and the model rebuilt from libvirt's metadata. */
-static void
+/* FALSE: the state file was broken (set aside; nothing is known of the
+ * pools but what libvirt lists). */
+static gboolean
 load_state (NfStore *store, GPtrArray **specs, GPtrArray **intents, guint *next_job)
 {
 	g_autoptr (GError) error = NULL;
 	g_autofree gchar *aside = NULL;
 
 	if (nf_store_load (store, specs, intents, next_job, &error))
-		return;
+		return TRUE;
 	aside = g_strdup_printf ("%s.broken-%" G_GINT64_FORMAT,
 				 nf_store_get_path (store),
 				 g_get_real_time () / G_USEC_PER_SEC);
@@ -454,6 +456,7 @@ load_state (NfStore *store, GPtrArray **specs, GPtrArray **intents, guint *next_
 		g_warning ("cannot move %s aside", nf_store_get_path (store));
 	*specs = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_spec_free);
 	*intents = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
+	return FALSE;
 }
 
 /* The part of @intent on other hosts than local, taken out of it (NULL:
@@ -464,6 +467,7 @@ split_remote (NfIntent *intent)
 	g_autoptr (NfIntent) remote = nf_intent_new (intent->job, intent->kind, intent->pool);
 
 	remote->snapshot = g_strdup (intent->snapshot);
+	remote->deferred = TRUE;
 	for (guint i = 0; i < intent->indexes->len; i++) {
 		guint index = g_array_index (intent->indexes, guint, i);
 		const gchar *host = nf_intent_get_host (intent, index);
@@ -527,7 +531,9 @@ settle_intents (NfEngine *engine, GPtrArray *intents, GPtrArray *specs, GPtrArra
 		NfIntent *intent = g_ptr_array_index (intents, i);
 		NfIntent *remote = split_remote (intent);
 
-		settle_intent (engine, intent, specs, nodes);
+		/* an earlier start did its pool-wide part: it is the hosts' now */
+		if (!intent->deferred)
+			settle_intent (engine, intent, specs, nodes);
 		if (remote != NULL)
 			defer_remote (remote, deferred);
 	}
@@ -584,12 +590,16 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 	NfReconcilePlan *plan;
 	guint orphans;
 	guint next_job = 1;
+	gboolean known_pools;
 
 	if (!nf_engine_prepare (engine, &error)) {
 		g_task_return_error (task, error);
 		return;
 	}
-	load_state (store, &specs, &intents, &next_job);
+	/* only a state file that was there and read says which pools there
+	 * are (those all on other hosts too) */
+	known_pools = g_file_test (nf_store_get_path (store), G_FILE_TEST_EXISTS);
+	known_pools = load_state (store, &specs, &intents, &next_job) && known_pools;
 	for (guint i = 0; i < specs->len; i++)
 		g_hash_table_add (known, g_strdup (((NfPoolSpec *) g_ptr_array_index (specs, i))->name));
 	deferred = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
@@ -609,7 +619,8 @@ reconcile_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 	remove_unheld_retired (engine, specs, nodes);
 	plan = plan_model (next_job, specs, nodes);
 	plan->deferred = g_steal_pointer (&deferred);
-	remove_orphan_trunks (engine, plan->pools);
+	if (known_pools)
+		remove_orphan_trunks (engine, plan->pools);
 	for (guint i = 0; i < plan->pools->len; i++) {
 		NfPoolSpec *spec = g_ptr_array_index (plan->pools, i);
 

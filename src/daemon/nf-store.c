@@ -314,6 +314,10 @@ add_intent (JsonBuilder *b, const NfIntent *intent)
 		json_builder_add_string_value (b, intent->snapshot);
 	}
 	add_indexes (b, "nodes", intent->indexes);
+	if (intent->deferred) {
+		json_builder_set_member_name (b, "deferred");
+		json_builder_add_boolean_value (b, TRUE);
+	}
 	/* {"3": "h1"}: nodes on other hosts than local */
 	if (g_hash_table_size (intent->hosts) > 0) {
 		json_builder_set_member_name (b, "hosts");
@@ -659,6 +663,7 @@ read_intent (JsonNode *node, NfIntent **out, GError **error)
 	intent->snapshot = read_string (obj, "snapshot", FALSE, NULL);
 	read_indexes (obj, "nodes", intent->indexes);
 	read_intent_hosts (obj, intent);
+	intent->deferred = json_object_get_boolean_member_with_default (obj, "deferred", FALSE);
 	*out = g_steal_pointer (&intent);
 	return TRUE;
 }

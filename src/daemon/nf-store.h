@@ -40,6 +40,9 @@ typedef struct {
 	/* index -> host name (gchar *) of the nodes on another host than
 	 * local: what of it that host's libvirt must settle */
 	GHashTable *hosts;
+	/* left by an earlier start for other hosts to settle (nothing of it
+	 * is local, and its pool-wide part was done then) */
+	gboolean deferred;
 } NfIntent;
 
 NfIntent *nf_intent_new (guint job, NfIntentKind kind, const gchar *pool);
