@@ -99,11 +99,21 @@ start_qemu() {
 }
 
 # Waits for the READY line; sets ready_line and boot_ms.
+# The console's whole lines: a line QEMU is still writing (the serial port
+# sends a character at a time) is not read half-way.
+whole_lines() {
+	if [ -n "$(tail -c 1 "$1")" ]; then
+		tr -d '\r' <"$1" | sed '$d'
+	else
+		tr -d '\r' <"$1"
+	fi
+}
+
 wait_ready() {
 	local deadline=$(($(now_ms) + READY_TIMEOUT * 1000))
 	ready_line=""
 	while [ "$(now_ms)" -lt "$deadline" ]; do
-		ready_line=$(tr -d '\r' <"$log" | grep -a '^NESTFARM-READY' | head -n 1)
+		ready_line=$(whole_lines "$log" | grep -a '^NESTFARM-READY' | head -n 1)
 		if [ -n "$ready_line" ]; then
 			boot_ms=$(($(now_ms) - boot_start))
 			return 0
@@ -119,7 +129,7 @@ wait_ready() {
 # Exactly one READY line with the expected fields.
 ready_is() { # expected line
 	local count
-	count=$(tr -d '\r' <"$log" | grep -ac 'NESTFARM-READY')
+	count=$(whole_lines "$log" | grep -ac 'NESTFARM-READY')
 	[ "$count" = 1 ] && [ "$ready_line" = "$1" ] && return 0
 	echo "# expected: $1"
 	echo "# got:      $ready_line ($count READY lines)"
@@ -128,7 +138,7 @@ ready_is() { # expected line
 
 wait_poweroff_line() {
 	for _ in $(seq $((POWEROFF_TIMEOUT * 10))); do
-		tr -d '\r' <"$log" | grep -aq '^NESTFARM-POWEROFF$' && return 0
+		whole_lines "$log" | grep -aq '^NESTFARM-POWEROFF$' && return 0
 		sleep 0.1
 	done
 	diag_log "$log"
