@@ -349,6 +349,8 @@ test_offline_online (void)
 
 		g_assert_cmpstr (state, ==, "offline");
 	}
+	/* its nodes, as last seen, are there: unknown */
+	nf_test_wait_prop (daemon_, ROOT "/node/" POOL "_2d2", NODE_IFACE, "State", "unknown", 10);
 	nf_test_call_fails (daemon_, ROOT "/pool/" POOL, POOL_IFACE, "Scale", "(uint32 3,)", NF_ERR "Busy");
 	nf_test_call_fails (daemon_, ROOT, MANAGER, "RemoveHost", "('h1', @a{sv} {})", NF_ERR "Busy");
 	g_free (nf_test_farm ("start-host", "h1", NULL));

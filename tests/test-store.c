@@ -81,6 +81,9 @@ test_round_trip (void)
 	g_ptr_array_add (pools, sample_spec ("k8s", 1));
 	((NfPoolSpec *) g_ptr_array_index (pools, 0))->hosts = g_strdupv ((gchar **) where);
 	((NfPoolSpec *) g_ptr_array_index (pools, 0))->ovn = TRUE;
+	g_hash_table_insert (((NfPoolSpec *) g_ptr_array_index (pools, 0))->remote_nodes,
+			     GUINT_TO_POINTER (3),
+			     g_strdup ("rack2"));
 	g_array_append_vals (intent->indexes, indexes, G_N_ELEMENTS (indexes));
 	/* the second node is on rack2: settled there */
 	nf_intent_set_host (intent, indexes[1], "rack2");
@@ -103,6 +106,8 @@ test_round_trip (void)
 	g_assert_null (((NfPoolSpec *) g_ptr_array_index (pools_back, 1))->hosts);
 	/* an OVN pool stays one; the other was never one */
 	g_assert_true (back->ovn);
+	g_assert_cmpuint (g_hash_table_size (back->remote_nodes), ==, 1);
+	g_assert_cmpstr (g_hash_table_lookup (back->remote_nodes, GUINT_TO_POINTER (3)), ==, "rack2");
 	g_assert_false (((NfPoolSpec *) g_ptr_array_index (pools_back, 1))->ovn);
 	hosts_back = nf_store_dup_hosts (store);
 	g_assert_cmpuint (hosts_back->len, ==, 1);

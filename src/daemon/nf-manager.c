@@ -346,6 +346,32 @@ start_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 	g_task_return_boolean (task, TRUE);
 }
 
+/* The nodes of @pool on other hosts, as last seen: until their host is
+ * open and has listed them, they are there, unknown (a host away at the
+ * start loses none of them). */
+static void
+add_unknown_nodes (NfManager *self, NfPool *pool)
+{
+	const NfPoolSpec *spec = nf_pool_get_spec (pool);
+	GHashTableIter iter;
+	gpointer index;
+	gpointer host;
+
+	g_hash_table_iter_init (&iter, spec->remote_nodes);
+	while (g_hash_table_iter_next (&iter, &index, &host)) {
+		g_autoptr (NfNode) node = NULL;
+
+		if (nf_pool_get_node (pool, GPOINTER_TO_UINT (index)) != NULL ||
+		    nf_pool_is_retired (pool, GPOINTER_TO_UINT (index)))
+			continue;
+		node = nf_node_new (nf_pool_get_name (pool), GPOINTER_TO_UINT (index));
+		nf_node_set_host (node, host);
+		nf_node_set_memory_mib (node, spec->memory_mib);
+		nf_node_set_state (node, NF_NODE_STATE_UNKNOWN);
+		nf_model_add_node (self->model, pool, node);
+	}
+}
+
 /* The model as reconcile planned it: the pools, then their nodes. */
 static void
 load_plan (NfManager *self, NfReconcilePlan *plan)
@@ -369,8 +395,10 @@ load_plan (NfManager *self, NfReconcilePlan *plan)
 	while (plan->deferred != NULL && plan->deferred->len > 0)
 		nf_model_add_deferred (self->model, g_ptr_array_steal_index (plan->deferred, 0));
 	pools = nf_model_get_pools (self->model);
-	for (GList *l = pools; l != NULL; l = l->next)
+	for (GList *l = pools; l != NULL; l = l->next) {
+		add_unknown_nodes (self, l->data);
 		nf_model_refresh_pool_state (self->model, l->data);
+	}
 	g_message ("reconcile: %u pools, %u nodes adopted from libvirt",
 		   g_list_length (pools),
 		   plan->nodes->len);

@@ -548,8 +548,10 @@ nf_model_save_async (NfModel *self, GAsyncReadyCallback callback, gpointer user_
 	g_autoptr (GPtrArray) specs = g_ptr_array_new ();
 	g_autoptr (GList) pools = nf_model_get_pools (self);
 
-	for (GList *l = pools; l != NULL; l = l->next)
+	for (GList *l = pools; l != NULL; l = l->next) {
+		nf_pool_note_remote_nodes (l->data);
 		g_ptr_array_add (specs, (gpointer) nf_pool_get_spec (l->data));
+	}
 	g_autoptr (GPtrArray) intents = g_ptr_array_new ();
 
 	g_ptr_array_extend (intents, self->intents, NULL, NULL);

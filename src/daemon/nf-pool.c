@@ -89,6 +89,7 @@ nf_pool_spec_new (void)
 	spec->start = TRUE;
 	spec->snapshots = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_pool_snapshot_free);
 	spec->retired = g_array_new (FALSE, FALSE, sizeof (guint));
+	spec->remote_nodes = g_hash_table_new_full (NULL, NULL, NULL, g_free);
 	return spec;
 }
 
@@ -115,6 +116,16 @@ nf_pool_spec_copy (const NfPoolSpec *spec)
 				 nf_pool_snapshot_copy (g_ptr_array_index (spec->snapshots, i)));
 	copy->retired = spec->retired != NULL ? g_array_copy (spec->retired)
 					      : g_array_new (FALSE, FALSE, sizeof (guint));
+	copy->remote_nodes = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+	if (spec->remote_nodes != NULL) {
+		GHashTableIter iter;
+		gpointer index;
+		gpointer host;
+
+		g_hash_table_iter_init (&iter, spec->remote_nodes);
+		while (g_hash_table_iter_next (&iter, &index, &host))
+			g_hash_table_insert (copy->remote_nodes, index, g_strdup (host));
+	}
 	return copy;
 }
 
@@ -136,6 +147,7 @@ nf_pool_spec_free (NfPoolSpec *spec)
 	g_free (spec->user_data);
 	g_clear_pointer (&spec->snapshots, g_ptr_array_unref);
 	g_clear_pointer (&spec->retired, g_array_unref);
+	g_clear_pointer (&spec->remote_nodes, g_hash_table_unref);
 	g_free (spec);
 }
 
@@ -499,6 +511,21 @@ nf_pool_clear_retired (NfPool *self, const gchar *host)
 			continue;
 		g_hash_table_remove (self->retired_hosts, GUINT_TO_POINTER (index));
 		g_array_remove_index (self->spec->retired, i--);
+	}
+}
+
+void
+nf_pool_note_remote_nodes (NfPool *self)
+{
+	g_return_if_fail (NF_IS_POOL (self));
+	g_hash_table_remove_all (self->spec->remote_nodes);
+	for (guint i = 0; i < self->nodes->len; i++) {
+		NfNode *node = g_ptr_array_index (self->nodes, i);
+
+		if (!g_str_equal (nf_node_get_host (node), NF_HOST_LOCAL))
+			g_hash_table_insert (self->spec->remote_nodes,
+					     GUINT_TO_POINTER (nf_node_get_index (node)),
+					     g_strdup (nf_node_get_host (node)));
 	}
 }
 

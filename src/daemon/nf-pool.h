@@ -57,6 +57,10 @@ typedef struct {
 	 * a snapshot held them, kept retired in libvirt for a revert
 	 * (nf_engine_retire_node); read from libvirt, not the state file. */
 	GArray *retired;
+	/* index -> host of its nodes on other hosts than local, as last seen
+	 * (in the state file: a start shows them, unknown, while their host
+	 * is away, until its libvirt lists them); never NULL */
+	GHashTable *remote_nodes;
 } NfPoolSpec;
 
 NfPoolSpec *nf_pool_spec_new (void);
@@ -94,6 +98,8 @@ gboolean nf_pool_is_retired (NfPool *self, guint index);
 const gchar *nf_pool_get_retired_host (NfPool *self, guint index);
 /* Forgets the retired nodes on @host (a listing of it tells them again). */
 void nf_pool_clear_retired (NfPool *self, const gchar *host);
+/* Its spec's remote_nodes made what its nodes are now (before a save). */
+void nf_pool_note_remote_nodes (NfPool *self);
 /* Nodes sorted by index (borrowed). */
 GPtrArray *nf_pool_get_nodes (NfPool *self);
 guint nf_pool_get_highest_index (NfPool *self);

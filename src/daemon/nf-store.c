@@ -262,6 +262,35 @@ write_snapshots (JsonBuilder *b, const NfPoolSpec *spec)
 	json_builder_end_array (b);
 }
 
+static gint
+compare_index_keys (gconstpointer a, gconstpointer b)
+{
+	guint x = GPOINTER_TO_UINT (a), y = GPOINTER_TO_UINT (b);
+
+	return x < y ? -1 : x > y;
+}
+
+/* "remote-nodes": {"3": "h1"}, sorted: where its nodes on other hosts were
+ * last seen. */
+static void
+write_remote_nodes (JsonBuilder *b, const NfPoolSpec *spec)
+{
+	g_autoptr (GList) indexes = NULL;
+
+	if (spec->remote_nodes == NULL || g_hash_table_size (spec->remote_nodes) == 0)
+		return;
+	indexes = g_list_sort (g_hash_table_get_keys (spec->remote_nodes), compare_index_keys);
+	json_builder_set_member_name (b, "remote-nodes");
+	json_builder_begin_object (b);
+	for (GList *l = indexes; l != NULL; l = l->next) {
+		g_autofree gchar *key = g_strdup_printf ("%u", GPOINTER_TO_UINT (l->data));
+
+		json_builder_set_member_name (b, key);
+		json_builder_add_string_value (b, g_hash_table_lookup (spec->remote_nodes, l->data));
+	}
+	json_builder_end_object (b);
+}
+
 static void
 add_pool (JsonBuilder *b, const NfPoolSpec *spec)
 {
@@ -286,6 +315,7 @@ add_pool (JsonBuilder *b, const NfPoolSpec *spec)
 		json_builder_set_member_name (b, "ovn");
 		json_builder_add_boolean_value (b, TRUE);
 	}
+	write_remote_nodes (b, spec);
 	json_builder_set_member_name (b, "vlans");
 	json_builder_add_string_value (b, spec->vlans);
 	if (spec->mgmt_network != NULL) {
@@ -580,6 +610,28 @@ read_snapshots (JsonObject *obj, NfPoolSpec *spec, GError **error)
 	return TRUE;
 }
 
+/* "remote-nodes" of a pool; an entry that is not an index and a host name
+ * is left out. */
+static void
+read_remote_nodes (JsonObject *obj, NfPoolSpec *spec)
+{
+	JsonNode *member = json_object_get_member (obj, "remote-nodes");
+	JsonObject *map =
+		member != NULL && JSON_NODE_HOLDS_OBJECT (member) ? json_node_get_object (member) : NULL;
+	g_autoptr (GList) keys = map != NULL ? json_object_get_members (map) : NULL;
+
+	for (GList *l = keys; l != NULL; l = l->next) {
+		g_autofree gchar *host = read_string (map, l->data, FALSE, NULL);
+		guint64 index = 0;
+
+		if (host != NULL && nf_names_validate ("host", host, NULL) &&
+		    g_ascii_string_to_unsigned (l->data, 10, 1, G_MAXUINT, &index, NULL))
+			g_hash_table_replace (spec->remote_nodes,
+					      GUINT_TO_POINTER ((guint) index),
+					      g_steal_pointer (&host));
+	}
+}
+
 static NfPoolSpec *
 read_pool (JsonNode *node, GError **error)
 {
@@ -607,6 +659,7 @@ read_pool (JsonNode *node, GError **error)
 		return NULL;
 	spec->start = json_object_get_boolean_member_with_default (obj, "start", TRUE);
 	spec->ovn = json_object_get_boolean_member_with_default (obj, "ovn", FALSE);
+	read_remote_nodes (obj, spec);
 	return g_steal_pointer (&spec);
 }
 
