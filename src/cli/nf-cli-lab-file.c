@@ -465,18 +465,25 @@ parse_text (const gchar *file, const gchar *text, gsize length, GPtrArray *probl
 	return g_steal_pointer (&pool);
 }
 
+/* @file's text (NUL after its @length bytes), or NULL with the problem. */
+static gchar *
+read_text (const gchar *file, gsize *length, GPtrArray *problems)
+{
+	g_autoptr (GError) error = NULL;
+	gchar *text = NULL;
+
+	if (!g_file_get_contents (file, &text, length, &error))
+		g_ptr_array_add (problems, g_strdup_printf ("%s: %s", file, error->message));
+	return text;
+}
+
 static NfLabPool *
 load_file (const gchar *file, GPtrArray *problems)
 {
-	g_autoptr (GError) error = NULL;
-	g_autofree gchar *text = NULL;
 	gsize length = 0;
+	g_autofree gchar *text = read_text (file, &length, problems);
 
-	if (!g_file_get_contents (file, &text, &length, &error)) {
-		g_ptr_array_add (problems, g_strdup_printf ("%s: %s", file, error->message));
-		return NULL;
-	}
-	return parse_text (file, text, length, problems);
+	return text != NULL ? parse_text (file, text, length, problems) : NULL;
 }
 
 /* Every problem, one per line, as one NF_ERROR_INVALID_ARGUMENT. */
@@ -570,15 +577,10 @@ list_files (const gchar *path, const gchar *suffix, GError **error)
 static NfLabHost *
 load_host_file (const gchar *file, GPtrArray *problems)
 {
-	g_autoptr (GError) error = NULL;
-	g_autofree gchar *text = NULL;
 	gsize length = 0;
+	g_autofree gchar *text = read_text (file, &length, problems);
 
-	if (!g_file_get_contents (file, &text, &length, &error)) {
-		g_ptr_array_add (problems, g_strdup_printf ("%s: %s", file, error->message));
-		return NULL;
-	}
-	return parse_host_text (file, text, length, problems);
+	return text != NULL ? parse_host_text (file, text, length, problems) : NULL;
 }
 
 GPtrArray *

@@ -99,23 +99,30 @@ nf_cli_lab_nodes_to_start (NfCli *cli, const NfLabPool *lab, NfDBusPool *pool)
 	return stopped;
 }
 
+/* A lab file refused: each of its problems on its own line. */
+static NfExit
+print_refusal (const GError *error)
+{
+	g_auto (GStrv) lines = g_strsplit (error->message, "\n", -1);
+
+	for (guint i = 0; lines[i] != NULL; i++)
+		fprintf (stderr, "nestfarmctl: %s\n", lines[i]);
+	fprintf (stderr, "nestfarmctl: nothing was applied\n");
+	return NF_EXIT_FAILED;
+}
+
 GPtrArray *
 nf_cli_lab_load (NfCli *cli, const gchar *path, NfExit *exit_code)
 {
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GPtrArray) lab = nf_cli_lab_file_load (path, &error);
-	g_auto (GStrv) lines = NULL;
 
-	if (lab != NULL) {
-		*exit_code = nf_cli_connect (cli);
-		return *exit_code == NF_EXIT_OK ? g_steal_pointer (&lab) : NULL;
+	if (lab == NULL) {
+		*exit_code = print_refusal (error);
+		return NULL;
 	}
-	lines = g_strsplit (error->message, "\n", -1);
-	for (guint i = 0; lines[i] != NULL; i++)
-		fprintf (stderr, "nestfarmctl: %s\n", lines[i]);
-	fprintf (stderr, "nestfarmctl: nothing was applied\n");
-	*exit_code = NF_EXIT_FAILED;
-	return NULL;
+	*exit_code = nf_cli_connect (cli);
+	return *exit_code == NF_EXIT_OK ? g_steal_pointer (&lab) : NULL;
 }
 
 static void
@@ -413,16 +420,10 @@ load_hosts (const gchar *path, NfExit *exit_code)
 {
 	g_autoptr (GError) error = NULL;
 	GPtrArray *hosts = nf_cli_lab_file_load_hosts (path, &error);
-	g_auto (GStrv) lines = NULL;
 
-	if (hosts != NULL)
-		return hosts;
-	lines = g_strsplit (error->message, "\n", -1);
-	for (guint i = 0; lines[i] != NULL; i++)
-		fprintf (stderr, "nestfarmctl: %s\n", lines[i]);
-	fprintf (stderr, "nestfarmctl: nothing was applied\n");
-	*exit_code = NF_EXIT_FAILED;
-	return NULL;
+	if (hosts == NULL)
+		*exit_code = print_refusal (error);
+	return hosts;
 }
 
 /* The hosts come first, so that the pools may go on them: one the farm

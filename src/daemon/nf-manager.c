@@ -615,6 +615,23 @@ host_candidates (NfManager *self, const gchar *const *allowed, GHashTable *free,
 	}
 }
 
+/* A host @allowed names that is not in the farm: InvalidArgument. */
+static gboolean
+refuse_unknown_hosts (NfManager *self, const gchar *const *allowed, GError **error)
+{
+	for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++) {
+		if (nf_model_lookup_host (self->model, allowed[i]) != NULL)
+			continue;
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "There is no host '%s'; 'nestfarmctl host list' shows the hosts.",
+			     allowed[i]);
+		return TRUE;
+	}
+	return FALSE;
+}
+
 /* The host for @need_mib more of a pool whose nodes share one host (its
  * trunk is that host's bridge: no OvnNorthbound): the one of
  * @allowed (NULL: every host) with the most memory free that has room;
@@ -632,15 +649,8 @@ place (NfManager *self, const gchar *const *allowed, guint64 need_mib, const gch
 	gpointer name;
 	gpointer free_mib;
 
-	for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
-		if (nf_model_lookup_host (self->model, allowed[i]) == NULL) {
-			g_set_error (error,
-				     NF_ERROR,
-				     NF_ERROR_INVALID_ARGUMENT,
-				     "There is no host '%s'; 'nestfarmctl host list' shows the hosts.",
-				     allowed[i]);
-			return NULL;
-		}
+	if (refuse_unknown_hosts (self, allowed, error))
+		return NULL;
 	/* a single host: its own admission, worded as ever */
 	if (allowed == NULL && g_list_length (hosts) == 1)
 		return admit (self, NF_HOST_LOCAL, need_mib, what, error) ? NF_HOST_LOCAL : NULL;
@@ -696,7 +706,7 @@ spread_pick (GHashTable *free, GHashTable *given)
  * an OVN switch, so that its nodes may be on any hosts: one at a time on
  * the host with the most memory left, each admitted there when they
  * start (@start). InsufficientResources names every candidate's numbers;
- * InvalidArgument a host not in the farm (see place). */
+ * InvalidArgument a host not in the farm. */
 static GStrv
 spread (NfManager *self,
 	const gchar *const *allowed,
@@ -711,8 +721,7 @@ spread (NfManager *self,
 	g_autoptr (GString) seen = g_string_new (NULL);
 	g_autoptr (GStrvBuilder) hosts = g_strv_builder_new ();
 
-	/* the same refusal of an unknown host as a one-host pool's */
-	if (place (self, allowed, 0, what, error) == NULL)
+	if (refuse_unknown_hosts (self, allowed, error))
 		return NULL;
 	host_candidates (self, allowed, free, seen);
 	for (guint i = 0; i < count; i++) {
