@@ -21,6 +21,7 @@ static const gchar *const all_keys[] = {
 	"Parallelism",      "MemoryReserveMiB",      "Overcommit",        "ShutdownTimeout",
 	"Datapath",         "MacAgingTime",          "MacTableSize",      "OvsTimeout",
 	"OvsDatabase",      "ManagementNetworkMode", "BootsAtOnce",       "OvnNorthbound",
+	"CPUMode",
 };
 
 /* A temporary config file, removed with its path. */
@@ -69,6 +70,7 @@ assert_config_equal (const NfConfig *a, const NfConfig *b)
 	g_assert_cmpstr (a->engine->datapath, ==, b->engine->datapath);
 	g_assert_cmpstr (a->engine->ovs_db, ==, b->engine->ovs_db);
 	g_assert_cmpstr (a->engine->ovn_northbound, ==, b->engine->ovn_northbound);
+	g_assert_cmpint (a->engine->cpu_mode, ==, b->engine->cpu_mode);
 	g_assert_cmpuint (a->engine->ovs_timeout_ms, ==, b->engine->ovs_timeout_ms);
 	g_assert_cmpuint (a->engine->mac_aging_seconds, ==, b->engine->mac_aging_seconds);
 	g_assert_cmpuint (a->engine->mac_table_size, ==, b->engine->mac_table_size);
@@ -101,6 +103,7 @@ test_config_defaults (void)
 	g_assert_cmpstr (config->engine->datapath, ==, "system");
 	g_assert_null (config->engine->ovs_db);
 	g_assert_null (config->engine->ovn_northbound);
+	g_assert_cmpint (config->engine->cpu_mode, ==, NF_CPU_MODE_PASSTHROUGH);
 	g_assert_cmpuint (config->engine->ovs_timeout_ms, ==, 5000);
 	g_assert_cmpuint (config->engine->mac_aging_seconds, ==, 300);
 	g_assert_cmpuint (config->engine->mac_table_size, ==, 8192);
@@ -136,7 +139,8 @@ test_config_full (void)
 						     "MacTableSize=65536\n"
 						     "OvsTimeout=12\n"
 						     "OvsDatabase=unix:/run/ovs/db.sock\n"
-						     "OvnNorthbound=tcp:192.0.2.10:6641\n");
+						     "OvnNorthbound=tcp:192.0.2.10:6641\n"
+						     "CPUMode=baseline\n");
 	g_autoptr (GError) error = NULL;
 	g_autoptr (NfConfig) config = nf_config_load (path, FALSE, &error);
 
@@ -166,6 +170,7 @@ test_config_full (void)
 	g_assert_cmpuint (config->engine->ovs_timeout_ms, ==, 12000);
 	g_assert_cmpstr (config->engine->ovs_db, ==, "unix:/run/ovs/db.sock");
 	g_assert_cmpstr (config->engine->ovn_northbound, ==, "tcp:192.0.2.10:6641");
+	g_assert_cmpint (config->engine->cpu_mode, ==, NF_CPU_MODE_BASELINE);
 	g_assert_cmpint (config->engine->accel, ==, NF_ACCEL_EMULATED);
 }
 
@@ -217,6 +222,8 @@ test_config_good_values (void)
 		{"OvnNorthbound", ""},
 		{"OvnNorthbound", "unix:/run/ovn/ovnnb_db.sock"},
 		{"OvnNorthbound", "tcp:192.0.2.10:6641"},
+		{"CPUMode", "passthrough"},
+		{"CPUMode", "baseline"},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS (table); i++) {
@@ -315,6 +322,10 @@ test_config_bad_values (void)
 		{"OvsDatabase", "ssl:127.0.0.1:6640", "unix:PATH, tcp:IP:PORT"},
 		{"OvnNorthbound", "ovnnb_db.sock", "unix:PATH or tcp:IP:PORT"},
 		{"OvnNorthbound", "tcp:ovn-central:6641", "unix:PATH or tcp:IP:PORT"},
+		{"CPUMode",
+		 "host-model",
+		 "passthrough (nodes get their host's CPU and stay there) or baseline"},
+		{"CPUMode", "Baseline", "or baseline (one CPU model every host can run"},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS (table); i++) {

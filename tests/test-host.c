@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nestfarm/nf-error.h"
+#include "nestfarm/nf-cpu.h"
 #include "nestfarm/nf-host.h"
 
 /* The host decision on recorded hosts (tests/fixtures/host): the accelerator,
@@ -162,6 +163,35 @@ static const HostCase host_cases[] = {
 	},
 };
 
+/* The CPU nodes get from each fixture's decided domain type: the kvm
+ * host-model where nested KVM works, else TCG's. */
+static const struct {
+	const gchar *name;
+	const gchar *model;
+} host_cpu_models[] = {
+	{"emulated-here", "EPYC"},
+	{"intel-kvm-nested", "Icelake-Server"},
+	{"intel-kvm-no-nested", "EPYC"},
+	{"amd-kvm-nested", "EPYC-Milan"},
+	{"amd-no-svm-flag", "EPYC"},
+};
+
+static void
+assert_host_cpu (const gchar *name, const NfHostInfo *info)
+{
+	g_autofree gchar *model = nf_cpu_model (info->host_cpu);
+
+	g_assert_nonnull (info->host_cpu);
+	g_assert_true (g_str_has_prefix (info->host_cpu, "<cpu mode=\"custom\" match=\"exact\">"));
+	for (guint i = 0; i < G_N_ELEMENTS (host_cpu_models); i++) {
+		if (g_str_equal (host_cpu_models[i].name, name)) {
+			g_assert_cmpstr (model, ==, host_cpu_models[i].model);
+			return;
+		}
+	}
+	g_assert_not_reached ();
+}
+
 static void
 test_host_fixtures (void)
 {
@@ -188,6 +218,7 @@ test_host_fixtures (void)
 		g_assert_true (info->libvirt_qemu);
 		g_assert_cmpstr (info->emulated_cpu_model, ==, "qemu64");
 		g_assert_cmpint (info->dev_kvm_usable, ==, c->dev_kvm_problem == NULL);
+		assert_host_cpu (c->name, info);
 		assert_checks_well_formed (info);
 		for (guint j = 0; j < G_N_ELEMENTS (check_ids); j++) {
 			const NfHostCheck *check = nf_host_info_get_check (info, check_ids[j]);

@@ -9,6 +9,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "nestfarm/nf-cpu.h"
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-ovn.h"
 #include "nestfarm/nf-template.h"
@@ -210,7 +211,18 @@ assert_parts (const gchar *xml, const gchar *profile_name, const NfNodeSpec *spe
 	assert_xpath_str (ctx, "/domain/title", title);
 	assert_xpath_str (ctx, "/domain/sysinfo[@type='smbios']/system/entry[@name='serial']", name);
 	assert_xpath_str (ctx, "/domain/os/smbios/@mode", "sysinfo");
-	if (host->accel == NF_ACCEL_KVM) {
+	if (spec->cpu != NULL) {
+		g_autofree gchar *model = nf_cpu_model (spec->cpu);
+
+		/* the farm's baseline, nested virtualization required */
+		assert_xpath_str (ctx, "/domain/@type", host->accel == NF_ACCEL_KVM ? "kvm" : "qemu");
+		assert_xpath_str (ctx, "/domain/cpu/@mode", "custom");
+		assert_xpath_str (ctx, "/domain/cpu/@check", "partial");
+		assert_xpath_str (ctx, "/domain/cpu/model[@fallback='forbid']", model);
+		assert_xpath_count (ctx, "/domain/cpu/feature[@policy='require'][@name='svm']", 1);
+		if (host->accel != NF_ACCEL_KVM)
+			assert_xpath_count (ctx, "/domain/cpu/feature[@policy='require'][@name='npt']", 1);
+	} else if (host->accel == NF_ACCEL_KVM) {
 		assert_xpath_str (ctx, "/domain/@type", "kvm");
 		assert_xpath_str (ctx, "/domain/cpu/@mode", "host-passthrough");
 		assert_xpath_count (ctx, "/domain/cpu/model", 0);
@@ -499,11 +511,25 @@ test_golden (void)
 		HostKind host;
 		const gchar *profile;
 		const gchar *vlans;
+		const gchar *baseline; /* a file of fixtures/cpu, NULL: passthrough */
 	} table[] = {
-		{"kvm-intel-kvm-compute", HOST_KVM_INTEL, "kvm-compute", "100-102,300"},
-		{"kvm-amd-kvm-compute", HOST_KVM_AMD, "kvm-compute", "all"},
-		{"emulated-kvm-compute", HOST_EMULATED, "kvm-compute", "all"},
-		{"kvm-intel-esxi-host", HOST_KVM_INTEL, "esxi-host", "10,20"},
+		{"kvm-intel-kvm-compute", HOST_KVM_INTEL, "kvm-compute", "100-102,300", NULL},
+		{"kvm-amd-kvm-compute", HOST_KVM_AMD, "kvm-compute", "all", NULL},
+		{"emulated-kvm-compute", HOST_EMULATED, "kvm-compute", "all", NULL},
+		{"kvm-intel-esxi-host", HOST_KVM_INTEL, "esxi-host", "10,20", NULL},
+		/* CPUMode=baseline: libvirt's baseline of EPYC-Rome and
+		 * EPYC-Milan, which leaves svm out; rendering requires it (and
+		 * npt under emulation) again. */
+		{"baseline-kvm-amd-kvm-compute",
+		 HOST_KVM_AMD,
+		 "kvm-compute",
+		 "all",
+		 "baseline-amd-rome-milan.xml"},
+		{"baseline-emulated-kvm-compute",
+		 HOST_EMULATED,
+		 "kvm-compute",
+		 "all",
+		 "baseline-amd-rome-milan.xml"},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS (table); i++) {
@@ -514,6 +540,17 @@ test_golden (void)
 		g_test_message ("golden %s", table[i].golden);
 		g_free (spec->vlans);
 		spec->vlans = g_strdup (table[i].vlans);
+		if (table[i].baseline != NULL) {
+			g_autofree gchar *path = g_test_build_filename (G_TEST_DIST,
+									"fixtures",
+									"cpu",
+									table[i].baseline,
+									NULL);
+			g_autoptr (GError) error = NULL;
+
+			g_file_get_contents (path, &spec->cpu, NULL, &error);
+			g_assert_no_error (error);
+		}
 		xml = render (table[i].profile, spec, &host);
 		assert_schema_valid (xml);
 		assert_parts (xml, table[i].profile, spec, &host);

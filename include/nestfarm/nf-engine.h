@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "nestfarm/nf-cpu.h"
 #include "nestfarm/nf-host.h"
 #include "nestfarm/nf-libvirt.h"
 #include "nestfarm/nf-states.h"
@@ -38,6 +39,8 @@ typedef struct {
 	/* OvnNorthbound: OVN's northbound database (an OVSDB remote), where
 	 * the trunks of OVN pools are; NULL: none. */
 	gchar *ovn_northbound;
+	/* CPUMode: passthrough (nodes pinned to their host) or baseline. */
+	NfCpuMode cpu_mode;
 } NfEngineConfig;
 
 NfEngineConfig *nf_engine_config_new (void);

@@ -47,6 +47,10 @@ typedef struct {
 	gboolean host_passthrough;
 	gchar *emulated_cpu_model; /* model used under TCG, e.g. "EPYC" or "qemu64" */
 	gchar *cpu_model;          /* the host CPU's model as libvirt names it; "" if unknown */
+	/* The CPU libvirt's host-model gives guests of the decided domain
+	 * type, as a <cpu mode='custom'> description (what a farm's CPU
+	 * baseline is computed from); NULL where libvirt lists none. */
+	gchar *host_cpu;
 	guint64 memory_total_mib;
 	guint64 memory_available_mib;
 	NfAccel accel;        /* decided: NF_ACCEL_KVM or NF_ACCEL_EMULATED */

@@ -22,7 +22,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (virStream, virStreamFree)
  * NF_ERROR_LIBVIRT, or a more precise one where libvirt's says so:
  * NO_DOMAIN/NO_STORAGE_VOL/NO_STORAGE_POOL/NO_NETWORK -> NOT_FOUND,
  * DOM_EXIST/STORAGE_VOL_EXIST/NETWORK_EXIST -> EXISTS, OPERATION_TIMEOUT
- * ("cannot acquire state change lock") -> BUSY. @what says what was being
+ * ("cannot acquire state change lock") -> BUSY, CPU_INCOMPATIBLE ->
+ * INVALID_ARGUMENT. @what says what was being
  * done, in user words; @error may be NULL.
  * Always returns FALSE so callers can `return nf_libvirt_set_error (...)`. */
 gboolean nf_libvirt_set_error (GError **error, const gchar *what, ...) G_GNUC_PRINTF (2, 3);

@@ -56,6 +56,11 @@ typedef struct {
 	/* The farm host it was made on (its metadata names it; a listing
 	 * takes the host whose libvirt lists it); NULL: NF_HOST_LOCAL. */
 	gchar *host;
+	/* The farm's CPU baseline it is made with (CPUMode=baseline, a <cpu>
+	 * description from nf_cpu_baseline); NULL: its host's own CPU
+	 * (host-passthrough, or the emulated model). Not in its metadata:
+	 * its domain's <cpu> is the record. */
+	gchar *cpu;
 } NfNodeSpec;
 
 NfNodeSpec *nf_node_spec_new (void);

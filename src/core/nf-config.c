@@ -383,6 +383,12 @@ set_ovn_northbound (NfConfig *config, const gchar *value)
 	return TRUE;
 }
 
+static gboolean
+set_cpu_mode (NfConfig *config, const gchar *value)
+{
+	return nf_cpu_mode_from_string (value, &config->engine->cpu_mode);
+}
+
 typedef struct {
 	const gchar *name;
 	gboolean (*set) (NfConfig *config, const gchar *value);
@@ -426,6 +432,10 @@ static const NfConfigKey config_keys[] = {
 	{"OvnNorthbound",
 	 set_ovn_northbound,
 	 "OVN's northbound database as unix:PATH or tcp:IP:PORT, or nothing for none (each host's own trunk bridge)"},
+	{"CPUMode",
+	 set_cpu_mode,
+	 "passthrough (nodes get their host's CPU and stay there) or baseline (one CPU model every host can run, "
+	 "so nodes can move)"},
 };
 
 static const NfConfigKey *

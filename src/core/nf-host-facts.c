@@ -31,6 +31,8 @@ nf_host_facts_clear (NfHostFacts *facts)
 {
 	g_clear_pointer (&facts->info, nf_host_info_free);
 	g_clear_pointer (&facts->vendor_id, g_free);
+	g_clear_pointer (&facts->host_cpu_kvm, g_free);
+	g_clear_pointer (&facts->host_cpu_qemu, g_free);
 }
 
 static gchar *
@@ -299,6 +301,41 @@ nf_host_facts_read_capabilities (NfHostFacts *facts, const gchar *caps_xml, GErr
 	return TRUE;
 }
 
+/* The host-model CPU of a domain capabilities document as a CPU
+ * description libvirt's baseline and compare calls take (<cpu
+ * mode='custom' match='exact'> with its model, vendor and features);
+ * NULL where libvirt offers no host-model CPU there. */
+static gchar *
+host_model_cpu (xmlDoc *doc)
+{
+	g_autoptr (xmlXPathContext) context = xmlXPathNewContext (doc);
+	g_autoptr (xmlXPathObject) found = NULL;
+	g_autoptr (xmlDoc) out = NULL;
+	xmlNode *mode;
+	xmlNode *cpu;
+
+	if (context == NULL)
+		return NULL;
+	found = xmlXPathEvalExpression (BAD_CAST
+					"/domainCapabilities/cpu/mode[@name='host-model'][@supported='yes']",
+					context);
+	if (found == NULL || found->nodesetval == NULL || found->nodesetval->nodeNr == 0)
+		return NULL;
+	mode = found->nodesetval->nodeTab[0];
+	out = xmlNewDoc (BAD_CAST "1.0");
+	cpu = xmlNewDocNode (out, NULL, BAD_CAST "cpu", NULL);
+	xmlDocSetRootElement (out, cpu);
+	nf_xml_set_prop (cpu, "mode", "custom");
+	nf_xml_set_prop (cpu, "match", "exact");
+	for (xmlNode *child = mode->children; child != NULL; child = child->next) {
+		if (child->type == XML_ELEMENT_NODE)
+			xmlAddChild (cpu, xmlDocCopyNode (child, out, 1));
+	}
+	if (cpu->children == NULL)
+		return NULL;
+	return nf_xml_to_string (out);
+}
+
 gboolean
 nf_host_facts_read_domcaps_kvm (NfHostFacts *facts, const gchar *domcaps_xml, GError **error)
 {
@@ -323,6 +360,7 @@ nf_host_facts_read_domcaps_kvm (NfHostFacts *facts, const gchar *domcaps_xml, GE
 	facts->host_model_svm =
 		xml_test (doc,
 			  "boolean(/domainCapabilities/cpu/mode[@name='host-model']/feature[@name='svm'][@policy='require'])");
+	facts->host_cpu_kvm = host_model_cpu (doc);
 	return TRUE;
 }
 
@@ -356,6 +394,8 @@ nf_host_facts_read_domcaps_qemu (NfHostFacts *facts, const gchar *domcaps_xml, G
 		}
 	}
 	facts->info->emulated_cpu_model = g_strdup (model != NULL ? model : emulated_models[0]);
+	if (doc != NULL)
+		facts->host_cpu_qemu = host_model_cpu (doc);
 	return TRUE;
 }
 

@@ -24,6 +24,10 @@ typedef struct {
 	gboolean host_model_listed;
 	gboolean host_model_vmx;
 	gboolean host_model_svm;
+	/* The host-model CPU of each domain type as a <cpu> description
+	 * (NULL: none); the decided accelerator's becomes info->host_cpu. */
+	gchar *host_cpu_kvm;
+	gchar *host_cpu_qemu;
 } NfHostFacts;
 
 void nf_host_facts_clear (NfHostFacts *facts);

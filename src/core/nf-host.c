@@ -37,6 +37,7 @@ nf_host_info_copy (const NfHostInfo *info)
 	copy->nested_param = g_strdup (info->nested_param);
 	copy->emulated_cpu_model = g_strdup (info->emulated_cpu_model);
 	copy->cpu_model = g_strdup (info->cpu_model);
+	copy->host_cpu = g_strdup (info->host_cpu);
 	copy->reason = g_strdup (info->reason);
 	copy->checks = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_host_check_free);
 	for (guint i = 0; info->checks != NULL && i < info->checks->len; i++) {
@@ -59,6 +60,7 @@ nf_host_info_free (NfHostInfo *info)
 	g_free (info->nested_param);
 	g_free (info->emulated_cpu_model);
 	g_free (info->cpu_model);
+	g_free (info->host_cpu);
 	g_free (info->reason);
 	g_clear_pointer (&info->checks, g_ptr_array_unref);
 	g_free (info);
@@ -478,6 +480,15 @@ decide (NfHostFacts *facts, NfAccel forced, GError **error)
 	return TRUE;
 }
 
+/* The CPU nodes get from the decided domain type's host-model. */
+static void
+take_host_cpu (NfHostFacts *facts)
+{
+	gchar **own = facts->info->accel == NF_ACCEL_KVM ? &facts->host_cpu_kvm : &facts->host_cpu_qemu;
+
+	facts->info->host_cpu = g_steal_pointer (own);
+}
+
 NfHostInfo *
 nf_host_probe_from_facts (const gchar *sysroot,
 			  const gchar *caps_xml,
@@ -508,6 +519,7 @@ nf_host_probe_from_facts (const gchar *sysroot,
 	check_libvirt (&facts, domcaps_kvm_xml != NULL);
 	if (!decide (&facts, forced, error))
 		return NULL;
+	take_host_cpu (&facts);
 	check_memory (&facts);
 	return g_steal_pointer (&facts.info);
 }
@@ -578,6 +590,7 @@ nf_host_probe_remote_from_facts (const gchar *caps_xml,
 	check_libvirt (&facts, domcaps_kvm_xml != NULL);
 	if (!decide (&facts, forced, error))
 		return NULL;
+	take_host_cpu (&facts);
 	check_memory (&facts);
 	return g_steal_pointer (&facts.info);
 }

@@ -49,6 +49,9 @@ error_code_from_libvirt (gint code)
 	/* "cannot acquire state change lock": another job holds the domain. */
 	case VIR_ERR_OPERATION_TIMEOUT:
 		return NF_ERROR_BUSY;
+	/* a CPU (a node's, a baseline) this host cannot run: the request's */
+	case VIR_ERR_CPU_INCOMPATIBLE:
+		return NF_ERROR_INVALID_ARGUMENT;
 	default:
 		return NF_ERROR_LIBVIRT;
 	}

@@ -42,6 +42,7 @@ nf_node_spec_copy (const NfNodeSpec *spec)
 	copy->instance = g_strdup (spec->instance);
 	copy->address = g_strdup (spec->address);
 	copy->host = g_strdup (spec->host);
+	copy->cpu = g_strdup (spec->cpu);
 	copy->seed = g_strdup (spec->seed);
 	copy->ssh_user = g_strdup (spec->ssh_user);
 	copy->ssh_keys = g_strdupv (spec->ssh_keys);
@@ -66,6 +67,7 @@ nf_node_spec_free (NfNodeSpec *spec)
 	g_free (spec->instance);
 	g_free (spec->address);
 	g_free (spec->host);
+	g_free (spec->cpu);
 	g_free (spec->seed);
 	g_free (spec->ssh_user);
 	g_strfreev (spec->ssh_keys);

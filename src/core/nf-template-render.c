@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "nestfarm/nf-cpu.h"
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
 #include "nestfarm/nf-template.h"
@@ -43,14 +44,41 @@ resolve_spec (NfProfile *profile, const NfNodeSpec *spec, GError **error)
 	return g_steal_pointer (&node);
 }
 
-/* The <cpu> element for @host: nested virtualization is required of it. */
+/* The farm's baseline CPU (CPUMode=baseline) for @doc: a named model every
+ * host can run, nested virtualization required (nf_cpu_require_nested, so
+ * a description without it still gets it). */
 static xmlNode *
-build_cpu (xmlDoc *doc, const NfHostInfo *host, GError **error)
+build_baseline_cpu (xmlDoc *doc, const NfHostInfo *host, const gchar *baseline, GError **error)
+{
+	g_autofree gchar *nested = nf_cpu_require_nested (baseline, host->accel, error);
+	g_autoptr (xmlDoc) parsed = NULL;
+	xmlNode *cpu;
+
+	if (nested == NULL)
+		return NULL;
+	parsed = nf_xml_parse (nested, strlen (nested), "CPU baseline", error);
+	if (parsed == NULL)
+		return NULL;
+	cpu = xmlDocCopyNode (xmlDocGetRootElement (parsed), doc, 1);
+	nf_xml_set_prop (cpu, "mode", "custom");
+	nf_xml_set_prop (cpu, "match", "exact");
+	/* libvirt checks the model against the host at start and refuses
+	 * what it cannot run, rather than starting a different CPU. */
+	nf_xml_set_prop (cpu, "check", "partial");
+	return cpu;
+}
+
+/* The <cpu> element for @host: nested virtualization is required of it;
+ * the spec's baseline where the farm has one, else all the host has. */
+static xmlNode *
+build_cpu (xmlDoc *doc, const NfHostInfo *host, const gchar *baseline, GError **error)
 {
 	g_autoptr (xmlNode) cpu = xmlNewDocNode (doc, NULL, (const xmlChar *) "cpu", NULL);
 	const gchar *feature = host->feature;
 	xmlNode *child;
 
+	if (baseline != NULL)
+		return build_baseline_cpu (doc, host, baseline, error);
 	if (host->accel == NF_ACCEL_KVM) {
 		if (feature == NULL && host->vendor == NF_CPU_VENDOR_INTEL)
 			feature = "vmx";
@@ -307,7 +335,7 @@ nf_profile_render_domain (NfProfile *self, const NfNodeSpec *spec, const NfHostI
 	ctx = xmlXPathNewContext (doc);
 	xmlXPathRegisterNs (ctx, (const xmlChar *) "p", (const xmlChar *) NF_PROFILE_NS);
 
-	cpu = build_cpu (doc, host, error);
+	cpu = build_cpu (doc, host, node->cpu, error);
 	if (cpu == NULL)
 		return NULL;
 	nf_xml_set_prop (root, "type", host->accel == NF_ACCEL_KVM ? "kvm" : "qemu");
