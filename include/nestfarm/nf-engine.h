@@ -256,4 +256,22 @@ guint nf_engine_remove_stale_ports (NfEngine *self, GError **error);
  * volume tagged for another node is left alone. */
 gboolean nf_engine_remove_unfinished_seed (NfEngine *self, const gchar *name, GError **error);
 
+/* Moving a node between hosts (nf-migrate.h drives these). The target
+ * half: on this host, @spec's node gets its base, an empty overlay over it
+ * (of the same size), its seed volume from @seed_iso (NULL: none) and its
+ * management address; what is made is undone by @undo (an NfUndo of
+ * nf-undo-private.h) when the move fails. A domain of the node's name here
+ * is NF_ERROR_EXISTS. Returns the node's spec here (@host, and its
+ * overlay, seed and console log paths here). */
+struct _NfUndo;
+NfNodeSpec *nf_engine_receive_node (NfEngine *self,
+				    const NfNodeSpec *spec,
+				    const gchar *host,
+				    GBytes *seed_iso,
+				    struct _NfUndo *undo,
+				    GError **error);
+/* The source half once the node runs elsewhere: its overlay, seed,
+ * address and console log here go (its domain is gone already). */
+gboolean nf_engine_release_node (NfEngine *self, const NfNodeSpec *spec, GPtrArray *warnings, GError **error);
+
 G_END_DECLS

@@ -1133,13 +1133,31 @@ seed_spec_for (const Make *make)
 	return seed;
 }
 
+/* The seed volume of @make's node from @iso, its undo pushed. */
+static gboolean
+put_seed (NfEngine *self, Make *make, GBytes *iso, NfUndo *undo, GError **error)
+{
+	UndoOverlay *undone;
+
+	make->spec->seed =
+		nf_storage_seed_put (make->conn, self->config->storage_pool, make->name, iso, error);
+	if (make->spec->seed == NULL)
+		return FALSE;
+	undone = g_new0 (UndoOverlay, 1);
+	virConnectRef (make->conn);
+	undone->conn = make->conn;
+	undone->path = g_strdup (make->spec->seed);
+	undone->name = g_strdup (make->name);
+	nf_undo_push (undo, undo_seed, undone, (GDestroyNotify) undo_overlay_free);
+	return TRUE;
+}
+
 /* Step 1b: the cloud-init seed, for a profile that takes one. */
 static gboolean
 make_seed (NfEngine *self, Make *make, NfUndo *undo, GError **error)
 {
 	g_autoptr (NfSeedSpec) seed = NULL;
 	g_autoptr (GBytes) iso = NULL;
-	UndoOverlay *undone;
 
 	if (!nf_profile_takes_seed (make->profile))
 		return TRUE;
@@ -1147,18 +1165,10 @@ make_seed (NfEngine *self, Make *make, NfUndo *undo, GError **error)
 	iso = nf_seed_build_iso (seed, error);
 	if (iso == NULL)
 		return FALSE;
-	make->spec->seed =
-		nf_storage_seed_put (make->conn, self->config->storage_pool, make->name, iso, error);
-	if (make->spec->seed == NULL)
+	if (!put_seed (self, make, iso, undo, error))
 		return FALSE;
 	g_free (make->spec->ssh_user);
 	make->spec->ssh_user = g_strdup (seed->ssh_user);
-	undone = g_new0 (UndoOverlay, 1);
-	virConnectRef (make->conn);
-	undone->conn = make->conn;
-	undone->path = g_strdup (make->spec->seed);
-	undone->name = g_strdup (make->name);
-	nf_undo_push (undo, undo_seed, undone, (GDestroyNotify) undo_overlay_free);
 	nf_fail_point ("make:after-seed");
 	return TRUE;
 }
@@ -1641,6 +1651,26 @@ remove_port (NfEngine *self, const NfNodeSpec *spec, GPtrArray *warnings, GError
 	return nf_ovn_remove_port (self->ovn, spec->trunk_port, error);
 }
 
+/* What a node leaves on its host besides its domain: overlay, seed,
+ * address and console log. */
+static gboolean
+remove_storage (NfEngine *self,
+		virConnectPtr conn,
+		const NfNodeSpec *spec,
+		const gchar *name,
+		GPtrArray *warnings,
+		GError **error)
+{
+	if (spec->overlay != NULL && !delete_overlay (remote_pool (self), conn, spec->overlay, name, error))
+		return FALSE;
+	if (spec->seed != NULL && !nf_storage_seed_delete (conn, spec->seed, name, error))
+		return FALSE;
+	if (spec->mgmt_network != NULL && !release_address (self, conn, spec, error))
+		return FALSE;
+	remove_console_log (self, conn, spec->console_log, warnings);
+	return TRUE;
+}
+
 /* The first steps of a node's leaving: its domain (ours), what it is, and
  * forced off (a stopped one's ports libvirt left go too). */
 static virDomainPtr
@@ -1683,15 +1713,7 @@ nf_engine_remove_node (NfEngine *self, const gchar *name, GPtrArray *warnings, G
 	if (virDomainUndefineFlags (dom, NF_ENGINE_UNDEFINE_FLAGS) < 0)
 		return nf_libvirt_set_error (error, "Cannot undefine %s", name);
 	nf_fail_point ("remove:after-undefine");
-	if (info->spec->overlay != NULL &&
-	    !delete_overlay (remote_pool (self), conn, info->spec->overlay, name, error))
-		return FALSE;
-	if (info->spec->seed != NULL && !nf_storage_seed_delete (conn, info->spec->seed, name, error))
-		return FALSE;
-	if (info->spec->mgmt_network != NULL && !release_address (self, conn, info->spec, error))
-		return FALSE;
-	remove_console_log (self, conn, info->spec->console_log, warnings);
-	return TRUE;
+	return remove_storage (self, conn, info->spec, name, warnings, error);
 }
 
 /* Sets (@retired, unix seconds) or clears (0) the retired mark in the
@@ -2037,4 +2059,51 @@ nf_engine_remove_orphan_overlays (NfEngine *self, GError **error)
 			     removed,
 			     failed->str);
 	return removed;
+}
+
+/* --- moving a node (nf-migrate.c drives it) --- */
+
+NfNodeSpec *
+nf_engine_receive_node (NfEngine *self,
+			const NfNodeSpec *spec,
+			const gchar *host,
+			GBytes *seed_iso,
+			NfUndo *undo,
+			GError **error)
+{
+	g_auto (Make) make = {0};
+	g_autoptr (NfNodeSpec) wanted = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), NULL);
+	g_return_val_if_fail (spec != NULL, NULL);
+
+	wanted = nf_node_spec_copy (spec);
+	g_clear_pointer (&wanted->overlay, g_free);
+	g_clear_pointer (&wanted->console_log, g_free);
+	g_clear_pointer (&wanted->seed, g_free);
+	g_clear_pointer (&wanted->address, g_free);
+	g_free (wanted->host);
+	wanted->host = g_strdup (host);
+	if (!make_prepare (self, wanted, &make, error) || !make_overlay (self, &make, undo, error))
+		return NULL;
+	if (seed_iso != NULL && !put_seed (self, &make, seed_iso, undo, error))
+		return NULL;
+	if (!make_address (self, &make, undo, error))
+		return NULL;
+	return g_steal_pointer (&make.spec);
+}
+
+gboolean
+nf_engine_release_node (NfEngine *self, const NfNodeSpec *spec, GPtrArray *warnings, GError **error)
+{
+	g_autoptr (virConnect) conn = NULL;
+	g_autofree gchar *name = NULL;
+
+	g_return_val_if_fail (NF_IS_ENGINE (self), FALSE);
+
+	conn = nf_connection_ref_conn (self->connection, error);
+	if (conn == NULL)
+		return FALSE;
+	name = nf_node_name_build (spec->pool, spec->index);
+	return remove_storage (self, conn, spec, name, warnings, error);
 }

@@ -44,6 +44,10 @@ resolve_spec (NfProfile *profile, const NfNodeSpec *spec, GError **error)
 	return g_steal_pointer (&node);
 }
 
+/* libvirt's QEMU namespace, and the user alias of a trunk NIC ("ua-"). */
+#define NF_QEMU_NS     "http://libvirt.org/schemas/domain/qemu/1.0"
+#define NF_TRUNK_ALIAS "ua-trunk"
+
 /* The farm's baseline CPU (CPUMode=baseline) for @doc: a named model every
  * host can run, nested virtualization required (nf_cpu_require_nested, so
  * a description without it still gets it). */
@@ -258,10 +262,34 @@ render_devices (xmlXPathContext *ctx, xmlNode *devices, const NfNodeSpec *node)
 		}
 	}
 
+	if (node->cpu != NULL)
+		nf_xml_set_prop (nf_xml_ensure_child (trunk, "alias"), "name", NF_TRUNK_ALIAS);
+
 	element = nf_xml_ensure_child (console, "log");
 	nf_xml_set_prop (element, "file", node->console_log);
 	nf_xml_set_prop (element, "append", "on");
 	render_seed (nf_xml_find (ctx, devices, "disk[@p:role='seed']"), node);
+}
+
+/* A node that can move (a baseline CPU) has its trunk NIC's VLAN filter
+ * off: QEMU 7.2 does not carry virtio-net's VLAN filter table across a
+ * migration, so a moved guest would drop every tagged frame on its trunk
+ * until it added its VLANs again. With ctrl_vlan off the device passes
+ * every tag and the guest's own VLAN devices filter (libvirt's
+ * qemu:override of the device's frontend property). */
+static void
+render_vlan_filter_off (xmlNode *root)
+{
+	xmlNs *ns = xmlNewNs (root, BAD_CAST NF_QEMU_NS, BAD_CAST "qemu");
+	xmlNode *override = xmlNewChild (root, ns, BAD_CAST "override", NULL);
+	xmlNode *device = xmlNewChild (override, ns, BAD_CAST "device", NULL);
+	xmlNode *frontend = xmlNewChild (device, ns, BAD_CAST "frontend", NULL);
+	xmlNode *property = xmlNewChild (frontend, ns, BAD_CAST "property", NULL);
+
+	nf_xml_set_prop (device, "alias", NF_TRUNK_ALIAS);
+	nf_xml_set_prop (property, "name", "ctrl_vlan");
+	nf_xml_set_prop (property, "type", "bool");
+	nf_xml_set_prop (property, "value", "false");
 }
 
 /* Removes comments and every trace of the profile namespace below @node
@@ -344,6 +372,8 @@ nf_profile_render_domain (NfProfile *self, const NfNodeSpec *spec, const NfHostI
 	render_devices (ctx, nf_xml_find (ctx, root, "devices"), node);
 	metadata = ensure_after (root, "metadata", nf_xml_find (ctx, root, "title"));
 	nf_node_spec_write_metadata (node, metadata);
+	if (node->cpu != NULL)
+		render_vlan_filter_off (root);
 
 	for (xmlNode *child = doc->children; child != NULL;) {
 		xmlNode *next = child->next;

@@ -134,6 +134,7 @@ sync_manager (NfManager *manager, GParamSpec *pspec, NfBus *self)
 	g_autofree gchar *accelerator = NULL;
 	g_autofree gchar *feature = NULL;
 	g_autofree gchar *uri = NULL;
+	g_autofree gchar *baseline = NULL;
 	guint64 total = 0, committed = 0;
 
 	g_object_get (manager,
@@ -149,7 +150,10 @@ sync_manager (NfManager *manager, GParamSpec *pspec, NfBus *self)
 		      &total,
 		      "memory-committed-mib",
 		      &committed,
+		      "cpu-baseline",
+		      &baseline,
 		      NULL);
+	nf_dbus_manager_set_cpu_baseline (self->manager_iface, baseline);
 	nf_dbus_manager_set_version (self->manager_iface, version);
 	nf_dbus_manager_set_accelerator (self->manager_iface, accelerator);
 	nf_dbus_manager_set_nested_feature (self->manager_iface, feature);

@@ -16,6 +16,7 @@ struct _NfFarmHost {
 	gchar *accelerator;
 	gchar *nested_feature;
 	gchar *cpu_model;
+	gchar *host_cpu; /* its host-model CPU description, NULL: unknown */
 	guint64 memory_total_mib;
 	guint64 memory_committed_mib;
 	GPtrArray *nodes; /* NfNode, by pool name and index */
@@ -87,6 +88,7 @@ nf_farm_host_finalize (GObject *object)
 	g_free (self->accelerator);
 	g_free (self->nested_feature);
 	g_free (self->cpu_model);
+	g_free (self->host_cpu);
 	g_ptr_array_unref (self->nodes);
 	g_clear_object (&self->engine);
 	G_OBJECT_CLASS (nf_farm_host_parent_class)->finalize (object);
@@ -225,11 +227,21 @@ nf_farm_host_set_facts (NfFarmHost *self, const NfHostInfo *info)
 	g_return_if_fail (info != NULL);
 	set_string (self, &self->accelerator, nf_accel_to_string (info->accel), PROP_ACCELERATOR);
 	set_string (self, &self->nested_feature, info->feature, PROP_NESTED_FEATURE);
+	/* before the model's notify: the baseline follows that */
+	g_free (self->host_cpu);
+	self->host_cpu = g_strdup (info->host_cpu);
 	set_string (self, &self->cpu_model, info->cpu_model, PROP_CPU_MODEL);
 	if (self->memory_total_mib != info->memory_total_mib) {
 		self->memory_total_mib = info->memory_total_mib;
 		g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_TOTAL_MIB]);
 	}
+}
+
+const gchar *
+nf_farm_host_get_host_cpu (NfFarmHost *self)
+{
+	g_return_val_if_fail (NF_IS_FARM_HOST (self), NULL);
+	return self->host_cpu;
 }
 
 guint64

@@ -31,6 +31,9 @@ void nf_farm_host_set_reachable (NfFarmHost *self, gboolean reachable);
 const gchar *nf_farm_host_get_accelerator (NfFarmHost *self);
 const gchar *nf_farm_host_get_nested_feature (NfFarmHost *self);
 const gchar *nf_farm_host_get_cpu_model (NfFarmHost *self);
+/* Its host-model CPU as a <cpu> description (what the farm's baseline is
+ * computed from); NULL until it is probed. */
+const gchar *nf_farm_host_get_host_cpu (NfFarmHost *self);
 guint64 nf_farm_host_get_memory_total_mib (NfFarmHost *self);
 /* What the host's probe found: accelerator, nested feature, CPU model,
  * memory. */

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "nestfarm/nf-error.h"
+#include "nf-baseline.h"
 #include "nf-farm.h"
 #include "nf-manager.h"
 #include "nf-readiness.h"
@@ -29,9 +30,10 @@ struct _NfManager {
 	NfExecutor *executor;
 	NfReadiness *readiness;
 	NfPacer *pacer;
-	NfOpContext ops;  /* what its operations work with */
-	NfHostInfo *host; /* the probe, once started (main thread's copy) */
-	NfFarm *farm;     /* the other hosts, once started */
+	NfOpContext ops;      /* what its operations work with */
+	NfHostInfo *host;     /* the probe, once started (main thread's copy) */
+	NfFarm *farm;         /* the other hosts, once started */
+	NfBaseline *baseline; /* CPUMode=baseline: the farm's CPU; NULL: passthrough */
 	gboolean started;
 	gulong event_id;
 	gulong connected_id;
@@ -47,6 +49,7 @@ enum {
 	PROP_LIBVIRT_URI,
 	PROP_MEMORY_TOTAL_MIB,
 	PROP_MEMORY_COMMITTED_MIB,
+	PROP_CPU_BASELINE,
 	N_PROPS
 };
 static GParamSpec *props[N_PROPS];
@@ -85,6 +88,10 @@ nf_manager_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
 	case PROP_MEMORY_COMMITTED_MIB:
 		g_value_set_uint64 (value, nf_model_get_memory_committed_mib (self->model));
 		break;
+	case PROP_CPU_BASELINE:
+		g_value_set_string (value,
+				    self->baseline != NULL ? nf_baseline_get_model (self->baseline) : "");
+		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 	}
@@ -103,6 +110,7 @@ nf_manager_dispose (GObject *object)
 		g_clear_signal_handler (&self->disconnected_id, connection);
 	}
 	g_clear_object (&self->readiness);
+	g_clear_object (&self->baseline);
 	g_clear_pointer (&self->farm, nf_farm_free);
 	G_OBJECT_CLASS (nf_manager_parent_class)->dispose (object);
 }
@@ -139,6 +147,7 @@ nf_manager_class_init (NfManagerClass *klass)
 		g_param_spec_uint64 ("memory-total-mib", NULL, NULL, 0, G_MAXUINT64, 0, ro);
 	props[PROP_MEMORY_COMMITTED_MIB] =
 		g_param_spec_uint64 ("memory-committed-mib", NULL, NULL, 0, G_MAXUINT64, 0, ro);
+	props[PROP_CPU_BASELINE] = g_param_spec_string ("cpu-baseline", NULL, NULL, "", ro);
 	g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -151,6 +160,12 @@ static void
 committed_changed (NfModel *model, GParamSpec *pspec, gpointer user_data)
 {
 	g_object_notify_by_pspec (G_OBJECT (user_data), props[PROP_MEMORY_COMMITTED_MIB]);
+}
+
+static void
+baseline_changed (NfBaseline *baseline, GParamSpec *pspec, gpointer user_data)
+{
+	g_object_notify_by_pspec (G_OBJECT (user_data), props[PROP_CPU_BASELINE]);
 }
 
 NfManager *
@@ -182,6 +197,15 @@ nf_manager_new (const NfConfig *config, NfEngine *engine)
 				 G_CALLBACK (committed_changed),
 				 self,
 				 0);
+	if (config->engine->cpu_mode == NF_CPU_MODE_BASELINE) {
+		self->baseline = nf_baseline_new (self->model, engine);
+		self->ops.baseline = self->baseline;
+		g_signal_connect_object (self->baseline,
+					 "notify::model",
+					 G_CALLBACK (baseline_changed),
+					 self,
+					 0);
+	}
 	return self;
 }
 
@@ -480,6 +504,25 @@ refuse_if_shutting_down (NfManager *self, GError **error)
 			     self->ops.shutting_down
 				     ? "nestfarmd is shutting down; try again when it is back."
 				     : "nestfarmd is still starting; try again in a moment.");
+	return TRUE;
+}
+
+/* CPUMode=baseline: new nodes need the farm's baseline, computed once the
+ * hosts have told their CPUs. */
+static gboolean
+refuse_if_no_baseline (NfManager *self, GError **error)
+{
+	const gchar *problem;
+
+	if (self->baseline == NULL || nf_baseline_get_xml (self->baseline) != NULL)
+		return FALSE;
+	problem = nf_baseline_get_problem (self->baseline);
+	g_set_error (error,
+		     NF_ERROR,
+		     NF_ERROR_BUSY,
+		     "CPUMode is baseline and the farm has no CPU baseline yet (%s); new nodes cannot be made "
+		     "until it has one.",
+		     problem != NULL ? problem : "it is being computed; try again in a moment");
 	return TRUE;
 }
 
@@ -1028,7 +1071,7 @@ nf_manager_create_pool (NfManager *self, const NfPoolSpec *spec, guint uid, GErr
 	g_return_val_if_fail (NF_IS_MANAGER (self), NULL);
 
 	if (refuse_if_shutting_down (self, error) || refuse_if_queue_full (self, spec->name, error) ||
-	    refuse_if_leftovers (self, spec->name, error))
+	    refuse_if_leftovers (self, spec->name, error) || refuse_if_no_baseline (self, error))
 		return NULL;
 	if (nf_model_lookup_pool (self->model, spec->name) != NULL) {
 		g_set_error (error,
@@ -1129,6 +1172,8 @@ nf_manager_scale_pool (NfManager *self, const gchar *name, guint count, guint ui
 		return NULL;
 	spec = nf_pool_get_spec (pool);
 	more = count > spec->count ? count - spec->count : 0;
+	if (more > 0 && refuse_if_no_baseline (self, error))
+		return NULL;
 	if (more > 0 && refuse_if_leftovers (self, name, error))
 		return NULL;
 	if (more > 0 && !spec->ovn) {

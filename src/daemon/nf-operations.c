@@ -7,6 +7,7 @@
 #include "nestfarm/nf-names.h"
 #include "nestfarm/nf-ovn.h"
 #include "nestfarm/nf-snapshot.h"
+#include "nf-baseline.h"
 #include "nf-operations.h"
 
 /* The jobs. Each operation runs in phases; a phase is a batch of node
@@ -384,6 +385,8 @@ step_spec_new (NfOp *op, const NfPoolSpec *ps, guint index)
 	spec->ssh_user = g_strdup (ps->ssh_user);
 	spec->ssh_keys = g_strdupv (ps->ssh_keys);
 	spec->user_data = g_strdup (ps->user_data);
+	if (op->context->baseline != NULL)
+		spec->cpu = g_strdup (nf_baseline_get_xml (op->context->baseline));
 	return spec;
 }
 

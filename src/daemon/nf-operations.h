@@ -36,6 +36,8 @@ typedef struct {
 	NfExecutor *executor;
 	NfPacer *pacer; /* starts of nodes that boot, paced */
 	const NfConfig *config;
+	/* CPUMode=baseline: new nodes get its CPU; NULL: their host's own */
+	struct _NfBaseline *baseline;
 	gboolean shutting_down; /* removals stop waiting for libvirt */
 } NfOpContext;
 
