@@ -21,7 +21,7 @@ static const gchar *const all_keys[] = {
 	"Parallelism",      "MemoryReserveMiB",      "Overcommit",        "ShutdownTimeout",
 	"Datapath",         "MacAgingTime",          "MacTableSize",      "OvsTimeout",
 	"OvsDatabase",      "ManagementNetworkMode", "BootsAtOnce",       "OvnNorthbound",
-	"CPUMode",
+	"CPUMode",          "RebalanceInterval",
 };
 
 /* A temporary config file, removed with its path. */
@@ -224,6 +224,9 @@ test_config_good_values (void)
 		{"OvnNorthbound", "tcp:192.0.2.10:6641"},
 		{"CPUMode", "passthrough"},
 		{"CPUMode", "baseline"},
+		{"RebalanceInterval", "0"},
+		{"RebalanceInterval", "60"},
+		{"RebalanceInterval", "86400"},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS (table); i++) {
@@ -326,6 +329,8 @@ test_config_bad_values (void)
 		 "host-model",
 		 "passthrough (nodes get their host's CPU and stay there) or baseline"},
 		{"CPUMode", "Baseline", "or baseline (one CPU model every host can run"},
+		{"RebalanceInterval", "30", "0 for none, or 60 to 86400"},
+		{"RebalanceInterval", "86401", "0 for none, or 60 to 86400"},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS (table); i++) {

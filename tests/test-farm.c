@@ -77,15 +77,23 @@ uri_of (const gchar *host)
 	return g_hash_table_lookup (uris_, host);
 }
 
+/* AddHost @name at @uri with @options (a GVariant text, NULL: none). */
 static gchar *
-add_host (const gchar *name, const gchar *uri, gchar **message)
+add_host_with (const gchar *name, const gchar *uri, const gchar *options, gchar **message)
 {
-	g_autofree gchar *args = g_strdup_printf ("('%s', '%s', @a{sv} {})", name, uri);
+	g_autofree gchar *args =
+		g_strdup_printf ("('%s', '%s', %s)", name, uri, options != NULL ? options : "@a{sv} {}");
 	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "AddHost", args);
 	g_autofree gchar *job = nf_test_reply_job (reply);
 
 	/* a new libvirtd spends seconds probing QEMU on its first call */
 	return nf_test_wait_job (daemon_, job, 120, message);
+}
+
+static gchar *
+add_host (const gchar *name, const gchar *uri, gchar **message)
+{
+	return add_host_with (name, uri, NULL, message);
 }
 
 static guint64
@@ -304,6 +312,14 @@ test_pool_on_host (void)
 	/* the farm's hosts share this machine's /var/tmp: h1's log is seen here */
 	nf_test_wait_for_log_line (log, "NESTFARM-READY hostname=" POOL "-1", 180);
 	check_console_on_h1 ();
+	/* CPUMode=passthrough (this daemon's): nodes have their host's CPU and
+	 * stay on it */
+	nf_test_call_fails (daemon_,
+			    ROOT "/node/" POOL "_2d1",
+			    NODE_IFACE,
+			    "Migrate",
+			    "({'host': <'h2'>},)",
+			    NF_ERR "InvalidArgument");
 	volumes = nf_test_run ("virsh", "-q", "-c", uri_of ("h1"), "vol-list", daemon_->storage_pool, NULL);
 	g_test_message ("h1's volumes:\n%s", volumes);
 	g_assert_nonnull (strstr (volumes, ".verified"));
@@ -475,7 +491,8 @@ test_lab_host_file (void)
 	g_autofree gchar *dir = g_dir_make_tmp ("nf-farm-lab-XXXXXX", NULL);
 	g_autofree gchar *host_file = g_build_filename (dir, "h2.host", NULL);
 	g_autofree gchar *pool_file = g_build_filename (dir, "flab.pool", NULL);
-	g_autofree gchar *host_text = g_strdup_printf ("[Host]\nName=h2\nURI=%s\n", uri_of ("h2"));
+	g_autofree gchar *host_text =
+		g_strdup_printf ("[Host]\nName=h2\nURI=%s\nPeerURI=%s\n", uri_of ("h2"), uri_of ("h2-peer"));
 	const gchar *apply[] = {"lab", "apply", dir, NULL};
 	const gchar *dry[] = {"lab", "apply", "--dry-run", dir, NULL};
 	g_autoptr (NfCliRun) planned = NULL;
@@ -526,13 +543,17 @@ must (gchar *out)
 #define NBCTL(...) must (nf_test_run ("ovn-nbctl", nb_db_, __VA_ARGS__, NULL))
 #define SBCTL(...) must (nf_test_run ("ovn-sbctl", sb_db_, __VA_ARGS__, NULL))
 
-/* The farm again, now with OvnNorthbound set: a daemon of its own (the
- * first one's state goes with it), h1 and h2 added. */
+/* The farm again, now with OvnNorthbound set and CPUMode=baseline: a
+ * daemon of its own (the first one's state goes with it), h1 and h2
+ * added with the URIs their libvirtds reach each other by. Its CPU
+ * baseline is a named model, which every host here can run. */
 static void
 test_ovn_daemon (void)
 {
 	const gchar *const pools[] = {POOL, NULL};
-	g_autofree gchar *extra = g_strdup_printf ("OvnNorthbound=%s\n", nb_db_ + strlen ("--db="));
+	g_autofree gchar *extra =
+		g_strdup_printf ("OvnNorthbound=%s\nCPUMode=baseline\n", nb_db_ + strlen ("--db="));
+	g_autofree gchar *baseline = NULL;
 	g_autofree gchar *message = NULL;
 	g_autofree gchar *state = NULL;
 
@@ -541,13 +562,24 @@ test_ovn_daemon (void)
 	nf_test_daemon_start (daemon_);
 	for (guint i = 1; i <= 2; i++) {
 		g_autofree gchar *name = g_strdup_printf ("h%u", i);
+		g_autofree gchar *peer = g_strdup_printf ("h%u-peer", i);
+		g_autofree gchar *options = g_strdup_printf ("{'peer-uri': <'%s'>}", uri_of (peer));
 
 		g_free (state);
 		g_free (message);
-		state = add_host (name, uri_of (name), &message);
+		state = add_host_with (name, uri_of (name), options, &message);
 		g_assert_cmpstr (message, ==, "");
 		g_assert_cmpstr (state, ==, "succeeded");
 	}
+	for (guint i = 0; i < 300; i++) {
+		g_free (baseline);
+		baseline = nf_test_prop_string (daemon_, ROOT, MANAGER, "CPUBaseline");
+		if (baseline[0] != '\0')
+			break;
+		g_usleep (G_USEC_PER_SEC / 10);
+	}
+	g_test_message ("the farm's CPU baseline: %s", baseline);
+	g_assert_cmpstr (baseline, !=, "");
 }
 
 /* The nodes' own program (the tiny image runs a shell-script user-data
@@ -585,22 +617,27 @@ static const gchar trunk_script[] =
 	"probe 10.3.0.2 5\n"
 	"echo NESTFARM-PINGS-DONE\n";
 
-/* Node @index of OVN_POOL: its host's name (h1, h2). */
+/* Node @index of @pool: its host's name (h1, h2). */
 static gchar *
-ovn_node_host (guint index)
+node_host (const gchar *pool, guint index)
 {
-	g_autofree gchar *path = nf_test_node_path (OVN_POOL, index);
+	g_autofree gchar *path = nf_test_node_path (pool, index);
 	g_autofree gchar *host = nf_test_prop_string (daemon_, path, NODE_IFACE, "Host");
 
 	return g_strdup (strrchr (host, '/') + 1);
 }
 
-/* The port of node @index is bound on the chassis of the host it runs on
- * (that host's ovn-controller saw libvirt plug it into its br-int). */
-static void
-assert_port_bound (guint index, const gchar *port)
+static gchar *
+ovn_node_host (guint index)
 {
-	g_autofree gchar *host = ovn_node_host (index);
+	return node_host (OVN_POOL, index);
+}
+
+/* The port @port is bound on the chassis of @host (that host's
+ * ovn-controller saw libvirt plug it into its br-int), within 90 s. */
+static void
+assert_port_bound_on (const gchar *host, const gchar *port)
+{
 	g_autofree gchar *where = g_strdup_printf ("logical_port=%s", port);
 	g_autofree gchar *chassis = NULL;
 	g_autofree gchar *name = NULL;
@@ -609,14 +646,24 @@ assert_port_bound (guint index, const gchar *port)
 
 	while (g_get_monotonic_time () < until) {
 		g_free (chassis);
+		g_free (name);
 		chassis = SBCTL ("--bare", "--columns=chassis", "find", "Port_Binding", where);
-		if (chassis[0] != '\0')
+		name = chassis[0] != '\0' ? SBCTL ("--bare", "--columns=name", "list", "Chassis", chassis)
+					  : g_strdup ("");
+		if (g_str_equal (name, want))
 			break;
 		g_usleep (G_USEC_PER_SEC / 2);
 	}
-	g_assert_cmpstr (chassis, !=, "");
-	name = SBCTL ("--bare", "--columns=name", "list", "Chassis", chassis);
 	g_assert_cmpstr (name, ==, want);
+}
+
+/* The port of node @index is bound where the node runs. */
+static void
+assert_port_bound (guint index, const gchar *port)
+{
+	g_autofree gchar *host = ovn_node_host (index);
+
+	assert_port_bound_on (host, port);
 }
 
 /* A 4-node pool with a VLAN list over h1 and h2: two nodes on each (the
@@ -704,6 +751,414 @@ test_ovn_trunk_traffic (void)
 	}
 	g_assert_nonnull (strstr (text, "NESTFARM-PING 10.9.0.4 fail"));
 	g_assert_nonnull (strstr (text, "NESTFARM-PING 10.3.0.2 fail"));
+}
+
+/* --- moving nodes (CPUMode=baseline) --- */
+
+#define MOVE_POOL "fmove"
+
+/* Node 1 answers on VLAN 100 at 10.1.0.1; node 2 counts on its console,
+ * once a second, whether node 1 answered a ping across the trunk. */
+static const gchar move_script[] =
+	"#!/bin/sh\n"
+	"n=$(hostname); n=${n##*-}\n"
+	"t=$(ls /sys/class/net | grep '^eth' | tail -n 1)\n"
+	"ip link set \"$t\" up\n"
+	"ip link add link \"$t\" name \"$t.100\" type vlan id 100\n"
+	"ip addr add 10.1.0.$n/24 dev \"$t.100\"\n"
+	"ip link set \"$t.100\" up\n"
+	"[ \"$n\" = 2 ] || exit 0\n"
+	"i=0\n"
+	"while :; do\n"
+	"  i=$((i + 1))\n"
+	"  if ping -c 1 -W 1 10.1.0.1 >/dev/null 2>&1; then r=ok; else r=lost; fi\n"
+	"  echo \"NESTFARM-TICK $i $r\"\n"
+	"  sleep 1\n"
+	"done\n";
+
+/* The last tick in @text (0: none), and how many of those after @after
+ * were lost. */
+static guint
+last_tick (const gchar *text, guint after, guint *lost)
+{
+	g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+	guint last = 0;
+
+	for (guint i = 0; lines[i] != NULL; i++) {
+		const gchar *at = strstr (lines[i], "NESTFARM-TICK ");
+		guint64 tick;
+
+		if (at == NULL)
+			continue;
+		tick = g_ascii_strtoull (at + strlen ("NESTFARM-TICK "), NULL, 10);
+		if (tick > after && lost != NULL && strstr (at, " lost") != NULL)
+			(*lost)++;
+		last = MAX (last, (guint) tick);
+	}
+	return last;
+}
+
+static gchar *
+console_of (guint index)
+{
+	g_autofree gchar *path = nf_test_node_path (MOVE_POOL, index);
+
+	return nf_test_prop_string (daemon_, path, NODE_IFACE, "ConsoleLog");
+}
+
+/* Waits until node 2's console shows a tick past @past with node 1
+ * answering; the last tick seen. */
+static guint
+wait_ticks (guint past, guint timeout_s, guint *lost)
+{
+	g_autofree gchar *log = console_of (2);
+	gint64 until = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+	guint last = 0;
+
+	while (g_get_monotonic_time () < until) {
+		g_autofree gchar *text = NULL;
+
+		if (lost != NULL)
+			*lost = 0;
+		if (g_file_get_contents (log, &text, NULL, NULL)) {
+			last = last_tick (text, 0, lost);
+			/* serial lines end in CR LF */
+			if (last > past && strstr (text, " ok\r\n") != NULL)
+				return last;
+		}
+		g_usleep (G_USEC_PER_SEC / 2);
+	}
+	g_error ("node 2's console %s shows no tick past %u after %u s", log, past, timeout_s);
+}
+
+static gchar *
+other_host (const gchar *host)
+{
+	return g_strdup (g_str_equal (host, "h1") ? "h2" : "h1");
+}
+
+static gboolean
+listed_on (const gchar *host, const gchar *name, const gchar *which)
+{
+	g_autofree gchar *out =
+		nf_test_run ("virsh", "-q", "-c", uri_of (host), "list", which, "--name", NULL);
+	g_auto (GStrv) names = g_strsplit (out != NULL ? out : "", "\n", -1);
+
+	return g_strv_contains ((const gchar *const *) names, name);
+}
+
+/* A pool of two nodes spread over h1 and h2, with the baseline CPU and
+ * node 2 counting pings of node 1 over VLAN 100. */
+static void
+test_move_pool (void)
+{
+	g_autoptr (GVariant) options = NULL;
+	g_autoptr (GVariant) reply = NULL;
+	g_autofree gchar *printed = NULL;
+	g_autofree gchar *args = NULL;
+	g_autofree gchar *baseline = nf_test_prop_string (daemon_, ROOT, MANAGER, "CPUBaseline");
+	g_autofree gchar *host = NULL;
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *xpath = NULL;
+
+	options = g_variant_parse (NULL,
+				   "{" SMALL ", 'hosts': <['h1', 'h2']>, 'vlans': <'100'>}",
+				   NULL,
+				   NULL,
+				   NULL);
+	{
+		g_auto (GVariantDict) dict = G_VARIANT_DICT_INIT (options);
+
+		g_variant_dict_insert (&dict, "user-data", "s", move_script);
+		g_clear_pointer (&options, g_variant_unref);
+		options = g_variant_ref_sink (g_variant_dict_end (&dict));
+	}
+	printed = g_variant_print (options, TRUE);
+	args = g_strdup_printf ("('" MOVE_POOL "', uint32 2, %s)", printed);
+	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
+	nf_test_job_succeeds (daemon_, reply, 300);
+	/* the node's CPU is the farm's baseline, svm required, not the host's */
+	host = node_host (MOVE_POOL, 2);
+	xml = nf_test_run ("virsh", "-c", uri_of (host), "dumpxml", "--inactive", MOVE_POOL "-2", NULL);
+	g_assert_nonnull (xml);
+	xpath = g_strdup_printf ("/domain/cpu[@mode='custom']/model = '%s'", baseline);
+	g_assert_true (nf_test_xpath_bool (xml, xpath));
+	g_assert_true (
+		nf_test_xpath_bool (xml, "count(/domain/cpu/feature[@name='svm'][@policy='require']) = 1"));
+	g_assert_true (
+		nf_test_xpath_bool (xml,
+				    "/domain/devices/interface[source/@bridge='br-int']/alias/@name = 'ua-trunk'"));
+	wait_ticks (2, 600, NULL);
+}
+
+/* Node 2 moves live to the other host and keeps counting: its ticks go on
+ * with at most a few pings lost, no panic on its console, its MACs and
+ * OVN port with it (bound on the new host), persistent there and gone
+ * from the old host, overlay and all; the memory moves with it. */
+static void
+test_move_live (void)
+{
+	g_autofree gchar *path = nf_test_node_path (MOVE_POOL, 2);
+	g_autofree gchar *from = node_host (MOVE_POOL, 2);
+	g_autofree gchar *to = other_host (from);
+	g_autofree gchar *args = g_strdup_printf ("({'host': <'%s'>},)", to);
+	g_autofree gchar *from_path = g_strdup_printf (ROOT "/host/%s", from);
+	g_autofree gchar *to_path = g_strdup_printf (ROOT "/host/%s", to);
+	g_autofree gchar *port = nf_ovn_port_name (NF_TEST_INSTANCE, MOVE_POOL, 2);
+	g_autoptr (GVariant) macs_before = nf_test_get_property (daemon_, path, NODE_IFACE, "MACs");
+	g_autoptr (GVariant) macs_after = NULL;
+	g_autoptr (GVariant) reply = NULL;
+	g_autofree gchar *old_log = console_of (2);
+	g_autofree gchar *new_log = NULL;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *volumes = NULL;
+	guint64 from_mib = prop_u64 (from_path, "MemoryCommittedMiB");
+	guint64 to_mib = prop_u64 (to_path, "MemoryCommittedMiB");
+	guint before = wait_ticks (3, 120, NULL);
+	guint after;
+	guint lost = 0;
+	gint64 started = g_get_monotonic_time ();
+
+	reply = nf_test_call_ok (daemon_, path, NODE_IFACE, "Migrate", args);
+	nf_test_job_succeeds (daemon_, reply, 300);
+	g_test_message ("moved %s -> %s live in %.1f s", from, to, (g_get_monotonic_time () - started) / 1e6);
+	g_assert_cmpstr (nf_test_prop_string (daemon_, path, NODE_IFACE, "Host"), ==, to_path);
+	g_assert_true (listed_on (to, MOVE_POOL "-2", "--state-running"));
+	g_assert_true (listed_on (to, MOVE_POOL "-2", "--persistent"));
+	g_assert_false (listed_on (from, MOVE_POOL "-2", "--all"));
+	macs_after = nf_test_get_property (daemon_, path, NODE_IFACE, "MACs");
+	g_assert_true (g_variant_equal (macs_before, macs_after));
+	assert_port_bound_on (to, port);
+	g_assert_cmpuint (prop_u64 (from_path, "MemoryCommittedMiB"), ==, from_mib - 256);
+	g_assert_cmpuint (prop_u64 (to_path, "MemoryCommittedMiB"), ==, to_mib + 256);
+	/* its console log is the new host's now, and the old one is gone */
+	new_log = console_of (2);
+	g_assert_cmpstr (new_log, !=, old_log);
+	g_assert_false (g_file_test (old_log, G_FILE_TEST_EXISTS));
+	after = wait_ticks (before + 10, 120, &lost);
+	g_assert_true (g_file_get_contents (new_log, &text, NULL, NULL));
+	g_test_message ("ticks %u before the move, %u after; %u lost on the new host", before, after, lost);
+	g_assert_cmpuint (last_tick (text, 0, NULL), >, before);
+	g_assert_cmpuint (lost, <=, 3);
+	g_assert_null (strstr (text, "Kernel panic"));
+	g_assert_null (strstr (text, "Oops"));
+	volumes = nf_test_run ("virsh", "-q", "-c", uri_of (from), "vol-list", daemon_->storage_pool, NULL);
+	g_assert_null (strstr (volumes, MOVE_POOL "-2.qcow2"));
+}
+
+/* Stopped, node 2 moves back cold: defined there, off, gone here; started,
+ * it boots from its own seed and overlay and counts again. */
+static void
+test_move_cold (void)
+{
+	g_autofree gchar *path = nf_test_node_path (MOVE_POOL, 2);
+	g_autofree gchar *from = node_host (MOVE_POOL, 2);
+	g_autofree gchar *to = other_host (from);
+	g_autofree gchar *to_path = g_strdup_printf (ROOT "/host/%s", to);
+	g_autoptr (GVariant) reply = NULL;
+
+	reply = nf_test_call_ok (daemon_, path, NODE_IFACE, "Stop", "(@a{sv} {},)");
+	nf_test_job_succeeds (daemon_, reply, 120);
+	g_clear_pointer (&reply, g_variant_unref);
+	/* no host named: placement picks the other one */
+	reply = nf_test_call_ok (daemon_, path, NODE_IFACE, "Migrate", "(@a{sv} {},)");
+	nf_test_job_succeeds (daemon_, reply, 300);
+	g_clear_pointer (&reply, g_variant_unref);
+	g_assert_cmpstr (nf_test_prop_string (daemon_, path, NODE_IFACE, "Host"), ==, to_path);
+	g_assert_cmpstr (nf_test_prop_string (daemon_, path, NODE_IFACE, "State"), ==, "stopped");
+	g_assert_true (listed_on (to, MOVE_POOL "-2", "--inactive"));
+	g_assert_false (listed_on (from, MOVE_POOL "-2", "--all"));
+	reply = nf_test_call_ok (daemon_, path, NODE_IFACE, "Start", "()");
+	nf_test_job_succeeds (daemon_, reply, 120);
+	wait_ticks (2, 600, NULL);
+}
+
+/* Refused at the call, and the node stays where it is. */
+static void
+test_move_refused (void)
+{
+	g_autofree gchar *path = nf_test_node_path (MOVE_POOL, 2);
+	g_autofree gchar *here = node_host (MOVE_POOL, 2);
+	g_autofree gchar *there = other_host (here);
+	g_autofree gchar *there_path = g_strdup_printf (ROOT "/host/%s", there);
+	g_autofree gchar *same = g_strdup_printf ("({'host': <'%s'>},)", here);
+	g_autofree gchar *other = g_strdup_printf ("({'host': <'%s'>},)", there);
+	g_autofree gchar *cold = g_strdup_printf ("({'host': <'%s'>, 'live': <false>},)", there);
+
+	nf_test_call_fails (daemon_,
+			    path,
+			    NODE_IFACE,
+			    "Migrate",
+			    "({'host': <'h9'>},)",
+			    NF_ERR "InvalidArgument");
+	nf_test_call_fails (daemon_, path, NODE_IFACE, "Migrate", same, NF_ERR "InvalidArgument");
+	nf_test_call_fails (daemon_, path, NODE_IFACE, "Migrate", cold, NF_ERR "InvalidArgument");
+	nf_test_call_fails (daemon_,
+			    path,
+			    NODE_IFACE,
+			    "Migrate",
+			    "({'live': <'yes'>},)",
+			    NF_ERR "InvalidArgument");
+	nf_test_call_fails (daemon_,
+			    path,
+			    NODE_IFACE,
+			    "Migrate",
+			    "({'host': <'H 1'>},)",
+			    NF_ERR "InvalidArgument");
+	/* the target offline */
+	g_free (nf_test_farm ("stop-host", there, NULL));
+	nf_test_wait_prop (daemon_, there_path, HOST_IFACE, "State", "offline", 60);
+	nf_test_call_fails (daemon_, path, NODE_IFACE, "Migrate", other, NF_ERR "Busy");
+	g_free (nf_test_farm ("start-host", there, NULL));
+	nf_test_wait_prop (daemon_, there_path, HOST_IFACE, "State", "online", 90);
+	g_assert_cmpstr (node_host (MOVE_POOL, 2), ==, here);
+	g_assert_true (listed_on (here, MOVE_POOL "-2", "--state-running"));
+}
+
+static gchar *
+host_state (const gchar *host)
+{
+	g_autofree gchar *path = g_strdup_printf (ROOT "/host/%s", host);
+
+	return nf_test_prop_string (daemon_, path, HOST_IFACE, "State");
+}
+
+/* Calls @method (Drain, Activate) on @host; the job's state and message. */
+static gchar *
+host_call (const gchar *host, const gchar *method, const gchar *args, gchar **message)
+{
+	g_autofree gchar *path = g_strdup_printf (ROOT "/host/%s", host);
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, path, HOST_IFACE, method, args);
+	g_autofree gchar *job = nf_test_reply_job (reply);
+
+	return nf_test_wait_job (daemon_, job, 600, message);
+}
+
+/* Drain empties a host: its nodes move (live) to the other, it is in
+ * maintenance with none, and new nodes do not land on it. */
+static void
+test_move_drain (void)
+{
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *state = host_call ("h1", "Drain", "(@a{sv} {},)", &message);
+	g_autofree gchar *h1_state = host_state ("h1");
+	g_autoptr (GVariant) nodes = nf_test_get_property (daemon_, H1_PATH, HOST_IFACE, "Nodes");
+
+	g_assert_cmpstr (message, ==, "");
+	g_assert_cmpstr (state, ==, "succeeded");
+	g_assert_cmpstr (h1_state, ==, "maintenance");
+	g_assert_cmpuint (g_variant_n_children (nodes), ==, 0);
+	g_assert_cmpuint (prop_u64 (H1_PATH, "MemoryCommittedMiB"), ==, 0);
+	for (guint i = 1; i <= 2; i++) {
+		g_autofree gchar *host = node_host (MOVE_POOL, i);
+
+		g_assert_cmpstr (host, ==, "h2");
+	}
+	g_assert_true (listed_on ("h2", MOVE_POOL "-1", "--state-running"));
+	g_assert_false (listed_on ("h1", MOVE_POOL "-1", "--all"));
+	/* node 2 still counts pings of node 1 over the trunk */
+	wait_ticks (wait_ticks (0, 60, NULL) + 3, 120, NULL);
+	/* nothing new lands on a host in maintenance */
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "CreatePool",
+			    "('fnone', uint32 1, {" SMALL ", 'hosts': <['h1']>, 'start': <false>})",
+			    NF_ERR "InsufficientResources");
+	nf_test_call_fails (daemon_,
+			    ROOT "/node/" MOVE_POOL "_2d1",
+			    NODE_IFACE,
+			    "Migrate",
+			    "({'host': <'h1'>},)",
+			    NF_ERR "Busy");
+}
+
+/* A drain with nowhere to go (the other host in maintenance) names each
+ * node and why, moves nothing, and leaves the host draining; Activate
+ * brings both back. */
+static void
+test_move_drain_blocked (void)
+{
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *state = host_call ("h2", "Drain", "(@a{sv} {},)", &message);
+	g_autofree gchar *h2_state = host_state ("h2");
+	g_autofree gchar *h1_state = NULL;
+	g_autofree gchar *h2_after = NULL;
+
+	g_test_message ("%s", message);
+	g_assert_cmpstr (state, ==, "failed");
+	g_assert_nonnull (strstr (message, MOVE_POOL "-1: "));
+	g_assert_nonnull (strstr (message, MOVE_POOL "-2: "));
+	g_assert_nonnull (strstr (message, "host activate h2"));
+	g_assert_cmpstr (h2_state, ==, "draining");
+	g_assert_true (listed_on ("h2", MOVE_POOL "-1", "--state-running"));
+	g_assert_true (listed_on ("h2", MOVE_POOL "-2", "--state-running"));
+	g_free (state);
+	g_free (message);
+	state = host_call ("h2", "Activate", "()", &message);
+	g_assert_cmpstr (state, ==, "succeeded");
+	g_free (state);
+	g_free (message);
+	state = host_call ("h1", "Activate", "()", &message);
+	g_assert_cmpstr (state, ==, "succeeded");
+	h1_state = host_state ("h1");
+	h2_after = host_state ("h2");
+	g_assert_cmpstr (h1_state, ==, "online");
+	g_assert_cmpstr (h2_after, ==, "online");
+	nf_test_call_fails (daemon_,
+			    H1_PATH,
+			    HOST_IFACE,
+			    "Drain",
+			    "({'now': <true>},)",
+			    NF_ERR "InvalidArgument");
+}
+
+/* Both nodes on h2 and none on h1: a rebalance within one percentage
+ * point moves one of them to h1, live; the next pass has nothing to do. */
+static void
+test_move_rebalance (void)
+{
+	g_autoptr (GVariant) reply = NULL;
+	g_autofree gchar *job = NULL;
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *state = NULL;
+
+	nf_test_call_fails (daemon_,
+			    ROOT,
+			    MANAGER,
+			    "Rebalance",
+			    "({'threshold': <uint32 0>},)",
+			    NF_ERR "InvalidArgument");
+	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "Rebalance", "({'threshold': <uint32 1>},)");
+	job = nf_test_reply_job (reply);
+	state = nf_test_wait_job (daemon_, job, 600, &message);
+	g_assert_cmpstr (message, ==, "");
+	g_assert_cmpstr (state, ==, "succeeded");
+	g_assert_cmpuint (prop_u64 (H1_PATH, "MemoryCommittedMiB"), ==, 256);
+	g_assert_cmpuint (prop_u64 (ROOT "/host/h2", "MemoryCommittedMiB"), ==, 256);
+	g_clear_pointer (&reply, g_variant_unref);
+	g_free (job);
+	g_free (state);
+	g_free (message);
+	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "Rebalance", "({'threshold': <uint32 1>},)");
+	job = nf_test_reply_job (reply);
+	state = nf_test_wait_job (daemon_, job, 120, &message);
+	g_assert_cmpstr (state, ==, "succeeded");
+	g_assert_cmpuint (prop_u64 (H1_PATH, "MemoryCommittedMiB"), ==, 256);
+	wait_ticks (wait_ticks (0, 60, NULL) + 3, 120, NULL);
+}
+
+static void
+test_move_delete (void)
+{
+	g_autoptr (GVariant) reply =
+		nf_test_call_ok (daemon_, ROOT "/pool/" MOVE_POOL, POOL_IFACE, "Delete", "(@a{sv} {},)");
+
+	nf_test_job_succeeds (daemon_, reply, 300);
+	g_assert_false (listed_on ("h1", MOVE_POOL "-1", "--all") ||
+			listed_on ("h2", MOVE_POOL "-1", "--all"));
+	g_assert_false (listed_on ("h1", MOVE_POOL "-2", "--all") ||
+			listed_on ("h2", MOVE_POOL "-2", "--all"));
 }
 
 /* Delete leaves nothing on either host or in OVN. */
@@ -833,7 +1288,7 @@ test_ovn_orphan_switch (void)
 int
 main (int argc, char **argv)
 {
-	const gchar *const pools[] = {POOL, OVN_POOL, "fcrash", "flab", NULL};
+	const gchar *const pools[] = {POOL, OVN_POOL, "fcrash", "flab", MOVE_POOL, NULL};
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
@@ -852,6 +1307,14 @@ main (int argc, char **argv)
 	g_test_add_func ("/farm/ovn/daemon", test_ovn_daemon);
 	g_test_add_func ("/farm/ovn/pool", test_ovn_pool);
 	g_test_add_func ("/farm/ovn/trunk-traffic", test_ovn_trunk_traffic);
+	g_test_add_func ("/farm/move/pool", test_move_pool);
+	g_test_add_func ("/farm/move/live", test_move_live);
+	g_test_add_func ("/farm/move/refused", test_move_refused);
+	g_test_add_func ("/farm/move/cold", test_move_cold);
+	g_test_add_func ("/farm/move/drain", test_move_drain);
+	g_test_add_func ("/farm/move/drain-blocked", test_move_drain_blocked);
+	g_test_add_func ("/farm/move/rebalance", test_move_rebalance);
+	g_test_add_func ("/farm/move/delete", test_move_delete);
 	g_test_add_func ("/farm/ovn/delete", test_ovn_delete);
 	g_test_add_func ("/farm/ovn/crash-create", test_ovn_crash_create);
 	g_test_add_func ("/farm/ovn/orphan-switch", test_ovn_orphan_switch);

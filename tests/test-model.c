@@ -80,6 +80,7 @@ static void
 stopped_event (Fixture *fx, NfNode *node)
 {
 	nf_model_apply_domain_event (fx->model,
+				     nf_node_get_host (node),
 				     nf_node_get_name (node),
 				     nf_node_get_domain_uuid (node),
 				     VIR_DOMAIN_EVENT_STOPPED,
@@ -136,6 +137,7 @@ test_committed_until_off (Fixture *fx, gconstpointer data)
 
 	/* and started again behind nestfarm's back */
 	nf_model_apply_domain_event (fx->model,
+				     nf_node_get_host (two),
 				     nf_node_get_name (two),
 				     nf_node_get_domain_uuid (two),
 				     VIR_DOMAIN_EVENT_STARTED,
@@ -146,6 +148,45 @@ test_committed_until_off (Fixture *fx, gconstpointer data)
 
 /* A listing after a reconnect that misses nodes drops them and leaves the
  * pool degraded; the next one that has them again makes it ready. */
+/* Events reach a node from its own host only, and none while it moves:
+ * a move's source says stopped and undefined, which must not stop or
+ * remove the node that now runs elsewhere. */
+static void
+test_events_by_host (Fixture *fx, gconstpointer data)
+{
+	g_autoptr (NfNode) node = add_node (fx, 1, NF_DOMAIN_STATE_RUNNING);
+	const gchar *uuid = nf_node_get_domain_uuid (node);
+	const gchar *name = nf_node_get_name (node);
+
+	nf_model_apply_domain_event (fx->model,
+				     "h9",
+				     name,
+				     uuid,
+				     VIR_DOMAIN_EVENT_STOPPED,
+				     VIR_DOMAIN_EVENT_STOPPED_MIGRATED);
+	g_assert_cmpint (nf_node_get_state (node), ==, NF_NODE_STATE_RUNNING);
+
+	nf_node_set_moving (node, TRUE);
+	nf_model_apply_domain_event (fx->model,
+				     nf_node_get_host (node),
+				     name,
+				     uuid,
+				     VIR_DOMAIN_EVENT_STOPPED,
+				     VIR_DOMAIN_EVENT_STOPPED_MIGRATED);
+	nf_model_apply_domain_event (fx->model,
+				     nf_node_get_host (node),
+				     name,
+				     uuid,
+				     VIR_DOMAIN_EVENT_UNDEFINED,
+				     VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
+	g_assert_cmpint (nf_node_get_state (node), ==, NF_NODE_STATE_RUNNING);
+	g_assert_true (nf_model_lookup_node (fx->model, name) == node);
+
+	nf_node_set_moving (node, FALSE);
+	stopped_event (fx, node);
+	g_assert_cmpint (nf_node_get_state (node), ==, NF_NODE_STATE_STOPPED);
+}
+
 static void
 test_listing_readopts (Fixture *fx, gconstpointer data)
 {
@@ -382,6 +423,12 @@ main (int argc, char **argv)
 		    NULL,
 		    fixture_set_up,
 		    test_listing_readopts,
+		    fixture_tear_down);
+	g_test_add ("/model/events-by-host",
+		    Fixture,
+		    NULL,
+		    fixture_set_up,
+		    test_events_by_host,
 		    fixture_tear_down);
 	g_test_add ("/model/admission", Fixture, NULL, fixture_set_up, test_admission, fixture_tear_down);
 	g_test_add ("/pacer/slots", Fixture, NULL, fixture_set_up, test_pacer_slots, fixture_tear_down);

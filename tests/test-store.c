@@ -88,7 +88,10 @@ test_round_trip (void)
 	/* the second node is on rack2: settled there */
 	nf_intent_set_host (intent, indexes[1], "rack2");
 	g_ptr_array_add (intents, intent);
-	g_ptr_array_add (hosts, nf_store_host_new ("rack2", "qemu+ssh://root@rack2/system"));
+	g_ptr_array_add (hosts,
+			 nf_store_host_new ("rack2",
+					    "qemu+ssh://root@rack2/system",
+					    "qemu+tcp://10.0.0.2/system"));
 	nf_store_set_hosts (store, hosts);
 	g_assert_true (nf_store_save (store, pools, intents, 42, &error));
 	g_assert_no_error (error);

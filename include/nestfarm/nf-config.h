@@ -37,6 +37,7 @@ typedef struct {
 	guint64 memory_reserve_mib; /* MemoryReserveMiB: kept free for the host */
 	gdouble overcommit;         /* Overcommit: memory promised per MiB of RAM */
 	guint shutdown_timeout_s;   /* ShutdownTimeout */
+	guint rebalance_interval_s; /* RebalanceInterval: 0 (the default) is none */
 	/* StoragePool, StorageDirectory, ConsoleLogDirectory,
 	 * TemplateDirectory, Datapath, Accelerator, MacAgingTime,
 	 * MacTableSize, OvsTimeout, OvsDatabase. */

@@ -39,6 +39,13 @@
 /* The graceful wait of a stop or delete (seconds): the ShutdownTimeout
  * setting, the shutdown-timeout option, --timeout. */
 #define NF_SHUTDOWN_TIMEOUT_MAX 3600
+/* RebalanceInterval: at most a day between passes (seconds). */
+#define NF_REBALANCE_INTERVAL_MAX 86400
+/* A rebalance's defaults: the most and least used hosts within this many
+ * percentage points of memory use, at most this many moves a pass. */
+#define NF_REBALANCE_THRESHOLD_DEFAULT 20
+#define NF_REBALANCE_MAX_MOVES_DEFAULT 4
+#define NF_REBALANCE_MAX_MOVES_MAX     64
 
 /* One ReadConsole answer: the default and the most it gives. */
 #define NF_CONSOLE_READ_DEFAULT (64 * 1024)

@@ -22,9 +22,10 @@ _nestfarmctl()
 	local global_opts="--session --json --quiet --no-progress --help"
 	local -A verbs=(
 		[pool]="create delete list show scale start stop inventory"
-		[node]="list show start stop reset console ssh"
+		[node]="list show start stop reset migrate console ssh"
 		[snapshot]="create list revert delete"
-		[host]="check list show add remove"
+		[host]="check list show add remove drain activate"
+		[farm]="rebalance"
 		[lab]="apply status stop"
 	)
 
@@ -33,7 +34,7 @@ _nestfarmctl()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		word=${COMP_WORDS[i]}
 		case $word in
-		--profile | --image | --vcpus | --memory | --disk | --bridge | --vlans | --timeout)
+		--profile | --image | --vcpus | --memory | --disk | --bridge | --vlans | --timeout | --to | --peer-uri | --threshold | --max-moves)
 			((i++))
 			continue
 			;;
@@ -98,10 +99,10 @@ _nestfarmctl()
 	pool/delete | pool/show | pool/scale | pool/start | pool/stop | pool/inventory | node/list | snapshot/*)
 		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names pool)" -- "$cur")
 		;;
-	node/show | node/start | node/stop | node/reset | node/console | node/ssh)
+	node/show | node/start | node/stop | node/reset | node/migrate | node/console | node/ssh)
 		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names node)" -- "$cur")
 		;;
-	host/show | host/remove)
+	host/show | host/remove | host/drain | host/activate)
 		mapfile -t COMPREPLY < <(compgen -W "$(__nestfarmctl_names host)" -- "$cur")
 		;;
 	lab/*)

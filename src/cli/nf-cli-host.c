@@ -417,7 +417,7 @@ show_result (NfCli *cli, const gchar *name, NfExit code)
 	return code;
 }
 
-/* host add NAME URI and host remove NAME: the checks and the connection
+/* host add NAME URI [--peer-uri URI] and host remove NAME: the checks and the connection
  * they share, then the call; the job's path, or NULL with *@code. */
 static gchar *
 call_host_method (NfCli *cli, const NfCliVerb *verb, gint *argc, gchar ***args, gboolean add, NfExit *code)
@@ -426,8 +426,20 @@ call_host_method (NfCli *cli, const NfCliVerb *verb, gint *argc, gchar ***args, 
 	gchar *job_path = NULL;
 	gchar **argv;
 	gboolean called;
+	g_autofree gchar *peer_uri = NULL;
+	const GOptionEntry add_entries[] = {
+		{"peer-uri",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &peer_uri,
+		 "The host's libvirt as the other hosts reach it, for moving nodes (default: URI)",
+		 "URI"},
+		{NULL},
+	};
+	g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
 
-	*code = nf_cli_parse_args (cli, verb, NULL, argc, args, add ? 2 : 1, 0);
+	*code = nf_cli_parse_args (cli, verb, add ? add_entries : NULL, argc, args, add ? 2 : 1, 0);
 	argv = *args;
 	if (*code != NF_EXIT_OK || !nf_cli_check_pool_name (verb, "NAME", argv[1], code))
 		return NULL;
@@ -435,10 +447,12 @@ call_host_method (NfCli *cli, const NfCliVerb *verb, gint *argc, gchar ***args, 
 	if (*code != NF_EXIT_OK)
 		return NULL;
 	nf_cli_proxy_allow_slow_auth (cli->manager);
+	if (peer_uri != NULL)
+		g_variant_builder_add (&options, "{sv}", "peer-uri", g_variant_new_string (peer_uri));
 	called = add ? nf_dbus_manager_call_add_host_sync (cli->manager,
 							   argv[1],
 							   argv[2],
-							   g_variant_new ("a{sv}", NULL),
+							   g_variant_builder_end (&options),
 							   &job_path,
 							   NULL,
 							   &error)
@@ -506,4 +520,110 @@ nf_cli_host_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 	else
 		print_host (host);
 	return NF_EXIT_OK;
+}
+
+/* host drain NAME and host activate NAME: the host's method, its job
+ * followed, then the host as host show shows it. */
+static NfExit
+host_admin (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv, gboolean drain)
+{
+	g_autoptr (NfDBusHost) host = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *job_path = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, NULL, &argc, &argv, 1, 0);
+	gboolean called;
+
+	if (code != NF_EXIT_OK || !nf_cli_check_pool_name (verb, "NAME", argv[1], &code))
+		return code;
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+	host = nf_cli_lookup_host (cli, argv[1]);
+	if (host == NULL) {
+		g_set_error (&error,
+			     NF_ERROR,
+			     NF_ERROR_NOT_FOUND,
+			     "There is no host '%s'; 'nestfarmctl host list' shows the hosts.",
+			     argv[1]);
+		return nf_cli_fail (error);
+	}
+	nf_cli_proxy_allow_slow_auth (host);
+	called = drain ? nf_dbus_host_call_drain_sync (host,
+						       g_variant_new ("a{sv}", NULL),
+						       &job_path,
+						       NULL,
+						       &error)
+		       : nf_dbus_host_call_activate_sync (host, &job_path, NULL, &error);
+	if (!called)
+		return nf_cli_fail (error);
+	return show_result (cli, argv[1], nf_cli_follow_job (cli, job_path, 0));
+}
+
+NfExit
+nf_cli_host_drain (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	return host_admin (cli, verb, argc, argv, TRUE);
+}
+
+NfExit
+nf_cli_host_activate (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	return host_admin (cli, verb, argc, argv, FALSE);
+}
+
+/* farm rebalance [--threshold PERCENT] [--max-moves N] */
+NfExit
+nf_cli_farm_rebalance (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	g_autofree gchar *threshold_text = NULL;
+	g_autofree gchar *moves_text = NULL;
+	const GOptionEntry entries[] = {
+		{"threshold",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &threshold_text,
+		 "How far apart the hosts' memory use may be (percentage points, default 20)",
+		 "PERCENT"},
+		{"max-moves", 0, 0, G_OPTION_ARG_STRING, &moves_text, "Move at most N nodes (default 4)", "N"},
+		{NULL},
+	};
+	g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *job_path = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, entries, &argc, &argv, 0, 0);
+	guint value = 0;
+
+	if (code != NF_EXIT_OK)
+		return code;
+	if (threshold_text != NULL) {
+		if (!nf_cli_parse_uint (verb, "--threshold", threshold_text, 1, 100, &value, &code))
+			return code;
+		g_variant_builder_add (&options, "{sv}", "threshold", g_variant_new_uint32 (value));
+	}
+	if (moves_text != NULL) {
+		if (!nf_cli_parse_uint (verb,
+					"--max-moves",
+					moves_text,
+					1,
+					NF_REBALANCE_MAX_MOVES_MAX,
+					&value,
+					&code))
+			return code;
+		g_variant_builder_add (&options, "{sv}", "max-moves", g_variant_new_uint32 (value));
+	}
+	code = nf_cli_connect (cli);
+	if (code != NF_EXIT_OK)
+		return code;
+	nf_cli_proxy_allow_slow_auth (cli->manager);
+	if (!nf_dbus_manager_call_rebalance_sync (cli->manager,
+						  g_variant_builder_end (&options),
+						  &job_path,
+						  NULL,
+						  &error))
+		return nf_cli_fail (error);
+	code = nf_cli_follow_job (cli, job_path, 0);
+	if (code == NF_EXIT_OK && !cli->quiet && !cli->json)
+		printf ("The farm is rebalanced; 'nestfarmctl host list' shows the hosts.\n");
+	return code;
 }

@@ -43,7 +43,7 @@ static const gchar *const lab_keys[] = {
 	"Name, Count, Profile, Image, VCPUs, MemoryMiB, DiskGiB, TrunkBridge, VLANs, Start, SSHKeys, " \
 	"SSHUser, UserData, Network, WaitReady and Hosts"
 
-static const gchar *const host_keys[] = {"Name", "URI", NULL};
+static const gchar *const host_keys[] = {"Name", "URI", "PeerURI", NULL};
 
 void
 nf_lab_pool_free (NfLabPool *pool)
@@ -72,6 +72,7 @@ nf_lab_host_free (NfLabHost *host)
 	g_free (host->file);
 	g_free (host->name);
 	g_free (host->uri);
+	g_free (host->peer_uri);
 	g_free (host);
 }
 
@@ -433,12 +434,15 @@ parse_host_text (const gchar *file, const gchar *text, gsize length, GPtrArray *
 		return NULL;
 	host->name = get_value (&lf, "Name");
 	host->uri = get_value (&lf, "URI");
+	host->peer_uri = get_value (&lf, "PeerURI");
 	if (line_of (&lf, "Name") == 0 || line_of (&lf, "URI") == 0)
 		complain (&lf, host->line, "[Host] needs both Name and URI");
 	if (host->name != NULL && !nf_names_validate ("host", host->name, &error))
 		complain (&lf, line_of (&lf, "Name"), "Name '%s': %s", host->name, error->message);
 	if (host->uri != NULL && (host->uri[0] == '\0' || strpbrk (host->uri, " \t") != NULL))
 		complain (&lf, line_of (&lf, "URI"), "URI '%s' is not a libvirt URI", host->uri);
+	if (host->peer_uri != NULL && (host->peer_uri[0] == '\0' || strpbrk (host->peer_uri, " \t") != NULL))
+		complain (&lf, line_of (&lf, "PeerURI"), "PeerURI '%s' is not a libvirt URI", host->peer_uri);
 	if (problems->len > before)
 		return NULL;
 	return g_steal_pointer (&host);

@@ -426,6 +426,17 @@ load_hosts (const gchar *path, NfExit *exit_code)
 	return hosts;
 }
 
+/* AddHost's options for @host: its peer URI, if it has one. */
+static GVariant *
+host_options (const NfLabHost *host)
+{
+	g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+	if (host->peer_uri != NULL)
+		g_variant_builder_add (&options, "{sv}", "peer-uri", g_variant_new_string (host->peer_uri));
+	return g_variant_builder_end (&options);
+}
+
 /* The hosts come first, so that the pools may go on them: one the farm
  * lacks is added (AddHost, its job followed); one it has with the same URI
  * is left alone; one it has with another URI is said, not changed (remove
@@ -472,7 +483,7 @@ apply_hosts (NfCli *cli, GPtrArray *hosts, gboolean dry_run, gboolean *changed)
 		if (!nf_dbus_manager_call_add_host_sync (cli->manager,
 							 host->name,
 							 host->uri,
-							 g_variant_new ("a{sv}", NULL),
+							 host_options (host),
 							 &job_path,
 							 NULL,
 							 &error))

@@ -46,6 +46,7 @@ typedef struct {
 	guint line; /* of the [Host] group */
 	gchar *name;
 	gchar *uri;
+	gchar *peer_uri; /* PeerURI: as the other hosts reach it; NULL: URI */
 } NfLabHost;
 
 void nf_lab_host_free (NfLabHost *host);

@@ -7,7 +7,7 @@
 
 #include "nf-cli.h"
 
-/* nestfarmctl node list|show|start|stop|reset (console: nf-cli-console.c) */
+/* nestfarmctl node list|show|start|stop|reset|migrate (console: nf-cli-console.c) */
 
 NfExit
 nf_cli_node_list (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
@@ -195,4 +195,58 @@ NfExit
 nf_cli_node_reset (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
 {
 	return node_action (cli, verb, argc, argv, NODE_RESET);
+}
+
+/* node migrate NAME [--to HOST] [--cold] */
+NfExit
+nf_cli_node_migrate (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv)
+{
+	g_autofree gchar *to = NULL;
+	gboolean cold = FALSE;
+	const GOptionEntry entries[] = {
+		{"to",
+		 0,
+		 0,
+		 G_OPTION_ARG_STRING,
+		 &to,
+		 "The host to move to (default: the one with most room)",
+		 "HOST"},
+		{"cold",
+		 0,
+		 0,
+		 G_OPTION_ARG_NONE,
+		 &cold,
+		 "Refuse to move a running node live (a stopped node moves cold either way)",
+		 NULL},
+		{NULL},
+	};
+	g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+	g_autoptr (NfDBusNode) node = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree gchar *job_path = NULL;
+	g_autofree gchar *name = NULL;
+	NfExit code = nf_cli_parse_args (cli, verb, entries, &argc, &argv, 1, 0);
+
+	if (code != NF_EXIT_OK)
+		return code;
+	if (!nf_cli_check_node_name (verb, argv[1], &code))
+		return code;
+	if (to != NULL && !nf_cli_check_pool_name (verb, "--to", to, &code))
+		return code;
+	name = g_strdup (argv[1]);
+	node = nf_cli_find_node (cli, name, &code);
+	if (node == NULL)
+		return code;
+	if (to != NULL)
+		g_variant_builder_add (&options, "{sv}", "host", g_variant_new_string (to));
+	if (cold)
+		g_variant_builder_add (&options, "{sv}", "live", g_variant_new_boolean (FALSE));
+	nf_cli_proxy_allow_slow_auth (node);
+	if (!nf_dbus_node_call_migrate_sync (node, g_variant_builder_end (&options), &job_path, NULL, &error))
+		return nf_cli_fail (error);
+	code = nf_cli_follow_job (cli, job_path, 1);
+	if (code != NF_EXIT_OK || cli->quiet)
+		return code;
+	g_clear_object (&node);
+	return show_after (cli, name);
 }

@@ -188,6 +188,7 @@ NfExit nf_cli_node_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **a
 NfExit nf_cli_node_start (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_node_stop (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_node_reset (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
+NfExit nf_cli_node_migrate (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_node_console (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_snapshot_create (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_snapshot_list (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
@@ -197,6 +198,9 @@ NfExit nf_cli_host_check (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **
 NfExit nf_cli_host_list (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_host_show (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_host_add (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
+NfExit nf_cli_host_drain (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
+NfExit nf_cli_host_activate (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
+NfExit nf_cli_farm_rebalance (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_host_remove (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_lab_apply (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);
 NfExit nf_cli_lab_status (NfCli *cli, const NfCliVerb *verb, gint argc, gchar **argv);

@@ -384,6 +384,17 @@ set_ovn_northbound (NfConfig *config, const gchar *value)
 }
 
 static gboolean
+set_rebalance_interval (NfConfig *config, const gchar *value)
+{
+	guint64 number = 0;
+
+	if (!parse_uint (value, 0, NF_REBALANCE_INTERVAL_MAX, &number) || (number > 0 && number < 60))
+		return FALSE;
+	config->rebalance_interval_s = (guint) number;
+	return TRUE;
+}
+
+static gboolean
 set_cpu_mode (NfConfig *config, const gchar *value)
 {
 	return nf_cpu_mode_from_string (value, &config->engine->cpu_mode);
@@ -436,6 +447,10 @@ static const NfConfigKey config_keys[] = {
 	 set_cpu_mode,
 	 "passthrough (nodes get their host's CPU and stay there) or baseline (one CPU model every host can run, "
 	 "so nodes can move)"},
+	{"RebalanceInterval",
+	 set_rebalance_interval,
+	 "0 for none, or 60 to " G_STRINGIFY (
+		 NF_REBALANCE_INTERVAL_MAX) " (seconds between rebalance passes)"},
 };
 
 static const NfConfigKey *

@@ -13,6 +13,7 @@
 #include "nestfarm/nf-migrate.h"
 #include "nestfarm/nf-names.h"
 #include "nestfarm/nf-storage.h"
+#include "nf-template-private.h"
 #include "nf-undo-private.h"
 #include "nf-xml-private.h"
 
@@ -35,15 +36,11 @@ set_all (xmlXPathContext *ctx, const gchar *xpath, const gchar *attribute, const
 
 /* @there's metadata in place of the domain's own. */
 static gboolean
-replace_metadata (xmlDoc *doc, xmlXPathContext *ctx, const NfNodeSpec *there, GError **error)
+replace_metadata (xmlXPathContext *ctx, const NfNodeSpec *there, GError **error)
 {
-	g_autofree gchar *text = nf_node_spec_metadata_xml (there);
-	g_autoptr (xmlDoc) parsed = nf_xml_parse (text, strlen (text), "node metadata", error);
 	xmlNode *metadata = nf_xml_find (ctx, NULL, "/domain/metadata");
 	xmlNode *old;
 
-	if (parsed == NULL)
-		return FALSE;
 	if (metadata == NULL) {
 		g_set_error_literal (error,
 				     NF_ERROR,
@@ -54,7 +51,7 @@ replace_metadata (xmlDoc *doc, xmlXPathContext *ctx, const NfNodeSpec *there, GE
 	old = nf_xml_find (ctx, metadata, "*[namespace-uri()='" NF_METADATA_NS "']");
 	if (old != NULL)
 		nf_xml_remove (old);
-	xmlAddChild (metadata, xmlDocCopyNode (xmlDocGetRootElement (parsed), doc, 1));
+	nf_node_spec_write_metadata (there, metadata);
 	return TRUE;
 }
 
@@ -84,7 +81,7 @@ nf_migrate_dest_xml (const gchar *xml, const NfNodeSpec *there, GError **error)
 	chains = nf_xml_find_all (ctx, NULL, "/domain/devices/disk/backingStore");
 	for (guint i = 0; i < chains->len; i++)
 		nf_xml_remove (g_ptr_array_index (chains, i));
-	if (!replace_metadata (doc, ctx, there, error))
+	if (!replace_metadata (ctx, there, error))
 		return NULL;
 	return nf_xml_to_string (doc);
 }

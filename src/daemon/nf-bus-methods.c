@@ -31,6 +31,11 @@ typedef struct {
 	guint timeout_s;
 	gchar *snapshot; /* the snapshot methods */
 	gchar *uri;      /* AddHost */
+	gchar *peer_uri; /* AddHost */
+	gchar *target;   /* Migrate: the host asked for, NULL: placement's */
+	gboolean live;   /* Migrate */
+	guint threshold; /* Rebalance */
+	guint max_moves;
 	gboolean memory;
 	guint uid; /* the authorized caller */
 } Request;
@@ -64,6 +69,8 @@ request_free (Request *req)
 	g_free (req->name);
 	g_free (req->snapshot);
 	g_free (req->uri);
+	g_free (req->peer_uri);
+	g_free (req->target);
 	nf_pool_spec_free (req->spec);
 	g_free (req);
 }
@@ -97,6 +104,33 @@ parse_stop_options (Request *req, GVariant *parameters, GError **error)
 				      &req->force,
 				      &req->timeout_s,
 				      error);
+}
+
+/* (a{sv} options): Manager.Rebalance */
+static gboolean
+parse_rebalance (Request *req, GVariant *parameters, GError **error)
+{
+	g_autoptr (GVariant) options = g_variant_get_child_value (parameters, 0);
+
+	return nf_request_parse_rebalance (options, &req->threshold, &req->max_moves, error);
+}
+
+/* (a{sv} options): Host.Drain, which takes none */
+static gboolean
+parse_no_options (Request *req, GVariant *parameters, GError **error)
+{
+	g_autoptr (GVariant) options = g_variant_get_child_value (parameters, 0);
+
+	return nf_request_check_no_options (options, error);
+}
+
+/* (a{sv} options): Node.Migrate */
+static gboolean
+parse_migrate (Request *req, GVariant *parameters, GError **error)
+{
+	g_autoptr (GVariant) options = g_variant_get_child_value (parameters, 0);
+
+	return nf_request_parse_migrate (options, &req->target, &req->live, error);
 }
 
 /* (s name, a{sv} options): DeletePool */
@@ -164,7 +198,7 @@ parse_add_host (Request *req, GVariant *parameters, GError **error)
 	g_autoptr (GVariant) options = NULL;
 
 	g_variant_get (parameters, "(&s&s@a{sv})", &name, &uri, &options);
-	if (!nf_request_parse_host (name, uri, options, error))
+	if (!nf_request_parse_host (name, uri, options, &req->peer_uri, error))
 		return FALSE;
 	req->name = g_strdup (name);
 	req->uri = g_strdup (uri);
@@ -179,7 +213,7 @@ parse_remove_host (Request *req, GVariant *parameters, GError **error)
 	g_autoptr (GVariant) options = NULL;
 
 	g_variant_get (parameters, "(&s@a{sv})", &name, &options);
-	if (!nf_request_parse_host (name, NULL, options, error))
+	if (!nf_request_parse_host (name, NULL, options, NULL, error))
 		return FALSE;
 	req->name = g_strdup (name);
 	return TRUE;
@@ -216,7 +250,7 @@ call_delete_pool (Request *req, GError **error)
 static NfJob *
 call_add_host (Request *req, GError **error)
 {
-	return nf_manager_add_host (req->manager, req->name, req->uri, req->uid, error);
+	return nf_manager_add_host (req->manager, req->name, req->uri, req->peer_uri, req->uid, error);
 }
 
 static NfJob *
@@ -262,6 +296,30 @@ call_reset_node (Request *req, GError **error)
 }
 
 static NfJob *
+call_migrate_node (Request *req, GError **error)
+{
+	return nf_manager_migrate_node (req->manager, req->name, req->target, req->live, req->uid, error);
+}
+
+static NfJob *
+call_drain_host (Request *req, GError **error)
+{
+	return nf_manager_drain_host (req->manager, req->name, req->uid, error);
+}
+
+static NfJob *
+call_activate_host (Request *req, GError **error)
+{
+	return nf_manager_activate_host (req->manager, req->name, req->uid, error);
+}
+
+static NfJob *
+call_rebalance (Request *req, GError **error)
+{
+	return nf_manager_rebalance (req->manager, req->threshold, req->max_moves, req->uid, error);
+}
+
+static NfJob *
 call_snapshot (Request *req, GError **error)
 {
 	return nf_manager_snapshot_pool (req->manager, req->name, req->snapshot, req->memory, req->uid, error);
@@ -296,6 +354,7 @@ call_cancel_job (Request *req, GError **error)
 #define POOL_IFACE    "org.nestfarm.Farm1.Pool"
 #define NODE_IFACE    "org.nestfarm.Farm1.Node"
 #define JOB_IFACE     "org.nestfarm.Farm1.Job"
+#define HOST_IFACE    "org.nestfarm.Farm1.Host"
 
 /* Who may call each is nf-auth.c's table; CheckHost, a read, is nf-bus.c's. */
 static const MethodRow method_rows[] = {
@@ -303,6 +362,9 @@ static const MethodRow method_rows[] = {
 	{MANAGER_IFACE, "DeletePool", parse_name_and_stop_options, FALSE, call_delete_pool, REPLY_JOB},
 	{MANAGER_IFACE, "AddHost", parse_add_host, FALSE, call_add_host, REPLY_JOB},
 	{MANAGER_IFACE, "RemoveHost", parse_remove_host, FALSE, call_remove_host, REPLY_JOB},
+	{MANAGER_IFACE, "Rebalance", parse_rebalance, FALSE, call_rebalance, REPLY_JOB},
+	{HOST_IFACE, "Drain", parse_no_options, FALSE, call_drain_host, REPLY_JOB},
+	{HOST_IFACE, "Activate", parse_nothing, FALSE, call_activate_host, REPLY_JOB},
 	{POOL_IFACE, "Scale", parse_count, FALSE, call_scale_pool, REPLY_JOB},
 	{POOL_IFACE, "Start", parse_nothing, FALSE, call_start_pool, REPLY_JOB},
 	{POOL_IFACE, "Stop", parse_stop_options, FALSE, call_stop_pool, REPLY_JOB},
@@ -313,6 +375,7 @@ static const MethodRow method_rows[] = {
 	{NODE_IFACE, "Start", parse_nothing, FALSE, call_start_node, REPLY_JOB},
 	{NODE_IFACE, "Stop", parse_stop_options, FALSE, call_stop_node, REPLY_JOB},
 	{NODE_IFACE, "Reset", parse_nothing, FALSE, call_reset_node, REPLY_JOB},
+	{NODE_IFACE, "Migrate", parse_migrate, FALSE, call_migrate_node, REPLY_JOB},
 	{JOB_IFACE, "Cancel", parse_nothing, FALSE, call_cancel_job, REPLY_NOTHING},
 };
 

@@ -12,11 +12,14 @@ struct _NfFarmHost {
 	GObject parent_instance;
 	gchar *name;
 	gchar *uri;
-	NfHostState state;
+	NfHostState state;  /* shown: offline while unreachable, else @admin */
+	gboolean reachable; /* its connection answers */
+	NfHostState admin;  /* a user's: online (active), draining, maintenance */
 	gchar *accelerator;
 	gchar *nested_feature;
 	gchar *cpu_model;
 	gchar *host_cpu; /* its host-model CPU description, NULL: unknown */
+	gchar *peer_uri; /* its libvirt as the other hosts' reach it, NULL: its URI */
 	guint64 memory_total_mib;
 	guint64 memory_committed_mib;
 	GPtrArray *nodes; /* NfNode, by pool name and index */
@@ -89,6 +92,7 @@ nf_farm_host_finalize (GObject *object)
 	g_free (self->nested_feature);
 	g_free (self->cpu_model);
 	g_free (self->host_cpu);
+	g_free (self->peer_uri);
 	g_ptr_array_unref (self->nodes);
 	g_clear_object (&self->engine);
 	G_OBJECT_CLASS (nf_farm_host_parent_class)->finalize (object);
@@ -123,6 +127,7 @@ nf_farm_host_init (NfFarmHost *self)
 {
 	/* Offline until its connection is known to answer. */
 	self->state = NF_HOST_STATE_OFFLINE;
+	self->admin = NF_HOST_STATE_ONLINE;
 	self->accelerator = g_strdup ("");
 	self->nested_feature = g_strdup ("");
 	self->cpu_model = g_strdup ("");
@@ -153,6 +158,21 @@ nf_farm_host_get_uri (NfFarmHost *self)
 	return self->uri;
 }
 
+void
+nf_farm_host_set_peer_uri (NfFarmHost *self, const gchar *peer_uri)
+{
+	g_return_if_fail (NF_IS_FARM_HOST (self));
+	g_free (self->peer_uri);
+	self->peer_uri = g_strdup (peer_uri);
+}
+
+const gchar *
+nf_farm_host_get_peer_uri (NfFarmHost *self)
+{
+	g_return_val_if_fail (NF_IS_FARM_HOST (self), NULL);
+	return self->peer_uri;
+}
+
 NfHostState
 nf_farm_host_get_state (NfFarmHost *self)
 {
@@ -160,11 +180,11 @@ nf_farm_host_get_state (NfFarmHost *self)
 	return self->state;
 }
 
-void
-nf_farm_host_set_state (NfFarmHost *self, NfHostState state)
+static void
+update_state (NfFarmHost *self)
 {
-	g_return_if_fail (NF_IS_FARM_HOST (self));
-	g_return_if_fail (state < NF_HOST_STATE_LAST);
+	NfHostState state = self->reachable ? self->admin : NF_HOST_STATE_OFFLINE;
+
 	if (self->state == state)
 		return;
 	self->state = state;
@@ -175,9 +195,31 @@ void
 nf_farm_host_set_reachable (NfFarmHost *self, gboolean reachable)
 {
 	g_return_if_fail (NF_IS_FARM_HOST (self));
-	/* draining and maintenance are a user's, not the connection's */
-	if (self->state == NF_HOST_STATE_ONLINE || self->state == NF_HOST_STATE_OFFLINE)
-		nf_farm_host_set_state (self, reachable ? NF_HOST_STATE_ONLINE : NF_HOST_STATE_OFFLINE);
+	self->reachable = reachable;
+	update_state (self);
+}
+
+gboolean
+nf_farm_host_get_reachable (NfFarmHost *self)
+{
+	g_return_val_if_fail (NF_IS_FARM_HOST (self), FALSE);
+	return self->reachable;
+}
+
+void
+nf_farm_host_set_admin (NfFarmHost *self, NfHostState admin)
+{
+	g_return_if_fail (NF_IS_FARM_HOST (self));
+	g_return_if_fail (admin != NF_HOST_STATE_OFFLINE && admin < NF_HOST_STATE_LAST);
+	self->admin = admin;
+	update_state (self);
+}
+
+NfHostState
+nf_farm_host_get_admin (NfFarmHost *self)
+{
+	g_return_val_if_fail (NF_IS_FARM_HOST (self), NF_HOST_STATE_ONLINE);
+	return self->admin;
 }
 
 const gchar *

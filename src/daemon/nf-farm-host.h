@@ -23,14 +23,25 @@ G_DECLARE_FINAL_TYPE (NfFarmHost, nf_farm_host, NF, FARM_HOST, GObject)
 NfFarmHost *nf_farm_host_new (const gchar *name, const gchar *uri);
 const gchar *nf_farm_host_get_name (NfFarmHost *self);
 const gchar *nf_farm_host_get_uri (NfFarmHost *self);
+/* What it shows: offline while its connection does not answer, else its
+ * admin state (online, draining, maintenance). Only an online host takes
+ * new nodes; the nodes of a draining or maintenance host can be worked on. */
 NfHostState nf_farm_host_get_state (NfFarmHost *self);
-void nf_farm_host_set_state (NfFarmHost *self, NfHostState state);
-/* Online or offline as its connection answers or not; a host draining or
- * in maintenance stays so. */
+/* Whether its connection answers. */
 void nf_farm_host_set_reachable (NfFarmHost *self, gboolean reachable);
+gboolean nf_farm_host_get_reachable (NfFarmHost *self);
+/* A user's state for it (Drain, Activate): NF_HOST_STATE_ONLINE (in
+ * service), _DRAINING or _MAINTENANCE; kept across a loss of its
+ * connection. */
+void nf_farm_host_set_admin (NfFarmHost *self, NfHostState admin);
+NfHostState nf_farm_host_get_admin (NfFarmHost *self);
 const gchar *nf_farm_host_get_accelerator (NfFarmHost *self);
 const gchar *nf_farm_host_get_nested_feature (NfFarmHost *self);
 const gchar *nf_farm_host_get_cpu_model (NfFarmHost *self);
+/* The host's libvirt as the other hosts' libvirtds reach it, for
+ * peer-to-peer migration (AddHost's peer-uri option); NULL: its URI. */
+void nf_farm_host_set_peer_uri (NfFarmHost *self, const gchar *peer_uri);
+const gchar *nf_farm_host_get_peer_uri (NfFarmHost *self);
 /* Its host-model CPU as a <cpu> description (what the farm's baseline is
  * computed from); NULL until it is probed. */
 const gchar *nf_farm_host_get_host_cpu (NfFarmHost *self);

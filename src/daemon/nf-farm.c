@@ -269,7 +269,12 @@ domain_event_cb (NfConnection *connection,
 {
 	Follow *follow = user_data;
 
-	nf_model_apply_domain_event (follow->farm->model, name, uuid, event, detail);
+	nf_model_apply_domain_event (follow->farm->model,
+				     nf_farm_host_get_name (follow->host),
+				     name,
+				     uuid,
+				     event,
+				     detail);
 }
 
 static void
@@ -452,6 +457,7 @@ nf_farm_start (NfFarm *self)
 		if (nf_model_lookup_host (self->model, entry->name) != NULL)
 			continue;
 		host = host_new (self, entry->name, entry->uri);
+		nf_farm_host_set_peer_uri (host, entry->peer_uri);
 		nf_model_add_host (self->model, host);
 		host_open (self, host, NULL);
 	}
@@ -469,7 +475,8 @@ save_hosts (NfFarm *self, NfJob *job)
 		if (!g_str_equal (nf_farm_host_get_name (l->data), NF_HOST_LOCAL))
 			g_ptr_array_add (kept,
 					 nf_store_host_new (nf_farm_host_get_name (l->data),
-							    nf_farm_host_get_uri (l->data)));
+							    nf_farm_host_get_uri (l->data),
+							    nf_farm_host_get_peer_uri (l->data)));
 	nf_store_set_hosts (nf_model_get_store (self->model), kept);
 	nf_model_save_async (self->model, host_saved, saving_new (self->model, job));
 }
@@ -555,12 +562,13 @@ nf_farm_check_add_host (NfFarm *self, const gchar *name, const gchar *uri, GErro
 }
 
 void
-nf_farm_add_host (NfFarm *self, const gchar *name, const gchar *uri, NfJob *job)
+nf_farm_add_host (NfFarm *self, const gchar *name, const gchar *uri, const gchar *peer_uri, NfJob *job)
 {
 	g_autoptr (NfFarmHost) host = NULL;
 	g_autofree gchar *path = NULL;
 
 	host = host_new (self, name, uri);
+	nf_farm_host_set_peer_uri (host, peer_uri);
 	g_hash_table_insert (self->adding, g_strdup (name), g_strdup (uri));
 	path = g_strdup_printf ("host/%s", name);
 	nf_job_add_object (job, path);

@@ -34,7 +34,7 @@ gboolean nf_farm_check_add_host (NfFarm *self, const gchar *name, const gchar *u
  * own connection; @job ends when it is in the farm (and the state file),
  * or could not be used (the probe's named error and reason; nothing is
  * kept). */
-void nf_farm_add_host (NfFarm *self, const gchar *name, const gchar *uri, NfJob *job);
+void nf_farm_add_host (NfFarm *self, const gchar *name, const gchar *uri, const gchar *peer_uri, NfJob *job);
 /* RemoveHost: refused at the call for a name that is no host
  * (NF_ERROR_NOT_FOUND), local (NF_ERROR_INVALID_ARGUMENT), a host that
  * nodes are on (NF_ERROR_BUSY, naming them). */

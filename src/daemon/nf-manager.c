@@ -6,6 +6,7 @@
 #include "nestfarm/nf-error.h"
 #include "nf-baseline.h"
 #include "nf-farm.h"
+#include "nf-moves.h"
 #include "nf-manager.h"
 #include "nf-readiness.h"
 #include "nf-reconcile.h"
@@ -34,6 +35,7 @@ struct _NfManager {
 	NfHostInfo *host;     /* the probe, once started (main thread's copy) */
 	NfFarm *farm;         /* the other hosts, once started */
 	NfBaseline *baseline; /* CPUMode=baseline: the farm's CPU; NULL: passthrough */
+	NfMoves *moves;       /* drains and rebalances */
 	gboolean started;
 	gulong event_id;
 	gulong connected_id;
@@ -111,6 +113,7 @@ nf_manager_dispose (GObject *object)
 	}
 	g_clear_object (&self->readiness);
 	g_clear_object (&self->baseline);
+	g_clear_pointer (&self->moves, nf_moves_free);
 	g_clear_pointer (&self->farm, nf_farm_free);
 	G_OBJECT_CLASS (nf_manager_parent_class)->dispose (object);
 }
@@ -168,6 +171,21 @@ baseline_changed (NfBaseline *baseline, GParamSpec *pspec, gpointer user_data)
 	g_object_notify_by_pspec (G_OBJECT (user_data), props[PROP_CPU_BASELINE]);
 }
 
+static NfJob *
+moves_migrate (gpointer owner, const gchar *node, const gchar *host, guint uid, GError **error)
+{
+	return nf_manager_migrate_node (owner, node, host, TRUE, uid, error);
+}
+
+static gdouble
+moves_limit (gpointer owner, const gchar *host)
+{
+	NfMemoryBound bound;
+
+	nf_manager_get_memory_bound (owner, host, &bound);
+	return nf_memory_bound_limit_mib (&bound);
+}
+
 NfManager *
 nf_manager_new (const NfConfig *config, NfEngine *engine)
 {
@@ -197,6 +215,8 @@ nf_manager_new (const NfConfig *config, NfEngine *engine)
 				 G_CALLBACK (committed_changed),
 				 self,
 				 0);
+	self->moves =
+		nf_moves_new (self->model, moves_migrate, moves_limit, self, config->rebalance_interval_s);
 	if (config->engine->cpu_mode == NF_CPU_MODE_BASELINE) {
 		self->baseline = nf_baseline_new (self->model, engine);
 		self->ops.baseline = self->baseline;
@@ -278,7 +298,7 @@ domain_event_cb (NfConnection *connection,
 		 gint detail,
 		 gpointer user_data)
 {
-	nf_model_apply_domain_event (NF_MANAGER (user_data)->model, name, uuid, event, detail);
+	nf_model_apply_domain_event (NF_MANAGER (user_data)->model, NF_HOST_LOCAL, name, uuid, event, detail);
 }
 
 static void
@@ -1023,14 +1043,19 @@ nf_manager_read_console_finish (NfManager *self, GAsyncResult *res, guint64 *siz
 /* --- the farm's hosts --- */
 
 NfJob *
-nf_manager_add_host (NfManager *self, const gchar *name, const gchar *uri, guint uid, GError **error)
+nf_manager_add_host (NfManager *self,
+		     const gchar *name,
+		     const gchar *uri,
+		     const gchar *peer_uri,
+		     guint uid,
+		     GError **error)
 {
 	NfJob *job;
 
 	if (refuse_if_shutting_down (self, error) || !nf_farm_check_add_host (self->farm, name, uri, error))
 		return NULL;
 	job = nf_model_new_job (self->model, "add-host", uid);
-	nf_farm_add_host (self->farm, name, uri, job);
+	nf_farm_add_host (self->farm, name, uri, peer_uri, job);
 	return job;
 }
 
@@ -1321,6 +1346,184 @@ nf_manager_reset_node (NfManager *self, const gchar *name, guint uid, GError **e
 	return job;
 }
 
+/* --- moving a node --- */
+
+/* A move needs the farm's baseline CPU in the node and a trunk that spans
+ * hosts (OVN). */
+static gboolean
+refuse_unmovable (NfManager *self, NfNode *node, NfPool *pool, GError **error)
+{
+	g_autoptr (GArray) one = g_array_new (FALSE, FALSE, sizeof (guint));
+	g_autofree gchar *doing = g_strdup_printf ("move node %s", nf_node_get_name (node));
+	guint index = nf_node_get_index (node);
+
+	if (self->baseline == NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "Cannot %s: CPUMode is passthrough, so nodes have their host's own CPU and stay on it; "
+			     "set CPUMode=baseline in nestfarmd.conf for nodes that can move.",
+			     doing);
+		return TRUE;
+	}
+	if (!nf_pool_get_spec (pool)->ovn) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "Cannot %s: the trunk of pool %s is host %s's own bridge (made without OvnNorthbound), "
+			     "so its nodes stay on that host.",
+			     doing,
+			     nf_pool_get_name (pool),
+			     nf_node_get_host (node));
+		return TRUE;
+	}
+	/* an internal snapshot lives in the overlay, which a move does not carry */
+	g_array_append_val (one, index);
+	return refuse_if_held (pool, one, doing, error);
+}
+
+/* The hosts a node on @from may move to: @host alone, or every other. */
+static GStrv
+move_candidates (NfManager *self, const gchar *from, const gchar *host)
+{
+	g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+	g_autoptr (GList) hosts = nf_model_get_hosts (self->model);
+
+	if (host != NULL)
+		g_strv_builder_add (builder, host);
+	for (GList *l = hosts; host == NULL && l != NULL; l = l->next) {
+		if (!g_str_equal (nf_farm_host_get_name (l->data), from))
+			g_strv_builder_add (builder, nf_farm_host_get_name (l->data));
+	}
+	return g_strv_builder_end (builder);
+}
+
+/* Where a node on @from moves for @need_mib: @host (NULL: placement's
+ * choice among the others), refused with the reason. */
+static const gchar *
+move_target (NfManager *self,
+	     const gchar *name,
+	     const gchar *from,
+	     const gchar *host,
+	     guint64 need,
+	     GError **error)
+{
+	g_auto (GStrv) allowed = move_candidates (self, from, host);
+	g_autofree gchar *what = g_strdup_printf ("node %s", name);
+	NfFarmHost *target;
+
+	if (g_strcmp0 (host, from) == 0 || allowed[0] == NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     allowed[0] == NULL ? "Node %s cannot move: host %s is the farm's only host."
+						: "Node %s is on host %s already.",
+			     name,
+			     from);
+		return NULL;
+	}
+	if (refuse_unknown_hosts (self, (const gchar *const *) allowed, error))
+		return NULL;
+	target = host != NULL ? nf_model_lookup_host (self->model, host) : NULL;
+	if (target != NULL && !host_takes_nodes (self, target, NULL)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_BUSY,
+			     "Host %s takes no nodes now (it is %s); 'nestfarmctl host list' shows the hosts.",
+			     host,
+			     nf_host_state_to_string (nf_farm_host_get_state (target)));
+		return NULL;
+	}
+	return place (self, (const gchar *const *) allowed, need, what, error);
+}
+
+/* @host's libvirt as the other hosts' libvirtds reach it: its peer URI,
+ * else its URI where that names a server (qemu+ssh://host2/system). */
+static gchar *
+peer_uri_of (NfFarmHost *host, GError **error)
+{
+	const gchar *peer = nf_farm_host_get_peer_uri (host);
+	const gchar *uri = nf_farm_host_get_uri (host);
+	g_autoptr (GUri) parsed = NULL;
+
+	if (peer != NULL)
+		return g_strdup (peer);
+	parsed = g_uri_parse (uri, G_URI_FLAGS_NONE, NULL);
+	if (parsed != NULL && g_uri_get_host (parsed) != NULL && g_uri_get_host (parsed)[0] != '\0')
+		return g_strdup (uri);
+	g_set_error (error,
+		     NF_ERROR,
+		     NF_ERROR_INVALID_ARGUMENT,
+		     "Host %s's URI %s names no server the other hosts' libvirtd can reach, so nodes cannot move "
+		     "there; remove it and add it again with the peer-uri option ('nestfarmctl host add %s URI "
+		     "--peer-uri qemu+tcp://ADDRESS/system').",
+		     nf_farm_host_get_name (host),
+		     uri,
+		     nf_farm_host_get_name (host));
+	return NULL;
+}
+
+/* Where QEMU sends the node: the peer URI's server ("tcp://SERVER"), so
+ * that the move does not depend on the target's own hostname resolving. */
+static gchar *
+data_uri_of (const gchar *peer_uri)
+{
+	g_autoptr (GUri) parsed = g_uri_parse (peer_uri, G_URI_FLAGS_NONE, NULL);
+	const gchar *server = parsed != NULL ? g_uri_get_host (parsed) : NULL;
+
+	if (server == NULL || server[0] == '\0')
+		return NULL;
+	return strchr (server, ':') != NULL ? g_strdup_printf ("tcp://[%s]", server)
+					    : g_strdup_printf ("tcp://%s", server);
+}
+
+NfJob *
+nf_manager_migrate_node (NfManager *self,
+			 const gchar *name,
+			 const gchar *host,
+			 gboolean live,
+			 guint uid,
+			 GError **error)
+{
+	g_autofree gchar *peer = NULL;
+	g_autofree gchar *data = NULL;
+	const gchar *target;
+	guint64 need;
+	NfNode *node;
+	NfPool *pool;
+	NfOp *op = NULL;
+	NfJob *job;
+
+	if (refuse_if_shutting_down (self, error) || (node = require_node (self, name, error)) == NULL ||
+	    refuse_if_queue_full (self, nf_node_get_pool (node), error))
+		return NULL;
+	pool = nf_model_lookup_pool (self->model, nf_node_get_pool (node));
+	if (refuse_unmovable (self, node, pool, error))
+		return NULL;
+	if (!live && nf_node_holds_memory (node)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "Node %s is running and a live move was not asked for; stop it first, or move it live.",
+			     name);
+		return NULL;
+	}
+	need = nf_node_holds_memory (node) ? nf_node_get_memory_mib (node) : 0;
+	target = move_target (self, name, nf_node_get_host (node), host, need, error);
+	if (target == NULL)
+		return NULL;
+	peer = peer_uri_of (nf_model_lookup_host (self->model, target), error);
+	if (peer == NULL)
+		return NULL;
+	data = data_uri_of (peer);
+	job = schedule (self, NF_OP_NODE_MIGRATE, nf_node_get_pool (node), "migrate-node", uid, &op);
+	nf_op_set_node (op, name);
+	nf_op_set_move (op, target, peer, data, live);
+	nf_op_add_reserved (op, target, need);
+	nf_scheduler_submit (self->scheduler, op);
+	return job;
+}
+
 NfJob *
 nf_manager_snapshot_pool (NfManager *self,
 			  const gchar *name,
@@ -1488,4 +1691,32 @@ gboolean
 nf_manager_shutdown_finish (NfManager *self, GAsyncResult *res, GError **error)
 {
 	return g_task_propagate_boolean (G_TASK (res), error);
+}
+
+/* --- draining hosts and rebalancing (nf-moves.c) --- */
+
+NfJob *
+nf_manager_drain_host (NfManager *self, const gchar *host, guint uid, GError **error)
+{
+	if (refuse_if_shutting_down (self, error))
+		return NULL;
+	return nf_moves_drain (self->moves, host, uid, error);
+}
+
+NfJob *
+nf_manager_activate_host (NfManager *self, const gchar *host, guint uid, GError **error)
+{
+	if (refuse_if_shutting_down (self, error))
+		return NULL;
+	return nf_moves_activate (self->moves, host, uid, error);
+}
+
+NfJob *
+nf_manager_rebalance (NfManager *self, guint threshold, guint max_moves, guint uid, GError **error)
+{
+	const NfRebalanceOptions options = {threshold, max_moves};
+
+	if (refuse_if_shutting_down (self, error))
+		return NULL;
+	return nf_moves_rebalance (self->moves, &options, uid, error);
 }

@@ -59,7 +59,14 @@ void nf_manager_read_console_async (NfManager *self,
 				    gpointer user_data);
 GBytes *nf_manager_read_console_finish (NfManager *self, GAsyncResult *res, guint64 *size, GError **error);
 /* AddHost and RemoveHost (nf-farm.h says what they check and do). */
-NfJob *nf_manager_add_host (NfManager *self, const gchar *name, const gchar *uri, guint uid, GError **error);
+/* @peer_uri: the host's libvirt as the other hosts reach it (for
+ * migrations), NULL: its URI. */
+NfJob *nf_manager_add_host (NfManager *self,
+			    const gchar *name,
+			    const gchar *uri,
+			    const gchar *peer_uri,
+			    guint uid,
+			    GError **error);
 NfJob *nf_manager_remove_host (NfManager *self, const gchar *name, guint uid, GError **error);
 NfJob *nf_manager_delete_pool (NfManager *self,
 			       const gchar *name,
@@ -83,6 +90,23 @@ NfJob *nf_manager_stop_node (NfManager *self,
 			     guint uid,
 			     GError **error);
 NfJob *nf_manager_reset_node (NfManager *self, const gchar *name, guint uid, GError **error);
+/* Moves node @name to @host (NULL: the online host, other than its own,
+ * with the most memory free that has room): live if it runs (refused
+ * when !@live), cold if it is stopped. Refused at the call, changing
+ * nothing: CPUMode=passthrough, a pool whose trunk is its host's own
+ * bridge (no OVN), a host that is not in the farm, offline, the node's
+ * own, or without room, or no peer URI to reach it by. A CPU the target
+ * cannot run fails the job, saying which features it lacks. */
+/* Host.Drain, Host.Activate and Manager.Rebalance (nf-moves.h). */
+NfJob *nf_manager_drain_host (NfManager *self, const gchar *host, guint uid, GError **error);
+NfJob *nf_manager_activate_host (NfManager *self, const gchar *host, guint uid, GError **error);
+NfJob *nf_manager_rebalance (NfManager *self, guint threshold, guint max_moves, guint uid, GError **error);
+NfJob *nf_manager_migrate_node (NfManager *self,
+				const gchar *name,
+				const gchar *host,
+				gboolean live,
+				guint uid,
+				GError **error);
 /* Pool snapshots (nf-snapshot.h): a name the pool has is Exists, one it
  * has not NotFound; a node a snapshot holds is never removed but with its
  * pool (scale down, reset and a revert that would are refused). */

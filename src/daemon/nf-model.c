@@ -438,6 +438,8 @@ nf_model_add_host (NfModel *self, NfFarmHost *host)
 
 	g_return_if_fail (nf_model_lookup_host (self, nf_farm_host_get_name (host)) == NULL);
 	g_hash_table_insert (self->hosts, g_strdup (nf_farm_host_get_name (host)), g_object_ref (host));
+	/* draining or in maintenance when the daemon last saved */
+	nf_farm_host_set_admin (host, nf_store_get_host_state (self->store, nf_farm_host_get_name (host)));
 	/* nodes the model knew on it before it was added (a start) */
 	g_hash_table_iter_init (&iter, self->nodes);
 	while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -453,6 +455,7 @@ nf_model_remove_host (NfModel *self, NfFarmHost *host)
 
 	/* @keep holds the host while the table lets go of it */
 	keep = g_object_ref (host);
+	nf_store_set_host_state (self->store, nf_farm_host_get_name (host), NF_HOST_STATE_ONLINE);
 	g_hash_table_remove (self->pending_on, nf_farm_host_get_name (host));
 	if (g_hash_table_remove (self->hosts, nf_farm_host_get_name (host)))
 		g_signal_emit (self, signals[SIGNAL_HOST_REMOVED], 0, host);
@@ -548,6 +551,12 @@ nf_model_save_async (NfModel *self, GAsyncReadyCallback callback, gpointer user_
 	g_autoptr (GPtrArray) specs = g_ptr_array_new ();
 	g_autoptr (GList) pools = nf_model_get_pools (self);
 
+	g_autoptr (GList) hosts = nf_model_get_hosts (self);
+
+	for (GList *l = hosts; l != NULL; l = l->next)
+		nf_store_set_host_state (self->store,
+					 nf_farm_host_get_name (l->data),
+					 nf_farm_host_get_admin (l->data));
 	for (GList *l = pools; l != NULL; l = l->next) {
 		nf_pool_note_remote_nodes (l->data);
 		g_ptr_array_add (specs, (gpointer) nf_pool_get_spec (l->data));
@@ -638,11 +647,17 @@ nf_model_settle_deferred (NfModel *self, const gchar *host, const gchar *const *
 
 /* Lifecycle events keep node states true without polling. */
 void
-nf_model_apply_domain_event (NfModel *self, const gchar *name, const gchar *uuid, gint event, gint detail)
+nf_model_apply_domain_event (NfModel *self,
+			     const gchar *host,
+			     const gchar *name,
+			     const gchar *uuid,
+			     gint event,
+			     gint detail)
 {
 	NfNode *node = nf_model_lookup_node (self, name);
 
-	if (node == NULL || g_strcmp0 (nf_node_get_domain_uuid (node), uuid) != 0)
+	if (node == NULL || g_strcmp0 (nf_node_get_domain_uuid (node), uuid) != 0 ||
+	    g_strcmp0 (nf_node_get_host (node), host) != 0 || nf_node_get_moving (node))
 		return;
 	switch (event) {
 	case VIR_DOMAIN_EVENT_STARTED:

@@ -52,8 +52,11 @@ void nf_model_add_node (NfModel *self, NfPool *pool, NfNode *node);
 void nf_model_remove_node (NfModel *self, NfNode *node);
 void nf_model_apply_node_info (NfModel *self, NfNode *node, const NfNodeInfo *info);
 /* A libvirt lifecycle event (VIR_DOMAIN_EVENT_*) of the domain @name with
- * @uuid, applied to its node if the model has it. */
+ * @uuid on @host, applied to its node if the model has it there (a node
+ * that moved away hears nothing more from its old host; one moving hears
+ * nothing). */
 void nf_model_apply_domain_event (NfModel *self,
+				  const gchar *host,
 				  const gchar *name,
 				  const gchar *uuid,
 				  gint event,

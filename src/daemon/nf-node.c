@@ -23,6 +23,7 @@ struct _NfNode {
 	gchar **macs;
 	gchar **addresses;
 	gboolean ready;
+	gboolean moving; /* a move runs: its domain's events are the move's */
 	NfNesting nesting;
 	guint memory_mib;
 };
@@ -329,6 +330,20 @@ nf_node_set_macs (NfNode *self, const gchar *const *macs)
 	g_strfreev (self->macs);
 	self->macs = g_strdupv ((gchar **) macs);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MACS]);
+}
+
+gboolean
+nf_node_get_moving (NfNode *self)
+{
+	g_return_val_if_fail (NF_IS_NODE (self), FALSE);
+	return self->moving;
+}
+
+void
+nf_node_set_moving (NfNode *self, gboolean moving)
+{
+	g_return_if_fail (NF_IS_NODE (self));
+	self->moving = moving;
 }
 
 gboolean

@@ -43,6 +43,12 @@ void nf_node_set_macs (NfNode *self, const gchar *const *macs);
 const gchar *const *nf_node_get_addresses (NfNode *self);
 void nf_node_set_addresses (NfNode *self, const gchar *const *addresses);
 /* Booted, its seed applied, answering on SSH (nf-readiness.c finds out). */
+/* A move (Node.Migrate) runs: the lifecycle events its domain sends from
+ * either host meanwhile (paused, stopped, undefined on the source;
+ * started on the target) are the move's and change nothing; its host
+ * changes when the move is over. */
+gboolean nf_node_get_moving (NfNode *self);
+void nf_node_set_moving (NfNode *self, gboolean moving);
 gboolean nf_node_get_ready (NfNode *self);
 void nf_node_set_ready (NfNode *self, gboolean ready);
 /* What was seen inside it last ("nesting": the name). */

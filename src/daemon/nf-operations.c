@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "nestfarm/nf-error.h"
+#include "nestfarm/nf-migrate.h"
 #include "nestfarm/nf-names.h"
 #include "nestfarm/nf-ovn.h"
 #include "nestfarm/nf-snapshot.h"
@@ -26,7 +27,11 @@ struct _NfOp {
 	guint count;      /* scale: wanted count */
 	gboolean force;
 	guint timeout_s;
-	gchar *node;     /* node operations */
+	gchar *node;    /* node operations */
+	gchar *move_to; /* a move: the target host, its peer URI, QEMU's data URI */
+	gchar *peer_uri;
+	gchar *data_uri;
+	gboolean live;
 	gchar *snapshot; /* snapshot operations */
 	gboolean memory;
 	GArray *held;         /* snapshot: nodes it paused; revert: nodes that ran */
@@ -83,6 +88,12 @@ typedef struct {
 	guint stop_timeout; /* stop: 0 forces at once; reset: the graceful wait */
 	gboolean forced;    /* stop: result, it had to be forced */
 	gchar *snapshot;    /* the snapshot steps */
+	/* a move: the target's engine (NULL: not set up), name and URIs */
+	NfEngine *target_engine;
+	gchar *target;
+	gchar *peer_uri;
+	gchar *data_uri;
+	gboolean live;
 	gboolean memory;
 	gboolean flag; /* pause: it paused the node; revert: the node ran */
 	guint64 size;  /* take: what the overlay grew by; space check: the room needed */
@@ -136,6 +147,9 @@ nf_op_free (NfOp *op)
 	g_free (op->placement);
 	g_strfreev (op->spread);
 	g_free (op->node);
+	g_free (op->move_to);
+	g_free (op->peer_uri);
+	g_free (op->data_uri);
 	g_free (op->snapshot);
 	g_array_unref (op->held);
 	nf_pool_spec_free (op->spec);
@@ -173,6 +187,15 @@ nf_op_set_node (NfOp *op, const gchar *node)
 
 	op->node = g_strdup (node);
 	nf_job_add_object (op->job, object);
+}
+
+void
+nf_op_set_move (NfOp *op, const gchar *host, const gchar *peer_uri, const gchar *data_uri, gboolean live)
+{
+	op->move_to = g_strdup (host);
+	op->peer_uri = g_strdup (peer_uri);
+	op->data_uri = g_strdup (data_uri);
+	op->live = live;
 }
 
 void
@@ -320,6 +343,10 @@ node_step_free (NodeStep *step)
 	g_free (step->pool);
 	g_free (step->name);
 	g_free (step->snapshot);
+	g_clear_object (&step->target_engine);
+	g_free (step->target);
+	g_free (step->peer_uri);
+	g_free (step->data_uri);
 	nf_node_spec_free (step->spec);
 	g_clear_object (&step->cancellable);
 	g_free (step);
@@ -466,6 +493,9 @@ step_submit (NodeStep *step)
 /* Runs @work for every index in @indexes; @done per node, @phase_done when
  * all are back. An empty phase ends at once (from an idle, so the caller
  * never re-enters). */
+static gpointer work_migrate (gpointer item, GCancellable *cancellable, GError **error);
+static void step_set_move (NfOp *op, NodeStep *step);
+
 static void
 op_run_phase (NfOp *op,
 	      GArray *indexes,
@@ -507,6 +537,8 @@ op_run_phase (NfOp *op,
 		}
 		step->snapshot = g_strdup (op->snapshot);
 		step->memory = op->memory;
+		if (work == work_migrate)
+			step_set_move (op, step);
 		if (work == work_check_space)
 			step->size = op->need;
 		step->work = work;
@@ -615,6 +647,47 @@ work_reset (gpointer item, GCancellable *cancellable, GError **error)
 	if (!reset)
 		return NULL;
 	return nf_engine_get_node (step->engine, step->name, error);
+}
+
+/* A move's step: the target, and its node marked moving (the events its
+ * domain sends from either host meanwhile are the move's, not news). */
+static void
+step_set_move (NfOp *op, NodeStep *step)
+{
+	NfFarmHost *host = nf_model_lookup_host (op->context->model, op->move_to);
+	NfEngine *engine = g_str_equal (op->move_to, NF_HOST_LOCAL) ? op->context->engine
+			   : host != NULL                           ? nf_farm_host_get_engine (host)
+								    : NULL;
+	NfNode *node = nf_model_lookup_node (op->context->model, step->name);
+
+	step->target_engine = engine != NULL ? g_object_ref (engine) : NULL;
+	step->target = g_strdup (op->move_to);
+	step->peer_uri = g_strdup (op->peer_uri);
+	step->data_uri = g_strdup (op->data_uri);
+	step->live = op->live;
+	if (node != NULL)
+		nf_node_set_moving (node, TRUE);
+}
+
+static gpointer
+work_migrate (gpointer item, GCancellable *cancellable, GError **error)
+{
+	NodeStep *step = item;
+	g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+	const NfMigrateTarget to = {step->target, step->peer_uri, step->data_uri, step->live};
+	NfNodeInfo *info;
+
+	if (step->target_engine == NULL) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_BUSY,
+			     "Host %s is not reachable now; try again when it is online.",
+			     step->target);
+		return NULL;
+	}
+	info = nf_migrate_node (step->engine, step->target_engine, step->name, &to, warnings, error);
+	log_warnings (warnings);
+	return info;
 }
 
 static gpointer
@@ -791,6 +864,33 @@ started_done (NodeStep *step, gpointer result, const GError *error)
 	if (node != NULL && result != NULL)
 		nf_model_apply_node_info (op->context->model, node, result);
 	what = g_strdup_printf (op->kind == NF_OP_NODE_RESET ? "reset %s" : "started %s", step->name);
+	op_step (op, what);
+}
+
+/* A move is over: the node is where libvirt has it now. */
+static void
+migrated_done (NodeStep *step, gpointer result, const GError *error)
+{
+	NfOp *op = step->op;
+	NfNode *node = op_node (op, step->index);
+	g_autofree gchar *what = NULL;
+
+	if (node != NULL)
+		nf_node_set_moving (node, FALSE);
+	if (error != NULL) {
+		g_autoptr (GError) named = g_error_new (error->domain,
+							error->code,
+							"Cannot move node %s to host %s: %s",
+							step->name,
+							step->target,
+							error->message);
+
+		op_fail (op, named);
+		return;
+	}
+	if (node != NULL && result != NULL)
+		nf_model_apply_node_info (op->context->model, node, result);
+	what = g_strdup_printf ("moved %s to %s", step->name, step->target);
 	op_step (op, what);
 }
 
@@ -1185,6 +1285,18 @@ reset_node (NfOp *op)
 		      op->targets,
 		      work_reset,
 		      started_done,
+		      (GDestroyNotify) nf_node_info_free,
+		      FALSE,
+		      simple_done);
+}
+
+static void
+migrate_node (NfOp *op)
+{
+	op_run_phase (op,
+		      op->targets,
+		      work_migrate,
+		      migrated_done,
 		      (GDestroyNotify) nf_node_info_free,
 		      FALSE,
 		      simple_done);
@@ -1668,8 +1780,9 @@ static const OpRow op_rows[] = {
 		{FALSE, NF_OP_NO_STATE, targets_snapshot, 1, NF_INTENT_KIND_REVERT, revert_remove_added},
 	[NF_OP_DELETE_SNAPSHOT] =
 		{FALSE, NF_OP_NO_STATE, targets_snapshot, 1, NF_INTENT_KIND_DELETE_SNAPSHOT, delete_snapshot},
+	[NF_OP_NODE_MIGRATE] = {FALSE, NF_OP_NO_STATE, targets_node, 1, NF_OP_NO_INTENT, migrate_node},
 };
-G_STATIC_ASSERT (G_N_ELEMENTS (op_rows) == NF_OP_DELETE_SNAPSHOT + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (op_rows) == NF_OP_NODE_MIGRATE + 1);
 
 /* A scale to as many nodes as there are, or fewer. */
 static const OpRow scale_down_row =
@@ -1822,6 +1935,8 @@ op_summary (NfOp *op)
 		return g_strdup_printf ("Reverted pool %s to snapshot %s.", op->pool, op->snapshot);
 	case NF_OP_DELETE_SNAPSHOT:
 		return g_strdup_printf ("Deleted snapshot %s of pool %s.", op->snapshot, op->pool);
+	case NF_OP_NODE_MIGRATE:
+		return g_strdup_printf ("Moved node %s to host %s.", op->node, op->move_to);
 	default:
 		g_assert_not_reached ();
 	}
@@ -1860,6 +1975,7 @@ snapshot_finish (NfOp *op, NfPool *pool)
 	case NF_OP_NODE_START:
 	case NF_OP_NODE_STOP:
 	case NF_OP_NODE_RESET:
+	case NF_OP_NODE_MIGRATE:
 	default:
 		break;
 	}

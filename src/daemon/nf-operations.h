@@ -26,6 +26,7 @@ typedef enum {
 	NF_OP_SNAPSHOT,
 	NF_OP_REVERT,
 	NF_OP_DELETE_SNAPSHOT,
+	NF_OP_NODE_MIGRATE,
 } NfOpKind;
 
 /* What operations work with, set up once by their owner. */
@@ -65,6 +66,10 @@ void nf_op_set_placement (NfOp *op, const gchar *host);
 /* Or: the i-th node @op makes goes on @hosts[i] (a pool spread across the
  * farm, its trunk an OVN switch); the pool's own host is @hosts[0]. */
 void nf_op_set_spread (NfOp *op, const gchar *const *hosts);
+/* A move (NF_OP_NODE_MIGRATE): to @host, whose libvirt the source's
+ * reaches at @peer_uri (QEMU's data to @data_uri, NULL: libvirt's
+ * choice); @live: a running node moves live (else it is refused). */
+void nf_op_set_move (NfOp *op, const gchar *host, const gchar *peer_uri, const gchar *data_uri, gboolean live);
 NfJob *nf_op_get_job (NfOp *op);
 const gchar *nf_op_get_pool (NfOp *op);
 /* Runs @op (its pool is marked busy in the model already); @ended when

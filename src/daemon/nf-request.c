@@ -434,31 +434,101 @@ nf_request_parse_snapshot (const gchar *name, GVariant *options, gboolean *memor
 	return TRUE;
 }
 
-gboolean
-nf_request_parse_host (const gchar *name, const gchar *uri, GVariant *options, GError **error)
+/* A libvirt URI as a request may give one (@what: "URI", "peer-uri"). */
+static gboolean
+check_uri (const gchar *what, const gchar *uri, GError **error)
 {
+	gboolean printable = uri[0] != '\0' && strlen (uri) <= NF_HOST_URI_MAX;
+
+	for (const gchar *p = uri; printable && *p != '\0'; p++)
+		printable = g_ascii_isgraph (*p);
+	if (printable && g_uri_is_valid (uri, G_URI_FLAGS_NONE, NULL))
+		return TRUE;
+	{
+		/* quote the start of it, not a megabyte of it */
+		g_autofree gchar *shown = g_utf8_make_valid (uri, MIN (strlen (uri), 64));
+
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "The %s '%s%s' is not a libvirt URI of at most %d printable characters; give one such as "
+			     "qemu+ssh://root@host2/system, qemu+tls://host2/system or "
+			     "qemu+unix:///system?socket=/path/to/libvirt-sock.",
+			     what,
+			     shown,
+			     strlen (uri) > 64 ? "..." : "",
+			     NF_HOST_URI_MAX);
+	}
+	return FALSE;
+}
+
+static const OptionRule add_host_options[] = {
+	{"peer-uri", "s"},
+};
+
+gboolean
+nf_request_parse_host (const gchar *name,
+		       const gchar *uri,
+		       GVariant *options,
+		       gchar **peer_uri,
+		       GError **error)
+{
+	const gchar *peer = NULL;
+
 	if (!nf_names_validate ("host", name, error))
 		return FALSE;
-	if (uri != NULL) {
-		gboolean printable = uri[0] != '\0' && strlen (uri) <= NF_HOST_URI_MAX;
+	if (uri == NULL)
+		return nf_request_check_no_options (options, error);
+	if (!check_uri ("URI", uri, error) ||
+	    !check_options (options, add_host_options, G_N_ELEMENTS (add_host_options), error))
+		return FALSE;
+	if (options != NULL && g_variant_lookup (options, "peer-uri", "&s", &peer) &&
+	    !check_uri ("peer-uri", peer, error))
+		return FALSE;
+	*peer_uri = g_strdup (peer);
+	return TRUE;
+}
 
-		for (const gchar *p = uri; printable && *p != '\0'; p++)
-			printable = g_ascii_isgraph (*p);
-		if (!printable || !g_uri_is_valid (uri, G_URI_FLAGS_NONE, NULL)) {
-			/* quote the start of it, not a megabyte of it */
-			g_autofree gchar *shown = g_utf8_make_valid (uri, MIN (strlen (uri), 64));
+static const OptionRule rebalance_options[] = {
+	{"threshold", "u"},
+	{"max-moves", "u"},
+};
 
-			g_set_error (error,
-				     NF_ERROR,
-				     NF_ERROR_INVALID_ARGUMENT,
-				     "'%s%s' is not a libvirt URI of at most %d printable characters; give one such as "
-				     "qemu+ssh://root@host2/system, qemu+tls://host2/system or "
-				     "qemu+unix:///system?socket=/path/to/libvirt-sock.",
-				     shown,
-				     strlen (uri) > 64 ? "..." : "",
-				     NF_HOST_URI_MAX);
-			return FALSE;
-		}
-	}
-	return nf_request_check_no_options (options, error);
+gboolean
+nf_request_parse_rebalance (GVariant *options, guint *threshold, guint *max_moves, GError **error)
+{
+	if (!check_options (options, rebalance_options, G_N_ELEMENTS (rebalance_options), error))
+		return FALSE;
+	*threshold = NF_REBALANCE_THRESHOLD_DEFAULT;
+	*max_moves = NF_REBALANCE_MAX_MOVES_DEFAULT;
+	if (options == NULL)
+		return TRUE;
+	if (g_variant_lookup (options, "threshold", "u", threshold) &&
+	    !check_range ("threshold", *threshold, 1, 100, " percentage points", error))
+		return FALSE;
+	if (g_variant_lookup (options, "max-moves", "u", max_moves) &&
+	    !check_range ("max-moves", *max_moves, 1, NF_REBALANCE_MAX_MOVES_MAX, "", error))
+		return FALSE;
+	return TRUE;
+}
+
+static const OptionRule migrate_options[] = {
+	{"host", "s"},
+	{"live", "b"},
+};
+
+gboolean
+nf_request_parse_migrate (GVariant *options, gchar **host, gboolean *live, GError **error)
+{
+	const gchar *name = NULL;
+	gboolean b;
+
+	if (!check_options (options, migrate_options, G_N_ELEMENTS (migrate_options), error))
+		return FALSE;
+	if (options != NULL && g_variant_lookup (options, "host", "&s", &name) &&
+	    !nf_names_validate ("host", name, error))
+		return FALSE;
+	*host = g_strdup (name);
+	*live = options != NULL && g_variant_lookup (options, "live", "b", &b) ? b : TRUE;
+	return TRUE;
 }

@@ -39,7 +39,19 @@ gboolean nf_request_parse_stop (const NfConfig *config,
 gboolean nf_request_check_no_options (GVariant *options, GError **error);
 /* AddHost (@uri: a libvirt URI of printable characters) and RemoveHost
  * (@uri NULL): a host name (the pool-name rules) and no options yet. */
-gboolean nf_request_parse_host (const gchar *name, const gchar *uri, GVariant *options, GError **error);
+/* Manager.Rebalance's options: threshold (u, percentage points, 1 to
+ * 100) and max-moves (u, 1 to 64), each with its default. */
+gboolean nf_request_parse_rebalance (GVariant *options, guint *threshold, guint *max_moves, GError **error);
+/* Node.Migrate's options: host (s, a host name; NULL: placement
+ * chooses) and live (b, default TRUE). */
+gboolean nf_request_parse_migrate (GVariant *options, gchar **host, gboolean *live, GError **error);
+/* AddHost (@uri given: option peer-uri, a libvirt URI, into @peer_uri)
+ * and RemoveHost (@uri NULL: no options). */
+gboolean nf_request_parse_host (const gchar *name,
+				const gchar *uri,
+				GVariant *options,
+				gchar **peer_uri,
+				GError **error);
 /* A snapshot's name (the pool-name rules) and the options of Snapshot:
  * memory (b, default TRUE). @options NULL: a call that takes none
  * (DeleteSnapshot). */

@@ -24,7 +24,10 @@ struct _NfStore {
 	/* One thread writes, so the files land in the order they were asked
 	 * for and the main loop never waits on fsync. */
 	GThreadPool *writer;
-	GPtrArray *hosts; /* NfStoreHost: the farm's hosts besides local */
+	GPtrArray *hosts;
+	GHashTable *host_states;
+	/* host name -> NfHostState (draining, maintenance) */ /* NfStoreHost: the farm's hosts
+								  besides local */
 };
 
 static void store_write_task (gpointer data, gpointer user_data);
@@ -93,16 +96,18 @@ nf_store_new (const gchar *state_dir)
 	self->path = g_build_filename (state_dir, "pools.json", NULL);
 	self->writer = g_thread_pool_new (store_write_task, self, 1, FALSE, NULL);
 	self->hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_store_host_free);
+	self->host_states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	return self;
 }
 
 NfStoreHost *
-nf_store_host_new (const gchar *name, const gchar *uri)
+nf_store_host_new (const gchar *name, const gchar *uri, const gchar *peer_uri)
 {
 	NfStoreHost *host = g_new0 (NfStoreHost, 1);
 
 	host->name = g_strdup (name);
 	host->uri = g_strdup (uri);
+	host->peer_uri = g_strdup (peer_uri);
 	return host;
 }
 
@@ -113,6 +118,7 @@ nf_store_host_free (NfStoreHost *host)
 		return;
 	g_free (host->name);
 	g_free (host->uri);
+	g_free (host->peer_uri);
 	g_free (host);
 }
 
@@ -124,7 +130,7 @@ hosts_copy (GPtrArray *hosts)
 	for (guint i = 0; hosts != NULL && i < hosts->len; i++) {
 		NfStoreHost *host = g_ptr_array_index (hosts, i);
 
-		g_ptr_array_add (copy, nf_store_host_new (host->name, host->uri));
+		g_ptr_array_add (copy, nf_store_host_new (host->name, host->uri, host->peer_uri));
 	}
 	return copy;
 }
@@ -150,6 +156,7 @@ nf_store_free (NfStore *self)
 	/* what was asked for is written */
 	g_thread_pool_free (self->writer, FALSE, TRUE);
 	g_ptr_array_unref (self->hosts);
+	g_hash_table_unref (self->host_states);
 	g_free (self->dir);
 	g_free (self->path);
 	g_free (self);
@@ -379,13 +386,53 @@ add_hosts (JsonBuilder *b, GPtrArray *hosts)
 		json_builder_add_string_value (b, host->name);
 		json_builder_set_member_name (b, "uri");
 		json_builder_add_string_value (b, host->uri);
+		if (host->peer_uri != NULL) {
+			json_builder_set_member_name (b, "peer-uri");
+			json_builder_add_string_value (b, host->peer_uri);
+		}
 		json_builder_end_object (b);
 	}
 	json_builder_end_array (b);
 }
 
+void
+nf_store_set_host_state (NfStore *self, const gchar *host, NfHostState state)
+{
+	if (state == NF_HOST_STATE_ONLINE || state == NF_HOST_STATE_OFFLINE)
+		g_hash_table_remove (self->host_states, host);
+	else
+		g_hash_table_replace (self->host_states, g_strdup (host), GINT_TO_POINTER (state));
+}
+
+NfHostState
+nf_store_get_host_state (NfStore *self, const gchar *host)
+{
+	gpointer state;
+
+	if (!g_hash_table_lookup_extended (self->host_states, host, NULL, &state))
+		return NF_HOST_STATE_ONLINE;
+	return GPOINTER_TO_INT (state);
+}
+
+/* "host-states": {"h2": "maintenance"}: hosts out of service, sorted. */
+static void
+add_host_states (JsonBuilder *b, GHashTable *states)
+{
+	g_autoptr (GList) names = g_list_sort (g_hash_table_get_keys (states), (GCompareFunc) g_strcmp0);
+
+	json_builder_set_member_name (b, "host-states");
+	json_builder_begin_object (b);
+	for (GList *l = names; l != NULL; l = l->next) {
+		json_builder_set_member_name (b, l->data);
+		json_builder_add_string_value (b,
+					       nf_host_state_to_string (GPOINTER_TO_INT (
+						       g_hash_table_lookup (states, l->data))));
+	}
+	json_builder_end_object (b);
+}
+
 static gchar *
-store_render (GPtrArray *hosts, GPtrArray *pools, GPtrArray *intents, guint next_job)
+store_render (GPtrArray *hosts, GHashTable *host_states, GPtrArray *pools, GPtrArray *intents, guint next_job)
 {
 	g_autoptr (JsonBuilder) b = json_builder_new ();
 	g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -397,6 +444,7 @@ store_render (GPtrArray *hosts, GPtrArray *pools, GPtrArray *intents, guint next
 	json_builder_set_member_name (b, "next-job");
 	json_builder_add_int_value (b, next_job);
 	add_hosts (b, hosts);
+	add_host_states (b, host_states);
 	json_builder_set_member_name (b, "pools");
 	json_builder_begin_array (b);
 	for (guint i = 0; pools != NULL && i < pools->len; i++)
@@ -450,7 +498,7 @@ store_write (NfStore *self, const gchar *text, GError **error)
 gboolean
 nf_store_save (NfStore *self, GPtrArray *pools, GPtrArray *intents, guint next_job, GError **error)
 {
-	g_autofree gchar *text = store_render (self->hosts, pools, intents, next_job);
+	g_autofree gchar *text = store_render (self->hosts, self->host_states, pools, intents, next_job);
 
 	return store_write (self, text, error);
 }
@@ -482,7 +530,9 @@ nf_store_save_async (NfStore *self,
 	GTask *task = g_task_new (NULL, NULL, callback, user_data);
 
 	g_task_set_source_tag (task, nf_store_save_async);
-	g_task_set_task_data (task, store_render (self->hosts, pools, intents, next_job), g_free);
+	g_task_set_task_data (task,
+			      store_render (self->hosts, self->host_states, pools, intents, next_job),
+			      g_free);
 	NF_TSAN_RELEASE (task);
 	g_thread_pool_push (self->writer, task, NULL);
 }
@@ -735,11 +785,17 @@ read_hosts (NfStore *self, JsonObject *root, GError **error)
 		g_autoptr (GError) error_local = NULL;
 		g_autofree gchar *name = NULL;
 		g_autofree gchar *uri = NULL;
+		g_autofree gchar *peer_uri = NULL;
 
 		if (JSON_NODE_HOLDS_OBJECT (node)) {
 			name = read_string (json_node_get_object (node), "name", TRUE, &error_local);
 			if (name != NULL)
 				uri = read_string (json_node_get_object (node), "uri", TRUE, &error_local);
+			if (uri != NULL)
+				peer_uri = read_string (json_node_get_object (node),
+							"peer-uri",
+							FALSE,
+							&error_local);
 		}
 		if (uri == NULL || !nf_names_validate ("host", name, NULL)) {
 			g_warning ("The state file %s has a bad host (%s); it is left out: add it again.",
@@ -747,11 +803,38 @@ read_hosts (NfStore *self, JsonObject *root, GError **error)
 				   error_local != NULL ? error_local->message : "not a host name and URI");
 			continue;
 		}
-		g_ptr_array_add (hosts, nf_store_host_new (name, uri));
+		g_ptr_array_add (hosts, nf_store_host_new (name, uri, peer_uri));
 	}
 	g_ptr_array_unref (self->hosts);
 	self->hosts = g_steal_pointer (&hosts);
 	return TRUE;
+}
+
+/* "host-states"; a state that is not draining or maintenance is left out,
+ * said in the log. */
+static void
+read_host_states (NfStore *self, JsonObject *root)
+{
+	JsonNode *node = json_object_get_member (root, "host-states");
+	g_autoptr (GList) names = NULL;
+
+	g_hash_table_remove_all (self->host_states);
+	if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+		return;
+	names = json_object_get_members (json_node_get_object (node));
+	for (GList *l = names; l != NULL; l = l->next) {
+		g_autofree gchar *text = read_string (json_node_get_object (node), l->data, TRUE, NULL);
+		NfHostState state = NF_HOST_STATE_ONLINE;
+
+		if (text == NULL || !nf_host_state_from_string (text, &state) ||
+		    (state != NF_HOST_STATE_DRAINING && state != NF_HOST_STATE_MAINTENANCE)) {
+			g_warning ("The state file %s has a bad state for host %s; it is left out.",
+				   self->path,
+				   (const gchar *) l->data);
+			continue;
+		}
+		nf_store_set_host_state (self, l->data, state);
+	}
 }
 
 gboolean
@@ -792,6 +875,7 @@ nf_store_load (NfStore *self, GPtrArray **pools_out, GPtrArray **intents_out, gu
 		*next_job = 1;
 	if (!read_hosts (self, json_node_get_object (root), error))
 		return FALSE;
+	read_host_states (self, json_node_get_object (root));
 	array = get_array (json_node_get_object (root), "pools");
 	for (guint i = 0; array != NULL && i < json_array_get_length (array); i++) {
 		NfPoolSpec *spec = read_pool (json_array_get_element (array, i), &error_local);

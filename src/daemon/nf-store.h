@@ -66,15 +66,20 @@ const gchar *nf_store_get_path (NfStore *self);
 typedef struct {
 	gchar *name;
 	gchar *uri;
+	gchar *peer_uri; /* NULL: none given */
 } NfStoreHost;
 
-NfStoreHost *nf_store_host_new (const gchar *name, const gchar *uri);
+NfStoreHost *nf_store_host_new (const gchar *name, const gchar *uri, const gchar *peer_uri);
 void nf_store_host_free (NfStoreHost *host);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfStoreHost, nf_store_host_free)
 /* The hosts (NfStoreHost) the file keeps with the pools: a load reads
  * them (none in a file from before farms), each save writes what the last
  * nf_store_set_hosts set (a copy is kept). */
 void nf_store_set_hosts (NfStore *self, GPtrArray *hosts);
+/* What a user made of each host (Drain, Activate): draining or
+ * maintenance is kept ("host-states", local too); online forgets it. */
+void nf_store_set_host_state (NfStore *self, const gchar *host, NfHostState state);
+NfHostState nf_store_get_host_state (NfStore *self, const gchar *host);
 GPtrArray *nf_store_dup_hosts (NfStore *self);
 /* A missing file is an empty state. A file that does not parse is an error
  * (the caller keeps it aside and rebuilds from libvirt). */
