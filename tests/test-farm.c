@@ -428,7 +428,7 @@ nestfarmctl (const gchar *const *args)
 static void
 test_cli (void)
 {
-	const gchar *add[] = {"host", "add", "h2", uri_of ("h2"), NULL};
+	const gchar *add[] = {"host", "add", "h2", uri_of ("h2"), "--peer-uri", uri_of ("h2-peer"), NULL};
 	const gchar *list[] = {"host", "list", "--json", NULL};
 	const gchar *remove[] = {"host", "remove", "h2", NULL};
 	g_autoptr (NfCliRun) added = nestfarmctl (add);
@@ -453,6 +453,25 @@ test_cli (void)
 	g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (hosts, 1), "uri"),
 			 ==,
 			 uri_of ("h2"));
+	/* drained (it has no nodes), in maintenance; active again */
+	{
+		const gchar *drain[] = {"host", "drain", "h2", NULL};
+		const gchar *activate[] = {"host", "activate", "h2", NULL};
+		const gchar *rebalance[] = {"farm", "rebalance", "--threshold", "5", NULL};
+		const gchar *bad[] = {"farm", "rebalance", "--threshold", "0", NULL};
+		g_autoptr (NfCliRun) drained = nestfarmctl (drain);
+		g_autoptr (NfCliRun) activated = nestfarmctl (activate);
+		g_autoptr (NfCliRun) balanced = nestfarmctl (rebalance);
+		g_autoptr (NfCliRun) refused = nestfarmctl (bad);
+
+		nf_test_cli_assert_status (drained, 0);
+		g_assert_nonnull (strstr (drained->out, "State:        maintenance"));
+		nf_test_cli_assert_status (activated, 0);
+		g_assert_nonnull (strstr (activated->out, "State:        online"));
+		nf_test_cli_assert_status (balanced, 0);
+		g_assert_nonnull (strstr (balanced->out, "rebalanced"));
+		nf_test_cli_assert_status (refused, 2);
+	}
 	removed = nestfarmctl (remove);
 	nf_test_cli_assert_status (removed, 0);
 	g_assert_nonnull (strstr (removed->out, "Host h2 is no longer in the farm."));
@@ -1148,6 +1167,55 @@ test_move_rebalance (void)
 	wait_ticks (wait_ticks (0, 60, NULL) + 3, 120, NULL);
 }
 
+/* The daemon killed at @point of a move of node 2, started again: the
+ * node runs on exactly one host (@moved: the target), and is reported
+ * there; a move afterwards succeeds over what the cut-short one left. */
+static void
+crash_in_move (const gchar *point, gboolean moved)
+{
+	g_autofree gchar *path = nf_test_node_path (MOVE_POOL, 2);
+	g_autofree gchar *from = node_host (MOVE_POOL, 2);
+	g_autofree gchar *to = other_host (from);
+	g_autofree gchar *args = g_strdup_printf ("({'host': <'%s'>},)", to);
+	g_autofree gchar *back = g_strdup_printf ("({'host': <'%s'>},)", from);
+	g_autofree gchar *where = g_strdup (moved ? to : from);
+	g_autofree gchar *where_path = g_strdup_printf (ROOT "/host/%s", where);
+	g_autofree gchar *elsewhere = other_host (where);
+	g_autoptr (GVariant) reply = NULL;
+	g_autoptr (GVariant) again = NULL;
+
+	nf_test_daemon_stop (daemon_);
+	g_setenv ("NF_FAIL_POINT", point, TRUE);
+	nf_test_daemon_start (daemon_);
+	g_unsetenv ("NF_FAIL_POINT");
+	nf_test_wait_prop (daemon_, ROOT "/host/h1", HOST_IFACE, "State", "online", 90);
+	nf_test_wait_prop (daemon_, ROOT "/host/h2", HOST_IFACE, "State", "online", 90);
+	reply = nf_test_call_ok (daemon_, path, NODE_IFACE, "Migrate", args);
+	g_assert_true (nf_test_daemon_wait_death (daemon_, 300));
+	nf_test_daemon_start (daemon_);
+	nf_test_wait_prop (daemon_, ROOT "/host/h1", HOST_IFACE, "State", "online", 90);
+	nf_test_wait_prop (daemon_, ROOT "/host/h2", HOST_IFACE, "State", "online", 90);
+	nf_test_wait_prop (daemon_, path, NODE_IFACE, "Host", where_path, 60);
+	nf_test_wait_prop (daemon_, path, NODE_IFACE, "State", "running", 60);
+	g_assert_true (listed_on (where, MOVE_POOL "-2", "--state-running"));
+	g_assert_false (listed_on (elsewhere, MOVE_POOL "-2", "--all"));
+	/* what it left is no obstacle to the next move */
+	again = nf_test_call_ok (daemon_, path, NODE_IFACE, "Migrate", moved ? back : args);
+	nf_test_job_succeeds (daemon_, again, 300);
+	g_assert_true (listed_on (elsewhere, MOVE_POOL "-2", "--state-running"));
+	g_assert_false (listed_on (where, MOVE_POOL "-2", "--all"));
+	wait_ticks (wait_ticks (0, 60, NULL) + 3, 120, NULL);
+}
+
+static void
+test_move_crash (void)
+{
+	/* the target made, the move not begun: the node stays */
+	crash_in_move ("migrate:after-receive", FALSE);
+	/* moved, the source not yet cleaned */
+	crash_in_move ("migrate:after-migrate", TRUE);
+}
+
 static void
 test_move_delete (void)
 {
@@ -1314,6 +1382,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/farm/move/drain", test_move_drain);
 	g_test_add_func ("/farm/move/drain-blocked", test_move_drain_blocked);
 	g_test_add_func ("/farm/move/rebalance", test_move_rebalance);
+	g_test_add_func ("/farm/move/crash", test_move_crash);
 	g_test_add_func ("/farm/move/delete", test_move_delete);
 	g_test_add_func ("/farm/ovn/delete", test_ovn_delete);
 	g_test_add_func ("/farm/ovn/crash-create", test_ovn_crash_create);

@@ -261,7 +261,8 @@ gboolean nf_engine_remove_unfinished_seed (NfEngine *self, const gchar *name, GE
  * (of the same size), its seed volume from @seed_iso (NULL: none) and its
  * management address; what is made is undone by @undo (an NfUndo of
  * nf-undo-private.h) when the move fails. A domain of the node's name here
- * is NF_ERROR_EXISTS. Returns the node's spec here (@host, and its
+ * is NF_ERROR_EXISTS; an overlay and seed of it without one (an earlier
+ * move cut short) are replaced. Returns the node's spec here (@host, and its
  * overlay, seed and console log paths here). */
 struct _NfUndo;
 NfNodeSpec *nf_engine_receive_node (NfEngine *self,

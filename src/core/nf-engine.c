@@ -2063,6 +2063,22 @@ nf_engine_remove_orphan_overlays (NfEngine *self, GError **error)
 
 /* --- moving a node (nf-migrate.c drives it) --- */
 
+/* What a move cut short left here: the overlay of a node that has no
+ * domain here (make_prepare checked), from a move that crashed after the
+ * target was made, or from a move away whose source was not yet cleaned.
+ * One operation per pool at a time: nothing else is making this node. */
+static gboolean
+remove_stale_overlay (NfEngine *self, Make *make, GError **error)
+{
+	g_autofree gchar *file = g_strconcat (make->name, ".qcow2", NULL);
+	g_autofree gchar *path = g_build_filename (self->config->storage_path, file, NULL);
+
+	if (delete_overlay (remote_pool (self), make->conn, path, make->name, error))
+		return TRUE;
+	g_prefix_error (error, "cannot remove what an interrupted move of %s left: ", make->name);
+	return FALSE;
+}
+
 NfNodeSpec *
 nf_engine_receive_node (NfEngine *self,
 			const NfNodeSpec *spec,
@@ -2084,7 +2100,8 @@ nf_engine_receive_node (NfEngine *self,
 	g_clear_pointer (&wanted->address, g_free);
 	g_free (wanted->host);
 	wanted->host = g_strdup (host);
-	if (!make_prepare (self, wanted, &make, error) || !make_overlay (self, &make, undo, error))
+	if (!make_prepare (self, wanted, &make, error) || !remove_stale_overlay (self, &make, error) ||
+	    !make_overlay (self, &make, undo, error))
 		return NULL;
 	if (seed_iso != NULL && !put_seed (self, &make, seed_iso, undo, error))
 		return NULL;

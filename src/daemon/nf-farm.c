@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "nestfarm/nf-cpu.h"
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-names.h"
 #include "nf-farm.h"
@@ -25,6 +26,7 @@ struct _NfFarm {
 	GHashTable *retries; /* host name -> Retry: hosts not yet opened */
 	GHashTable *adding;  /* names and URIs of hosts AddHost is opening */
 	GCancellable *cancellable;
+	NfBaseline *baseline; /* CPUMode=baseline: the manager's; NULL: passthrough */
 };
 
 /* A host the start could not open yet. */
@@ -62,6 +64,12 @@ opening_free (Opening *opening)
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Opening, opening_free)
+
+void
+nf_farm_set_baseline (NfFarm *self, NfBaseline *baseline)
+{
+	self->baseline = baseline;
+}
 
 NfFarm *
 nf_farm_new (NfModel *model, const NfConfig *config)
@@ -321,13 +329,42 @@ host_new (NfFarm *self, const gchar *name, const gchar *uri)
 typedef struct {
 	NfEngine *engine;
 	gboolean close_on_failure;
+	/* AddHost with CPUMode=baseline while nodes run it: the farm's CPU
+	 * baseline, which the new host must be able to run; NULL: none */
+	gchar *baseline;
 } OpenWork;
 
 static void
 open_work_free (OpenWork *work)
 {
 	g_object_unref (work->engine);
+	g_free (work->baseline);
 	g_free (work);
+}
+
+/* A host that cannot run the baseline the farm's nodes have would lower
+ * it under them: refused with libvirt's reason. */
+static gboolean
+check_baseline (OpenWork *work, GError **error)
+{
+	g_autoptr (NfHostInfo) host = NULL;
+	g_autoptr (virConnect) conn = NULL;
+	g_autofree gchar *model = NULL;
+
+	if (work->baseline == NULL)
+		return TRUE;
+	host = nf_engine_dup_host (work->engine);
+	conn = nf_connection_ref_conn (nf_engine_get_connection (work->engine), error);
+	if (conn == NULL)
+		return FALSE;
+	if (nf_cpu_compare (conn, host->accel, work->baseline, error))
+		return TRUE;
+	model = nf_cpu_model (work->baseline);
+	g_prefix_error (error,
+			"it cannot run the farm's CPU baseline %s, which the farm's nodes have (CPUMode=baseline); "
+			"a host of the same CPU vendor and generation or newer can join: ",
+			model);
+	return FALSE;
 }
 
 static void
@@ -338,7 +375,7 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 	GError *error = NULL;
 
 	if (!nf_connection_open (nf_engine_get_connection (engine), &error) ||
-	    !nf_engine_prepare (engine, &error)) {
+	    !nf_engine_prepare (engine, &error) || !check_baseline (work, &error)) {
 		if (work->close_on_failure)
 			nf_connection_close (nf_engine_get_connection (engine));
 		g_task_return_error (task, error);
@@ -440,6 +477,9 @@ host_open (NfFarm *self, NfFarmHost *host, NfJob *job)
 	opening->job = job != NULL ? g_object_ref (job) : NULL;
 	work->engine = g_object_ref (nf_farm_host_get_engine (host));
 	work->close_on_failure = job != NULL;
+	if (job != NULL && self->baseline != NULL && nf_baseline_get_xml (self->baseline) != NULL &&
+	    nf_model_has_nodes (self->model))
+		work->baseline = g_strdup (nf_baseline_get_xml (self->baseline));
 	task = g_task_new (NULL, NULL, host_opened, opening);
 	g_task_set_task_data (task, work, (GDestroyNotify) open_work_free);
 	g_task_run_in_thread (task, open_thread);

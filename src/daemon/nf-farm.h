@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "nestfarm/nf-config.h"
+#include "nf-baseline.h"
 #include "nf-job.h"
 #include "nf-model.h"
 
@@ -17,6 +18,9 @@ typedef struct _NfFarm NfFarm;
 
 /* Main thread only. @config outlives the farm. */
 NfFarm *nf_farm_new (NfModel *model, const NfConfig *config);
+/* CPUMode=baseline: the farm's baseline (the manager's, which outlives
+ * the farm), which a host joining while nodes run must be able to run. */
+void nf_farm_set_baseline (NfFarm *self, NfBaseline *baseline);
 /* Closes every host's connection (blocking briefly: at exit). */
 void nf_farm_free (NfFarm *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfFarm, nf_farm_free)

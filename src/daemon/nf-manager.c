@@ -383,6 +383,7 @@ start_saved (GObject *source, GAsyncResult *res, gpointer user_data)
 							 0);
 	add_local_host (self);
 	self->farm = nf_farm_new (self->model, self->config);
+	nf_farm_set_baseline (self->farm, self->baseline);
 	nf_farm_start (self->farm);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ACCELERATOR]);
 	g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NESTED_FEATURE]);
@@ -1382,18 +1383,27 @@ refuse_unmovable (NfManager *self, NfNode *node, NfPool *pool, GError **error)
 	return refuse_if_held (pool, one, doing, error);
 }
 
-/* The hosts a node on @from may move to: @host alone, or every other. */
+static gchar *peer_uri_of (NfFarmHost *host, GError **error);
+
+/* The hosts a node of @pool on @from may move to: @host alone, or every
+ * other the pool allows (its hosts option) that the other hosts' libvirtd
+ * can reach (a peer URI). */
 static GStrv
-move_candidates (NfManager *self, const gchar *from, const gchar *host)
+move_candidates (NfManager *self, NfPool *pool, const gchar *from, const gchar *host)
 {
 	g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
 	g_autoptr (GList) hosts = nf_model_get_hosts (self->model);
+	const gchar *const *allowed = (const gchar *const *) nf_pool_get_spec (pool)->hosts;
 
 	if (host != NULL)
 		g_strv_builder_add (builder, host);
 	for (GList *l = hosts; host == NULL && l != NULL; l = l->next) {
-		if (!g_str_equal (nf_farm_host_get_name (l->data), from))
-			g_strv_builder_add (builder, nf_farm_host_get_name (l->data));
+		const gchar *name = nf_farm_host_get_name (l->data);
+		g_autofree gchar *peer = peer_uri_of (l->data, NULL);
+
+		if (!g_str_equal (name, from) && peer != NULL &&
+		    (allowed == NULL || g_strv_contains (allowed, name)))
+			g_strv_builder_add (builder, name);
 	}
 	return g_strv_builder_end (builder);
 }
@@ -1402,13 +1412,14 @@ move_candidates (NfManager *self, const gchar *from, const gchar *host)
  * choice among the others), refused with the reason. */
 static const gchar *
 move_target (NfManager *self,
+	     NfPool *pool,
 	     const gchar *name,
 	     const gchar *from,
 	     const gchar *host,
 	     guint64 need,
 	     GError **error)
 {
-	g_auto (GStrv) allowed = move_candidates (self, from, host);
+	g_auto (GStrv) allowed = move_candidates (self, pool, from, host);
 	g_autofree gchar *what = g_strdup_printf ("node %s", name);
 	NfFarmHost *target;
 
@@ -1416,14 +1427,27 @@ move_target (NfManager *self,
 		g_set_error (error,
 			     NF_ERROR,
 			     NF_ERROR_INVALID_ARGUMENT,
-			     allowed[0] == NULL ? "Node %s cannot move: host %s is the farm's only host."
-						: "Node %s is on host %s already.",
+			     allowed[0] == NULL
+				     ? "Node %s cannot move: no host but %s is in the farm, allowed to its pool, "
+				       "and reachable by the other hosts' libvirtd (a peer URI)."
+				     : "Node %s is on host %s already.",
 			     name,
 			     from);
 		return NULL;
 	}
 	if (refuse_unknown_hosts (self, (const gchar *const *) allowed, error))
 		return NULL;
+	if (host != NULL && nf_pool_get_spec (pool)->hosts != NULL &&
+	    !g_strv_contains ((const gchar *const *) nf_pool_get_spec (pool)->hosts, host)) {
+		g_set_error (error,
+			     NF_ERROR,
+			     NF_ERROR_INVALID_ARGUMENT,
+			     "Node %s cannot move to host %s: its pool %s may use only the hosts it was made for.",
+			     name,
+			     host,
+			     nf_pool_get_name (pool));
+		return NULL;
+	}
 	target = host != NULL ? nf_model_lookup_host (self->model, host) : NULL;
 	if (target != NULL && !host_takes_nodes (self, target, NULL)) {
 		g_set_error (error,
@@ -1509,7 +1533,7 @@ nf_manager_migrate_node (NfManager *self,
 		return NULL;
 	}
 	need = nf_node_holds_memory (node) ? nf_node_get_memory_mib (node) : 0;
-	target = move_target (self, name, nf_node_get_host (node), host, need, error);
+	target = move_target (self, pool, name, nf_node_get_host (node), host, need, error);
 	if (target == NULL)
 		return NULL;
 	peer = peer_uri_of (nf_model_lookup_host (self->model, target), error);

@@ -219,6 +219,12 @@ nf_model_lookup_pool (NfModel *self, const gchar *name)
 	return g_hash_table_lookup (self->pools, name);
 }
 
+gboolean
+nf_model_has_nodes (NfModel *self)
+{
+	return g_hash_table_size (self->nodes) > 0;
+}
+
 NfNode *
 nf_model_lookup_node (NfModel *self, const gchar *name)
 {

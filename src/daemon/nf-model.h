@@ -44,6 +44,8 @@ GList *nf_model_get_pools (NfModel *self);
 GList *nf_model_get_jobs (NfModel *self);
 NfPool *nf_model_lookup_pool (NfModel *self, const gchar *name);
 NfNode *nf_model_lookup_node (NfModel *self, const gchar *name);
+/* Whether the model knows any node. */
+gboolean nf_model_has_nodes (NfModel *self);
 NfJob *nf_model_lookup_job (NfModel *self, guint id);
 
 void nf_model_add_pool (NfModel *self, NfPool *pool);

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "nestfarm/nf-error.h"
 #include "nestfarm/nf-limits.h"
 #include "nf-farm-host.h"
@@ -123,7 +125,17 @@ run_start (Run *run, const gchar *operation)
 static void
 run_failed (Run *run, const gchar *node, const gchar *why)
 {
-	g_string_append_printf (run->failed, "%s%s: %s", run->failed->len > 0 ? "; " : "", node, why);
+	gsize len = strlen (why);
+
+	/* the reasons are sentences; the list is one */
+	if (len > 0 && why[len - 1] == '.')
+		len--;
+	g_string_append_printf (run->failed,
+				"%s%s: %.*s",
+				run->failed->len > 0 ? "; " : "",
+				node,
+				(gint) len,
+				why);
 }
 
 typedef struct {
@@ -174,13 +186,13 @@ drain_result (Run *run, NfFarmHost *host)
 	if (run->failed->len > 0)
 		return g_error_new (NF_ERROR,
 				    NF_ERROR_INSUFFICIENT_RESOURCES,
-				    "Host %s is still draining: %u %s moved, but not %s. It takes no new nodes until "
-				    "'nestfarmctl host activate %s'.",
+				    "Host %s is still draining (it takes no new nodes until 'nestfarmctl host activate %s'): "
+				    "%u %s moved, but not %s.",
+				    run->host,
 				    run->host,
 				    run->moved,
 				    run->moved == 1 ? "node was" : "nodes were",
-				    run->failed->str,
-				    run->host);
+				    run->failed->str);
 	nf_farm_host_set_admin (host, NF_HOST_STATE_MAINTENANCE);
 	g_message ("host %s is in maintenance: %u nodes moved away", run->host, run->moved);
 	return NULL;
