@@ -177,6 +177,24 @@ moves_migrate (gpointer owner, const gchar *node, const gchar *host, guint uid, 
 	return nf_manager_migrate_node (owner, node, host, TRUE, uid, error);
 }
 
+static gchar *peer_uri_of (NfFarmHost *host, GError **error);
+
+static gboolean
+moves_allowed (gpointer owner, const gchar *node, const gchar *host)
+{
+	NfManager *self = owner;
+	NfFarmHost *target = nf_model_lookup_host (self->model, host);
+	NfNode *moving = node != NULL ? nf_model_lookup_node (self->model, node) : NULL;
+	NfPool *pool = moving != NULL ? nf_model_lookup_pool (self->model, nf_node_get_pool (moving)) : NULL;
+	const gchar *const *hosts =
+		pool != NULL ? (const gchar *const *) nf_pool_get_spec (pool)->hosts : NULL;
+	g_autofree gchar *peer = target != NULL ? peer_uri_of (target, NULL) : NULL;
+
+	if (peer == NULL || (node != NULL && pool == NULL))
+		return FALSE;
+	return hosts == NULL || g_strv_contains (hosts, host);
+}
+
 static gdouble
 moves_limit (gpointer owner, const gchar *host)
 {
@@ -215,8 +233,12 @@ nf_manager_new (const NfConfig *config, NfEngine *engine)
 				 G_CALLBACK (committed_changed),
 				 self,
 				 0);
-	self->moves =
-		nf_moves_new (self->model, moves_migrate, moves_limit, self, config->rebalance_interval_s);
+	self->moves = nf_moves_new (self->model,
+				    moves_migrate,
+				    moves_limit,
+				    moves_allowed,
+				    self,
+				    config->rebalance_interval_s);
 	if (config->engine->cpu_mode == NF_CPU_MODE_BASELINE) {
 		self->baseline = nf_baseline_new (self->model, engine);
 		self->ops.baseline = self->baseline;
@@ -738,7 +760,7 @@ place (NfManager *self, const gchar *const *allowed, guint64 need_mib, const gch
 			     "stop another pool or add a host.",
 			     what,
 			     need_mib,
-			     seen->len > 0 ? seen->str : "no host is online");
+			     seen->len > 0 ? seen->str : "no host it may use is online and in service");
 	return best;
 }
 
@@ -801,7 +823,7 @@ spread (NfManager *self,
 				     i,
 				     what,
 				     memory_mib,
-				     seen->len > 0 ? seen->str : "no host is online");
+				     seen->len > 0 ? seen->str : "no host it may use is online and in service");
 			return NULL;
 		}
 		*left = *left > memory_mib ? *left - memory_mib : 0;
@@ -1382,8 +1404,6 @@ refuse_unmovable (NfManager *self, NfNode *node, NfPool *pool, GError **error)
 	g_array_append_val (one, index);
 	return refuse_if_held (pool, one, doing, error);
 }
-
-static gchar *peer_uri_of (NfFarmHost *host, GError **error);
 
 /* The hosts a node of @pool on @from may move to: @host alone, or every
  * other the pool allows (its hosts option) that the other hosts' libvirtd

@@ -36,6 +36,7 @@ struct _NfMoves {
 	NfModel *model;
 	NfMovesMigrateFunc migrate;
 	NfMovesLimitFunc limit;
+	NfMovesAllowedFunc allowed;
 	gpointer owner;
 	Run *run;              /* one at a time */
 	guint idle_id;         /* its next step, soon */
@@ -390,7 +391,9 @@ loads_now (NfMoves *self)
 	for (GList *l = hosts; l != NULL; l = l->next) {
 		Load load = {0};
 
-		if (nf_farm_host_get_state (l->data) != NF_HOST_STATE_ONLINE)
+		/* what no node can move to does not count */
+		if (nf_farm_host_get_state (l->data) != NF_HOST_STATE_ONLINE ||
+		    !self->allowed (self->owner, NULL, nf_farm_host_get_name (l->data)))
 			continue;
 		load.name = nf_farm_host_get_name (l->data);
 		load.held = nf_farm_host_get_memory_committed_mib (l->data);
@@ -415,33 +418,46 @@ extremes (GArray *loads, Load **most, Load **least)
 	}
 }
 
-/* The running node of @from whose move to @to narrows the gap most
- * (NULL: none does, or none may move: one the last pass moved, one not
- * running, one that does not fit). */
-static NfNode *
-best_node (NfMoves *self, const Load *from, const Load *to, GHashTable *planned)
+/* Whether @node of @from may go in a pass: running, not moved by the last
+ * pass nor planned in this one. */
+static gboolean
+may_move (NfMoves *self, NfNode *node, GHashTable *planned)
 {
-	NfFarmHost *host = nf_model_lookup_host (self->model, from->name);
-	GPtrArray *nodes = nf_farm_host_get_nodes (host);
-	gdouble gap = load_percent (from) - load_percent (to);
+	return nf_node_holds_memory (node) && nf_node_get_state (node) == NF_NODE_STATE_RUNNING &&
+	       !g_hash_table_contains (self->last_pass, nf_node_get_name (node)) &&
+	       !g_hash_table_contains (planned, nf_node_get_name (node));
+}
+
+/* The move off @from that narrows the gap most: a node of it that may
+ * move, to a host of @loads that may take it and has room, where the two
+ * end closer than they were (NULL: none does). */
+static NfNode *
+best_move (NfMoves *self, Load *from, GArray *loads, GHashTable *planned, Load **to)
+{
+	GPtrArray *nodes = nf_farm_host_get_nodes (nf_model_lookup_host (self->model, from->name));
+	gdouble best_gap = G_MAXDOUBLE;
 	NfNode *best = NULL;
 
 	for (guint i = 0; i < nodes->len; i++) {
 		NfNode *node = g_ptr_array_index (nodes, i);
 		gdouble mib = nf_node_get_memory_mib (node);
-		Load a = *from, b = *to;
-		gdouble after;
 
-		if (!nf_node_holds_memory (node) || nf_node_get_state (node) != NF_NODE_STATE_RUNNING ||
-		    g_hash_table_contains (self->last_pass, nf_node_get_name (node)) ||
-		    g_hash_table_contains (planned, nf_node_get_name (node)) || b.held + mib > b.limit)
-			continue;
-		a.held -= mib;
-		b.held += mib;
-		after = ABS (load_percent (&a) - load_percent (&b));
-		if (after < gap) {
-			gap = after;
-			best = node;
+		for (guint j = 0; may_move (self, node, planned) && j < loads->len; j++) {
+			Load *target = &g_array_index (loads, Load, j);
+			Load a = *from, b = *target;
+			gdouble after;
+
+			if (target == from || b.held + mib > b.limit ||
+			    !self->allowed (self->owner, nf_node_get_name (node), target->name))
+				continue;
+			a.held -= mib;
+			b.held += mib;
+			after = ABS (load_percent (&a) - load_percent (&b));
+			if (after < load_percent (from) - load_percent (target) && after < best_gap) {
+				best_gap = after;
+				best = node;
+				*to = target;
+			}
 		}
 	}
 	return best;
@@ -455,20 +471,20 @@ plan_rebalance (NfMoves *self, Run *run, const NfRebalanceOptions *options)
 	g_autoptr (GHashTable) planned = g_hash_table_new (g_str_hash, g_str_equal);
 
 	while (run->nodes->len < options->max_moves) {
-		Load *most, *least;
+		Load *most, *least, *to = NULL;
 		NfNode *node;
 
 		extremes (loads, &most, &least);
 		if (most == NULL || most == least ||
 		    load_percent (most) - load_percent (least) <= options->threshold)
 			break;
-		node = best_node (self, most, least, planned);
+		node = best_move (self, most, loads, planned, &to);
 		if (node == NULL)
 			break;
 		g_hash_table_add (planned, (gpointer) nf_node_get_name (node));
-		run_add (run, nf_node_get_name (node), least->name);
+		run_add (run, nf_node_get_name (node), to->name);
 		most->held -= nf_node_get_memory_mib (node);
-		least->held += nf_node_get_memory_mib (node);
+		to->held += nf_node_get_memory_mib (node);
 	}
 }
 
@@ -517,6 +533,7 @@ NfMoves *
 nf_moves_new (NfModel *model,
 	      NfMovesMigrateFunc migrate,
 	      NfMovesLimitFunc limit,
+	      NfMovesAllowedFunc allowed,
 	      gpointer owner,
 	      guint interval_s)
 {
@@ -525,6 +542,7 @@ nf_moves_new (NfModel *model,
 	self->model = model;
 	self->migrate = migrate;
 	self->limit = limit;
+	self->allowed = allowed;
 	self->owner = owner;
 	self->last_pass = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	if (interval_s > 0)

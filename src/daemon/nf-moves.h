@@ -26,12 +26,16 @@ typedef NfJob *(*NfMovesMigrateFunc) (gpointer owner,
 				      guint uid,
 				      GError **error);
 typedef gdouble (*NfMovesLimitFunc) (gpointer owner, const gchar *host);
+/* Whether @node (NULL: any node) may move to @host: its pool allows it
+ * and the other hosts' libvirtd can reach it. */
+typedef gboolean (*NfMovesAllowedFunc) (gpointer owner, const gchar *node, const gchar *host);
 
 /* The moves of @model's farm. @interval_s: a rebalance pass every so
  * many seconds (RebalanceInterval; 0: none). */
 NfMoves *nf_moves_new (NfModel *model,
 		       NfMovesMigrateFunc migrate,
 		       NfMovesLimitFunc limit,
+		       NfMovesAllowedFunc allowed,
 		       gpointer owner,
 		       guint interval_s);
 void nf_moves_free (NfMoves *self);
