@@ -17,8 +17,10 @@
 /* NfAuth against this machine's real system bus and polkitd. The test owns
  * a bus name of its own, exports the Manager's methods there with handlers
  * that only authorize, and calls them as root (in process) and as the
- * unprivileged user nftest (gdbus under setpriv). Must run as root: it
- * installs a bus policy, and the polkit action when it is missing. */
+ * unprivileged user nftest (gdbus under setpriv); it also closes the
+ * service's connection during checks and makes it again, as nestfarmd
+ * does. Must run as root: it installs a bus policy, and the polkit action
+ * when it is missing. */
 
 #define TEST_BUS_NAME      "org.nestfarm.AuthTest"
 #define TEST_PATH          "/org/nestfarm/AuthTest"
@@ -95,6 +97,9 @@ static struct {
 	GError *last_error;
 	GDBusMethodInvocation *held;
 	gboolean late_cancel_seen;
+	/* GDBus's worker thread sets these (on_service_message). */
+	gint uid_call_serial;
+	gint uid_reply_seen;
 } test;
 
 static gboolean
@@ -518,20 +523,16 @@ on_log (const gchar *log_domain, GLogLevelFlags log_level, const gchar *message,
 	g_log_default_handler (log_domain, log_level, message, user_data);
 }
 
-/* A caller that leaves while polkit still decides gets nothing: the test's
- * rule keeps polkitd busy for SLOW_SECONDS, then would say yes. */
-static void
-test_caller_left_during_check (void)
+/* The test's rule, once polkitd has it (it reloads its rules on its own;
+ * the probe path says when); returns the probe's answer. */
+static gchar *
+install_polkit_rules (void)
 {
 	g_autoptr (GError) error = NULL;
-	g_autoptr (GSubprocess) process = NULL;
-	g_autofree gchar *out = NULL;
+	gint64 deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+	gchar *out = NULL;
 	g_autofree gchar *err = NULL;
-	gint64 deadline;
-	gint64 elapsed;
-	guint calls;
 
-	g_test_log_set_fatal_handler (is_fatal, NULL);
 	g_file_set_contents_full (POLKIT_RULES_FILE,
 				  polkit_rules,
 				  -1,
@@ -539,9 +540,6 @@ test_caller_left_during_check (void)
 				  0644,
 				  &error);
 	g_assert_no_error (error);
-
-	/* polkitd reloads its rules on its own; the probe path says when. */
-	deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
 	while (!call_as_user (TEST_PATH "/probe", "CreatePool", &out, &err)) {
 		if (g_get_monotonic_time () > deadline)
 			g_error ("polkitd did not load %s: %s", POLKIT_RULES_FILE, err);
@@ -549,6 +547,32 @@ test_caller_left_during_check (void)
 		g_clear_pointer (&err, g_free);
 		pause_ms (200);
 	}
+	return out;
+}
+
+/* Let polkitd finish the rule's sleep for the call made at @called (and
+ * libpolkit warn of the late cancel) before going on. */
+static void
+wait_polkit_done (gint64 called)
+{
+	gint64 deadline = called + (SLOW_SECONDS + 5) * G_USEC_PER_SEC;
+
+	while (!test.late_cancel_seen && g_get_monotonic_time () < deadline)
+		pause_ms (100);
+}
+
+/* A caller that leaves while polkit still decides gets nothing: the test's
+ * rule keeps polkitd busy for SLOW_SECONDS, then would say yes. */
+static void
+test_caller_left_during_check (void)
+{
+	g_autoptr (GSubprocess) process = NULL;
+	g_autofree gchar *out = NULL;
+	gint64 elapsed;
+	guint calls;
+
+	g_test_log_set_fatal_handler (is_fatal, NULL);
+	out = install_polkit_rules ();
 	/* The uid a job records is the caller's, from the bus. */
 	g_assert_nonnull (strstr (out, "'authorized'"));
 	g_assert_nonnull (strstr (out, "uint32"));
@@ -575,11 +599,140 @@ test_caller_left_during_check (void)
 
 	g_subprocess_wait (process, NULL, NULL);
 	g_unlink (POLKIT_RULES_FILE);
+	wait_polkit_done (test.last_call_at);
+}
 
-	/* Let polkitd finish its sleep (and libpolkit warn) before going on. */
-	deadline = test.last_call_at + (SLOW_SECONDS + 5) * G_USEC_PER_SEC;
-	while (!test.late_cancel_seen && g_get_monotonic_time () < deadline)
-		pause_ms (100);
+/* In GDBus's worker thread: has the bus answered a check's
+ * GetConnectionUnixUser (the answer then waits for the main context)? */
+static GDBusMessage *
+on_service_message (GDBusConnection *connection, GDBusMessage *message, gboolean incoming, gpointer user_data)
+{
+	if (!incoming && g_strcmp0 (g_dbus_message_get_member (message), "GetConnectionUnixUser") == 0)
+		g_atomic_int_set (&test.uid_call_serial, (gint) g_dbus_message_get_serial (message));
+	else if (incoming && g_dbus_message_get_message_type (message) == G_DBUS_MESSAGE_TYPE_METHOD_RETURN &&
+		 g_dbus_message_get_reply_serial (message) ==
+			 (guint32) g_atomic_int_get (&test.uid_call_serial))
+		g_atomic_int_set (&test.uid_reply_seen, TRUE);
+	return message;
+}
+
+static void
+on_name_appeared (GDBusConnection *connection, const gchar *name, const gchar *owner, gpointer user_data)
+{
+	*(gboolean *) user_data = TRUE;
+}
+
+/* Until @flag is set (without one: until @closing is closed), without
+ * running the main context: GDBus's worker thread does it. */
+static void
+wait_in_worker (gint *flag, GDBusConnection *closing, const gchar *what)
+{
+	gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+	while (flag != NULL ? !g_atomic_int_get (flag) : !g_dbus_connection_is_closed (closing)) {
+		if (g_get_monotonic_time () > deadline)
+			g_error ("%s did not happen within 30 s", what);
+		g_usleep (1000);
+	}
+}
+
+static void reconnect_service (const gchar *lost_name);
+
+/* nestfarmd's bus connection may end at any moment (GLib drops it on a
+ * message it cannot decode: tests/test-dbus-fuzz.c). Here the service's
+ * ends just as a check sets out to watch its caller: the bus has answered
+ * GetConnectionUnixUser and the connection is closed before that answer
+ * is handled. The caller is watched on that connection already (in the
+ * daemon: its other calls' checks). The check refuses, and no GLib
+ * critical comes (GLib's name watcher finished its GetNameOwner call on
+ * the connection it had already dropped). */
+static void
+test_bus_lost_during_check (void)
+{
+	g_autoptr (GDBusConnection) caller = new_system_connection ();
+	g_autofree gchar *service_name = g_strdup (g_dbus_connection_get_unique_name (test.service));
+	RootCall call = {NULL, NULL, FALSE};
+	gboolean appeared = FALSE;
+	guint calls = test.calls;
+	guint watch_id;
+
+	g_test_log_set_fatal_handler (is_fatal, NULL);
+	watch_id = g_bus_watch_name_on_connection (test.service,
+						   g_dbus_connection_get_unique_name (caller),
+						   G_BUS_NAME_WATCHER_FLAGS_NONE,
+						   on_name_appeared,
+						   NULL,
+						   &appeared,
+						   NULL);
+	wait_for (&appeared, "the caller's name");
+	g_atomic_int_set (&test.uid_reply_seen, FALSE);
+	g_dbus_connection_add_filter (test.service, on_service_message, NULL, NULL);
+	g_dbus_connection_call (caller,
+				TEST_BUS_NAME,
+				TEST_PATH,
+				MANAGER,
+				"CreatePool",
+				NULL,
+				G_VARIANT_TYPE ("(su)"),
+				G_DBUS_CALL_FLAGS_NONE,
+				-1,
+				NULL,
+				on_root_reply,
+				&call);
+	while (test.calls == calls)
+		g_main_context_iteration (NULL, TRUE);
+	wait_in_worker (&test.uid_reply_seen, NULL, "the bus's answer on the caller's uid");
+	g_dbus_connection_close (test.service, NULL, NULL, NULL);
+	wait_in_worker (NULL, test.service, "the close");
+
+	wait_for (&test.last_done, "the check's end");
+	g_assert_error (test.last_error, NF_ERROR, NF_ERROR_NOT_AUTHORIZED);
+	g_test_message ("refused: %s", test.last_error->message);
+	/* The bus answers for a service that left without a reply. */
+	wait_for (&call.done, "the caller's answer");
+	g_assert_null (call.reply);
+	g_assert_true (g_dbus_error_is_remote_error (call.error));
+	g_clear_error (&call.error);
+
+	g_bus_unwatch_name (watch_id);
+	reconnect_service (service_name);
+}
+
+/* ...and while polkit decides (the test's rule keeps polkitd busy, then
+ * says yes): the check ends at once, refused, and the caller gets the
+ * bus's answer for a service that left. */
+static void
+test_bus_lost_while_polkit_decides (void)
+{
+	g_autofree gchar *service_name = g_strdup (g_dbus_connection_get_unique_name (test.service));
+	g_autoptr (GSubprocess) process = NULL;
+	g_autofree gchar *out = NULL;
+	gint64 elapsed;
+	guint calls;
+
+	g_test_log_set_fatal_handler (is_fatal, NULL);
+	out = install_polkit_rules ();
+	test.late_cancel_seen = FALSE;
+	calls = test.calls;
+	process = spawn_as_user (TEST_PATH "/slow", "CreatePool");
+	while (test.calls == calls)
+		g_main_context_iteration (NULL, TRUE);
+	pause_ms (300);
+	g_assert_false (test.last_done);
+	g_dbus_connection_close_sync (test.service, NULL, NULL);
+	wait_for (&test.last_done, "the check's end");
+	elapsed = g_get_monotonic_time () - test.last_call_at;
+	g_test_message ("the check ended %" G_GINT64_FORMAT " ms after the call", elapsed / 1000);
+
+	g_assert_error (test.last_error, NF_ERROR, NF_ERROR_NOT_AUTHORIZED);
+	g_assert_nonnull (strstr (test.last_error->message, "lost its bus connection"));
+	g_assert_cmpint (elapsed, <, SLOW_SECONDS * G_USEC_PER_SEC);
+	g_assert_true (g_subprocess_wait (process, NULL, NULL));
+	g_assert_false (g_subprocess_get_successful (process));
+
+	g_unlink (POLKIT_RULES_FILE);
+	wait_polkit_done (test.last_call_at);
+	reconnect_service (service_name);
 }
 
 static void
@@ -674,32 +827,13 @@ export_object (guint i, const gchar *path, NfAuth *auth)
 	g_assert_no_error (error);
 }
 
+/* The service's connection: its objects, then TEST_BUS_NAME. */
 static void
-set_up (void)
+connect_service (void)
 {
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GVariant) reply = NULL;
 	guint32 owned = 0;
-
-	ensure_user ();
-	ensure_polkit_action ();
-
-	test.client = new_system_connection ();
-	g_file_set_contents_full (BUS_POLICY_FILE,
-				  bus_policy,
-				  -1,
-				  G_FILE_SET_CONTENTS_CONSISTENT,
-				  0644,
-				  &error);
-	g_assert_no_error (error);
-	reload_bus_config ();
-
-	test.api = g_dbus_node_info_new_for_xml (test_api, &error);
-	g_assert_no_error (error);
-	test.polkit_auth = nf_auth_new (NF_AUTH_POLKIT, &error);
-	g_assert_no_error (error);
-	test.session_auth = nf_auth_new (NF_AUTH_SESSION_OWNER, &error);
-	g_assert_no_error (error);
 
 	test.service = new_system_connection ();
 	export_object (0, TEST_PATH, test.polkit_auth);
@@ -721,6 +855,71 @@ set_up (void)
 	g_assert_no_error (error);
 	g_variant_get (reply, "(u)", &owned);
 	g_assert_cmpuint (owned, ==, 1 /* PRIMARY_OWNER */);
+}
+
+/* After a lost connection (@lost_name its unique name), a new one, once
+ * the bus has let TEST_BUS_NAME go. */
+static void
+reconnect_service (const gchar *lost_name)
+{
+	gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+	for (guint i = 0; i < G_N_ELEMENTS (test.objects); i++)
+		g_dbus_connection_unregister_object (test.service, test.objects[i].registration_id);
+	g_clear_object (&test.service);
+	for (;;) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GVariant) reply = NULL;
+		gboolean has_owner = TRUE;
+
+		reply = g_dbus_connection_call_sync (test.client,
+						     "org.freedesktop.DBus",
+						     "/org/freedesktop/DBus",
+						     "org.freedesktop.DBus",
+						     "NameHasOwner",
+						     g_variant_new ("(s)", lost_name),
+						     G_VARIANT_TYPE ("(b)"),
+						     G_DBUS_CALL_FLAGS_NONE,
+						     -1,
+						     NULL,
+						     &error);
+		g_assert_no_error (error);
+		g_variant_get (reply, "(b)", &has_owner);
+		if (!has_owner)
+			break;
+		if (g_get_monotonic_time () > deadline)
+			g_error ("the bus still knows %s after 30 s", lost_name);
+		pause_ms (50);
+	}
+	connect_service ();
+}
+
+static void
+set_up (void)
+{
+	g_autoptr (GError) error = NULL;
+
+	ensure_user ();
+	ensure_polkit_action ();
+
+	test.client = new_system_connection ();
+	g_file_set_contents_full (BUS_POLICY_FILE,
+				  bus_policy,
+				  -1,
+				  G_FILE_SET_CONTENTS_CONSISTENT,
+				  0644,
+				  &error);
+	g_assert_no_error (error);
+	reload_bus_config ();
+
+	test.api = g_dbus_node_info_new_for_xml (test_api, &error);
+	g_assert_no_error (error);
+	test.polkit_auth = nf_auth_new (NF_AUTH_POLKIT, &error);
+	g_assert_no_error (error);
+	test.session_auth = nf_auth_new (NF_AUTH_SESSION_OWNER, &error);
+	g_assert_no_error (error);
+
+	connect_service ();
 }
 
 static void
@@ -767,6 +966,8 @@ main (int argc, char **argv)
 	g_test_add_func ("/auth/caller-gone", test_caller_gone);
 	g_test_add_func ("/auth/cancelled", test_cancelled);
 	g_test_add_func ("/auth/caller-left-during-check", test_caller_left_during_check);
+	g_test_add_func ("/auth/bus-lost-during-check", test_bus_lost_during_check);
+	g_test_add_func ("/auth/bus-lost-while-polkit-decides", test_bus_lost_while_polkit_decides);
 	rc = g_test_run ();
 
 	tear_down ();

@@ -63,19 +63,24 @@ typedef struct {
 	gchar *object_path;
 	const gchar *action;
 	guint uid;
-	/* The polkit check's own: cancelled when the caller leaves the bus or
-	 * the task's cancellable fires, so no dialog outlives the request. */
+	/* The polkit check's own: cancelled when the caller leaves the bus,
+	 * the connection closes or the task's cancellable fires, so no dialog
+	 * outlives the request. */
 	GCancellable *polkit_cancellable;
 	GCancellable *cancellable;
 	gulong cancelled_id;
-	guint watch_id;
+	/* The caller's watch while polkit decides (watch_caller). */
+	gchar *match_rule;
+	guint owner_changed_id;
+	gulong closed_id;
 	gboolean caller_left;
+	gboolean bus_lost;
 } NfAuthCheck;
 
 static void
 nf_auth_check_free (NfAuthCheck *check)
 {
-	g_warn_if_fail (check->watch_id == 0);
+	g_warn_if_fail (check->match_rule == NULL);
 	if (check->cancelled_id != 0)
 		g_cancellable_disconnect (check->cancellable, check->cancelled_id);
 	g_clear_object (&check->cancellable);
@@ -85,6 +90,7 @@ nf_auth_check_free (NfAuthCheck *check)
 	g_free (check->interface_name);
 	g_free (check->method_name);
 	g_free (check->object_path);
+	g_free (check->match_rule);
 	g_free (check);
 }
 
@@ -180,6 +186,15 @@ return_caller_left (GTask *task)
 }
 
 static void
+return_bus_lost (GTask *task)
+{
+	g_task_return_new_error (task,
+				 NF_ERROR,
+				 NF_ERROR_NOT_AUTHORIZED,
+				 "nestfarmd lost its bus connection during the authorization check, so nothing was done.");
+}
+
+static void
 on_caller_still_there (GObject *source, GAsyncResult *result, gpointer user_data)
 {
 	g_autoptr (GTask) task = G_TASK (user_data);
@@ -225,6 +240,151 @@ check_caller_still_there (GTask *task)
 				task);
 }
 
+/* A call to the bus itself; without @callback, no answer is wanted. */
+static void
+call_bus (GDBusConnection *connection,
+	  const gchar *method,
+	  GVariant *parameters,
+	  const GVariantType *reply_type,
+	  GAsyncReadyCallback callback,
+	  gpointer user_data)
+{
+	g_dbus_connection_call (connection,
+				"org.freedesktop.DBus",
+				"/org/freedesktop/DBus",
+				"org.freedesktop.DBus",
+				method,
+				parameters,
+				reply_type,
+				G_DBUS_CALL_FLAGS_NONE,
+				-1,
+				NULL,
+				callback,
+				user_data);
+}
+
+/* Once: the first of the caller leaving and the connection closing ends
+ * polkit's check; nothing counts once the watch is over. */
+static void
+stop_polkit (NfAuthCheck *check, gboolean bus_lost)
+{
+	if (check->match_rule == NULL || check->caller_left || check->bus_lost)
+		return;
+	if (bus_lost)
+		g_debug ("the bus connection closed during %s's authorization check", check->sender);
+	else
+		g_debug ("%s left the bus during its authorization check", check->sender);
+	check->caller_left = !bus_lost;
+	check->bus_lost = bus_lost;
+	g_cancellable_cancel (check->polkit_cancellable);
+}
+
+static void
+on_owner_changed (GDBusConnection *connection,
+		  const gchar *sender_name,
+		  const gchar *object_path,
+		  const gchar *interface_name,
+		  const gchar *signal_name,
+		  GVariant *parameters,
+		  gpointer user_data)
+{
+	const gchar *new_owner = NULL;
+
+	if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sss)")))
+		return;
+	g_variant_get_child (parameters, 2, "&s", &new_owner);
+	if (new_owner[0] == '\0')
+		stop_polkit (g_task_get_task_data (G_TASK (user_data)), FALSE);
+}
+
+static void
+on_connection_closed (GDBusConnection *connection,
+		      gboolean remote_peer_vanished,
+		      GError *error,
+		      gpointer user_data)
+{
+	stop_polkit (g_task_get_task_data (G_TASK (user_data)), TRUE);
+}
+
+static void
+on_first_look (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr (GTask) task = G_TASK (user_data);
+	g_autoptr (GVariant) reply = NULL;
+	g_autoptr (GError) error = NULL;
+	gboolean has_owner = TRUE;
+
+	reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+	if (reply != NULL)
+		g_variant_get (reply, "(b)", &has_owner);
+	if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
+		stop_polkit (g_task_get_task_data (task), TRUE);
+	else if (!has_owner)
+		stop_polkit (g_task_get_task_data (task), FALSE);
+}
+
+/* The caller's watch, for as long as polkit decides: NameOwnerChanged for
+ * its unique name (never reused: a caller gone is gone for good), a first
+ * look for one gone already, and the connection's end. The bus has the
+ * rule before it answers the first look (it takes a connection's messages
+ * in order), so no leaving is missed.
+ *
+ * Not g_bus_watch_name_on_connection(): a check may start just as GDBus
+ * drops the daemon's connection (a message GLib cannot decode), and when
+ * the connection closes while the watcher's GetNameOwner is out, GLib's
+ * watcher finishes that call on the connection it has let go already
+ * (get_name_owner_cb: GLib 2.74, and upstream as of this writing): a
+ * GLib-GIO-CRITICAL, fatal under G_DEBUG=fatal-criticals. Nor a
+ * subscription that adds its own match rule: its AddMatch on a closed
+ * connection is a critical too. The rule's AddMatch and RemoveMatch are
+ * calls of ours, which just fail there. */
+static void
+watch_caller (GTask *task)
+{
+	NfAuthCheck *check = g_task_get_task_data (task);
+
+	check->match_rule = g_strdup_printf ("type='signal',sender='org.freedesktop.DBus',"
+					     "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+					     "path='/org/freedesktop/DBus',arg0='%s'",
+					     check->sender);
+	check->owner_changed_id = g_dbus_connection_signal_subscribe (check->connection,
+								      "org.freedesktop.DBus",
+								      "org.freedesktop.DBus",
+								      "NameOwnerChanged",
+								      "/org/freedesktop/DBus",
+								      check->sender,
+								      G_DBUS_SIGNAL_FLAGS_NO_MATCH_RULE,
+								      on_owner_changed,
+								      g_object_ref (task),
+								      g_object_unref);
+	check->closed_id =
+		g_signal_connect (check->connection, "closed", G_CALLBACK (on_connection_closed), task);
+	call_bus (check->connection, "AddMatch", g_variant_new ("(s)", check->match_rule), NULL, NULL, NULL);
+	call_bus (check->connection,
+		  "NameHasOwner",
+		  g_variant_new ("(s)", check->sender),
+		  G_VARIANT_TYPE ("(b)"),
+		  on_first_look,
+		  g_object_ref (task));
+}
+
+static void
+unwatch_caller (NfAuthCheck *check)
+{
+	if (check->match_rule == NULL)
+		return;
+	g_dbus_connection_signal_unsubscribe (check->connection, check->owner_changed_id);
+	check->owner_changed_id = 0;
+	g_clear_signal_handler (&check->closed_id, check->connection);
+	call_bus (check->connection,
+		  "RemoveMatch",
+		  g_variant_new ("(s)", check->match_rule),
+		  NULL,
+		  NULL,
+		  NULL);
+	g_clear_pointer (&check->match_rule, g_free);
+}
+
 static void
 on_polkit_checked (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -233,13 +393,15 @@ on_polkit_checked (GObject *source, GAsyncResult *result, gpointer user_data)
 	g_autoptr (PolkitAuthorizationResult) authorization = NULL;
 	g_autoptr (GError) error = NULL;
 
-	g_bus_unwatch_name (check->watch_id);
-	check->watch_id = 0;
-
+	unwatch_caller (check);
 	authorization =
 		polkit_authority_check_authorization_finish (POLKIT_AUTHORITY (source), result, &error);
 	if (check->caller_left) {
 		return_caller_left (task);
+		return;
+	}
+	if (check->bus_lost) {
+		return_bus_lost (task);
 		return;
 	}
 	if (authorization == NULL) {
@@ -281,16 +443,6 @@ on_polkit_checked (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-on_caller_vanished (GDBusConnection *connection, const gchar *name, gpointer user_data)
-{
-	NfAuthCheck *check = g_task_get_task_data (G_TASK (user_data));
-
-	g_debug ("%s left the bus during its authorization check", name);
-	check->caller_left = TRUE;
-	g_cancellable_cancel (check->polkit_cancellable);
-}
-
-static void
 on_task_cancelled (GCancellable *cancellable, gpointer user_data)
 {
 	g_cancellable_cancel (G_CANCELLABLE (user_data));
@@ -316,6 +468,12 @@ check_with_polkit (NfAuth *self, GTask *task)
 		g_object_unref (task);
 		return;
 	}
+	/* Closed already: a cancel would reach polkitd after its answer. */
+	if (g_dbus_connection_is_closed (check->connection)) {
+		return_bus_lost (task);
+		g_object_unref (task);
+		return;
+	}
 	check->polkit_cancellable = g_cancellable_new ();
 	if (g_task_get_cancellable (task) != NULL) {
 		check->cancellable = g_object_ref (g_task_get_cancellable (task));
@@ -324,14 +482,7 @@ check_with_polkit (NfAuth *self, GTask *task)
 							     g_object_ref (check->polkit_cancellable),
 							     g_object_unref);
 	}
-	/* Its first look (GetNameOwner) also catches a caller already gone. */
-	check->watch_id = g_bus_watch_name_on_connection (check->connection,
-							  check->sender,
-							  G_BUS_NAME_WATCHER_FLAGS_NONE,
-							  NULL,
-							  on_caller_vanished,
-							  g_object_ref (task),
-							  g_object_unref);
+	watch_caller (task);
 	polkit_authority_check_authorization (self->authority,
 					      subject,
 					      check->action,
