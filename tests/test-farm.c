@@ -941,7 +941,7 @@ test_move_live (void)
 	reply = nf_test_call_ok (daemon_, path, NODE_IFACE, "Migrate", args);
 	nf_test_job_succeeds (daemon_, reply, 300);
 	g_test_message ("moved %s -> %s live in %.1f s", from, to, (g_get_monotonic_time () - started) / 1e6);
-	g_assert_cmpstr (nf_test_prop_string (daemon_, path, NODE_IFACE, "Host"), ==, to_path);
+	nf_test_wait_prop (daemon_, path, NODE_IFACE, "Host", to_path, 5);
 	g_assert_true (listed_on (to, MOVE_POOL "-2", "--state-running"));
 	g_assert_true (listed_on (to, MOVE_POOL "-2", "--persistent"));
 	g_assert_false (listed_on (from, MOVE_POOL "-2", "--all"));
@@ -983,8 +983,8 @@ test_move_cold (void)
 	reply = nf_test_call_ok (daemon_, path, NODE_IFACE, "Migrate", "(@a{sv} {},)");
 	nf_test_job_succeeds (daemon_, reply, 300);
 	g_clear_pointer (&reply, g_variant_unref);
-	g_assert_cmpstr (nf_test_prop_string (daemon_, path, NODE_IFACE, "Host"), ==, to_path);
-	g_assert_cmpstr (nf_test_prop_string (daemon_, path, NODE_IFACE, "State"), ==, "stopped");
+	nf_test_wait_prop (daemon_, path, NODE_IFACE, "Host", to_path, 5);
+	nf_test_wait_prop (daemon_, path, NODE_IFACE, "State", "stopped", 5);
 	g_assert_true (listed_on (to, MOVE_POOL "-2", "--inactive"));
 	g_assert_false (listed_on (from, MOVE_POOL "-2", "--all"));
 	reply = nf_test_call_ok (daemon_, path, NODE_IFACE, "Start", "()");
@@ -1164,7 +1164,6 @@ test_move_rebalance (void)
 	state = nf_test_wait_job (daemon_, job, 120, &message);
 	g_assert_cmpstr (state, ==, "succeeded");
 	g_assert_cmpuint (prop_u64 (H1_PATH, "MemoryCommittedMiB"), ==, 256);
-	wait_ticks (wait_ticks (0, 60, NULL) + 3, 120, NULL);
 }
 
 /* The daemon killed at @point of a move of node 2, started again: the
@@ -1204,7 +1203,6 @@ crash_in_move (const gchar *point, gboolean moved)
 	nf_test_job_succeeds (daemon_, again, 300);
 	g_assert_true (listed_on (elsewhere, MOVE_POOL "-2", "--state-running"));
 	g_assert_false (listed_on (where, MOVE_POOL "-2", "--all"));
-	wait_ticks (wait_ticks (0, 60, NULL) + 3, 120, NULL);
 }
 
 static void

@@ -823,7 +823,8 @@ spread (NfManager *self,
 				     i,
 				     what,
 				     memory_mib,
-				     seen->len > 0 ? seen->str : "no host it may use is online and in service");
+				     seen->len > 0 ? seen->str
+						   : "no host it may use is online and in service");
 			return NULL;
 		}
 		*left = *left > memory_mib ? *left - memory_mib : 0;
