@@ -6,6 +6,8 @@
 #include <glib/gstdio.h>
 
 #include "nestfarm/nf-error.h"
+#include "nf-farm-host.h"
+#include "nf-moves.h"
 #include "nf-node.h"
 #include "nf-pacer.h"
 #include "nf-scheduler.h"
@@ -401,6 +403,128 @@ test_pacer_cancel_and_off (Fixture *fx, gconstpointer data)
 		nf_pacer_give_back (off);
 }
 
+/* --- rebalancing (nf-moves.c), with the manager's calls stood in --- */
+
+typedef struct {
+	NfModel *model;
+	GPtrArray *moved; /* "node>host" of each move asked for */
+} Mover;
+
+/* The manager's migrate: recorded, its job done at once. */
+static NfJob *
+fake_migrate (gpointer owner, const gchar *node, const gchar *host, guint uid, GError **error)
+{
+	Mover *mover = owner;
+	NfJob *job = nf_model_new_job (mover->model, "migrate-node", uid);
+
+	g_ptr_array_add (mover->moved, g_strdup_printf ("%s>%s", node, host != NULL ? host : "-"));
+	nf_job_complete (job, NULL);
+	return job;
+}
+
+static gdouble
+fake_limit (gpointer owner, const gchar *host)
+{
+	return 10000;
+}
+
+static gboolean
+fake_allowed (gpointer owner, const gchar *node, const gchar *host)
+{
+	return !g_str_equal (host, "local");
+}
+
+static void
+add_host (Fixture *fx, const gchar *name)
+{
+	g_autoptr (NfFarmHost) host = nf_farm_host_new (name, "test:///default");
+
+	nf_farm_host_set_reachable (host, TRUE);
+	nf_model_add_host (fx->model, host);
+}
+
+/* A node of the pool on @host, running. */
+static void
+add_node_on (Fixture *fx, guint index, const gchar *host)
+{
+	g_autoptr (NfNode) node = nf_node_new ("m", index);
+	g_autoptr (NfNodeInfo) info = g_new0 (NfNodeInfo, 1);
+
+	info->spec = nf_node_spec_new ();
+	info->spec->pool = g_strdup ("m");
+	info->spec->index = index;
+	info->spec->memory_mib = NODE_MIB;
+	info->spec->host = g_strdup (host);
+	info->name = g_strdup (nf_node_get_name (node));
+	info->uuid = g_strdup_printf ("00000000-0000-0000-0000-00000000001%u", index);
+	info->state = NF_DOMAIN_STATE_RUNNING;
+	nf_model_apply_node_info (fx->model, node, info);
+	nf_model_add_node (fx->model, fx->pool, node);
+}
+
+static void
+iterate_until (gboolean (*done) (gpointer), gpointer data, guint timeout_s)
+{
+	gint64 until = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+	while (!done (data) && g_get_monotonic_time () < until)
+		g_main_context_iteration (NULL, FALSE) || (g_usleep (10000), TRUE);
+	g_assert_true (done (data));
+}
+
+static gboolean
+job_done (gpointer job)
+{
+	return nf_job_is_done (job);
+}
+
+static gboolean
+two_moved (gpointer mover)
+{
+	return ((Mover *) mover)->moved->len >= 2;
+}
+
+/* Three nodes (61%) on h1 and none on h2, the hosts within 20 points:
+ * one move, to h2 (a second would not narrow the gap), never to local
+ * (nothing can move there); a pass with nothing to plan makes no job;
+ * the periodic pass moves another node, not the one the last pass moved. */
+static void
+test_rebalance (Fixture *fx, gconstpointer data)
+{
+	Mover mover = {fx->model, g_ptr_array_new_with_free_func (g_free)};
+	const NfRebalanceOptions options = {20, 4};
+	g_autoptr (NfMoves) moves = NULL;
+	g_autoptr (GError) error = NULL;
+	NfJob *job;
+
+	add_host (fx, NF_HOST_LOCAL);
+	add_host (fx, "h1");
+	add_host (fx, "h2");
+	for (guint i = 1; i <= 3; i++)
+		add_node_on (fx, i, "h1");
+	moves = nf_moves_new (fx->model, fake_migrate, fake_limit, fake_allowed, &mover, 1);
+	job = nf_moves_rebalance (moves, &options, 0, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (job);
+	g_object_ref (job);
+	/* one at a time: a second is Busy until the first is done */
+	g_assert_null (nf_moves_rebalance (moves, &options, 0, &error));
+	g_assert_error (error, NF_ERROR, NF_ERROR_BUSY);
+	iterate_until (job_done, job, 10);
+	g_assert_cmpint (nf_job_get_state (job), ==, NF_JOB_STATE_SUCCEEDED);
+	g_assert_cmpuint (mover.moved->len, ==, 1);
+	g_assert_true (g_str_has_suffix (g_ptr_array_index (mover.moved, 0), ">h2"));
+	g_object_unref (job);
+	/* nothing really moved here: the periodic pass (every second) plans
+	 * again, and takes another node than the one moved last */
+	iterate_until (two_moved, &mover, 10);
+	g_assert_cmpstr (g_ptr_array_index (mover.moved, 1), !=, g_ptr_array_index (mover.moved, 0));
+	g_assert_true (g_str_has_suffix (g_ptr_array_index (mover.moved, 1), ">h2"));
+	g_clear_pointer (&moves, nf_moves_free);
+	g_ptr_array_unref (mover.moved);
+	g_unlink (nf_store_get_path (nf_model_get_store (fx->model)));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -438,6 +562,7 @@ main (int argc, char **argv)
 		    fixture_set_up,
 		    test_pacer_hold_ends,
 		    fixture_tear_down);
+	g_test_add ("/moves/rebalance", Fixture, NULL, fixture_set_up, test_rebalance, fixture_tear_down);
 	g_test_add ("/pacer/cancel-and-off",
 		    Fixture,
 		    NULL,

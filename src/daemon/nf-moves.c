@@ -281,6 +281,12 @@ run_next (Run *run)
 		}
 		run->current = g_object_ref (job);
 		run->current_id = g_signal_connect (job, "completed", G_CALLBACK (move_completed), run);
+		/* one that ended at the call (refused by its operation) */
+		if (nf_job_is_done (job))
+			move_completed (job,
+					nf_job_get_state (job) == NF_JOB_STATE_SUCCEEDED,
+					nf_job_get_error (job),
+					run);
 		return;
 	}
 	if (g_cancellable_is_cancelled (nf_job_get_cancellable (run->job)))
