@@ -233,12 +233,14 @@ nf_manager_new (const NfConfig *config, NfEngine *engine)
 				 G_CALLBACK (committed_changed),
 				 self,
 				 0);
-	self->moves = nf_moves_new (self->model,
-				    moves_migrate,
-				    moves_limit,
-				    moves_allowed,
-				    self,
-				    config->rebalance_interval_s);
+	self->moves =
+		nf_moves_new (self->model,
+			      moves_migrate,
+			      moves_limit,
+			      moves_allowed,
+			      self,
+			      config->engine->cpu_mode == NF_CPU_MODE_BASELINE ? config->rebalance_interval_s
+									       : 0);
 	if (config->engine->cpu_mode == NF_CPU_MODE_BASELINE) {
 		self->baseline = nf_baseline_new (self->model, engine);
 		self->ops.baseline = self->baseline;
@@ -1763,5 +1765,13 @@ nf_manager_rebalance (NfManager *self, guint threshold, guint max_moves, guint u
 
 	if (refuse_if_shutting_down (self, error))
 		return NULL;
+	if (self->baseline == NULL) {
+		g_set_error_literal (error,
+				     NF_ERROR,
+				     NF_ERROR_INVALID_ARGUMENT,
+				     "Cannot rebalance: CPUMode is passthrough, so nodes have their host's own CPU and stay "
+				     "on it; set CPUMode=baseline in nestfarmd.conf for nodes that can move.");
+		return NULL;
+	}
 	return nf_moves_rebalance (self->moves, &options, uid, error);
 }
