@@ -97,6 +97,16 @@ check "D-Bus activation file in /usr/share/dbus-1/system-services" \
 check "polkit action in /usr/share/polkit-1/actions" \
 	same_file "$src/systemd/org.nestfarm.farm1.policy" "$dest/usr/share/polkit-1/actions/org.nestfarm.farm1.policy"
 
+# --- Cockpit ---
+# cockpit-bridge finds pages in DATADIR/cockpit/NAME (its manifest.json).
+page_installed() {
+	local f
+	for f in "$src"/cockpit/*; do
+		same_file "$f" "$dest/usr/share/cockpit/nestfarm/${f##*/}" || return 1
+	done
+}
+check "the Cockpit page in /usr/share/cockpit/nestfarm" page_installed
+
 # --- systemd ---
 unitdir=""
 for d in $(systemd-analyze unit-paths 2>/dev/null); do
