@@ -67,16 +67,26 @@
             node.textContent = text;
     }
 
-    /* The child of @parent with data-key @key, made by @make when missing. */
-    function keyed(parent, key, make) {
+    /* The child of @parent with data-key @key, made by @make when missing,
+     * placed as the @index-th keyed child (in the order of the loop that
+     * asks; unkeyed children such as headings stay first). */
+    function keyed(parent, key, make, index) {
+        let found = null;
         for (const c of parent.children) {
             if (c.dataset.key === key)
-                return c;
+                found = c;
         }
-        const made = make();
-        made.dataset.key = key;
-        parent.append(made);
-        return made;
+        if (found === null) {
+            found = make();
+            found.dataset.key = key;
+        }
+        const keyedChildren = [...parent.children].filter(c => c.dataset.key !== undefined && c !== found);
+        const before = index === undefined ? null : keyedChildren[index] || null;
+        const placed = found.parentNode === parent &&
+                       (before === null ? parent.lastElementChild === found : found.nextElementSibling === before);
+        if (!placed)
+            parent.insertBefore(found, before);
+        return found;
     }
 
     /* Removes the keyed children of @parent whose key is not in @keep. */
@@ -145,6 +155,8 @@
             return "Not authorized: polkit did not allow this change " +
                    "(action org.nestfarm.farm1.manage). Turn on Administrative access " +
                    "in Cockpit's top bar, or ask an administrator.";
+        if (err && err.problem === "disconnected")
+            return "The connection to nestfarmd was lost during the call: the change may have been made.";
         if (isDaemonGone(err))
             return "nestfarmd is not running: the change was not made.";
         const message = (err && err.message) || String(err);
@@ -159,30 +171,41 @@
     function act(key, label, path, iface, method, signature, args) {
         if (actions.has(key) || down)
             return Promise.resolve(false);
+        const gen = generation;
+        const entry = { job: null, label };
         failures.delete(key);
         done.delete(key);
-        actions.set(key, { job: null, label });
-        schedule();
+        actions.set(key, entry);
+        render(); /* disabled now, not at the next update */
+        /* A reply that comes after a reconnection, or for an action since
+         * replaced, changes nothing: the daemon's objects tell the rest. */
+        const current = () => gen === generation && actions.get(key) === entry;
         return client.call(path, iface, method, args, { type: signature })
                 .then(reply => {
-                    const entry = actions.get(key);
-                    if (entry)
-                        entry.job = reply[reply.length - 1];
+                    if (!current())
+                        return false;
+                    entry.job = reply[reply.length - 1];
                     settle();
                     return true;
                 })
                 .catch(err => {
+                    if (!current())
+                        return false;
                     actions.delete(key);
                     failures.set(key, describe(err));
-                    if (isDaemonGone(err))
-                        daemonDown();
                     schedule();
                     return false;
                 });
     }
 
-    /* Ends the actions whose job has ended (or vanished with a restart). */
+    /* Ends the actions whose job has ended, and forgets the failures of
+     * objects that are gone (a pool made again under the same name starts
+     * clean). */
     function settle() {
+        for (const key of [...failures.keys()]) {
+            if (key !== "create" && !proxyOf("pool", key) && !proxyOf("node", key) && !proxyOf("host", key))
+                failures.delete(key);
+        }
         for (const [key, entry] of actions) {
             if (entry.job === null)
                 continue;
@@ -226,16 +249,17 @@
         const own = ownJob(key);
         const jobs = own ? [own, ...others.filter(j => j.path !== own.path)] : others;
         for (const job of jobs) {
-            keep.add(job.path);
             const row = keyed(box, job.path, () => el("div", { class: "nf-job-row", "data-job": job.path },
                                                       el("div", { class: "nf-progress", role: "progressbar",
                                                                   "aria-valuemin": "0", "aria-valuemax": "100" },
                                                          el("div", { class: "nf-progress-bar" })),
-                                                      el("span", { class: "nf-job-text" })));
+                                                      el("span", { class: "nf-job-text" })), keep.size);
+            keep.add(job.path);
             const pct = Math.round(100 * Math.max(0, Math.min(1, Number(job.Progress) || 0)));
             row.dataset.state = job.State;
             row.dataset.own = String(job === own);
             row.firstChild.setAttribute("aria-valuenow", String(pct));
+            row.firstChild.setAttribute("aria-label", job.Operation);
             row.firstChild.firstChild.style.width = pct + "%";
             const what = job.State === "running" ? (job.Step ? ": " + job.Step : "") : ": " + job.State;
             setText(row.lastChild, job.Operation + what + " (" + pct + "%)");
@@ -243,7 +267,7 @@
         const failure = failures.get(key);
         if (failure) {
             keep.add("failure");
-            const f = keyed(box, "failure", () => el("p", { class: "nf-error", role: "alert" }));
+            const f = keyed(box, "failure", () => el("p", { class: "nf-error", role: "alert" }), keep.size - 1);
             setText(f, failure);
         }
         prune(box, keep);
@@ -290,6 +314,14 @@
         renderPools();
     }
 
+    /* Names each button of @root for a screen reader: "Stop pool lab", not
+     * one "Stop" of many. */
+    function labelled(root, what) {
+        for (const b of root.querySelectorAll("button"))
+            b.setAttribute("aria-label", b.textContent + " " + what);
+        return root;
+    }
+
     /* A row's first two cells: its object's name and state. */
     function nameAndState(row, name, state) {
         setText(row.cells[0], name);
@@ -302,8 +334,8 @@
         const body = $("nf-hosts").tBodies[0];
         const keep = new Set();
         for (const h of hosts) {
+            const row = keyed(body, h.path, () => labelled(hostRow(h.path), "host " + h.Name), keep.size);
             keep.add(h.path);
-            const row = keyed(body, h.path, () => hostRow(h.path));
             row.dataset.host = h.Name;
             const cells = row.cells;
             nameAndState(row, h.Name, h.State);
@@ -337,12 +369,16 @@
         const box = $("nf-pools");
         const keep = new Set();
         for (const pool of pools) {
+            const card = keyed(box, pool.path, () => labelled(poolCard(pool.path), "pool " + pool.Name), keep.size);
             keep.add(pool.path);
-            const card = keyed(box, pool.path, () => poolCard(pool.path));
             updatePool(card, pool);
         }
         prune(box, keep);
         $("nf-no-pools").hidden = pools.length > 0;
+    }
+
+    function actionsHeader() {
+        return el("th", {}, el("span", { class: "nf-sr-only" }, "Actions"));
     }
 
     function poolCard(path) {
@@ -371,8 +407,12 @@
                            scale,
                            el("button", {
                                type: "button", class: "nf-btn", "data-action": "scale",
-                               onclick: () => scale.value !== "" &&
-                                       poolAct("Scale", "Scale", "u", [Number(scale.value)])
+                               onclick: () => {
+                                   if (!scale.reportValidity() || !Number.isInteger(Number(scale.value)) ||
+                                       scale.value === "")
+                                       return;
+                                   poolAct("Scale", "Scale", "u", [Number(scale.value)]);
+                               }
                            }, "Scale"),
                            el("span", { class: "nf-spacer" }),
                            snapName,
@@ -384,18 +424,21 @@
                            }, "Take snapshot")),
                         el("div", { class: "nf-job" }),
                         el("table", { class: "nf-table nf-nodes" },
-                           el("thead", {}, el("tr", {}, ...["Node", "State", "Host", "Addresses", "Ready", "Nesting", ""]
-                                   .map(t => el("th", {}, t)))),
+                           el("thead", {}, el("tr", {}, ...["Node", "State", "Host", "Addresses", "Ready", "Nesting"]
+                                   .map(t => el("th", {}, t)), actionsHeader())),
                            el("tbody")),
                         el("table", { class: "nf-table nf-snapshots" },
-                           el("thead", {}, el("tr", {}, ...["Snapshot", "Taken", "Size", "Memory", ""]
-                                   .map(t => el("th", {}, t)))),
+                           el("thead", {}, el("tr", {}, ...["Snapshot", "Taken", "Size", "Memory"]
+                                   .map(t => el("th", {}, t)), actionsHeader())),
                            el("tbody")));
         return card;
     }
 
-    function fact(dl, term, value) {
-        const row = keyed(dl, term, () => el("div", {}, el("dt", {}, term), el("dd")));
+    /* One term of a pool's facts, in the order asked; @keep collects them
+     * (what is no longer asked goes). */
+    function fact(dl, keep, term, value) {
+        const row = keyed(dl, term, () => el("div", {}, el("dt", {}, term), el("dd")), keep.size);
+        keep.add(term);
         setText(row.lastChild, value);
     }
 
@@ -407,22 +450,24 @@
         state.dataset.state = pool.State;
         const nodes = (pool.Nodes || []).map(p => proxyOf("node", p)).filter(n => n !== null);
         const dl = card.querySelector(".nf-facts");
-        fact(dl, "Nodes", nodes.length + " of " + pool.Count);
-        fact(dl, "Memory", mib(pool.MemoryMiB) + " × " + pool.Count + " (" + pool.VCPUs + (pool.VCPUs === 1 ? " vCPU" : " vCPUs") + " each)");
-        fact(dl, "Profile", pool.Profile);
-        fact(dl, "VLANs", pool.Vlans || "none");
-        fact(dl, "Trunk", pool.TrunkBridge);
-        fact(dl, "Image", pool.Image);
+        const facts = new Set();
+        fact(dl, facts, "Nodes", nodes.length + " of " + pool.Count);
+        fact(dl, facts, "Memory", mib(pool.MemoryMiB) + " × " + pool.Count + " (" + pool.VCPUs + (pool.VCPUs === 1 ? " vCPU" : " vCPUs") + " each)");
+        fact(dl, facts, "Profile", pool.Profile);
+        fact(dl, facts, "VLANs", pool.Vlans || "none");
+        fact(dl, facts, "Trunk", pool.TrunkBridge);
+        fact(dl, facts, "Image", pool.Image);
         if (pool.SSHUser)
-            fact(dl, "SSH user", pool.SSHUser);
+            fact(dl, facts, "SSH user", pool.SSHUser);
         if (each("host").length > 1) {
             const where = new Map();
             for (const n of nodes) {
                 const h = baseName(n.Host || "");
                 where.set(h, (where.get(h) || 0) + 1);
             }
-            fact(dl, "Runs on", [...where].map(([h, c]) => h + " (" + c + ")").join(", ") || "nowhere yet");
+            fact(dl, facts, "Runs on", [...where].map(([h, c]) => h + " (" + c + ")").join(", ") || "nowhere yet");
         }
+        prune(dl, facts);
         const busy = actions.has(pool.path) || pool.State === "deleting";
         for (const b of card.querySelectorAll(".nf-pool-head button, .nf-row > button"))
             b.disabled = busy || pointless(b.dataset.action, pool.State, POOL_PAST);
@@ -439,8 +484,8 @@
         const keep = new Set();
         nodes.sort((a, b) => a.Index - b.Index);
         for (const n of nodes) {
+            const row = keyed(body, n.path, () => labelled(nodeRow(n.path), "node " + n.Name), keep.size);
             keep.add(n.path);
-            const row = keyed(body, n.path, () => nodeRow(n.path));
             row.dataset.node = n.Name;
             const c = row.cells;
             nameAndState(row, n.Name, n.State);
@@ -481,8 +526,9 @@
         const body = card.querySelector(".nf-snapshots").tBodies[0];
         const keep = new Set();
         for (const [name, created, size, memory] of pool.Snapshots || []) {
+            const row = keyed(body, name, () => labelled(snapshotRow(pool.path, name), "snapshot " + name),
+                              keep.size);
             keep.add(name);
-            const row = keyed(body, name, () => snapshotRow(pool.path, name));
             row.dataset.snapshot = name;
             setText(row.cells[0], name);
             setText(row.cells[1], new Date(Number(created) * 1000).toLocaleString());
@@ -526,22 +572,37 @@
         });
     }
 
-    /* The console dialog reads the node's log from where it ended, once a
-     * second while Follow is on, through Node.ReadConsole. */
-    const consoleView = { path: null, offset: 0, timer: null, decoder: null, serial: 0 };
+    /* The console dialog reads the node's log through Node.ReadConsole:
+     * first its last 64 KiB, then on from where it ended, once a second
+     * while Follow is on. One read is in flight at a time; a failed read
+     * is tried again (1, 2, 4 ... 30 s) while Follow is on. */
+    const CONSOLE_TAIL = 65536;
+    const consoleView = {
+        path: null, host: null, offset: -1, timer: null, reading: false,
+        decoder: null, pending: "", skipLine: false, backoff: 1, serial: 0
+    };
 
     function openConsole(path) {
         const dialog = $("nf-console");
         closeConsole();
         consoleView.path = path;
-        consoleView.offset = -1;
-        consoleView.decoder = new TextDecoder("utf-8");
-        consoleView.serial++;
         setText($("nf-console-title"), "Console of " + baseName(path));
-        $("nf-console-log").textContent = "";
-        $("nf-console-error").hidden = true;
+        restartConsole();
         dialog.showModal();
         readConsole(consoleView.serial);
+    }
+
+    /* The view starts again from the log's tail (a new log, or the node
+     * now runs on another host, whose log is another file). */
+    function restartConsole() {
+        const node = proxyOf("node", consoleView.path);
+        consoleView.host = node ? node.Host : null;
+        consoleView.offset = -1;
+        consoleView.decoder = new TextDecoder("utf-8");
+        consoleView.pending = "";
+        consoleView.skipLine = false;
+        $("nf-console-log").textContent = "";
+        $("nf-console-error").hidden = true;
     }
 
     function closeConsole() {
@@ -549,6 +610,7 @@
             window.clearTimeout(consoleView.timer);
         consoleView.timer = null;
         consoleView.path = null;
+        consoleView.reading = false;
         consoleView.serial++;
     }
 
@@ -560,54 +622,86 @@
         return out;
     }
 
+    function nextRead(serial, delay) {
+        consoleView.timer = window.setTimeout(() => {
+            consoleView.timer = null;
+            readConsole(serial);
+        }, delay);
+    }
+
     function readConsole(serial) {
-        consoleView.timer = null;
-        if (serial !== consoleView.serial || down)
+        if (serial !== consoleView.serial || down || consoleView.reading || consoleView.timer !== null)
             return;
+        const node = proxyOf("node", consoleView.path);
+        if (node && node.Host !== consoleView.host)
+            restartConsole();
         const first = consoleView.offset < 0;
-        const offset = first ? 0 : consoleView.offset;
-        client.call(consoleView.path, IFACES.node, "ReadConsole", [offset, first ? 1 : 0], { type: "tu" })
+        consoleView.reading = true;
+        client.call(consoleView.path, IFACES.node, "ReadConsole", [first ? 0 : consoleView.offset, first ? 1 : 0],
+                    { type: "tu" })
                 .then(([data, size]) => {
                     if (serial !== consoleView.serial)
-                        return null;
+                        return;
+                    consoleView.reading = false;
+                    consoleView.backoff = 1;
+                    $("nf-console-error").hidden = true;
                     size = Number(size);
                     if (first) {
-                        /* Start with the last 64 KiB of the log. */
-                        consoleView.offset = Math.max(0, size - 65536);
-                        return readConsole(serial);
+                        consoleView.offset = Math.max(0, size - CONSOLE_TAIL);
+                        /* from the middle of the log: drop the first, partial line */
+                        consoleView.skipLine = consoleView.offset > 0;
+                        readConsole(serial);
+                        return;
                     }
-                    const chunk = decodeBase64(data);
                     if (size < consoleView.offset) {
-                        consoleView.offset = 0; /* the log began again */
-                        $("nf-console-log").textContent = "";
+                        restartConsole(); /* the log began again */
+                        consoleView.offset = 0;
                     } else {
+                        const chunk = decodeBase64(data);
                         consoleView.offset += chunk.length;
+                        appendConsole(consoleView.decoder.decode(chunk, { stream: true }));
                     }
-                    appendConsole(consoleView.decoder.decode(chunk, { stream: true }));
                     const more = consoleView.offset < size;
                     if (more || $("nf-console-follow").checked)
-                        consoleView.timer = window.setTimeout(() => readConsole(serial), more ? 0 : 1000);
-                    return null;
+                        nextRead(serial, more ? 0 : 1000);
                 })
                 .catch(err => {
                     if (serial !== consoleView.serial)
                         return;
+                    consoleView.reading = false;
                     const box = $("nf-console-error");
                     box.hidden = false;
                     setText(box, describe(err));
+                    if ($("nf-console-follow").checked) {
+                        nextRead(serial, consoleView.backoff * 1000);
+                        consoleView.backoff = Math.min(30, consoleView.backoff * 2);
+                    }
                 });
     }
 
+    /* Adds log text to the view. Control sequences a terminal would act on
+     * are noise here; one cut between two reads waits for its end. */
     function appendConsole(text) {
-        if (text === "")
+        let all = consoleView.pending + text;
+        const cut = all.match(/(\x1b(\[[0-9;?]*)?|\r)$/);
+        consoleView.pending = cut ? cut[0] : "";
+        if (cut)
+            all = all.slice(0, all.length - cut[0].length);
+        if (consoleView.skipLine) {
+            const newline = all.indexOf("\n");
+            if (newline < 0)
+                return;
+            all = all.slice(newline + 1);
+            consoleView.skipLine = false;
+        }
+        const clean = all.replace(/\r\n?/g, "\n").replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+        if (clean === "")
             return;
         const pre = $("nf-console-log");
-        /* Control sequences a terminal would act on are noise here. */
-        const clean = text.replace(/\r\n?/g, "\n").replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
-        let all = pre.textContent + clean;
-        if (all.length > CONSOLE_KEEP)
-            all = all.slice(all.length - CONSOLE_KEEP);
-        pre.textContent = all;
+        let shown = pre.textContent + clean;
+        if (shown.length > CONSOLE_KEEP)
+            shown = shown.slice(shown.length - CONSOLE_KEEP);
+        pre.textContent = shown;
         if ($("nf-console-follow").checked)
             pre.scrollTop = pre.scrollHeight;
     }
@@ -641,6 +735,7 @@
             /* Jobs do not outlive their daemon: the actions are over. */
             actions.clear();
             done.clear();
+            failures.clear();
             closeConsole();
             const dialog = $("nf-console");
             if (dialog.open)
@@ -708,6 +803,19 @@
                 });
     }
 
+    /* Administrative access turned on or off in Cockpit's top bar: the
+     * bus channel is opened again, now as the other user (Cockpit's own
+     * pages reload for the same reason). */
+    function watchSuperuser() {
+        const superuser = cockpit.dbus(null, { bus: "internal" }).proxy("cockpit.Superuser", "/superuser");
+        let current = null;
+        superuser.addEventListener("changed", () => {
+            if (current !== null && superuser.Current !== current && superuser.Current !== "init")
+                connect();
+            current = superuser.Current;
+        });
+    }
+
     function init() {
         $("nf-create-form").addEventListener("submit", submitCreate);
         $("nf-retry").addEventListener("click", () => {
@@ -725,6 +833,7 @@
                 readConsole(consoleView.serial);
         });
         connect();
+        watchSuperuser();
         cockpit.transport.wait(() => document.body.classList.add("nf-loaded"));
     }
 

@@ -789,15 +789,22 @@ nf_test_wait_prop (NfTestDaemon *d,
 	}
 }
 
+GVariant *
+nf_test_managed_objects (NfTestDaemon *d)
+{
+	g_autoptr (GVariant) reply = nf_test_call_ok (d,
+						      "/org/nestfarm/Farm1",
+						      "org.freedesktop.DBus.ObjectManager",
+						      "GetManagedObjects",
+						      NULL);
+
+	return g_variant_get_child_value (reply, 0);
+}
+
 gboolean
 nf_test_object_exists (NfTestDaemon *d, const gchar *path)
 {
-	g_autoptr (GVariant) objects = nf_test_call_ok (d,
-							"/org/nestfarm/Farm1",
-							"org.freedesktop.DBus.ObjectManager",
-							"GetManagedObjects",
-							NULL);
-	g_autoptr (GVariant) managed = g_variant_get_child_value (objects, 0);
+	g_autoptr (GVariant) managed = nf_test_managed_objects (d);
 	g_autoptr (GVariant) entry = g_variant_lookup_value (managed, path, NULL);
 
 	return entry != NULL;
@@ -870,12 +877,7 @@ nf_test_bridge_port_domains (NfTestDaemon *d)
 guint
 nf_test_assert_consistent (NfTestDaemon *d, const gchar *pool, guint foreign)
 {
-	g_autoptr (GVariant) objects = nf_test_call_ok (d,
-							"/org/nestfarm/Farm1",
-							"org.freedesktop.DBus.ObjectManager",
-							"GetManagedObjects",
-							NULL);
-	g_autoptr (GVariant) managed = g_variant_get_child_value (objects, 0);
+	g_autoptr (GVariant) managed = nf_test_managed_objects (d);
 	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
 	g_autofree gchar *path_prefix = g_strdup_printf ("/org/nestfarm/Farm1/node/%s_2d", pool);
 	g_autoptr (GDir) dir = g_dir_open (d->storage_dir, 0, NULL);

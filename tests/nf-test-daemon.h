@@ -101,6 +101,8 @@ void nf_test_wait_prop (NfTestDaemon *d,
 			const gchar *want,
 			guint timeout_s);
 gboolean nf_test_object_exists (NfTestDaemon *d, const gchar *path);
+/* What the ObjectManager lists: a{oa{sa{sv}}}. */
+GVariant *nf_test_managed_objects (NfTestDaemon *d);
 /* The object paths of pool @pool and of its node @index. */
 gchar *nf_test_pool_path (const gchar *pool);
 gchar *nf_test_node_path (const gchar *pool, guint index);

@@ -42,7 +42,7 @@ tap_out=$tmp/out
 build=$tmp/build
 dest=$tmp/root
 
-tap_plan $((18 + ${#UNITS[@]}))
+tap_plan $((19 + ${#UNITS[@]}))
 
 same_file() { cmp "$1" "$2"; }
 is_executable() {

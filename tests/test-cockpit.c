@@ -5,6 +5,7 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
 
 #include "nf-test-daemon.h"
@@ -162,6 +163,14 @@ clear_screenshots (const gchar *shots)
 	}
 }
 
+/* The browser script (and with it chromium) ends when this test does,
+ * even one that aborts. */
+static void
+die_with_parent (gpointer user_data)
+{
+	prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
 static void
 start_browser (const gchar *url, const gchar *user_url)
 {
@@ -180,6 +189,7 @@ start_browser (const gchar *url, const gchar *user_url)
 	g_subprocess_launcher_setenv (launcher, "NF_COCKPIT_URL", url, TRUE);
 	g_subprocess_launcher_setenv (launcher, "NF_COCKPIT_USER_URL", user_url, TRUE);
 	g_subprocess_launcher_setenv (launcher, "NF_SCREENSHOTS", shots, TRUE);
+	g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
 	browser = g_subprocess_launcher_spawn (launcher, &error, "node", script, NULL);
 	g_assert_no_error (error);
 	answers = g_data_input_stream_new (g_subprocess_get_stdout_pipe (browser));
@@ -251,6 +261,29 @@ pool_has_snapshot (const gchar *name)
 	return FALSE;
 }
 
+/* How many jobs of @operation the daemon shows (a job stays 60 s). */
+static guint
+jobs_of (const gchar *operation)
+{
+	g_autoptr (GVariant) objects = nf_test_managed_objects (farm);
+	GVariantIter iter;
+	GVariant *interfaces;
+	guint n = 0;
+
+	g_variant_iter_init (&iter, objects);
+	while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", NULL, &interfaces)) {
+		g_autoptr (GVariant) job =
+			g_variant_lookup_value (interfaces, "org.nestfarm.Farm1.Job", NULL);
+		const gchar *each = NULL;
+
+		if (job != NULL && g_variant_lookup (job, "Operation", "&s", &each) &&
+		    g_str_equal (each, operation))
+			n++;
+		g_variant_unref (interfaces);
+	}
+	return n;
+}
+
 /* --- the cases --- */
 
 static void
@@ -269,8 +302,9 @@ test_create (void)
 	g_autofree gchar *path = nf_test_pool_path (POOL);
 	g_autofree gchar *vlans = NULL;
 
-	step ("create", args);
+	step ("create", args); /* double-clicked: one pool, one job */
 	assert_pool ("ready", 2, 2);
+	g_assert_cmpuint (jobs_of ("create-pool"), ==, 1);
 	vlans = nf_test_prop_string (farm, path, POOL_IF, "Vlans");
 	g_assert_cmpstr (vlans, ==, "100-101,300");
 }
@@ -288,8 +322,9 @@ test_refused (void)
 static void
 test_scale (void)
 {
-	step ("scale", "\"pool\":\"" POOL "\",\"count\":3");
+	step ("scale", "\"pool\":\"" POOL "\",\"count\":3"); /* double-clicked */
 	assert_pool ("ready", 3, 3);
+	g_assert_cmpuint (jobs_of ("scale-pool"), ==, 1);
 }
 
 static void
@@ -316,11 +351,22 @@ test_node_stop_start (void)
 	g_assert_cmpuint (nf_test_active_domains_named (POOL "-"), ==, 3);
 }
 
+/* The console of a node, followed while the node restarts (over D-Bus:
+ * the dialog stays open). */
 static void
 test_console (void)
 {
+	g_autofree gchar *node = nf_test_node_path (POOL, 2);
+	g_autoptr (GVariant) stop = NULL;
+	g_autoptr (GVariant) start = NULL;
+
 	/* the tiny guest says so on its console when it is up */
 	step ("console", "\"node\":\"" POOL "-2\",\"expect\":\"NESTFARM-READY\"");
+	stop = nf_test_call_ok (farm, node, NODE_IF, "Stop", "({'force': <true>},)");
+	nf_test_job_succeeds (farm, stop, 60);
+	start = nf_test_call_ok (farm, node, NODE_IF, "Start", NULL);
+	nf_test_job_succeeds (farm, start, 60);
+	step ("consoleFollow", "\"expect\":\"NESTFARM-READY\"");
 }
 
 static void

@@ -462,6 +462,56 @@ add_node_on (Fixture *fx, guint index, const gchar *host)
 	nf_model_add_node (fx->model, fx->pool, node);
 }
 
+/* Node m-@index as a listing shows it on @host. */
+static GPtrArray *
+listing_of (guint index, const gchar *host)
+{
+	GPtrArray *nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_node_info_free);
+	NfNodeInfo *info = g_new0 (NfNodeInfo, 1);
+
+	info->spec = nf_node_spec_new ();
+	info->spec->pool = g_strdup ("m");
+	info->spec->index = index;
+	info->spec->memory_mib = NODE_MIB;
+	info->spec->host = g_strdup (host);
+	info->name = g_strdup_printf ("m-%u", index);
+	info->uuid = g_strdup_printf ("00000000-0000-0000-0000-00000000001%u", index);
+	info->state = NF_DOMAIN_STATE_RUNNING;
+	g_ptr_array_add (nodes, info);
+	return nodes;
+}
+
+/* A node missing from its host's listing while another host has not
+ * listed yet (a move a crash cut short: it may be there) stays, unknown,
+ * and is the same node when that host shows it; one no host shows leaves
+ * once every host has listed. */
+static void
+test_vanished_waits (Fixture *fx, gconstpointer data)
+{
+	g_autoptr (GPtrArray) none = g_ptr_array_new ();
+	g_autoptr (GPtrArray) on_h1 = listing_of (1, "h1");
+	NfNode *node;
+
+	add_host (fx, NF_HOST_LOCAL);
+	add_host (fx, "h1");
+	add_host (fx, "h2");
+	nf_model_set_host_listed (fx->model, NF_HOST_LOCAL);
+	add_node_on (fx, 1, "h2");
+	add_node_on (fx, 2, "h2");
+	node = nf_model_lookup_node (fx->model, "m-1");
+
+	nf_model_apply_listing (fx->model, "h2", none);
+	g_assert_true (nf_model_lookup_node (fx->model, "m-1") == node);
+	g_assert_cmpint (nf_node_get_state (node), ==, NF_NODE_STATE_UNKNOWN);
+	g_assert_nonnull (nf_model_lookup_node (fx->model, "m-2"));
+
+	nf_model_apply_listing (fx->model, "h1", on_h1);
+	g_assert_true (nf_model_lookup_node (fx->model, "m-1") == node);
+	g_assert_cmpstr (nf_node_get_host (node), ==, "h1");
+	g_assert_cmpint (nf_node_get_state (node), ==, NF_NODE_STATE_RUNNING);
+	g_assert_null (nf_model_lookup_node (fx->model, "m-2"));
+}
+
 static void
 iterate_until (gboolean (*done) (gpointer), gpointer data, guint timeout_s)
 {
@@ -553,6 +603,12 @@ main (int argc, char **argv)
 		    NULL,
 		    fixture_set_up,
 		    test_events_by_host,
+		    fixture_tear_down);
+	g_test_add ("/model/vanished-waits",
+		    Fixture,
+		    NULL,
+		    fixture_set_up,
+		    test_vanished_waits,
 		    fixture_tear_down);
 	g_test_add ("/model/admission", Fixture, NULL, fixture_set_up, test_admission, fixture_tear_down);
 	g_test_add ("/pacer/slots", Fixture, NULL, fixture_set_up, test_pacer_slots, fixture_tear_down);

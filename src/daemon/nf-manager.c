@@ -463,6 +463,7 @@ load_plan (NfManager *self, NfReconcilePlan *plan)
 	/* the plan is the manager's alone: the model takes them */
 	while (plan->deferred != NULL && plan->deferred->len > 0)
 		nf_model_add_deferred (self->model, g_ptr_array_steal_index (plan->deferred, 0));
+	nf_model_set_host_listed (self->model, NF_HOST_LOCAL);
 	pools = nf_model_get_pools (self->model);
 	for (GList *l = pools; l != NULL; l = l->next) {
 		add_unknown_nodes (self, l->data);

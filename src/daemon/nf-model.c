@@ -29,8 +29,13 @@ struct _NfModel {
 	guint next_job_id;
 	guint64 pending_mib;    /* admitted, not yet running */
 	GHashTable *pending_on; /* host name -> guint64 *: the same per host */
+	GHashTable *listed;     /* host names whose listing is in since they came up */
+	GHashTable *unplaced;   /* node name -> host it vanished from, while a
+				 * host that may hold it has not listed yet */
 	guint reaper_id;
 };
+
+static void sweep_unplaced (NfModel *self);
 
 enum { PROP_0, PROP_MEMORY_COMMITTED_MIB, N_PROPS };
 static GParamSpec *props[N_PROPS];
@@ -80,6 +85,8 @@ nf_model_finalize (GObject *object)
 
 	g_hash_table_unref (self->busy);
 	g_hash_table_unref (self->pending_on);
+	g_hash_table_unref (self->listed);
+	g_hash_table_unref (self->unplaced);
 	g_hash_table_unref (self->jobs);
 	g_hash_table_unref (self->nodes);
 	g_hash_table_unref (self->pools);
@@ -139,6 +146,8 @@ nf_model_init (NfModel *self)
 	self->jobs = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
 	self->busy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	self->pending_on = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+	self->listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	self->unplaced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	self->intents = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
 	self->deferred = g_ptr_array_new_with_free_func ((GDestroyNotify) nf_intent_free);
 	self->next_job_id = 1;
@@ -463,8 +472,10 @@ nf_model_remove_host (NfModel *self, NfFarmHost *host)
 	keep = g_object_ref (host);
 	nf_store_set_host_state (self->store, nf_farm_host_get_name (host), NF_HOST_STATE_ONLINE);
 	g_hash_table_remove (self->pending_on, nf_farm_host_get_name (host));
+	g_hash_table_remove (self->listed, nf_farm_host_get_name (host));
 	if (g_hash_table_remove (self->hosts, nf_farm_host_get_name (host)))
 		g_signal_emit (self, signals[SIGNAL_HOST_REMOVED], 0, host);
+	sweep_unplaced (self);
 }
 
 void
@@ -695,8 +706,52 @@ nf_model_apply_domain_event (NfModel *self,
 	}
 }
 
+/* Whether every host has listed its nodes since it came up: until then a
+ * node missing from its host may be on another (a move a crash cut short
+ * between the target's start and the source's undefine). */
+static gboolean
+all_hosts_listed (NfModel *self)
+{
+	GHashTableIter iter;
+	gpointer name;
+
+	g_hash_table_iter_init (&iter, self->hosts);
+	while (g_hash_table_iter_next (&iter, &name, NULL))
+		if (!g_hash_table_contains (self->listed, name))
+			return FALSE;
+	return TRUE;
+}
+
+/* Once every host has listed, the unplaced nodes no host showed leave. */
+static void
+sweep_unplaced (NfModel *self)
+{
+	g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_object_unref);
+	GHashTableIter iter;
+	gpointer name;
+	gpointer host;
+
+	if (g_hash_table_size (self->unplaced) == 0 || !all_hosts_listed (self))
+		return;
+	g_hash_table_iter_init (&iter, self->unplaced);
+	while (g_hash_table_iter_next (&iter, &name, &host)) {
+		NfNode *node = nf_model_lookup_node (self, name);
+
+		if (node != NULL && g_str_equal (nf_node_get_host (node), host) &&
+		    !g_hash_table_contains (self->busy, nf_node_get_pool (node)))
+			g_ptr_array_add (gone, g_object_ref (node));
+	}
+	g_hash_table_remove_all (self->unplaced);
+	for (guint i = 0; i < gone->len; i++) {
+		g_message ("node %s vanished from libvirt while it was unreachable",
+			   nf_node_get_name (g_ptr_array_index (gone, i)));
+		nf_model_remove_node (self, g_ptr_array_index (gone, i));
+	}
+}
+
 /* The nodes on @host of the idle @pool that its libvirt no longer lists
- * (@seen: the names it does) leave the model. */
+ * (@seen: the names it does) leave the model, or wait, unknown, for the
+ * hosts that have not listed yet. */
 static void
 drop_vanished (NfModel *self, const gchar *host, NfPool *pool, GHashTable *seen)
 {
@@ -711,10 +766,20 @@ drop_vanished (NfModel *self, const gchar *host, NfPool *pool, GHashTable *seen)
 			g_ptr_array_add (gone, g_object_ref (node));
 	}
 	for (guint i = 0; i < gone->len; i++) {
-		g_message ("node %s vanished from libvirt while it was unreachable",
-			   nf_node_get_name (g_ptr_array_index (gone, i)));
-		nf_model_remove_node (self, g_ptr_array_index (gone, i));
+		NfNode *node = g_ptr_array_index (gone, i);
+
+		g_hash_table_insert (self->unplaced, g_strdup (nf_node_get_name (node)), g_strdup (host));
+		nf_node_set_state (node, NF_NODE_STATE_UNKNOWN);
 	}
+	if (gone->len > 0)
+		nf_model_refresh_pool_state (self, pool);
+}
+
+void
+nf_model_set_host_listed (NfModel *self, const gchar *host)
+{
+	g_hash_table_add (self->listed, g_strdup (host));
+	sweep_unplaced (self);
 }
 
 void
@@ -722,6 +787,7 @@ nf_model_set_host_unknown (NfModel *self, const gchar *host)
 {
 	g_autoptr (GList) pools = nf_model_get_pools (self);
 
+	g_hash_table_remove (self->listed, host);
 	for (GList *l = pools; l != NULL; l = l->next) {
 		GPtrArray *nodes = nf_pool_get_nodes (l->data);
 		gboolean changed = FALSE;
@@ -767,6 +833,7 @@ nf_model_apply_listing (NfModel *self, const gchar *host, GPtrArray *nodes)
 			continue;
 		}
 		g_hash_table_add (seen, info->name);
+		g_hash_table_remove (self->unplaced, info->name);
 		node = nf_model_lookup_node (self, info->name);
 		if (node == NULL) {
 			g_autoptr (NfNode) adopted = nf_node_new (info->spec->pool, info->spec->index);
@@ -781,4 +848,5 @@ nf_model_apply_listing (NfModel *self, const gchar *host, GPtrArray *nodes)
 		if (!g_hash_table_contains (self->busy, nf_pool_get_name (l->data)))
 			drop_vanished (self, host, l->data, seen);
 	}
+	nf_model_set_host_listed (self, host);
 }

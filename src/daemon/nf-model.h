@@ -67,6 +67,9 @@ void nf_model_apply_domain_event (NfModel *self,
  * the pools no operation is running on: nodes adopted, updated, or gone
  * (those on @host only). */
 void nf_model_apply_listing (NfModel *self, const gchar *host, GPtrArray *nodes);
+/* What @host holds is known (its listing, or the start's plan): a node that
+ * vanished from its host leaves the model only once every host is. */
+void nf_model_set_host_listed (NfModel *self, const gchar *host);
 /* @host went offline: its nodes (of pools no operation is running on) are
  * unknown until a listing says what they are; they keep the memory they
  * held. */

@@ -52,6 +52,7 @@ async function newPage(url) {
 
 let page = null;
 let userPage = null;
+let consoleBefore = ""; // the console dialog's text when it was opened
 
 const card = pool => page.locator(`section.nf-pool[data-pool="${pool}"]`);
 const nodeRow = node => page.locator(`tr[data-node="${node}"]`);
@@ -59,7 +60,8 @@ const nodeRow = node => page.locator(`tr[data-node="${node}"]`);
 // Clicks @button, checks the action cannot be sent again while it runs
 // (the button is disabled until it ends), waits for this page's job in
 // @box to end and returns the progress values and steps seen on its bar.
-async function runAction(button, box, { confirm = false, fails = false, stays = false } = {}) {
+// With @twice, the button is double-clicked (test-cockpit counts the jobs).
+async function runAction(button, box, { confirm = false, fails = false, stays = false, twice = false } = {}) {
     // Whether the button was disabled at any moment, however briefly (a
     // job may end within milliseconds): a record of the attribute's changes.
     const handle = await button.elementHandle();
@@ -70,7 +72,10 @@ async function runAction(button, box, { confirm = false, fails = false, stays = 
                 b.nfWasDisabled = true;
         }).observe(b, { attributes: true, attributeFilter: ["disabled"], attributeOldValue: true });
     });
-    await button.click();
+    if (twice)
+        await button.dblclick();
+    else
+        await button.click();
     if (confirm)
         await page.locator("#nf-confirm-ok").click();
     const own = box.locator('.nf-job-row[data-own="true"]');
@@ -142,7 +147,7 @@ const steps = {
         await form.locator('[name="memory"]').fill(String(memory));
         await form.locator('[name="disk"]').fill(String(disk));
         await form.locator('[name="vlans"]').fill(vlans);
-        await runAction(form.locator('button[data-action="create"]'), form.locator(".nf-job"));
+        await runAction(form.locator('button[data-action="create"]'), form.locator(".nf-job"), { twice: true });
         await card(pool).locator('.nf-state[data-state="ready"]').waitFor({ timeout: LONG });
         const rows = card(pool).locator("tr[data-node]");
         check(await rows.count() === count, "the pool shows " + await rows.count() + " nodes, not " + count);
@@ -171,7 +176,8 @@ const steps = {
 
     async scale({ pool, count }) {
         await card(pool).locator(".nf-scale").fill(String(count));
-        await runAction(card(pool).locator('button[data-action="scale"]'), card(pool).locator(":scope > .nf-job"));
+        await runAction(card(pool).locator('button[data-action="scale"]'), card(pool).locator(":scope > .nf-job"),
+                        { twice: true });
         await card(pool).locator('.nf-state[data-state="ready"]').waitFor({ timeout: LONG });
         await nodeRow(pool + "-" + count).locator('.nf-state[data-state="running"]').waitFor({ timeout: SHORT });
         check(await card(pool).locator("tr[data-node]").count() === count, "the pool does not show " + count + " nodes");
@@ -197,16 +203,29 @@ const steps = {
         await offered(row, action);
     },
 
-    // The console dialog shows the node's log and, following, what it
-    // prints next.
+    // The console dialog shows the node's log (and stays open, following).
     async console({ node, expect }) {
         await nodeRow(node).locator('button[data-action="console"]').click();
         const log_ = page.locator("#nf-console-log");
         await page.locator("#nf-console").waitFor({ state: "visible", timeout: SHORT });
         await waitText(log_, expect, 60_000);
-        const before = (await log_.textContent()).length;
-        log("console shows " + before + " characters");
+        consoleBefore = await log_.textContent();
+        log("console shows " + consoleBefore.length + " characters");
         check(await page.locator("#nf-console-error").isHidden(), "the console shows an error");
+        check(await page.locator("#nf-console-follow").isChecked(), "the console does not follow by default");
+    },
+
+    // What the node printed since (it was restarted meanwhile) comes in
+    // while the dialog stays open, a new boot and its @expect line.
+    async consoleFollow({ expect }) {
+        const log_ = page.locator("#nf-console-log");
+        // the log is appended to across boots: one more such line
+        const count = text => text.split(expect).length - 1;
+        const before = count(consoleBefore);
+        await page.waitForFunction(([e, t, n]) => e.textContent.split(t).length - 1 > n,
+                                   [await log_.elementHandle(), expect, before], { timeout: 60_000 });
+        check(count(await log_.textContent()) === before + 1, "the console shows the new boot more than once");
+        log("console follows: " + (await log_.textContent()).length + " characters now");
         await steps.screenshot({ name: "console" });
         await page.locator("#nf-console-close").click();
         await page.locator("#nf-console").waitFor({ state: "hidden", timeout: SHORT });
@@ -282,10 +301,11 @@ const steps = {
     async waitDown() {
         await page.locator("#nf-down").waitFor({ state: "visible", timeout: SHORT });
         check(await page.locator("#nf-main").isHidden(), "the pools stay shown while nestfarmd is gone");
-        await waitText(page.locator("#nf-down"), "nestfarmd is not running");
-        // Retry while it is still down: the banner stays.
+        const detail = page.locator("#nf-down-detail");
+        await waitText(detail, "has no owner");
+        // Retry while it is still down: the banner stays, and says why again.
         await page.locator("#nf-retry").click();
-        await page.waitForTimeout(1500);
+        await waitText(detail, "has no owner");
         check(await page.locator("#nf-down").isVisible(), "Retry hid the banner though nestfarmd is down");
     },
 
@@ -305,6 +325,8 @@ const steps = {
 };
 
 mkdirSync(shots, { recursive: true });
+// test-cockpit closes our stdin when it ends, or dies: end even mid-step.
+process.stdin.on("end", () => browser.close().finally(() => process.exit(0)));
 const lines = createInterface({ input: process.stdin });
 for await (const line of lines) {
     let request;
