@@ -229,7 +229,12 @@ test_vlan_filter (void)
 	g_assert_nonnull (strstr (flows, "vlan.vid >= 200"));
 	g_assert_true (nf_ovn_remove_switch (ovn, POOL "v", &error));
 	/* none of this pool's ACLs is left (another test's are not ours to judge) */
-	left = NBCTL ("--bare", "--columns=match", "find", "ACL", "external_ids:nestfarm-pool=" POOL "v", NULL);
+	left = NBCTL ("--bare",
+		      "--columns=match",
+		      "find",
+		      "ACL",
+		      "external_ids:nestfarm-pool=" POOL "v",
+		      NULL);
 	g_assert_cmpstr (g_strstrip (left), ==, "");
 }
 
