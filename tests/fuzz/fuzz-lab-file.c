@@ -30,6 +30,7 @@ static const gchar *const lab_keys[] = {
 	"UserData",
 	"Network",
 	"WaitReady",
+	"Hosts",
 	NULL,
 };
 
@@ -140,6 +141,9 @@ check_against_keyfile (const NfLabPool *pool, const gchar *text, gsize size)
 		       g_str_has_suffix (pool->user_data_file, user_data));
 	for (guint i = 0; pool->ssh_key_files != NULL && pool->ssh_key_files[i] != NULL; i++)
 		g_assert_cmpstr (pool->ssh_key_files[i], !=, "");
+	g_assert_cmpint (g_key_file_has_key (keys, "Pool", "Hosts", NULL), ==, pool->hosts != NULL);
+	for (guint i = 0; pool->hosts != NULL && pool->hosts[i] != NULL; i++)
+		g_assert_cmpstr (pool->hosts[i], !=, "");
 }
 
 /* Every problem is a line of its own that says which file it is about. */
