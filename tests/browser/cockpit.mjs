@@ -78,30 +78,34 @@ async function runAction(button, box, { confirm = false, fails = false, stays = 
         await button.click();
     if (confirm)
         await page.locator("#nf-confirm-ok").click();
-    const own = box.locator('.nf-job-row[data-own="true"]');
     const seen = { values: new Set(), steps: new Set() };
     const deadline = Date.now() + LONG;
     for (;;) {
-        const failure = await box.locator(".nf-error").allTextContents();
-        if (fails && failure.length > 0) {
+        // the box as it stands at one moment (rows come and go between reads)
+        const now = await box.evaluate(b => {
+            const own = b.querySelector('.nf-job-row[data-own="true"]');
+            return {
+                failure: [...b.querySelectorAll(".nf-error")].map(e => e.textContent),
+                own: own && {
+                    state: own.dataset.state,
+                    value: Number(own.querySelector(".nf-progress").getAttribute("aria-valuenow")),
+                    text: own.querySelector(".nf-job-text").textContent,
+                },
+            };
+        });
+        if (fails && now.failure.length > 0) {
             check(await handle.evaluate(b => b.nfWasDisabled), "the button was not disabled while its action ran");
             check(!(await button.isDisabled()), "the button stays disabled after its job failed");
-            return failure.join(" ");
+            return now.failure.join(" ");
         }
-        check(failure.length === 0, "the action failed: " + failure.join(" "));
-        if (await own.count() > 0) {
-            const value = await own.locator(".nf-progress").getAttribute("aria-valuenow");
-            const text = await own.locator(".nf-job-text").textContent();
-            seen.values.add(Number(value));
-            seen.steps.add(text);
-            const state = await own.getAttribute("data-state");
-            check(!(fails && state === "succeeded"), "the job succeeded, though it should fail");
-            if (state === "succeeded") {
-                // the bar as it stands at the end (it may have moved since read)
-                seen.values.add(Number(await own.locator(".nf-progress").getAttribute("aria-valuenow")));
+        check(now.failure.length === 0, "the action failed: " + now.failure.join(" "));
+        if (now.own) {
+            seen.values.add(now.own.value);
+            seen.steps.add(now.own.text);
+            check(!(fails && now.own.state === "succeeded"), "the job succeeded, though it should fail");
+            if (now.own.state === "succeeded")
                 break;
-            }
-            check(state === "running", "the job ended " + state + ": " + text);
+            check(now.own.state === "running", "the job ended " + now.own.state + ": " + now.own.text);
         }
         check(Date.now() < deadline, "the job did not end in " + LONG / 1000 + " s");
         await page.waitForTimeout(100);
