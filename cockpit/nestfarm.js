@@ -31,6 +31,7 @@
     let sets = null;         /* kind -> cockpit proxies of that interface */
     let generation = 0;      /* bumped at each (re)connection */
     let down = true;
+    let loading = true;      /* a connection's first answers are not all in */
     let retryTimer = null;
     let renderQueued = false;
     /* key (an object path, or "create") -> { job: path or null, label } */
@@ -177,22 +178,23 @@
         done.delete(key);
         actions.set(key, entry);
         render(); /* disabled now, not at the next update */
-        /* A reply that comes after a reconnection, or for an action since
-         * replaced, changes nothing: the daemon's objects tell the rest. */
-        const current = () => gen === generation && actions.get(key) === entry;
+        /* An action since dropped (the daemon went away) takes no reply; an
+         * error that comes after a reconnection is the old channel's, not
+         * the daemon's answer, and is not shown. */
         return client.call(path, iface, method, args, { type: signature })
                 .then(reply => {
-                    if (!current())
+                    if (actions.get(key) !== entry)
                         return false;
                     entry.job = reply[reply.length - 1];
                     settle();
                     return true;
                 })
                 .catch(err => {
-                    if (!current())
+                    if (actions.get(key) !== entry)
                         return false;
                     actions.delete(key);
-                    failures.set(key, describe(err));
+                    if (gen === generation)
+                        failures.set(key, describe(err));
                     schedule();
                     return false;
                 });
@@ -202,7 +204,7 @@
      * objects that are gone (a pool made again under the same name starts
      * clean). */
     function settle() {
-        for (const key of [...failures.keys()]) {
+        for (const key of loading ? [] : [...failures.keys()]) {
             if (key !== "create" && !proxyOf("pool", key) && !proxyOf("node", key) && !proxyOf("host", key))
                 failures.delete(key);
         }
@@ -601,6 +603,7 @@
         consoleView.decoder = new TextDecoder("utf-8");
         consoleView.pending = "";
         consoleView.skipLine = false;
+        consoleView.backoff = 1;
         $("nf-console-log").textContent = "";
         $("nf-console-error").hidden = true;
     }
@@ -757,6 +760,7 @@
 
     function connect() {
         const gen = ++generation;
+        loading = true;
         if (client)
             client.close();
         client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: "try" });
@@ -792,6 +796,7 @@
                 .then(() => {
                     if (gen !== generation)
                         return;
+                    loading = false;
                     if (manager.valid)
                         daemonUp();
                     else
@@ -808,11 +813,14 @@
      * pages reload for the same reason). */
     function watchSuperuser() {
         const superuser = cockpit.dbus(null, { bus: "internal" }).proxy("cockpit.Superuser", "/superuser");
-        let current = null;
+        let current = null; /* "none" or "root" once known; "init" is not yet */
         superuser.addEventListener("changed", () => {
-            if (current !== null && superuser.Current !== current && superuser.Current !== "init")
+            const now = superuser.valid ? superuser.Current : undefined;
+            if (now === undefined || now === "init")
+                return;
+            if (current !== null && now !== current)
                 connect();
-            current = superuser.Current;
+            current = now;
         });
     }
 

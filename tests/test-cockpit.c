@@ -302,6 +302,9 @@ test_create (void)
 	g_autofree gchar *path = nf_test_pool_path (POOL);
 	g_autofree gchar *vlans = NULL;
 
+	/* pasted into the step's JSON as it is */
+	g_assert_nonnull (g_getenv ("NF_TEST_IMAGE"));
+	g_assert_null (strpbrk (g_getenv ("NF_TEST_IMAGE"), "\"\\"));
 	step ("create", args); /* double-clicked: one pool, one job */
 	assert_pool ("ready", 2, 2);
 	g_assert_cmpuint (jobs_of ("create-pool"), ==, 1);

@@ -510,6 +510,24 @@ test_vanished_waits (Fixture *fx, gconstpointer data)
 	g_assert_cmpstr (nf_node_get_host (node), ==, "h1");
 	g_assert_cmpint (nf_node_get_state (node), ==, NF_NODE_STATE_RUNNING);
 	g_assert_null (nf_model_lookup_node (fx->model, "m-2"));
+
+	/* one that waited, then was removed and made again, is the new one */
+	nf_model_set_host_unknown (fx->model, "h1");
+	nf_model_apply_listing (fx->model, "h1", none);
+	nf_model_set_host_unknown (fx->model, "h2");
+	g_assert_null (nf_model_lookup_node (fx->model, "m-1"));
+	add_node_on (fx, 3, "h1");
+	nf_model_apply_listing (fx->model, "h1", none);
+	g_assert_cmpint (nf_node_get_state (nf_model_lookup_node (fx->model, "m-3")),
+			 ==,
+			 NF_NODE_STATE_UNKNOWN);
+	nf_model_remove_node (fx->model, nf_model_lookup_node (fx->model, "m-3"));
+	add_node_on (fx, 3, "h1");
+	nf_model_apply_listing (fx->model, "h2", none);
+	g_assert_nonnull (nf_model_lookup_node (fx->model, "m-3"));
+	g_assert_cmpint (nf_node_get_state (nf_model_lookup_node (fx->model, "m-3")),
+			 ==,
+			 NF_NODE_STATE_RUNNING);
 }
 
 static void

@@ -312,6 +312,8 @@ void
 nf_model_set_idle (NfModel *self, const gchar *pool)
 {
 	g_hash_table_remove (self->busy, pool);
+	/* an unplaced node of the pool waited for its operation */
+	sweep_unplaced (self);
 }
 
 NfJob *
@@ -407,6 +409,7 @@ nf_model_remove_node (NfModel *self, NfNode *node)
 	keep = g_object_ref (node);
 	if (!g_hash_table_remove (self->nodes, nf_node_get_name (node)))
 		return;
+	g_hash_table_remove (self->unplaced, nf_node_get_name (node));
 	g_signal_handlers_disconnect_by_data (node, self);
 	if (pool != NULL)
 		nf_pool_remove_node (pool, node);
@@ -722,7 +725,8 @@ all_hosts_listed (NfModel *self)
 	return TRUE;
 }
 
-/* Once every host has listed, the unplaced nodes no host showed leave. */
+/* Once every host has listed, the unplaced nodes no host showed leave
+ * (those of a pool an operation holds wait for its end). */
 static void
 sweep_unplaced (NfModel *self)
 {
@@ -737,11 +741,14 @@ sweep_unplaced (NfModel *self)
 	while (g_hash_table_iter_next (&iter, &name, &host)) {
 		NfNode *node = nf_model_lookup_node (self, name);
 
+		if (node != NULL && g_hash_table_contains (self->busy, nf_node_get_pool (node)))
+			continue;
+		/* one no longer unknown or elsewhere was seen after all */
 		if (node != NULL && g_str_equal (nf_node_get_host (node), host) &&
-		    !g_hash_table_contains (self->busy, nf_node_get_pool (node)))
+		    nf_node_get_state (node) == NF_NODE_STATE_UNKNOWN)
 			g_ptr_array_add (gone, g_object_ref (node));
+		g_hash_table_iter_remove (&iter);
 	}
-	g_hash_table_remove_all (self->unplaced);
 	for (guint i = 0; i < gone->len; i++) {
 		g_message ("node %s vanished from libvirt while it was unreachable",
 			   nf_node_get_name (g_ptr_array_index (gone, i)));
@@ -826,6 +833,7 @@ nf_model_apply_listing (NfModel *self, const gchar *host, GPtrArray *nodes)
 		/* where libvirt lists it is where it is */
 		g_free (info->spec->host);
 		info->spec->host = g_strdup (host);
+		g_hash_table_remove (self->unplaced, info->name);
 		if (pool == NULL || g_hash_table_contains (self->busy, info->spec->pool))
 			continue;
 		if (info->spec->retired != 0) {
@@ -833,7 +841,6 @@ nf_model_apply_listing (NfModel *self, const gchar *host, GPtrArray *nodes)
 			continue;
 		}
 		g_hash_table_add (seen, info->name);
-		g_hash_table_remove (self->unplaced, info->name);
 		node = nf_model_lookup_node (self, info->name);
 		if (node == NULL) {
 			g_autoptr (NfNode) adopted = nf_node_new (info->spec->pool, info->spec->index);
