@@ -34,7 +34,7 @@
     let loading = true;      /* a connection's first answers are not all in */
     let retryTimer = null;
     let renderQueued = false;
-    /* key (an object path, or "create") -> { job: path or null, label } */
+    /* key (an object path, or "create") -> { job: path or null } */
     const actions = new Map();
     /* key -> error sentence of that object's last failed action */
     const failures = new Map();
@@ -69,9 +69,12 @@
     }
 
     /* The child of @parent with data-key @key, made by @make when missing,
-     * placed as the @index-th keyed child (in the order of the loop that
-     * asks; unkeyed children such as headings stay first). */
-    function keyed(parent, key, make, index) {
+     * placed after the keyed children @keep has collected so far (in the
+     * order of the loop that asks; unkeyed children such as headings stay
+     * first), and added to @keep (prune() removes the rest). */
+    function keyed(parent, key, make, keep) {
+        const index = keep.size;
+        keep.add(key);
         let found = null;
         for (const c of parent.children) {
             if (c.dataset.key === key)
@@ -82,7 +85,7 @@
             found.dataset.key = key;
         }
         const keyedChildren = [...parent.children].filter(c => c.dataset.key !== undefined && c !== found);
-        const before = index === undefined ? null : keyedChildren[index] || null;
+        const before = keyedChildren[index] || null;
         const placed = found.parentNode === parent &&
                        (before === null ? parent.lastElementChild === found : found.nextElementSibling === before);
         if (!placed)
@@ -169,11 +172,11 @@
     /* Calls @method on @path with @args of D-Bus signature @signature as
      * the action of @key; the reply's object paths name its job (the last
      * one). Refused while @key has an action running. */
-    function act(key, label, path, iface, method, signature, args) {
+    function act(key, path, iface, method, signature, args) {
         if (actions.has(key) || down)
             return Promise.resolve(false);
         const gen = generation;
-        const entry = { job: null, label };
+        const entry = { job: null };
         failures.delete(key);
         done.delete(key);
         actions.set(key, entry);
@@ -255,8 +258,7 @@
                                                       el("div", { class: "nf-progress", role: "progressbar",
                                                                   "aria-valuemin": "0", "aria-valuemax": "100" },
                                                          el("div", { class: "nf-progress-bar" })),
-                                                      el("span", { class: "nf-job-text" })), keep.size);
-            keep.add(job.path);
+                                                      el("span", { class: "nf-job-text" })), keep);
             const pct = Math.round(100 * Math.max(0, Math.min(1, Number(job.Progress) || 0)));
             row.dataset.state = job.State;
             row.dataset.own = String(job === own);
@@ -268,8 +270,7 @@
         }
         const failure = failures.get(key);
         if (failure) {
-            keep.add("failure");
-            const f = keyed(box, "failure", () => el("p", { class: "nf-error", role: "alert" }), keep.size - 1);
+            const f = keyed(box, "failure", () => el("p", { class: "nf-error", role: "alert" }), keep);
             setText(f, failure);
         }
         prune(box, keep);
@@ -336,8 +337,7 @@
         const body = $("nf-hosts").tBodies[0];
         const keep = new Set();
         for (const h of hosts) {
-            const row = keyed(body, h.path, () => labelled(hostRow(h.path), "host " + h.Name), keep.size);
-            keep.add(h.path);
+            const row = keyed(body, h.path, () => labelled(hostRow(h.path), "host " + h.Name), keep);
             row.dataset.host = h.Name;
             const cells = row.cells;
             nameAndState(row, h.Name, h.State);
@@ -357,7 +357,7 @@
         const button = (label, method) =>
             el("button", {
                 type: "button", class: "nf-btn", "data-action": label.toLowerCase(),
-                onclick: () => act(path, label, path, IFACES.host, method,
+                onclick: () => act(path, path, IFACES.host, method,
                                    method === "Drain" ? "a{sv}" : "", method === "Drain" ? [{}] : [])
             }, label);
         return el("tr", {},
@@ -371,8 +371,7 @@
         const box = $("nf-pools");
         const keep = new Set();
         for (const pool of pools) {
-            const card = keyed(box, pool.path, () => labelled(poolCard(pool.path), "pool " + pool.Name), keep.size);
-            keep.add(pool.path);
+            const card = keyed(box, pool.path, () => labelled(poolCard(pool.path), "pool " + pool.Name), keep);
             updatePool(card, pool);
         }
         prune(box, keep);
@@ -388,21 +387,21 @@
         const scale = el("input", { type: "number", min: "0", max: "1000", class: "nf-scale", "aria-label": "Nodes wanted" });
         const snapName = el("input", { class: "nf-snapshot-name", placeholder: "snapshot name",
                                        "aria-label": "Snapshot name" });
-        const poolAct = (label, method, signature, args) =>
-            act(path, label, path, IFACES.pool, method, signature, args);
+        const poolAct = (method, signature, args) =>
+            act(path, path, IFACES.pool, method, signature, args);
         const card = el("section", { class: "nf-card nf-pool" },
                         el("div", { class: "nf-row nf-pool-head" },
                            el("h3", { class: "nf-pool-name" }),
                            el("span", { class: "nf-state" }),
                            el("span", { class: "nf-spacer" }),
                            el("button", { type: "button", class: "nf-btn", "data-action": "start",
-                                          onclick: () => poolAct("Start", "Start", "", []) }, "Start"),
+                                          onclick: () => poolAct("Start", "", []) }, "Start"),
                            el("button", { type: "button", class: "nf-btn", "data-action": "stop",
-                                          onclick: () => poolAct("Stop", "Stop", "a{sv}", [{}]) }, "Stop"),
+                                          onclick: () => poolAct("Stop", "a{sv}", [{}]) }, "Stop"),
                            el("button", {
                                type: "button", class: "nf-btn nf-btn-danger", "data-action": "delete",
                                onclick: () => confirmDelete("Delete pool " + name() + " and all its nodes and snapshots?")
-                                       .then(ok => ok && poolAct("Delete", "Delete", "a{sv}", [{}]))
+                                       .then(ok => ok && poolAct("Delete", "a{sv}", [{}]))
                            }, "Delete")),
                         el("dl", { class: "nf-facts" }),
                         el("div", { class: "nf-row" },
@@ -413,7 +412,7 @@
                                    if (!scale.reportValidity() || !Number.isInteger(Number(scale.value)) ||
                                        scale.value === "")
                                        return;
-                                   poolAct("Scale", "Scale", "u", [Number(scale.value)]);
+                                   poolAct("Scale", "u", [Number(scale.value)]);
                                }
                            }, "Scale"),
                            el("span", { class: "nf-spacer" }),
@@ -421,7 +420,7 @@
                            el("button", {
                                type: "button", class: "nf-btn", "data-action": "snapshot",
                                onclick: () => snapName.value !== "" &&
-                                       poolAct("Snapshot", "Snapshot", "sa{sv}", [snapName.value, {}])
+                                       poolAct("Snapshot", "sa{sv}", [snapName.value, {}])
                                                .then(ok => { if (ok) snapName.value = "" })
                            }, "Take snapshot")),
                         el("div", { class: "nf-job" }),
@@ -439,8 +438,7 @@
     /* One term of a pool's facts, in the order asked; @keep collects them
      * (what is no longer asked goes). */
     function fact(dl, keep, term, value) {
-        const row = keyed(dl, term, () => el("div", {}, el("dt", {}, term), el("dd")), keep.size);
-        keep.add(term);
+        const row = keyed(dl, term, () => el("div", {}, el("dt", {}, term), el("dd")), keep);
         setText(row.lastChild, value);
     }
 
@@ -486,8 +484,7 @@
         const keep = new Set();
         nodes.sort((a, b) => a.Index - b.Index);
         for (const n of nodes) {
-            const row = keyed(body, n.path, () => labelled(nodeRow(n.path), "node " + n.Name), keep.size);
-            keep.add(n.path);
+            const row = keyed(body, n.path, () => labelled(nodeRow(n.path), "node " + n.Name), keep);
             row.dataset.node = n.Name;
             const c = row.cells;
             nameAndState(row, n.Name, n.State);
@@ -504,20 +501,20 @@
     }
 
     function nodeRow(path) {
-        const nodeAct = (label, method, signature, args) =>
-            act(path, label, path, IFACES.node, method, signature, args);
+        const nodeAct = (method, signature, args) =>
+            act(path, path, IFACES.node, method, signature, args);
         return el("tr", {},
                   el("td", {}), el("td", { class: "nf-state" }), el("td", {}), el("td", {}), el("td", {}), el("td", {}),
                   el("td", { class: "nf-actions" },
                      el("button", { type: "button", class: "nf-btn", "data-action": "start",
-                                    onclick: () => nodeAct("Start", "Start", "", []) }, "Start"),
+                                    onclick: () => nodeAct("Start", "", []) }, "Start"),
                      el("button", { type: "button", class: "nf-btn", "data-action": "stop",
-                                    onclick: () => nodeAct("Stop", "Stop", "a{sv}", [{}]) }, "Stop"),
+                                    onclick: () => nodeAct("Stop", "a{sv}", [{}]) }, "Stop"),
                      el("button", {
                          type: "button", class: "nf-btn", "data-action": "reset",
                          onclick: () => confirmDelete("Reset " + baseName(path) +
                                                       "? Its disk is made empty again over the base image.", "Reset")
-                                 .then(ok => ok && nodeAct("Reset", "Reset", "", []))
+                                 .then(ok => ok && nodeAct("Reset", "", []))
                      }, "Reset"),
                      el("button", { type: "button", class: "nf-btn", "data-action": "console",
                                     onclick: () => openConsole(path) }, "Console"),
@@ -529,8 +526,7 @@
         const keep = new Set();
         for (const [name, created, size, memory] of pool.Snapshots || []) {
             const row = keyed(body, name, () => labelled(snapshotRow(pool.path, name), "snapshot " + name),
-                              keep.size);
-            keep.add(name);
+                              keep);
             row.dataset.snapshot = name;
             setText(row.cells[0], name);
             setText(row.cells[1], new Date(Number(created) * 1000).toLocaleString());
@@ -544,20 +540,20 @@
     }
 
     function snapshotRow(poolPath, name) {
-        const snapAct = (label, method, signature, args) =>
-            act(poolPath, label, poolPath, IFACES.pool, method, signature, args);
+        const snapAct = (method, signature, args) =>
+            act(poolPath, poolPath, IFACES.pool, method, signature, args);
         return el("tr", {},
                   el("td", {}), el("td", {}), el("td", {}), el("td", {}),
                   el("td", { class: "nf-actions" },
                      el("button", {
                          type: "button", class: "nf-btn", "data-action": "revert",
                          onclick: () => confirmDelete("Revert every node of the pool to " + name + "?", "Revert")
-                                 .then(ok => ok && snapAct("Revert", "RevertSnapshot", "sa{sv}", [name, {}]))
+                                 .then(ok => ok && snapAct("RevertSnapshot", "sa{sv}", [name, {}]))
                      }, "Revert"),
                      el("button", {
                          type: "button", class: "nf-btn nf-btn-danger", "data-action": "delete-snapshot",
                          onclick: () => confirmDelete("Delete snapshot " + name + "?")
-                                 .then(ok => ok && snapAct("Delete snapshot", "DeleteSnapshot", "s", [name]))
+                                 .then(ok => ok && snapAct("DeleteSnapshot", "s", [name]))
                      }, "Delete")));
     }
 
@@ -723,7 +719,7 @@
             vlans: f("vlans") ? { t: "s", v: f("vlans") } : null,
             "ssh-keys": f("keys") ? { t: "as", v: f("keys").split("\n").map(l => l.trim()).filter(l => l) } : null,
         });
-        act("create", "Create", ROOT, IFACES.manager, "CreatePool", "sua{sv}",
+        act("create", ROOT, IFACES.manager, "CreatePool", "sua{sv}",
             [f("name"), Number(f("count")), options])
                 .then(ok => { if (ok) form.elements.name.value = "" });
     }
@@ -846,6 +842,4 @@
     }
 
     window.addEventListener("DOMContentLoaded", init);
-    /* For tests and curious users: where the page stands. */
-    window.nestfarm = { isDown: () => down, actions, failures };
 }());
