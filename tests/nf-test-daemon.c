@@ -944,3 +944,48 @@ nf_test_node_path (const gchar *pool, guint index)
 
 	return g_strdup_printf ("/org/nestfarm/Farm1/node/%s", escaped);
 }
+
+/* The shipped kvm-compute profile and 'ignore-acpi', a copy with the SMBIOS
+ * family that makes the test image's acpid ignore the power button
+ * (tools/mkimage), in a template directory under @parent. */
+static gchar *
+ignore_acpi_template_dir (const gchar *parent)
+{
+	const gchar *shipped = g_getenv ("NF_TEMPLATE_DIR");
+	g_autofree gchar *dir = g_build_filename (parent, "templates", NULL);
+	g_autofree gchar *compute = g_build_filename (shipped, "kvm-compute.xml", NULL);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *copy = g_build_filename (dir, "kvm-compute.xml", NULL);
+	g_autofree gchar *ignore = g_build_filename (dir, "ignore-acpi.xml", NULL);
+	g_autoptr (GString) changed = NULL;
+	g_autoptr (GError) error = NULL;
+
+	g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+	g_assert_true (g_file_get_contents (compute, &text, NULL, &error));
+	g_assert_true (g_file_set_contents (copy, text, -1, &error));
+	changed = g_string_new (text);
+	g_assert_cmpuint (g_string_replace (changed,
+					    "<entry name=\"serial\"/>",
+					    "<entry name=\"serial\"/><entry name=\"family\">nestfarm-ignore-acpi</entry>",
+					    1),
+			  ==,
+			  1);
+	g_assert_true (g_file_set_contents (ignore, changed->str, -1, &error));
+	g_assert_no_error (error);
+	return g_steal_pointer (&dir);
+}
+
+void
+nf_test_daemon_add_ignore_acpi (NfTestDaemon *d)
+{
+	g_autofree gchar *templates = ignore_acpi_template_dir (d->dir);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *line = g_strdup_printf ("TemplateDirectory=%s\n", g_getenv ("NF_TEMPLATE_DIR"));
+	g_autofree gchar *mine = g_strdup_printf ("TemplateDirectory=%s\n", templates);
+	g_autoptr (GString) config = NULL;
+
+	g_assert_true (g_file_get_contents (d->config, &text, NULL, NULL));
+	config = g_string_new (text);
+	g_assert_cmpuint (g_string_replace (config, line, mine, 1), ==, 1);
+	g_assert_true (g_file_set_contents (d->config, config->str, -1, NULL));
+}

@@ -52,6 +52,9 @@ void nf_test_private_bus_restart (NfTestDaemon *d);
 /* Waits up to @timeout_s for the daemon to die on its own (a fail point);
  * TRUE if it did. */
 gboolean nf_test_daemon_wait_death (NfTestDaemon *d, guint timeout_s);
+/* Before nf_test_daemon_start(): the daemon's profiles are the shipped
+ * kvm-compute and 'ignore-acpi', a guest that ignores the power button. */
+void nf_test_daemon_add_ignore_acpi (NfTestDaemon *d);
 /* Removes every domain of the pools named in @pools (NULL-terminated), the
  * storage pool, the bridge and the directories. */
 void nf_test_daemon_free (NfTestDaemon *d, const gchar *const *pools);

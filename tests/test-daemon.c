@@ -1052,86 +1052,6 @@ test_crash_during_create (void)
 	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
 }
 
-/* Paced boots (BootsAtOnce=1): the nodes of a pool start one after the
- * other, the second once the first has booted (the tiny image never turns
- * Ready: its CPU going quiet ends its boot), and the job ends when the
- * last has started. Without pacing the same pool starts all at once. */
-/* nf-pacer.h: NF_PACER_SAMPLE_S, how often a booting node's CPU is read */
-#define PACER_SAMPLE_S 3
-
-static gdouble
-pace_pool (const gchar *pool, guint count, gdouble *first_seen)
-{
-	g_autofree gchar *args =
-		g_strdup_printf ("('%s', uint32 %u, " SMALL_NODE ", 'ssh-user': <'tester'>})", pool, count);
-	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
-	g_autofree gchar *job = nf_test_reply_job (reply);
-	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
-	g_autofree gchar *state = NULL;
-	gint64 began = g_get_monotonic_time ();
-	gdouble took;
-	guint seen = 0;
-
-	/* the job object stays for 60 s after it ends: State says when */
-	while (TRUE) {
-		g_autofree gchar *now = nf_test_prop_string (daemon_, job, "org.nestfarm.Farm1.Job", "State");
-		guint active = nf_test_active_domains_named (prefix);
-		gdouble at = (gdouble) (g_get_monotonic_time () - began) / G_USEC_PER_SEC;
-
-		for (; seen < active && seen < count; seen++)
-			first_seen[seen] = at;
-		if (!g_str_equal (now, "running"))
-			break;
-		g_assert_cmpfloat (at, <, 600);
-		g_usleep (G_USEC_PER_SEC / 4);
-	}
-	took = (gdouble) (g_get_monotonic_time () - began) / G_USEC_PER_SEC;
-	state = nf_test_wait_job (daemon_, job, 10, NULL);
-	g_assert_cmpstr (state, ==, "succeeded");
-	g_assert_cmpuint (nf_test_active_domains_named (prefix), ==, count);
-	for (; seen < count; seen++)
-		first_seen[seen] = took;
-	return took;
-}
-
-static void
-daemon_config_restart (const gchar *text)
-{
-	g_autoptr (GError) error = NULL;
-
-	nf_test_daemon_stop (daemon_);
-	g_assert_true (g_file_set_contents (daemon_->config, text, -1, &error));
-	nf_test_daemon_start (daemon_);
-}
-
-static void
-test_paced_boots (void)
-{
-	g_autofree gchar *config = NULL;
-	g_autofree gchar *paced = NULL;
-	g_autofree gchar *unpaced = NULL;
-	g_autoptr (GError) error = NULL;
-	gdouble at[2] = {0}, all_at[2] = {0};
-
-	g_assert_true (g_file_get_contents (daemon_->config, &config, NULL, &error));
-	paced = g_strconcat (config, "BootsAtOnce=1\n", NULL);
-	daemon_config_restart (paced);
-	pace_pool ("dpace", 2, at);
-	g_test_message ("paced: the nodes ran at %.1f and %.1f s", at[0], at[1]);
-	/* the second started once the first was quiet for a whole reading */
-	g_assert_cmpfloat (at[1] - at[0], >=, PACER_SAMPLE_S - 0.5);
-	delete_pool ("dpace");
-
-	unpaced = g_strconcat (config, "BootsAtOnce=0\n", NULL);
-	daemon_config_restart (unpaced);
-	pace_pool ("dpace", 2, all_at);
-	g_test_message ("all at once: the nodes ran at %.1f and %.1f s", all_at[0], all_at[1]);
-	/* (a daemon under valgrind makes them slowly, but not one boot apart) */
-	g_assert_cmpfloat (all_at[1] - all_at[0], <, at[1] - at[0]);
-	delete_pool ("dpace");
-	daemon_config_restart (config);
-}
-
 static void
 test_clean_exit (void)
 {
@@ -1142,18 +1062,8 @@ test_clean_exit (void)
 int
 main (int argc, char **argv)
 {
-	const gchar *const pools[] = {POOL,
-				      "dpriv",
-				      "dkill",
-				      "dmem",
-				      "dearly",
-				      "dseed",
-				      "dlease",
-				      "dlnext",
-				      "dpace",
-				      "ok",
-				      "nobodys",
-				      NULL};
+	const gchar *const pools[] =
+		{POOL, "dpriv", "dkill", "dmem", "dearly", "dseed", "dlease", "dlnext", "ok", "nobodys", NULL};
 	int rc;
 
 	g_test_init (&argc, &argv, NULL);
@@ -1174,7 +1084,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/daemon/delete", test_delete);
 	g_test_add_func ("/daemon/seed", test_seed);
 	g_test_add_func ("/daemon/lease-kept", test_lease_kept);
-	g_test_add_func ("/daemon/paced-boots", test_paced_boots);
 	g_test_add_func ("/daemon/hostile-input", test_hostile_input);
 	g_test_add_func ("/daemon/unprivileged", test_unprivileged);
 	g_test_add_func ("/daemon/insufficient-memory", test_insufficient_memory);
