@@ -354,6 +354,28 @@ test_node_stop_start (void)
 	g_assert_cmpuint (nf_test_active_domains_named (POOL "-"), ==, 3);
 }
 
+/* Reset from the page (confirmed): one reset-node job, the node running
+ * with the same MACs, and a new boot on its console. */
+static void
+test_node_reset (void)
+{
+	g_autofree gchar *node = nf_test_node_path (POOL, 3);
+	g_autofree gchar *log = nf_test_prop_string (farm, node, NODE_IF, "ConsoleLog");
+	g_autoptr (GVariant) macs_before = nf_test_get_property (farm, node, NODE_IF, "MACs");
+	g_autoptr (GVariant) macs_after = NULL;
+	guint boots;
+
+	nf_test_wait_for_log_count (log, "NESTFARM-READY hostname=" POOL "-3", 1, 120);
+	boots = nf_test_log_count (log, "NESTFARM-READY hostname=" POOL "-3");
+	step ("nodeReset", "\"node\":\"" POOL "-3\"");
+	g_assert_cmpuint (jobs_of ("reset-node"), ==, 1);
+	nf_test_wait_prop (farm, node, NODE_IF, "State", "running", 30);
+	macs_after = nf_test_get_property (farm, node, NODE_IF, "MACs");
+	g_assert_true (g_variant_equal (macs_before, macs_after));
+	nf_test_wait_for_log_count (log, "NESTFARM-READY hostname=" POOL "-3", boots + 1, 120);
+	g_assert_cmpuint (nf_test_active_domains_named (POOL "-"), ==, 3);
+}
+
 /* The console of a node, followed while the node restarts (over D-Bus:
  * the dialog stays open). */
 static void
@@ -461,6 +483,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/cockpit/scale", test_scale);
 	g_test_add_func ("/cockpit/pool-stop-start", test_pool_stop_start);
 	g_test_add_func ("/cockpit/node-stop-start", test_node_stop_start);
+	g_test_add_func ("/cockpit/node-reset", test_node_reset);
 	g_test_add_func ("/cockpit/console", test_console);
 	g_test_add_func ("/cockpit/snapshots", test_snapshots);
 	g_test_add_func ("/cockpit/unprivileged", test_unprivileged);

@@ -207,6 +207,14 @@ const steps = {
         await offered(row, action);
     },
 
+    // Reset, confirmed: the node is made again over the base image and runs.
+    async nodeReset({ node }) {
+        const row = nodeRow(node);
+        await runAction(row.locator('button[data-action="reset"]'), row.locator(".nf-job"),
+                        { confirm: true, stays: true });
+        await row.locator('.nf-state[data-state="running"]').waitFor({ timeout: SHORT });
+    },
+
     // The console dialog shows the node's log (and stays open, following).
     async console({ node, expect }) {
         await nodeRow(node).locator('button[data-action="console"]').click();
