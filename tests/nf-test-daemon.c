@@ -761,6 +761,47 @@ nf_test_job_succeeds (NfTestDaemon *d, GVariant *reply, guint timeout_s)
 }
 
 gchar *
+nf_test_create_pool_job (NfTestDaemon *d, const gchar *name, guint count, const gchar *options)
+{
+	g_autofree gchar *args = g_strdup_printf ("('%s', uint32 %u, {" NF_TEST_SMALL_NODE "%s%s})",
+						  name,
+						  count,
+						  options != NULL ? ", " : "",
+						  options != NULL ? options : "");
+	g_autoptr (GVariant) reply =
+		nf_test_call_ok (d, "/org/nestfarm/Farm1", "org.nestfarm.Farm1.Manager", "CreatePool", args);
+
+	return nf_test_reply_job (reply);
+}
+
+void
+nf_test_create_pool (NfTestDaemon *d, const gchar *name, guint count, const gchar *options)
+{
+	g_autofree gchar *job = nf_test_create_pool_job (d, name, count, options);
+	g_autofree gchar *message = NULL;
+	g_autofree gchar *state = nf_test_wait_job (d, job, 300, &message);
+
+	if (g_strcmp0 (state, "succeeded") != 0)
+		g_test_message ("creating pool %s: job %s %s: %s", name, job, state, message);
+	g_assert_cmpstr (state, ==, "succeeded");
+}
+
+void
+nf_test_delete_pool (NfTestDaemon *d, const gchar *name, gboolean force)
+{
+	g_autofree gchar *path = nf_test_pool_path (name);
+	g_autofree gchar *prefix = g_strdup_printf ("%s-", name);
+	g_autofree gchar *args = g_strdup_printf ("('%s', {'force': <%s>})", name, force ? "true" : "false");
+	g_autoptr (GVariant) reply =
+		nf_test_call_ok (d, "/org/nestfarm/Farm1", "org.nestfarm.Farm1.Manager", "DeletePool", args);
+
+	nf_test_job_succeeds (d, reply, 300);
+	g_assert_false (nf_test_object_exists (d, path));
+	g_assert_cmpuint (nf_test_domains_named (prefix), ==, 0);
+	g_assert_cmpuint (nf_test_assert_consistent (d, name, 0), ==, 0);
+}
+
+gchar *
 nf_test_prop_string (NfTestDaemon *d, const gchar *path, const gchar *iface, const gchar *name)
 {
 	g_autoptr (GVariant) value = nf_test_get_property (d, path, iface, name);

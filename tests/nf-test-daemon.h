@@ -96,6 +96,17 @@ void nf_test_call_fails (NfTestDaemon *d,
 gchar *nf_test_reply_job (GVariant *reply);
 /* Waits for the job of @reply and asserts it succeeded. */
 void nf_test_job_succeeds (NfTestDaemon *d, GVariant *reply, guint timeout_s);
+/* The small node most tests make, as CreatePool option entries. */
+#define NF_TEST_SMALL_NODE "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
+/* Manager.CreatePool @name with @count small nodes and the further
+ * @options (a{sv} entries as GVariant text, or NULL); returns the job. */
+gchar *nf_test_create_pool_job (NfTestDaemon *d, const gchar *name, guint count, const gchar *options);
+/* The same, waiting (300 s) for the job to succeed; says its error if not. */
+void nf_test_create_pool (NfTestDaemon *d, const gchar *name, guint count, const gchar *options);
+/* Manager.DeletePool @name (@force: skip the graceful shutdown) and waits
+ * for the job to succeed; asserts the pool object and every domain named
+ * @name-* are gone and nf_test_assert_consistent() holds. */
+void nf_test_delete_pool (NfTestDaemon *d, const gchar *name, gboolean force);
 gchar *nf_test_prop_string (NfTestDaemon *d, const gchar *path, const gchar *iface, const gchar *name);
 void nf_test_wait_prop (NfTestDaemon *d,
 			const gchar *path,

@@ -316,8 +316,6 @@ nf_test_ovs_bridge_exists (const gchar *bridge)
 	return out != NULL;
 }
 
-/* Removes what an earlier, crashed run of the same test may have left:
- * only domains named <pool>-N and the test's own bridge. */
 /* qemu:///system, waiting out a libvirtd that another test restarts. */
 static virConnectPtr
 connect_system (void)

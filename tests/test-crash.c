@@ -19,7 +19,6 @@
 #define MANAGER    "org.nestfarm.Farm1.Manager"
 #define POOL_IFACE "org.nestfarm.Farm1.Pool"
 #define NODE_IFACE "org.nestfarm.Farm1.Node"
-#define SMALL      "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
 #define GONE       G_MAXUINT
 /* The management network the daemon makes (isolated): every node gets a
  * DHCP host entry, which a crash must not orphan either. */
@@ -63,18 +62,6 @@ static const Crash crashes[] = {
 };
 
 static NfTestDaemon *daemon_;
-
-static void
-make_pool (const gchar *pool, guint count, gboolean running)
-{
-	g_autofree gchar *args = g_strdup_printf ("('%s', uint32 %u, {" SMALL ", 'start': <%s>})",
-						  pool,
-						  count,
-						  running ? "true" : "false");
-	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
-
-	nf_test_job_succeeds (daemon_, reply, 300);
-}
 
 static void
 pool_job (const gchar *pool, const gchar *method, const gchar *args)
@@ -144,7 +131,8 @@ trigger (const Crash *c)
 	guint count = 0;
 
 	if (g_strcmp0 (c->what, "create") == 0) {
-		g_autofree gchar *args = g_strdup_printf ("('%s', uint32 2, {" SMALL "})", c->pool);
+		g_autofree gchar *args =
+			g_strdup_printf ("('%s', uint32 2, {" NF_TEST_SMALL_NODE "})", c->pool);
 
 		reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
 	} else if (sscanf (c->what, "scale %u", &count) == 1) {
@@ -217,7 +205,7 @@ test_crash (gconstpointer data)
 	guint reported;
 
 	if (c->prepare > 0)
-		make_pool (c->pool, c->prepare, c->running);
+		nf_test_create_pool (daemon_, c->pool, c->prepare, c->running ? NULL : "'start': <false>");
 	prepare_snapshot (c);
 	if (g_strcmp0 (c->pool, "cj") == 0) {
 		g_autofree gchar *xml = g_build_filename (daemon_->dir, "foreign.xml", NULL);

@@ -27,8 +27,7 @@
 #define NF_ERR     "org.nestfarm.Farm1.Error."
 /* The management network the test daemon makes (isolated: no traffic
  * leaves the machine). */
-#define NET        "nftest-dnet"
-#define SMALL_NODE "{'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
+#define NET "nftest-dnet"
 /* A real ed25519 public key line (its private half is nowhere). */
 #define KEY_AS_TEXT                                                                         \
 	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKR06hbD7CvadRlB1Prpb/aAvCyL0qul5zw2mYzpzowY " \
@@ -89,7 +88,7 @@ test_create (void)
 				 ROOT,
 				 MANAGER,
 				 "CreatePool",
-				 "('" POOL "', uint32 3, " SMALL_NODE ", 'vlans': <'100-101'>})");
+				 "('" POOL "', uint32 3, {" NF_TEST_SMALL_NODE ", 'vlans': <'100-101'>})");
 	t1 = g_get_monotonic_time ();
 	g_test_message ("CreatePool replied in %.1f ms", (t1 - t0) / 1000.0);
 	g_variant_get (reply, "(&o&o)", &pool_path, &job_path);
@@ -386,13 +385,13 @@ test_network_option (void)
 			    ROOT,
 			    MANAGER,
 			    "CreatePool",
-			    "('dnet', uint32 1, " SMALL_NODE ", 'network': <'nftest-no-such-net'>})",
+			    "('dnet', uint32 1, {" NF_TEST_SMALL_NODE ", 'network': <'nftest-no-such-net'>})",
 			    NF_ERR "InvalidArgument");
 	nf_test_call_fails (daemon_,
 			    ROOT,
 			    MANAGER,
 			    "CreatePool",
-			    "('dnet', uint32 1, " SMALL_NODE ", 'network': <'a/b'>})",
+			    "('dnet', uint32 1, {" NF_TEST_SMALL_NODE ", 'network': <'a/b'>})",
 			    NF_ERR "InvalidArgument");
 	g_assert_false (nf_test_object_exists (daemon_, ROOT "/pool/dnet"));
 	g_assert_null (nf_test_run ("virsh", "-q", "net-info", "nftest-no-such-net", NULL));
@@ -463,7 +462,7 @@ test_seed (void)
 				 ROOT,
 				 MANAGER,
 				 "CreatePool",
-				 "('dseed', uint32 2, " SMALL_NODE
+				 "('dseed', uint32 2, {" NF_TEST_SMALL_NODE
 				 ", 'start': <false>, 'ssh-user': <'tester'>, "
 				 "'ssh-keys': <['" KEY_AS_TEXT "']>, "
 				 "'user-data': <'#cloud-config\\nbootcmd: [\"echo dseed-user-data\"]\\n'>})");
@@ -569,7 +568,7 @@ static void
 one_node_pool (const gchar *name, gchar **address, gchar **mac)
 {
 	g_autofree gchar *args =
-		g_strdup_printf ("('%s', uint32 1, " SMALL_NODE ", 'start': <false>})", name);
+		g_strdup_printf ("('%s', uint32 1, {" NF_TEST_SMALL_NODE ", 'start': <false>})", name);
 	g_autofree gchar *escaped = g_strdup_printf (ROOT "/node/%s_2d1", name);
 	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
 	g_autoptr (GVariant) addresses = NULL;
@@ -580,15 +579,6 @@ one_node_pool (const gchar *name, gchar **address, gchar **mac)
 	macs = nf_test_get_property (daemon_, escaped, NODE_IFACE, "MACs");
 	g_variant_get_child (addresses, 0, "s", address);
 	g_variant_get_child (macs, 0, "s", mac);
-}
-
-static void
-delete_pool (const gchar *name)
-{
-	g_autofree gchar *args = g_strdup_printf ("('%s', @a{sv} {})", name);
-	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "DeletePool", args);
-
-	nf_test_job_succeeds (daemon_, reply, 300);
 }
 
 /* A deleted node's DHCP lease outlives its host entry: its address is not
@@ -604,13 +594,13 @@ test_lease_kept (void)
 	one_node_pool ("dlease", &first, &first_mac);
 	first_lease = dhcp_lease_for (first_mac);
 	g_assert_cmpstr (first_lease, ==, first);
-	delete_pool ("dlease");
+	nf_test_delete_pool (daemon_, "dlease", FALSE);
 	one_node_pool ("dlnext", &next, &next_mac);
 	g_assert_cmpstr (next_mac, !=, first_mac);
 	g_assert_cmpstr (next, !=, first);
 	next_lease = dhcp_lease_for (next_mac);
 	g_assert_cmpstr (next_lease, ==, next);
-	delete_pool ("dlnext");
+	nf_test_delete_pool (daemon_, "dlnext", FALSE);
 }
 
 static void
@@ -795,7 +785,7 @@ test_unprivileged (void)
 				 ROOT,
 				 MANAGER,
 				 "CreatePool",
-				 "('dpriv', uint32 1, " SMALL_NODE ", 'start': <false>})");
+				 "('dpriv', uint32 1, {" NF_TEST_SMALL_NODE ", 'start': <false>})");
 	nf_test_job_succeeds (daemon_, reply, 300);
 
 	/* Reads are open. */
@@ -1025,7 +1015,11 @@ test_crash_during_create (void)
 	const gchar *path;
 	guint reported = 0;
 
-	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", "('dkill', uint32 3, " SMALL_NODE "})");
+	reply = nf_test_call_ok (daemon_,
+				 ROOT,
+				 MANAGER,
+				 "CreatePool",
+				 "('dkill', uint32 3, {" NF_TEST_SMALL_NODE "})");
 	deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 	while (!some_node_made (ROOT "/pool/dkill") && g_get_monotonic_time () < deadline)
 		g_usleep (20 * 1000);

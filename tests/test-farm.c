@@ -30,8 +30,7 @@
 #define NODE_IFACE "org.nestfarm.Farm1.Node"
 #define H1_PATH    ROOT "/host/h1"
 /* the pool made on h1 */
-#define POOL  "fhost"
-#define SMALL "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
+#define POOL "fhost"
 
 /* the pool of the OVN daemon, across h1 and h2 */
 #define OVN_POOL   "fovn"
@@ -298,14 +297,14 @@ test_pool_on_host (void)
 			    ROOT,
 			    MANAGER,
 			    "CreatePool",
-			    "('" POOL "', uint32 2, {" SMALL ", 'hosts': <['h9']>})",
+			    "('" POOL "', uint32 2, {" NF_TEST_SMALL_NODE ", 'hosts': <['h9']>})",
 			    NF_ERR "InvalidArgument");
 	g_assert_false (nf_test_object_exists (daemon_, ROOT "/pool/" POOL));
 	reply = nf_test_call_ok (daemon_,
 				 ROOT,
 				 MANAGER,
 				 "CreatePool",
-				 "('" POOL "', uint32 2, {" SMALL ", 'hosts': <['h1']>})");
+				 "('" POOL "', uint32 2, {" NF_TEST_SMALL_NODE ", 'hosts': <['h1']>})");
 	nf_test_job_succeeds (daemon_, reply, 300);
 	assert_pool_on_h1 ();
 	log = nf_test_prop_string (daemon_, ROOT "/node/" POOL "_2d1", NODE_IFACE, "ConsoleLog");
@@ -704,7 +703,7 @@ test_ovn_pool (void)
 	g_autofree gchar *printed = NULL;
 
 	options = g_variant_parse (NULL,
-				   "{" SMALL ", 'hosts': <['h1', 'h2']>, 'vlans': <'100,200'>}",
+				   "{" NF_TEST_SMALL_NODE ", 'hosts': <['h1', 'h2']>, 'vlans': <'100,200'>}",
 				   NULL,
 				   NULL,
 				   NULL);
@@ -882,7 +881,7 @@ test_move_pool (void)
 	g_autofree gchar *xpath = NULL;
 
 	options = g_variant_parse (NULL,
-				   "{" SMALL ", 'hosts': <['h1', 'h2']>, 'vlans': <'100'>}",
+				   "{" NF_TEST_SMALL_NODE ", 'hosts': <['h1', 'h2']>, 'vlans': <'100'>}",
 				   NULL,
 				   NULL,
 				   NULL);
@@ -1083,7 +1082,8 @@ test_move_drain (void)
 			    ROOT,
 			    MANAGER,
 			    "CreatePool",
-			    "('fnone', uint32 1, {" SMALL ", 'hosts': <['h1']>, 'start': <false>})",
+			    "('fnone', uint32 1, {" NF_TEST_SMALL_NODE
+			    ", 'hosts': <['h1']>, 'start': <false>})",
 			    NF_ERR "InsufficientResources");
 	nf_test_call_fails (daemon_,
 			    ROOT "/node/" MOVE_POOL "_2d1",
@@ -1279,7 +1279,7 @@ test_ovn_crash_create (void)
 				 ROOT,
 				 MANAGER,
 				 "CreatePool",
-				 "('fcrash', uint32 4, {" SMALL
+				 "('fcrash', uint32 4, {" NF_TEST_SMALL_NODE
 				 ", 'hosts': <['h1', 'h2']>, 'start': <false>})");
 	g_assert_true (nf_test_daemon_wait_death (daemon_, 120));
 	g_test_message ("after the crash: h1 has %u of its nodes, h2 %u",
@@ -1295,7 +1295,7 @@ test_ovn_crash_create (void)
 			    ROOT,
 			    MANAGER,
 			    "CreatePool",
-			    "('fcrash', uint32 1, {" SMALL ", 'start': <false>})",
+			    "('fcrash', uint32 1, {" NF_TEST_SMALL_NODE ", 'start': <false>})",
 			    NF_ERR "Busy");
 	g_free (nf_test_farm ("start-host", "h2", NULL));
 	nf_test_wait_prop (daemon_, ROOT "/host/h2", HOST_IFACE, "State", "online", 90);

@@ -23,7 +23,6 @@
 #define POOL_IFACE "org.nestfarm.Farm1.Pool"
 #define NODE_IFACE "org.nestfarm.Farm1.Node"
 #define JOB_IFACE  "org.nestfarm.Farm1.Job"
-#define SMALL      "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
 #define ERROR_NAME "org.nestfarm.Farm1.Error."
 
 static NfTestDaemon *daemon_;
@@ -49,44 +48,6 @@ restart_libvirtd (void)
 	services ("restart", "libvirtd");
 	restarts++;
 	nf_test_wait_for_log_count (daemon_->log, "reconciled with libvirt after reconnecting", restarts, 90);
-}
-
-static gchar *
-create (NfTestDaemon *d, const gchar *pool, guint count, const gchar *options)
-{
-	g_autofree gchar *args = g_strdup_printf ("('%s', uint32 %u, {" SMALL "%s%s})",
-						  pool,
-						  count,
-						  options != NULL ? ", " : "",
-						  options != NULL ? options : "");
-	g_autoptr (GVariant) reply = nf_test_call_ok (d, ROOT, MANAGER, "CreatePool", args);
-
-	return nf_test_reply_job (reply);
-}
-
-static void
-make_pool (NfTestDaemon *d, const gchar *pool, guint count, const gchar *options)
-{
-	g_autofree gchar *job = create (d, pool, count, options);
-	g_autofree gchar *message = NULL;
-	g_autofree gchar *state = nf_test_wait_job (d, job, 300, &message);
-
-	if (g_strcmp0 (state, "succeeded") != 0)
-		g_test_message ("create %s %s: %s", pool, state, message);
-	g_assert_cmpstr (state, ==, "succeeded");
-}
-
-static void
-delete_pool (NfTestDaemon *d, const gchar *pool)
-{
-	g_autofree gchar *path = nf_test_pool_path (pool);
-	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
-	g_autoptr (GVariant) reply = nf_test_call_ok (d, path, POOL_IFACE, "Delete", "({'force': <true>},)");
-
-	nf_test_job_succeeds (d, reply, 300);
-	g_assert_false (nf_test_object_exists (d, path));
-	g_assert_cmpuint (nf_test_domains_named (prefix), ==, 0);
-	g_assert_cmpuint (nf_test_assert_consistent (d, pool, 0), ==, 0);
 }
 
 /* The job's ErrorName, after it failed. */
@@ -205,7 +166,7 @@ test_libvirtd_idle (void)
 	g_autofree gchar *node = nf_test_node_path ("fla", 1);
 	g_autoptr (GVariant) reply = NULL;
 
-	make_pool (daemon_, "fla", 1, NULL);
+	nf_test_create_pool (daemon_, "fla", 1, NULL);
 	wait_node_state (daemon_, "fla", 1, "running", 60);
 
 	restart_libvirtd ();
@@ -223,7 +184,7 @@ test_libvirtd_idle (void)
 	nf_test_job_succeeds (daemon_, reply, 120);
 	wait_node_state (daemon_, "fla", 1, "running", 60);
 	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "fla", 0), ==, 1);
-	delete_pool (daemon_, "fla");
+	nf_test_delete_pool (daemon_, "fla", TRUE);
 }
 
 static void
@@ -236,7 +197,7 @@ test_libvirtd_during_create (void)
 	gint64 deadline;
 	guint reported;
 
-	job = create (daemon_, "flb", 3, NULL);
+	job = nf_test_create_pool_job (daemon_, "flb", 3, NULL);
 	/* restart once the first node is there, while the others are made */
 	deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
 	while (nf_test_domains_named ("flb-") == 0 && g_get_monotonic_time () < deadline)
@@ -274,10 +235,10 @@ test_libvirtd_during_create (void)
 	}
 
 	/* the daemon goes on working */
-	make_pool (daemon_, "flc", 1, "'start': <false>");
-	delete_pool (daemon_, "flc");
+	nf_test_create_pool (daemon_, "flc", 1, "'start': <false>");
+	nf_test_delete_pool (daemon_, "flc", TRUE);
 	if (nf_test_object_exists (daemon_, path))
-		delete_pool (daemon_, "flb");
+		nf_test_delete_pool (daemon_, "flb", TRUE);
 }
 
 /* --- the bus restarts --- */
@@ -296,7 +257,7 @@ test_bus_restart_during_create (void)
 	GPid pid = daemon_->pid;
 	gint64 deadline;
 
-	job = create (daemon_, "flbus", 2, NULL);
+	job = nf_test_create_pool_job (daemon_, "flbus", 2, NULL);
 	deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
 	while (nf_test_domains_named ("flbus-") == 0 && g_get_monotonic_time () < deadline)
 		g_usleep (20 * 1000);
@@ -319,7 +280,7 @@ test_bus_restart_during_create (void)
 	g_assert_cmpstr (state, ==, "succeeded");
 	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "flbus", 0), ==, 2);
 	/* polkit is asked again: an authorized change goes through */
-	delete_pool (daemon_, "flbus");
+	nf_test_delete_pool (daemon_, "flbus", TRUE);
 	nf_test_wait_for_log_count (daemon_->log, "back: org.nestfarm.Farm1", 1, 5);
 }
 
@@ -332,7 +293,7 @@ test_ovs_restart (void)
 	g_autofree gchar *path = nf_test_pool_path ("flo");
 	gint64 deadline;
 
-	make_pool (daemon_, "flo", 2, NULL);
+	nf_test_create_pool (daemon_, "flo", 2, NULL);
 	g_assert_cmpuint (ports_of (daemon_, "flo"), ==, 2);
 
 	services ("restart", "ovs");
@@ -352,7 +313,7 @@ test_ovs_restart (void)
 	nf_test_job_succeeds (daemon_, reply, 300);
 	g_assert_cmpuint (ports_of (daemon_, "flo"), ==, 3);
 	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "flo", 0), ==, 3);
-	delete_pool (daemon_, "flo");
+	nf_test_delete_pool (daemon_, "flo", TRUE);
 	g_assert_cmpuint (ports_of (daemon_, "flo"), ==, 0);
 }
 
@@ -404,7 +365,7 @@ test_stale_ports (void)
 	g_autofree gchar *two = NULL;
 	g_autofree gchar *foreign = g_uuid_string_random ();
 
-	make_pool (daemon_, "fls", 2, "'start': <false>");
+	nf_test_create_pool (daemon_, "fls", 2, "'start': <false>");
 	one = domain_uuid ("fls-1");
 	two = domain_uuid ("fls-2");
 	add_stale_port (daemon_, "nfstale1", one);
@@ -416,7 +377,7 @@ test_stale_ports (void)
 	nf_test_assert_command_ok ("ovs-vsctl", "--timeout=5", "del-port", daemon_->bridge, "nfstalex", NULL);
 
 	add_stale_port (daemon_, "nfstale2", two);
-	delete_pool (daemon_, "fls");
+	nf_test_delete_pool (daemon_, "fls", TRUE);
 	g_assert_false (port_exists ("nfstale2"));
 }
 
@@ -429,7 +390,7 @@ test_ovs_down_create (void)
 	g_autofree gchar *path = nf_test_pool_path ("flp");
 
 	services ("stop", "ovs");
-	job = create (daemon_, "flp", 2, NULL);
+	job = nf_test_create_pool_job (daemon_, "flp", 2, NULL);
 	name = job_fails (daemon_, job, &message);
 	services ("start", "ovs");
 
@@ -442,9 +403,9 @@ test_ovs_down_create (void)
 	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
 
 	/* once OVS is back, the same create works */
-	make_pool (daemon_, "flp", 1, NULL);
+	nf_test_create_pool (daemon_, "flp", 1, NULL);
 	g_assert_cmpuint (ports_of (daemon_, "flp"), ==, 1);
-	delete_pool (daemon_, "flp");
+	nf_test_delete_pool (daemon_, "flp", TRUE);
 }
 
 /* --- a guest that ignores the power button --- */
@@ -462,7 +423,7 @@ test_queue_bound (void)
 	g_autoptr (GVariant) refused = NULL;
 	gint64 queued_at;
 
-	make_pool (daemon_, "flq", 1, "'profile': <'ignore-acpi'>");
+	nf_test_create_pool (daemon_, "flq", 1, "'profile': <'ignore-acpi'>");
 	console = nf_test_prop_string (daemon_, node, NODE_IFACE, "ConsoleLog");
 	nf_test_wait_for_log_line (console, "NESTFARM-READY hostname=flq-1", 180);
 
@@ -496,7 +457,7 @@ test_queue_bound (void)
 
 		g_assert_cmpstr (state, ==, "succeeded");
 	}
-	delete_pool (daemon_, "flq");
+	nf_test_delete_pool (daemon_, "flq", TRUE);
 }
 
 /* --- full disks --- */
@@ -557,7 +518,7 @@ test_full_storage (void)
 
 	/* images: an overlay that does not fit */
 	filler = fill (d->storage_dir);
-	job = create (d, "fdt", 2, "'start': <false>");
+	job = nf_test_create_pool_job (d, "fdt", 2, "'start': <false>");
 	name = job_fails (d, job, &message);
 	g_assert_nonnull (strstr (message, "space"));
 	g_assert_false (nf_test_object_exists (d, ROOT "/pool/fdt"));
@@ -568,8 +529,8 @@ test_full_storage (void)
 	g_clear_pointer (&filler, g_free);
 
 	/* with room again, the same create works */
-	make_pool (d, "fdt", 1, "'start': <false>");
-	delete_pool (d, "fdt");
+	nf_test_create_pool (d, "fdt", 1, "'start': <false>");
+	nf_test_delete_pool (d, "fdt", TRUE);
 
 	/* a snapshot whose saved memory (256 MiB) cannot fit in 8 MiB is
 	 * refused before any node is paused, saying how much it needs */
@@ -583,7 +544,7 @@ test_full_storage (void)
 		g_autoptr (GVariant) reply = NULL;
 		g_autoptr (GVariant) list = NULL;
 
-		make_pool (d, "fdt", 1, NULL);
+		nf_test_create_pool (d, "fdt", 1, NULL);
 		reply = nf_test_call_ok (d, path, POOL_IFACE, "Snapshot", "('full', @a{sv} {})");
 		job3 = nf_test_reply_job (reply);
 		name3 = job_fails (d, job3, &message3);
@@ -602,7 +563,7 @@ test_full_storage (void)
 		g_assert_cmpstr (g_strstrip (snaps), ==, "");
 		state = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "domstate", "fdt-1", NULL);
 		g_assert_cmpstr (g_strstrip (state), ==, "running");
-		delete_pool (d, "fdt");
+		nf_test_delete_pool (d, "fdt", TRUE);
 	}
 
 	/* the state file: a pool known, then the state directory full */
@@ -614,12 +575,12 @@ test_full_storage (void)
 		g_autofree gchar *message2 = NULL;
 		g_autofree gchar *name2 = NULL;
 
-		make_pool (d, "fds", 1, "'start': <false>");
+		nf_test_create_pool (d, "fds", 1, "'start': <false>");
 		g_assert_true (g_file_get_contents (state_file, &before, NULL, NULL));
 		g_assert_nonnull (strstr (before, "\"fds\""));
 		filler = fill (d->state_dir);
 
-		job2 = create (d, "fdt", 1, "'start': <false>");
+		job2 = nf_test_create_pool_job (d, "fdt", 1, "'start': <false>");
 		name2 = job_fails (d, job2, &message2);
 		g_assert_nonnull (strstr (message2, "space"));
 		g_assert_nonnull (strstr (message2, d->state_dir));
@@ -638,7 +599,7 @@ test_full_storage (void)
 		g_assert_cmpstr (after, ==, before);
 
 		g_assert_cmpint (g_unlink (filler), ==, 0);
-		delete_pool (d, "fds");
+		nf_test_delete_pool (d, "fds", TRUE);
 	}
 	nf_test_daemon_stop (d);
 	unmount (d->storage_dir);
@@ -669,7 +630,7 @@ test_second_daemon (void)
 	gint64 deadline;
 	gint status;
 
-	job = create (daemon_, "fsd", 4, "'start': <false>");
+	job = nf_test_create_pool_job (daemon_, "fsd", 4, "'start': <false>");
 	deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
 	while (nf_test_domains_named ("fsd-") == 0 && g_get_monotonic_time () < deadline)
 		g_usleep (10 * 1000);
@@ -696,7 +657,7 @@ test_second_daemon (void)
 	state = nf_test_wait_job (daemon_, job, 300, NULL);
 	g_assert_cmpstr (state, ==, "succeeded");
 	g_assert_cmpuint (nf_test_assert_consistent (daemon_, "fsd", 0), ==, 4);
-	delete_pool (daemon_, "fsd");
+	nf_test_delete_pool (daemon_, "fsd", TRUE);
 }
 
 int

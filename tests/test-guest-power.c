@@ -22,8 +22,7 @@
 #define NODE_IFACE "org.nestfarm.Farm1.Node"
 #define POOL       "ppace"
 /* The management network the test daemon makes (isolated). */
-#define NET        "nftest-pnet"
-#define SMALL_NODE "{'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
+#define NET "nftest-pnet"
 /* nf-pacer.h: NF_PACER_SAMPLE_S, how often a booting node's CPU is read */
 #define PACER_SAMPLE_S 3
 
@@ -41,7 +40,8 @@ static void
 pace_pool (guint count, gdouble *first_seen)
 {
 	g_autofree gchar *args =
-		g_strdup_printf ("('" POOL "', uint32 %u, " SMALL_NODE ", 'ssh-user': <'tester'>})", count);
+		g_strdup_printf ("('" POOL "', uint32 %u, {" NF_TEST_SMALL_NODE ", 'ssh-user': <'tester'>})",
+				 count);
 	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
 	g_autofree gchar *job = nf_test_reply_job (reply);
 	g_autofree gchar *state = NULL;
@@ -71,26 +71,6 @@ pace_pool (guint count, gdouble *first_seen)
 }
 
 static void
-delete_pool (void)
-{
-	g_autoptr (GVariant) reply =
-		nf_test_call_ok (daemon_, ROOT, MANAGER, "DeletePool", "('" POOL "', @a{sv} {})");
-
-	nf_test_job_succeeds (daemon_, reply, 300);
-	g_assert_cmpuint (nf_test_domains_named (POOL "-"), ==, 0);
-}
-
-static void
-make_pool (const gchar *name, guint count, const gchar *options)
-{
-	g_autofree gchar *args =
-		g_strdup_printf ("('%s', uint32 %u, " SMALL_NODE ", %s})", name, count, options);
-	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
-
-	nf_test_job_succeeds (daemon_, reply, 300);
-}
-
-static void
 restart_with (const gchar *base, const gchar *line)
 {
 	g_autofree gchar *text = g_strconcat (base, line, NULL);
@@ -114,13 +94,13 @@ test_paced_boots (void)
 	g_test_message ("paced: the nodes ran at %.1f and %.1f s", at[0], at[1]);
 	/* the second started once the first was quiet for a whole reading */
 	g_assert_cmpfloat (at[1] - at[0], >=, PACER_SAMPLE_S - 0.5);
-	delete_pool ();
+	nf_test_delete_pool (daemon_, POOL, FALSE);
 
 	restart_with (config, "BootsAtOnce=0\n");
 	pace_pool (2, all_at);
 	g_test_message ("all at once: the nodes ran at %.1f and %.1f s", all_at[0], all_at[1]);
 	g_assert_cmpfloat (all_at[1] - all_at[0], <, at[1] - at[0]);
-	delete_pool ();
+	nf_test_delete_pool (daemon_, POOL, FALSE);
 }
 
 /* A guest that ignores the power button: a delete waits the whole
@@ -137,7 +117,7 @@ test_acpi_ignored (void)
 	gint64 start;
 	gdouble took;
 
-	make_pool ("pacpi", 1, "'profile': <'ignore-acpi'>");
+	nf_test_create_pool (daemon_, "pacpi", 1, "'profile': <'ignore-acpi'>");
 	console = nf_test_prop_string (daemon_, node, NODE_IFACE, "ConsoleLog");
 	nf_test_wait_for_log_line (console, "NESTFARM-READY hostname=pacpi-1", 180);
 

@@ -21,36 +21,8 @@
 #define POOL_IFACE "org.nestfarm.Farm1.Pool"
 #define NODE_IFACE "org.nestfarm.Farm1.Node"
 #define JOB_IFACE  "org.nestfarm.Farm1.Job"
-#define SMALL      "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
 
 static NfTestDaemon *daemon_;
-
-static void
-make_pool (const gchar *name, guint count, gboolean start)
-{
-	g_autofree gchar *args = g_strdup_printf ("('%s', uint32 %u, {%s, 'start': <%s>})",
-						  name,
-						  count,
-						  SMALL,
-						  start ? "true" : "false");
-	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
-	g_autofree gchar *job = nf_test_reply_job (reply);
-	g_autofree gchar *message = NULL;
-	g_autofree gchar *state = nf_test_wait_job (daemon_, job, 300, &message);
-
-	g_assert_cmpstr (state, ==, "succeeded");
-}
-
-static void
-delete_pool (const gchar *name)
-{
-	g_autofree gchar *args = g_strdup_printf ("('%s', {'force': <true>})", name);
-	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "DeletePool", args);
-	g_autofree gchar *job = nf_test_reply_job (reply);
-	g_autofree gchar *state = nf_test_wait_job (daemon_, job, 300, NULL);
-
-	g_assert_cmpstr (state, ==, "succeeded");
-}
 
 /* A guest that powers itself off is 'stopped', without any call to
  * nestfarm: the lifecycle event does it. */
@@ -61,7 +33,7 @@ test_events (void)
 	g_autofree gchar *log = NULL;
 	g_autofree gchar *out = NULL;
 
-	make_pool ("revent", 1, TRUE);
+	nf_test_create_pool (daemon_, "revent", 1, NULL);
 	log = nf_test_prop_string (daemon_, node, NODE_IFACE, "ConsoleLog");
 	nf_test_wait_for_log_line (log, "NESTFARM-READY", 120);
 	out = nf_test_run ("virsh", "-c", "qemu:///system", "shutdown", "revent-1", "--mode", "acpi", NULL);
@@ -81,7 +53,7 @@ test_events (void)
 	out = nf_test_run ("virsh", "-c", "qemu:///system", "destroy", "revent-1", NULL);
 	g_assert_nonnull (out);
 	nf_test_wait_prop (daemon_, node, NODE_IFACE, "State", "stopped", 30);
-	delete_pool ("revent");
+	nf_test_delete_pool (daemon_, "revent", TRUE);
 }
 
 /* The state file is gone: the pool comes back from its nodes' metadata. */
@@ -93,7 +65,7 @@ test_lost_state_file (void)
 	g_autoptr (GVariant) count = NULL;
 	g_autoptr (GVariant) memory = NULL;
 
-	make_pool ("rlost", 2, FALSE);
+	nf_test_create_pool (daemon_, "rlost", 2, "'start': <false>");
 	nf_test_daemon_stop (daemon_);
 	g_assert_cmpint (g_unlink (state_file), ==, 0);
 	nf_test_daemon_start (daemon_);
@@ -108,7 +80,7 @@ test_lost_state_file (void)
 	g_assert_cmpstr (vlans, ==, "all");
 	/* and written down again */
 	g_assert_true (g_file_test (state_file, G_FILE_TEST_EXISTS));
-	delete_pool ("rlost");
+	nf_test_delete_pool (daemon_, "rlost", TRUE);
 }
 
 /* The XML of @name as libvirt keeps it, or NULL. */
@@ -174,7 +146,11 @@ test_other_instance (void)
 			    "DeletePool",
 			    "('rother', {'force': <true>})",
 			    "org.nestfarm.Farm1.Error.NotFound");
-	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", "('rother', uint32 1, {" SMALL "})");
+	reply = nf_test_call_ok (daemon_,
+				 ROOT,
+				 MANAGER,
+				 "CreatePool",
+				 "('rother', uint32 1, {" NF_TEST_SMALL_NODE "})");
 	job = nf_test_reply_job (reply);
 	state = nf_test_wait_job (daemon_, job, 300, &message);
 	g_test_message ("a create over the other instance's node: %s: %s", state, message);
@@ -213,8 +189,11 @@ test_orphan_overlays (void)
 static void
 test_cancel (void)
 {
-	g_autoptr (GVariant) reply =
-		nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", "('rcancel', uint32 4, {" SMALL "})");
+	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_,
+						      ROOT,
+						      MANAGER,
+						      "CreatePool",
+						      "('rcancel', uint32 4, {" NF_TEST_SMALL_NODE "})");
 	g_autofree gchar *job = nf_test_reply_job (reply);
 	g_autoptr (GVariant) none = NULL;
 	g_autofree gchar *message = NULL;
@@ -235,11 +214,12 @@ test_cancel (void)
 static void
 test_queue (void)
 {
-	g_autoptr (GVariant) create = nf_test_call_ok (daemon_,
-						       ROOT,
-						       MANAGER,
-						       "CreatePool",
-						       "('rqueue', uint32 2, {" SMALL ", 'start': <false>})");
+	g_autoptr (GVariant) create =
+		nf_test_call_ok (daemon_,
+				 ROOT,
+				 MANAGER,
+				 "CreatePool",
+				 "('rqueue', uint32 2, {" NF_TEST_SMALL_NODE ", 'start': <false>})");
 	g_autoptr (GVariant) scale =
 		nf_test_call_ok (daemon_, ROOT "/pool/rqueue", POOL_IFACE, "Scale", "(uint32 3,)");
 	g_autofree gchar *create_job = nf_test_reply_job (create);
@@ -254,7 +234,7 @@ test_queue (void)
 	g_assert_cmpstr (s2, ==, "succeeded");
 	nodes = nf_test_get_property (daemon_, ROOT "/pool/rqueue", POOL_IFACE, "Nodes");
 	g_assert_cmpuint (g_variant_n_children (nodes), ==, 3);
-	delete_pool ("rqueue");
+	nf_test_delete_pool (daemon_, "rqueue", TRUE);
 }
 
 /* SIGTERM while a create runs: it rolls back, the daemon exits 0, and
@@ -265,7 +245,11 @@ test_sigterm_during_job (void)
 	g_autoptr (GVariant) reply = NULL;
 	g_autofree gchar *domains = NULL;
 
-	reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", "('rterm', uint32 3, {" SMALL "})");
+	reply = nf_test_call_ok (daemon_,
+				 ROOT,
+				 MANAGER,
+				 "CreatePool",
+				 "('rterm', uint32 3, {" NF_TEST_SMALL_NODE "})");
 	nf_test_daemon_stop (daemon_);
 	domains = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name", NULL);
 	g_assert_null (strstr (domains, "rterm-"));

@@ -22,7 +22,6 @@
 #define POOL_IFACE "org.nestfarm.Farm1.Pool"
 #define NODE_IFACE "org.nestfarm.Farm1.Node"
 #define JOB_IFACE  "org.nestfarm.Farm1.Job"
-#define SMALL      "'memory-mib': <uint32 256>, 'vcpus': <uint32 1>, 'disk-gib': <uint32 1>"
 #define ERROR_NAME "org.nestfarm.Farm1.Error."
 #define READY      "NESTFARM-READY"
 
@@ -31,28 +30,9 @@ static NfTestDaemon *daemon_;
 static const gchar *const pools[] = {"sna", "snb", "snc", "snd", NULL};
 
 static void
-make_pool (const gchar *pool, guint count, const gchar *options)
-{
-	g_autofree gchar *args = g_strdup_printf ("('%s', uint32 %u, {" SMALL "%s%s})",
-						  pool,
-						  count,
-						  options != NULL ? ", " : "",
-						  options != NULL ? options : "");
-	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
-
-	nf_test_job_succeeds (daemon_, reply, 300);
-}
-
-static void
 delete_pool (const gchar *pool)
 {
-	g_autofree gchar *path = nf_test_pool_path (pool);
-	g_autofree gchar *prefix = g_strdup_printf ("%s-", pool);
-	g_autoptr (GVariant) reply =
-		nf_test_call_ok (daemon_, path, POOL_IFACE, "Delete", "({'force': <true>},)");
-
-	nf_test_job_succeeds (daemon_, reply, 300);
-	g_assert_cmpuint (nf_test_domains_named (prefix), ==, 0);
+	nf_test_delete_pool (daemon_, pool, TRUE);
 	nf_test_assert_dir_has_no_overlays (daemon_->storage_dir);
 }
 
@@ -159,7 +139,7 @@ test_refusals (void)
 	g_autofree gchar *node = nf_test_node_path ("sna", 2);
 	g_autoptr (GVariant) list = NULL;
 
-	make_pool ("sna", 2, "'start': <false>");
+	nf_test_create_pool (daemon_, "sna", 2, "'start': <false>");
 	nf_test_call_fails (daemon_,
 			    path,
 			    POOL_IFACE,
@@ -278,7 +258,7 @@ test_removed_nodes (void)
 	g_autofree gchar *again3 = NULL;
 	g_autofree gchar *names = NULL;
 
-	make_pool ("snd", 3, NULL);
+	nf_test_create_pool (daemon_, "snd", 3, NULL);
 	for (guint i = 1; i <= 3; i++)
 		wait_booted ("snd", i, 1);
 	macs3 = node_macs ("snd", 3);
@@ -334,7 +314,7 @@ test_memory (void)
 	guint64 before[3] = {0}, size = 0, grown, after_delete;
 	gboolean memory = FALSE;
 
-	make_pool ("snb", 2, NULL);
+	nf_test_create_pool (daemon_, "snb", 2, NULL);
 	for (guint i = 1; i <= 2; i++) {
 		wait_booted ("snb", i, 1);
 		before[i] = overlay_bytes ("snb", i);
@@ -397,7 +377,7 @@ test_no_memory (void)
 	guint64 created = 0, created_again = 0;
 	const gchar *name = NULL;
 
-	make_pool ("snc", 1, NULL);
+	nf_test_create_pool (daemon_, "snc", 1, NULL);
 	wait_booted ("snc", 1, 1);
 	snapshot ("snc", "disk", FALSE);
 	nf_test_daemon_stop (daemon_);
