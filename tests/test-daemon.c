@@ -457,18 +457,14 @@ json_member (const gchar *json, const gchar *member)
 static void
 test_seed (void)
 {
-	g_autoptr (GVariant) reply =
-		nf_test_call_ok (daemon_,
-				 ROOT,
-				 MANAGER,
-				 "CreatePool",
-				 "('dseed', uint32 2, {" NF_TEST_SMALL_NODE
-				 ", 'start': <false>, 'ssh-user': <'tester'>, "
-				 "'ssh-keys': <['" KEY_AS_TEXT "']>, "
-				 "'user-data': <'#cloud-config\\nbootcmd: [\"echo dseed-user-data\"]\\n'>})");
 	g_autoptr (GVariant) deleted = NULL;
 
-	nf_test_job_succeeds (daemon_, reply, 300);
+	nf_test_create_pool (daemon_,
+			     "dseed",
+			     2,
+			     "'start': <false>, 'ssh-user': <'tester'>, "
+			     "'ssh-keys': <['" KEY_AS_TEXT "']>, "
+			     "'user-data': <'#cloud-config\\nbootcmd: [\"echo dseed-user-data\"]\\n'>");
 	for (guint i = 1; i <= 2; i++) {
 		g_autofree gchar *node = g_strdup_printf ("dseed-%u", i);
 		g_autofree gchar *seed =
@@ -567,14 +563,11 @@ dhcp_lease_for (const gchar *mac)
 static void
 one_node_pool (const gchar *name, gchar **address, gchar **mac)
 {
-	g_autofree gchar *args =
-		g_strdup_printf ("('%s', uint32 1, {" NF_TEST_SMALL_NODE ", 'start': <false>})", name);
 	g_autofree gchar *escaped = g_strdup_printf (ROOT "/node/%s_2d1", name);
-	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
 	g_autoptr (GVariant) addresses = NULL;
 	g_autoptr (GVariant) macs = NULL;
 
-	nf_test_job_succeeds (daemon_, reply, 300);
+	nf_test_create_pool (daemon_, name, 1, "'start': <false>");
 	addresses = nf_test_get_property (daemon_, escaped, NODE_IFACE, "Addresses");
 	macs = nf_test_get_property (daemon_, escaped, NODE_IFACE, "MACs");
 	g_variant_get_child (addresses, 0, "s", address);
@@ -781,12 +774,7 @@ test_unprivileged (void)
 	const gchar *node = ROOT "/node/dpriv_2d1";
 
 	nf_test_ensure_user ("nftest");
-	reply = nf_test_call_ok (daemon_,
-				 ROOT,
-				 MANAGER,
-				 "CreatePool",
-				 "('dpriv', uint32 1, {" NF_TEST_SMALL_NODE ", 'start': <false>})");
-	nf_test_job_succeeds (daemon_, reply, 300);
+	nf_test_create_pool (daemon_, "dpriv", 1, "'start': <false>");
 
 	/* Reads are open. */
 	err = call_as_nobody (ROOT, "org.freedesktop.DBus.Properties.GetAll", MANAGER, NULL, NULL);
@@ -836,7 +824,6 @@ test_unprivileged (void)
 	/* Nothing changed. */
 	g_assert_cmpuint (nf_test_domains_named ("dpriv-"), ==, 1);
 	g_assert_cmpuint (nf_test_domains_named ("nobodys-"), ==, 0);
-	g_clear_pointer (&reply, g_variant_unref);
 	reply = nf_test_call_ok (daemon_, pool, POOL_IFACE, "Delete", "({'force': <true>},)");
 	nf_test_job_succeeds (daemon_, reply, 300);
 }

@@ -275,7 +275,6 @@ static void
 test_pool_on_host (void)
 {
 	g_autofree gchar *bridge = NULL;
-	g_autoptr (GVariant) reply = NULL;
 	g_autofree gchar *volumes = NULL;
 	g_autofree gchar *log = NULL;
 
@@ -300,12 +299,7 @@ test_pool_on_host (void)
 			    "('" POOL "', uint32 2, {" NF_TEST_SMALL_NODE ", 'hosts': <['h9']>})",
 			    NF_ERR "InvalidArgument");
 	g_assert_false (nf_test_object_exists (daemon_, ROOT "/pool/" POOL));
-	reply = nf_test_call_ok (daemon_,
-				 ROOT,
-				 MANAGER,
-				 "CreatePool",
-				 "('" POOL "', uint32 2, {" NF_TEST_SMALL_NODE ", 'hosts': <['h1']>})");
-	nf_test_job_succeeds (daemon_, reply, 300);
+	nf_test_create_pool (daemon_, POOL, 2, "'hosts': <['h1']>");
 	assert_pool_on_h1 ();
 	log = nf_test_prop_string (daemon_, ROOT "/node/" POOL "_2d1", NODE_IFACE, "ConsoleLog");
 	/* the farm's hosts share this machine's /var/tmp: h1's log is seen here */

@@ -39,11 +39,7 @@ static NfTestDaemon *daemon_;
 static void
 pace_pool (guint count, gdouble *first_seen)
 {
-	g_autofree gchar *args =
-		g_strdup_printf ("('" POOL "', uint32 %u, {" NF_TEST_SMALL_NODE ", 'ssh-user': <'tester'>})",
-				 count);
-	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_, ROOT, MANAGER, "CreatePool", args);
-	g_autofree gchar *job = nf_test_reply_job (reply);
+	g_autofree gchar *job = nf_test_create_pool_job (daemon_, POOL, count, "'ssh-user': <'tester'>");
 	g_autofree gchar *state = NULL;
 	gint64 began = g_get_monotonic_time ();
 	gdouble took;

@@ -112,7 +112,6 @@ test_other_instance (void)
 	g_autofree gchar *message = NULL;
 	g_autofree gchar *state = NULL;
 	g_autofree gchar *job = NULL;
-	g_autoptr (GVariant) reply = NULL;
 	g_auto (GStrv) halves = NULL;
 
 	g_assert_no_error (error);
@@ -146,12 +145,7 @@ test_other_instance (void)
 			    "DeletePool",
 			    "('rother', {'force': <true>})",
 			    "org.nestfarm.Farm1.Error.NotFound");
-	reply = nf_test_call_ok (daemon_,
-				 ROOT,
-				 MANAGER,
-				 "CreatePool",
-				 "('rother', uint32 1, {" NF_TEST_SMALL_NODE "})");
-	job = nf_test_reply_job (reply);
+	job = nf_test_create_pool_job (daemon_, "rother", 1, NULL);
 	state = nf_test_wait_job (daemon_, job, 300, &message);
 	g_test_message ("a create over the other instance's node: %s: %s", state, message);
 	g_assert_cmpstr (state, ==, "failed");
@@ -189,12 +183,7 @@ test_orphan_overlays (void)
 static void
 test_cancel (void)
 {
-	g_autoptr (GVariant) reply = nf_test_call_ok (daemon_,
-						      ROOT,
-						      MANAGER,
-						      "CreatePool",
-						      "('rcancel', uint32 4, {" NF_TEST_SMALL_NODE "})");
-	g_autofree gchar *job = nf_test_reply_job (reply);
+	g_autofree gchar *job = nf_test_create_pool_job (daemon_, "rcancel", 4, NULL);
 	g_autoptr (GVariant) none = NULL;
 	g_autofree gchar *message = NULL;
 	g_autofree gchar *state = NULL;
@@ -214,15 +203,10 @@ test_cancel (void)
 static void
 test_queue (void)
 {
-	g_autoptr (GVariant) create =
-		nf_test_call_ok (daemon_,
-				 ROOT,
-				 MANAGER,
-				 "CreatePool",
-				 "('rqueue', uint32 2, {" NF_TEST_SMALL_NODE ", 'start': <false>})");
+	/* the create is asked first, then the scale */
+	g_autofree gchar *create_job = nf_test_create_pool_job (daemon_, "rqueue", 2, "'start': <false>");
 	g_autoptr (GVariant) scale =
 		nf_test_call_ok (daemon_, ROOT "/pool/rqueue", POOL_IFACE, "Scale", "(uint32 3,)");
-	g_autofree gchar *create_job = nf_test_reply_job (create);
 	g_autofree gchar *scale_job = nf_test_reply_job (scale);
 	g_autofree gchar *s1 = NULL;
 	g_autofree gchar *s2 = NULL;
@@ -242,14 +226,10 @@ test_queue (void)
 static void
 test_sigterm_during_job (void)
 {
-	g_autoptr (GVariant) reply = NULL;
 	g_autofree gchar *domains = NULL;
 
-	reply = nf_test_call_ok (daemon_,
-				 ROOT,
-				 MANAGER,
-				 "CreatePool",
-				 "('rterm', uint32 3, {" NF_TEST_SMALL_NODE "})");
+	/* the create is under way, not waited for */
+	g_free (nf_test_create_pool_job (daemon_, "rterm", 3, NULL));
 	nf_test_daemon_stop (daemon_);
 	domains = nf_test_run ("virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name", NULL);
 	g_assert_null (strstr (domains, "rterm-"));
